@@ -4,8 +4,8 @@
  * DeploymentIntent message. Every problem is collected with its field path (`spec.packages[1].after[0]`),
  * so one rejection tells the user everything that is wrong.
  */
-import { IntentError, type FieldIssue } from "../errors.js";
-import { DurationError, parseDuration } from "./duration.js";
+import { IntentError } from "../errors.js";
+import { Checker, joinPath, nestingDepth, typeName, type Json } from "../validation/checker.js";
 import {
   DEFAULT_INTENT_LIMITS,
   HEAL_POLICIES,
@@ -37,134 +37,6 @@ import {
 import { isIPv4 } from "node:net";
 import { orderPackages } from "./order.js";
 import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
-
-type Json = Record<string, unknown>;
-
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
-/** Appends a key to a field path: `a.b`, or `a["odd key"]` for keys that are not identifiers. */
-export function joinPath(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  if (IDENT.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return "a string";
-  if (typeof v === "number") return Number.isInteger(v) ? "an integer" : "a number";
-  return `a ${typeof v}`;
-}
-
-/** Collects issues while walking a document. */
-class Checker {
-  readonly issues: FieldIssue[] = [];
-  constructor(readonly limits: IntentLimits) {}
-
-  add(path: string, message: string): void {
-    if (this.issues.length < 200) this.issues.push({ path, message });
-  }
-
-  /** An object with only the given keys; unknown keys are reported. */
-  object(v: unknown, path: string, keys: readonly string[]): Json | undefined {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "object" || Array.isArray(v)) {
-      this.add(path, `must be an object, not ${typeName(v)}`);
-      return undefined;
-    }
-    const o = v as Json;
-    for (const k of Object.keys(o)) {
-      if (!keys.includes(k)) this.add(joinPath(path, k), `unknown field (allowed: ${keys.join(", ")})`);
-    }
-    return o;
-  }
-
-  list(v: unknown, path: string, max: number): unknown[] {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      this.add(path, `must be a list, not ${typeName(v)}`);
-      return [];
-    }
-    if (v.length > max) {
-      this.add(path, `has ${v.length} entries; at most ${max} are allowed`);
-      return v.slice(0, max);
-    }
-    return v;
-  }
-
-  /** A string (or absent → undefined). `check` returns a problem or undefined. */
-  string(v: unknown, path: string, opts: { required?: boolean; max?: number; check?: (s: string) => string | undefined } = {}): string | undefined {
-    if (v === undefined || v === null || v === "") {
-      if (opts.required) this.add(path, "is required");
-      return undefined;
-    }
-    if (typeof v !== "string") {
-      this.add(path, `must be a string, not ${typeName(v)}`);
-      return undefined;
-    }
-    const max = opts.max ?? 253;
-    if (v.length > max) {
-      this.add(path, `must be at most ${max} characters (has ${v.length})`);
-      return undefined;
-    }
-    const problem = opts.check?.(v);
-    if (problem) {
-      this.add(path, `${JSON.stringify(v.length > 80 ? v.slice(0, 80) + "…" : v)} ${problem}`);
-      return undefined;
-    }
-    return v;
-  }
-
-  integer(v: unknown, path: string, min: number, max: number): number | undefined {
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v)) {
-      this.add(path, `must be an integer, not ${typeName(v)}${typeof v === "string" ? ` ${JSON.stringify(v)}` : ""}`);
-      return undefined;
-    }
-    if (v < min || v > max) {
-      this.add(path, `must be between ${min} and ${max} (is ${v})`);
-      return undefined;
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[], required = false): T | undefined {
-    const s = this.string(v, path, { required, max: 64 });
-    if (s === undefined) return undefined;
-    if (!(allowed as readonly string[]).includes(s)) {
-      this.add(path, `${JSON.stringify(s)} is not one of ${allowed.join(", ")}`);
-      return undefined;
-    }
-    return s as T;
-  }
-
-  duration(v: unknown, path: string, maxMs: number): { text: string; ms: number } | undefined {
-    const s = this.string(v, path, { max: 32 });
-    if (s === undefined) return undefined;
-    try {
-      const ms = parseDuration(s);
-      if (ms <= 0) return this.add(path, `${JSON.stringify(s)} must be positive`), undefined;
-      if (ms > maxMs) return this.add(path, `${JSON.stringify(s)} is longer than the limit of ${maxMs / 1000}s`), undefined;
-      return { text: s, ms };
-    } catch (err) {
-      if (err instanceof DurationError) return this.add(path, err.message), undefined;
-      throw err;
-    }
-  }
-}
-
-/** Depth of nested objects and arrays; stops counting past `limit`. */
-export function nestingDepth(v: unknown, limit: number, depth = 0): number {
-  if (v === null || typeof v !== "object" || depth > limit) return depth;
-  let max = depth + 1;
-  for (const child of Object.values(v)) {
-    max = Math.max(max, nestingDepth(child, limit, depth + 1));
-    if (max > limit) break;
-  }
-  return max;
-}
 
 function resourceAmounts(c: Checker, v: Json, path: string): ResourceAmounts {
   const out: ResourceAmounts = {};
@@ -265,7 +137,7 @@ function placement(c: Checker, v: unknown, path: string): PlacementRequest {
   return { kind: "auto" };
 }
 
-function packageSpec(c: Checker, v: unknown, path: string, index: number): PackageIntent | undefined {
+function packageSpec(c: Checker, limits: IntentLimits, v: unknown, path: string, index: number): PackageIntent | undefined {
   const o = c.object(v, path, ["name", "blueprint", "blueprintRevision", "version", "replicas", "resources", "qos", "after", "placement", "config"]);
   if (!o) {
     if (v === undefined || v === null) c.add(path, "must be an object, not null");
@@ -275,18 +147,18 @@ function packageSpec(c: Checker, v: unknown, path: string, index: number): Packa
   const blueprint = c.string(o["blueprint"], joinPath(path, "blueprint"), { required: true, max: 63, check: dns1123LabelProblem });
   const blueprintRevision = c.string(o["blueprintRevision"], joinPath(path, "blueprintRevision"), { max: 128, check: gitRevisionProblem });
   const version = c.string(o["version"], joinPath(path, "version"), { max: 128, check: imageTagProblem });
-  const replicas = c.integer(o["replicas"], joinPath(path, "replicas"), 0, c.limits.maxReplicas) ?? 1;
+  const replicas = c.integer(o["replicas"], joinPath(path, "replicas"), 0, limits.maxReplicas) ?? 1;
   const res = resources(c, o["resources"], joinPath(path, "resources"));
   const qos = c.string(o["qos"], joinPath(path, "qos"), { max: 63, check: labelValueProblem });
   const after: string[] = [];
-  c.list(o["after"], joinPath(path, "after"), c.limits.maxPackages).forEach((a, i) => {
+  c.list(o["after"], joinPath(path, "after"), limits.maxPackages).forEach((a, i) => {
     const s = c.string(a, joinPath(path, `after`) + `[${i}]`, { required: true, max: 63 });
     if (s === undefined) return;
     if (after.includes(s)) c.add(`${joinPath(path, "after")}[${i}]`, `${JSON.stringify(s)} is listed twice`);
     else after.push(s);
   });
   const place = placement(c, o["placement"], joinPath(path, "placement"));
-  const config = stringMap(c, o["config"], joinPath(path, "config"), c.limits.maxConfigEntries, setterNameProblem, () => undefined, c.limits.maxValueLength);
+  const config = stringMap(c, o["config"], joinPath(path, "config"), limits.maxConfigEntries, setterNameProblem, () => undefined, limits.maxValueLength);
   if (name === undefined || blueprint === undefined) return undefined;
   const pkg: PackageIntent = { name, index, blueprint, replicas, resources: res, after, placement: place, config };
   if (blueprintRevision !== undefined) pkg.blueprintRevision = blueprintRevision;
@@ -356,7 +228,7 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
  * @throws IntentError listing every problem with its field path (code ERR_INTENT_CYCLE for a cycle).
  */
 export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTENT_LIMITS): Intent {
-  const c = new Checker(limits);
+  const c = new Checker();
   if (nestingDepth(doc, limits.maxDepth) > limits.maxDepth) {
     throw new IntentError([{ path: "", message: `the document nests deeper than ${limits.maxDepth} levels` }]);
   }
@@ -381,7 +253,7 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
   const rawPackages = spec ? c.list(spec["packages"], "spec.packages", limits.maxPackages) : [];
   if (spec && rawPackages.length === 0 && !c.issues.some((i) => i.path === "spec.packages")) c.add("spec.packages", "must list at least one package");
   rawPackages.forEach((raw, i) => {
-    const pkg = packageSpec(c, raw, `spec.packages[${i}]`, i);
+    const pkg = packageSpec(c, limits, raw, `spec.packages[${i}]`, i);
     if (!pkg) return;
     const first = seen.get(pkg.name);
     if (first !== undefined) {

@@ -1,0 +1,96 @@
+/**
+ * The one startup file: from a validated config, build every part of the agent once and pass each its
+ * dependencies explicitly — keys, verifier, metrics, health, routes, listeners — then serve until closed.
+ */
+import { readFileSync } from "node:fs";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { AgentConfig } from "./config/config.js";
+import { loadSigningKey } from "./auth/keys.js";
+import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
+import { createLogger, type Logger } from "./log/logger.js";
+import { createMetrics } from "./metrics/metrics.js";
+import { authInterceptor } from "./rpc/auth-interceptor.js";
+import { errorMapInterceptor } from "./rpc/error-map.js";
+import { registerRoutes, unknownRoute } from "./rpc/routes.js";
+import { HealthRegistry } from "./server/health-registry.js";
+import { startListeners } from "./server/listeners.js";
+
+/** The agent's version, from package.json. */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export interface StartAgentOptions {
+  config: AgentConfig;
+  /** Default: a logger built from config.log, on stderr. */
+  logger?: Logger;
+}
+
+export interface RunningAgent {
+  readonly domainId: string;
+  readonly grpcUrl: string;
+  readonly httpUrl: string;
+  readonly health: HealthRegistry;
+  /** Graceful shutdown: health turns NOT_SERVING, streams end, in-flight calls finish, listeners close. */
+  close(): Promise<void>;
+}
+
+/** Starts an agent. @throws CaminoError for an unreadable key or TLS file, or a port in use. */
+export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
+  const { config } = options;
+  const logger = (options.logger ?? createLogger({ level: config.log.level, format: config.log.format })).child({ domain: config.domain.id });
+
+  const key = await loadSigningKey(config.auth.signingKeyFile);
+  const verifier = createNorthboundVerifier({
+    domainId: config.domain.id,
+    jwks: { keys: [key.publicJwk] },
+    audience: config.auth.audience,
+    externalIssuers: config.auth.externalIssuers,
+    clockToleranceSeconds: config.auth.clockToleranceSeconds,
+    maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
+  });
+  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
+  const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
+
+  // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
+  let endpoint = config.domain.endpoint ?? "";
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits };
+  const routes = registerRoutes({
+    domainManager,
+    health,
+    common: [metrics.interceptor, errorMapInterceptor(logger)],
+    auth: authInterceptor(verifier),
+  });
+  const adapter = connectNodeAdapter({
+    routes,
+    fallback: unknownRoute,
+    readMaxBytes: config.server.maxMessageBytes,
+    writeMaxBytes: config.server.maxMessageBytes,
+    // An unknown JSON field in a Connect request is an error, as it is in a YAML intent.
+    jsonOptions: { ignoreUnknownFields: false },
+  });
+  const listeners = await startListeners({
+    grpc: config.server.grpc,
+    http: config.server.http,
+    rpc: adapter,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    logger,
+  });
+  endpoint ||= listeners.grpcUrl;
+  logger.info("agent listening", { grpc: listeners.grpcUrl, http: listeners.httpUrl, version: VERSION });
+
+  let closing: Promise<void> | undefined;
+  return {
+    domainId: config.domain.id,
+    grpcUrl: listeners.grpcUrl,
+    httpUrl: listeners.httpUrl,
+    health,
+    close() {
+      closing ??= (async () => {
+        logger.info("shutting down", { graceSeconds: config.server.shutdownGraceSeconds });
+        health.shutdown();
+        await listeners.close(config.server.shutdownGraceSeconds * 1000);
+        logger.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

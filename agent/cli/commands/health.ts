@@ -1,0 +1,24 @@
+import { Health, HealthCheckResponse_ServingStatus as Status } from "../../../gen/grpc/health/v1/health_pb.js";
+import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
+import { EXIT } from "../exit-codes.js";
+import { parseFlags, type Command } from "../command.js";
+
+export const healthCommand: Command = {
+  name: "health",
+  summary: "ask an agent whether it is serving",
+  help: `Usage: camino health [--service NAME] [client flags]
+
+Calls grpc.health.v1.Health/Check (no token needed) and prints the status. Exit code 0 when SERVING,
+6 when NOT_SERVING, 5 when the agent cannot be reached.
+
+  --service NAME   a health service name ("" = the whole agent, camino.v1.DomainManager, …)
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, service: { type: "string" } });
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const conn = connect(values, io.env);
+    const res = await conn.client(Health).check({ service: values.service ?? "" }, { timeoutMs: conn.callOptions.timeoutMs });
+    io.stdout.write(`${Status[res.status]}\n`);
+    return res.status === Status.SERVING ? EXIT.OK : EXIT.NOT_SERVING;
+  },
+};

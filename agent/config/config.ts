@@ -1,0 +1,296 @@
+/**
+ * The agent's configuration: a YAML file (`camino agent --config domain.yaml`), then environment overrides.
+ * Every value is checked here, once, and every problem is reported with its path (or the environment
+ * variable it came from). Relative file paths are resolved against the config file's folder. Defaults are
+ * filled in one place: {@link DEFAULTS}.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml, YAMLError } from "yaml";
+import { ConfigError } from "../errors.js";
+import type { Jwks } from "../auth/keys.js";
+import type { TrustedIssuer } from "../auth/northbound-verifier.js";
+import { dns1123LabelProblem } from "../intent/names.js";
+import { DEFAULT_INTENT_LIMITS, type IntentLimits } from "../intent/model.js";
+import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { Checker, joinPath, type Json } from "../validation/checker.js";
+
+/** TLS files of a listener. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle for client certificates: set it to ask clients for certificates (mTLS). */
+  clientCaFile?: string;
+  /** Refuse clients without a valid certificate. Default false (optional mTLS). */
+  requireClientCert: boolean;
+}
+
+export interface ListenerConfig {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  tls?: TlsConfig;
+}
+
+export interface AgentConfig {
+  /** The file it was read from, if any. */
+  source?: string;
+  domain: {
+    /** DNS-1123 label, e.g. "domain-x". */
+    id: string;
+    /** Where the agent keeps its state. */
+    dataDir: string;
+    /** The API endpoint advertised to users and peers; default derived from the gRPC listener. */
+    endpoint?: string;
+  };
+  server: {
+    /** HTTP/2: gRPC (h2c or TLS), also Connect and gRPC-Web. */
+    grpc: ListenerConfig;
+    /** HTTP/1.1: Connect and gRPC-Web, and /metrics. */
+    http: ListenerConfig;
+    /** How long a graceful shutdown waits for in-flight calls, in seconds. */
+    shutdownGraceSeconds: number;
+    /** Largest request or response message, in bytes. */
+    maxMessageBytes: number;
+  };
+  auth: {
+    /** The domain's private signing key (a JWK file from `camino keys generate`). */
+    signingKeyFile: string;
+    /** The audience northbound tokens must name; default the domain id. */
+    audience: string;
+    clockToleranceSeconds: number;
+    maxTokenLifetimeSeconds: number;
+    externalIssuers: TrustedIssuer[];
+  };
+  log: { level: LogLevel; format: "json" | "text" };
+  limits: IntentLimits;
+}
+
+/** Defaults of every optional setting. */
+export const DEFAULTS = {
+  grpcHost: "127.0.0.1",
+  grpcPort: 50051,
+  httpHost: "127.0.0.1",
+  httpPort: 8080,
+  shutdownGraceSeconds: 10,
+  maxMessageBytes: 4 * 1024 * 1024,
+  clockToleranceSeconds: 30,
+  maxTokenLifetimeSeconds: 86_400,
+  logLevel: "info" as LogLevel,
+  logFormat: "json" as const,
+} as const;
+
+/** Environment variables that override the file, and the setting each one sets. */
+export const ENV_OVERRIDES: Readonly<Record<string, { path: string; type: "string" | "integer" }>> = {
+  CAMINO_DOMAIN_ID: { path: "domain.id", type: "string" },
+  CAMINO_DATA_DIR: { path: "domain.dataDir", type: "string" },
+  CAMINO_ENDPOINT: { path: "domain.endpoint", type: "string" },
+  CAMINO_GRPC_HOST: { path: "server.grpc.host", type: "string" },
+  CAMINO_GRPC_PORT: { path: "server.grpc.port", type: "integer" },
+  CAMINO_HTTP_HOST: { path: "server.http.host", type: "string" },
+  CAMINO_HTTP_PORT: { path: "server.http.port", type: "integer" },
+  CAMINO_SIGNING_KEY_FILE: { path: "auth.signingKeyFile", type: "string" },
+  CAMINO_LOG_LEVEL: { path: "log.level", type: "string" },
+  CAMINO_LOG_FORMAT: { path: "log.format", type: "string" },
+};
+
+function setPath(doc: Json, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let at: Json = doc;
+  for (const k of keys.slice(0, -1)) {
+    const next = at[k];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) at[k] = {};
+    at = at[k] as Json;
+  }
+  at[keys[keys.length - 1] as string] = value;
+}
+
+function listener(c: Checker, v: unknown, path: string, host: string, port: number, base: string): ListenerConfig {
+  const o = c.object(v, path, ["host", "port", "tls"]) ?? {};
+  const out: ListenerConfig = {
+    host: c.string(o["host"], joinPath(path, "host"), { max: 253 }) ?? host,
+    port: c.integer(o["port"], joinPath(path, "port"), 0, 65535) ?? port,
+  };
+  const t = c.object(o["tls"], joinPath(path, "tls"), ["certFile", "keyFile", "clientCaFile", "requireClientCert"]);
+  if (t) {
+    const certFile = c.string(t["certFile"], joinPath(path, "tls.certFile"), { required: true, max: 4096 });
+    const keyFile = c.string(t["keyFile"], joinPath(path, "tls.keyFile"), { required: true, max: 4096 });
+    const clientCaFile = c.string(t["clientCaFile"], joinPath(path, "tls.clientCaFile"), { max: 4096 });
+    const require = t["requireClientCert"];
+    if (require !== undefined && typeof require !== "boolean") c.add(joinPath(path, "tls.requireClientCert"), "must be true or false");
+    if (require === true && !clientCaFile) c.add(joinPath(path, "tls.requireClientCert"), "needs tls.clientCaFile to check client certificates against");
+    if (certFile && keyFile) {
+      out.tls = { certFile: resolve(base, certFile), keyFile: resolve(base, keyFile), requireClientCert: require === true };
+      if (clientCaFile) out.tls.clientCaFile = resolve(base, clientCaFile);
+    }
+  }
+  return out;
+}
+
+function externalIssuers(c: Checker, v: unknown, base: string, jwksFiles: Map<string, Jwks>): TrustedIssuer[] {
+  return c.list(v, "auth.externalIssuers", 32).flatMap((raw, i) => {
+    const path = `auth.externalIssuers[${i}]`;
+    const o = c.object(raw, path, ["issuer", "jwks", "jwksFile", "jwksUrl", "audience"]);
+    if (!o) return [];
+    const issuer = c.string(o["issuer"], joinPath(path, "issuer"), { required: true, max: 1024 });
+    const url = c.string(o["jwksUrl"], joinPath(path, "jwksUrl"), {
+      max: 2048,
+      check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
+    });
+    const file = c.string(o["jwksFile"], joinPath(path, "jwksFile"), { max: 4096 });
+    const inline = o["jwks"];
+    const given = [url, file, inline].filter((x) => x !== undefined).length;
+    if (given !== 1) c.add(path, "give exactly one of jwks, jwksFile and jwksUrl");
+    let jwks: Jwks | undefined;
+    if (inline !== undefined) {
+      const keys = (inline as { keys?: unknown } | null)?.keys;
+      if (!Array.isArray(keys) || keys.length === 0) c.add(joinPath(path, "jwks"), "must be a JWKS with a non-empty keys list");
+      else jwks = { keys } as Jwks;
+    }
+    if (file) {
+      jwks = jwksFiles.get(resolve(base, file));
+      if (!jwks) c.add(joinPath(path, "jwksFile"), `${file} cannot be read as a JWKS`);
+    }
+    const audience = c.string(o["audience"], joinPath(path, "audience"), { max: 1024 });
+    if (!issuer) return [];
+    const out: TrustedIssuer = { issuer };
+    if (jwks) out.jwks = jwks;
+    if (url) out.jwksUrl = url;
+    if (audience) out.audience = audience;
+    return [out];
+  });
+}
+
+function limits(c: Checker, v: unknown): IntentLimits {
+  const o = c.object(v, "limits", ["maxIntentBytes", "maxPackages", "maxLinks"]) ?? {};
+  return {
+    ...DEFAULT_INTENT_LIMITS,
+    maxBytes: c.integer(o["maxIntentBytes"], "limits.maxIntentBytes", 1024, 16 * 1024 * 1024) ?? DEFAULT_INTENT_LIMITS.maxBytes,
+    maxPackages: c.integer(o["maxPackages"], "limits.maxPackages", 1, 500) ?? DEFAULT_INTENT_LIMITS.maxPackages,
+    maxLinks: c.integer(o["maxLinks"], "limits.maxLinks", 0, 5000) ?? DEFAULT_INTENT_LIMITS.maxLinks,
+  };
+}
+
+export interface ParseConfigOptions {
+  /** Folder that relative paths are resolved against. Default the current directory. */
+  baseDir?: string;
+  /** Environment for overrides. Default none. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Name of the source, for messages. */
+  source?: string;
+  /** JWKS files the config names, already read (path → JWKS); see {@link loadConfig}. */
+  jwksFiles?: Map<string, Jwks>;
+}
+
+/**
+ * Validates a parsed config document with environment overrides.
+ * @throws ConfigError naming every bad value by its path, or by the environment variable that set it.
+ */
+export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): AgentConfig {
+  const base = options.baseDir ?? process.cwd();
+  const c = new Checker();
+  const isMapping = doc !== null && typeof doc === "object" && !Array.isArray(doc);
+  if (!isMapping && doc !== undefined && doc !== null) c.add("", "the configuration must be a YAML mapping");
+  const root: Json = isMapping ? structuredClone(doc as Json) : {};
+  const fromEnv = new Map<string, string>();
+  for (const [name, { path, type }] of Object.entries(ENV_OVERRIDES)) {
+    const raw = options.env?.[name];
+    if (raw === undefined || raw === "") continue;
+    fromEnv.set(path, name);
+    setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
+  }
+
+  c.object(root, "", ["domain", "server", "auth", "log", "limits"]);
+  const d = c.object(root["domain"], "domain", ["id", "dataDir", "endpoint"]) ?? {};
+  const id = c.string(d["id"], "domain.id", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
+  const dataDir = c.string(d["dataDir"], "domain.dataDir", { max: 4096 });
+  const endpoint = c.string(d["endpoint"], "domain.endpoint", {
+    max: 2048,
+    check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
+  });
+
+  const s = c.object(root["server"], "server", ["grpc", "http", "shutdownGraceSeconds", "maxMessageBytes"]) ?? {};
+  const grpc = listener(c, s["grpc"], "server.grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort, base);
+  const http = listener(c, s["http"], "server.http", DEFAULTS.httpHost, DEFAULTS.httpPort, base);
+  if (grpc.port !== 0 && grpc.port === http.port && grpc.host === http.host) c.add("server.http.port", `${http.port} is already the gRPC port`);
+
+  const a = c.object(root["auth"], "auth", ["signingKeyFile", "audience", "clockToleranceSeconds", "maxTokenLifetimeSeconds", "externalIssuers"]) ?? {};
+  const signingKeyFile = c.string(a["signingKeyFile"], "auth.signingKeyFile", { required: true, max: 4096 });
+  const l = c.object(root["log"], "log", ["level", "format"]) ?? {};
+
+  const config: AgentConfig = {
+    domain: { id, dataDir: resolve(base, dataDir ?? `.camino/${id || "domain"}`) },
+    server: {
+      grpc,
+      http,
+      shutdownGraceSeconds: c.integer(s["shutdownGraceSeconds"], "server.shutdownGraceSeconds", 0, 600) ?? DEFAULTS.shutdownGraceSeconds,
+      maxMessageBytes: c.integer(s["maxMessageBytes"], "server.maxMessageBytes", 64 * 1024, 64 * 1024 * 1024) ?? DEFAULTS.maxMessageBytes,
+    },
+    auth: {
+      signingKeyFile: signingKeyFile ? resolve(base, signingKeyFile) : "",
+      audience: c.string(a["audience"], "auth.audience", { max: 1024 }) ?? id,
+      clockToleranceSeconds: c.integer(a["clockToleranceSeconds"], "auth.clockToleranceSeconds", 0, 600) ?? DEFAULTS.clockToleranceSeconds,
+      maxTokenLifetimeSeconds: c.integer(a["maxTokenLifetimeSeconds"], "auth.maxTokenLifetimeSeconds", 60, 31_536_000) ?? DEFAULTS.maxTokenLifetimeSeconds,
+      externalIssuers: externalIssuers(c, a["externalIssuers"], base, options.jwksFiles ?? new Map()),
+    },
+    log: {
+      level: c.oneOf<LogLevel>(l["level"], "log.level", LOG_LEVELS) ?? DEFAULTS.logLevel,
+      format: c.oneOf<"json" | "text">(l["format"], "log.format", ["json", "text"]) ?? DEFAULTS.logFormat,
+    },
+    limits: limits(c, root["limits"]),
+  };
+  if (endpoint) config.domain.endpoint = endpoint;
+  if (options.source) config.source = options.source;
+
+  if (c.issues.length > 0) {
+    // A value that came from the environment is named by its variable: that is where the user must look.
+    const issues = c.issues.map((i) => {
+      const env = fromEnv.get(i.path);
+      return env ? { path: `${env} (${i.path})`, message: i.message } : i;
+    });
+    throw new ConfigError(issues, { data: options.source ? { source: options.source } : {} });
+  }
+  return config;
+}
+
+/**
+ * Reads, parses and validates a config file, with overrides from `env`.
+ * @throws ConfigError for an unreadable file, bad YAML, or bad values.
+ */
+export async function loadConfig(file: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new ConfigError([{ path: "", message: `cannot read ${file} (${code})` }], { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { uniqueKeys: true, maxAliasCount: 50 });
+  } catch (err) {
+    if (err instanceof YAMLError) {
+      const pos = err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "";
+      throw new ConfigError([{ path: "", message: `${file} is not valid YAML: ${(err.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}${pos}` }], { cause: err });
+    }
+    throw err;
+  }
+  const baseDir = dirname(resolve(file));
+  // JWKS files named by external issuers are read here, so that parseConfig stays synchronous and pure.
+  const jwksFiles = new Map<string, Jwks>();
+  const issuers = (doc as { auth?: { externalIssuers?: unknown } } | null)?.auth?.externalIssuers;
+  if (Array.isArray(issuers)) {
+    for (const i of issuers) {
+      const f = (i as { jwksFile?: unknown } | null)?.jwksFile;
+      if (typeof f !== "string") continue;
+      const path = resolve(baseDir, f);
+      try {
+        const parsed = JSON.parse(await readFile(path, "utf8")) as Jwks;
+        if (Array.isArray(parsed?.keys)) jwksFiles.set(path, parsed);
+      } catch {
+        // Reported by parseConfig as an unreadable jwksFile.
+      }
+    }
+  }
+  return parseConfig(doc ?? {}, { baseDir, env, source: file, jwksFiles });
+}

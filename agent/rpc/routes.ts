@@ -1,0 +1,69 @@
+/**
+ * The one place that registers services: which services are served, with which interceptors, and what an
+ * unknown method gets (UNIMPLEMENTED as a real gRPC status, not an HTTP 404, so every gRPC stack reports it).
+ */
+import type { DescFile } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+
+/** connect-node's handler signature (its request/response types are not exported by name). */
+type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+import { DomainManager, file_camino_v1_domain_manager } from "../../gen/camino/v1/domain_manager_pb.js";
+import { file_camino_v1_federation } from "../../gen/camino/v1/federation_pb.js";
+import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { createDomainManagerService, type DomainManagerDeps } from "./domain-manager-service.js";
+import { createHealthService } from "./health-service.js";
+import { createReflectionV1, createReflectionV1alpha, ReflectionIndex } from "./reflection-service.js";
+import type { HealthRegistry } from "../server/health-registry.js";
+
+export interface RoutesOptions {
+  domainManager: DomainManagerDeps;
+  health: HealthRegistry;
+  /** Outermost first: run for every call (metrics, error mapping). */
+  common: Interceptor[];
+  /** Northbound authentication, for DomainManager only. */
+  auth: Interceptor;
+}
+
+/** Files served by reflection; Federation's file is described so that peers' operators can read the contract. */
+const FILES: readonly DescFile[] = [
+  file_camino_v1_domain_manager,
+  file_camino_v1_federation,
+  file_grpc_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+];
+
+/** Registers every service on a router. */
+export function registerRoutes(options: RoutesOptions): (router: ConnectRouter) => void {
+  const served = [DomainManager, Health, ReflectionV1, ReflectionV1alpha].map((s) => s.typeName);
+  const index = new ReflectionIndex({ files: FILES, services: served });
+  return (router) => {
+    router.service(DomainManager, createDomainManagerService(options.domainManager), { interceptors: [...options.common, options.auth] });
+    router.service(Health, createHealthService(options.health), { interceptors: options.common });
+    router.service(ReflectionV1, createReflectionV1(index), { interceptors: options.common });
+    router.service(ReflectionV1alpha, createReflectionV1alpha(index), { interceptors: options.common });
+  };
+}
+
+/** Answers a request for a method no service serves. */
+export const unknownRoute: NodeHandler = (req, res) => {
+  const contentType = String(req.headers["content-type"] ?? "");
+  const path = (req.url ?? "").split("?")[0] ?? "";
+  const message = `unknown method ${path}`;
+  if (contentType.startsWith("application/grpc")) {
+    // Trailers-only response: HTTP 200 with the gRPC status in the headers.
+    res.writeHead(200, { "content-type": contentType.startsWith("application/grpc-web") ? contentType : "application/grpc", "grpc-status": "12", "grpc-message": encodeURIComponent(message) });
+    res.end();
+    return;
+  }
+  if (req.method === "POST" && (contentType.startsWith("application/json") || contentType.startsWith("application/proto") || contentType.startsWith("application/connect+"))) {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "unimplemented", message }));
+    return;
+  }
+  res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+  res.end("not found\n");
+};

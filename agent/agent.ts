@@ -8,6 +8,7 @@ import type { AgentConfig } from "./config/config.js";
 import { loadSigningKey } from "./auth/keys.js";
 import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import { parseFailpoints, type Failpoints } from "./failpoints.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { authInterceptor } from "./rpc/auth-interceptor.js";
 import { errorMapInterceptor } from "./rpc/error-map.js";
@@ -22,6 +23,8 @@ export interface StartAgentOptions {
   config: AgentConfig;
   /** Default: a logger built from config.log, on stderr. */
   logger?: Logger;
+  /** Default: parsed from CAMINO_FAILPOINTS (unset: none). */
+  failpoints?: Failpoints;
 }
 
 export interface RunningAgent {
@@ -52,7 +55,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
   let endpoint = config.domain.endpoint ?? "";
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits };
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]) };
   const routes = registerRoutes({
     domainManager,
     health,

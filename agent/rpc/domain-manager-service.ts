@@ -6,6 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DomainInfoSchema, PlanSchema, WaveSchema } from "../../gen/camino/v1/types_pb.js";
+import type { Failpoints } from "../failpoints.js";
 import type { IntentLimits } from "../intent/model.js";
 import { planIntentMessage } from "../intent/plan.js";
 
@@ -15,6 +16,7 @@ export interface DomainManagerDeps {
   endpoint: string;
   version: string;
   limits: IntentLimits;
+  failpoints: Failpoints;
 }
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {
@@ -25,7 +27,8 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
         dependencies: [],
       };
     },
-    planIntent(req) {
+    async planIntent(req, ctx) {
+      await deps.failpoints.hit("plan-intent", ctx.signal);
       const plan = planIntentMessage(req.intent, deps.limits);
       return {
         plan: create(PlanSchema, {

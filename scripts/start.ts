@@ -1,0 +1,79 @@
+/**
+ * `npm start`: the embedded default. Today that is one agent (domain-x) with the example config; it makes the
+ * domain's signing key on first run, plans the paper's chain (scenarios/paper-chain.yaml) against the running
+ * agent, and prints where the agent listens and how to call it. Ctrl-C stops it gracefully.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { DomainManager } from "../gen/camino/v1/domain_manager_pb.js";
+import { startAgent } from "../agent/agent.js";
+import { loadConfig } from "../agent/config/config.js";
+import { generateSigningKey, loadSigningKey, writeKeyFiles } from "../agent/auth/keys.js";
+import { mintNorthboundToken } from "../agent/auth/token.js";
+import { describeFailure } from "../agent/cli/exit-codes.js";
+import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
+import { createLogger } from "../agent/log/logger.js";
+import { ConfigError } from "../agent/errors.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const configFile = "deploy/examples/domain-x.yaml";
+const scenario = "scenarios/paper-chain.yaml";
+
+async function run(): Promise<void> {
+  process.chdir(root);
+  const config = await loadConfig(configFile);
+  try {
+    await loadSigningKey(config.auth.signingKeyFile);
+  } catch {
+    const key = await generateSigningKey();
+    await writeKeyFiles(key, { keyFile: config.auth.signingKeyFile, jwksFile: config.auth.signingKeyFile.replace(/\.jwk$/, ".jwks.json") });
+    console.log(`made the domain's signing key: ${config.auth.signingKeyFile}`);
+  }
+  const agent = await startAgent({ config, logger: createLogger({ level: config.log.level, format: "text" }) });
+
+  // Show the agent at work: plan the paper's chain through the public API, with a short-lived token.
+  const key = await loadSigningKey(config.auth.signingKeyFile);
+  const token = await mintNorthboundToken({ key, issuer: config.domain.id, audience: config.auth.audience, subject: "npm-start", scopes: ["intents:write"], ttlSeconds: 60 });
+  const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
+  const intent = parseIntentText(await readFile(scenario, "utf8"));
+  const { plan } = await client.planIntent({ intent: intentToMessage(intent) }, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 5000 });
+
+  const cmd = "./bin/camino.js";
+  console.log(`
+CAMINO agent for ${config.domain.id} is running.
+  gRPC (HTTP/2, h2c):  ${agent.grpcUrl}
+  HTTP/1.1:            ${agent.httpUrl}   (Connect, gRPC-Web, ${agent.httpUrl}/metrics)
+
+Planned ${scenario}: ${plan?.order.length} packages in ${plan?.waves.length} waves
+${(plan?.waves ?? []).map((w) => `  wave ${w.index}: ${w.packages.join(", ")}`).join("\n")}
+
+Call it from another terminal:
+  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,catalogue:read)
+  ${cmd} intent plan ${scenario}
+  ${cmd} health
+  npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${agent.grpcUrl}
+  npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer $CAMINO_TOKEN" \\
+    ${agent.grpcUrl}/camino.v1.DomainManager/GetDomainInfo
+
+Ctrl-C stops it.`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => void agent.close().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+run().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`npm start: ${err.message}`);
+  else {
+    const { message } = describeFailure(err);
+    console.error(`npm start: ${message}`);
+    if ((err as { code?: string }).code === "ERR_ADDRESS_IN_USE") {
+      console.error("Another process holds the port; stop it, or choose others: CAMINO_GRPC_PORT=50061 CAMINO_HTTP_PORT=8090 npm start");
+    }
+  }
+  process.exitCode = 1;
+});

@@ -34,9 +34,10 @@ export class ReflectionIndex {
   readonly #encoded = new Map<string, Uint8Array>();
 
   constructor(options: ReflectionOptions) {
+    // Keyed by the file's path as protoc names it ("camino/v1/intent.proto"); DescFile.name drops ".proto".
     const add = (f: DescFile): void => {
-      if (this.#files.has(f.name)) return;
-      this.#files.set(f.name, f);
+      if (this.#files.has(f.proto.name)) return;
+      this.#files.set(f.proto.name, f);
       f.dependencies.forEach(add);
     };
     options.files.forEach(add);

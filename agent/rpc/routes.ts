@@ -54,9 +54,19 @@ export const unknownRoute: NodeHandler = (req, res) => {
   const path = (req.url ?? "").split("?")[0] ?? "";
   const message = `unknown method ${path}`;
   if (contentType.startsWith("application/grpc")) {
-    // Trailers-only response: HTTP 200 with the gRPC status in the headers.
-    res.writeHead(200, { "content-type": contentType.startsWith("application/grpc-web") ? contentType : "application/grpc", "grpc-status": "12", "grpc-message": encodeURIComponent(message) });
-    res.end();
+    const headers = { "content-type": contentType.startsWith("application/grpc-web") ? contentType : "application/grpc", "grpc-status": "12", "grpc-message": encodeURIComponent(message) };
+    // The request is read to its end first: answering a stream the client is still writing makes HTTP/2
+    // reset it, and gRPC clients then report INTERNAL instead of the status.
+    req.resume();
+    req.once("end", () => {
+      if ("stream" in req && !req.stream.destroyed) {
+        // HTTP/2: a trailers-only response, one HEADERS frame with END_STREAM, as gRPC defines it.
+        req.stream.respond({ ":status": 200, ...headers }, { endStream: true });
+      } else {
+        res.writeHead(200, headers);
+        res.end();
+      }
+    });
     return;
   }
   if (req.method === "POST" && (contentType.startsWith("application/json") || contentType.startsWith("application/proto") || contentType.startsWith("application/connect+"))) {

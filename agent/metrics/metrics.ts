@@ -7,9 +7,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 
 export interface AgentMetrics {
   readonly registry: Registry;
-  /** Records every call: count, duration, and gRPC code. */
+  /** Records every call: count, duration, gRPC code, and calls in flight. */
   readonly interceptor: Interceptor;
-  readonly activeStreams: Gauge;
 }
 
 export interface MetricsOptions {
@@ -38,25 +37,27 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
-  const activeStreams = new Gauge({ name: "camino_rpc_active_streams", help: "Server streams open now.", labelNames: ["service", "method"], registers: [registry] });
+  const inFlight = new Gauge({ name: "camino_rpc_in_flight", help: "Calls being handled now (server streams until they end).", labelNames: ["service", "method"], registers: [registry] });
 
   const interceptor: Interceptor = (next) => async (req) => {
     const labels = { service: req.service.typeName, method: req.method.name };
     const stop = duration.startTimer(labels);
+    inFlight.inc(labels);
     let res;
     try {
       res = await next(req);
     } catch (err) {
+      inFlight.dec(labels);
       stop();
       calls.inc({ ...labels, code: codeName(err) });
       throw err;
     }
     if (!res.stream) {
+      inFlight.dec(labels);
       stop();
       calls.inc({ ...labels, code: "OK" });
       return res;
     }
-    activeStreams.inc(labels);
     const inner = res.message;
     async function* counted() {
       let code = "OK";
@@ -66,12 +67,12 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
         code = codeName(err);
         throw err;
       } finally {
-        activeStreams.dec(labels);
+        inFlight.dec(labels);
         stop();
         calls.inc({ ...labels, code });
       }
     }
     return { ...res, message: counted() } as StreamResponse;
   };
-  return { registry, interceptor, activeStreams };
+  return { registry, interceptor };
 }

@@ -113,12 +113,12 @@ function listener(c: Checker, v: unknown, path: string, host: string, port: numb
   };
   const t = c.object(o["tls"], joinPath(path, "tls"), ["certFile", "keyFile", "clientCaFile", "requireClientCert"]);
   if (t) {
-    const certFile = c.string(t["certFile"], joinPath(path, "tls.certFile"), { required: true, max: 4096 });
-    const keyFile = c.string(t["keyFile"], joinPath(path, "tls.keyFile"), { required: true, max: 4096 });
-    const clientCaFile = c.string(t["clientCaFile"], joinPath(path, "tls.clientCaFile"), { max: 4096 });
+    const certFile = c.string(t["certFile"], joinPath(path, "tls", "certFile"), { required: true, max: 4096 });
+    const keyFile = c.string(t["keyFile"], joinPath(path, "tls", "keyFile"), { required: true, max: 4096 });
+    const clientCaFile = c.string(t["clientCaFile"], joinPath(path, "tls", "clientCaFile"), { max: 4096 });
     const require = t["requireClientCert"];
-    if (require !== undefined && typeof require !== "boolean") c.add(joinPath(path, "tls.requireClientCert"), "must be true or false");
-    if (require === true && !clientCaFile) c.add(joinPath(path, "tls.requireClientCert"), "needs tls.clientCaFile to check client certificates against");
+    if (require !== undefined && typeof require !== "boolean") c.add(joinPath(path, "tls", "requireClientCert"), "must be true or false");
+    if (require === true && !clientCaFile) c.add(joinPath(path, "tls", "requireClientCert"), "needs tls.clientCaFile to check client certificates against");
     if (certFile && keyFile) {
       out.tls = { certFile: resolve(base, certFile), keyFile: resolve(base, keyFile), requireClientCert: require === true };
       if (clientCaFile) out.tls.clientCaFile = resolve(base, clientCaFile);
@@ -139,7 +139,7 @@ function externalIssuers(c: Checker, v: unknown, base: string, jwksFiles: Map<st
     });
     const file = c.string(o["jwksFile"], joinPath(path, "jwksFile"), { max: 4096 });
     const inline = o["jwks"];
-    const given = [url, file, inline].filter((x) => x !== undefined).length;
+    const given = [o["jwksUrl"], o["jwksFile"], inline].filter((x) => x !== undefined && x !== null).length;
     if (given !== 1) c.add(path, "give exactly one of jwks, jwksFile and jwksUrl");
     let jwks: Jwks | undefined;
     if (inline !== undefined) {

@@ -77,10 +77,10 @@ function resources(c: Checker, v: unknown, path: string): PackageResources {
   if (lo) {
     const limits = resourceAmounts(c, lo, joinPath(path, "limits"));
     if (limits.cpu && requests.cpu && limits.cpu.millis < requests.cpu.millis) {
-      c.add(joinPath(path, "limits.cpu"), `${JSON.stringify(limits.cpu.text)} must not be less than the request ${JSON.stringify(requests.cpu.text)}`);
+      c.add(joinPath(path, "limits", "cpu"), `${JSON.stringify(limits.cpu.text)} must not be less than the request ${JSON.stringify(requests.cpu.text)}`);
     }
     if (limits.memory && requests.memory && limits.memory.bytes < requests.memory.bytes) {
-      c.add(joinPath(path, "limits.memory"), `${JSON.stringify(limits.memory.text)} must not be less than the request ${JSON.stringify(requests.memory.text)}`);
+      c.add(joinPath(path, "limits", "memory"), `${JSON.stringify(limits.memory.text)} must not be less than the request ${JSON.stringify(requests.memory.text)}`);
     }
     requests.limits = limits;
   }
@@ -152,9 +152,9 @@ function packageSpec(c: Checker, limits: IntentLimits, v: unknown, path: string,
   const qos = c.string(o["qos"], joinPath(path, "qos"), { max: 63, check: labelValueProblem });
   const after: string[] = [];
   c.list(o["after"], joinPath(path, "after"), limits.maxPackages).forEach((a, i) => {
-    const s = c.string(a, joinPath(path, `after`) + `[${i}]`, { required: true, max: 63 });
+    const s = c.string(a, joinPath(path, "after", i), { required: true, max: 63 });
     if (s === undefined) return;
-    if (after.includes(s)) c.add(`${joinPath(path, "after")}[${i}]`, `${JSON.stringify(s)} is listed twice`);
+    if (after.includes(s)) c.add(joinPath(path, "after", i), `${JSON.stringify(s)} is listed twice`);
     else after.push(s);
   });
   const place = placement(c, o["placement"], joinPath(path, "placement"));
@@ -192,9 +192,9 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
     else if (to === from) c.add(joinPath(path, "to"), `a package cannot link to itself (${JSON.stringify(to)})`);
   }
   if (ext) {
-    const host = c.string(ext["host"], joinPath(path, "external.host"), { required: true, max: 253, check: hostProblem });
-    const port = c.integer(ext["port"], joinPath(path, "external.port"), 1, 65535);
-    if (ext["port"] === undefined) c.add(joinPath(path, "external.port"), "is required");
+    const host = c.string(ext["host"], joinPath(path, "external", "host"), { required: true, max: 253, check: hostProblem });
+    const port = c.integer(ext["port"], joinPath(path, "external", "port"), 1, 65535);
+    if (ext["port"] === undefined) c.add(joinPath(path, "external", "port"), "is required");
     if (host !== undefined && port !== undefined) external = { host, port };
   }
   let port = c.integer(o["port"], joinPath(path, "port"), 1, 65535);
@@ -208,11 +208,11 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
   const po = c.object(o["policy"], joinPath(path, "policy"), ["timeout", "retries", "loadBalancer"]);
   const policy: LinkIntent["policy"] = {};
   if (po) {
-    const t = c.duration(po["timeout"], joinPath(path, "policy.timeout"), 3_600_000);
+    const t = c.duration(po["timeout"], joinPath(path, "policy", "timeout"), 3_600_000);
     if (t) (policy.timeout = t.text), (policy.timeoutMs = t.ms);
-    const r = c.integer(po["retries"], joinPath(path, "policy.retries"), 0, 10);
+    const r = c.integer(po["retries"], joinPath(path, "policy", "retries"), 0, 10);
     if (r !== undefined) policy.retries = r;
-    const lb = c.oneOf<LoadBalancer>(po["loadBalancer"], joinPath(path, "policy.loadBalancer"), LOAD_BALANCERS);
+    const lb = c.oneOf<LoadBalancer>(po["loadBalancer"], joinPath(path, "policy", "loadBalancer"), LOAD_BALANCERS);
     if (lb) policy.loadBalancer = lb;
   }
   if (from === undefined || protocol === undefined || port === undefined || (to === undefined && !external)) return undefined;

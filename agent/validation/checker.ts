@@ -10,11 +10,15 @@ export type Json = Record<string, unknown>;
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-/** Appends a key to a field path: `a.b`, or `a["odd key"]` for keys that are not identifiers. */
-export function joinPath(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  if (IDENT.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
+/** Appends keys to a field path: `a.b[0]`, or `a["odd key"]` for keys that are not identifiers. */
+export function joinPath(path: string, ...keys: (string | number)[]): string {
+  let out = path;
+  for (const key of keys) {
+    if (typeof key === "number") out = `${out}[${key}]`;
+    else if (IDENT.test(key)) out = out ? `${out}.${key}` : key;
+    else out = `${out}[${JSON.stringify(key)}]`;
+  }
+  return out;
 }
 
 /** How a value's type reads in a message: "a string", "a list", "null". */

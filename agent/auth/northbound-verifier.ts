@@ -36,6 +36,10 @@ export interface NorthboundVerifierOptions {
   maxLifetimeSeconds?: number;
   /** The clock; default now. */
   now?: () => Date;
+  /** Verified tokens remembered (by their exact text), so a client's repeated calls skip the signature check. Default 1024; 0 turns it off. */
+  cacheSize?: number;
+  /** Longest time a verified token is remembered, in seconds (bounds how long a removed issuer key keeps working). Default 60. */
+  cacheSeconds?: number;
 }
 
 /** Who made a call, as its verified token says. */
@@ -83,6 +87,10 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
   const tolerance = options.clockToleranceSeconds ?? 30;
   const maxLifetime = options.maxLifetimeSeconds ?? 86_400;
   const now = options.now ?? (() => new Date());
+  const cacheSize = options.cacheSize ?? 1024;
+  const cacheMs = (options.cacheSeconds ?? 60) * 1000;
+  // Exact token text → principal, its expiry and when the entry lapses. Insertion order makes it FIFO.
+  const cache = new Map<string, { principal: Principal; expMs: number; untilMs: number }>();
   const issuers = new Map<string, { keys: JWTVerifyGetKey; audience: string }>();
   issuers.set(options.domainId, { keys: createLocalJWKSet(options.jwks), audience });
   for (const ext of options.externalIssuers ?? []) {
@@ -93,6 +101,12 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
 
   return {
     async verify(token) {
+      const hit = cache.get(token);
+      if (hit) {
+        const t = now().getTime();
+        if (t < hit.untilMs && t < hit.expMs + tolerance * 1000) return hit.principal;
+        cache.delete(token);
+      }
       let claims: JWTPayload;
       try {
         claims = decodeJwt(token);
@@ -123,6 +137,10 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
       }
       const principal: Principal = { issuer: payload.iss as string, subject: typeof payload.sub === "string" ? payload.sub : "", scopes: scopesOf(payload) };
       if (typeof payload.jti === "string") principal.tokenId = payload.jti;
+      if (cacheSize > 0) {
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(token, { principal, expMs: (payload.exp as number) * 1000, untilMs: now().getTime() + cacheMs });
+      }
       return principal;
     },
   };

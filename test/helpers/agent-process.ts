@@ -3,16 +3,21 @@
  * own process group; its JSON log lines are kept for assertions. `stop` signals the group and waits for exit.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { generateSigningKey, loadSigningKey, writeKeyFiles, type SigningKey } from "../../agent/auth/keys.js";
 import { mintNorthboundToken } from "../../agent/auth/token.js";
 import { makePki, type TestPki } from "./tls.js";
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The project root, from the source tree (vitest) or from dist/ (benchmarks). */
+export const ROOT = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) || dir.endsWith("dist")) dir = dirname(dir);
+  return dir;
+})();
 export const CAMINO = join(ROOT, "bin", "camino.js");
 
 export interface AgentProcessOptions {
@@ -23,6 +28,8 @@ export interface AgentProcessOptions {
   auth?: Record<string, unknown>;
   /** Extra environment (CAMINO_FAILPOINTS, …). */
   env?: Record<string, string>;
+  /** Log level of the agent. Default "debug". */
+  logLevel?: "debug" | "info" | "warn" | "error";
 }
 
 export interface AgentProcess {
@@ -64,7 +71,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     domain: { id: domainId, dataDir: join(dir, "data") },
     server: { grpc: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, http: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, shutdownGraceSeconds: 5 },
     auth: { signingKeyFile: keyFile, ...options.auth },
-    log: { level: "debug" },
+    log: { level: options.logLevel ?? "debug" },
   };
   const configFile = join(dir, "domain.yaml");
   writeFileSync(configFile, stringify(config));

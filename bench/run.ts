@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: the agent's control-plane figures, against a real agent process on loopback.
+ *  - PlanIntent (the paper's 4-package chain) next to grpc.health.v1.Health/Check, the floor of the stack
+ *    (same server, same transport, same client), sequential and with 50 concurrent callers; the ratio of the
+ *    two is the figure to compare across machines, because these machines are noisy.
+ *  - Ordering and validating a random 500-package DAG (the intent limit): median.
+ * Prints a table and writes bench/results/bench-<time>.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { DomainManager } from "../gen/camino/v1/domain_manager_pb.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
+import { orderPackages, type Orderable } from "../agent/intent/order.js";
+import { validateIntent } from "../agent/intent/validate.js";
+import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
+import { measure, medianOf, type Summary } from "./stats.js";
+
+/** A deterministic pseudo-random DAG of n packages (xorshift, so every run orders the same graph). */
+function randomDag(n: number, seed = 42): Orderable[] {
+  let x = seed;
+  const rand = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, (_, i) => {
+    const after = new Set<string>();
+    const k = i === 0 ? 0 : Math.floor(rand() * 4);
+    for (let j = 0; j < k; j++) after.add(`p${Math.floor(rand() * i)}`);
+    return { name: `p${i}`, index: i, after: [...after] };
+  });
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes("--quick");
+  const total = quick ? 300 : 3000;
+  const agent = await startAgentProcess({ logLevel: "info" });
+  const rows: { name: string; peer?: string; result: Summary; ratio?: number }[] = [];
+  try {
+    const transport = createGrpcTransport({ baseUrl: agent.grpcUrl });
+    const dm = createClient(DomainManager, transport);
+    const health = createClient(Health, transport);
+    const headers = { authorization: `Bearer ${await agent.token(["intents:write"], 3600)}` };
+    const intent = intentToMessage(parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8")));
+    const plan = () => dm.planIntent({ intent }, { headers });
+    const check = () => health.check({ service: "" });
+
+    for (const concurrency of [1, 50]) {
+      const opts = { total, concurrency, warmup: quick ? 50 : 300 };
+      const h = await measure(check, opts);
+      const p = await measure(plan, opts);
+      const label = concurrency === 1 ? "sequential" : `${concurrency} concurrent`;
+      rows.push({ name: `Health/Check, ${label}`, result: h });
+      rows.push({ name: `PlanIntent (4 packages), ${label}`, peer: `Health/Check, ${label}`, result: p, ratio: p.p50Ms / h.p50Ms });
+    }
+  } finally {
+    await agent.stop();
+  }
+
+  const dag = randomDag(500);
+  const orderMs = medianOf(() => orderPackages(dag), quick ? 20 : 200);
+  const doc = { apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name: "big" }, spec: { packages: dag.map((p) => ({ name: p.name, blueprint: "b", after: p.after, resources: { cpu: "100m", memory: "64Mi" } })) } };
+  const validateMs = medianOf(() => validateIntent(doc), quick ? 20 : 200);
+  const waves = orderPackages(dag).waves.length;
+
+  const fmt = (n: number, d = 2) => n.toFixed(d);
+  console.log("\nRPC (real agent process, loopback, gRPC over h2c)");
+  console.log(["benchmark".padEnd(40), "calls".padStart(6), "calls/s".padStart(9), "p50 ms".padStart(8), "p99 ms".padStart(8), "p50 vs peer".padStart(12)].join("  "));
+  for (const r of rows) {
+    console.log([r.name.padEnd(40), String(r.result.calls).padStart(6), fmt(r.result.callsPerSecond, 0).padStart(9), fmt(r.result.p50Ms, 3).padStart(8), fmt(r.result.p99Ms, 3).padStart(8), (r.ratio ? `${fmt(r.ratio)}x` : "-").padStart(12)].join("  "));
+  }
+  console.log(`\nOrdering a random 500-package DAG (${waves} waves): median ${fmt(orderMs, 3)} ms`);
+  console.log(`Validating + ordering the same intent (500 packages):  median ${fmt(validateMs, 3)} ms\n`);
+
+  const out = join(ROOT, "bench", "results");
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  console.log(`wrote ${file}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -18,7 +18,7 @@ import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection
 import { intentToDocument, intentToMessage, parseIntentText } from "../../agent/intent/load.js";
 import { ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { grpcJsBidi, grpcJsClient, grpcJsUnary } from "../helpers/grpc-js.js";
-import { generatePythonStubs, runPython } from "../helpers/python-client.js";
+import { generatePythonStubs, runPython, spawnPython } from "../helpers/python-client.js";
 
 const run = promisify(execFile);
 const paperChain = parseIntentText(readFileSync(`${ROOT}/scenarios/paper-chain.yaml`, "utf8"));
@@ -128,6 +128,17 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
     expect(JSON.parse(ok.stdout).plan.waves.map((w: { packages: string[] }) => w.packages)).toEqual(expectedWaves);
     const bad = runPython(stubs, ["plan", agent.grpcTarget, JSON.stringify({ apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name: "x" }, spec: { packages: [{ name: "a", blueprint: "b", after: ["zz"] }] } })], env);
     expect(bad.stdout).toContain('ERROR INVALID_ARGUMENT invalid intent: spec.packages[0].after[0]: unknown package "zz"');
+  });
+
+  it("streams health to python3-grpcio's Watch", async () => {
+    const watch = spawnPython(stubs, ["watch", agent.grpcTarget], agent.pki ? { CAMINO_CA: agent.pki.caFile } : {});
+    try {
+      await watch.waitFor("SERVING");
+      expect(watch.lines).toEqual(["SERVING"]);
+    } finally {
+      watch.child.kill();
+      await watch.exited;
+    }
   });
 
   it("serves Connect and gRPC-Web over HTTP/1.1, and /metrics", async () => {

@@ -8,6 +8,7 @@ import { isMap, parseDocument, type Document } from "yaml";
 import { ValidationError, type FieldIssue } from "../errors.js";
 import { LOCAL_CONFIG, isLocalConfig, type Blueprint } from "./blueprint.js";
 import { caminoLabels, type Iesd } from "./iesd.js";
+import { validatePackageVariant } from "./package-variant-schema.js";
 import { validateObject } from "./schema.js";
 import { applySetters, SetterValueError } from "./setters.js";
 import { stringifyYamlFile, YAML_OUTPUT } from "./yaml-io.js";
@@ -149,5 +150,8 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
   files.set(`${base}/Kptfile`, kptfile(iesd, blueprint.description));
   files.set(`${base}/iesd.yaml`, iesdObject(iesd));
   const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { iesd, packageVariant: packageVariantOf(iesd, blueprint), files: sorted };
+  const packageVariant = packageVariantOf(iesd, blueprint);
+  const pvIssues = validatePackageVariant(packageVariant);
+  if (pvIssues.length > 0) throw new HydrationError(pvIssues.map((i) => ({ path: `${iesd.package}: PackageVariant: ${i.path}`, message: i.message })));
+  return { iesd, packageVariant, files: sorted };
 }

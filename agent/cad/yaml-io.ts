@@ -45,5 +45,11 @@ export function parseYamlFile(file: string, text: string): Document[] {
 
 /** Serialises documents back into one file, separated by `---`. */
 export function stringifyYamlFile(docs: readonly Document[]): string {
-  return docs.map((d) => d.toString(YAML_OUTPUT)).join("---\n");
+  // A parsed document that began with `---` writes the marker itself; a built one needs it added.
+  return docs
+    .map((d, i) => {
+      const text = d.toString(YAML_OUTPUT);
+      return i === 0 || text.startsWith("---") ? text : `---\n${text}`;
+    })
+    .join("");
 }

@@ -1,0 +1,88 @@
+/**
+ * What CAMINO writes into an edge's deployment repository: hydrated packages under `<intent>/<package>/`, the
+ * chain's shared objects under `<intent>/_chain/`, one commit per wave whose message names intent, revision
+ * and wave. Removal and rollback touch only that intent's paths, so concurrent intents never undo each other.
+ * The `camino-system` sentinel Namespace is always present: ConfigSync refuses a commit that would delete
+ * every namespace and cluster-scoped object (KNV2006), which would block removing an edge's last chain.
+ */
+import type { CommitResult, LocalGitRepository } from "./git/repository.js";
+
+/** Path of the sentinel; `_` cannot start an intent name, so no intent's paths can collide with it. */
+export const SENTINEL_PATH = "_camino/camino-system.yaml";
+
+export const SENTINEL_TEXT = `# Kept by CAMINO in every deployment repository: ConfigSync refuses a commit that would remove every
+# namespace and cluster-scoped object (KNV2006), so this Namespace keeps the last chain removable.
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: camino-system
+  labels:
+    app.kubernetes.io/managed-by: camino
+`;
+
+export interface WaveWrite {
+  intent: string;
+  revision: number;
+  wave: number;
+  /** Packages of this wave on this repository: package name → its files (repository paths). */
+  packages: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Files of `<intent>/_chain/`, written with wave 0. */
+  chain?: ReadonlyMap<string, string>;
+}
+
+/** An edge's deployment repository. */
+export class DeploymentRepository {
+  constructor(readonly repo: LocalGitRepository) {}
+
+  /** Makes sure the sentinel exists (a first commit on an empty repository). */
+  async ensureSentinel(): Promise<CommitResult> {
+    return this.repo.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]), message: "camino: keep the camino-system sentinel" });
+  }
+
+  /**
+   * Writes one wave: each package's folder is replaced by its new files (so a file the package no longer has
+   * is removed), and unchanged files stay the same blobs. Nothing changed → no commit.
+   */
+  async writeWave(w: WaveWrite): Promise<CommitResult> {
+    const write = new Map<string, string>([[SENTINEL_PATH, SENTINEL_TEXT]]);
+    const remove: string[] = [];
+    if (w.chain) {
+      remove.push(`${w.intent}/_chain`);
+      for (const [p, t] of w.chain) write.set(p, t);
+    }
+    for (const [pkg, files] of w.packages) {
+      remove.push(`${w.intent}/${pkg}`);
+      for (const [p, t] of files) {
+        if (!p.startsWith(`${w.intent}/${pkg}/`)) throw new TypeError(`${p} is outside ${w.intent}/${pkg}/`);
+        write.set(p, t);
+      }
+    }
+    return this.repo.commit({ write, remove, message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}` });
+  }
+
+  /** Removes an intent's packages (all, or the named ones), leaving every other path as it is. */
+  async removeIntent(intent: string, revision: number, packages?: readonly string[]): Promise<CommitResult> {
+    const remove = packages ? packages.map((p) => `${intent}/${p}`) : [intent];
+    return this.repo.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]), remove, message: `camino: remove ${intent} revision ${revision}` });
+  }
+
+  /**
+   * Rolls an intent back: its paths become what they were at `baseline` (absent if it had none then), in a new
+   * commit; the rest of the tree, including other intents' later commits, is untouched.
+   */
+  async restoreIntent(intent: string, revision: number, baseline: string | undefined): Promise<CommitResult> {
+    const before = baseline ? await this.repo.readFiles(baseline, intent) : new Map<string, string>();
+    before.set(SENTINEL_PATH, SENTINEL_TEXT);
+    return this.repo.commit({ write: before, remove: [intent], message: `camino: roll back ${intent} revision ${revision}` });
+  }
+
+  /** Intents that have paths in the repository now. */
+  async intents(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const p of (await this.repo.listFiles()).keys()) {
+      const top = p.split("/")[0] as string;
+      if (!top.startsWith("_") && p.includes("/")) names.add(top);
+    }
+    return [...names].sort();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Git objects written directly: SHA-1 and zlib from Node's native crypto and zlib, stored as loose objects
+ * under `.git/objects`. About 20× faster than isomorphic-git's own object writer for bulk commits (measured
+ * in bench/), and byte-for-byte what git writes, so `git fsck --strict` accepts them.
+ */
+import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { deflate as deflateCb } from "node:zlib";
+
+const deflate = promisify(deflateCb);
+
+export type ObjectType = "blob" | "tree" | "commit";
+
+/** Mode of a tree entry: a regular file or a subtree. */
+export type EntryMode = "100644" | "100755" | "40000";
+
+export interface TreeEntry {
+  name: string;
+  mode: EntryMode;
+  /** 40-hex object id. */
+  oid: string;
+}
+
+/** The id and the uncompressed bytes (header included) of an object. */
+export function hashObject(type: ObjectType, body: Buffer): { oid: string; raw: Buffer } {
+  const raw = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
+  return { oid: createHash("sha1").update(raw).digest("hex"), raw };
+}
+
+/** Git's tree order: byte order of names, with a directory compared as if its name ended in '/'. */
+export function compareEntries(a: TreeEntry, b: TreeEntry): number {
+  const ka = a.mode === "40000" ? `${a.name}/` : a.name;
+  const kb = b.mode === "40000" ? `${b.name}/` : b.name;
+  return Buffer.compare(Buffer.from(ka), Buffer.from(kb));
+}
+
+/** The body of a tree object. */
+export function treeBody(entries: readonly TreeEntry[]): Buffer {
+  const sorted = [...entries].sort(compareEntries);
+  return Buffer.concat(sorted.flatMap((e) => [Buffer.from(`${e.mode} ${e.name}\0`), Buffer.from(e.oid, "hex")]));
+}
+
+/** Parses a tree object's body. */
+export function parseTree(body: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let i = 0;
+  while (i < body.length) {
+    const space = body.indexOf(0x20, i);
+    const nul = body.indexOf(0, space);
+    const mode = body.toString("utf8", i, space) as EntryMode;
+    out.push({ mode: mode === ("040000" as EntryMode) ? "40000" : mode, name: body.toString("utf8", space + 1, nul), oid: body.toString("hex", nul + 1, nul + 21) });
+    i = nul + 21;
+  }
+  return out;
+}
+
+export interface Signature {
+  name: string;
+  email: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+}
+
+/** The body of a commit object. */
+export function commitBody(tree: string, parents: readonly string[], author: Signature, message: string): Buffer {
+  const sig = (s: Signature) => `${s.name} <${s.email}> ${s.timestamp} +0000`;
+  const lines = [`tree ${tree}`, ...parents.map((p) => `parent ${p}`), `author ${sig(author)}`, `committer ${sig(author)}`, "", message.endsWith("\n") ? message : `${message}\n`];
+  return Buffer.from(lines.join("\n"));
+}
+
+/** Writes loose objects into a repository's object store, skipping ones already present. */
+export class ObjectWriter {
+  readonly #objects: string;
+  readonly #dirs = new Set<string>();
+
+  constructor(gitdir: string) {
+    this.#objects = join(gitdir, "objects");
+  }
+
+  /** Writes an object; returns its id. */
+  async write(type: ObjectType, body: Buffer): Promise<string> {
+    const { oid, raw } = hashObject(type, body);
+    const dir = join(this.#objects, oid.slice(0, 2));
+    const file = join(dir, oid.slice(2));
+    if (!this.#dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+    }
+    try {
+      await stat(file);
+      return oid; // Content-addressed: already there means identical.
+    } catch {
+      // Not there yet.
+    }
+    // Written aside, then renamed into place, so a reader never sees half an object. A concurrent writer of
+    // the same id writes the same bytes, so whichever rename lands last changes nothing.
+    const tmp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
+    await writeFile(tmp, await deflate(raw), { mode: 0o444 });
+    await rename(tmp, file);
+    return oid;
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * A git repository on the local disk: the embedded default's blueprint and deployment repositories, and the
+ * working copy of a remote one. Reads go through isomorphic-git (refs, packs, annotated tags); commits are
+ * built by path — files written, folders removed — touching only the trees on those paths, with objects
+ * written natively ({@link ObjectWriter}). Commits to one repository are serialised, and the branch ref is
+ * moved by compare-and-swap under git's own lock file, so no writer ever loses another's commit.
+ */
+import * as fs from "node:fs";
+import { open, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import git from "isomorphic-git";
+import { CaminoError } from "../../errors.js";
+import { commitBody, ObjectWriter, treeBody, type EntryMode, type Signature, type TreeEntry } from "./objects.js";
+
+export interface LocalRepositoryOptions {
+  /** The work tree folder; its `.git` holds the repository. */
+  dir: string;
+  /** Default "main". */
+  branch?: string;
+  /** Author and committer of CAMINO's commits. Default "CAMINO <camino@localhost>". */
+  author?: { name: string; email: string };
+  /** Clock for commit times. */
+  now?: () => Date;
+}
+
+/** A change to commit: files to write (path → text) and folders or files to remove, by path prefix. */
+export interface ChangeSet {
+  write?: ReadonlyMap<string, string>;
+  remove?: readonly string[];
+  message: string;
+}
+
+export interface CommitResult {
+  /** The new commit, or the unchanged head when the change changed nothing. */
+  commit: string;
+  changed: boolean;
+}
+
+/** A node of the tree being rebuilt: entries loaded from the parent on demand, dirty when changed. */
+interface TreeNode {
+  entries: Map<string, { mode: EntryMode; oid: string; node?: TreeNode }>;
+  dirty: boolean;
+}
+
+/** A conflicting ref update (another process moved the branch). */
+export class RefConflictError extends CaminoError {
+  constructor(ref: string) {
+    super("ERR_REF_CONFLICT", "unavailable", `${ref} moved while committing; retry`);
+  }
+}
+
+export class LocalGitRepository {
+  readonly dir: string;
+  readonly gitdir: string;
+  readonly branch: string;
+  readonly #author: { name: string; email: string };
+  readonly #now: () => Date;
+  readonly #objects: ObjectWriter;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LocalRepositoryOptions) {
+    this.dir = options.dir;
+    this.gitdir = join(options.dir, ".git");
+    this.branch = options.branch ?? "main";
+    this.#author = options.author ?? { name: "CAMINO", email: "camino@localhost" };
+    this.#now = options.now ?? (() => new Date());
+    this.#objects = new ObjectWriter(this.gitdir);
+  }
+
+  /** Creates the repository if it does not exist yet (an empty branch, no commit). */
+  async init(): Promise<this> {
+    if (!fs.existsSync(join(this.gitdir, "HEAD"))) await git.init({ fs, dir: this.dir, defaultBranch: this.branch });
+    return this;
+  }
+
+  /** The branch's head commit, or undefined before the first commit. */
+  async head(): Promise<string | undefined> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.branch}` });
+    } catch (err) {
+      if ((err as { code?: string }).code === "NotFoundError") return undefined;
+      throw err;
+    }
+  }
+
+  /** Resolves a tag, branch or commit id to a commit id. @throws CaminoError (not-found) */
+  async resolve(rev: string): Promise<string> {
+    try {
+      let oid = /^[0-9a-f]{40}$/.test(rev) ? rev : await git.resolveRef({ fs, gitdir: this.gitdir, ref: rev });
+      // Peel annotated tags.
+      for (let i = 0; i < 5; i++) {
+        const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid });
+        if (type !== "tag") return oid;
+        oid = (object as { object: string }).object;
+      }
+      return oid;
+    } catch (err) {
+      throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `revision ${JSON.stringify(rev)} not found in ${this.dir}`, { cause: err });
+    }
+  }
+
+  /** Tags with the commits they point at, sorted by name. */
+  async tags(): Promise<{ tag: string; commit: string }[]> {
+    const names = (await git.listTags({ fs, gitdir: this.gitdir })).sort();
+    return Promise.all(names.map(async (tag) => ({ tag, commit: await this.resolve(`refs/tags/${tag}`) })));
+  }
+
+  async #readTree(oid: string): Promise<TreeEntry[]> {
+    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
+    return tree.map((e) => ({ name: e.path, mode: (e.mode === "040000" ? "40000" : e.mode) as EntryMode, oid: e.oid }));
+  }
+
+  /** Every file at a commit (default: head) under an optional folder: path → blob id. */
+  async listFiles(commit?: string, prefix = ""): Promise<Map<string, string>> {
+    const at = commit ?? (await this.head());
+    const out = new Map<string, string>();
+    if (!at) return out;
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: at });
+    const walk = async (treeOid: string, base: string): Promise<void> => {
+      for (const e of await this.#readTree(treeOid)) {
+        const p = base ? `${base}/${e.name}` : e.name;
+        if (prefix && !(p === prefix || p.startsWith(`${prefix}/`) || prefix.startsWith(`${p}/`))) continue;
+        if (e.mode === "40000") await walk(e.oid, p);
+        else out.set(p, e.oid);
+      }
+    };
+    await walk(c.tree, "");
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** The text of every file at a commit under a folder: path → text. */
+  async readFiles(commit?: string, prefix = ""): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [path, oid] of await this.listFiles(commit, prefix)) {
+      const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid });
+      out.set(path, Buffer.from(blob).toString("utf8"));
+    }
+    return out;
+  }
+
+  /** Commits a change set on the branch. Serialised with every other commit to this repository. */
+  commit(change: ChangeSet): Promise<CommitResult> {
+    const run = this.#queue.then(() => this.#commit(change));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commit(change: ChangeSet): Promise<CommitResult> {
+    const parent = await this.head();
+    const root: TreeNode = { entries: new Map(), dirty: false };
+    let parentTree: string | undefined;
+    if (parent) {
+      parentTree = (await git.readCommit({ fs, gitdir: this.gitdir, oid: parent })).commit.tree;
+      for (const e of await this.#readTree(parentTree)) root.entries.set(e.name, { mode: e.mode, oid: e.oid });
+    }
+    const descend = async (node: TreeNode, name: string, create: boolean): Promise<TreeNode | undefined> => {
+      const entry = node.entries.get(name);
+      if (entry && entry.mode === "40000") {
+        if (!entry.node) {
+          entry.node = { entries: new Map(), dirty: false };
+          for (const e of await this.#readTree(entry.oid)) entry.node.entries.set(e.name, { mode: e.mode, oid: e.oid });
+        }
+        return entry.node;
+      }
+      if (!create) return undefined;
+      const fresh: TreeNode = { entries: new Map(), dirty: true };
+      node.entries.set(name, { mode: "40000", oid: "", node: fresh });
+      node.dirty = true;
+      return fresh;
+    };
+    const walkTo = async (parts: string[], create: boolean): Promise<TreeNode[] | undefined> => {
+      const chain = [root];
+      for (const part of parts) {
+        const next = await descend(chain[chain.length - 1] as TreeNode, part, create);
+        if (!next) return undefined;
+        chain.push(next);
+      }
+      return chain;
+    };
+
+    for (const prefix of change.remove ?? []) {
+      const parts = prefix.split("/").filter(Boolean);
+      const chain = await walkTo(parts.slice(0, -1), false);
+      const last = parts[parts.length - 1];
+      if (!chain || last === undefined) continue;
+      const node = chain[chain.length - 1] as TreeNode;
+      if (node.entries.delete(last)) chain.forEach((n) => (n.dirty = true));
+    }
+    // Blobs are written concurrently; trees after, bottom-up.
+    const writes = [...(change.write ?? new Map<string, string>())];
+    const blobIds = await Promise.all(writes.map(([, text]) => this.#objects.write("blob", Buffer.from(text, "utf8"))));
+    for (let i = 0; i < writes.length; i++) {
+      const parts = (writes[i] as [string, string])[0].split("/").filter(Boolean);
+      if (parts.length === 0) throw new TypeError("a file path must not be empty");
+      const chain = (await walkTo(parts.slice(0, -1), true)) as TreeNode[];
+      const node = chain[chain.length - 1] as TreeNode;
+      const name = parts[parts.length - 1] as string;
+      const oid = blobIds[i] as string;
+      const existing = node.entries.get(name);
+      if (existing && existing.mode !== "40000" && existing.oid === oid) continue;
+      node.entries.set(name, { mode: "100644", oid });
+      chain.forEach((n) => (n.dirty = true));
+    }
+    const writeTree = async (node: TreeNode): Promise<string | undefined> => {
+      const entries: TreeEntry[] = [];
+      for (const [name, e] of node.entries) {
+        if (e.node && e.node.dirty) {
+          const oid = await writeTree(e.node);
+          if (oid) entries.push({ name, mode: "40000", oid });
+        } else if (e.oid) entries.push({ name, mode: e.mode, oid: e.oid });
+      }
+      // Git stores no empty folders: a folder left empty disappears from its parent.
+      if (entries.length === 0 && node !== root) return undefined;
+      return this.#objects.write("tree", treeBody(entries));
+    };
+    // The root tree is written even when empty (a first commit of nothing is an empty tree).
+    const tree = root.dirty || !parentTree ? ((await writeTree(root)) as string) : parentTree;
+    if (parent && tree === parentTree) return { commit: parent, changed: false };
+    const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
+    const commit = await this.#objects.write("commit", commitBody(tree, parent ? [parent] : [], author, change.message));
+    await this.#updateRef(parent, commit);
+    return { commit, changed: true };
+  }
+
+  /** Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. */
+  async #updateRef(expected: string | undefined, next: string): Promise<void> {
+    const ref = join(this.gitdir, "refs", "heads", this.branch);
+    const lock = `${ref}.lock`;
+    let handle;
+    try {
+      handle = await open(lock, "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new RefConflictError(`refs/heads/${this.branch}`);
+      throw err;
+    }
+    try {
+      await handle.writeFile(`${next}\n`);
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      const current = (await readFile(ref, "utf8").catch(() => undefined))?.trim() ?? (await this.head());
+      if (current !== expected) throw new RefConflictError(`refs/heads/${this.branch}`);
+      await rename(lock, ref);
+    } catch (err) {
+      await handle?.close();
+      await rm(lock, { force: true });
+      throw err;
+    }
+  }
+}

@@ -16,6 +16,7 @@ import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
 import { orderPackages, type Orderable } from "../agent/intent/order.js";
 import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
+import { runCadBenchmarks } from "./cad.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
 /** A deterministic pseudo-random DAG of n packages (xorshift, so every run orders the same graph). */
@@ -71,10 +72,16 @@ async function main(): Promise<void> {
   console.log(`\nOrdering a random 500-package DAG (${waves} waves): median ${fmt(orderMs, 3)} ms`);
   console.log(`Validating + ordering the same intent (500 packages):  median ${fmt(validateMs, 3)} ms\n`);
 
+  const cad = await runCadBenchmarks(quick ? 100 : 1000);
+  console.log(`Configuration as Data, ${cad.variants} variants of one blueprint (Deployment + Service + VirtualService)`);
+  console.log(["benchmark".padEnd(46), "seconds".padStart(8), "packages/s".padStart(11), "peer s".padStart(8), "ratio".padStart(7)].join("  "));
+  console.log(["hydrate + validate (CAMINO)".padEnd(46), fmt(cad.hydrateSeconds, 3).padStart(8), fmt(cad.variants / cad.hydrateSeconds, 0).padStart(11), fmt(cad.kustomizeSeconds, 3).padStart(8), `${fmt(cad.hydrateSeconds / cad.kustomizeSeconds, 3)}`.padStart(7)].join("  ") + "   peer: kubectl kustomize, one invocation (target ratio <= 0.1)");
+  console.log([`commit ${cad.files} files (CAMINO git writer)`.padEnd(46), fmt(cad.commitSeconds, 3).padStart(8), fmt(cad.variants / cad.commitSeconds, 0).padStart(11), fmt(cad.gitCliSeconds, 3).padStart(8), `${fmt(cad.commitSeconds / cad.gitCliSeconds, 3)}`.padStart(7)].join("  ") + "   peer: git add -A && git commit (target ratio <= 1.0)\n");
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

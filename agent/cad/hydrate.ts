@@ -4,14 +4,15 @@
  * schema, a Kptfile recording the upstream and its resolved commit, and the IESD kept as local config.
  * Also the porch PackageVariant that would reproduce the same package. Same inputs, byte-identical output.
  */
-import { isMap, parseDocument, type Document } from "yaml";
+import { isMap, type Document } from "yaml";
 import { ValidationError, type FieldIssue } from "../errors.js";
 import { LOCAL_CONFIG, isLocalConfig, type Blueprint } from "./blueprint.js";
 import { caminoLabels, type Iesd } from "./iesd.js";
 import { validatePackageVariant } from "./package-variant-schema.js";
 import { validateObject } from "./schema.js";
 import { applySetters, SetterValueError } from "./setters.js";
-import { stringifyYamlFile, YAML_OUTPUT } from "./yaml-io.js";
+import { plainYaml } from "./plain-yaml.js";
+import { stringifyYamlFile } from "./yaml-io.js";
 
 /** Hydration failed; `issues` name package, file, object and field. */
 export class HydrationError extends ValidationError {
@@ -65,7 +66,7 @@ function kptfile(iesd: Iesd, description: string): string {
     upstreamLock: { type: "git", git: { ...git, commit: iesd.blueprint.commit } },
     info: { description },
   };
-  return parseDocument(JSON.stringify(doc)).toString(YAML_OUTPUT);
+  return plainYaml(doc);
 }
 
 function iesdObject(iesd: Iesd): string {
@@ -75,8 +76,7 @@ function iesdObject(iesd: Iesd): string {
     metadata: { name: iesd.package, annotations: { [LOCAL_CONFIG]: "true" } },
     spec: iesd,
   };
-  // Through JSON: plain block YAML, keys in the IESD's fixed order, no anchors.
-  return parseDocument(JSON.stringify(doc)).toString(YAML_OUTPUT);
+  return plainYaml(doc);
 }
 
 /** The porch PackageVariant that reproduces the package from its blueprint. */

@@ -188,7 +188,7 @@ export class LocalGitRepository {
     }
     // Blobs are written concurrently; trees after, bottom-up.
     const writes = [...(change.write ?? new Map<string, string>())];
-    const blobIds = await Promise.all(writes.map(([, text]) => this.#objects.write("blob", Buffer.from(text, "utf8"))));
+    const blobIds = writes.map(([, text]) => this.#objects.writeSync("blob", Buffer.from(text, "utf8")));
     for (let i = 0; i < writes.length; i++) {
       const parts = (writes[i] as [string, string])[0].split("/").filter(Boolean);
       if (parts.length === 0) throw new TypeError("a file path must not be empty");

@@ -5,7 +5,7 @@
  * The `camino-system` sentinel Namespace is always present: ConfigSync refuses a commit that would delete
  * every namespace and cluster-scoped object (KNV2006), which would block removing an edge's last chain.
  */
-import type { CommitResult, LocalGitRepository } from "./git/repository.js";
+import type { CommitResult, GitRepository } from "./git/repository.js";
 
 /** Path of the sentinel; `_` cannot start an intent name, so no intent's paths can collide with it. */
 export const SENTINEL_PATH = "_camino/camino-system.yaml";
@@ -32,7 +32,7 @@ export interface WaveWrite {
 
 /** An edge's deployment repository. */
 export class DeploymentRepository {
-  constructor(readonly repo: LocalGitRepository) {}
+  constructor(readonly repo: GitRepository) {}
 
   /** Makes sure the sentinel exists (a first commit on an empty repository). */
   async ensureSentinel(): Promise<CommitResult> {

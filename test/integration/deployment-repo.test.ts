@@ -67,7 +67,7 @@ describe("a deployment repository", () => {
   it("holds one commit per wave, named by intent, revision and wave, and exactly the hydrated tree", async () => {
     const repo = await newRepo();
     await deploy(repo, paper);
-    const dir = repo.repo.dir;
+    const dir = (repo.repo as LocalGitRepository).dir;
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual([
       "camino: paper-chain revision 1 wave 3",
       "camino: paper-chain revision 1 wave 2",
@@ -89,7 +89,7 @@ describe("a deployment repository", () => {
     expect(await repo.repo.head()).toBe(head);
     const scaled = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("replicas: 2", "replicas: 5"));
     await deploy(repo, scaled, 2);
-    const dir = repo.repo.dir;
+    const dir = (repo.repo as LocalGitRepository).dir;
     expect(gitCli(dir, "log", "--format=%s", `${head}..HEAD`).trim().split("\n")).toHaveLength(3);
     const changed = gitCli(dir, "diff", "--name-only", head!, "HEAD").trim().split("\n");
     expect(changed).toContain("paper-chain/cnf2/deployment.yaml");
@@ -108,15 +108,15 @@ describe("a deployment repository", () => {
     expect(await repo.intents()).toEqual(["other-chain"]);
     expect(await repo.repo.readFiles(undefined, "other-chain")).toEqual(otherFiles);
     await repo.removeIntent("other-chain", 1);
-    expect(gitCli(repo.repo.dir, "ls-tree", "-r", "--name-only", "HEAD").trim()).toBe(SENTINEL_PATH);
-    expect(gitCli(repo.repo.dir, "log", "-2", "--format=%s").trim().split("\n")).toEqual(["camino: remove other-chain revision 1", "camino: roll back paper-chain revision 1"]);
+    expect(gitCli((repo.repo as LocalGitRepository).dir, "ls-tree", "-r", "--name-only", "HEAD").trim()).toBe(SENTINEL_PATH);
+    expect(gitCli((repo.repo as LocalGitRepository).dir, "log", "-2", "--format=%s").trim().split("\n")).toEqual(["camino: remove other-chain revision 1", "camino: roll back paper-chain revision 1"]);
   });
 
   it("loses no commit when 20 intents commit at once: linear history, every intent intact", async () => {
     const repo = await newRepo();
     const intents = Array.from({ length: 20 }, (_, i) => withName(`chain-${i}`));
     await Promise.all(intents.map((intent) => deploy(repo, intent)));
-    const dir = repo.repo.dir;
+    const dir = (repo.repo as LocalGitRepository).dir;
     const parents = gitCli(dir, "rev-list", "--parents", "HEAD").trim().split("\n");
     expect(parents).toHaveLength(1 + 20 * 3);
     expect(parents.every((line) => line.split(" ").length <= 2)).toBe(true);

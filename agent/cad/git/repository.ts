@@ -49,7 +49,18 @@ export class RefConflictError extends CaminoError {
   }
 }
 
-export class LocalGitRepository {
+/** What CAMINO needs of a repository, local or remote. */
+export interface GitRepository {
+  readonly branch: string;
+  head(): Promise<string | undefined>;
+  resolve(rev: string): Promise<string>;
+  tags(): Promise<{ tag: string; commit: string }[]>;
+  listFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
+  readFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
+  commit(change: ChangeSet): Promise<CommitResult>;
+}
+
+export class LocalGitRepository implements GitRepository {
   readonly dir: string;
   readonly gitdir: string;
   readonly branch: string;
@@ -140,12 +151,23 @@ export class LocalGitRepository {
 
   /** Commits a change set on the branch. Serialised with every other commit to this repository. */
   commit(change: ChangeSet): Promise<CommitResult> {
-    const run = this.#queue.then(() => this.#commit(change));
+    return this.exclusive(() => this.commitNow(change));
+  }
+
+  /** Runs `fn` after every earlier exclusive operation on this repository, and before any later one. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #commit(change: ChangeSet): Promise<CommitResult> {
+  /** Points the branch at a commit (after a fetch), without the serialisation of {@link commit}. */
+  async setHead(oid: string): Promise<void> {
+    await git.writeRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.branch}`, value: oid, force: true });
+  }
+
+  /** {@link commit} without serialisation; callers hold {@link exclusive}. */
+  async commitNow(change: ChangeSet): Promise<CommitResult> {
     const parent = await this.head();
     const root: TreeNode = { entries: new Map(), dirty: false };
     let parentTree: string | undefined;

@@ -1,0 +1,161 @@
+/**
+ * A remote git repository over smart HTTP(S) with token or basic auth (GitLab, Gitea, any smart-HTTP server),
+ * kept as a local clone in the agent's data directory. Reads use the clone (refresh first with `fetch`).
+ * A commit is fetch → re-apply the change on the remote head → push; when another writer pushed in between
+ * (non-fast-forward), it fetches and re-applies again, within a bounded budget. Changes are by path, so
+ * re-applying them on a newer head is the rebase.
+ */
+import * as fs from "node:fs";
+import git from "isomorphic-git";
+import http from "isomorphic-git/http/node";
+import { CaminoError } from "../../errors.js";
+import { LocalGitRepository, type ChangeSet, type CommitResult, type GitRepository } from "./repository.js";
+
+/** Credentials for a remote: a token (sent as the password, user "oauth2") or "user:password". */
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
+/** Parses the credentials a user gives: `user:password`, or a bare token. */
+export function parseCredentials(text: string): GitCredentials {
+  const i = text.indexOf(":");
+  return i > 0 ? { username: text.slice(0, i), password: text.slice(i + 1) } : { username: "oauth2", password: text };
+}
+
+/** A URL with any user:password part removed, for messages and storage. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+export interface RemoteRepositoryOptions {
+  url: string;
+  branch?: string;
+  /** Where the local clone lives. */
+  dir: string;
+  credentials?: GitCredentials;
+  /** Push attempts before giving up on a busy remote. Default 5. */
+  maxAttempts?: number;
+  author?: { name: string; email: string };
+  now?: () => Date;
+}
+
+function auth(credentials: GitCredentials | undefined) {
+  return {
+    onAuth: () => (credentials ? { username: credentials.username, password: credentials.password } : { cancel: true }),
+    // A refused credential is final: do not let isomorphic-git ask again in a loop.
+    onAuthFailure: () => ({ cancel: true }),
+  };
+}
+
+/** Turns isomorphic-git's transport errors into CAMINO errors that say what is wrong, without credentials. */
+function explain(err: unknown, url: string): CaminoError {
+  const e = err as { code?: string; data?: { statusCode?: number }; message?: string };
+  const where = redactUrl(url);
+  const status = e.data?.statusCode;
+  if (e.code === "UserCanceledError" || status === 401 || status === 403) {
+    return new CaminoError("ERR_REPO_AUTH", "precondition", `${where}: the credentials were refused`, { cause: err });
+  }
+  if (status === 404) return new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${where}: no repository there (HTTP 404)`, { cause: err });
+  if (e.code === "HttpError") return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: HTTP ${status ?? "error"}`, { cause: err });
+  return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: cannot be reached (${e.code ?? "error"})`, { cause: err });
+}
+
+/**
+ * Checks a remote before it is registered: reachable, credentials accepted, branch present.
+ * @returns the branch's head commit
+ */
+export async function checkRemote(url: string, branch: string, credentials?: GitCredentials): Promise<string> {
+  let refs;
+  try {
+    refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, ...auth(credentials) });
+  } catch (err) {
+    throw explain(err, url);
+  }
+  const head = refs.find((r) => r.ref === `refs/heads/${branch}`);
+  if (!head) throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${redactUrl(url)}: branch ${branch} does not exist`);
+  return head.oid;
+}
+
+export class RemoteGitRepository implements GitRepository {
+  readonly url: string;
+  readonly branch: string;
+  readonly #local: LocalGitRepository;
+  readonly #credentials: GitCredentials | undefined;
+  readonly #maxAttempts: number;
+
+  constructor(options: RemoteRepositoryOptions) {
+    this.url = options.url;
+    this.branch = options.branch ?? "main";
+    this.#credentials = options.credentials;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#local = new LocalGitRepository({ dir: options.dir, branch: this.branch, ...(options.author ? { author: options.author } : {}), ...(options.now ? { now: options.now } : {}) });
+  }
+
+  /** Clones (first time) or fetches, and moves the local branch to the remote's head. */
+  async fetch(): Promise<string | undefined> {
+    try {
+      if (!fs.existsSync(`${this.#local.gitdir}/HEAD`)) {
+        await git.clone({ fs, http, dir: this.#local.dir, url: this.url, ref: this.branch, singleBranch: true, noCheckout: true, ...auth(this.#credentials) });
+      } else {
+        await git.fetch({ fs, http, dir: this.#local.dir, remote: "origin", ref: this.branch, singleBranch: true, tags: true, prune: true, ...auth(this.#credentials) });
+      }
+    } catch (err) {
+      throw explain(err, this.url);
+    }
+    const remoteHead = await git.resolveRef({ fs, gitdir: this.#local.gitdir, ref: `refs/remotes/origin/${this.branch}` }).catch(() => undefined);
+    if (remoteHead) await this.#local.setHead(remoteHead);
+    return remoteHead;
+  }
+
+  head(): Promise<string | undefined> {
+    return this.#local.head();
+  }
+  resolve(rev: string): Promise<string> {
+    return this.#local.resolve(rev);
+  }
+  tags(): Promise<{ tag: string; commit: string }[]> {
+    return this.#local.tags();
+  }
+  listFiles(commit?: string, prefix?: string): Promise<Map<string, string>> {
+    return this.#local.listFiles(commit, prefix);
+  }
+  readFiles(commit?: string, prefix?: string): Promise<Map<string, string>> {
+    return this.#local.readFiles(commit, prefix);
+  }
+
+  /** Commits and pushes, re-applying on the newer remote head when the push is refused as non-fast-forward. */
+  commit(change: ChangeSet): Promise<CommitResult> {
+    return this.#local.exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        await this.fetch();
+        const result = await this.#local.commitNow(change);
+        if (!result.changed) return result;
+        try {
+          const pushed = await git.push({ fs, http, dir: this.#local.dir, remote: "origin", ref: this.branch, ...auth(this.#credentials) });
+          if (pushed.ok) return result;
+          throw Object.assign(new Error(pushed.error ?? "push refused"), { code: "PushRejectedError" });
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          // Non-fast-forward (the client saw a newer head) and a lost race on the server's ref lock ("failed to
+          // update ref") both mean: the branch moved, nothing of ours landed.
+          const moved = code === "PushRejectedError" || code === "GitPushError";
+          if (!moved || attempt >= this.#maxAttempts) {
+            if (moved) {
+              throw new CaminoError("ERR_REPO_BUSY", "unavailable", `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`, { cause: err });
+            }
+            throw explain(err, this.url);
+          }
+          // Someone pushed first: fetch their commits and apply the change again on top.
+        }
+      }
+    });
+  }
+}

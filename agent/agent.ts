@@ -6,6 +6,9 @@ import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { AgentConfig } from "./config/config.js";
 import { loadSigningKey } from "./auth/keys.js";
+import { bootstrapRepositories } from "./cad/bootstrap.js";
+import { Catalogue } from "./cad/catalogue.js";
+import { RepositoryRegistry } from "./cad/repository-registry.js";
 import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { parseFailpoints, type Failpoints } from "./failpoints.js";
@@ -50,12 +53,15 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     clockToleranceSeconds: config.auth.clockToleranceSeconds,
     maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
   });
+  const registry = await RepositoryRegistry.open({ dataDir: config.domain.dataDir, logger });
+  await bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger });
+  const catalogue = new Catalogue(registry);
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
 
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
   let endpoint = config.domain.endpoint ?? "";
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]) };
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue };
   const routes = registerRoutes({
     domainManager,
     health,

@@ -6,12 +6,13 @@ import { agentCommand } from "./commands/agent.js";
 import { healthCommand } from "./commands/health.js";
 import { intentPlanCommand } from "./commands/intent.js";
 import { keysGenerateCommand } from "./commands/keys.js";
+import { catalogueCommand, repoAddCommand, repoListCommand, repoRemoveCommand } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
 
-const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, healthCommand];
+const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, healthCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

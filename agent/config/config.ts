@@ -64,6 +64,22 @@ export interface AgentConfig {
   };
   log: { level: LogLevel; format: "json" | "text" };
   limits: IntentLimits;
+  /** Repositories the agent makes sure are registered at start. */
+  repositories: ConfiguredRepository[];
+}
+
+/** A repository named in the config. Without `url`, a local repository is created under the data directory. */
+export interface ConfiguredRepository {
+  name: string;
+  role: "blueprint" | "deployment";
+  /** A local folder (absolute after parsing) or an http(s) URL; absent: `<dataDir>/repos/<name>`. */
+  url?: string;
+  branch: string;
+  edge?: string;
+  /** A file holding the token or user:password for a remote. */
+  credentialsFile?: string;
+  /** For a new local blueprint repository: a folder of kpt packages to seed it with (tagged v1). */
+  seedFrom?: string;
 }
 
 /** Defaults of every optional setting. */
@@ -171,6 +187,34 @@ function limits(c: Checker, v: unknown): IntentLimits {
   };
 }
 
+function repositories(c: Checker, v: unknown, base: string): ConfiguredRepository[] {
+  const names = new Set<string>();
+  return c.list(v, "repositories", 64).flatMap((raw, i) => {
+    const path = `repositories[${i}]`;
+    const o = c.object(raw, path, ["name", "role", "url", "branch", "edge", "credentialsFile", "seedFrom"]);
+    if (!o) return [];
+    const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
+    const role = c.oneOf<"blueprint" | "deployment">(o["role"], joinPath(path, "role"), ["blueprint", "deployment"], true);
+    const url = c.string(o["url"], joinPath(path, "url"), { max: 2048 });
+    const branch = c.string(o["branch"], joinPath(path, "branch"), { max: 128 }) ?? "main";
+    const edge = c.string(o["edge"], joinPath(path, "edge"), { max: 63, check: dns1123LabelProblem });
+    const credentialsFile = c.string(o["credentialsFile"], joinPath(path, "credentialsFile"), { max: 4096 });
+    const seedFrom = c.string(o["seedFrom"], joinPath(path, "seedFrom"), { max: 4096 });
+    if (role === "deployment" && !edge) c.add(joinPath(path, "edge"), "is required for a deployment repository");
+    if (role === "blueprint" && edge) c.add(joinPath(path, "edge"), "only a deployment repository serves an edge");
+    if (seedFrom && role !== "blueprint") c.add(joinPath(path, "seedFrom"), "only a blueprint repository is seeded");
+    if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
+    if (!name || !role) return [];
+    names.add(name);
+    const out: ConfiguredRepository = { name, role, branch };
+    if (url) out.url = /^https?:\/\//.test(url) ? url : resolve(base, url);
+    if (edge) out.edge = edge;
+    if (credentialsFile) out.credentialsFile = resolve(base, credentialsFile);
+    if (seedFrom) out.seedFrom = resolve(base, seedFrom);
+    return [out];
+  });
+}
+
 export interface ParseConfigOptions {
   /** Folder that relative paths are resolved against. Default the current directory. */
   baseDir?: string;
@@ -200,7 +244,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
   }
 
-  c.object(root, "", ["domain", "server", "auth", "log", "limits"]);
+  c.object(root, "", ["domain", "server", "auth", "log", "limits", "repositories"]);
   const d = c.object(root["domain"], "domain", ["id", "dataDir", "endpoint"]) ?? {};
   const id = c.string(d["id"], "domain.id", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const dataDir = c.string(d["dataDir"], "domain.dataDir", { max: 4096 });
@@ -238,6 +282,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
       format: c.oneOf<"json" | "text">(l["format"], "log.format", ["json", "text"]) ?? DEFAULTS.logFormat,
     },
     limits: limits(c, root["limits"]),
+    repositories: repositories(c, root["repositories"], base),
   };
   if (endpoint) config.domain.endpoint = endpoint;
   if (options.source) config.source = options.source;

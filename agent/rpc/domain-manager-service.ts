@@ -5,10 +5,14 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
-import { DomainInfoSchema, PlanSchema, WaveSchema } from "../../gen/camino/v1/types_pb.js";
+import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
+import type { Catalogue } from "../cad/catalogue.js";
+import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import type { Failpoints } from "../failpoints.js";
+import { intentFromMessage } from "../intent/load.js";
 import type { IntentLimits } from "../intent/model.js";
-import { planIntentMessage } from "../intent/plan.js";
+import { planIntent } from "../orchestration/planner.js";
+import { catalogueEntryToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
 
 export interface DomainManagerDeps {
   domainId: string;
@@ -17,6 +21,8 @@ export interface DomainManagerDeps {
   version: string;
   limits: IntentLimits;
   failpoints: Failpoints;
+  registry: RepositoryRegistry;
+  catalogue: Catalogue;
 }
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {
@@ -29,15 +35,22 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     },
     async planIntent(req, ctx) {
       await deps.failpoints.hit("plan-intent", ctx.signal);
-      const plan = planIntentMessage(req.intent, deps.limits);
-      return {
-        plan: create(PlanSchema, {
-          intent: plan.intent,
-          order: [...plan.order],
-          waves: plan.waves.map((packages, i) => create(WaveSchema, { index: i + 1, packages: [...packages] })),
-          intentDigest: plan.digest,
-        }),
-      };
+      const intent = intentFromMessage(req.intent, deps.limits);
+      return { plan: planToProto(await planIntent(intent, deps)) };
+    },
+    async listCatalogue(req) {
+      return { entries: (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(catalogueEntryToProto) };
+    },
+    async listRepositories() {
+      return { repositories: await Promise.all(deps.registry.list().map(async (r) => repositoryToProto(r, await r.git.head()))) };
+    },
+    async registerRepository(req) {
+      const r = await deps.registry.register(repositoryFromProto(req.repository), req.credentials || undefined);
+      return { repository: repositoryToProto(r, await r.git.head()) };
+    },
+    async deleteRepository(req) {
+      await deps.registry.remove(req.name);
+      return {};
     },
   };
 }

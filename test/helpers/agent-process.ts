@@ -28,6 +28,8 @@ export interface AgentProcessOptions {
   auth?: Record<string, unknown>;
   /** Extra environment (CAMINO_FAILPOINTS, …). */
   env?: Record<string, string>;
+  /** The config's `repositories`; default a catalogue seeded from blueprints/ and deployment repositories for edge-1 and edge-2. */
+  repositories?: Record<string, unknown>[];
   /** Log level of the agent. Default "debug". */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -72,6 +74,11 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     server: { grpc: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, http: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, shutdownGraceSeconds: 5 },
     auth: { signingKeyFile: keyFile, ...options.auth },
     log: { level: options.logLevel ?? "debug" },
+    repositories: options.repositories ?? [
+      { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") },
+      { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
+      { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
+    ],
   };
   const configFile = join(dir, "domain.yaml");
   writeFileSync(configFile, stringify(config));

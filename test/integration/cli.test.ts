@@ -71,7 +71,7 @@ describe("camino keys and token", () => {
   });
 
   it("prints help for every command", async () => {
-    for (const cmd of [[], ["agent"], ["keys", "generate"], ["token"], ["intent", "plan"], ["health"]]) {
+    for (const cmd of [[], ["agent"], ["keys", "generate"], ["token"], ["intent", "plan"], ["health"], ["catalogue"], ["repo", "ls"], ["repo", "add"], ["repo", "rm"]]) {
       const res = await camino([...cmd, "--help"]);
       expect(res.code, cmd.join(" ")).toBe(0);
       expect(res.stdout).toMatch(/Usage: camino/);
@@ -119,13 +119,13 @@ describe("camino intent plan and health against an agent", () => {
   it("prints the order and waves as a table", async () => {
     const res = await camino(["intent", "plan", paperChain], env);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves");
-    const rows = res.stdout.trim().split("\n").slice(-4).map((l) => l.split(/\s+/));
+    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 15 files");
+    const rows = res.stdout.trim().split("\n").slice(-4).map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
-      ["1", "1", "cnf1", "-"],
-      ["2", "2", "cnf2", "cnf1"],
-      ["3", "3", "cnf3", "cnf2"],
-      ["4", "3", "cnf4", "cnf2"],
+      ["1", "1", "cnf1", "-", "edge edge-1", "edge-1-deploy", "5"],
+      ["2", "2", "cnf2", "cnf1", "edge edge-1", "edge-1-deploy", "5"],
+      ["3", "3", "cnf3", "cnf2", "domain domain-y", "-", "0"],
+      ["4", "3", "cnf4", "cnf2", "edge edge-2", "edge-2-deploy", "5"],
     ]);
   });
 

@@ -45,11 +45,15 @@ ${CLIENT_HELP}`,
     }
     const waveOf = new Map(plan.waves.flatMap((w) => w.packages.map((p) => [p, w.index] as const)));
     const after = new Map(intent.packages.map((p) => [p.name, p.after]));
-    io.stdout.write(`intent ${plan.intent}: ${plan.order.length} packages in ${plan.waves.length} waves (digest ${plan.intentDigest.slice(0, 12)})\n\n`);
+    const placed = new Map(plan.packages.map((p) => [p.package, p]));
+    io.stdout.write(`intent ${plan.intent}: ${plan.order.length} packages in ${plan.waves.length} waves, ${plan.files.length} files (digest ${plan.intentDigest.slice(0, 12)})\n\n`);
     io.stdout.write(
       table(
-        ["ORDER", "WAVE", "PACKAGE", "AFTER"],
-        plan.order.map((name, i) => [String(i + 1), String(waveOf.get(name) ?? ""), name, (after.get(name) ?? []).join(",") || "-"]),
+        ["ORDER", "WAVE", "PACKAGE", "AFTER", "PLACEMENT", "REPOSITORY", "FILES"],
+        plan.order.map((name, i) => {
+          const p = placed.get(name);
+          return [String(i + 1), String(waveOf.get(name) ?? ""), name, (after.get(name) ?? []).join(",") || "-", p?.edge ? `edge ${p.edge}` : `domain ${p?.domain ?? "?"}`, p?.repository || "-", String(p?.files.length ?? 0)];
+        }),
       ),
     );
     return EXIT.OK;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/types.proto.
  */
 export const file_camino_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLjAQoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLFAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAginAEKClJlcG9zaXRvcnkSDAoEbmFtZRgBIAEoCRInCgRyb2xlGAIgASgOMhkuY2FtaW5vLnYxLlJlcG9zaXRvcnlSb2xlEgsKA3VybBgDIAEoCRIOCgZicmFuY2gYBCABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAUgASgJEgwKBGVkZ2UYBiABKAkSEwoLaGVhZF9jb21taXQYByABKAkiQQoOUm9vdFN5bmNTdGF0dXMSDgoGY29tbWl0GAEgASgJEg8KB3N5bmNpbmcYAiABKAgSDgoGZXJyb3JzGAMgAygJItIBCgRFZGdlEgwKBG5hbWUYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg8KB2hlYWx0aHkYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIlCghjYXBhY2l0eRgFIAEoCzITLmNhbWluby52MS5DYXBhY2l0eRISCgpyZXBvc2l0b3J5GAYgASgJEiwKCXJvb3Rfc3luYxgHIAEoCzIZLmNhbWluby52MS5Sb290U3luY1N0YXR1cxIPCgduZXR3b3JrGAggASgJIpwBCgRQZWVyEgoKAmlkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiMKBGluZm8YBSABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbxItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJNCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQitAEKBFBsYW4SDgoGaW50ZW50GAEgASgJEg0KBW9yZGVyGAIgAygJEh4KBXdhdmVzGAMgAygLMg8uY2FtaW5vLnYxLldhdmUSLwoKcGxhY2VtZW50cxgEIAMoCzIbLmNhbWluby52MS5QYWNrYWdlUGxhY2VtZW50EiUKBWZpbGVzGAUgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEhUKDWludGVudF9kaWdlc3QYBiABKAkiwwEKDVBhY2thZ2VTdGF0dXMSDwoHcGFja2FnZRgBIAEoCRIpCgVzdGF0ZRgCIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAMgASgJEgwKBGVkZ2UYBCABKAkSDgoGZG9tYWluGAUgASgJEhgKEGJsdWVwcmludF9jb21taXQYBiABKAkSLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoNU2VnbWVudFN0YXR1cxIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSEAoIcGFja2FnZXMYAyADKAkSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCSLEAgoKRGVwbG95bWVudBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCRIqCghwYWNrYWdlcxgGIAMoCzIYLmNhbWluby52MS5QYWNrYWdlU3RhdHVzEioKCHNlZ21lbnRzGAcgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaW50ZW50X2RpZ2VzdBgKIAEoCSLcAQoPRGVwbG95bWVudEV2ZW50EhUKDWRlcGxveW1lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhY2thZ2UYBSABKAkSKQoFc3RhdGUYBiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIMCgRraW5kGAggASgJEgwKBHdhdmUYCSABKA0ieQoMTWV0cmljU2FtcGxlEg4KBm1ldHJpYxgBIAEoCRIgCgZsYWJlbHMYAiADKAsyEC5jYW1pbm8udjEuTGFiZWwSDQoFdmFsdWUYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKBUFsZXJ0EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIPCgdwYWNrYWdlGAMgASgJEgwKBGVkZ2UYBCABKAkSKgoIc2V2ZXJpdHkYBSABKA4yGC5jYW1pbm8udjEuQWxlcnRTZXZlcml0eRIPCgdzdW1tYXJ5GAYgASgJEg4KBmZpcmluZxgHIAEoCBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqcAoOUmVwb3NpdG9yeVJvbGUSHwobUkVQT1NJVE9SWV9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZUkVQT1NJVE9SWV9ST0xFX0JMVUVQUklOVBABEh4KGlJFUE9TSVRPUllfUk9MRV9ERVBMT1lNRU5UEAIq6gIKD0RlcGxveW1lbnRTdGF0ZRIgChxERVBMT1lNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYREVQTE9ZTUVOVF9TVEFURV9QRU5ESU5HEAESHQoZREVQTE9ZTUVOVF9TVEFURV9BRE1JVFRFRBACEh4KGkRFUExPWU1FTlRfU1RBVEVfQ09NTUlUVEVEEAMSGwoXREVQTE9ZTUVOVF9TVEFURV9TWU5DRUQQBBIaChZERVBMT1lNRU5UX1NUQVRFX1JFQURZEAUSHQoZREVQTE9ZTUVOVF9TVEFURV9ERUdSQURFRBAGEhsKF0RFUExPWU1FTlRfU1RBVEVfRkFJTEVEEAcSIAocREVQTE9ZTUVOVF9TVEFURV9ST0xMRURfQkFDSxAIEh8KG0RFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRFRBAJEiAKHERFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRJTkcQCipnCgtNZXRyaWNTY29wZRIcChhNRVRSSUNfU0NPUEVfVU5TUEVDSUZJRUQQABIfChtNRVRSSUNfU0NPUEVfSU5GUkFTVFJVQ1RVUkUQARIZChVNRVRSSUNfU0NPUEVfV09SS0xPQUQQAiqBAQoNQWxlcnRTZXZlcml0eRIeChpBTEVSVF9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX1NFVkVSSVRZX0lORk8QARIaChZBTEVSVF9TRVZFUklUWV9XQVJOSU5HEAISGwoXQUxFUlRfU0VWRVJJVFlfQ1JJVElDQUwQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLjAQoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLFAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAginAEKClJlcG9zaXRvcnkSDAoEbmFtZRgBIAEoCRInCgRyb2xlGAIgASgOMhkuY2FtaW5vLnYxLlJlcG9zaXRvcnlSb2xlEgsKA3VybBgDIAEoCRIOCgZicmFuY2gYBCABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAUgASgJEgwKBGVkZ2UYBiABKAkSEwoLaGVhZF9jb21taXQYByABKAkiQQoOUm9vdFN5bmNTdGF0dXMSDgoGY29tbWl0GAEgASgJEg8KB3N5bmNpbmcYAiABKAgSDgoGZXJyb3JzGAMgAygJItIBCgRFZGdlEgwKBG5hbWUYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg8KB2hlYWx0aHkYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIlCghjYXBhY2l0eRgFIAEoCzITLmNhbWluby52MS5DYXBhY2l0eRISCgpyZXBvc2l0b3J5GAYgASgJEiwKCXJvb3Rfc3luYxgHIAEoCzIZLmNhbWluby52MS5Sb290U3luY1N0YXR1cxIPCgduZXR3b3JrGAggASgJIpwBCgRQZWVyEgoKAmlkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiMKBGluZm8YBSABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbxItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJeCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSDwoHY29udGVudBgFIAEoCSKuAQoLUGFja2FnZVBsYW4SDwoHcGFja2FnZRgBIAEoCRIMCgRlZGdlGAIgASgJEg4KBmRvbWFpbhgDIAEoCRISCgpyZXBvc2l0b3J5GAQgASgJEgwKBGllc2QYBSABKAkSFwoPcGFja2FnZV92YXJpYW50GAYgASgJEiUKBWZpbGVzGAcgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEg4KBnJlYXNvbhgIIAEoCSLeAQoEUGxhbhIOCgZpbnRlbnQYASABKAkSDQoFb3JkZXIYAiADKAkSHgoFd2F2ZXMYAyADKAsyDy5jYW1pbm8udjEuV2F2ZRIvCgpwbGFjZW1lbnRzGAQgAygLMhsuY2FtaW5vLnYxLlBhY2thZ2VQbGFjZW1lbnQSJQoFZmlsZXMYBSADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSFQoNaW50ZW50X2RpZ2VzdBgGIAEoCRIoCghwYWNrYWdlcxgHIAMoCzIWLmNhbWluby52MS5QYWNrYWdlUGxhbiLDAQoNUGFja2FnZVN0YXR1cxIPCgdwYWNrYWdlGAEgASgJEikKBXN0YXRlGAIgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YAyABKAkSDAoEZWRnZRgEIAEoCRIOCgZkb21haW4YBSABKAkSGAoQYmx1ZXByaW50X2NvbW1pdBgGIAEoCRIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4Cg1TZWdtZW50U3RhdHVzEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIQCghwYWNrYWdlcxgDIAMoCRIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJIsQCCgpEZXBsb3ltZW50EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEioKCHBhY2thZ2VzGAYgAygLMhguY2FtaW5vLnYxLlBhY2thZ2VTdGF0dXMSKgoIc2VnbWVudHMYByADKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1pbnRlbnRfZGlnZXN0GAogASgJItwBCg9EZXBsb3ltZW50RXZlbnQSFQoNZGVwbG95bWVudF9pZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFja2FnZRgFIAEoCRIpCgVzdGF0ZRgGIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAcgASgJEgwKBGtpbmQYCCABKAkSDAoEd2F2ZRgJIAEoDSJ5CgxNZXRyaWNTYW1wbGUSDgoGbWV0cmljGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBINCgV2YWx1ZRgDIAEoARIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLwAQoFQWxlcnQSCgoCaWQYASABKAkSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIqCghzZXZlcml0eRgFIAEoDjIYLmNhbWluby52MS5BbGVydFNldmVyaXR5Eg8KB3N1bW1hcnkYBiABKAkSDgoGZmlyaW5nGAcgASgIEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpwCg5SZXBvc2l0b3J5Um9sZRIfChtSRVBPU0lUT1JZX1JPTEVfVU5TUEVDSUZJRUQQABIdChlSRVBPU0lUT1JZX1JPTEVfQkxVRVBSSU5UEAESHgoaUkVQT1NJVE9SWV9ST0xFX0RFUExPWU1FTlQQAirqAgoPRGVwbG95bWVudFN0YXRlEiAKHERFUExPWU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhERVBMT1lNRU5UX1NUQVRFX1BFTkRJTkcQARIdChlERVBMT1lNRU5UX1NUQVRFX0FETUlUVEVEEAISHgoaREVQTE9ZTUVOVF9TVEFURV9DT01NSVRURUQQAxIbChdERVBMT1lNRU5UX1NUQVRFX1NZTkNFRBAEEhoKFkRFUExPWU1FTlRfU1RBVEVfUkVBRFkQBRIdChlERVBMT1lNRU5UX1NUQVRFX0RFR1JBREVEEAYSGwoXREVQTE9ZTUVOVF9TVEFURV9GQUlMRUQQBxIgChxERVBMT1lNRU5UX1NUQVRFX1JPTExFRF9CQUNLEAgSHwobREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVEVEEAkSIAocREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVElORxAKKmcKC01ldHJpY1Njb3BlEhwKGE1FVFJJQ19TQ09QRV9VTlNQRUNJRklFRBAAEh8KG01FVFJJQ19TQ09QRV9JTkZSQVNUUlVDVFVSRRABEhkKFU1FVFJJQ19TQ09QRV9XT1JLTE9BRBACKoEBCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU0VWRVJJVFlfSU5GTxABEhoKFkFMRVJUX1NFVkVSSVRZX1dBUk5JTkcQAhIbChdBTEVSVF9TRVZFUklUWV9DUklUSUNBTBADYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * What a domain tells about itself, to users and to peers.
@@ -639,6 +639,11 @@ export type PlannedFile = Message<"camino.v1.PlannedFile"> & {
    * @generated from field: uint64 size = 4;
    */
   size: bigint;
+
+  /**
+   * @generated from field: string content = 5;
+   */
+  content: string;
 };
 
 /**
@@ -647,6 +652,68 @@ export type PlannedFile = Message<"camino.v1.PlannedFile"> & {
  */
 export const PlannedFileSchema: GenMessage<PlannedFile> = /*@__PURE__*/
   messageDesc(file_camino_v1_types, 16);
+
+/**
+ * One package of a plan: where it goes and, for a local package, what hydration made of it.
+ *
+ * @generated from message camino.v1.PackagePlan
+ */
+export type PackagePlan = Message<"camino.v1.PackagePlan"> & {
+  /**
+   * @generated from field: string package = 1;
+   */
+  package: string;
+
+  /**
+   * The edge (local) or empty (a peer domain's package).
+   *
+   * @generated from field: string edge = 2;
+   */
+  edge: string;
+
+  /**
+   * @generated from field: string domain = 3;
+   */
+  domain: string;
+
+  /**
+   * The deployment repository that would receive it.
+   *
+   * @generated from field: string repository = 4;
+   */
+  repository: string;
+
+  /**
+   * The IESD as YAML (the local-config object written into the package).
+   *
+   * @generated from field: string iesd = 5;
+   */
+  iesd: string;
+
+  /**
+   * The porch PackageVariant (config.porch.kpt.dev/v1alpha1) that reproduces the package, as YAML.
+   *
+   * @generated from field: string package_variant = 6;
+   */
+  packageVariant: string;
+
+  /**
+   * @generated from field: repeated camino.v1.PlannedFile files = 7;
+   */
+  files: PlannedFile[];
+
+  /**
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message camino.v1.PackagePlan.
+ * Use `create(PackagePlanSchema)` to create a new message.
+ */
+export const PackagePlanSchema: GenMessage<PackagePlan> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 17);
 
 /**
  * Everything up to admission; nothing committed.
@@ -687,6 +754,13 @@ export type Plan = Message<"camino.v1.Plan"> & {
    * @generated from field: string intent_digest = 6;
    */
   intentDigest: string;
+
+  /**
+   * Per package, in deployment order.
+   *
+   * @generated from field: repeated camino.v1.PackagePlan packages = 7;
+   */
+  packages: PackagePlan[];
 };
 
 /**
@@ -694,7 +768,7 @@ export type Plan = Message<"camino.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 17);
+  messageDesc(file_camino_v1_types, 18);
 
 /**
  * @generated from message camino.v1.PackageStatus
@@ -741,7 +815,7 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
  * Use `create(PackageStatusSchema)` to create a new message.
  */
 export const PackageStatusSchema: GenMessage<PackageStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 18);
+  messageDesc(file_camino_v1_types, 19);
 
 /**
  * @generated from message camino.v1.SegmentStatus
@@ -778,7 +852,7 @@ export type SegmentStatus = Message<"camino.v1.SegmentStatus"> & {
  * Use `create(SegmentStatusSchema)` to create a new message.
  */
 export const SegmentStatusSchema: GenMessage<SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 19);
+  messageDesc(file_camino_v1_types, 20);
 
 /**
  * @generated from message camino.v1.Deployment
@@ -840,7 +914,7 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 20);
+  messageDesc(file_camino_v1_types, 21);
 
 /**
  * @generated from message camino.v1.DeploymentEvent
@@ -901,7 +975,7 @@ export type DeploymentEvent = Message<"camino.v1.DeploymentEvent"> & {
  * Use `create(DeploymentEventSchema)` to create a new message.
  */
 export const DeploymentEventSchema: GenMessage<DeploymentEvent> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 21);
+  messageDesc(file_camino_v1_types, 22);
 
 /**
  * @generated from message camino.v1.MetricSample
@@ -933,7 +1007,7 @@ export type MetricSample = Message<"camino.v1.MetricSample"> & {
  * Use `create(MetricSampleSchema)` to create a new message.
  */
 export const MetricSampleSchema: GenMessage<MetricSample> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 22);
+  messageDesc(file_camino_v1_types, 23);
 
 /**
  * @generated from message camino.v1.Alert
@@ -990,7 +1064,7 @@ export type Alert = Message<"camino.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 23);
+  messageDesc(file_camino_v1_types, 24);
 
 /**
  * @generated from enum camino.v1.RepositoryRole

@@ -1,0 +1,145 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
+import { RepositoryRole } from "../../../gen/camino/v1/types_pb.js";
+import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { structured, table } from "../output.js";
+import { parseFlags, type Command } from "../command.js";
+
+const roleName = (r: RepositoryRole) => (r === RepositoryRole.BLUEPRINT ? "blueprint" : r === RepositoryRole.DEPLOYMENT ? "deployment" : "?");
+
+export const repoListCommand: Command = {
+  name: "repo ls",
+  summary: "list the domain's blueprint and deployment repositories",
+  help: `Usage: camino repo ls [-o table|json|yaml] [client flags]
+
+Lists registered repositories (ListRepositories, scope repos:admin). Credentials are never shown.
+
+  -o, --output FORMAT   table (default), json or yaml
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const conn = connect(values, io.env);
+    const { repositories } = await conn.client(DomainManager).listRepositories({}, conn.callOptions);
+    if (values.output === "json" || values.output === "yaml") {
+      io.stdout.write(structured(repositories.map((r) => ({ name: r.name, role: roleName(r.role), url: r.url, branch: r.branch, edge: r.edge, head: r.headCommit, credentials: r.credentialsRef })), values.output));
+      return EXIT.OK;
+    }
+    io.stdout.write(table(["NAME", "ROLE", "EDGE", "BRANCH", "HEAD", "URL"], repositories.map((r) => [r.name, roleName(r.role), r.edge || "-", r.branch, r.headCommit.slice(0, 12) || "-", r.url])));
+    return EXIT.OK;
+  },
+};
+
+export const repoAddCommand: Command = {
+  name: "repo add",
+  summary: "register a blueprint or deployment repository",
+  help: `Usage: camino repo add NAME URL --role blueprint|deployment [--edge EDGE] [--branch BRANCH] [--credentials-file FILE]
+
+Registers a repository (RegisterRepository, scope repos:admin) after the agent checks it: reachable,
+credentials accepted, branch present. URL is an http(s) git URL or an absolute folder on the agent's host.
+A deployment repository names the edge it serves. Credentials (a token, or user:password) are read from a
+file so they never appear in the process list; the agent stores them and never returns them.
+
+  --role ROLE               blueprint or deployment
+  --edge EDGE               the edge a deployment repository serves
+  --branch BRANCH           default main
+  --credentials-file FILE   a file holding a token or user:password
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, role: { type: "string" }, edge: { type: "string" }, branch: { type: "string" }, "credentials-file": { type: "string" } }, true);
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (positionals.length !== 2) throw new UsageError("give NAME and URL");
+    const [name, rawUrl] = positionals as [string, string];
+    if (values.role !== "blueprint" && values.role !== "deployment") throw new UsageError("--role must be blueprint or deployment");
+    const url = /^https?:\/\//.test(rawUrl) ? rawUrl : resolve(rawUrl);
+    let credentials = "";
+    if (values["credentials-file"]) {
+      try {
+        credentials = (await readFile(values["credentials-file"], "utf8")).trim();
+      } catch (err) {
+        throw new UsageError(`--credentials-file: cannot read ${values["credentials-file"]} (${(err as NodeJS.ErrnoException).code})`);
+      }
+    }
+    const conn = connect(values, io.env);
+    const { repository } = await conn.client(DomainManager).registerRepository(
+      { repository: { name, url, role: values.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT, branch: values.branch ?? "", edge: values.edge ?? "" }, credentials },
+      conn.callOptions,
+    );
+    io.stdout.write(`registered ${repository?.name} (${values.role}${repository?.edge ? ` for ${repository.edge}` : ""}) at ${repository?.headCommit.slice(0, 12)}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const repoRemoveCommand: Command = {
+  name: "repo rm",
+  summary: "forget a repository (refused while it holds deployed packages)",
+  help: `Usage: camino repo rm NAME [client flags]
+
+Forgets a repository (DeleteRepository, scope repos:admin). Its content is left where it is. A deployment
+repository that still holds deployed packages is refused (exit 1, FailedPrecondition): terminate them first.
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (positionals.length !== 1) throw new UsageError("give the repository NAME");
+    const conn = connect(values, io.env);
+    await conn.client(DomainManager).deleteRepository({ name: positionals[0] as string }, conn.callOptions);
+    io.stdout.write(`removed ${positionals[0]}\n`);
+    return EXIT.OK;
+  },
+};
+
+export const catalogueCommand: Command = {
+  name: "catalogue",
+  summary: "list the blueprints this domain can deploy",
+  help: `Usage: camino catalogue [--exported] [-o table|json|yaml] [client flags]
+
+Lists the catalogue (ListCatalogue, scope catalogue:read): each blueprint with its repository, revisions,
+setters (required ones marked *), default resources, exposed ports and prerequisites.
+
+  --exported            only blueprints exported to peers
+  -o, --output FORMAT   table (default), json or yaml
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, exported: { type: "boolean" } });
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const conn = connect(values, io.env);
+    const { entries } = await conn.client(DomainManager).listCatalogue({ exportedOnly: values.exported ?? false }, conn.callOptions);
+    if (values.output === "json" || values.output === "yaml") {
+      io.stdout.write(
+        structured(
+          entries.map((e) => ({
+            name: e.name,
+            description: e.description,
+            repository: e.repository,
+            path: e.path,
+            exported: e.exported,
+            revisions: e.revisions.map((r) => ({ tag: r.tag, commit: r.commit })),
+            setters: e.setters.map((s) => ({ name: s.name, default: s.defaultValue, required: s.required })),
+            defaultResources: { cpuMillis: Number(e.defaultResources?.cpuMillis ?? 0n), memoryBytes: Number(e.defaultResources?.memoryBytes ?? 0n) },
+            exposes: e.exposes.map((p) => ({ service: p.service, port: p.port, protocol: p.protocol })),
+            prerequisites: e.prerequisites.map((p) => `${p.kind}/${p.name}`),
+          })),
+          values.output,
+        ),
+      );
+      return EXIT.OK;
+    }
+    io.stdout.write(
+      table(
+        ["NAME", "REPOSITORY", "REVISIONS", "EXPORTED", "PORTS", "SETTERS"],
+        entries.map((e) => [
+          e.name,
+          `${e.repository}/${e.path}`,
+          e.revisions.map((r) => r.tag || r.commit.slice(0, 7)).join(","),
+          e.exported ? "yes" : "no",
+          e.exposes.map((p) => `${p.port}/${p.protocol}`).join(",") || "-",
+          e.setters.map((s) => (s.required ? `${s.name}*` : s.name)).join(","),
+        ]),
+      ),
+    );
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,87 @@
+/** Conversions between domain objects and camino.v1 messages, for the RPC handlers. */
+import { create } from "@bufbuild/protobuf";
+import {
+  CatalogueEntrySchema,
+  PackagePlanSchema,
+  PlannedFileSchema,
+  PlanSchema,
+  RepositoryRole,
+  RepositorySchema,
+  WaveSchema,
+  type CatalogueEntry,
+  type Plan,
+  type Repository,
+} from "../../gen/camino/v1/types_pb.js";
+import type { CatalogueEntry as Entry } from "../cad/catalogue.js";
+import type { RegisteredRepository, RepositoryRecord } from "../cad/repository-registry.js";
+import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+import type { IntentPlan } from "../orchestration/planner.js";
+
+export function repositoryToProto(r: RegisteredRepository, head: string | undefined): Repository {
+  return create(RepositorySchema, {
+    name: r.record.name,
+    role: r.record.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT,
+    url: r.record.url,
+    branch: r.record.branch,
+    edge: r.record.edge ?? "",
+    credentialsRef: r.record.credentialsRef ?? "",
+    headCommit: head ?? "",
+  });
+}
+
+export function repositoryFromProto(r: Repository | undefined): Partial<RepositoryRecord> {
+  if (!r) return {};
+  const out: Partial<RepositoryRecord> = { name: r.name, url: r.url, branch: r.branch };
+  if (r.role === RepositoryRole.BLUEPRINT) out.role = "blueprint";
+  if (r.role === RepositoryRole.DEPLOYMENT) out.role = "deployment";
+  if (r.edge) out.edge = r.edge;
+  return out;
+}
+
+function quantityOr0(text: string | undefined, unit: "milli" | "bytes"): bigint {
+  if (!text) return 0n;
+  try {
+    const q = parseQuantity(text);
+    return unit === "milli" ? toMilli(q) : toUnits(q);
+  } catch {
+    return 0n;
+  }
+}
+
+export function catalogueEntryToProto(e: Entry): CatalogueEntry {
+  return create(CatalogueEntrySchema, {
+    name: e.name,
+    description: e.description,
+    repository: e.repository,
+    path: e.path,
+    revisions: e.revisions,
+    setters: e.setters.map((s) => ({ name: s.name, defaultValue: s.default ?? "", required: s.required, description: s.uses.join("; ") })),
+    defaultResources: { cpuMillis: quantityOr0(e.defaultResources.cpu, "milli"), memoryBytes: quantityOr0(e.defaultResources.memory, "bytes") },
+    exposes: e.exposes,
+    prerequisites: e.prerequisites,
+    exported: e.exported,
+  });
+}
+
+export function planToProto(plan: IntentPlan): Plan {
+  return create(PlanSchema, {
+    intent: plan.intent,
+    order: [...plan.order],
+    waves: plan.waves.map((packages, i) => create(WaveSchema, { index: i + 1, packages: [...packages] })),
+    placements: plan.packages.map((p) => ({ package: p.package, edge: p.edge ?? "", domain: p.edge ? "" : p.domain, reason: p.reason })),
+    files: plan.files.map((f) => create(PlannedFileSchema, { repository: f.repository, path: f.path, sha256: f.sha256, size: BigInt(f.size) })),
+    intentDigest: plan.digest,
+    packages: plan.packages.map((p) =>
+      create(PackagePlanSchema, {
+        package: p.package,
+        edge: p.edge ?? "",
+        domain: p.domain,
+        repository: p.repository ?? "",
+        iesd: p.iesdYaml ?? "",
+        packageVariant: p.packageVariantYaml ?? "",
+        reason: p.reason,
+        files: plan.files.filter((f) => f.path.startsWith(`${plan.intent}/${p.package}/`)).map((f) => create(PlannedFileSchema, { ...f, size: BigInt(f.size) })),
+      }),
+    ),
+  });
+}

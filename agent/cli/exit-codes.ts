@@ -11,7 +11,8 @@ export const EXIT = {
   ERROR: 1,
   /** The command line was wrong (unknown flag, missing argument). */
   USAGE: 2,
-  /** The input was invalid (intent, config, key file): fix the input. */
+  /** The input was invalid or does not fit the domain's state (intent, config, key file, an unknown or
+   * taken name, a repository still in use): fix the input or the state. */
   INVALID: 3,
   /** The server refused: missing/invalid token or missing scope. */
   REFUSED: 4,
@@ -35,6 +36,9 @@ export function describeFailure(err: unknown): { code: number; message: string }
     const text = `${err.rawMessage} (${Code[err.code] ?? err.code})`;
     switch (err.code) {
       case Code.InvalidArgument:
+      case Code.FailedPrecondition:
+      case Code.AlreadyExists:
+      case Code.NotFound:
         return { code: EXIT.INVALID, message: text };
       case Code.Unauthenticated:
       case Code.PermissionDenied:

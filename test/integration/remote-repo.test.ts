@@ -54,6 +54,13 @@ describe("a remote deployment repository", () => {
     await repo.writeWave({ intent: "chain", revision: 1, wave: 1, packages: new Map([["web", new Map([["chain/web/a.yaml", "kind: A\n"]])]]) });
     expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([SENTINEL_PATH, "chain/web/a.yaml"]);
     expect(server.git("deploy", "log", "--format=%s", "main").trim().split("\n")).toEqual(["camino: chain revision 1 wave 1", "camino: keep the camino-system sentinel", "initial commit"]);
+    // An update rewrites only what changed; a removal touches only the intent's paths.
+    await repo.writeWave({ intent: "chain", revision: 2, wave: 1, packages: new Map([["web", new Map([["chain/web/a.yaml", "kind: A\n"], ["chain/web/b.yaml", "kind: B\n"]])]]) });
+    expect(server.git("deploy", "diff", "--name-status", "main~1", "main").trim()).toBe("A\tchain/web/b.yaml");
+    await repo.writeWave({ intent: "other", revision: 1, wave: 1, packages: new Map([["db", new Map([["other/db/x.yaml", "kind: X\n"]])]]) });
+    await repo.removeIntent("chain", 2);
+    expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([SENTINEL_PATH, "other/db/x.yaml"]);
+    expect(server.git("deploy", "log", "-1", "--format=%s", "main").trim()).toBe("camino: remove chain revision 2");
   });
 
   it("loses no commit when two clones push at once: it fetches and re-applies on the newer head", async () => {

@@ -8,6 +8,7 @@ import type { AgentConfig } from "./config/config.js";
 import { loadSigningKey } from "./auth/keys.js";
 import { bootstrapRepositories } from "./cad/bootstrap.js";
 import { Catalogue } from "./cad/catalogue.js";
+import { HydrationCache } from "./cad/hydration-cache.js";
 import { RepositoryRegistry } from "./cad/repository-registry.js";
 import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
 import { createLogger, type Logger } from "./log/logger.js";
@@ -61,7 +62,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
   let endpoint = config.domain.endpoint ?? "";
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue };
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue, hydration: new HydrationCache() };
   const routes = registerRoutes({
     domainManager,
     health,

@@ -27,17 +27,29 @@ export interface ResolvedBlueprint {
 
 interface RepoSnapshot {
   head: string;
+  /** When the head was last read (ms since the epoch). */
+  checkedAt: number;
   blueprints: Map<string, Blueprint>;
   revisions: { tag: string; commit: string }[];
+}
+
+export interface CatalogueOptions {
+  /** How long a repository's head, once read, is trusted when resolving blueprints (ms). Default 1000. */
+  headCheckMs?: number;
+  now?: () => number;
 }
 
 export class Catalogue {
   readonly #registry: RepositoryRegistry;
   readonly #snapshots = new Map<string, RepoSnapshot>();
   readonly #atCommit = new Map<string, Map<string, Blueprint>>();
+  readonly #headCheckMs: number;
+  readonly #now: () => number;
 
-  constructor(registry: RepositoryRegistry) {
+  constructor(registry: RepositoryRegistry, options: CatalogueOptions = {}) {
     this.#registry = registry;
+    this.#headCheckMs = options.headCheckMs ?? 1000;
+    this.#now = options.now ?? Date.now;
   }
 
   async #read(repo: RegisteredRepository, commit: string): Promise<Map<string, Blueprint>> {
@@ -55,13 +67,19 @@ export class Catalogue {
     return out;
   }
 
+  /** The repository's blueprints at its head. `refresh` fetches a remote and always re-reads the head. */
   async #snapshot(repo: RegisteredRepository, refresh: boolean): Promise<RepoSnapshot | undefined> {
+    const known = this.#snapshots.get(repo.record.name);
+    // Resolving the blueprints of one intent reads each head once, not once per package.
+    if (!refresh && known && this.#now() - known.checkedAt < this.#headCheckMs) return known;
     if (refresh && repo.git instanceof RemoteGitRepository) await repo.git.fetch();
     const head = await repo.git.head();
     if (!head) return undefined;
-    const known = this.#snapshots.get(repo.record.name);
-    if (known && known.head === head) return known;
-    const snap = { head, blueprints: await this.#read(repo, head), revisions: [...(await repo.git.tags()), { tag: "", commit: head }] };
+    if (known && known.head === head) {
+      known.checkedAt = this.#now();
+      return known;
+    }
+    const snap = { head, checkedAt: this.#now(), blueprints: await this.#read(repo, head), revisions: [...(await repo.git.tags()), { tag: "", commit: head }] };
     this.#snapshots.set(repo.record.name, snap);
     return snap;
   }

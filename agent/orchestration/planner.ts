@@ -8,7 +8,8 @@
 import { createHash } from "node:crypto";
 import { CaminoError, IntentError, type FieldIssue } from "../errors.js";
 import type { Catalogue, ResolvedBlueprint } from "../cad/catalogue.js";
-import { hydratePackage, type HydratedPackage } from "../cad/hydrate.js";
+import type { HydratedPackage } from "../cad/hydrate.js";
+import type { HydrationCache } from "../cad/hydration-cache.js";
 import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
 import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import { intentDigest } from "../intent/load.js";
@@ -43,6 +44,7 @@ export interface PlannerDeps {
   domainId: string;
   registry: RepositoryRegistry;
   catalogue: Catalogue;
+  hydration: HydrationCache;
 }
 
 /** The address a consumer is given for a link's provider. */
@@ -122,7 +124,7 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, revision = 1
       },
       r.blueprint,
     );
-    plan.hydrated = hydratePackage(r.blueprint, iesd);
+    plan.hydrated = deps.hydration.hydrate(r.blueprint, iesd);
     plan.iesdYaml = plan.hydrated.files.get(`${intent.name}/${pkg.name}/iesd.yaml`) as string;
     plan.packageVariantYaml = plainYaml(plan.hydrated.packageVariant);
     for (const [path, content] of plan.hydrated.files) {

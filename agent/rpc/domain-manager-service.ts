@@ -7,6 +7,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
 import type { Catalogue } from "../cad/catalogue.js";
+import type { HydrationCache } from "../cad/hydration-cache.js";
 import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import type { Failpoints } from "../failpoints.js";
 import { intentFromMessage } from "../intent/load.js";
@@ -23,6 +24,7 @@ export interface DomainManagerDeps {
   failpoints: Failpoints;
   registry: RepositoryRegistry;
   catalogue: Catalogue;
+  hydration: HydrationCache;
 }
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {

@@ -124,6 +124,30 @@ describe("hydratePackage", () => {
     expect(pv.spec.pipeline.mutators[0]!.configMap).toMatchObject({ version: "2.1.0", replicas: "2", qos: "gold", namespace: "paper-chain" });
   });
 
+  it("hydrates every sample blueprint, given its required setters, into valid objects and a valid PackageVariant", () => {
+    const samples: Record<string, string> = {
+      intent: "t", link: "a-b", consumer: "a", provider: "b", port: "8080", host: "api.partner.example", backend: "web",
+      "consumer-principal": "cluster.local/ns/t/sa/default", "caller-principal": "domain-x.camino/ns/t/sa/default",
+      "gateway-address": "192.0.2.10", "gateway-network": "network-2", "provider-host": "b.t.domain-y.camino",
+      "local-host": "b.t.svc.cluster.local", vip: "240.240.0.9",
+    };
+    for (const bp of blueprints.values()) {
+      const required = bp.setters.filter((s) => s.required && s.name !== "namespace").map((s) => s.name);
+      const config = Object.fromEntries(required.map((r) => [r, samples[r] ?? "x"]));
+      const intent = intentWith({ blueprint: bp.name, config });
+      const h = hydrate(intent, "p");
+      expect(validatePackageVariant(h.packageVariant), bp.name).toEqual([]);
+      for (const [path, text] of h.files) {
+        for (const doc of parseAllDocuments(text)) {
+          const obj = doc.toJS();
+          if (obj?.metadata?.annotations?.["config.kubernetes.io/local-config"] === "true") continue;
+          expect(validateObject(obj), `${bp.name} ${path}`).toEqual([]);
+          expect(obj.metadata.labels["camino.io/intent"], `${bp.name} ${path}`).toBe("t");
+        }
+      }
+    }
+  });
+
   it("rejects a PackageVariant with unknown fields, wrong types and refused values", () => {
     expect(validatePackageVariant({ apiVersion: "config.porch.kpt.dev/v1alpha1", kind: "PackageVariant", metadata: { name: "x" }, spec: { upstream: { repo: "r", package: 1 }, downstream: { repo: "d", package: "p" }, adoptionPolicy: "always", pipeline: { mutators: [{ image: "i", configMap: { a: 1 } }] }, extra: true } })).toEqual([
       { path: "spec.upstream.package", message: "must be a string" },

@@ -46,12 +46,19 @@ CAMINO agent for ${config.domain.id} is running.
   gRPC (HTTP/2, h2c):  ${agent.grpcUrl}
   HTTP/1.1:            ${agent.httpUrl}   (Connect, gRPC-Web, ${agent.httpUrl}/metrics)
 
-Planned ${scenario}: ${plan?.order.length} packages in ${plan?.waves.length} waves
-${(plan?.waves ?? []).map((w) => `  wave ${w.index}: ${w.packages.join(", ")}`).join("\n")}
+Planned ${scenario}: ${plan?.order.length} packages in ${plan?.waves.length} waves, ${plan?.files.length} files hydrated (nothing committed)
+${(plan?.waves ?? [])
+  .map((w) => `  wave ${w.index}: ${w.packages.map((name) => {
+    const p = plan?.packages.find((x) => x.package === name);
+    return p?.edge ? `${name} -> ${p.edge} (${p.repository}, ${p.files.length} files)` : `${name} -> domain ${p?.domain} (a peer's segment)`;
+  }).join("; ")}`)
+  .join("\n")}
 
 Call it from another terminal:
-  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,catalogue:read)
+  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,catalogue:read,repos:admin)
   ${cmd} intent plan ${scenario}
+  ${cmd} catalogue
+  ${cmd} repo ls
   ${cmd} health
   npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${agent.grpcUrl}
   npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer $CAMINO_TOKEN" \\

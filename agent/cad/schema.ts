@@ -13,7 +13,8 @@ import type { FieldIssue } from "../errors.js";
 interface Validatable {
   validate(): void;
 }
-type Model = new (data: never) => Validatable;
+/** A kubernetes-models class: construct from data, then validate. */
+export type Model = (new (data: never) => Validatable) & { prototype: Validatable };
 
 const MODELS: Record<string, Model> = {};
 function register(apiVersion: string, models: Record<string, unknown>): void {
@@ -29,6 +30,53 @@ register("security.istio.io/v1", { PeerAuthentication, AuthorizationPolicy });
 /** apiVersion/kind pairs that can be validated. */
 export const VALIDATED_KINDS: readonly string[] = Object.keys(MODELS).sort();
 
+/**
+ * Fields of `obj` that the schema does not know. The models' validators are compiled JSON schemas that read
+ * exactly the properties they know and iterate the keys of free-form maps; so the object is validated
+ * through proxies that record what the validator touched, and an own key of a fixed-shape object that was
+ * never read is an unknown field — what the API server's `fieldValidation=Strict` rejects.
+ */
+function unknownFields(model: Model, obj: Record<string, unknown>): string[] {
+  const records = new Map<object, { path: string; read: Set<string>; iterated: boolean }>();
+  const proxies = new WeakMap<object, object>();
+  const track = (value: unknown, path: string): unknown => {
+    if (value === null || typeof value !== "object") return value;
+    const cached = proxies.get(value);
+    if (cached) return cached;
+    const rec = { path, read: new Set<string>(), iterated: false };
+    records.set(value, rec);
+    const proxy = new Proxy(value, {
+      get(target, key, receiver) {
+        const v: unknown = Reflect.get(target, key, receiver);
+        if (typeof key !== "string") return v;
+        rec.read.add(key);
+        return track(v, Array.isArray(target) ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+      },
+      ownKeys(target) {
+        rec.iterated = true;
+        return Reflect.ownKeys(target);
+      },
+      has(target, key) {
+        if (typeof key === "string") rec.read.add(key);
+        return Reflect.has(target, key);
+      },
+    });
+    proxies.set(value, proxy);
+    return proxy;
+  };
+  try {
+    model.prototype.validate.call(track(structuredClone(obj), ""));
+  } catch {
+    // Schema errors are reported by validateObject; here only what was read matters.
+  }
+  const out: string[] = [];
+  for (const [value, rec] of records) {
+    if (rec.iterated || Array.isArray(value)) continue;
+    for (const k of Object.keys(value)) if (!rec.read.has(k)) out.push(rec.path ? `${rec.path}.${k}` : k);
+  }
+  return out.sort();
+}
+
 /** "/spec/template/0/image" → "spec.template[0].image". */
 function pointerToPath(pointer: string): string {
   return pointer
@@ -38,11 +86,17 @@ function pointerToPath(pointer: string): string {
     .reduce((out, part) => (/^\d+$/.test(part) ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
 }
 
+/** The model class of an apiVersion/kind, if CAMINO has one. */
+export function modelOf(apiVersion: string, kind: string): Model | undefined {
+  return MODELS[`${apiVersion}/${kind}`];
+}
+
 /**
  * Validates one object. Returns its problems (empty when valid), each with the object's field path.
- * An apiVersion/kind without a schema is a problem too: nothing unchecked reaches an edge.
+ * An apiVersion/kind without a schema is a problem too: nothing unchecked reaches an edge. With `strict`
+ * (default), fields the schema does not know are problems, as with the API server's fieldValidation=Strict.
  */
-export function validateObject(obj: Record<string, unknown>): FieldIssue[] {
+export function validateObject(obj: Record<string, unknown>, strict = true): FieldIssue[] {
   const apiVersion = obj["apiVersion"];
   const kind = obj["kind"];
   if (typeof apiVersion !== "string" || typeof kind !== "string") {
@@ -53,6 +107,7 @@ export function validateObject(obj: Record<string, unknown>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const meta = obj["metadata"] as { name?: unknown } | undefined;
   if (typeof meta?.name !== "string" || meta.name === "") issues.push({ path: "metadata.name", message: "is required" });
+  if (strict) for (const f of unknownFields(model, obj)) issues.push({ path: f, message: `unknown field "${f}"` });
   try {
     new model(obj as never).validate();
   } catch (err) {

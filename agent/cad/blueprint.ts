@@ -102,7 +102,7 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
   const applySettersFn = mutators.find((m) => typeof m.image === "string" && m.image.includes("apply-setters"));
   const settersFile = ann["camino.io/setters"] ?? applySettersFn?.configPath;
 
-  const defaults: Record<string, string> = { ...(applySettersFn?.configMap ?? {}) };
+  const defaults = new Map<string, string>(Object.entries(applySettersFn?.configMap ?? {}));
   if (settersFile) {
     const text = files.get(settersFile);
     if (text === undefined) throw new BlueprintError(path, `setters file ${settersFile} named by the Kptfile is missing`);
@@ -110,7 +110,7 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
     const data = (cm["data"] ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(data)) {
       if (typeof v !== "string") throw new BlueprintError(path, `${settersFile}: data.${k} must be a string (quote it)`);
-      defaults[k] = v;
+      defaults.set(k, v);
     }
   }
 
@@ -132,7 +132,7 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
       if (obj["kind"] === "Service" && !isLocalConfig(obj)) {
         // Ports as the defaults render them.
         const rendered = doc.clone();
-        applySetters(rendered, defaults);
+        applySetters(rendered, Object.fromEntries(defaults));
         const svc = plain(rendered);
         const ports = ((svc["spec"] as { ports?: unknown } | undefined)?.ports ?? []) as { port?: unknown; protocol?: unknown }[];
         for (const p of ports) {
@@ -142,8 +142,9 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
     }
   }
   const setters: SetterInfo[] = [...uses.keys()].sort().map((s) => {
-    const info: SetterInfo = { name: s, required: defaults[s] === undefined, uses: uses.get(s) as string[] };
-    if (defaults[s] !== undefined) info.default = defaults[s];
+    const info: SetterInfo = { name: s, required: !defaults.has(s), uses: uses.get(s) as string[] };
+    const d = defaults.get(s);
+    if (d !== undefined) info.default = d;
     return info;
   });
   const prerequisites = (ann["camino.io/prerequisites"] ?? "")
@@ -166,11 +167,11 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
     setters,
     exposes,
     defaultResources: {
-      ...(defaults["cpu"] !== undefined ? { cpu: defaults["cpu"] } : {}),
-      ...(defaults["memory"] !== undefined ? { memory: defaults["memory"] } : {}),
+      ...(defaults.has("cpu") ? { cpu: defaults.get("cpu") as string } : {}),
+      ...(defaults.has("memory") ? { memory: defaults.get("memory") as string } : {}),
     },
     files,
-    defaults,
+    defaults: Object.fromEntries(defaults),
     resources,
   };
   if (settersFile) blueprint.settersFile = settersFile;

@@ -39,8 +39,17 @@ export interface CatalogueOptions {
   now?: () => number;
 }
 
+/** A blueprint or repository the catalogue had to leave out, and why. */
+export interface CatalogueProblem {
+  repository: string;
+  path?: string;
+  message: string;
+}
+
 export class Catalogue {
   readonly #registry: RepositoryRegistry;
+  /** What the last reads had to skip (a broken Kptfile, an unreachable remote). */
+  readonly problems = new Map<string, CatalogueProblem>();
   readonly #snapshots = new Map<string, RepoSnapshot>();
   readonly #atCommit = new Map<string, Map<string, Blueprint>>();
   readonly #headCheckMs: number;
@@ -60,8 +69,15 @@ export class Catalogue {
     const folders = [...files.keys()].filter((p) => p === "Kptfile" || p.endsWith("/Kptfile")).map((p) => p.slice(0, -"Kptfile".length).replace(/\/$/, ""));
     const out = new Map<string, Blueprint>();
     for (const folder of folders.sort()) {
-      const bp = readBlueprint(folder || ".", folder ? subfolder(files, folder) : files);
-      if (!out.has(bp.name)) out.set(bp.name, bp);
+      // One broken package leaves only itself out of the catalogue.
+      const problemKey = `${repo.record.name}/${folder}`;
+      try {
+        const bp = readBlueprint(folder || ".", folder ? subfolder(files, folder) : files);
+        if (!out.has(bp.name)) out.set(bp.name, bp);
+        this.problems.delete(problemKey);
+      } catch (err) {
+        this.problems.set(problemKey, { repository: repo.record.name, path: folder, message: (err as Error).message });
+      }
     }
     this.#atCommit.set(key, out);
     return out;
@@ -72,7 +88,15 @@ export class Catalogue {
     const known = this.#snapshots.get(repo.record.name);
     // Resolving the blueprints of one intent reads each head once, not once per package.
     if (!refresh && known && this.#now() - known.checkedAt < this.#headCheckMs) return known;
-    if (refresh && repo.git instanceof RemoteGitRepository) await repo.git.fetch();
+    if (refresh && repo.git instanceof RemoteGitRepository) {
+      // An unreachable remote keeps what was last read of it, and says so.
+      try {
+        await repo.git.fetch();
+        this.problems.delete(repo.record.name);
+      } catch (err) {
+        this.problems.set(repo.record.name, { repository: repo.record.name, message: (err as Error).message });
+      }
+    }
     const head = await repo.git.head();
     if (!head) return undefined;
     if (known && known.head === head) {

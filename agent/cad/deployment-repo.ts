@@ -48,7 +48,10 @@ export class DeploymentRepository {
     const remove: string[] = [];
     if (w.chain) {
       remove.push(`${w.intent}/_chain`);
-      for (const [p, t] of w.chain) write.set(p, t);
+      for (const [p, t] of w.chain) {
+        if (!p.startsWith(`${w.intent}/_chain/`)) throw new TypeError(`${p} is outside ${w.intent}/_chain/`);
+        write.set(p, t);
+      }
     }
     for (const [pkg, files] of w.packages) {
       remove.push(`${w.intent}/${pkg}`);

@@ -69,11 +69,12 @@ export interface IesdSource {
 export function buildIesd(src: IesdSource, blueprint: Blueprint): Iesd {
   const { pkg } = src;
   const declared = new Set(blueprint.setters.map((s) => s.name));
-  const setters: Record<string, string> = {};
+  // A Map: a setter named like an Object property ("__proto__") is a value like any other.
+  const setters = new Map<string, string>();
   const context: Record<string, string> = { name: pkg.name, namespace: src.namespace, replicas: String(pkg.replicas) };
-  for (const [k, v] of Object.entries(context)) if (declared.has(k)) setters[k] = v;
+  for (const [k, v] of Object.entries(context)) if (declared.has(k)) setters.set(k, v);
   const put = (k: string, v: string | undefined) => {
-    if (v !== undefined) setters[k] = v;
+    if (v !== undefined) setters.set(k, v);
   };
   const cpu = pkg.resources.cpu?.text;
   const memory = pkg.resources.memory?.text;
@@ -89,8 +90,10 @@ export function buildIesd(src: IesdSource, blueprint: Blueprint): Iesd {
   const resources: Iesd["resources"] = {};
   if (cpu !== undefined) resources.cpu = cpu;
   if (memory !== undefined) resources.memory = memory;
-  if (setters["cpu-limit"] !== undefined) resources.cpuLimit = setters["cpu-limit"];
-  if (setters["memory-limit"] !== undefined) resources.memoryLimit = setters["memory-limit"];
+  const cpuLimit = setters.get("cpu-limit");
+  const memoryLimit = setters.get("memory-limit");
+  if (cpuLimit !== undefined) resources.cpuLimit = cpuLimit;
+  if (memoryLimit !== undefined) resources.memoryLimit = memoryLimit;
   const iesd: Iesd = {
     intent: src.intent,
     revision: src.revision,
@@ -103,7 +106,7 @@ export function buildIesd(src: IesdSource, blueprint: Blueprint): Iesd {
     labels: caminoLabels({ intent: src.intent, package: pkg.name, domain: src.domain, edge: src.edge }),
     blueprint: src.blueprint,
     deployment: src.deployment,
-    setters: Object.fromEntries(Object.entries(setters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    setters: Object.fromEntries([...setters].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     inputs: src.inputs,
   };
   if (pkg.version !== undefined) iesd.version = pkg.version;

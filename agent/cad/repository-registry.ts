@@ -6,7 +6,8 @@
  * `<dataDir>/secrets/repositories.json` (mode 0600) and never returned or logged.
  */
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { CaminoError, ValidationError, type FieldIssue } from "../errors.js";
 import { dns1123LabelProblem, gitRevisionProblem } from "../intent/names.js";
@@ -46,14 +47,16 @@ const isRemote = (url: string) => /^https?:\/\//.test(url);
 
 async function writeAtomically(file: string, text: string, mode = 0o644): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, "w", mode);
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(tmp, "wx", mode);
   try {
     await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  // The mode given to open applies only to a new file; make sure of it.
+  await chmod(tmp, mode);
   await rename(tmp, file);
 }
 
@@ -71,6 +74,7 @@ export function repositoryProblems(r: Partial<RepositoryRecord>): FieldIssue[] {
     else {
       const u = new URL(url);
       if (u.username || u.password) issues.push({ path: "repository.url", message: "must not carry credentials; give them in the credentials field" });
+      else if (u.search || u.hash) issues.push({ path: "repository.url", message: "must not have a query or fragment (tokens belong in the credentials field)" });
     }
   } else if (!isAbsolute(url)) issues.push({ path: "repository.url", message: "must be an http(s) URL or an absolute folder path" });
   const b = gitRevisionProblem(r.branch || "main");
@@ -86,6 +90,8 @@ export class RepositoryRegistry {
   readonly #options: RepositoryRegistryOptions;
   readonly #repos = new Map<string, RegisteredRepository>();
   readonly #secrets = new Map<string, string>();
+  /** Registrations and removals one at a time: a name or an edge is checked and taken atomically. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(options: RepositoryRegistryOptions) {
     this.#options = options;
@@ -116,7 +122,7 @@ export class RepositoryRegistry {
     return new RemoteGitRepository({
       url: record.url,
       branch: record.branch,
-      dir: join(this.#options.dataDir, "clones", record.name),
+      dir: this.#cloneDir(record.name),
       ...(secret ? { credentials: parseCredentials(secret) } : {}),
       ...(author ? { author } : {}),
     });
@@ -152,7 +158,21 @@ export class RepositoryRegistry {
    * @throws ValidationError for bad fields, CaminoError already-exists for a taken name or edge,
    *   precondition for a missing branch or refused credentials, unavailable for an unreachable remote.
    */
-  async register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
+  register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
+    return this.#serial(() => this.#register(input, credentials));
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #cloneDir(name: string): string {
+    return join(this.#options.dataDir, "clones", name);
+  }
+
+  async #register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
     const issues = repositoryProblems(input);
     if (issues.length > 0) throw new ValidationError("ERR_REPOSITORY_INVALID", "repository", issues);
     const record: RepositoryRecord = { name: input.name as string, role: input.role as RepositoryRole, url: input.url as string, branch: input.branch || "main" };
@@ -172,6 +192,8 @@ export class RepositoryRegistry {
       if (!existsSync(join(record.url, ".git", "HEAD"))) throw new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${record.url} is not a git repository`);
       if (!(await local.head())) throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${record.url}: branch ${record.branch} does not exist`);
     }
+    // A clone left by an earlier registration of this name (or a failed one) is never reused.
+    await rm(this.#cloneDir(record.name), { recursive: true, force: true });
     const registered = { record, git: this.#handle(record) };
     if (registered.git instanceof RemoteGitRepository) {
       try {
@@ -191,7 +213,11 @@ export class RepositoryRegistry {
    * Forgets a repository (its content is left where it is).
    * @throws CaminoError not-found, or precondition when a deployment repository still holds deployed packages
    */
-  async remove(name: string): Promise<void> {
+  remove(name: string): Promise<void> {
+    return this.#serial(() => this.#remove(name));
+  }
+
+  async #remove(name: string): Promise<void> {
     if (!name) throw new ValidationError("ERR_REPOSITORY_INVALID", "request", [{ path: "name", message: "is required" }]);
     const repo = this.#repos.get(name);
     if (!repo) throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", "not-found", `repository ${name} is not registered`);
@@ -205,6 +231,7 @@ export class RepositoryRegistry {
     this.#repos.delete(name);
     if (repo.record.credentialsRef) this.#secrets.delete(repo.record.credentialsRef);
     await this.#save();
+    await rm(this.#cloneDir(name), { recursive: true, force: true });
     this.#options.logger.info("repository removed", { repository: name });
   }
 }

@@ -117,7 +117,8 @@ export function applySetters(doc: Document, values: Readonly<Record<string, stri
         // A list setter stands alone: the pattern is exactly one reference.
         if (names.length !== 1 || pattern !== `\${${names[0]}}`) return;
         const setter = names[0] as string;
-        const text = values[setter];
+        // Own properties only: a setter named like an Object method ("toString") has no value by inheritance.
+        const text = Object.hasOwn(values, setter) ? values[setter] : undefined;
         if (text === undefined) return void unresolved.push({ setter, path });
         const items = listValue(setter, path, text);
         const seq = value as YAMLSeq;
@@ -132,7 +133,7 @@ export function applySetters(doc: Document, values: Readonly<Record<string, stri
       const names = setterNames(pattern);
       if (names.length === 0) return;
       for (const setter of names) references.push({ setter, path });
-      const missing = names.filter((n) => values[n] === undefined);
+      const missing = names.filter((n) => !Object.hasOwn(values, n) || values[n] === undefined);
       if (missing.length > 0) {
         for (const setter of missing) unresolved.push({ setter, path });
         return;

@@ -36,6 +36,9 @@ import {
 } from "./names.js";
 import { isIPv4 } from "node:net";
 import { orderPackages } from "./order.js";
+
+/** Namespaces an intent (whose name is its chain's namespace) must not take. */
+const RESERVED_NAMESPACES = new Set(["camino-system", "default", "kube-system", "kube-public", "kube-node-lease", "istio-system", "config-management-system"]);
 import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
 
 function resourceAmounts(c: Checker, v: Json, path: string): ResourceAmounts {
@@ -88,11 +91,12 @@ function resources(c: Checker, v: unknown, path: string): PackageResources {
 }
 
 function stringMap(c: Checker, v: unknown, path: string, max: number, keyProblem: (k: string) => string | undefined, valueProblem: (v: string) => string | undefined, maxValue: number): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v === undefined || v === null) return out;
+  // A Map, then Object.fromEntries: a key such as "__proto__" becomes an own property, not a prototype.
+  const out = new Map<string, string>();
+  if (v === undefined || v === null) return {};
   if (typeof v !== "object" || Array.isArray(v)) {
     c.add(path, `must be an object, not ${typeName(v)}`);
-    return out;
+    return {};
   }
   const entries = Object.entries(v as Json);
   if (entries.length > max) c.add(path, `has ${entries.length} entries; at most ${max} are allowed`);
@@ -115,9 +119,9 @@ function stringMap(c: Checker, v: unknown, path: string, max: number, keyProblem
     }
     const vp = valueProblem(value);
     if (vp) c.add(p, `${JSON.stringify(value)} ${vp}`);
-    else out[k] = value;
+    else out.set(k, value);
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function placement(c: Checker, v: unknown, path: string): PlacementRequest {
@@ -242,7 +246,9 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
   if (kind !== undefined && kind !== INTENT_KIND) c.add("kind", `must be ${JSON.stringify(INTENT_KIND)} (is ${JSON.stringify(kind)})`);
   const meta = c.object(root["metadata"], "metadata", ["name"]);
   if (!meta && (root["metadata"] === undefined || root["metadata"] === null)) c.add("metadata.name", "is required");
-  const name = meta ? c.string(meta["name"], "metadata.name", { required: true, max: 63, check: dns1123LabelProblem }) : undefined;
+  const name = meta
+    ? c.string(meta["name"], "metadata.name", { required: true, max: 63, check: (n) => dns1123LabelProblem(n) ?? (RESERVED_NAMESPACES.has(n) ? "is reserved" : undefined) })
+    : undefined;
   const spec = c.object(root["spec"], "spec", ["timeout", "heal", "packages", "links"]);
   if (!spec && (root["spec"] === undefined || root["spec"] === null)) c.add("spec.packages", "is required");
   const timeout = spec ? c.duration(spec["timeout"], "spec.timeout", limits.maxTimeoutMs) : undefined;

@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeploymentRepository, SENTINEL_PATH } from "../../agent/cad/deployment-repo.js";
+import { writeFileSync, chmodSync } from "node:fs";
 import { checkRemote, RemoteGitRepository, type GitCredentials } from "../../agent/cad/git/remote.js";
+import { RepositoryRegistry } from "../../agent/cad/repository-registry.js";
+import { silentLogger } from "../../agent/log/logger.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
 
 let server: GitHttpServer;
@@ -77,5 +80,55 @@ describe("a remote deployment repository", () => {
     const parents = server.git("busy", "rev-list", "--parents", "main").trim().split("\n");
     expect(parents.every((l) => l.split(" ").length <= 2)).toBe(true);
     expect(parents).toHaveLength(11);
+  });
+});
+
+describe("remote repository hazards", () => {
+  it("never loses a commit to a refresh that runs alongside it", async () => {
+    const url = server.createRepo("racy");
+    used.push("racy");
+    const remote = new RemoteGitRepository({ url, dir: clone(), credentials: creds });
+    const repo = new DeploymentRepository(remote);
+    let stop = false;
+    const refresher = (async () => {
+      while (!stop) await remote.fetch();
+    })();
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.writeWave({ intent: `c-${i}`, revision: 1, wave: 1, packages: new Map([["p", new Map([[`c-${i}/p/a.yaml`, `i: ${i}\n`]])]]) })));
+    stop = true;
+    await refresher;
+    const onServer = server.git("racy", "ls-tree", "-r", "--name-only", "main").trim().split("\n");
+    expect(onServer.filter((p) => p.startsWith("c-"))).toHaveLength(12);
+    for (const r of results) expect(server.git("racy", "cat-file", "-t", r.commit).trim()).toBe("commit");
+  });
+
+  it("reports a push the server refuses (a hook) as final, and keeps the local branch at the remote's head", async () => {
+    const url = server.createRepo("hooked");
+    const hook = join(server.root, "hooked.git", "hooks", "pre-receive");
+    writeFileSync(hook, "#!/bin/sh\necho 'changes need a review' >&2\nexit 1\n");
+    chmodSync(hook, 0o755);
+    const remote = new RemoteGitRepository({ url, dir: clone(), credentials: creds });
+    const err = await new DeploymentRepository(remote).ensureSentinel().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "ERR_REPO_PUSH_REFUSED" });
+    expect(await remote.head()).toBe(server.git("hooked", "rev-parse", "main").trim());
+  });
+
+  it("re-registering a name at a new URL writes to the new remote, with the new credentials", async () => {
+    const first = server.createRepo("first");
+    const second = server.createRepo("second");
+    used.push("first", "second");
+    const dataDir = clone();
+    const registry = await RepositoryRegistry.open({ dataDir, logger: silentLogger() });
+    const secret = `${server.username}:${server.password}`;
+    await registry.register({ name: "edge-9", role: "deployment", edge: "edge-9", url: first, branch: "main" }, secret);
+    await registry.remove("edge-9");
+    const again = await registry.register({ name: "edge-9", role: "deployment", edge: "edge-9", url: second, branch: "main" }, secret);
+    await new DeploymentRepository(again.git).ensureSentinel();
+    expect(server.git("second", "ls-tree", "-r", "--name-only", "main").trim()).toBe(SENTINEL_PATH);
+    expect(server.git("first", "ls-tree", "-r", "--name-only", "main").trim()).toBe("");
+  });
+
+  it("refuses a URL that carries a token in its query", async () => {
+    const registry = await RepositoryRegistry.open({ dataDir: clone(), logger: silentLogger() });
+    await expect(registry.register({ name: "q", role: "blueprint", url: `${server.url}/x.git?private_token=abc`, branch: "main" })).rejects.toThrow("must not have a query or fragment");
   });
 });

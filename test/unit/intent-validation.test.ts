@@ -45,6 +45,7 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
   ["unknown top-level field", (d) => ((d.status = {}), d), "status", "unknown field"],
   ["missing metadata", (d) => (delete d.metadata, d), "metadata.name", "is required"],
   ["upper-case intent name", (d) => ((d.metadata.name = "Video"), d), "metadata.name", "lower-case"],
+  ["a reserved intent name", (d) => ((d.metadata.name = "camino-system"), d), "metadata.name", '"camino-system" is reserved'],
   ["intent name too long", (d) => ((d.metadata.name = "a".repeat(64)), d), "metadata.name", "at most 63"],
   ["intent name ending in a dash", (d) => ((d.metadata.name = "video-"), d), "metadata.name", "start and end"],
   ["intent name of the wrong type", (d) => ((d.metadata.name = 42), d), "metadata.name", "must be a string, not an integer"],
@@ -194,6 +195,14 @@ describe("intent text", () => {
     const changed = base();
     changed.spec.packages[0].replicas = 2;
     expect(intentDigest(validateIntent(changed))).not.toBe(intentDigest(intent));
+  });
+
+  it("keeps a config key named __proto__ as an ordinary key", () => {
+    const d = base();
+    d.spec.packages[0].config = JSON.parse('{"__proto__": "x", "B": "y"}');
+    const intent = validateIntent(d);
+    expect(Object.keys(intent.packages[0]!.config)).toEqual(["B", "__proto__"]);
+    expect(Object.getPrototypeOf(intent.packages[0]!.config)).toBe(Object.prototype);
   });
 
   it("keeps an explicit replicas: 0 over the wire (presence, not a default)", () => {

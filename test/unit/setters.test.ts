@@ -29,6 +29,7 @@ const CASES: [string, string, Record<string, string>, unknown, string][] = [
   ["a flow list", "env: [a] # kpt-set: ${env}\n", { env: "[p, q]" }, ["p", "q"], "env: [p, q] # kpt-set: ${env}"],
   ["a missing setter leaves the field", "image: nginx # kpt-set: ${image}\n", {}, "nginx", "image: nginx # kpt-set: ${image}"],
   ["a partly missing pattern leaves the field", "image: nginx:1 # kpt-set: ${image}:${tag}\n", { image: "e" }, "nginx:1", "image: nginx:1"],
+  ["a setter named like an Object method has no value by inheritance", "v: keep # kpt-set: ${toString}\n", {}, "keep", "v: keep # kpt-set: ${toString}"],
   ["an unrelated comment is not a setter", "image: nginx # set: ${image}\n", { image: "e" }, "nginx", "image: nginx # set"],
 ];
 

@@ -99,13 +99,21 @@ export class RemoteGitRepository implements GitRepository {
     this.#local = new LocalGitRepository({ dir: options.dir, branch: this.branch, ...(options.author ? { author: options.author } : {}), ...(options.now ? { now: options.now } : {}) });
   }
 
-  /** Clones (first time) or fetches, and moves the local branch to the remote's head. */
-  async fetch(): Promise<string | undefined> {
+  /**
+   * Clones (first time) or fetches, and moves the local branch to the remote's head. Queued with commits, so a
+   * refresh never moves the branch between a commit and its push.
+   */
+  fetch(): Promise<string | undefined> {
+    return this.#local.exclusive(() => this.#fetchNow());
+  }
+
+  async #fetchNow(): Promise<string | undefined> {
     try {
       if (!fs.existsSync(`${this.#local.gitdir}/HEAD`)) {
         await git.clone({ fs, http, dir: this.#local.dir, url: this.url, ref: this.branch, singleBranch: true, noCheckout: true, ...auth(this.#credentials) });
       } else {
-        await git.fetch({ fs, http, dir: this.#local.dir, remote: "origin", ref: this.branch, singleBranch: true, tags: true, prune: true, ...auth(this.#credentials) });
+        // The URL is always given: the clone's own config is never trusted to say where the remote is.
+        await git.fetch({ fs, http, dir: this.#local.dir, url: this.url, remote: "origin", ref: this.branch, singleBranch: true, tags: true, prune: true, ...auth(this.#credentials) });
       }
     } catch (err) {
       throw explain(err, this.url);
@@ -131,30 +139,35 @@ export class RemoteGitRepository implements GitRepository {
     return this.#local.readFiles(commit, prefix);
   }
 
-  /** Commits and pushes, re-applying on the newer remote head when the push is refused as non-fast-forward. */
+  /** Commits and pushes, re-applying on the newer remote head when the push is refused because the branch moved. */
   commit(change: ChangeSet): Promise<CommitResult> {
     return this.#local.exclusive(async () => {
       for (let attempt = 1; ; attempt++) {
-        await this.fetch();
+        const remoteHead = await this.#fetchNow();
         const result = await this.#local.commitNow(change);
         if (!result.changed) return result;
+        let reason: string | undefined;
         try {
-          const pushed = await git.push({ fs, http, dir: this.#local.dir, remote: "origin", ref: this.branch, ...auth(this.#credentials) });
-          if (pushed.ok) return result;
-          throw Object.assign(new Error(pushed.error ?? "push refused"), { code: "PushRejectedError" });
+          const pushed = await git.push({ fs, http, dir: this.#local.dir, url: this.url, remote: "origin", ref: this.branch, ...auth(this.#credentials) });
+          if (pushed.ok && pushed.refs[`refs/heads/${this.branch}`]?.ok !== false) return result;
+          reason = pushed.refs[`refs/heads/${this.branch}`]?.error ?? pushed.error ?? "refused";
         } catch (err) {
           const code = (err as { code?: string }).code;
-          // Non-fast-forward (the client saw a newer head) and a lost race on the server's ref lock ("failed to
-          // update ref") both mean: the branch moved, nothing of ours landed.
-          const moved = code === "PushRejectedError" || code === "GitPushError";
-          if (!moved || attempt >= this.#maxAttempts) {
-            if (moved) {
-              throw new CaminoError("ERR_REPO_BUSY", "unavailable", `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`, { cause: err });
-            }
+          const data = (err as { data?: { result?: { refs?: Record<string, { error?: string }> }; reason?: string } }).data;
+          if (code === "PushRejectedError") reason = data?.reason ?? "not-fast-forward";
+          else if (code === "GitPushError") reason = data?.result?.refs?.[`refs/heads/${this.branch}`]?.error ?? "refused";
+          else {
+            if (remoteHead) await this.#local.setHead(remoteHead);
             throw explain(err, this.url);
           }
-          // Someone pushed first: fetch their commits and apply the change again on top.
         }
+        // Nothing of ours landed: the local branch goes back to what the remote has.
+        if (remoteHead) await this.#local.setHead(remoteHead);
+        // A branch that moved (not a fast-forward, or a lost race for the server's ref lock) is retried on
+        // the newer head; any other refusal (a hook, a protected branch) is final and says why.
+        const moved = /not-fast-forward|fetch first|failed to update ref|stale info|non-fast-forward/i.test(reason);
+        if (!moved) throw new CaminoError("ERR_REPO_PUSH_REFUSED", "precondition", `${redactUrl(this.url)}: the server refused the push (${reason})`);
+        if (attempt >= this.#maxAttempts) throw new CaminoError("ERR_REPO_BUSY", "unavailable", `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`);
       }
     });
   }

@@ -42,6 +42,17 @@ interface TreeNode {
   dirty: boolean;
 }
 
+/** Refuses a path segment git would refuse (fsck: hasDot, hasDotdot, hasDotgit) or that cannot be stored. */
+function checkSegments(path: string): string[] {
+  const parts = path.split("/");
+  for (const p of parts) {
+    if (p === "" || p === "." || p === ".." || p.toLowerCase() === ".git" || p.includes("\0") || p.includes("\\")) {
+      throw new TypeError(`invalid path ${JSON.stringify(path)}: segment ${JSON.stringify(p)} is not allowed in a git tree`);
+    }
+  }
+  return parts;
+}
+
 /** A conflicting ref update (another process moved the branch). */
 export class RefConflictError extends CaminoError {
   constructor(ref: string) {
@@ -101,10 +112,11 @@ export class LocalGitRepository implements GitRepository {
       // Peel annotated tags.
       for (let i = 0; i < 5; i++) {
         const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid });
-        if (type !== "tag") return oid;
+        if (type === "commit") return oid;
+        if (type !== "tag") throw new Error(`${rev} names a ${type}, not a commit`);
         oid = (object as { object: string }).object;
       }
-      return oid;
+      throw new Error(`${rev}: tags nested too deeply`);
     } catch (err) {
       throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `revision ${JSON.stringify(rev)} not found in ${this.dir}`, { cause: err });
     }
@@ -201,7 +213,7 @@ export class LocalGitRepository implements GitRepository {
     };
 
     for (const prefix of change.remove ?? []) {
-      const parts = prefix.split("/").filter(Boolean);
+      const parts = checkSegments(prefix.replace(/\/+$/, ""));
       const chain = await walkTo(parts.slice(0, -1), false);
       const last = parts[parts.length - 1];
       if (!chain || last === undefined) continue;
@@ -212,8 +224,7 @@ export class LocalGitRepository implements GitRepository {
     const writes = [...(change.write ?? new Map<string, string>())];
     const blobIds = writes.map(([, text]) => this.#objects.writeSync("blob", Buffer.from(text, "utf8")));
     for (let i = 0; i < writes.length; i++) {
-      const parts = (writes[i] as [string, string])[0].split("/").filter(Boolean);
-      if (parts.length === 0) throw new TypeError("a file path must not be empty");
+      const parts = checkSegments((writes[i] as [string, string])[0]);
       const chain = (await walkTo(parts.slice(0, -1), true)) as TreeNode[];
       const node = chain[chain.length - 1] as TreeNode;
       const name = parts[parts.length - 1] as string;
@@ -252,7 +263,9 @@ export class LocalGitRepository implements GitRepository {
     try {
       handle = await open(lock, "wx");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new RefConflictError(`refs/heads/${this.branch}`);
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        throw new CaminoError("ERR_REF_LOCKED", "unavailable", `refs/heads/${this.branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`);
+      }
       throw err;
     }
     try {

@@ -3,6 +3,7 @@
  * failure into one line on stderr and an exit code from exit-codes.ts.
  */
 import { agentCommand } from "./commands/agent.js";
+import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
 import { intentPlanCommand } from "./commands/intent.js";
 import { keysGenerateCommand } from "./commands/keys.js";
@@ -12,7 +13,7 @@ import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
 
-const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, healthCommand];
+const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, healthCommand, emulatorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,40 @@
+import { loadEmulatorConfig } from "../../../emulator/config.js";
+import { readTls, startEmulator, type EmulatorOptions } from "../../../emulator/emulator.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { parseFlags, type Command } from "../command.js";
+
+export const emulatorCommand: Command = {
+  name: "emulator",
+  summary: "run an emulated edge cluster (a Kubernetes API for kubectl and the agent)",
+  help: `Usage: camino emulator --config edge.yaml
+
+Serves an emulated Kubernetes cluster for machines without one: the API kubectl and the agent use, over
+HTTP and/or HTTPS (bearer token from https.tokenFile). Prints one JSON line with its URLs on stdout.
+
+edge.yaml:
+  name: edge-1
+  http: {host: 127.0.0.1, port: 0}          # 0 picks a free port
+  https: {host: 127.0.0.1, port: 0, certFile: tls.pem, keyFile: tls-key.pem, tokenFile: token}
+  nodes:
+    - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (!values.config) throw new UsageError("--config is required");
+    const config = await loadEmulatorConfig(values.config);
+    const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
+    if (config.http) options.http = config.http;
+    if (config.https) {
+      const tls = await readTls(config.https.certFile, config.https.keyFile, config.https.tokenFile);
+      options.https = { host: config.https.host, port: config.https.port, ...tls };
+    }
+    const emulator = await startEmulator(options);
+    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl }) + "\n");
+    await new Promise<void>((resolve) => {
+      const stop = () => void emulator.close().then(resolve);
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+    return EXIT.OK;
+  },
+};

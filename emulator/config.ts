@@ -1,0 +1,73 @@
+/** The emulator's config file (`camino emulator --config edge.yaml`), validated with field paths. */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parse } from "yaml";
+import { ConfigError } from "../agent/errors.js";
+import { dns1123LabelProblem, dns1123SubdomainProblem } from "../agent/intent/names.js";
+import { parseQuantity, QuantityError } from "../agent/intent/quantity.js";
+import { Checker, joinPath } from "../agent/validation/checker.js";
+import type { EmulatedNode } from "./emulator.js";
+
+export interface EmulatorConfig {
+  name: string;
+  http?: { host: string; port: number };
+  https?: { host: string; port: number; certFile: string; keyFile: string; tokenFile: string };
+  nodes: EmulatedNode[];
+}
+
+export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig {
+  const c = new Checker();
+  const root = c.object(doc ?? {}, "", ["name", "http", "https", "nodes"]) ?? {};
+  const name = c.string(root["name"], "name", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
+  const out: EmulatorConfig = { name, nodes: [] };
+  const h = c.object(root["http"], "http", ["host", "port"]);
+  if (h) out.http = { host: c.string(h["host"], "http.host") ?? "127.0.0.1", port: c.integer(h["port"], "http.port", 0, 65535) ?? 0 };
+  const s = c.object(root["https"], "https", ["host", "port", "certFile", "keyFile", "tokenFile"]);
+  if (s) {
+    const file = (k: string) => {
+      const v = c.string(s[k], joinPath("https", k), { required: true, max: 4096 });
+      return v ? resolve(base, v) : "";
+    };
+    out.https = { host: c.string(s["host"], "https.host") ?? "127.0.0.1", port: c.integer(s["port"], "https.port", 0, 65535) ?? 0, certFile: file("certFile"), keyFile: file("keyFile"), tokenFile: file("tokenFile") };
+  }
+  if (!h && !s) c.add("http", "give http, https or both");
+  const quantity = (v: unknown, path: string) => {
+    const q = c.string(v, path, { required: true, max: 64 });
+    if (q === undefined) return "";
+    try {
+      parseQuantity(q);
+    } catch (err) {
+      if (err instanceof QuantityError) c.add(path, err.message);
+      else throw err;
+    }
+    return q;
+  };
+  out.nodes = c.list(root["nodes"], "nodes", 1000).flatMap((raw, i) => {
+    const p = `nodes[${i}]`;
+    const n = c.object(raw, p, ["name", "labels", "cpu", "memory", "pods"]);
+    if (!n) return [];
+    const nodeName = c.string(n["name"], joinPath(p, "name"), { required: true, max: 253, check: dns1123SubdomainProblem }) ?? "";
+    const node: EmulatedNode = { name: nodeName, cpu: quantity(n["cpu"], joinPath(p, "cpu")), memory: quantity(n["memory"], joinPath(p, "memory")) };
+    const pods = c.integer(n["pods"], joinPath(p, "pods"), 1, 10000);
+    if (pods !== undefined) node.pods = pods;
+    const labels = n["labels"];
+    if (labels !== undefined) {
+      if (!labels || typeof labels !== "object" || Array.isArray(labels)) c.add(joinPath(p, "labels"), "must be a map of label keys to values");
+      // Label syntax is the API server's to check, as for any object.
+      else node.labels = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+    }
+    return [node];
+  });
+  if (c.issues.length > 0) throw new ConfigError(c.issues);
+  return out;
+}
+
+export async function loadEmulatorConfig(file: string): Promise<EmulatorConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError([{ path: "", message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` }], { cause: err, data: { source: file } });
+  }
+  return parseEmulatorConfig(parse(text), dirname(resolve(file)));
+}

@@ -17,6 +17,7 @@ import { orderPackages, type Orderable } from "../agent/intent/order.js";
 import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
 import { runCadBenchmarks } from "./cad.js";
+import { runEmulatorBenchmarks } from "./emulator.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
 /** A deterministic pseudo-random DAG of n packages (xorshift, so every run orders the same graph). */
@@ -83,10 +84,17 @@ async function main(): Promise<void> {
   console.log(["hydrate + validate (CAMINO)".padEnd(46), fmt(cad.hydrateSeconds, 3).padStart(8), fmt(cad.variants / cad.hydrateSeconds, 0).padStart(11), fmt(cad.kustomizeSeconds, 3).padStart(8), `${fmt(cad.hydrateSeconds / cad.kustomizeSeconds, 3)}`.padStart(7)].join("  ") + "   peer: kubectl kustomize, one invocation (target ratio <= 0.1)");
   console.log([`commit ${cad.files} files (CAMINO git writer)`.padEnd(46), fmt(cad.commitSeconds, 3).padStart(8), fmt(cad.variants / cad.commitSeconds, 0).padStart(11), fmt(cad.gitCliSeconds, 3).padStart(8), `${fmt(cad.commitSeconds / cad.gitCliSeconds, 3)}`.padStart(7)].join("  ") + "   peer: git add -A && git commit (target ratio <= 1.0)\n");
 
+  const emu = await runEmulatorBenchmarks(quick);
+  console.log("Edge emulator (process, HTTPS, @kubernetes/client-node 1.4)");
+  console.log(["benchmark".padEnd(46), "calls".padStart(6), "per s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "p50 vs peer".padStart(12)].join("  "));
+  console.log(["GET one namespace (peer: the floor)".padEnd(46), String(emu.get.calls).padStart(6), fmt(emu.get.callsPerSecond, 0).padStart(8), fmt(emu.get.p50Ms, 3).padStart(8), fmt(emu.get.p99Ms, 3).padStart(8), "-".padStart(12)].join("  "));
+  console.log(["SSA dry run, 3-object package (per package)".padEnd(46), String(emu.ssaDryRun.calls).padStart(6), fmt(emu.ssaDryRun.callsPerSecond, 0).padStart(8), fmt(emu.ssaDryRun.p50Ms, 3).padStart(8), fmt(emu.ssaDryRun.p99Ms, 3).padStart(8), `${fmt(emu.ssaDryRun.p50Ms / emu.get.p50Ms)}x`.padStart(12)].join("  "));
+  console.log(`Emulator heap with 10,000 stored Deployments: ${fmt(emu.memoryMiB10k, 1)} MiB${(globalThis as { gc?: unknown }).gc ? "" : " (without --expose-gc: approximate)"}\n`);
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

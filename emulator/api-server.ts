@@ -30,6 +30,8 @@ export interface ApiServerOptions {
   now?: () => Date;
   /** Largest request body in bytes. Default 3 MiB, as the real server. */
   maxBodyBytes?: number;
+  /** How long a deleted namespace stays Terminating before its content and itself are gone. Default 200 ms. */
+  namespaceFinalizeMs?: number;
 }
 
 /** Where a request points. */
@@ -88,7 +90,7 @@ export class ApiServer {
   readonly #o: Required<Omit<ApiServerOptions, "token">> & { token?: string };
 
   constructor(options: ApiServerOptions) {
-    this.#o = { now: () => new Date(), maxBodyBytes: 3 * 1024 * 1024, ...options };
+    this.#o = { now: () => new Date(), maxBodyBytes: 3 * 1024 * 1024, namespaceFinalizeMs: 200, ...options };
   }
 
   get #store(): ObjectStore {
@@ -275,6 +277,9 @@ export class ApiServer {
     const ns = meta(obj)["namespace"];
     if (t.type.namespaced && ns !== undefined && ns !== t.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     if (t.name !== undefined && meta(obj)["name"] !== undefined && meta(obj)["name"] !== t.name) throw badRequest(`the name of the object (${String(meta(obj)["name"])}) does not match the name on the URL (${t.name})`);
+    // Typed clients may leave them out; the URL says what they are.
+    obj["apiVersion"] = want;
+    obj["kind"] = t.type.kind;
   }
 
   #managerOf(q: URLSearchParams, userAgent: string, fallback: string): string {
@@ -426,16 +431,17 @@ export class ApiServer {
     const key = typeKey(t.type);
     if (dryRun) return send(res, 200, this.#decorate(t.type, live));
     if (t.type.kind === "Namespace") {
-      // Terminating first, then its content goes, then the namespace itself — on the next turn of the loop.
+      // Terminating first (new content refused), then — as the namespace controller would, a moment later —
+      // its content goes, then the namespace itself.
       const terminating = { ...clone(live), metadata: { ...clone(live.metadata), deletionTimestamp: this.#o.now().toISOString().replace(/\.\d{3}Z$/, "Z") }, status: { phase: "Terminating" } } as KubeObject;
       this.#store.put(key, terminating);
-      setImmediate(() => {
+      setTimeout(() => {
         for (const type of this.#o.types.all()) {
           if (!type.namespaced) continue;
           for (const o of this.#store.list(typeKey(type), t.name)) this.#store.remove(typeKey(type), t.name, String(o.metadata["name"]));
         }
         this.#store.remove(key, undefined, t.name as string);
-      });
+      }, this.#o.namespaceFinalizeMs).unref();
       return send(res, 200, this.#decorate(t.type, terminating));
     }
     const removed = this.#store.remove(key, t.namespace, t.name);

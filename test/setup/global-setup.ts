@@ -25,6 +25,8 @@ export default function setup(): void {
   if (!existsSync(`${root}/dist/agent/cli/camino.js`)) {
     execFileSync(`${root}/node_modules/.bin/tsc`, ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
   }
+  // kubectl comes with the machine image (Debian has no package of this version): say so plainly if it is gone.
+  if (!works(["kubectl", "version", "--client"])) throw new Error("integration tests need kubectl on PATH (it ships with the machine image)");
   const missing = Object.entries(NEEDED).filter(([, cmd]) => !works(cmd)).map(([pkg]) => pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {

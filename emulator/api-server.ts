@@ -35,7 +35,7 @@ export interface ApiServerOptions {
 }
 
 /** Where a request points. */
-interface Target {
+export interface Target {
   type: ResourceType;
   namespace?: string;
   name?: string;
@@ -389,21 +389,8 @@ export class ApiServer {
       if (!manager) throw badRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
       const applied = parseBody(text, "yaml");
       this.#checkIdentity(t, applied);
-      const force = q.get("force") === "true";
-      const result = serverSideApply(live ? this.#decorate(t.type, live) : undefined, applied, { manager, force, now, kind: t.type.kind, builtin: t.type.builtin });
-      if (result.conflicts.length > 0) {
-        const causes: StatusCause[] = result.conflicts.map((c) => ({ reason: "FieldManagerConflict", message: `conflict with "${c.manager}": ${c.field}`, field: c.field }));
-        const summary = result.conflicts.map((c) => `conflict with "${c.manager}": ${c.field}`).join("\n- ");
-        throw new ApiError(409, "Conflict", `Apply failed with ${result.conflicts.length} conflict${result.conflicts.length > 1 ? "s" : ""}: ${result.conflicts.length > 1 ? `\n- ${summary}` : summary}`, { name: t.name, group: t.type.group, kind: t.type.kind, causes });
-      }
-      const next = live ? this.#scoped(t, live, result.object) : result.object;
-      this.#checkNamespace(t, !live);
-      this.#validate(t, next, live ? this.#decorate(t.type, live) : undefined, q, headers);
-      if (!live) {
-        meta(next)["name"] = t.name;
-        return send(res, 201, this.#decorate(t.type, this.#commitCreate(t, next, dryRun)), "application/json", headers);
-      }
-      return send(res, 200, this.#decorate(t.type, this.#commitUpdate(t, live, next, dryRun)), "application/json", headers);
+      const result = this.#apply(t, live, applied, manager, q.get("force") === "true", dryRun, q, headers);
+      return send(res, result.created ? 201 : 200, this.#decorate(t.type, result.object), "application/json", headers);
     }
     if (!live) throw notFound(t.type, t.name);
     const patch = parseBody(text, "json");
@@ -423,13 +410,68 @@ export class ApiServer {
     send(res, 200, this.#decorate(t.type, this.#commitUpdate(t, live, withFields, dryRun)), "application/json", headers);
   }
 
+  /** Server-side apply of an object to a target (shared by PATCH apply-patch+yaml and in-cluster appliers). */
+  #apply(t: Target, live: KubeObject | undefined, applied: Obj, manager: string, force: boolean, dryRun: boolean, q: URLSearchParams, headers: Record<string, string>): { object: KubeObject; created: boolean } {
+    const now = this.#o.now().toISOString();
+    const result = serverSideApply(live ? this.#decorate(t.type, live) : undefined, applied, { manager, force, now, kind: t.type.kind, builtin: t.type.builtin });
+    if (result.conflicts.length > 0) {
+      const causes: StatusCause[] = result.conflicts.map((c) => ({ reason: "FieldManagerConflict", message: `conflict with "${c.manager}": ${c.field}`, field: c.field }));
+      const summary = result.conflicts.map((c) => `conflict with "${c.manager}": ${c.field}`).join("\n- ");
+      throw new ApiError(409, "Conflict", `Apply failed with ${result.conflicts.length} conflict${result.conflicts.length > 1 ? "s" : ""}: ${result.conflicts.length > 1 ? `\n- ${summary}` : summary}`, { name: t.name as string, group: t.type.group, kind: t.type.kind, causes });
+    }
+    const next = live ? this.#scoped(t, live, result.object) : result.object;
+    this.#checkNamespace(t, !live);
+    this.#validate(t, next, live ? this.#decorate(t.type, live) : undefined, q, headers);
+    if (!live) {
+      meta(next)["name"] = t.name;
+      return { object: this.#commitCreate(t, next, dryRun), created: true };
+    }
+    return { object: this.#commitUpdate(t, live, next, dryRun), created: false };
+  }
+
+  /** The target of an object by its apiVersion, kind, namespace and name. @throws ApiError for an unknown kind */
+  targetOf(obj: Obj, defaultNamespace = "default"): Target {
+    const [group, version] = String(obj["apiVersion"] ?? "").includes("/") ? String(obj["apiVersion"]).split("/") : ["", String(obj["apiVersion"] ?? "")];
+    const type = this.#o.types.all().find((x) => x.group === group && x.version === version && x.kind === obj["kind"]);
+    if (!type) throw new ApiError(404, "NotFound", `no matches for kind "${String(obj["kind"])}" in version "${String(obj["apiVersion"])}"`);
+    const t: Target = { type, name: String(meta(obj)["name"] ?? "") };
+    if (type.namespaced) t.namespace = String(meta(obj)["namespace"] ?? defaultNamespace);
+    return t;
+  }
+
+  /**
+   * Applies an object from inside the cluster (a controller such as ConfigSync), with the same validation,
+   * ownership and answers as a client's server-side apply with force.
+   * @throws ApiError as the API would answer
+   */
+  applyObject(obj: Obj, manager: string, defaultNamespace = "default"): KubeObject {
+    const t = this.targetOf(obj, defaultNamespace);
+    const applied = clone(obj);
+    if (t.namespace !== undefined) meta(applied)["namespace"] = t.namespace;
+    this.#checkIdentity(t, applied);
+    const live = this.#store.get(typeKey(t.type), t.namespace, t.name as string);
+    return this.#apply(t, live, applied, manager, true, false, new URLSearchParams({ fieldValidation: "Strict" }), {}).object;
+  }
+
+  /** Deletes an object from inside the cluster; false when it was not there. */
+  deleteObject(t: Target): boolean {
+    const live = this.#store.get(typeKey(t.type), t.namespace, t.name as string);
+    if (!live) return false;
+    this.#deleteLive(t, live);
+    return true;
+  }
+
   #delete(t: Target, q: URLSearchParams, res: ServerResponse): void {
     if (t.name === undefined) throw methodNotAllowed("collection deletion is not supported by the emulator");
     const live = this.#store.get(typeKey(t.type), t.namespace, t.name);
     if (!live) throw notFound(t.type, t.name);
-    const dryRun = this.#dryRun(q);
+    if (this.#dryRun(q)) return send(res, 200, this.#decorate(t.type, live));
+    send(res, 200, this.#deleteLive(t, live));
+  }
+
+  /** Deletes a stored object; returns what the DELETE call answers. */
+  #deleteLive(t: Target, live: KubeObject): Record<string, unknown> {
     const key = typeKey(t.type);
-    if (dryRun) return send(res, 200, this.#decorate(t.type, live));
     if (t.type.kind === "Namespace") {
       // Terminating first (new content refused), then — as the namespace controller would, a moment later —
       // its content goes, then the namespace itself.
@@ -442,15 +484,15 @@ export class ApiServer {
         }
         this.#store.remove(key, undefined, t.name as string);
       }, this.#o.namespaceFinalizeMs).unref();
-      return send(res, 200, this.#decorate(t.type, terminating));
+      return this.#decorate(t.type, terminating);
     }
-    const removed = this.#store.remove(key, t.namespace, t.name);
+    const removed = this.#store.remove(key, t.namespace, t.name as string);
     if (t.type.kind === "CustomResourceDefinition" && removed) {
       for (const gone of this.#o.types.removeCrd(this.#decorate(t.type, removed))) {
         for (const o of this.#store.list(typeKey(gone))) this.#store.remove(typeKey(gone), o.metadata["namespace"] as string | undefined, String(o.metadata["name"]));
       }
     }
-    send(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name: t.name, group: t.type.group, kind: t.type.plural, uid: live.metadata["uid"] } });
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name: t.name, group: t.type.group, kind: t.type.plural, uid: live.metadata["uid"] } };
   }
 }
 

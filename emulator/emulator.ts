@@ -9,6 +9,8 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { ApiServer } from "./api-server.js";
+import { ConfigSyncReconciler } from "./configsync/reconciler.js";
+import { faultProblems, NO_FAULTS, type Faults } from "./faults.js";
 import { ObjectStore, type KubeObject } from "./store.js";
 import { TypeRegistry } from "./type-registry.js";
 
@@ -29,6 +31,14 @@ export interface EmulatorOptions {
   /** HTTPS listener with a bearer token. */
   https?: { host?: string; port?: number; cert: string | Buffer; key: string | Buffer; token: string };
   nodes?: EmulatedNode[];
+  /** The east-west gateway: its LoadBalancer address and the edge's mesh network (topology.istio.io/network). */
+  eastWest?: { address: string; network: string };
+  /** Admin endpoint (faults), plain HTTP on loopback. Omit to disable. */
+  admin?: { host?: string; port?: number };
+  /** Faults from the start. */
+  faults?: Partial<Faults>;
+  /** Run the ConfigSync reconciler for RootSyncs and RepoSyncs. Default true. */
+  configSync?: boolean;
   /** Changes kept for watch resumption. */
   historySize?: number;
   now?: () => Date;
@@ -38,8 +48,16 @@ export interface Emulator {
   name: string;
   httpUrl?: string;
   httpsUrl?: string;
+  adminUrl?: string;
   store: ObjectStore;
   types: TypeRegistry;
+  api: ApiServer;
+  /** The faults in force. */
+  faults(): Faults;
+  /** Changes faults (a partial document); takes effect at once. */
+  setFaults(faults: Partial<Faults>): Promise<void>;
+  /** Set by the workload controllers: called with the nodes that must be NotReady. */
+  onNodesChanged?: (notReady: readonly string[]) => void;
   close(): Promise<void>;
 }
 
@@ -78,37 +96,124 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     store.put("/namespaces", { metadata: { name: ns, uid: `ns-${ns}`, creationTimestamp: stamp, generation: 1, labels: { "kubernetes.io/metadata.name": ns } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
   }
   for (const n of options.nodes ?? []) store.put("/nodes", nodeObject(n, stamp, options.name));
-
-  const servers: http.Server[] = [];
-  const sockets = new Set<Socket>();
-  const track = (s: http.Server) => {
-    servers.push(s);
-    s.on("connection", (c: Socket) => {
-      sockets.add(c);
-      c.once("close", () => sockets.delete(c));
+  // What an edge with ConfigSync and Istio installed has.
+  const ns = (name: string, labels: Record<string, string> = {}) =>
+    store.put("/namespaces", { metadata: { name, uid: `ns-${name}`, creationTimestamp: stamp, generation: 1, labels: { "kubernetes.io/metadata.name": name, ...labels } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+  ns("config-management-system");
+  ns("istio-system", options.eastWest ? { "topology.istio.io/network": options.eastWest.network } : {});
+  if (options.eastWest) {
+    store.put("/services", {
+      metadata: { name: "istio-eastwestgateway", namespace: "istio-system", uid: "svc-istio-eastwestgateway", creationTimestamp: stamp, generation: 1, labels: { app: "istio-eastwestgateway", istio: "eastwestgateway", "topology.istio.io/network": options.eastWest.network } },
+      spec: {
+        type: "LoadBalancer",
+        selector: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
+        clusterIP: "10.96.0.15",
+        ports: [
+          { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
+          { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
+          { name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" },
+          { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" },
+        ],
+      },
+      status: { loadBalancer: { ingress: [{ ip: options.eastWest.address }] } },
     });
+  }
+
+  let faults: Faults = { ...NO_FAULTS, ...options.faults };
+  const api = new ApiServer({ store, types, now });
+  const apiWithToken = options.https ? new ApiServer({ store, types, now, token: options.https.token }) : undefined;
+  // A slow API: every request waits the configured latency first.
+  const delayed = (handler: http.RequestListener): http.RequestListener => (req, res) => {
+    if (faults.apiLatencyMs > 0) setTimeout(() => handler(req, res), faults.apiLatencyMs);
+    else handler(req, res);
   };
+
+  /** An API listener that can be closed (API unavailable) and reopened on the same port. */
+  const listeners: { server: http.Server; host: string; port: number; sockets: Set<Socket>; open: boolean }[] = [];
+  const add = async (server: http.Server, host: string, port: number) => {
+    const entry = { server, host, port: 0, sockets: new Set<Socket>(), open: true };
+    server.on("connection", (c: Socket) => {
+      entry.sockets.add(c);
+      c.once("close", () => entry.sockets.delete(c));
+    });
+    entry.port = await listen(server, host, port);
+    listeners.push(entry);
+    return entry.port;
+  };
+  const closeListener = async (l: (typeof listeners)[number]) => {
+    if (!l.open) return;
+    l.open = false;
+    for (const c of l.sockets) c.destroy();
+    await new Promise((r) => l.server.close(r));
+  };
+  const reconciler = options.configSync === false ? undefined : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
+
+  let admin: http.Server | undefined;
   const emulator: Emulator = {
     name: options.name,
     store,
     types,
+    api,
+    faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady] }),
+    async setFaults(change) {
+      const problems = faultProblems(change);
+      if (problems.length > 0) throw new TypeError(problems.join("; "));
+      faults = { ...faults, ...change };
+      for (const l of listeners) {
+        if (faults.apiUnavailable) await closeListener(l);
+        else if (!l.open) {
+          l.port = await listen(l.server, l.host, l.port);
+          l.open = true;
+        }
+      }
+      this.onNodesChanged?.(faults.nodesNotReady);
+    },
     close: async () => {
-      for (const s of sockets) s.destroy();
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      reconciler?.stop();
+      await Promise.all(listeners.map(closeListener));
+      if (admin) {
+        admin.closeAllConnections();
+        await new Promise((r) => admin?.close(r));
+      }
     },
   };
   if (options.http) {
-    const server = http.createServer(new ApiServer({ store, types, now }).handle);
-    track(server);
     const host = options.http.host ?? "127.0.0.1";
-    emulator.httpUrl = `http://${host}:${await listen(server, host, options.http.port ?? 0)}`;
+    emulator.httpUrl = `http://${host}:${await add(http.createServer(delayed(api.handle)), host, options.http.port ?? 0)}`;
   }
-  if (options.https) {
-    const server = https.createServer({ cert: options.https.cert, key: options.https.key }, new ApiServer({ store, types, now, token: options.https.token }).handle);
-    track(server);
+  if (options.https && apiWithToken) {
     const host = options.https.host ?? "127.0.0.1";
-    emulator.httpsUrl = `https://${host}:${await listen(server, host, options.https.port ?? 0)}`;
+    emulator.httpsUrl = `https://${host}:${await add(https.createServer({ cert: options.https.cert, key: options.https.key }, delayed(apiWithToken.handle)), host, options.https.port ?? 0)}`;
   }
+  if (options.admin) {
+    admin = http.createServer((req, res) => {
+      const reply = (code: number, body: unknown): void => void res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (req.url !== "/faults") return reply(404, { error: "only /faults is served" });
+      if (req.method === "GET") return reply(200, emulator.faults());
+      if (req.method !== "PUT" && req.method !== "PATCH" && req.method !== "POST") return reply(405, { error: "GET or PATCH /faults" });
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString()));
+      req.on("end", () => {
+        let change: unknown;
+        try {
+          change = JSON.parse(text || "{}");
+        } catch {
+          reply(400, { error: "body must be JSON" });
+          return;
+        }
+        const problems = faultProblems(change);
+        if (problems.length > 0) {
+          reply(400, { error: problems.join("; ") });
+          return;
+        }
+        emulator.setFaults(change as Partial<Faults>).then(() => reply(200, emulator.faults()), (err: unknown) => reply(500, { error: (err as Error).message }));
+      });
+    });
+    const host = options.admin.host ?? "127.0.0.1";
+    emulator.adminUrl = `http://${host}:${await listen(admin, host, options.admin.port ?? 0)}`;
+  }
+  reconciler?.start();
+  if (faults.apiUnavailable) await emulator.setFaults({ apiUnavailable: true });
   return emulator;
 }
 

@@ -15,6 +15,7 @@ const NEEDED: Record<string, string[]> = {
   "python3-grpc-tools": ["/usr/bin/python3", "-c", "import grpc_tools.protoc"],
   curl: ["curl", "--version"],
   openssl: ["openssl", "version"],
+  prometheus: ["prometheus", "--version"],
 };
 
 function works(cmd: string[]): boolean {

@@ -1,0 +1,293 @@
+/**
+ * A ConfigSync-like reconciler for every RootSync and RepoSync, as an edge running ConfigSync has: it pulls
+ * `spec.git.repo` (a local folder or git over HTTP with the token of `spec.git.secretRef`), reads
+ * `spec.git.dir` as unstructured YAML, skips local-config objects, applies everything by server-side apply
+ * (namespaces first, implicitly creating missing ones), prunes what left the repository (its own inventory),
+ * refuses a commit that would delete every namespace and cluster-scoped object (KNV2006), and writes the
+ * status ConfigSync writes: source/rendering/sync with commit, gitStatus, lastUpdate, errors and errorSummary;
+ * lastSyncedCommit; observedGeneration; conditions Reconciling, Stalled, Syncing. One object's apply error
+ * does not stop the others; each is reported with its code.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { parseDuration } from "../../agent/intent/duration.js";
+import { RemoteGitRepository } from "../../agent/cad/git/remote.js";
+import { LocalGitRepository, type GitRepository } from "../../agent/cad/git/repository.js";
+import type { ApiServer, Target } from "../api-server.js";
+import type { KubeObject, ObjectStore } from "../store.js";
+import { ApiError } from "../status.js";
+
+const MANAGER = "configsync.gke.io";
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "configmanagement.gke.io" };
+
+export interface SyncError {
+  code: string;
+  errorMessage: string;
+}
+
+export interface ReconcilerOptions {
+  store: ObjectStore;
+  api: ApiServer;
+  now?: () => Date;
+  /** Objects whose apply fails ("Kind/namespace/name" or "Kind/name"), for fault injection. */
+  failingObjects?: () => ReadonlySet<string>;
+  /** Shortest period honoured, in ms. Default 50. */
+  minPeriodMs?: number;
+}
+
+interface SyncState {
+  key: string;
+  timer?: NodeJS.Timeout;
+  running: boolean;
+  again: boolean;
+  /** resource ids ("group/Kind/namespace/name") applied from the repository. */
+  inventory: Map<string, Target>;
+  clone?: string;
+  remote?: RemoteGitRepository;
+}
+
+type Obj = Record<string, unknown>;
+const get = (o: unknown, ...p: string[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
+const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+export class ConfigSyncReconciler {
+  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects">> & Pick<ReconcilerOptions, "failingObjects">;
+  readonly #states = new Map<string, SyncState>();
+  readonly #unwatch: (() => void)[] = [];
+  #stopped = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = { now: () => new Date(), minPeriodMs: 50, ...options };
+  }
+
+  start(): void {
+    for (const typeKey of ["configsync.gke.io/rootsyncs", "configsync.gke.io/reposyncs"]) {
+      for (const o of this.#o.store.list(typeKey)) this.#schedule(typeKey, o, 0);
+      this.#unwatch.push(
+        this.#o.store.watch({
+          typeKey,
+          filter: () => true,
+          send: (e) => {
+            const k = `${typeKey}/${String(e.object.metadata["namespace"])}/${String(e.object.metadata["name"])}`;
+            if (e.type === "DELETED") return this.#forget(k);
+            // Our own status writes do not change the generation; only spec changes trigger a sync.
+            const st = this.#states.get(k);
+            if (!st || get(e.object, "status", "observedGeneration") !== e.object.metadata["generation"]) this.#schedule(typeKey, e.object, 0);
+          },
+        }),
+      );
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const u of this.#unwatch) u();
+    for (const k of [...this.#states.keys()]) this.#forget(k);
+  }
+
+  #forget(key: string): void {
+    const st = this.#states.get(key);
+    if (!st) return;
+    if (st.timer) clearTimeout(st.timer);
+    if (st.clone) rmSync(st.clone, { recursive: true, force: true });
+    this.#states.delete(key);
+  }
+
+  #schedule(typeKey: string, obj: KubeObject, delay: number): void {
+    if (this.#stopped) return;
+    const key = `${typeKey}/${String(obj.metadata["namespace"])}/${String(obj.metadata["name"])}`;
+    let st = this.#states.get(key);
+    if (!st) this.#states.set(key, (st = { key, running: false, again: false, inventory: new Map() }));
+    if (st.timer) clearTimeout(st.timer);
+    const state = st;
+    state.timer = setTimeout(() => void this.#run(typeKey, String(obj.metadata["namespace"]), String(obj.metadata["name"]), state), delay);
+    state.timer.unref();
+  }
+
+  async #run(typeKey: string, namespace: string, name: string, st: SyncState): Promise<void> {
+    if (st.running) {
+      st.again = true;
+      return;
+    }
+    st.running = true;
+    let period = 15_000;
+    try {
+      const rs = this.#o.store.get(typeKey, namespace, name);
+      if (!rs) return;
+      try {
+        period = Math.max(this.#o.minPeriodMs, parseDuration(String(get(rs, "spec", "git", "period") ?? "15s")));
+      } catch {
+        period = 15_000;
+      }
+      await this.#sync(typeKey, rs, st);
+    } finally {
+      st.running = false;
+      const rs = this.#o.store.get(typeKey, namespace, name);
+      if (rs && this.#states.get(st.key) === st) this.#schedule(typeKey, rs, st.again ? 0 : period);
+      st.again = false;
+    }
+  }
+
+  /** The repository of a sync, opened once (a clone under a temp folder for a remote). */
+  async #repository(rs: KubeObject, st: SyncState): Promise<GitRepository> {
+    const repo = String(get(rs, "spec", "git", "repo") ?? "");
+    const branch = String(get(rs, "spec", "git", "branch") ?? "master");
+    if (!/^https?:\/\//.test(repo)) return new LocalGitRepository({ dir: repo.replace(/^file:\/\//, ""), branch });
+    const secretName = get(rs, "spec", "git", "secretRef", "name");
+    let credentials: { username: string; password: string } | undefined;
+    if (get(rs, "spec", "git", "auth") === "token" && typeof secretName === "string") {
+      const secret = this.#o.store.get("/secrets", String(rs.metadata["namespace"]), secretName);
+      if (!secret) throw new SourceError("1061", `secret ${String(rs.metadata["namespace"])}/${secretName} named by spec.git.secretRef does not exist`);
+      const data = (secret["data"] ?? {}) as Record<string, string>;
+      const decode = (k: string) => (data[k] ? Buffer.from(data[k], "base64").toString("utf8") : "");
+      credentials = { username: decode("username") || "oauth2", password: decode("token") };
+    }
+    if (!st.remote || st.remote.url !== repo || st.remote.branch !== branch) {
+      if (st.clone) rmSync(st.clone, { recursive: true, force: true });
+      st.clone = mkdtempSync(join(tmpdir(), "camino-configsync-"));
+      st.remote = new RemoteGitRepository({ url: repo, branch, dir: join(st.clone, "repo"), ...(credentials ? { credentials } : {}) });
+    }
+    await st.remote.fetch();
+    return st.remote;
+  }
+
+  async #sync(typeKey: string, rs: KubeObject, st: SyncState): Promise<void> {
+    const now = stamp(this.#o.now());
+    const gitStatus = {
+      repo: String(get(rs, "spec", "git", "repo") ?? ""),
+      revision: String(get(rs, "spec", "git", "revision") ?? "HEAD"),
+      branch: String(get(rs, "spec", "git", "branch") ?? "master"),
+      dir: String(get(rs, "spec", "git", "dir") ?? "."),
+    };
+    let commit = "";
+    let objects: Obj[] = [];
+    try {
+      const repo = await this.#repository(rs, st);
+      const rev = gitStatus.revision === "HEAD" ? undefined : gitStatus.revision;
+      commit = rev ? await repo.resolve(rev) : ((await repo.head()) ?? "");
+      if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
+      const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
+      const files = await repo.readFiles(commit, dir);
+      objects = parseObjects(files);
+    } catch (err) {
+      const e = err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
+      return this.#writeStatus(typeKey, rs, { now, gitStatus, commit, sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }], syncErrors: [], synced: false });
+    }
+
+    // KNV2006: a commit that would remove every namespace and cluster-scoped object is refused.
+    const clusterScoped = (o: Obj) => {
+      try {
+        return !this.#o.api.targetOf(o).type.namespaced;
+      } catch {
+        return false;
+      }
+    };
+    const hadClusterScoped = [...st.inventory.values()].some((t) => !t.type.namespaced);
+    if (hadClusterScoped && !objects.some(clusterScoped)) {
+      return this.#writeStatus(typeKey, rs, {
+        now,
+        gitStatus,
+        commit,
+        sourceErrors: [],
+        syncErrors: [{ code: "2006", errorMessage: "KNV2006: Config Sync will not delete every namespace and cluster-scoped resource at once: the commit would remove all of them. To delete them all, remove them in a commit that keeps one (for example a sentinel Namespace)." }],
+        synced: false,
+      });
+    }
+
+    const errors: SyncError[] = [];
+    const applied = new Map<string, Target>();
+    const failing = this.#o.failingObjects?.() ?? new Set<string>();
+    // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
+    const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
+    for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
+      let t: Target;
+      try {
+        t = this.#o.api.targetOf(o);
+      } catch (err) {
+        errors.push({ code: "1021", errorMessage: `KNV1021: ${(err as Error).message}` });
+        continue;
+      }
+      const id = resourceId(t);
+      const label = `${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name}`;
+      try {
+        if (failing.has(label)) throw new ApiError(500, "InternalError", "injected sync fault");
+        if (t.namespace && !this.#o.store.get("/namespaces", undefined, t.namespace)) {
+          this.#o.api.applyObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: MANAGED_BY } }, MANAGER);
+        }
+        const withMarks = { ...o, metadata: { ...(o["metadata"] as Obj), labels: { ...((get(o, "metadata", "labels") ?? {}) as Obj), ...MANAGED_BY }, annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id } } };
+        this.#o.api.applyObject(withMarks, MANAGER);
+        applied.set(id, t);
+      } catch (err) {
+        // Still ours: a failed apply must not make the object look removed from the repository.
+        if (st.inventory.has(id)) applied.set(id, t);
+        errors.push({ code: "2009", errorMessage: `KNV2009: failed to apply ${label}: ${(err as Error).message}` });
+      }
+    }
+    // Prune what left the repository, namespaced objects before their namespaces.
+    const gone = [...st.inventory].filter(([id]) => !applied.has(id)).sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
+    for (const [, t] of gone) this.#o.api.deleteObject(t);
+    st.inventory = applied;
+    this.#writeStatus(typeKey, rs, { now, gitStatus, commit, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
+  }
+
+  #writeStatus(typeKey: string, rs: KubeObject, s: { now: string; gitStatus: Obj; commit: string; sourceErrors: SyncError[]; syncErrors: SyncError[]; synced: boolean }): void {
+    const live = this.#o.store.get(typeKey, String(rs.metadata["namespace"]), String(rs.metadata["name"]));
+    if (!live) return;
+    const summary = (errs: SyncError[]) => ({ totalCount: errs.length, truncated: false, errorCountAfterTruncation: errs.length });
+    const part = (errs: SyncError[], extra: Obj = {}) => ({ commit: s.commit, gitStatus: s.gitStatus, lastUpdate: s.now, ...extra, ...(errs.length > 0 ? { errors: errs } : {}), errorSummary: summary(errs) });
+    const sourceOk = s.sourceErrors.length === 0;
+    const status: Obj = {
+      observedGeneration: live.metadata["generation"],
+      source: part(s.sourceErrors),
+      rendering: part([], { message: "Rendering skipped" }),
+      sync: part(sourceOk ? s.syncErrors : []),
+      conditions: [
+        { type: "Reconciling", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed", commit: s.commit },
+        { type: "Stalled", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed" },
+        {
+          type: "Syncing",
+          status: "False",
+          lastUpdateTime: s.now,
+          lastTransitionTime: s.now,
+          commit: s.commit,
+          ...(s.synced ? { reason: "Sync", message: "Sync Completed" } : { reason: sourceOk ? "Sync" : "Source", message: sourceOk ? "Sync Completed with errors" : "Source" }),
+          errorSourceRefs: s.synced ? [] : [sourceOk ? "syncErrors" : "sourceErrors"],
+        },
+      ],
+    };
+    if (s.synced) status["lastSyncedCommit"] = s.commit;
+    else if (get(live, "status", "lastSyncedCommit")) status["lastSyncedCommit"] = get(live, "status", "lastSyncedCommit");
+    const next = { ...live, status } as KubeObject;
+    if (JSON.stringify(get(live, "status")) === JSON.stringify(status)) return;
+    this.#o.store.put(typeKey, next);
+  }
+}
+
+/** A source problem with its ConfigSync error code. */
+class SourceError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+const resourceId = (t: Target) => `${t.type.group}/${t.type.kind}/${t.namespace ?? ""}/${t.name}`;
+
+/** Every object of the YAML files of a folder, local-config ones left out, as ConfigSync reads unstructured repos. */
+export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
+  const out: Obj[] = [];
+  for (const [path, text] of files) {
+    if (!/\.(ya?ml|json)$/.test(path) && !path.endsWith("Kptfile")) continue;
+    for (const doc of parseAllDocuments(text)) {
+      const o = doc.toJS() as unknown;
+      if (!o || typeof o !== "object" || Array.isArray(o)) continue;
+      const obj = o as Obj;
+      const local = get(obj, "metadata", "annotations", "config.kubernetes.io/local-config");
+      if (local !== undefined && String(local) !== "false") continue;
+      out.push(obj);
+    }
+  }
+  return out;
+}
+

@@ -7,17 +7,21 @@ import { dns1123LabelProblem, dns1123SubdomainProblem } from "../agent/intent/na
 import { parseQuantity, QuantityError } from "../agent/intent/quantity.js";
 import { Checker, joinPath } from "../agent/validation/checker.js";
 import type { EmulatedNode } from "./emulator.js";
+import { faultProblems, type Faults } from "./faults.js";
 
 export interface EmulatorConfig {
   name: string;
   http?: { host: string; port: number };
   https?: { host: string; port: number; certFile: string; keyFile: string; tokenFile: string };
+  admin?: { host: string; port: number };
+  eastWest?: { address: string; network: string };
+  faults?: Partial<Faults>;
   nodes: EmulatedNode[];
 }
 
 export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig {
   const c = new Checker();
-  const root = c.object(doc ?? {}, "", ["name", "http", "https", "nodes"]) ?? {};
+  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "eastWest", "faults", "nodes"]) ?? {};
   const name = c.string(root["name"], "name", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const out: EmulatorConfig = { name, nodes: [] };
   const h = c.object(root["http"], "http", ["host", "port"]);
@@ -31,6 +35,19 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
     out.https = { host: c.string(s["host"], "https.host") ?? "127.0.0.1", port: c.integer(s["port"], "https.port", 0, 65535) ?? 0, certFile: file("certFile"), keyFile: file("keyFile"), tokenFile: file("tokenFile") };
   }
   if (!h && !s) c.add("http", "give http, https or both");
+  const a = c.object(root["admin"], "admin", ["host", "port"]);
+  if (a) out.admin = { host: c.string(a["host"], "admin.host") ?? "127.0.0.1", port: c.integer(a["port"], "admin.port", 0, 65535) ?? 0 };
+  const ew = c.object(root["eastWest"], "eastWest", ["address", "network"]);
+  if (ew) {
+    const address = c.string(ew["address"], "eastWest.address", { required: true, max: 253 });
+    const network = c.string(ew["network"], "eastWest.network", { required: true, max: 63, check: dns1123LabelProblem });
+    if (address && network) out.eastWest = { address, network };
+  }
+  if (root["faults"] !== undefined) {
+    const problems = faultProblems(root["faults"]);
+    for (const p of problems) c.add(`faults.${p.split(":")[0]}`, p.slice(p.indexOf(":") + 2));
+    if (problems.length === 0) out.faults = root["faults"] as Partial<Faults>;
+  }
   const quantity = (v: unknown, path: string) => {
     const q = c.string(v, path, { required: true, max: 64 });
     if (q === undefined) return "";

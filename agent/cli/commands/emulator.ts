@@ -15,6 +15,9 @@ edge.yaml:
   name: edge-1
   http: {host: 127.0.0.1, port: 0}          # 0 picks a free port
   https: {host: 127.0.0.1, port: 0, certFile: tls.pem, keyFile: tls-key.pem, tokenFile: token}
+  admin: {host: 127.0.0.1, port: 0}           # GET/PATCH /faults
+  eastWest: {address: 192.0.2.10, network: network-1}
+  faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: []}
   nodes:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {
@@ -24,12 +27,15 @@ edge.yaml:
     const config = await loadEmulatorConfig(values.config);
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
     if (config.http) options.http = config.http;
+    if (config.admin) options.admin = config.admin;
+    if (config.eastWest) options.eastWest = config.eastWest;
+    if (config.faults) options.faults = config.faults;
     if (config.https) {
       const tls = await readTls(config.https.certFile, config.https.keyFile, config.https.tokenFile);
       options.https = { host: config.https.host, port: config.https.port, ...tls };
     }
     const emulator = await startEmulator(options);
-    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl }) + "\n");
+    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl, admin: emulator.adminUrl }) + "\n");
     await new Promise<void>((resolve) => {
       const stop = () => void emulator.close().then(resolve);
       process.once("SIGTERM", stop);

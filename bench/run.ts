@@ -17,6 +17,7 @@ import { orderPackages, type Orderable } from "../agent/intent/order.js";
 import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
 import { runCadBenchmarks } from "./cad.js";
+import { runSyncBenchmark } from "./configsync.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
@@ -91,10 +92,13 @@ async function main(): Promise<void> {
   console.log(["SSA dry run, 3-object package (per package)".padEnd(46), String(emu.ssaDryRun.calls).padStart(6), fmt(emu.ssaDryRun.callsPerSecond, 0).padStart(8), fmt(emu.ssaDryRun.p50Ms, 3).padStart(8), fmt(emu.ssaDryRun.p99Ms, 3).padStart(8), `${fmt(emu.ssaDryRun.p50Ms / emu.get.p50Ms)}x`.padStart(12)].join("  "));
   console.log(`Emulator heap with 10,000 stored Deployments: ${fmt(emu.memoryMiB10k, 1)} MiB${(globalThis as { gc?: unknown }).gc ? "" : " (without --expose-gc: approximate)"}\n`);
 
+  const sync = await runSyncBenchmark(quick ? 30 : 200);
+  console.log(`ConfigSync (emulated), commit to synced at period ${sync.periodMs} ms over ${sync.commits} commits: p50 ${fmt(sync.latency.p50Ms, 1)} ms, p99 ${fmt(sync.latency.p99Ms, 1)} ms; p50 excess over period/2: ${fmt(sync.excessP50Ms, 1)} ms\n`);
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

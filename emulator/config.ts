@@ -14,6 +14,8 @@ export interface EmulatorConfig {
   http?: { host: string; port: number };
   https?: { host: string; port: number; certFile: string; keyFile: string; tokenFile: string };
   admin?: { host: string; port: number };
+  metrics?: { host: string; port: number };
+  usageFraction?: number;
   eastWest?: { address: string; network: string };
   faults?: Partial<Faults>;
   nodes: EmulatedNode[];
@@ -21,7 +23,7 @@ export interface EmulatorConfig {
 
 export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig {
   const c = new Checker();
-  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "eastWest", "faults", "nodes"]) ?? {};
+  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "metrics", "usageFraction", "eastWest", "faults", "nodes"]) ?? {};
   const name = c.string(root["name"], "name", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const out: EmulatorConfig = { name, nodes: [] };
   const h = c.object(root["http"], "http", ["host", "port"]);
@@ -37,6 +39,13 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
   if (!h && !s) c.add("http", "give http, https or both");
   const a = c.object(root["admin"], "admin", ["host", "port"]);
   if (a) out.admin = { host: c.string(a["host"], "admin.host") ?? "127.0.0.1", port: c.integer(a["port"], "admin.port", 0, 65535) ?? 0 };
+  const mt = c.object(root["metrics"], "metrics", ["host", "port"]);
+  if (mt) out.metrics = { host: c.string(mt["host"], "metrics.host") ?? "127.0.0.1", port: c.integer(mt["port"], "metrics.port", 0, 65535) ?? 0 };
+  if (root["usageFraction"] !== undefined) {
+    const f = root["usageFraction"];
+    if (typeof f !== "number" || f < 0 || f > 10) c.add("usageFraction", "must be a number between 0 and 10");
+    else out.usageFraction = f;
+  }
   const ew = c.object(root["eastWest"], "eastWest", ["address", "network"]);
   if (ew) {
     const address = c.string(ew["address"], "eastWest.address", { required: true, max: 253 });

@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { ApiServer } from "./api-server.js";
 import { ConfigSyncReconciler } from "./configsync/reconciler.js";
 import { faultProblems, NO_FAULTS, type Faults } from "./faults.js";
+import { defaultUsage, renderCadvisor, renderKubeStateMetrics, type UsageModel } from "./metrics/exposition.js";
 import { ObjectStore, type KubeObject } from "./store.js";
 import { TypeRegistry } from "./type-registry.js";
 
@@ -33,8 +34,12 @@ export interface EmulatorOptions {
   nodes?: EmulatedNode[];
   /** The east-west gateway: its LoadBalancer address and the edge's mesh network (topology.istio.io/network). */
   eastWest?: { address: string; network: string };
-  /** Admin endpoint (faults), plain HTTP on loopback. Omit to disable. */
+  /** Admin endpoint (faults, usage), plain HTTP on loopback. Omit to disable. */
   admin?: { host?: string; port?: number };
+  /** Metrics listener: kube-state-metrics at /metrics, cAdvisor at /metrics/cadvisor. Omit to disable. */
+  metrics?: { host?: string; port?: number };
+  /** Share of its requests a workload uses (cAdvisor series). Default 0.5. */
+  usageFraction?: number;
   /** Faults from the start. */
   faults?: Partial<Faults>;
   /** Run the ConfigSync reconciler for RootSyncs and RepoSyncs. Default true. */
@@ -49,7 +54,10 @@ export interface Emulator {
   httpUrl?: string;
   httpsUrl?: string;
   adminUrl?: string;
+  metricsUrl?: string;
   store: ObjectStore;
+  /** Per-workload usage ("namespace/name" → share of requests) for the cAdvisor series. */
+  usage: UsageModel;
   types: TypeRegistry;
   api: ApiServer;
   /** The faults in force. */
@@ -120,12 +128,31 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   }
 
   let faults: Faults = { ...NO_FAULTS, ...options.faults };
+  const usage = defaultUsage();
+  if (options.usageFraction !== undefined) usage.fraction = options.usageFraction;
+  const metricsText = (path: string): string | undefined => {
+    if (path === "/metrics") return renderKubeStateMetrics(store);
+    if (path === "/metrics/cadvisor") return renderCadvisor(store, usage, now().getTime());
+    const m = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/metrics\/cadvisor$/.exec(path);
+    if (m && store.get("/nodes", undefined, m[1] as string)) return renderCadvisor(store, usage, now().getTime(), m[1]);
+    return undefined;
+  };
+  const PROM = "text/plain; version=0.0.4; charset=utf-8";
   const api = new ApiServer({ store, types, now });
   const apiWithToken = options.https ? new ApiServer({ store, types, now, token: options.https.token }) : undefined;
-  // A slow API: every request waits the configured latency first.
-  const delayed = (handler: http.RequestListener): http.RequestListener => (req, res) => {
-    if (faults.apiLatencyMs > 0) setTimeout(() => handler(req, res), faults.apiLatencyMs);
-    else handler(req, res);
+  // A slow API: every request waits the configured latency first. The API server also proxies each node's
+  // kubelet cAdvisor endpoint, as a real one does.
+  const delayed = (handler: http.RequestListener, token?: string): http.RequestListener => (req, res) => {
+    const serve = () => {
+      const path = (req.url ?? "").split("?")[0] ?? "";
+      if (req.method === "GET" && path.startsWith("/api/v1/nodes/") && path.endsWith("/proxy/metrics/cadvisor") && (token === undefined || req.headers.authorization === `Bearer ${token}`)) {
+        const text = metricsText(path);
+        if (text !== undefined) return void res.writeHead(200, { "content-type": PROM }).end(text);
+      }
+      handler(req, res);
+    };
+    if (faults.apiLatencyMs > 0) setTimeout(serve, faults.apiLatencyMs);
+    else serve();
   };
 
   /** An API listener that can be closed (API unavailable) and reopened on the same port. */
@@ -148,10 +175,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   };
   const reconciler = options.configSync === false ? undefined : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
 
+  const usageEndpoint = usageEndpointFor(usage);
   let admin: http.Server | undefined;
+  let metrics: http.Server | undefined;
   const emulator: Emulator = {
     name: options.name,
     store,
+    usage,
     types,
     api,
     faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady] }),
@@ -171,9 +201,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     close: async () => {
       reconciler?.stop();
       await Promise.all(listeners.map(closeListener));
-      if (admin) {
-        admin.closeAllConnections();
-        await new Promise((r) => admin?.close(r));
+      for (const side of [admin, metrics]) {
+        if (!side) continue;
+        side.closeAllConnections();
+        await new Promise((r) => side.close(r));
       }
     },
   };
@@ -183,12 +214,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   }
   if (options.https && apiWithToken) {
     const host = options.https.host ?? "127.0.0.1";
-    emulator.httpsUrl = `https://${host}:${await add(https.createServer({ cert: options.https.cert, key: options.https.key }, delayed(apiWithToken.handle)), host, options.https.port ?? 0)}`;
+    emulator.httpsUrl = `https://${host}:${await add(https.createServer({ cert: options.https.cert, key: options.https.key }, delayed(apiWithToken.handle, options.https.token)), host, options.https.port ?? 0)}`;
   }
   if (options.admin) {
     admin = http.createServer((req, res) => {
       const reply = (code: number, body: unknown): void => void res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
-      if (req.url !== "/faults") return reply(404, { error: "only /faults is served" });
+      if (req.url === "/usage") return usageEndpoint(req, reply);
+      if (req.url !== "/faults") return reply(404, { error: "/faults and /usage are served" });
       if (req.method === "GET") return reply(200, emulator.faults());
       if (req.method !== "PUT" && req.method !== "PATCH" && req.method !== "POST") return reply(405, { error: "GET or PATCH /faults" });
       let text = "";
@@ -212,9 +244,51 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     const host = options.admin.host ?? "127.0.0.1";
     emulator.adminUrl = `http://${host}:${await listen(admin, host, options.admin.port ?? 0)}`;
   }
+  if (options.metrics) {
+    metrics = http.createServer((req, res) => {
+      const text = req.method === "GET" ? metricsText((req.url ?? "").split("?")[0] ?? "") : undefined;
+      if (text === undefined) return void res.writeHead(404, { "content-type": "text/plain" }).end("GET /metrics (kube-state-metrics) or /metrics/cadvisor\n");
+      res.writeHead(200, { "content-type": PROM }).end(text);
+    });
+    const host = options.metrics.host ?? "127.0.0.1";
+    emulator.metricsUrl = `http://${host}:${await listen(metrics, host, options.metrics.port ?? 0)}`;
+  }
   reconciler?.start();
   if (faults.apiUnavailable) await emulator.setFaults({ apiUnavailable: true });
   return emulator;
+}
+
+/**
+ * `GET /usage` shows the usage model; `PATCH /usage` with `{"fraction": 0.5, "workloads": {"ns/name": {"cpu": 0.9,
+ * "memory": 0.8}}}` changes it (a workload set to null goes back to the default share).
+ */
+function usageEndpointFor(usage: UsageModel) {
+  return (req: http.IncomingMessage, reply: (code: number, body: unknown) => void): void => {
+    const show = () => ({ fraction: usage.fraction, workloads: Object.fromEntries(usage.overrides) });
+    if (req.method === "GET") return reply(200, show());
+    let text = "";
+    req.on("data", (c: Buffer) => (text += c.toString()));
+    req.on("end", () => {
+      let body: { fraction?: unknown; workloads?: Record<string, { cpu?: unknown; memory?: unknown } | null> };
+      try {
+        body = JSON.parse(text || "{}") as typeof body;
+      } catch {
+        return reply(400, { error: "body must be JSON" });
+      }
+      const share = (v: unknown) => typeof v === "number" && v >= 0 && v <= 10;
+      if (body.fraction !== undefined && !share(body.fraction)) return reply(400, { error: "fraction: must be a number between 0 and 10" });
+      for (const [k, v] of Object.entries(body.workloads ?? {})) {
+        if (!/^[^/]+\/[^/]+$/.test(k)) return reply(400, { error: `workloads: key ${JSON.stringify(k)} must be namespace/name` });
+        if (v !== null && ((v.cpu !== undefined && !share(v.cpu)) || (v.memory !== undefined && !share(v.memory)))) return reply(400, { error: `workloads.${k}: cpu and memory must be numbers between 0 and 10` });
+      }
+      if (typeof body.fraction === "number") usage.fraction = body.fraction;
+      for (const [k, v] of Object.entries(body.workloads ?? {})) {
+        if (v === null) usage.overrides.delete(k);
+        else usage.overrides.set(k, { ...(typeof v.cpu === "number" ? { cpu: v.cpu } : {}), ...(typeof v.memory === "number" ? { memory: v.memory } : {}) });
+      }
+      reply(200, show());
+    });
+  };
 }
 
 /** Reads TLS material and the token for `camino emulator` from files named in its config. */

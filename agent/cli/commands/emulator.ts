@@ -15,7 +15,9 @@ edge.yaml:
   name: edge-1
   http: {host: 127.0.0.1, port: 0}          # 0 picks a free port
   https: {host: 127.0.0.1, port: 0, certFile: tls.pem, keyFile: tls-key.pem, tokenFile: token}
-  admin: {host: 127.0.0.1, port: 0}           # GET/PATCH /faults
+  admin: {host: 127.0.0.1, port: 0}           # GET/PATCH /faults and /usage
+  metrics: {host: 127.0.0.1, port: 0}         # /metrics (kube-state-metrics), /metrics/cadvisor
+  usageFraction: 0.5                          # share of requests a workload uses
   eastWest: {address: 192.0.2.10, network: network-1}
   faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: []}
   nodes:
@@ -28,6 +30,8 @@ edge.yaml:
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
     if (config.http) options.http = config.http;
     if (config.admin) options.admin = config.admin;
+    if (config.metrics) options.metrics = config.metrics;
+    if (config.usageFraction !== undefined) options.usageFraction = config.usageFraction;
     if (config.eastWest) options.eastWest = config.eastWest;
     if (config.faults) options.faults = config.faults;
     if (config.https) {
@@ -35,7 +39,7 @@ edge.yaml:
       options.https = { host: config.https.host, port: config.https.port, ...tls };
     }
     const emulator = await startEmulator(options);
-    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl, admin: emulator.adminUrl }) + "\n");
+    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl, admin: emulator.adminUrl, metrics: emulator.metricsUrl }) + "\n");
     await new Promise<void>((resolve) => {
       const stop = () => void emulator.close().then(resolve);
       process.once("SIGTERM", stop);

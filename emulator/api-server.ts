@@ -139,6 +139,7 @@ export class ApiServer {
     }
     const target = this.#target(group, version, rest);
     const q = url.searchParams;
+    if (target.subresource === "scale") return this.#scale(target, q, req, res);
     switch (req.method) {
       case "GET":
         if (q.get("watch") === "true" || q.get("watch") === "1") return this.#watch(target, q, req, res);
@@ -408,6 +409,35 @@ export class ApiServer {
     this.#validate(t, next, this.#decorate(t.type, live), q, headers);
     const withFields = recordUpdate(this.#decorate(t.type, live), next, { manager: this.#managerOf(q, userAgent, "unknown"), now, kind: t.type.kind, builtin: t.type.builtin, operation: "Update" });
     send(res, 200, this.#decorate(t.type, this.#commitUpdate(t, live, withFields, dryRun)), "application/json", headers);
+  }
+
+  /** The `scale` subresource (autoscaling/v1 Scale): read, or change spec.replicas by PUT or PATCH. */
+  async #scale(t: Target, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const live = this.#store.get(typeKey(t.type), t.namespace, t.name as string);
+    if (!live) throw notFound(t.type, t.name as string);
+    const scaleOf = (o: KubeObject) => ({
+      kind: "Scale",
+      apiVersion: "autoscaling/v1",
+      metadata: { name: o.metadata["name"], namespace: o.metadata["namespace"], uid: o.metadata["uid"], resourceVersion: o.metadata["resourceVersion"], creationTimestamp: o.metadata["creationTimestamp"] },
+      spec: { replicas: (o["spec"] as Obj | undefined)?.["replicas"] ?? 1 },
+      status: {
+        replicas: (o["status"] as Obj | undefined)?.["replicas"] ?? 0,
+        selector: Object.entries(((o["spec"] as Obj | undefined)?.["selector"] as Obj | undefined)?.["matchLabels"] ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(","),
+      },
+    });
+    if (req.method === "GET") return send(res, 200, scaleOf(live));
+    if (req.method !== "PUT" && req.method !== "PATCH") throw methodNotAllowed("the scale subresource supports get, update and patch");
+    const body = parseBody(await readBody(req, this.#o.maxBodyBytes), String(req.headers["content-type"] ?? ""));
+    const contentType = String(req.headers["content-type"] ?? "").split(";")[0];
+    const wanted = (req.method === "PUT" ? body : contentType === "application/strategic-merge-patch+json" || contentType === "application/merge-patch+json" ? jsonMergePatch(scaleOf(live), body) : undefined) as Obj | undefined;
+    if (!wanted) throw unsupportedMediaType(String(contentType));
+    const replicas = (wanted["spec"] as Obj | undefined)?.["replicas"];
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+      throw invalid({ group: "autoscaling", plural: "scale", kind: "Scale" }, t.name as string, [{ reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    }
+    const next = { ...clone(live), spec: { ...((live["spec"] as Obj) ?? {}), replicas } } as Obj;
+    const stored = this.#commitUpdate(t, live, { apiVersion: groupVersion(t.type), kind: t.type.kind, ...next }, this.#dryRun(q));
+    send(res, 200, scaleOf(stored));
   }
 
   /** Server-side apply of an object to a target (shared by PATCH apply-patch+yaml and in-cluster appliers). */

@@ -16,6 +16,7 @@ export interface EmulatorConfig {
   admin?: { host: string; port: number };
   metrics?: { host: string; port: number };
   usageFraction?: number;
+  podStartDelayMs?: number;
   eastWest?: { address: string; network: string };
   faults?: Partial<Faults>;
   nodes: EmulatedNode[];
@@ -23,7 +24,7 @@ export interface EmulatorConfig {
 
 export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig {
   const c = new Checker();
-  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "metrics", "usageFraction", "eastWest", "faults", "nodes"]) ?? {};
+  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "metrics", "usageFraction", "podStartDelayMs", "eastWest", "faults", "nodes"]) ?? {};
   const name = c.string(root["name"], "name", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const out: EmulatorConfig = { name, nodes: [] };
   const h = c.object(root["http"], "http", ["host", "port"]);
@@ -46,6 +47,8 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
     if (typeof f !== "number" || f < 0 || f > 10) c.add("usageFraction", "must be a number between 0 and 10");
     else out.usageFraction = f;
   }
+  const delay = c.integer(root["podStartDelayMs"], "podStartDelayMs", 0, 3_600_000);
+  if (delay !== undefined) out.podStartDelayMs = delay;
   const ew = c.object(root["eastWest"], "eastWest", ["address", "network"]);
   if (ew) {
     const address = c.string(ew["address"], "eastWest.address", { required: true, max: 253 });

@@ -41,7 +41,7 @@ function resourceEntry(t: ResourceType) {
   if (t.shortNames.length > 0) entry["shortNames"] = t.shortNames;
   if (t.categories) entry["categories"] = t.categories;
   if (t.subresources.length > 0) {
-    entry["subresources"] = t.subresources.map((s) => ({ subresource: s, responseKind: { group: t.group, version: t.version, kind: t.kind }, verbs: ["get", "patch", "update"] }));
+    entry["subresources"] = t.subresources.map((s) => ({ subresource: s, responseKind: s === "scale" ? { group: "autoscaling", version: "v1", kind: "Scale" } : { group: t.group, version: t.version, kind: t.kind }, verbs: ["get", "patch", "update"] }));
   }
   return entry;
 }
@@ -91,7 +91,7 @@ export function apiResourceList(types: TypeRegistry, group: string, version: str
     const main: Record<string, unknown> = { name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: VERBS };
     if (t.shortNames.length > 0) main["shortNames"] = t.shortNames;
     if (t.categories) main["categories"] = t.categories;
-    return [main, ...t.subresources.map((s) => ({ name: `${t.plural}/${s}`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: ["get", "patch", "update"] }))];
+    return [main, ...t.subresources.map((s) => ({ name: `${t.plural}/${s}`, singularName: "", namespaced: t.namespaced, kind: s === "scale" ? "Scale" : t.kind, ...(s === "scale" ? { group: "autoscaling", version: "v1" } : {}), verbs: ["get", "patch", "update"] }))];
   });
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion({ group, version }), resources };
 }

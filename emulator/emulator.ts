@@ -10,6 +10,7 @@ import * as https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { ApiServer } from "./api-server.js";
 import { ConfigSyncReconciler } from "./configsync/reconciler.js";
+import { WorkloadControllers, type HighWaterMark } from "./controllers/workloads.js";
 import { faultProblems, NO_FAULTS, type Faults } from "./faults.js";
 import { defaultUsage, renderCadvisor, renderKubeStateMetrics, type UsageModel } from "./metrics/exposition.js";
 import { ObjectStore, type KubeObject } from "./store.js";
@@ -44,6 +45,10 @@ export interface EmulatorOptions {
   faults?: Partial<Faults>;
   /** Run the ConfigSync reconciler for RootSyncs and RepoSyncs. Default true. */
   configSync?: boolean;
+  /** Run the workload controllers, scheduler and kubelets. Default true. */
+  controllers?: boolean;
+  /** How long a scheduled pod takes to become Ready, in ms. Default 0. */
+  podStartDelayMs?: number;
   /** Changes kept for watch resumption. */
   historySize?: number;
   now?: () => Date;
@@ -66,6 +71,8 @@ export interface Emulator {
   setFaults(faults: Partial<Faults>): Promise<void>;
   /** Set by the workload controllers: called with the nodes that must be NotReady. */
   onNodesChanged?: (notReady: readonly string[]) => void;
+  /** Per node, the highest sum of requests of pods bound to it ever seen (never above allocatable). */
+  highWaterMarks(): Map<string, HighWaterMark>;
   close(): Promise<void>;
 }
 
@@ -174,6 +181,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     await new Promise((r) => l.server.close(r));
   };
   const reconciler = options.configSync === false ? undefined : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
+  const controllers = options.controllers === false ? undefined : new WorkloadControllers({ store, now, podStartDelayMs: options.podStartDelayMs ?? 0 });
+  const notReady = new Set<string>();
 
   const usageEndpoint = usageEndpointFor(usage);
   let admin: http.Server | undefined;
@@ -185,6 +194,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     types,
     api,
     faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady] }),
+    highWaterMarks: () => controllers?.highWaterMarks() ?? new Map(),
     async setFaults(change) {
       const problems = faultProblems(change);
       if (problems.length > 0) throw new TypeError(problems.join("; "));
@@ -196,10 +206,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           l.open = true;
         }
       }
+      // Node loss: NotReady nodes' pods are evicted and rescheduled where they fit; recovered nodes come back.
+      if (controllers) {
+        for (const n of faults.nodesNotReady) if (!notReady.has(n)) controllers.setNodeReady(n, false);
+        for (const n of [...notReady]) if (!faults.nodesNotReady.includes(n)) controllers.setNodeReady(n, true);
+      }
+      notReady.clear();
+      for (const n of faults.nodesNotReady) notReady.add(n);
       this.onNodesChanged?.(faults.nodesNotReady);
     },
     close: async () => {
       reconciler?.stop();
+      controllers?.stop();
       await Promise.all(listeners.map(closeListener));
       for (const side of [admin, metrics]) {
         if (!side) continue;
@@ -253,8 +271,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     const host = options.metrics.host ?? "127.0.0.1";
     emulator.metricsUrl = `http://${host}:${await listen(metrics, host, options.metrics.port ?? 0)}`;
   }
+  controllers?.start();
   reconciler?.start();
-  if (faults.apiUnavailable) await emulator.setFaults({ apiUnavailable: true });
+  if (faults.apiUnavailable || faults.nodesNotReady.length > 0) await emulator.setFaults({ apiUnavailable: faults.apiUnavailable, nodesNotReady: faults.nodesNotReady });
   return emulator;
 }
 

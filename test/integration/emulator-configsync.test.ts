@@ -88,6 +88,11 @@ describe("the GitOps loop", () => {
     const s1 = await syncedTo("root-sync", c1);
     expect(get(obj("apps/deployments", "chain-a", "cnf1"), "metadata", "labels", "camino.io/package")).toBe("cnf1");
     expect(obj("/services", "chain-a", "cnf4")).toBeDefined();
+    // The controllers run what was synced: the Deployment's pod is Running and Ready.
+    for (let i = 0; i < 200 && get(obj("apps/deployments", "chain-a", "cnf1"), "status", "readyReplicas") !== 1; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(get(obj("apps/deployments", "chain-a", "cnf1"), "status", "readyReplicas")).toBe(1);
+    const pod = emulator.store.list("/pods", "chain-a").find((p) => get(p, "metadata", "labels", "camino.io/package") === "cnf1");
+    expect(get(pod, "status", "phase")).toBe("Running");
     expect(obj("/configmaps", "chain-a", "cnf1-config")).toBeDefined();
     // The namespace was created implicitly; the IESD and Kptfile (local config) were not applied.
     expect(obj("/namespaces", undefined, "chain-a")).toBeDefined();

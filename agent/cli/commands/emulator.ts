@@ -18,6 +18,7 @@ edge.yaml:
   admin: {host: 127.0.0.1, port: 0}           # GET/PATCH /faults and /usage
   metrics: {host: 127.0.0.1, port: 0}         # /metrics (kube-state-metrics), /metrics/cadvisor
   usageFraction: 0.5                          # share of requests a workload uses
+  podStartDelayMs: 0                          # a scheduled pod becomes Ready after this long
   eastWest: {address: 192.0.2.10, network: network-1}
   faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: []}
   nodes:
@@ -32,6 +33,7 @@ edge.yaml:
     if (config.admin) options.admin = config.admin;
     if (config.metrics) options.metrics = config.metrics;
     if (config.usageFraction !== undefined) options.usageFraction = config.usageFraction;
+    if (config.podStartDelayMs !== undefined) options.podStartDelayMs = config.podStartDelayMs;
     if (config.eastWest) options.eastWest = config.eastWest;
     if (config.faults) options.faults = config.faults;
     if (config.https) {

@@ -19,6 +19,7 @@ import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
 import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
+import { runRestBenchmark } from "./emulator-rest.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
 /** A deterministic pseudo-random DAG of n packages (xorshift, so every run orders the same graph). */
@@ -95,10 +96,13 @@ async function main(): Promise<void> {
   const sync = await runSyncBenchmark(quick ? 30 : 200);
   console.log(`ConfigSync (emulated), commit to synced at period ${sync.periodMs} ms over ${sync.commits} commits: p50 ${fmt(sync.latency.p50Ms, 1)} ms, p99 ${fmt(sync.latency.p99Ms, 1)} ms; p50 excess over period/2: ${fmt(sync.excessP50Ms, 1)} ms\n`);
 
+  const rest = await runRestBenchmark();
+  console.log(`Emulator process at rest: idle ${fmt(rest.idleRssMiB, 1)} MiB RSS, ${fmt(rest.idleCpuPercent, 2)}% CPU; with ${rest.pods} pods on ${rest.nodes} nodes ${fmt(rest.loadedRssMiB, 1)} MiB RSS (${fmt(rest.loadedRssMiB / rest.idleRssMiB)}x idle), ${fmt(rest.loadedCpuPercent, 2)}% CPU\n`);
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

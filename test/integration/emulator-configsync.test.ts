@@ -18,6 +18,7 @@ import { parseIntentText } from "../../agent/intent/load.js";
 import { startEmulator, type Emulator } from "../../emulator/emulator.js";
 import type { KubeObject } from "../../emulator/store.js";
 import { ROOT } from "../helpers/agent-process.js";
+import { kubectlFor } from "../helpers/kubectl.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
 
 let emulator: Emulator;
@@ -148,6 +149,9 @@ describe("the GitOps loop", () => {
     expect((s["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({ message: "Sync Completed with errors", errorSourceRefs: ["syncErrors"] });
     expect(obj("apps/deployments", "chain-c", "cnf1")).toBeDefined();
     expect(obj("/configmaps", "chain-c", "cnf1-config")).toBeUndefined();
+    // As an operator sees it.
+    const seen = await kubectlFor(emulator.httpUrl!)(["get", "rootsync", "faulty", "-n", "config-management-system", "-o", "jsonpath={.status.sync.errors[0].code}: {.status.sync.errors[0].errorMessage}"]);
+    expect(seen.stdout).toBe("2009: KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault");
     await emulator.setFaults({ syncErrors: [] });
     await syncedTo("faulty", c1);
     expect(obj("/configmaps", "chain-c", "cnf1-config")).toBeDefined();

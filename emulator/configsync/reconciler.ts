@@ -201,12 +201,18 @@ export class ConfigSyncReconciler {
     const failing = this.#o.failingObjects?.() ?? new Set<string>();
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
+    // A RepoSync syncs into its own namespace only (a namespace repository).
+    const scope = typeKey.endsWith("/reposyncs") ? String(rs.metadata["namespace"]) : undefined;
     for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
       let t: Target;
       try {
-        t = this.#o.api.targetOf(o);
+        t = this.#o.api.targetOf(o, scope ?? "default");
       } catch (err) {
         errors.push({ code: "1021", errorMessage: `KNV1021: ${(err as Error).message}` });
+        continue;
+      }
+      if (scope !== undefined && (!t.type.namespaced || t.namespace !== scope)) {
+        errors.push({ code: "1039", errorMessage: `KNV1039: ${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name} is outside namespace ${scope}, the only one a RepoSync may sync` });
         continue;
       }
       const id = resourceId(t);
@@ -217,7 +223,7 @@ export class ConfigSyncReconciler {
           this.#o.api.applyObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: MANAGED_BY } }, MANAGER);
         }
         const withMarks = { ...o, metadata: { ...(o["metadata"] as Obj), labels: { ...((get(o, "metadata", "labels") ?? {}) as Obj), ...MANAGED_BY }, annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id } } };
-        this.#o.api.applyObject(withMarks, MANAGER);
+        this.#o.api.applyObject(withMarks, MANAGER, scope ?? "default");
         applied.set(id, t);
       } catch (err) {
         // Still ours: a failed apply must not make the object look removed from the repository.

@@ -169,4 +169,20 @@ describe("the GitOps loop", () => {
     for (let i = 0; i < 200 && !get(status("refused"), "source", "errors"); i++) await new Promise((r) => setTimeout(r, 25));
     expect(get(status("refused"), "source", "errors")).toEqual([{ code: "1061", errorMessage: "KNV1061: secret config-management-system/missing named by spec.git.secretRef does not exist" }]);
   });
+
+  it("keeps a RepoSync inside its own namespace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camino-reposync-"));
+    const local = await new LocalGitRepository({ dir }).init();
+    const c = (await local.commit({ write: new Map([["cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n"], ["other.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: theirs\n  namespace: default\n"]]), message: "ns repo" })).commit;
+    emulator.api.applyObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }, "camino");
+    emulator.api.applyObject({ apiVersion: "configsync.gke.io/v1beta1", kind: "RepoSync", metadata: { name: "repo-sync", namespace: "team-a" }, spec: { sourceFormat: "unstructured", git: { repo: dir, branch: "main", dir: ".", period: "100ms", auth: "none" } } }, "camino");
+    let s: Obj | undefined;
+    for (let i = 0; i < 200 && get(s, "sync", "commit") !== c; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      s = get(emulator.store.get("configsync.gke.io/reposyncs", "team-a", "repo-sync"), "status") as Obj | undefined;
+    }
+    expect(obj("/configmaps", "team-a", "mine")).toBeDefined();
+    expect(obj("/configmaps", "default", "theirs")).toBeUndefined();
+    expect(get(s, "sync", "errors")).toEqual([{ code: "1039", errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync" }]);
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { isMap, type Document } from "yaml";
 import { ValidationError, type FieldIssue } from "../errors.js";
-import { LOCAL_CONFIG, isLocalConfig, type Blueprint } from "./blueprint.js";
+import { LOCAL_CONFIG, type Blueprint } from "./blueprint.js";
 import { caminoLabels, type Iesd } from "./iesd.js";
 import { validatePackageVariant } from "./package-variant-schema.js";
 import { validateObject } from "./schema.js";
@@ -130,11 +130,12 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
         issues.push({ path: `${iesd.package}/${file}: ${err.path}`, message: err.message });
         continue;
       }
-      const obj = doc.toJS() as Record<string, unknown>;
-      if (isLocalConfig(obj)) continue;
-      const kind = String(obj["kind"] ?? "");
+      // Read from the document itself; the plain object is built once, after namespace and labels are set.
+      const local = doc.getIn(["metadata", "annotations", LOCAL_CONFIG]);
+      if (local !== undefined && String(local) !== "false") continue;
+      const kind = String(doc.get("kind") ?? "");
       setNamespaceAndLabels(doc, kind, iesd.namespace, labels);
-      const name = String((obj["metadata"] as { name?: unknown } | undefined)?.name ?? "?");
+      const name = String(doc.getIn(["metadata", "name"]) ?? "?");
       for (const i of validateObject(doc.toJS() as Record<string, unknown>)) {
         issues.push({ path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? ": " + i.path : ""}`, message: i.message });
       }

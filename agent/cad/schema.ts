@@ -36,7 +36,7 @@ export const VALIDATED_KINDS: readonly string[] = Object.keys(MODELS).sort();
  * through proxies that record what the validator touched, and an own key of a fixed-shape object that was
  * never read is an unknown field — what the API server's `fieldValidation=Strict` rejects.
  */
-function unknownFields(model: Model, obj: Record<string, unknown>): string[] {
+function checkWithProxies(model: Model, obj: Record<string, unknown>): { unknown: string[]; error: unknown } {
   const records = new Map<object, { path: string; read: Set<string>; iterated: boolean }>();
   const proxies = new WeakMap<object, object>();
   const track = (value: unknown, path: string): unknown => {
@@ -64,17 +64,19 @@ function unknownFields(model: Model, obj: Record<string, unknown>): string[] {
     proxies.set(value, proxy);
     return proxy;
   };
+  let error: unknown;
   try {
     model.prototype.validate.call(track(structuredClone(obj), ""));
-  } catch {
-    // Schema errors are reported by validateObject; here only what was read matters.
+  } catch (err) {
+    // The same pass reports the schema errors: the validator is run once, not twice.
+    error = err;
   }
   const out: string[] = [];
   for (const [value, rec] of records) {
     if (rec.iterated || Array.isArray(value)) continue;
     for (const k of Object.keys(value)) if (!rec.read.has(k)) out.push(rec.path ? `${rec.path}.${k}` : k);
   }
-  return out.sort();
+  return { unknown: out.sort(), error };
 }
 
 /** "/spec/template/0/image" → "spec.template[0].image". */
@@ -107,10 +109,20 @@ export function validateObject(obj: Record<string, unknown>, strict = true): Fie
   const issues: FieldIssue[] = [];
   const meta = obj["metadata"] as { name?: unknown } | undefined;
   if (typeof meta?.name !== "string" || meta.name === "") issues.push({ path: "metadata.name", message: "is required" });
-  if (strict) for (const f of unknownFields(model, obj)) issues.push({ path: f, message: `unknown field "${f}"` });
-  try {
-    new model(obj as never).validate();
-  } catch (err) {
+  let failure: unknown;
+  if (strict) {
+    const checked = checkWithProxies(model, obj);
+    for (const f of checked.unknown) issues.push({ path: f, message: `unknown field "${f}"` });
+    failure = checked.error;
+  } else {
+    try {
+      new model(obj as never).validate();
+    } catch (err) {
+      failure = err;
+    }
+  }
+  if (failure !== undefined) {
+    const err = failure;
     const errors = (err as { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }).errors;
     if (!errors) throw err;
     for (const e of errors) {

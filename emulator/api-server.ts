@@ -344,10 +344,9 @@ export class ApiServer {
     const stored = { ...next, metadata: m } as KubeObject;
     delete stored["apiVersion"];
     delete stored["kind"];
-    if (dryRun) {
-      stored.metadata["resourceVersion"] = live.metadata["resourceVersion"];
-      return stored;
-    }
+    stored.metadata["resourceVersion"] = live.metadata["resourceVersion"];
+    // As the real server: a write that changes nothing is not a write (no new resourceVersion, no event).
+    if (dryRun || JSON.stringify(stored) === JSON.stringify(live)) return dryRun ? stored : live;
     this.#store.put(typeKey(t.type), stored);
     if (t.type.kind === "CustomResourceDefinition") this.#o.types.addCrd(this.#decorate(t.type, stored));
     return stored;
@@ -357,7 +356,10 @@ export class ApiServer {
   #scoped(t: Target, live: KubeObject, next: Obj): Obj {
     if (t.subresource === "status") return { ...clone(live), status: next["status"], metadata: { ...clone(live.metadata), ...(next["metadata"] ? { resourceVersion: (next["metadata"] as Obj)["resourceVersion"] } : {}) } };
     // The main resource ignores status changes, as the real server does for types with a status subresource.
-    if (t.type.subresources.includes("status") && t.type.kind !== "Namespace") return { ...next, status: live["status"] };
+    if (t.type.subresources.includes("status") && t.type.kind !== "Namespace") {
+      const { status: _ignored, ...rest } = next;
+      return live["status"] === undefined ? rest : { ...rest, status: live["status"] };
+    }
     return next;
   }
 

@@ -54,6 +54,7 @@ function check(schema: Schema, value: unknown, path: string, strict: boolean, ou
     const obj = value as Record<string, unknown>;
     for (const r of schema.required ?? []) if (obj[r] === undefined) out.push({ reason: "FieldValueRequired", field: path ? `${path}.${r}` : r, message: "Required value" });
     for (const [k, v] of Object.entries(obj)) {
+      if (v === undefined) continue;
       const p = path ? `${path}.${k}` : k;
       const sub = schema.properties?.[k];
       if (sub) check(sub, v, p, strict, out);

@@ -7,13 +7,13 @@ import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
 import { intentPlanCommand } from "./commands/intent.js";
 import { keysGenerateCommand } from "./commands/keys.js";
-import { catalogueCommand, repoAddCommand, repoListCommand, repoRemoveCommand } from "./commands/repo.js";
+import { catalogueCommand, edgeListCommand, repoAddCommand, repoListCommand, repoRemoveCommand } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
 
-const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, healthCommand, emulatorCommand];
+const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, edgeListCommand, healthCommand, emulatorCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -66,6 +66,25 @@ export interface AgentConfig {
   limits: IntentLimits;
   /** Repositories the agent makes sure are registered at start. */
   repositories: ConfiguredRepository[];
+  /** The domain's edges (Kubernetes clusters). */
+  edges: ConfiguredEdge[];
+}
+
+/** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */
+export interface ConfiguredEdge {
+  name: string;
+  /** A kubeconfig file and context … */
+  kubeconfig?: { file: string; context?: string };
+  /** … or the API server URL, its CA file, and a file holding a bearer token. */
+  server?: string;
+  caFile?: string;
+  tokenFile?: string;
+  /** Labels for placement (edgeSelector). */
+  labels: Record<string, string>;
+  /** The deployment repository the edge's RootSync reconciles. */
+  repository?: string;
+  /** Per-call timeout in ms. Default 10000. */
+  timeoutMs: number;
 }
 
 /** A repository named in the config. Without `url`, a local repository is created under the data directory. */
@@ -215,6 +234,50 @@ function repositories(c: Checker, v: unknown, base: string): ConfiguredRepositor
   });
 }
 
+function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
+  const names = new Set<string>();
+  return c.list(v, "edges", 256).flatMap((raw, i) => {
+    const path = `edges[${i}]`;
+    const o = c.object(raw, path, ["name", "kubeconfig", "server", "caFile", "tokenFile", "labels", "repository", "timeoutMs"]);
+    if (!o) return [];
+    const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
+    if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
+    const kc = c.object(o["kubeconfig"], joinPath(path, "kubeconfig"), ["file", "context"]);
+    const server = c.string(o["server"], joinPath(path, "server"), { max: 2048, check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL") });
+    if (!kc && !server) c.add(path, "give kubeconfig or server");
+    if (kc && server) c.add(path, "give kubeconfig or server, not both");
+    const file = (k: string, from: Record<string, unknown>, at: string) => {
+      const f = c.string(from[k], joinPath(at, k), { max: 4096 });
+      return f ? resolve(base, f) : undefined;
+    };
+    const labels = o["labels"];
+    const labelMap: Record<string, string> = {};
+    if (labels !== undefined) {
+      if (!labels || typeof labels !== "object" || Array.isArray(labels)) c.add(joinPath(path, "labels"), "must be a map of label keys to values");
+      else for (const [k, val] of Object.entries(labels)) labelMap[k] = String(val);
+    }
+    const repository = c.string(o["repository"], joinPath(path, "repository"), { max: 63, check: dns1123LabelProblem });
+    const timeoutMs = c.integer(o["timeoutMs"], joinPath(path, "timeoutMs"), 100, 600_000) ?? 10_000;
+    if (!name) return [];
+    names.add(name);
+    const out: ConfiguredEdge = { name, labels: labelMap, timeoutMs };
+    if (kc) {
+      const f = file("file", kc, joinPath(path, "kubeconfig"));
+      if (!f) c.add(joinPath(path, "kubeconfig.file"), "is required");
+      else out.kubeconfig = { file: f, ...(typeof kc["context"] === "string" ? { context: kc["context"] } : {}) };
+    }
+    if (server) {
+      out.server = server;
+      const ca = file("caFile", o, path);
+      const token = file("tokenFile", o, path);
+      if (ca) out.caFile = ca;
+      if (token) out.tokenFile = token;
+    }
+    if (repository) out.repository = repository;
+    return [out];
+  });
+}
+
 export interface ParseConfigOptions {
   /** Folder that relative paths are resolved against. Default the current directory. */
   baseDir?: string;
@@ -244,7 +307,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
   }
 
-  c.object(root, "", ["domain", "server", "auth", "log", "limits", "repositories"]);
+  c.object(root, "", ["domain", "server", "auth", "log", "limits", "repositories", "edges"]);
   const d = c.object(root["domain"], "domain", ["id", "dataDir", "endpoint"]) ?? {};
   const id = c.string(d["id"], "domain.id", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const dataDir = c.string(d["dataDir"], "domain.dataDir", { max: 4096 });
@@ -283,6 +346,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     },
     limits: limits(c, root["limits"]),
     repositories: repositories(c, root["repositories"], base),
+    edges: edges(c, root["edges"], base),
   };
   if (endpoint) config.domain.endpoint = endpoint;
   if (options.source) config.source = options.source;

@@ -16,6 +16,21 @@ import type { CatalogueEntry as Entry } from "../cad/catalogue.js";
 import type { RegisteredRepository, RepositoryRecord } from "../cad/repository-registry.js";
 import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
 import type { IntentPlan } from "../orchestration/planner.js";
+import type { EdgeView } from "../edge/edge-registry.js";
+import { EdgeSchema, type Edge } from "../../gen/camino/v1/types_pb.js";
+
+export function edgeToProto(e: EdgeView): Edge {
+  const q = (r: { cpuMillis: number; memoryBytes: number } | undefined) => ({ cpuMillis: BigInt(r?.cpuMillis ?? 0), memoryBytes: BigInt(r?.memoryBytes ?? 0) });
+  return create(EdgeSchema, {
+    name: e.name,
+    labels: Object.entries(e.labels).map(([key, value]) => ({ key, value })),
+    healthy: e.healthy,
+    message: e.message,
+    repository: e.repository ?? "",
+    ...(e.capacity ? { capacity: { allocatable: q(e.capacity.allocatable), requested: q(e.capacity.requested), free: q(e.capacity.free), used: q(undefined) } } : {}),
+    ...(e.rootSync ? { rootSync: e.rootSync } : {}),
+  });
+}
 
 export function repositoryToProto(r: RegisteredRepository, head: string | undefined): Repository {
   return create(RepositorySchema, {

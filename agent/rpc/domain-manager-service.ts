@@ -8,12 +8,13 @@ import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
 import type { Catalogue } from "../cad/catalogue.js";
 import type { HydrationCache } from "../cad/hydration-cache.js";
+import type { EdgeRegistry } from "../edge/edge-registry.js";
 import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import type { Failpoints } from "../failpoints.js";
 import { intentFromMessage } from "../intent/load.js";
 import type { IntentLimits } from "../intent/model.js";
 import { planIntent } from "../orchestration/planner.js";
-import { catalogueEntryToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
+import { catalogueEntryToProto, edgeToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
 
 export interface DomainManagerDeps {
   domainId: string;
@@ -25,6 +26,7 @@ export interface DomainManagerDeps {
   registry: RepositoryRegistry;
   catalogue: Catalogue;
   hydration: HydrationCache;
+  edges: EdgeRegistry;
 }
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {
@@ -49,6 +51,9 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     async registerRepository(req) {
       const r = await deps.registry.register(repositoryFromProto(req.repository), req.credentials || undefined);
       return { repository: repositoryToProto(r, await r.git.head()) };
+    },
+    async listEdges(_req, ctx) {
+      return { edges: (await deps.edges.views(ctx.signal)).map(edgeToProto) };
     },
     async deleteRepository(req) {
       await deps.registry.remove(req.name);

@@ -138,6 +138,9 @@ export class RemoteGitRepository implements GitRepository {
   readFiles(commit?: string, prefix?: string): Promise<Map<string, string>> {
     return this.#local.readFiles(commit, prefix);
   }
+  isDescendant(head: string, commit: string): Promise<boolean> {
+    return this.#local.isDescendant(head, commit);
+  }
 
   /** Commits and pushes, re-applying on the newer remote head when the push is refused because the branch moved. */
   commit(change: ChangeSet): Promise<CommitResult> {

@@ -69,6 +69,8 @@ export interface GitRepository {
   listFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
   readFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
   commit(change: ChangeSet): Promise<CommitResult>;
+  /** Whether `head` is `commit` or a descendant of it. */
+  isDescendant(head: string, commit: string): Promise<boolean>;
 }
 
 export class LocalGitRepository implements GitRepository {
@@ -119,6 +121,16 @@ export class LocalGitRepository implements GitRepository {
       throw new Error(`${rev}: tags nested too deeply`);
     } catch (err) {
       throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `revision ${JSON.stringify(rev)} not found in ${this.dir}`, { cause: err });
+    }
+  }
+
+  /** Whether `head` is `commit` or a descendant of it (false when either is unknown here). */
+  async isDescendant(head: string, commit: string): Promise<boolean> {
+    if (head === commit) return true;
+    try {
+      return await git.isDescendent({ fs, gitdir: this.gitdir, oid: head, ancestor: commit, depth: -1 });
+    } catch {
+      return false;
     }
   }
 

@@ -143,3 +143,29 @@ ${CLIENT_HELP}`,
     return EXIT.OK;
   },
 };
+
+export const edgeListCommand: Command = {
+  name: "edge ls",
+  summary: "list the domain's edges with health, capacity and RootSync status",
+  help: `Usage: camino edge ls [-o table|json|yaml] [client flags]
+
+Lists edges (ListEdges, scope catalogue:read): health (with the reason when unhealthy), free/allocatable CPU
+and memory of Ready nodes, the deployment repository and the commit its RootSync reports.
+
+  -o, --output FORMAT   table (default), json or yaml
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const conn = connect(values, io.env);
+    const { edges } = await conn.client(DomainManager).listEdges({}, conn.callOptions);
+    const cpu = (m: bigint | undefined) => `${Number(m ?? 0n) / 1000}`;
+    const gib = (b: bigint | undefined) => `${(Number(b ?? 0n) / 2 ** 30).toFixed(1)}Gi`;
+    if (values.output === "json" || values.output === "yaml") {
+      io.stdout.write(structured(edges.map((e) => ({ name: e.name, healthy: e.healthy, message: e.message, labels: Object.fromEntries(e.labels.map((l) => [l.key, l.value])), repository: e.repository, cpuFreeMillis: Number(e.capacity?.free?.cpuMillis ?? 0n), cpuAllocatableMillis: Number(e.capacity?.allocatable?.cpuMillis ?? 0n), memoryFreeBytes: Number(e.capacity?.free?.memoryBytes ?? 0n), memoryAllocatableBytes: Number(e.capacity?.allocatable?.memoryBytes ?? 0n), rootSyncCommit: e.rootSync?.commit ?? "", rootSyncErrors: e.rootSync?.errors ?? [] })), values.output));
+      return EXIT.OK;
+    }
+    io.stdout.write(table(["NAME", "HEALTH", "CPU FREE/ALLOC", "MEMORY FREE/ALLOC", "REPOSITORY", "SYNCED"], edges.map((e) => [e.name, e.healthy ? "ok" : `down: ${e.message}`, `${cpu(e.capacity?.free?.cpuMillis)}/${cpu(e.capacity?.allocatable?.cpuMillis)}`, `${gib(e.capacity?.free?.memoryBytes)}/${gib(e.capacity?.allocatable?.memoryBytes)}`, e.repository || "-", e.rootSync?.commit.slice(0, 12) || "-"])));
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,337 @@
+/**
+ * One edge (a Kubernetes cluster), reached only through @kubernetes/client-node: server-side-apply dry runs
+ * (admission), capacity from nodes and pods, prerequisite checks, RootSync registration, the sync predicate of
+ * DESIGN.md section 5, and workload readiness. Every call has a deadline and an AbortSignal; an unreachable,
+ * slow or erroring edge is reported with a reason, never a crash or a hang, and the edge's health is kept.
+ */
+import { readFile } from "node:fs/promises";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { CaminoError } from "../errors.js";
+import type { ConfiguredEdge } from "../config/config.js";
+import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+
+export const FIELD_MANAGER = "camino";
+export const ROOTSYNC_NAMESPACE = "config-management-system";
+export const ROOTSYNC_NAME = "root-sync";
+
+export interface Resources {
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+}
+
+export interface NodeCapacity {
+  name: string;
+  ready: boolean;
+  allocatable: Resources;
+  requested: Resources;
+  free: Resources;
+}
+
+export interface EdgeCapacity {
+  nodes: NodeCapacity[];
+  allocatable: Resources;
+  requested: Resources;
+  free: Resources;
+}
+
+export interface DryRunResult {
+  kind: string;
+  name: string;
+  namespace?: string;
+  ok: boolean;
+  /** The server's message when refused. */
+  message?: string;
+  causes: { field: string; message: string }[];
+}
+
+export interface EdgeHealth {
+  healthy: boolean;
+  reason: string;
+  checkedAt: Date;
+}
+
+export interface SyncState {
+  /** Synced by the predicate of section 5. */
+  synced: boolean;
+  /** The commit the RootSync reports. */
+  commit?: string;
+  /** Sync errors that name objects of the intent. */
+  errors: string[];
+  /** Why not synced (yet). */
+  reason: string;
+}
+
+/** An edge that could not be reached or answered badly (`ERR_EDGE_UNREACHABLE`, `ERR_EDGE_TIMEOUT`, `ERR_EDGE_API`). */
+export class EdgeError extends CaminoError {
+  constructor(code: string, edge: string, reason: string, cause?: unknown) {
+    super(code, code === "ERR_EDGE_API" ? "precondition" : "unavailable", `edge ${edge}: ${reason}`, { cause, data: { edge, reason } });
+  }
+}
+
+const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, pods: a.pods + b.pods });
+const sub = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis - b.cpuMillis, memoryBytes: a.memoryBytes - b.memoryBytes, pods: a.pods - b.pods });
+const milli = (q: string | undefined) => (q ? Number(toMilli(parseQuantity(q))) : 0);
+const bytes = (q: string | undefined) => (q ? Number(toUnits(parseQuantity(q))) : 0);
+
+/** The status body of an API error, if the error carries one. */
+function statusOf(err: unknown): { code?: number; message?: string; causes?: { field?: string; message?: string }[] } | undefined {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body !== "string") return undefined;
+  try {
+    const s = JSON.parse(body) as { code?: number; message?: string; details?: { causes?: { field?: string; message?: string }[] } };
+    return { ...(s.code !== undefined ? { code: s.code } : {}), ...(s.message ? { message: s.message } : {}), ...(s.details?.causes ? { causes: s.details.causes } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export class EdgeClient {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly repository: string | undefined;
+  readonly timeoutMs: number;
+  readonly kubeConfig: KubeConfig;
+  #health: EdgeHealth = { healthy: false, reason: "not checked yet", checkedAt: new Date(0) };
+  readonly #core: CoreV1Api;
+  readonly #objects: KubernetesObjectApi;
+  readonly #custom: CustomObjectsApi;
+
+  constructor(edge: ConfiguredEdge, kubeConfig: KubeConfig) {
+    this.name = edge.name;
+    this.labels = edge.labels;
+    this.repository = edge.repository;
+    this.timeoutMs = edge.timeoutMs;
+    this.kubeConfig = kubeConfig;
+    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Builds the client from the domain config: a kubeconfig context, or inline server, CA and token files. */
+  static async fromConfig(edge: ConfiguredEdge): Promise<EdgeClient> {
+    const kc = new KubeConfig();
+    if (edge.kubeconfig) {
+      kc.loadFromFile(edge.kubeconfig.file);
+      if (edge.kubeconfig.context) kc.setCurrentContext(edge.kubeconfig.context);
+    } else {
+      const read = async (f: string | undefined, what: string) => {
+        if (!f) return undefined;
+        try {
+          return (await readFile(f, "utf8")).trim();
+        } catch (err) {
+          throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: ${what} of ${edge.name} cannot be read (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+        }
+      };
+      const ca = await read(edge.caFile, "caFile");
+      const token = await read(edge.tokenFile, "tokenFile");
+      kc.loadFromOptions({
+        clusters: [{ name: edge.name, server: edge.server as string, ...(ca ? { caData: Buffer.from(ca).toString("base64") } : {}), skipTLSVerify: (edge.server as string).startsWith("http://") }],
+        users: [{ name: edge.name, ...(token ? { token } : {}) }],
+        contexts: [{ name: edge.name, cluster: edge.name, user: edge.name }],
+        currentContext: edge.name,
+      });
+    }
+    return new EdgeClient(edge, kc);
+  }
+
+  /** The health as last seen. */
+  get health(): EdgeHealth {
+    return { ...this.#health };
+  }
+
+  /** Runs one API call with the edge's deadline and the caller's signal; records health; turns failures into reasons. */
+  async #call<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EdgeError("ERR_EDGE_TIMEOUT", this.name, `${what} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    const aborted = signal
+      ? new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted")), { once: true }))
+      : undefined;
+    try {
+      const result = await Promise.race([fn(), deadline, ...(aborted ? [aborted] : [])]);
+      this.#health = { healthy: true, reason: "ok", checkedAt: new Date() };
+      return result;
+    } catch (err) {
+      const e = this.#explain(what, err);
+      if (e.code !== "ERR_EDGE_API") this.#health = { healthy: false, reason: (e.data["reason"] as string) ?? e.message, checkedAt: new Date() };
+      else this.#health = { healthy: true, reason: "ok", checkedAt: new Date() };
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #explain(what: string, err: unknown): EdgeError {
+    if (err instanceof EdgeError) return err;
+    const status = statusOf(err);
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "number" && code >= 400 && code < 600) {
+      if (code === 401 || code === 403) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: the edge refused the credentials (HTTP ${code})`, err);
+      return new EdgeError("ERR_EDGE_API", this.name, `${what}: ${status?.message ?? `HTTP ${code}`}`, err);
+    }
+    const text = `${String(code ?? "")} ${(err as Error).message ?? ""}`;
+    if (/ECONNREFUSED/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: connection refused`, err);
+    if (/ETIMEDOUT|ECONNRESET|socket hang up|EHOSTUNREACH|ENOTFOUND/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${text.trim()}`, err);
+    if (/certificate|self.signed|CERT_/i.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: TLS verification failed (${(err as Error).message})`, err);
+    return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${(err as Error).message ?? String(err)}`, err);
+  }
+
+  /** Checks the API answers (a cheap read); updates health. */
+  async check(signal?: AbortSignal): Promise<EdgeHealth> {
+    try {
+      await this.#call("health check", () => this.#core.readNamespace({ name: "default" }), signal);
+    } catch {
+      // Recorded in health.
+    }
+    return this.health;
+  }
+
+  /** Server-side apply with dryRun=All of each object: ok, or the server's message and causes. */
+  async dryRun(objects: readonly KubernetesObject[], signal?: AbortSignal): Promise<DryRunResult[]> {
+    const out: DryRunResult[] = [];
+    for (const o of objects) {
+      const r: DryRunResult = { kind: o.kind ?? "", name: o.metadata?.name ?? "", ok: true, causes: [] };
+      if (o.metadata?.namespace) r.namespace = o.metadata.namespace;
+      try {
+        await this.#call(`dry run of ${r.kind}/${r.name}`, () => this.#objects.patch(o, undefined, "All", FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+      } catch (err) {
+        if (!(err instanceof EdgeError) || err.code !== "ERR_EDGE_API") throw err;
+        const status = statusOf(err.cause);
+        r.ok = false;
+        r.message = status?.message ?? err.message;
+        r.causes = (status?.causes ?? []).map((c) => ({ field: c.field ?? "", message: c.message ?? "" }));
+      }
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */
+  async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {
+    const [nodes, pods] = await Promise.all([this.#call("list nodes", () => this.#core.listNode(), signal), this.#call("list pods", () => this.#core.listPodForAllNamespaces(), signal)]);
+    const requested = new Map<string, Resources>();
+    for (const p of pods.items) {
+      const node = p.spec?.nodeName;
+      if (!node || p.status?.phase === "Succeeded" || p.status?.phase === "Failed") continue;
+      let r = { cpuMillis: 0, memoryBytes: 0, pods: 1 };
+      for (const c of p.spec?.containers ?? []) {
+        const req = c.resources?.requests ?? c.resources?.limits ?? {};
+        r = add(r, { cpuMillis: milli(req["cpu"]), memoryBytes: bytes(req["memory"]), pods: 0 });
+      }
+      requested.set(node, add(requested.get(node) ?? ZERO, r));
+    }
+    const perNode = nodes.items.map((n): NodeCapacity => {
+      const a = n.status?.allocatable ?? {};
+      const allocatable = { cpuMillis: milli(a["cpu"]), memoryBytes: bytes(a["memory"]), pods: Number(a["pods"] ?? 0) };
+      const used = requested.get(n.metadata?.name ?? "") ?? ZERO;
+      const ready = (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+      return { name: n.metadata?.name ?? "", ready, allocatable, requested: used, free: sub(allocatable, used) };
+    });
+    const ready = perNode.filter((n) => n.ready);
+    const total = (f: (n: NodeCapacity) => Resources) => ready.reduce((acc, n) => add(acc, f(n)), ZERO);
+    return { nodes: perNode, allocatable: total((n) => n.allocatable), requested: total((n) => n.requested), free: total((n) => n.free) };
+  }
+
+  /** Whether each prerequisite (an IngressClass, a CRD, a Namespace) is present on the edge. */
+  async prerequisites(list: readonly { kind: string; name: string }[], signal?: AbortSignal): Promise<{ kind: string; name: string; present: boolean }[]> {
+    const refs: Record<string, { apiVersion: string; kind: string }> = {
+      IngressClass: { apiVersion: "networking.k8s.io/v1", kind: "IngressClass" },
+      CustomResourceDefinition: { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" },
+      Namespace: { apiVersion: "v1", kind: "Namespace" },
+    };
+    const out = [];
+    for (const p of list) {
+      const ref = refs[p.kind];
+      if (!ref) throw new CaminoError("ERR_PREREQUISITE_KIND", "invalid", `prerequisite kind ${p.kind} is not one CAMINO checks (${Object.keys(refs).join(", ")})`);
+      let present = true;
+      try {
+        await this.#call(`read ${p.kind}/${p.name}`, () => this.#objects.read({ ...ref, metadata: { name: p.name } }), signal);
+      } catch (err) {
+        if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404) present = false;
+        else throw err;
+      }
+      out.push({ ...p, present });
+    }
+    return out;
+  }
+
+  /**
+   * Creates or updates the edge's RootSync for its deployment repository (and the token secret it needs), by
+   * server-side apply: idempotent, and a changed repository re-registers.
+   */
+  async registerRootSync(repo: { url: string; branch: string; dir?: string; period?: string; credentials?: { username: string; password: string } }, signal?: AbortSignal): Promise<void> {
+    const secretName = "camino-git-creds";
+    if (repo.credentials) {
+      const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: secretName, namespace: ROOTSYNC_NAMESPACE }, type: "Opaque", data: { username: Buffer.from(repo.credentials.username).toString("base64"), token: Buffer.from(repo.credentials.password).toString("base64") } };
+      await this.#call("apply the RootSync secret", () => this.#objects.patch(secret as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+    }
+    const git: Record<string, unknown> = { repo: repo.url, branch: repo.branch, dir: repo.dir ?? ".", period: repo.period ?? "15s", auth: repo.credentials ? "token" : "none" };
+    if (repo.credentials) git["secretRef"] = { name: secretName };
+    const rootSync = { apiVersion: "configsync.gke.io/v1beta1", kind: "RootSync", metadata: { name: ROOTSYNC_NAME, namespace: ROOTSYNC_NAMESPACE }, spec: { sourceType: "git", sourceFormat: "unstructured", git } };
+    await this.#call("apply the RootSync", () => this.#objects.patch(rootSync as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+  }
+
+  /** The RootSync as the edge reports it (undefined when there is none). */
+  async rootSync(signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
+    try {
+      return (await this.#call("read the RootSync", () => this.#custom.getNamespacedCustomObject({ group: "configsync.gke.io", version: "v1beta1", namespace: ROOTSYNC_NAMESPACE, plural: "rootsyncs", name: ROOTSYNC_NAME }), signal)) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Whether the edge has synced `commit` for `intent` (DESIGN.md section 5): the RootSync's sync commit is the
+   * commit or a descendant of it, its observedGeneration is its generation, Syncing is False, and no sync
+   * error names an object of the intent.
+   * @param isDescendant whether `head` is `commit` or a descendant of it (from the repository's history)
+   */
+  async syncState(commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>, signal?: AbortSignal): Promise<SyncState> {
+    const rs = await this.rootSync(signal);
+    if (!rs) return { synced: false, errors: [], reason: "no RootSync on the edge" };
+    return judgeSync(rs, commit, intent, isDescendant);
+  }
+
+  /** Whether every Deployment, StatefulSet and DaemonSet of an intent (one package, or all) is available. */
+  async workloads(intent: string, pkg: string | undefined, signal?: AbortSignal): Promise<{ available: boolean; workloads: { kind: string; name: string; desired: number; available: number }[] }> {
+    const selector = `camino.io/intent=${intent}${pkg ? `,camino.io/package=${pkg}` : ""}`;
+    const kinds = [
+      { apiVersion: "apps/v1", kind: "Deployment" },
+      { apiVersion: "apps/v1", kind: "StatefulSet" },
+      { apiVersion: "apps/v1", kind: "DaemonSet" },
+    ];
+    const out: { kind: string; name: string; desired: number; available: number }[] = [];
+    for (const k of kinds) {
+      const list = await this.#call(`list ${k.kind}s`, () => this.#objects.list(k.apiVersion, k.kind, intent, undefined, undefined, undefined, undefined, selector), signal);
+      for (const o of list.items as (KubernetesObject & { spec?: { replicas?: number }; status?: Record<string, number> })[]) {
+        const desired = k.kind === "DaemonSet" ? (o.status?.["desiredNumberScheduled"] ?? 0) : (o.spec?.replicas ?? 1);
+        const available = k.kind === "DaemonSet" ? (o.status?.["numberAvailable"] ?? 0) : k.kind === "StatefulSet" ? (o.status?.["availableReplicas"] ?? o.status?.["readyReplicas"] ?? 0) : (o.status?.["availableReplicas"] ?? 0);
+        out.push({ kind: k.kind, name: o.metadata?.name ?? "", desired, available });
+      }
+    }
+    return { available: out.every((w) => w.available >= w.desired), workloads: out };
+  }
+}
+
+/** The sync predicate on a RootSync object. */
+export async function judgeSync(rs: Record<string, unknown>, commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>): Promise<SyncState> {
+  const status = (rs["status"] ?? {}) as { observedGeneration?: number; sync?: { commit?: string; errors?: { code: string; errorMessage: string }[] }; conditions?: { type: string; status: string }[] };
+  const generation = (rs["metadata"] as { generation?: number } | undefined)?.generation;
+  const head = status.sync?.commit;
+  const base: SyncState = { synced: false, errors: [], reason: "" };
+  if (head) base.commit = head;
+  if (!head) return { ...base, reason: "the RootSync has not synced any commit yet" };
+  if (status.observedGeneration !== generation) return { ...base, reason: `the RootSync's spec (generation ${generation}) is not observed yet` };
+  const syncing = status.conditions?.find((c) => c.type === "Syncing");
+  if (syncing?.status === "True") return { ...base, reason: "the edge is syncing" };
+  // Errors under the intent's paths: their messages name objects in the intent's namespace.
+  const ours = (status.sync?.errors ?? []).filter((e) => e.errorMessage.includes(`/${intent}/`) || e.code === "2006");
+  if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors: ours.map((e) => e.errorMessage), reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
+  if (ours.length > 0) return { ...base, errors: ours.map((e) => e.errorMessage), reason: "sync errors name objects of the intent" };
+  return { ...base, synced: true, reason: "synced" };
+}

@@ -5,7 +5,7 @@
  * slow or erroring edge is reported with a reason, never a crash or a hang, and the edge's health is kept.
  */
 import { readFile } from "node:fs/promises";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import { CaminoError } from "../errors.js";
 import type { ConfiguredEdge } from "../config/config.js";
 import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
@@ -295,6 +295,75 @@ export class EdgeClient {
     const rs = await this.rootSync(signal);
     if (!rs) return { synced: false, errors: [], reason: "no RootSync on the edge" };
     return judgeSync(rs, commit, intent, isDescendant);
+  }
+
+  /**
+   * Waits until the edge has synced `commit` for `intent`, or reports why not when `timeoutMs` passes or the
+   * signal aborts. Watches the RootSync (resuming from the last resourceVersion seen when the stream ends);
+   * when watching fails it falls back to a bounded poll every `pollMs`.
+   */
+  async waitForSync(commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>, options: { timeoutMs: number; signal?: AbortSignal; pollMs?: number }): Promise<SyncState> {
+    const deadline = Date.now() + options.timeoutMs;
+    const pollMs = options.pollMs ?? 500;
+    let last: SyncState = { synced: false, errors: [], reason: "not checked yet" };
+    let resourceVersion: string | undefined;
+    const path = `/apis/configsync.gke.io/v1beta1/namespaces/${ROOTSYNC_NAMESPACE}/rootsyncs`;
+    while (Date.now() < deadline) {
+      options.signal?.throwIfAborted();
+      // The current state first: it may already be synced, and it gives the version to watch from.
+      try {
+        const rs = await this.rootSync(options.signal);
+        if (rs) {
+          last = await judgeSync(rs, commit, intent, isDescendant);
+          resourceVersion = (rs["metadata"] as { resourceVersion?: string }).resourceVersion;
+        }
+        if (last.synced) return last;
+      } catch (err) {
+        last = { synced: false, errors: [], reason: (err as Error).message };
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const outcome = await new Promise<"synced" | "ended" | "failed">((resolve) => {
+        let settled = false;
+        let controller: AbortController | undefined;
+        const finish = (how: "synced" | "ended" | "failed") => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          controller?.abort();
+          resolve(how);
+        };
+        const onAbort = () => finish("ended");
+        const timer = setTimeout(() => finish("ended"), remaining);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        new Watch(this.kubeConfig)
+          .watch(
+            path,
+            { fieldSelector: `metadata.name=${ROOTSYNC_NAME}`, ...(resourceVersion ? { resourceVersion } : {}) },
+            (type: string, obj: Record<string, unknown>) => {
+              if (type === "ERROR") return finish("failed");
+              resourceVersion = (obj["metadata"] as { resourceVersion?: string } | undefined)?.resourceVersion ?? resourceVersion;
+              void judgeSync(obj, commit, intent, isDescendant).then((state) => {
+                last = state;
+                if (state.synced) finish("synced");
+              });
+            },
+            (err: unknown) => finish(err ? "failed" : "ended"),
+          )
+          .then(
+            (c) => {
+              controller = c;
+              if (settled) c.abort();
+            },
+            () => finish("failed"),
+          );
+      });
+      if (outcome === "synced") return last;
+      // A failed watch (unreachable edge, 410 Gone): poll, bounded, then start over from a fresh read.
+      if (outcome === "failed") await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    }
+    return { ...last, synced: false, reason: `not synced within ${options.timeoutMs} ms: ${last.reason}` };
   }
 
   /** Whether every Deployment, StatefulSet and DaemonSet of an intent (one package, or all) is available. */

@@ -10,6 +10,7 @@ import { bootstrapRepositories } from "./cad/bootstrap.js";
 import { Catalogue } from "./cad/catalogue.js";
 import { HydrationCache } from "./cad/hydration-cache.js";
 import { EdgeRegistry } from "./edge/edge-registry.js";
+import { registerRootSyncs } from "./edge/root-syncs.js";
 import { RepositoryRegistry } from "./cad/repository-registry.js";
 import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
 import { createLogger, type Logger } from "./log/logger.js";
@@ -59,12 +60,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   await bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger });
   const catalogue = new Catalogue(registry);
   const edges = await EdgeRegistry.fromConfig(config.edges);
+  // Edges may be slow or down at start: their RootSyncs are registered in the background, within their deadlines.
+  void registerRootSyncs(registry, edges, logger);
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
 
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
   let endpoint = config.domain.endpoint ?? "";
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue, hydration: new HydrationCache(), edges };
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue, hydration: new HydrationCache(), edges, logger };
   const routes = registerRoutes({
     domainManager,
     health,

@@ -148,6 +148,13 @@ export class RepositoryRegistry {
     return this.list().find((r) => r.record.role === "deployment" && r.record.edge === edge);
   }
 
+  /** The credentials stored for a repository (for its edge's RootSync secret); never logged. */
+  credentials(name: string): { username: string; password: string } | undefined {
+    const ref = this.#repos.get(name)?.record.credentialsRef;
+    const secret = ref ? this.#secrets.get(ref) : undefined;
+    return secret ? parseCredentials(secret) : undefined;
+  }
+
   /** Edges served by deployment repositories, in registration order. */
   edges(): string[] {
     return this.list().flatMap((r) => (r.record.role === "deployment" && r.record.edge ? [r.record.edge] : []));

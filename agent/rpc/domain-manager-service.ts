@@ -9,6 +9,8 @@ import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
 import type { Catalogue } from "../cad/catalogue.js";
 import type { HydrationCache } from "../cad/hydration-cache.js";
 import type { EdgeRegistry } from "../edge/edge-registry.js";
+import { registerRootSyncFor } from "../edge/root-syncs.js";
+import type { Logger } from "../log/logger.js";
 import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import type { Failpoints } from "../failpoints.js";
 import { intentFromMessage } from "../intent/load.js";
@@ -27,6 +29,7 @@ export interface DomainManagerDeps {
   catalogue: Catalogue;
   hydration: HydrationCache;
   edges: EdgeRegistry;
+  logger: Logger;
 }
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {
@@ -48,8 +51,10 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     async listRepositories() {
       return { repositories: await Promise.all(deps.registry.list().map(async (r) => repositoryToProto(r, await r.git.head()))) };
     },
-    async registerRepository(req) {
+    async registerRepository(req, ctx) {
       const r = await deps.registry.register(repositoryFromProto(req.repository), req.credentials || undefined);
+      // A deployment repository's edge gets its RootSync now.
+      await registerRootSyncFor(r, deps.registry, deps.edges, deps.logger, ctx.signal);
       return { repository: repositoryToProto(r, await r.git.head()) };
     },
     async listEdges(_req, ctx) {

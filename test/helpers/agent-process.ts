@@ -30,6 +30,8 @@ export interface AgentProcessOptions {
   env?: Record<string, string>;
   /** The config's `repositories`; default a catalogue seeded from blueprints/ and deployment repositories for edge-1 and edge-2. */
   repositories?: Record<string, unknown>[];
+  /** Merged into the generated config (e.g. `edges`). */
+  extraConfig?: Record<string, unknown>;
   /** Log level of the agent. Default "debug". */
   logLevel?: "debug" | "info" | "warn" | "error";
 }
@@ -79,6 +81,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
       { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
     ],
+    ...options.extraConfig,
   };
   const configFile = join(dir, "domain.yaml");
   writeFileSync(configFile, stringify(config));

@@ -18,6 +18,7 @@ import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
 import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
+import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
 import { runRestBenchmark } from "./emulator-rest.js";
 import { measure, medianOf, type Summary } from "./stats.js";
@@ -99,10 +100,13 @@ async function main(): Promise<void> {
   const rest = await runRestBenchmark();
   console.log(`Emulator process at rest: idle ${fmt(rest.idleRssMiB, 1)} MiB RSS, ${fmt(rest.idleCpuPercent, 2)}% CPU; with ${rest.pods} pods on ${rest.nodes} nodes ${fmt(rest.loadedRssMiB, 1)} MiB RSS (${fmt(rest.loadedRssMiB / rest.idleRssMiB)}x idle), ${fmt(rest.loadedCpuPercent, 2)}% CPU\n`);
 
+  const edge = await runEdgeBenchmark(quick);
+  console.log(`Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`);
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

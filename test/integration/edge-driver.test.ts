@@ -4,7 +4,7 @@
  * the sync predicate with two intents on one repository, readiness, and every emulator fault surfaced as the
  * right reason within the edge's timeout.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -149,5 +149,17 @@ describe("the edge driver", () => {
     expect(await waiting).toMatchObject({ synced: true, commit: c2 });
     const never = await edgeH.waitForSync("f".repeat(40), "waited", isDescendant, { timeoutMs: 600 });
     expect(never).toMatchObject({ synced: false, reason: expect.stringMatching(/^not synced within 600 ms: the edge is at [0-9a-f]{12}, not yet at ffffffffffff/) });
+  });
+
+  it("reaches an edge through a kubeconfig file and context, as for a real cluster", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camino-kubeconfig-"));
+    const file = join(dir, "config");
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: "http://127.0.0.1:1"}\n- name: secure\n  cluster:\n    server: ${secure.url}\n    certificate-authority-data: ${Buffer.from(secure.pki!.ca).toString("base64")}\n` +
+        `users:\n- name: edge-user\n  user: {token: ${readFileSync(secure.tokenFile!, "utf8").trim()}}\ncontexts:\n- name: other\n  context: {cluster: other, user: edge-user}\n- name: edge-s\n  context: {cluster: secure, user: edge-user}\ncurrent-context: other\n`,
+    );
+    const viaContext = await EdgeClient.fromConfig({ name: "edge-s", kubeconfig: { file, context: "edge-s" }, labels: {}, timeoutMs: 2000 });
+    expect((await viaContext.capacity()).nodes.map((n) => n.name)).toEqual(["node-1"]);
   });
 });

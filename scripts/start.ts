@@ -1,7 +1,8 @@
 /**
- * `npm start`: the embedded default. Today that is one agent (domain-x) with the example config; it makes the
- * domain's signing key on first run, plans the paper's chain (scenarios/paper-chain.yaml) against the running
- * agent, and prints where the agent listens and how to call it. Ctrl-C stops it gracefully.
+ * `npm start`: the embedded default. Today that is one agent (domain-x) with the example config and two
+ * emulated edges (edge-1, edge-2) in-process, whose RootSyncs the agent points at its deployment repositories;
+ * it makes the domain's signing key on first run, plans the paper's chain (scenarios/paper-chain.yaml) against
+ * the running agent, and prints where everything listens and how to call it. Ctrl-C stops it gracefully.
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { describeFailure } from "../agent/cli/exit-codes.js";
 import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
 import { createLogger } from "../agent/log/logger.js";
 import { ConfigError } from "../agent/errors.js";
+import { startEmulator, type Emulator } from "../emulator/emulator.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const configFile = "deploy/examples/domain-x.yaml";
@@ -31,6 +33,15 @@ async function run(): Promise<void> {
     await writeKeyFiles(key, { keyFile: config.auth.signingKeyFile, jwksFile: config.auth.signingKeyFile.replace(/\.jwk$/, ".jwks.json") });
     console.log(`made the domain's signing key: ${config.auth.signingKeyFile}`);
   }
+  // Two emulated edges stand in for the domain's clusters (no Kubernetes on these machines).
+  const edges: Emulator[] = await Promise.all(
+    ["edge-1", "edge-2"].map((name, i) =>
+      startEmulator({ name, http: { port: 0 }, eastWest: { address: `192.0.2.${10 + i}`, network: `network-${i + 1}` }, nodes: [{ name: `${name}-node-1`, cpu: "4", memory: "8Gi" }, { name: `${name}-node-2`, cpu: "4", memory: "8Gi" }] }),
+    ),
+  );
+  if (config.edges.length === 0) {
+    config.edges = edges.map((e, i) => ({ name: e.name, server: e.httpUrl as string, labels: { zone: i === 0 ? "north" : "south" }, repository: `${e.name}-deploy`, timeoutMs: 5000 }));
+  }
   const agent = await startAgent({ config, logger: createLogger({ level: config.log.level, format: "text" }) });
 
   // Show the agent at work: plan the paper's chain through the public API, with a short-lived token.
@@ -41,10 +52,13 @@ async function run(): Promise<void> {
   const { plan } = await client.planIntent({ intent: intentToMessage(intent) }, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 5000 });
 
   const cmd = "./bin/camino.js";
+  const edgeLines = edges.map((e) => `  ${e.name}: emulated cluster at ${e.httpUrl}  (KUBECONFIG=/dev/null kubectl --server ${e.httpUrl} get nodes)`).join("\n");
   console.log(`
 CAMINO agent for ${config.domain.id} is running.
   gRPC (HTTP/2, h2c):  ${agent.grpcUrl}
   HTTP/1.1:            ${agent.httpUrl}   (Connect, gRPC-Web, ${agent.httpUrl}/metrics)
+Edges (their RootSyncs follow the deployment repositories under .camino/domain-x/repos/):
+${edgeLines}
 
 Planned ${scenario}: ${plan?.order.length} packages in ${plan?.waves.length} waves, ${plan?.files.length} files hydrated (nothing committed)
 ${(plan?.waves ?? [])
@@ -59,6 +73,7 @@ Call it from another terminal:
   ${cmd} intent plan ${scenario}
   ${cmd} catalogue
   ${cmd} repo ls
+  ${cmd} edge ls
   ${cmd} health
   npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${agent.grpcUrl}
   npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer $CAMINO_TOKEN" \\
@@ -67,7 +82,7 @@ Call it from another terminal:
 Ctrl-C stops it.`);
 
   await new Promise<void>((resolve) => {
-    const stop = () => void agent.close().then(resolve);
+    const stop = () => void agent.close().then(() => Promise.all(edges.map((e) => e.close()))).then(() => resolve());
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });

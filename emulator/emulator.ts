@@ -197,6 +197,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     highWaterMarks: () => controllers?.highWaterMarks() ?? new Map(),
     async setFaults(change) {
       const problems = faultProblems(change);
+      // Node names are checked before anything changes, so a bad document changes nothing.
+      for (const n of change.nodesNotReady ?? []) if (!store.get("/nodes", undefined, n)) problems.push(`nodesNotReady: no node ${JSON.stringify(n)}`);
       if (problems.length > 0) throw new TypeError(problems.join("; "));
       faults = { ...faults, ...change };
       for (const l of listeners) {
@@ -251,12 +253,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           reply(400, { error: "body must be JSON" });
           return;
         }
-        const problems = faultProblems(change);
-        if (problems.length > 0) {
-          reply(400, { error: problems.join("; ") });
-          return;
-        }
-        emulator.setFaults(change as Partial<Faults>).then(() => reply(200, emulator.faults()), (err: unknown) => reply(500, { error: (err as Error).message }));
+        emulator.setFaults(change as Partial<Faults>).then(
+          () => reply(200, emulator.faults()),
+          (err: unknown) => reply(err instanceof TypeError ? 400 : 500, { error: (err as Error).message }),
+        );
       });
     });
     const host = options.admin.host ?? "127.0.0.1";
@@ -294,6 +294,9 @@ function usageEndpointFor(usage: UsageModel) {
       } catch {
         return reply(400, { error: "body must be JSON" });
       }
+      if (!body || typeof body !== "object" || Array.isArray(body)) return reply(400, { error: "body must be a JSON object" });
+      if (body.workloads !== undefined && (!body.workloads || typeof body.workloads !== "object" || Array.isArray(body.workloads))) return reply(400, { error: "workloads: must be an object" });
+      for (const v of Object.values(body.workloads ?? {})) if (v !== null && (typeof v !== "object" || Array.isArray(v))) return reply(400, { error: "workloads: each value must be an object or null" });
       const share = (v: unknown) => typeof v === "number" && v >= 0 && v <= 10;
       if (body.fraction !== undefined && !share(body.fraction)) return reply(400, { error: "fraction: must be a number between 0 and 10" });
       for (const [k, v] of Object.entries(body.workloads ?? {})) {

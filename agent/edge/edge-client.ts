@@ -113,8 +113,18 @@ export class EdgeClient {
   static async fromConfig(edge: ConfiguredEdge): Promise<EdgeClient> {
     const kc = new KubeConfig();
     if (edge.kubeconfig) {
-      kc.loadFromFile(edge.kubeconfig.file);
-      if (edge.kubeconfig.context) kc.setCurrentContext(edge.kubeconfig.context);
+      try {
+        kc.loadFromFile(edge.kubeconfig.file);
+      } catch (err) {
+        // The parser's message may quote lines of the file (tokens included): only the file and line are said.
+        const line = /line (\d+)/.exec(String((err as Error).message))?.[1];
+        throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} cannot be read${line ? ` (line ${line})` : ""}`);
+      }
+      const context = edge.kubeconfig.context ?? kc.getCurrentContext();
+      if (!kc.getContextObject(context) || !kc.getCurrentCluster()) {
+        throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} has no context ${JSON.stringify(context)} with a cluster`);
+      }
+      kc.setCurrentContext(context);
     } else {
       const read = async (f: string | undefined, what: string) => {
         if (!f) return undefined;
@@ -145,23 +155,30 @@ export class EdgeClient {
   async #call<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new EdgeError("ERR_EDGE_TIMEOUT", this.name, `${what} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
     const aborted = signal
-      ? new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted")), { once: true }))
+      ? new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+          signal.addEventListener("abort", onAbort, { once: true });
+        })
       : undefined;
     try {
       const result = await Promise.race([fn(), deadline, ...(aborted ? [aborted] : [])]);
       this.#health = { healthy: true, reason: "ok", checkedAt: new Date() };
       return result;
     } catch (err) {
+      // The caller gave up: that says nothing about the edge.
+      if (signal?.aborted) throw err;
       const e = this.#explain(what, err);
       if (e.code !== "ERR_EDGE_API") this.#health = { healthy: false, reason: (e.data["reason"] as string) ?? e.message, checkedAt: new Date() };
       else this.#health = { healthy: true, reason: "ok", checkedAt: new Date() };
       throw e;
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -170,10 +187,14 @@ export class EdgeClient {
     const status = statusOf(err);
     const code = (err as { code?: unknown }).code;
     if (typeof code === "number" && code >= 400 && code < 600) {
-      if (code === 401 || code === 403) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: the edge refused the credentials (HTTP ${code})`, err);
+      // 401, or a 403 that names no resource, is about who we are; a 403 about a resource (a terminating
+      // namespace, a forbidden kind) is the server refusing this request.
+      const aboutResource = code === 403 && /forbidden: |is forbidden|being terminated/.test(status?.message ?? "");
+      if (code === 401 || (code === 403 && !aboutResource)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: the edge refused the credentials (HTTP ${code})`, err);
       return new EdgeError("ERR_EDGE_API", this.name, `${what}: ${status?.message ?? `HTTP ${code}`}`, err);
     }
     const text = `${String(code ?? "")} ${(err as Error).message ?? ""}`;
+    if (/Unrecognized API version and kind/.test(text)) return new EdgeError("ERR_EDGE_API", this.name, `${what}: the edge does not serve this kind`, err);
     if (/ECONNREFUSED/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: connection refused`, err);
     if (/ETIMEDOUT|ECONNRESET|socket hang up|EHOSTUNREACH|ENOTFOUND/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${text.trim()}`, err);
     if (/certificate|self.signed|CERT_/i.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: TLS verification failed (${(err as Error).message})`, err);
@@ -344,10 +365,13 @@ export class EdgeClient {
             (type: string, obj: Record<string, unknown>) => {
               if (type === "ERROR") return finish("failed");
               resourceVersion = (obj["metadata"] as { resourceVersion?: string } | undefined)?.resourceVersion ?? resourceVersion;
-              void judgeSync(obj, commit, intent, isDescendant).then((state) => {
-                last = state;
-                if (state.synced) finish("synced");
-              });
+              judgeSync(obj, commit, intent, isDescendant).then(
+                (state) => {
+                  last = state;
+                  if (state.synced) finish("synced");
+                },
+                () => finish("failed"),
+              );
             },
             (err: unknown) => finish(err ? "failed" : "ended"),
           )
@@ -389,18 +413,25 @@ export class EdgeClient {
 
 /** The sync predicate on a RootSync object. */
 export async function judgeSync(rs: Record<string, unknown>, commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>): Promise<SyncState> {
-  const status = (rs["status"] ?? {}) as { observedGeneration?: number; sync?: { commit?: string; errors?: { code: string; errorMessage: string }[] }; conditions?: { type: string; status: string }[] };
+  type Errors = { code?: unknown; errorMessage?: unknown }[];
+  const status = (rs["status"] ?? {}) as { observedGeneration?: number; source?: { errors?: unknown }; rendering?: { errors?: unknown }; sync?: { commit?: string; errors?: unknown }; conditions?: { type: string; status: string }[] };
   const generation = (rs["metadata"] as { generation?: number } | undefined)?.generation;
-  const head = status.sync?.commit;
+  const head = typeof status.sync?.commit === "string" && status.sync.commit ? status.sync.commit : undefined;
   const base: SyncState = { synced: false, errors: [], reason: "" };
   if (head) base.commit = head;
-  if (!head) return { ...base, reason: "the RootSync has not synced any commit yet" };
+  const list = (v: unknown): string[] => (Array.isArray(v) ? (v as Errors).map((e) => String(e?.errorMessage ?? e?.code ?? "unknown error")) : []);
+  // An error counts against the intent unless every object it names is in another namespace: an error that
+  // names no object (an unknown kind, a source or rendering failure) may be the intent's, so it blocks.
+  const mine = (message: string) => {
+    const refs = [...message.matchAll(/\b[A-Z][A-Za-z]*\/([a-z0-9-]+)\/[a-z0-9.-]+/g)].map((m) => m[1]);
+    return refs.length === 0 || refs.includes(intent) || message.includes(`Namespace/${intent}`);
+  };
+  const errors = [...list(status.source?.errors), ...list(status.rendering?.errors), ...list(status.sync?.errors)].filter(mine);
+  if (!head) return { ...base, errors, reason: errors.length > 0 ? "the edge reports errors" : "the RootSync has not synced any commit yet" };
   if (status.observedGeneration !== generation) return { ...base, reason: `the RootSync's spec (generation ${generation}) is not observed yet` };
   const syncing = status.conditions?.find((c) => c.type === "Syncing");
   if (syncing?.status === "True") return { ...base, reason: "the edge is syncing" };
-  // Errors under the intent's paths: their messages name objects in the intent's namespace.
-  const ours = (status.sync?.errors ?? []).filter((e) => e.errorMessage.includes(`/${intent}/`) || e.code === "2006");
-  if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors: ours.map((e) => e.errorMessage), reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
-  if (ours.length > 0) return { ...base, errors: ours.map((e) => e.errorMessage), reason: "sync errors name objects of the intent" };
+  if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors, reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
+  if (errors.length > 0) return { ...base, errors, reason: "sync errors name objects of the intent" };
   return { ...base, synced: true, reason: "synced" };
 }

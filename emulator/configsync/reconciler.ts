@@ -46,6 +46,7 @@ interface SyncState {
   inventory: Map<string, Target>;
   clone?: string;
   remote?: RemoteGitRepository;
+  remoteKey?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -117,7 +118,8 @@ export class ConfigSyncReconciler {
       const rs = this.#o.store.get(typeKey, namespace, name);
       if (!rs) return;
       try {
-        period = Math.max(this.#o.minPeriodMs, parseDuration(String(get(rs, "spec", "git", "period") ?? "15s")));
+        // Clamped: a timer longer than 2^31-1 ms would fire at once.
+        period = Math.min(2 ** 31 - 1, Math.max(this.#o.minPeriodMs, parseDuration(String(get(rs, "spec", "git", "period") ?? "15s"))));
       } catch {
         period = 15_000;
       }
@@ -134,6 +136,7 @@ export class ConfigSyncReconciler {
   async #repository(rs: KubeObject, st: SyncState): Promise<GitRepository> {
     const repo = String(get(rs, "spec", "git", "repo") ?? "");
     const branch = String(get(rs, "spec", "git", "branch") ?? "master");
+    if (!repo) throw new SourceError("1061", "spec.git.repo is required");
     if (!/^https?:\/\//.test(repo)) return new LocalGitRepository({ dir: repo.replace(/^file:\/\//, ""), branch });
     const secretName = get(rs, "spec", "git", "secretRef", "name");
     let credentials: { username: string; password: string } | undefined;
@@ -144,7 +147,10 @@ export class ConfigSyncReconciler {
       const decode = (k: string) => (data[k] ? Buffer.from(data[k], "base64").toString("utf8") : "");
       credentials = { username: decode("username") || "oauth2", password: decode("token") };
     }
-    if (!st.remote || st.remote.url !== repo || st.remote.branch !== branch) {
+    // A rotated token makes a new clone too: the key includes the credentials.
+    const key = `${repo}\0${branch}\0${credentials?.username ?? ""}\0${credentials?.password ?? ""}`;
+    if (!st.remote || st.remoteKey !== key) {
+      st.remoteKey = key;
       if (st.clone) rmSync(st.clone, { recursive: true, force: true });
       st.clone = mkdtempSync(join(tmpdir(), "camino-configsync-"));
       st.remote = new RemoteGitRepository({ url: repo, branch, dir: join(st.clone, "repo"), ...(credentials ? { credentials } : {}) });
@@ -155,6 +161,8 @@ export class ConfigSyncReconciler {
 
   async #sync(typeKey: string, rs: KubeObject, st: SyncState): Promise<void> {
     const now = stamp(this.#o.now());
+    // The generation this sync works from: a spec change during the sync is observed by the next one.
+    const generation = rs.metadata["generation"];
     const gitStatus = {
       repo: String(get(rs, "spec", "git", "repo") ?? ""),
       revision: String(get(rs, "spec", "git", "revision") ?? "HEAD"),
@@ -170,10 +178,12 @@ export class ConfigSyncReconciler {
       if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
       const files = await repo.readFiles(commit, dir);
+      // A folder that is not there is a source error, not an empty repository (which would prune everything).
+      if (dir && files.size === 0) throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
       objects = parseObjects(files);
     } catch (err) {
       const e = err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
-      return this.#writeStatus(typeKey, rs, { now, gitStatus, commit, sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }], syncErrors: [], synced: false });
+      return this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }], syncErrors: [], synced: false });
     }
 
     // KNV2006: a commit that would remove every namespace and cluster-scoped object is refused.
@@ -191,6 +201,7 @@ export class ConfigSyncReconciler {
         gitStatus,
         commit,
         sourceErrors: [],
+        generation,
         syncErrors: [{ code: "2006", errorMessage: "KNV2006: Config Sync will not delete every namespace and cluster-scoped resource at once: the commit would remove all of them. To delete them all, remove them in a commit that keeps one (for example a sentinel Namespace)." }],
         synced: false,
       });
@@ -235,20 +246,21 @@ export class ConfigSyncReconciler {
     const gone = [...st.inventory].filter(([id]) => !applied.has(id)).sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;
-    this.#writeStatus(typeKey, rs, { now, gitStatus, commit, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
+    this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
   }
 
-  #writeStatus(typeKey: string, rs: KubeObject, s: { now: string; gitStatus: Obj; commit: string; sourceErrors: SyncError[]; syncErrors: SyncError[]; synced: boolean }): void {
+  #writeStatus(typeKey: string, rs: KubeObject, s: { now: string; gitStatus: Obj; commit: string; generation: unknown; sourceErrors: SyncError[]; syncErrors: SyncError[]; synced: boolean }): void {
     const live = this.#o.store.get(typeKey, String(rs.metadata["namespace"]), String(rs.metadata["name"]));
     if (!live) return;
     const summary = (errs: SyncError[]) => ({ totalCount: errs.length, truncated: false, errorCountAfterTruncation: errs.length });
     const part = (errs: SyncError[], extra: Obj = {}) => ({ commit: s.commit, gitStatus: s.gitStatus, lastUpdate: s.now, ...extra, ...(errs.length > 0 ? { errors: errs } : {}), errorSummary: summary(errs) });
     const sourceOk = s.sourceErrors.length === 0;
     const status: Obj = {
-      observedGeneration: live.metadata["generation"],
+      observedGeneration: s.generation,
       source: part(s.sourceErrors),
       rendering: part([], { message: "Rendering skipped" }),
-      sync: part(sourceOk ? s.syncErrors : []),
+      // A source failure leaves the last sync as it was: the edge still runs what it synced.
+      sync: sourceOk ? part(s.syncErrors) : (get(live, "status", "sync") ?? part([])),
       conditions: [
         { type: "Reconciling", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed", commit: s.commit },
         { type: "Stalled", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed" },
@@ -280,12 +292,20 @@ class SourceError extends Error {
 
 const resourceId = (t: Target) => `${t.type.group}/${t.type.kind}/${t.namespace ?? ""}/${t.name}`;
 
-/** Every object of the YAML files of a folder, local-config ones left out, as ConfigSync reads unstructured repos. */
+/**
+ * Every object of the YAML files of a folder, local-config ones left out, as ConfigSync reads unstructured
+ * repos. @throws SourceError (KNV1007) for a file that is not valid YAML: nothing of the commit is applied.
+ */
 export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
   const out: Obj[] = [];
   for (const [path, text] of files) {
     if (!/\.(ya?ml|json)$/.test(path) && !path.endsWith("Kptfile")) continue;
-    for (const doc of parseAllDocuments(text)) {
+    const docs = parseAllDocuments(text);
+    for (const doc of Array.isArray(docs) ? docs : []) {
+      const problem = doc.errors[0];
+      if (problem) throw new SourceError("1007", `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`);
+    }
+    for (const doc of Array.isArray(docs) ? docs : []) {
       const o = doc.toJS() as unknown;
       if (!o || typeof o !== "object" || Array.isArray(o)) continue;
       const obj = o as Obj;

@@ -162,4 +162,17 @@ describe("the edge driver", () => {
     const viaContext = await EdgeClient.fromConfig({ name: "edge-s", kubeconfig: { file, context: "edge-s" }, labels: {}, timeoutMs: 2000 });
     expect((await viaContext.capacity()).nodes.map((n) => n.name)).toEqual(["node-1"]);
   });
+
+  it("refuses a malformed kubeconfig without quoting it, and a missing context by name", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camino-badkube-"));
+    const bad = join(dir, "config");
+    writeFileSync(bad, "apiVersion: v1\nusers:\n- name: u\n  user: {token: SUPERSECRETTOKEN123\n  broken: [\n");
+    const err = await EdgeClient.fromConfig({ name: "e", kubeconfig: { file: bad }, labels: {}, timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toContain(`kubeconfig ${bad} of e cannot be read`);
+    expect(JSON.stringify(err)).not.toContain("SUPERSECRETTOKEN123");
+    expect(String((err as Error).message)).not.toContain("SUPERSECRETTOKEN123");
+    const good = join(dir, "good");
+    writeFileSync(good, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${plain.url}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+    await expect(EdgeClient.fromConfig({ name: "e", kubeconfig: { file: good, context: "nope" }, labels: {}, timeoutMs: 1000 })).rejects.toThrow('has no context "nope"');
+  });
 });

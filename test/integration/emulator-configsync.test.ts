@@ -185,4 +185,18 @@ describe("the GitOps loop", () => {
     expect(obj("/configmaps", "default", "theirs")).toBeUndefined();
     expect(get(s, "sync", "errors")).toEqual([{ code: "1039", errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync" }]);
   });
+
+  it("applies and prunes nothing from a commit with a file that is not YAML, and reports it as a source error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camino-badyaml-"));
+    const local = await new LocalGitRepository({ dir }).init();
+    const c1 = (await local.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT], ["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  namespace: app\n"]]), message: "good" })).commit;
+    emulator.api.applyObject(rootSync("bad-yaml", dir), "camino");
+    await syncedTo("bad-yaml", c1);
+    const c2 = (await local.commit({ write: new Map([["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: broken\n"]]), message: "bad" })).commit;
+    for (let i = 0; i < 200 && get(status("bad-yaml"), "source", "commit") !== c2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(get(status("bad-yaml"), "source", "errors")).toEqual([{ code: "1007", errorMessage: expect.stringContaining("KNV1007: app/cm.yaml is not valid YAML") }]);
+    expect(get(status("bad-yaml"), "sync", "commit")).toBe(c1);
+    expect(get(status("bad-yaml"), "lastSyncedCommit")).toBe(c1);
+    expect(obj("/configmaps", "app", "kept")).toBeDefined();
+  });
 });

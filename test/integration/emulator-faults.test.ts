@@ -46,6 +46,14 @@ describe("faults", () => {
     expect((await k(["get", "nodes", "-o", "name", "--request-timeout=5s"])).code).toBe(0);
   });
 
+  it("refuses an unknown node without changing anything, and a usage body that is not an object", async () => {
+    expect(await admin({ nodesNotReady: ["node-1", "ghost"] })).toMatchObject({ status: 400, body: { error: 'nodesNotReady: no node "ghost"' } });
+    expect(emulator.faults().nodesNotReady).toEqual([]);
+    const res = await fetch(`${emulator.adminUrl}/usage`, { method: "PATCH", body: "null" });
+    expect(res.status).toBe(400);
+    expect((await fetch(`${emulator.adminUrl}/usage`)).status).toBe(200);
+  });
+
   it("refuses a bad faults document, naming the field", async () => {
     expect(await admin({ apiLatencyMs: -1, bogus: 1 })).toMatchObject({ status: 400, body: { error: "bogus: unknown field; apiLatencyMs: must be a number of milliseconds between 0 and 600000" } });
   });

@@ -2,12 +2,9 @@
  * One emulator process hosting 200 pods across 10 nodes: resident memory and CPU at rest (3 s with nothing
  * happening), beside the same process before any workload (the peer), read from /proc.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CAMINO } from "../test/helpers/agent-process.js";
+import { startEmulatorProcess } from "../test/helpers/emulator-process.js";
 
 export interface RestFigures {
   pods: number;
@@ -35,20 +32,10 @@ async function cpuAtRest(pid: number, ms: number): Promise<number> {
 }
 
 export async function runRestBenchmark(): Promise<RestFigures> {
-  const dir = mkdtempSync(join(tmpdir(), "camino-emu-rest-"));
-  const nodes = Array.from({ length: 10 }, (_, i) => `  - {name: node-${i}, cpu: "4", memory: 8Gi}`).join("\n");
-  writeFileSync(join(dir, "edge.yaml"), `name: rest\nhttp: {port: 0}\nnodes:\n${nodes}\n`);
-  const child = spawn(process.execPath, [CAMINO, "emulator", "--config", join(dir, "edge.yaml")], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const edge = await startEmulatorProcess({ name: "rest", nodes: Array.from({ length: 10 }, (_, i) => ({ name: `node-${i}`, cpu: "4", memory: "8Gi" })) });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (c: Buffer) => {
-        out += c.toString();
-        if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0]!).http as string);
-      });
-      child.once("exit", (code) => reject(new Error(`emulator exited (${code})`)));
-    });
-    const pid = child.pid as number;
+    const url = edge.url;
+    const pid = edge.pid;
     await sleep(500);
     const idleRssMiB = sample(pid).rssMiB;
     const idleCpuPercent = await cpuAtRest(pid, 3000);
@@ -69,12 +56,6 @@ export async function runRestBenchmark(): Promise<RestFigures> {
     const loadedCpuPercent = await cpuAtRest(pid, 3000);
     return { pods: 200, nodes: 10, idleRssMiB, loadedRssMiB, idleCpuPercent, loadedCpuPercent };
   } finally {
-    try {
-      process.kill(-(child.pid as number), "SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
-    rmSync(dir, { recursive: true, force: true });
+    await edge.stop();
   }
 }

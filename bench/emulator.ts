@@ -5,14 +5,10 @@
  *    a plain GET of one object through the same client (the floor of the stack);
  *  - the emulator's memory with 10,000 stored objects (heap growth, measured in-process after GC).
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
 import { startEmulator } from "../emulator/emulator.js";
-import { CAMINO } from "../test/helpers/agent-process.js";
-import { makePki } from "../test/helpers/tls.js";
+import { startEmulatorProcess } from "../test/helpers/emulator-process.js";
 import { measure, type Summary } from "./stats.js";
 
 export interface EmulatorFigures {
@@ -48,23 +44,10 @@ async function memoryWith(objects: number): Promise<number> {
 }
 
 export async function runEmulatorBenchmarks(quick: boolean): Promise<EmulatorFigures> {
-  const dir = mkdtempSync(join(tmpdir(), "camino-emu-bench-"));
-  const pki = makePki(dir);
-  writeFileSync(join(dir, "token"), "bench-token\n");
-  writeFileSync(join(dir, "edge.yaml"), `name: bench\nhttps: {host: 127.0.0.1, port: 0, certFile: ${pki.serverCertFile}, keyFile: ${pki.serverKeyFile}, tokenFile: ${join(dir, "token")}}\nnodes:\n  - {name: node-1, cpu: "8", memory: 16Gi}\n`);
-  const child = spawn(process.execPath, [CAMINO, "emulator", "--config", join(dir, "edge.yaml")], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const edge = await startEmulatorProcess({ name: "bench", https: true, nodes: [{ name: "node-1", cpu: "8", memory: "16Gi" }] });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (c: Buffer) => {
-        out += c.toString();
-        const line = out.split("\n").find((l) => l.includes("emulator listening"));
-        if (line) resolve(JSON.parse(line).https as string);
-      });
-      child.once("exit", (code) => reject(new Error(`emulator exited (${code})`)));
-    });
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "e", server: url, caData: Buffer.from(pki.ca).toString("base64") }], users: [{ name: "u", token: "bench-token" }], contexts: [{ name: "c", cluster: "e", user: "u" }], currentContext: "c" });
+    kc.loadFromOptions({ clusters: [{ name: "e", server: edge.url, caData: Buffer.from(edge.pki!.ca).toString("base64") }], users: [{ name: "u", token: readFileSync(edge.tokenFile!, "utf8").trim() }], contexts: [{ name: "c", cluster: "e", user: "u" }], currentContext: "c" });
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const core = kc.makeApiClient(CoreV1Api);
     let i = 0;
@@ -75,12 +58,6 @@ export async function runEmulatorBenchmarks(quick: boolean): Promise<EmulatorFig
     const get = await measure(() => core.readNamespace({ name: "default" }), { total: quick ? 300 : 3000, concurrency: 1, warmup: quick ? 20 : 100 });
     return { ssaDryRun, get, memoryMiB10k: await memoryWith(10_000) };
   } finally {
-    try {
-      process.kill(-(child.pid as number), "SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
-    rmSync(dir, { recursive: true, force: true });
+    await edge.stop();
   }
 }

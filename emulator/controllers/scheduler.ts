@@ -14,9 +14,12 @@ import type { KubeObject } from "../store.js";
 
 type Obj = Record<string, unknown>;
 
-const rec = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(rec) : []);
-const strMap = (v: unknown): Record<string, string> => {
+/** The value as an object ({} when it is not one). */
+export const rec = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
+/** The value as a list of objects ([] when it is not a list). */
+export const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(rec) : []);
+/** The value as a map of strings. */
+export const strMap = (v: unknown): Record<string, string> => {
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(rec(v))) out[k] = String(x);
   return out;

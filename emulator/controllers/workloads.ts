@@ -14,6 +14,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { KubeObject, ObjectStore } from "../store.js";
 import {
+  arr,
+  rec,
+  strMap,
   addUsage,
   admissionFailure,
   DEFAULT_SCHEDULER,
@@ -75,13 +78,6 @@ const DAEMON_TOLERATIONS: Obj[] = [
   { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
 ];
 
-const rec = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(rec) : []);
-const strMap = (v: unknown): Record<string, string> => {
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(rec(v))) out[k] = String(x);
-  return out;
-};
 const clone = <T>(v: T): T => structuredClone(v);
 const nameOf = (o: KubeObject): string => String(o.metadata["name"]);
 const nsOf = (o: KubeObject): string | undefined => o.metadata["namespace"] as string | undefined;

@@ -4,27 +4,7 @@
  * included) replaces the target whole.
  */
 
-type JsonObject = Record<string, unknown>;
-
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
-function setOwn(target: JsonObject, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}
-
-function cloneJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cloneJson);
-  if (isJsonObject(value)) {
-    const out: JsonObject = {};
-    for (const key of Object.keys(value)) setOwn(out, key, cloneJson(value[key]));
-    return out;
-  }
-  return value;
-}
+import { cloneJson, isJsonObject, setOwn, type JsonObject } from "./json.js";
 
 /**
  * Applies `patch` to `target` by RFC 7386 and returns the result. When `patch` is an object, the result is an

@@ -7,8 +7,9 @@
  * that exists.
  */
 import { listStrategy } from "../schema/list-keys.js";
+import { cloneJson, isJsonObject as isMap, setOwn, type JsonObject } from "./json.js";
 
-type JsonMap = Record<string, unknown>;
+type JsonMap = JsonObject;
 
 /** A strategic merge patch the API server would refuse (answered as 400 Bad Request by the real one). */
 export class PatchError extends Error {
@@ -27,28 +28,8 @@ interface Context {
   readonly kind: string;
 }
 
-function isMap(value: unknown): value is JsonMap {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== "object" && typeof value !== "undefined");
-}
-
-/** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
-function setOwn(target: JsonMap, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}
-
-function cloneJson(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(cloneJson);
-  if (isMap(value)) {
-    const out: JsonMap = {};
-    for (const key of Object.keys(value)) setOwn(out, key, cloneJson(value[key]));
-    return out;
-  }
-  return value;
 }
 
 function where(path: readonly string[]): string {

@@ -1,6 +1,6 @@
 /** An emulated edge as a separate process (`camino emulator --config`), over HTTP or HTTPS with a token. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -9,6 +9,8 @@ import { makePki, type TestPki } from "./tls.js";
 
 export interface EmulatorProcess {
   url: string;
+  /** The process id (for /proc readings). */
+  pid: number;
   adminUrl: string;
   pki?: TestPki;
   tokenFile?: string;
@@ -42,6 +44,7 @@ export async function startEmulatorProcess(options: { name: string; https?: bool
   });
   const proc: EmulatorProcess = {
     url: (options.https ? line["https"] : line["http"]) as string,
+    pid: child.pid as number,
     adminUrl: line["admin"] as string,
     dir,
     async faults(change) {
@@ -55,6 +58,7 @@ export async function startEmulatorProcess(options: { name: string; https?: bool
         // Already gone.
       }
       await exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   if (pki) proc.pki = pki;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/types.proto.
  */
 export const file_camino_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLjAQoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLFAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAginAEKClJlcG9zaXRvcnkSDAoEbmFtZRgBIAEoCRInCgRyb2xlGAIgASgOMhkuY2FtaW5vLnYxLlJlcG9zaXRvcnlSb2xlEgsKA3VybBgDIAEoCRIOCgZicmFuY2gYBCABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAUgASgJEgwKBGVkZ2UYBiABKAkSEwoLaGVhZF9jb21taXQYByABKAkiQQoOUm9vdFN5bmNTdGF0dXMSDgoGY29tbWl0GAEgASgJEg8KB3N5bmNpbmcYAiABKAgSDgoGZXJyb3JzGAMgAygJItIBCgRFZGdlEgwKBG5hbWUYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg8KB2hlYWx0aHkYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIlCghjYXBhY2l0eRgFIAEoCzITLmNhbWluby52MS5DYXBhY2l0eRISCgpyZXBvc2l0b3J5GAYgASgJEiwKCXJvb3Rfc3luYxgHIAEoCzIZLmNhbWluby52MS5Sb290U3luY1N0YXR1cxIPCgduZXR3b3JrGAggASgJIpwBCgRQZWVyEgoKAmlkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiMKBGluZm8YBSABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbxItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJeCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSDwoHY29udGVudBgFIAEoCSKuAQoLUGFja2FnZVBsYW4SDwoHcGFja2FnZRgBIAEoCRIMCgRlZGdlGAIgASgJEg4KBmRvbWFpbhgDIAEoCRISCgpyZXBvc2l0b3J5GAQgASgJEgwKBGllc2QYBSABKAkSFwoPcGFja2FnZV92YXJpYW50GAYgASgJEiUKBWZpbGVzGAcgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEg4KBnJlYXNvbhgIIAEoCSLeAQoEUGxhbhIOCgZpbnRlbnQYASABKAkSDQoFb3JkZXIYAiADKAkSHgoFd2F2ZXMYAyADKAsyDy5jYW1pbm8udjEuV2F2ZRIvCgpwbGFjZW1lbnRzGAQgAygLMhsuY2FtaW5vLnYxLlBhY2thZ2VQbGFjZW1lbnQSJQoFZmlsZXMYBSADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSFQoNaW50ZW50X2RpZ2VzdBgGIAEoCRIoCghwYWNrYWdlcxgHIAMoCzIWLmNhbWluby52MS5QYWNrYWdlUGxhbiLDAQoNUGFja2FnZVN0YXR1cxIPCgdwYWNrYWdlGAEgASgJEikKBXN0YXRlGAIgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YAyABKAkSDAoEZWRnZRgEIAEoCRIOCgZkb21haW4YBSABKAkSGAoQYmx1ZXByaW50X2NvbW1pdBgGIAEoCRIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4Cg1TZWdtZW50U3RhdHVzEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIQCghwYWNrYWdlcxgDIAMoCRIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJIsQCCgpEZXBsb3ltZW50EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEioKCHBhY2thZ2VzGAYgAygLMhguY2FtaW5vLnYxLlBhY2thZ2VTdGF0dXMSKgoIc2VnbWVudHMYByADKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1pbnRlbnRfZGlnZXN0GAogASgJItwBCg9EZXBsb3ltZW50RXZlbnQSFQoNZGVwbG95bWVudF9pZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFja2FnZRgFIAEoCRIpCgVzdGF0ZRgGIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAcgASgJEgwKBGtpbmQYCCABKAkSDAoEd2F2ZRgJIAEoDSJ5CgxNZXRyaWNTYW1wbGUSDgoGbWV0cmljGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBINCgV2YWx1ZRgDIAEoARIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLwAQoFQWxlcnQSCgoCaWQYASABKAkSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIqCghzZXZlcml0eRgFIAEoDjIYLmNhbWluby52MS5BbGVydFNldmVyaXR5Eg8KB3N1bW1hcnkYBiABKAkSDgoGZmlyaW5nGAcgASgIEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpwCg5SZXBvc2l0b3J5Um9sZRIfChtSRVBPU0lUT1JZX1JPTEVfVU5TUEVDSUZJRUQQABIdChlSRVBPU0lUT1JZX1JPTEVfQkxVRVBSSU5UEAESHgoaUkVQT1NJVE9SWV9ST0xFX0RFUExPWU1FTlQQAirqAgoPRGVwbG95bWVudFN0YXRlEiAKHERFUExPWU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhERVBMT1lNRU5UX1NUQVRFX1BFTkRJTkcQARIdChlERVBMT1lNRU5UX1NUQVRFX0FETUlUVEVEEAISHgoaREVQTE9ZTUVOVF9TVEFURV9DT01NSVRURUQQAxIbChdERVBMT1lNRU5UX1NUQVRFX1NZTkNFRBAEEhoKFkRFUExPWU1FTlRfU1RBVEVfUkVBRFkQBRIdChlERVBMT1lNRU5UX1NUQVRFX0RFR1JBREVEEAYSGwoXREVQTE9ZTUVOVF9TVEFURV9GQUlMRUQQBxIgChxERVBMT1lNRU5UX1NUQVRFX1JPTExFRF9CQUNLEAgSHwobREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVEVEEAkSIAocREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVElORxAKKmcKC01ldHJpY1Njb3BlEhwKGE1FVFJJQ19TQ09QRV9VTlNQRUNJRklFRBAAEh8KG01FVFJJQ19TQ09QRV9JTkZSQVNUUlVDVFVSRRABEhkKFU1FVFJJQ19TQ09QRV9XT1JLTE9BRBACKoEBCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU0VWRVJJVFlfSU5GTxABEhoKFkFMRVJUX1NFVkVSSVRZX1dBUk5JTkcQAhIbChdBTEVSVF9TRVZFUklUWV9DUklUSUNBTBADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLjAQoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLFAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAginAEKClJlcG9zaXRvcnkSDAoEbmFtZRgBIAEoCRInCgRyb2xlGAIgASgOMhkuY2FtaW5vLnYxLlJlcG9zaXRvcnlSb2xlEgsKA3VybBgDIAEoCRIOCgZicmFuY2gYBCABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAUgASgJEgwKBGVkZ2UYBiABKAkSEwoLaGVhZF9jb21taXQYByABKAkiQQoOUm9vdFN5bmNTdGF0dXMSDgoGY29tbWl0GAEgASgJEg8KB3N5bmNpbmcYAiABKAgSDgoGZXJyb3JzGAMgAygJItIBCgRFZGdlEgwKBG5hbWUYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg8KB2hlYWx0aHkYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIlCghjYXBhY2l0eRgFIAEoCzITLmNhbWluby52MS5DYXBhY2l0eRISCgpyZXBvc2l0b3J5GAYgASgJEiwKCXJvb3Rfc3luYxgHIAEoCzIZLmNhbWluby52MS5Sb290U3luY1N0YXR1cxIPCgduZXR3b3JrGAggASgJIpwBCgRQZWVyEgoKAmlkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiMKBGluZm8YBSABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbxItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJeCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSDwoHY29udGVudBgFIAEoCSLvAQoLUGFja2FnZVBsYW4SDwoHcGFja2FnZRgBIAEoCRIMCgRlZGdlGAIgASgJEg4KBmRvbWFpbhgDIAEoCRISCgpyZXBvc2l0b3J5GAQgASgJEgwKBGllc2QYBSABKAkSFwoPcGFja2FnZV92YXJpYW50GAYgASgJEiUKBWZpbGVzGAcgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEg4KBnJlYXNvbhgIIAEoCRIQCghhZG1pdHRlZBgJIAEoCBItCglhZG1pc3Npb24YCiADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIlAKD0FkbWlzc2lvblJlYXNvbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDQoFY2hlY2sYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSKfAgoEUGxhbhIOCgZpbnRlbnQYASABKAkSDQoFb3JkZXIYAiADKAkSHgoFd2F2ZXMYAyADKAsyDy5jYW1pbm8udjEuV2F2ZRIvCgpwbGFjZW1lbnRzGAQgAygLMhsuY2FtaW5vLnYxLlBhY2thZ2VQbGFjZW1lbnQSJQoFZmlsZXMYBSADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSFQoNaW50ZW50X2RpZ2VzdBgGIAEoCRIoCghwYWNrYWdlcxgHIAMoCzIWLmNhbWluby52MS5QYWNrYWdlUGxhbhIQCghhZG1pdHRlZBgIIAEoCBItCglhZG1pc3Npb24YCSADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIvUBCg1QYWNrYWdlU3RhdHVzEg8KB3BhY2thZ2UYASABKAkSKQoFc3RhdGUYAiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIMCgRlZGdlGAQgASgJEg4KBmRvbWFpbhgFIAEoCRIYChBibHVlcHJpbnRfY29tbWl0GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHdhdmUYCCABKA0SEgoKcmVwb3NpdG9yeRgJIAEoCRIOCgZjb21taXQYCiABKAkieAoNU2VnbWVudFN0YXR1cxIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSEAoIcGFja2FnZXMYAyADKAkSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCSKHAwoKRGVwbG95bWVudBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCRIqCghwYWNrYWdlcxgGIAMoCzIYLmNhbWluby52MS5QYWNrYWdlU3RhdHVzEioKCHNlZ21lbnRzGAcgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaW50ZW50X2RpZ2VzdBgKIAEoCRItCglhZG1pc3Npb24YCyADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uEhIKCnRpbWVvdXRfbXMYDCABKAQi3AEKD0RlcGxveW1lbnRFdmVudBIVCg1kZXBsb3ltZW50X2lkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwYWNrYWdlGAUgASgJEikKBXN0YXRlGAYgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YByABKAkSDAoEa2luZBgIIAEoCRIMCgR3YXZlGAkgASgNInkKDE1ldHJpY1NhbXBsZRIOCgZtZXRyaWMYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg0KBXZhbHVlGAMgASgBEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvABCgVBbGVydBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSDwoHcGFja2FnZRgDIAEoCRIMCgRlZGdlGAQgASgJEioKCHNldmVyaXR5GAUgASgOMhguY2FtaW5vLnYxLkFsZXJ0U2V2ZXJpdHkSDwoHc3VtbWFyeRgGIAEoCRIOCgZmaXJpbmcYByABKAgSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKnAKDlJlcG9zaXRvcnlSb2xlEh8KG1JFUE9TSVRPUllfUk9MRV9VTlNQRUNJRklFRBAAEh0KGVJFUE9TSVRPUllfUk9MRV9CTFVFUFJJTlQQARIeChpSRVBPU0lUT1JZX1JPTEVfREVQTE9ZTUVOVBACKuoCCg9EZXBsb3ltZW50U3RhdGUSIAocREVQTE9ZTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhwKGERFUExPWU1FTlRfU1RBVEVfUEVORElORxABEh0KGURFUExPWU1FTlRfU1RBVEVfQURNSVRURUQQAhIeChpERVBMT1lNRU5UX1NUQVRFX0NPTU1JVFRFRBADEhsKF0RFUExPWU1FTlRfU1RBVEVfU1lOQ0VEEAQSGgoWREVQTE9ZTUVOVF9TVEFURV9SRUFEWRAFEh0KGURFUExPWU1FTlRfU1RBVEVfREVHUkFERUQQBhIbChdERVBMT1lNRU5UX1NUQVRFX0ZBSUxFRBAHEiAKHERFUExPWU1FTlRfU1RBVEVfUk9MTEVEX0JBQ0sQCBIfChtERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFURUQQCRIgChxERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFUSU5HEAoqZwoLTWV0cmljU2NvcGUSHAoYTUVUUklDX1NDT1BFX1VOU1BFQ0lGSUVEEAASHwobTUVUUklDX1NDT1BFX0lORlJBU1RSVUNUVVJFEAESGQoVTUVUUklDX1NDT1BFX1dPUktMT0FEEAIqgQEKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TRVZFUklUWV9JTkZPEAESGgoWQUxFUlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0FMRVJUX1NFVkVSSVRZX0NSSVRJQ0FMEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * What a domain tells about itself, to users and to peers.
@@ -706,6 +706,18 @@ export type PackagePlan = Message<"camino.v1.PackagePlan"> & {
    * @generated from field: string reason = 8;
    */
   reason: string;
+
+  /**
+   * The admission verdict for this package: admitted, or every reason it is not.
+   *
+   * @generated from field: bool admitted = 9;
+   */
+  admitted: boolean;
+
+  /**
+   * @generated from field: repeated camino.v1.AdmissionReason admission = 10;
+   */
+  admission: AdmissionReason[];
 };
 
 /**
@@ -714,6 +726,42 @@ export type PackagePlan = Message<"camino.v1.PackagePlan"> & {
  */
 export const PackagePlanSchema: GenMessage<PackagePlan> = /*@__PURE__*/
   messageDesc(file_camino_v1_types, 17);
+
+/**
+ * One reason admission control refuses a package.
+ *
+ * @generated from message camino.v1.AdmissionReason
+ */
+export type AdmissionReason = Message<"camino.v1.AdmissionReason"> & {
+  /**
+   * @generated from field: string package = 1;
+   */
+  package: string;
+
+  /**
+   * @generated from field: string edge = 2;
+   */
+  edge: string;
+
+  /**
+   * "placement", "schema", "resources", "prerequisite", "dry-run".
+   *
+   * @generated from field: string check = 3;
+   */
+  check: string;
+
+  /**
+   * @generated from field: string message = 4;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message camino.v1.AdmissionReason.
+ * Use `create(AdmissionReasonSchema)` to create a new message.
+ */
+export const AdmissionReasonSchema: GenMessage<AdmissionReason> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 18);
 
 /**
  * Everything up to admission; nothing committed.
@@ -761,6 +809,21 @@ export type Plan = Message<"camino.v1.Plan"> & {
    * @generated from field: repeated camino.v1.PackagePlan packages = 7;
    */
   packages: PackagePlan[];
+
+  /**
+   * True when every package is admitted (placement, schemas, resources, prerequisites; dry runs are run
+   * wave by wave at deployment, after the chain's namespace exists).
+   *
+   * @generated from field: bool admitted = 8;
+   */
+  admitted: boolean;
+
+  /**
+   * Every admission reason, of every package.
+   *
+   * @generated from field: repeated camino.v1.AdmissionReason admission = 9;
+   */
+  admission: AdmissionReason[];
 };
 
 /**
@@ -768,7 +831,7 @@ export type Plan = Message<"camino.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 18);
+  messageDesc(file_camino_v1_types, 19);
 
 /**
  * @generated from message camino.v1.PackageStatus
@@ -808,6 +871,25 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 7;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * The deployment wave (1..n) the package belongs to.
+   *
+   * @generated from field: uint32 wave = 8;
+   */
+  wave: number;
+
+  /**
+   * The deployment repository and the commit that carried the package.
+   *
+   * @generated from field: string repository = 9;
+   */
+  repository: string;
+
+  /**
+   * @generated from field: string commit = 10;
+   */
+  commit: string;
 };
 
 /**
@@ -815,7 +897,7 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
  * Use `create(PackageStatusSchema)` to create a new message.
  */
 export const PackageStatusSchema: GenMessage<PackageStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 19);
+  messageDesc(file_camino_v1_types, 20);
 
 /**
  * @generated from message camino.v1.SegmentStatus
@@ -852,7 +934,7 @@ export type SegmentStatus = Message<"camino.v1.SegmentStatus"> & {
  * Use `create(SegmentStatusSchema)` to create a new message.
  */
 export const SegmentStatusSchema: GenMessage<SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 20);
+  messageDesc(file_camino_v1_types, 21);
 
 /**
  * @generated from message camino.v1.Deployment
@@ -907,6 +989,20 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
    * @generated from field: string intent_digest = 10;
    */
   intentDigest: string;
+
+  /**
+   * Why admission refused the intent, every reason (set when it ended on admission).
+   *
+   * @generated from field: repeated camino.v1.AdmissionReason admission = 11;
+   */
+  admission: AdmissionReason[];
+
+  /**
+   * The intent's spec.timeout in force, in milliseconds.
+   *
+   * @generated from field: uint64 timeout_ms = 12;
+   */
+  timeoutMs: bigint;
 };
 
 /**
@@ -914,7 +1010,7 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 21);
+  messageDesc(file_camino_v1_types, 22);
 
 /**
  * @generated from message camino.v1.DeploymentEvent
@@ -975,7 +1071,7 @@ export type DeploymentEvent = Message<"camino.v1.DeploymentEvent"> & {
  * Use `create(DeploymentEventSchema)` to create a new message.
  */
 export const DeploymentEventSchema: GenMessage<DeploymentEvent> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 22);
+  messageDesc(file_camino_v1_types, 23);
 
 /**
  * @generated from message camino.v1.MetricSample
@@ -1007,7 +1103,7 @@ export type MetricSample = Message<"camino.v1.MetricSample"> & {
  * Use `create(MetricSampleSchema)` to create a new message.
  */
 export const MetricSampleSchema: GenMessage<MetricSample> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 23);
+  messageDesc(file_camino_v1_types, 24);
 
 /**
  * @generated from message camino.v1.Alert
@@ -1064,7 +1160,7 @@ export type Alert = Message<"camino.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 24);
+  messageDesc(file_camino_v1_types, 25);
 
 /**
  * @generated from enum camino.v1.RepositoryRole

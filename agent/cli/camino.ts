@@ -5,7 +5,8 @@
 import { agentCommand } from "./commands/agent.js";
 import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
-import { intentPlanCommand } from "./commands/intent.js";
+import { intentGetCommand, intentListCommand, intentTerminateCommand, intentWatchCommand } from "./commands/deployment.js";
+import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
 import { keysGenerateCommand } from "./commands/keys.js";
 import { catalogueCommand, edgeListCommand, repoAddCommand, repoListCommand, repoRemoveCommand } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
@@ -13,7 +14,25 @@ import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
 
-const COMMANDS: readonly Command[] = [agentCommand, keysGenerateCommand, tokenCommand, intentPlanCommand, catalogueCommand, repoListCommand, repoAddCommand, repoRemoveCommand, edgeListCommand, healthCommand, emulatorCommand];
+const COMMANDS: readonly Command[] = [
+  agentCommand,
+  keysGenerateCommand,
+  tokenCommand,
+  // "intent plan" first: `camino intent` lists the subcommands in this order.
+  intentPlanCommand,
+  intentSubmitCommand,
+  intentWatchCommand,
+  intentGetCommand,
+  intentListCommand,
+  intentTerminateCommand,
+  catalogueCommand,
+  repoListCommand,
+  repoAddCommand,
+  repoRemoveCommand,
+  edgeListCommand,
+  healthCommand,
+  emulatorCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,13 +1,20 @@
+/**
+ * `camino intent plan|submit`: the commands that read an intent file. Both check it locally first, so a bad
+ * file is reported with its field paths without a round trip.
+ */
 import { readFile } from "node:fs/promises";
 import { toJson } from "@bufbuild/protobuf";
-import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
-import { PlanSchema } from "../../../gen/camino/v1/types_pb.js";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { DomainManager, SubmitIntentResponseSchema } from "../../../gen/camino/v1/domain_manager_pb.js";
+import { PlanSchema, type Plan } from "../../../gen/camino/v1/types_pb.js";
 import { intentToMessage, parseIntentText } from "../../intent/load.js";
+import type { Intent } from "../../intent/model.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { structured, table, type OutputFormat } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 import { CaminoError } from "../../errors.js";
+import { followDeployment, formatAdmissionReason, outputFormat, streamTimeout, withInterrupt } from "./deployment.js";
 
 export const intentPlanCommand: Command = {
   name: "intent plan",
@@ -16,7 +23,8 @@ export const intentPlanCommand: Command = {
 
 Reads an intent (YAML or JSON; - for stdin), checks it locally, then asks the agent for the plan
 (PlanIntent, scope intents:write): the deterministic order and the waves of packages deployable in
-parallel. Nothing is committed.
+parallel, and admission's verdict per package (ADMITTED); when the plan is not admitted, every reason
+follows as "package@edge [check] message". Nothing is committed.
 
   -o, --output FORMAT   table (default), json or yaml
 ${CLIENT_HELP}`,
@@ -24,17 +32,8 @@ ${CLIENT_HELP}`,
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
     if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
-    const format = (values.output ?? "table") as OutputFormat;
-    if (!["table", "json", "yaml"].includes(format)) throw new UsageError("-o must be table, json or yaml");
-    const file = positionals[0] as string;
-    let text: string;
-    try {
-      text = file === "-" ? await readStdin() : await readFile(file, "utf8");
-    } catch (err) {
-      throw new CaminoError("ERR_INPUT_UNREADABLE", "invalid", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    // Checked here first, so a bad file is reported with its field paths without a round trip.
-    const intent = parseIntentText(text);
+    const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
+    const intent = await readIntent(positionals[0] as string);
     const conn = connect(values, io.env);
     const res = await conn.client(DomainManager).planIntent({ intent: intentToMessage(intent) }, conn.callOptions);
     const plan = res.plan;
@@ -43,22 +42,88 @@ ${CLIENT_HELP}`,
       io.stdout.write(structured(toJson(PlanSchema, plan, { alwaysEmitImplicit: true }), format));
       return EXIT.OK;
     }
-    const waveOf = new Map(plan.waves.flatMap((w) => w.packages.map((p) => [p, w.index] as const)));
-    const after = new Map(intent.packages.map((p) => [p.name, p.after]));
-    const placed = new Map(plan.packages.map((p) => [p.package, p]));
-    io.stdout.write(`intent ${plan.intent}: ${plan.order.length} packages in ${plan.waves.length} waves, ${plan.files.length} files (digest ${plan.intentDigest.slice(0, 12)})\n\n`);
-    io.stdout.write(
-      table(
-        ["ORDER", "WAVE", "PACKAGE", "AFTER", "PLACEMENT", "REPOSITORY", "FILES"],
-        plan.order.map((name, i) => {
-          const p = placed.get(name);
-          return [String(i + 1), String(waveOf.get(name) ?? ""), name, (after.get(name) ?? []).join(",") || "-", p?.edge ? `edge ${p.edge}` : `domain ${p?.domain ?? "?"}`, p?.repository || "-", String(p?.files.length ?? 0)];
-        }),
-      ),
-    );
+    io.stdout.write(formatPlan(plan, intent));
     return EXIT.OK;
   },
 };
+
+export const intentSubmitCommand: Command = {
+  name: "intent submit",
+  summary: "deploy or update an intent (then follow it with --watch)",
+  help: `Usage: camino intent submit FILE [--watch] [-o text|json] [client flags]
+
+Reads an intent (YAML or JSON; - for stdin), checks it locally, then submits it (SubmitIntent,
+scope intents:write). The agent answers at once with the deployment id and revision; a submission whose
+spec and resolved blueprint commits are unchanged is a no-op. JSON output is the response on one line.
+
+With --watch, the deployment's events follow (as camino intent watch prints them; scope intents:read too)
+until it settles, and the exit code is that of the final state: 0 READY or TERMINATED, 1 FAILED or
+ROLLED_BACK, or a watch that ends before the deployment settles (Ctrl-C stops watching, not the
+deployment). --timeout bounds the submission (default 10s) and, only when given, the watch as well.
+
+  --watch               follow the deployment until it settles
+  -o, --output FORMAT   text (default) or json (with --watch, one JSON object per line)
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } }, true);
+    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
+    const format = outputFormat(values.output, ["text", "json"] as const);
+    const intent = await readIntent(positionals[0] as string);
+    const conn = connect(values, io.env);
+    const client = conn.client(DomainManager);
+    const submittedAt = timestampNow();
+    const res = await client.submitIntent({ intent: intentToMessage(intent) }, conn.callOptions);
+    io.stdout.write(
+      format === "json"
+        ? JSON.stringify(toJson(SubmitIntentResponseSchema, res, { alwaysEmitImplicit: true })) + "\n"
+        : `deployment ${res.deploymentId} (intent ${intent.name}, revision ${res.revision}) ${res.noOp ? "unchanged: no-op" : "submitted"}\n`,
+    );
+    if (!values.watch) return EXIT.OK;
+    // The new revision's events from the submission on; for a no-op, the deployment as it stands (it may have
+    // settled long ago, and the agent then answers with its current state).
+    const since = res.noOp ? undefined : submittedAt;
+    return withInterrupt((signal) =>
+      followDeployment({ client, name: res.deploymentId || intent.name, since, format, io, signal, timeoutMs: streamTimeout(values, conn), headers: conn.callOptions.headers }),
+    );
+  },
+};
+
+/**
+ * `camino intent plan` as text: a summary line, one row per package in deployment order (wave, placement,
+ * repository, files, admitted), and — when admission refused the plan — every reason, one per line.
+ */
+export function formatPlan(plan: Plan, intent: Intent): string {
+  const waveOf = new Map(plan.waves.flatMap((w) => w.packages.map((p) => [p, w.index] as const)));
+  const after = new Map(intent.packages.map((p) => [p.name, p.after]));
+  const placed = new Map(plan.packages.map((p) => [p.package, p]));
+  let out = `intent ${plan.intent}: ${plan.order.length} packages in ${plan.waves.length} waves, ${plan.files.length} files (digest ${plan.intentDigest.slice(0, 12)})\n\n`;
+  out += table(
+    ["ORDER", "WAVE", "PACKAGE", "AFTER", "PLACEMENT", "REPOSITORY", "FILES", "ADMITTED"],
+    plan.order.map((name, i) => {
+      const p = placed.get(name);
+      return [String(i + 1), String(waveOf.get(name) ?? ""), name, (after.get(name) ?? []).join(",") || "-", p?.edge ? `edge ${p.edge}` : `domain ${p?.domain ?? "?"}`, p?.repository || "-", String(p?.files.length ?? 0), p?.admitted ? "yes" : "no"];
+    }),
+  );
+  if (!plan.admitted) {
+    out += plan.admission.length > 0 ? `\nnot admitted:\n${plan.admission.map((r) => formatAdmissionReason(r) + "\n").join("")}` : "\nnot admitted (the agent gave no reasons)\n";
+  }
+  return out;
+}
+
+/**
+ * Reads and validates an intent file (- for stdin).
+ * @throws CaminoError ERR_INPUT_UNREADABLE when it cannot be read; IntentError naming the field paths.
+ */
+export async function readIntent(file: string): Promise<Intent> {
+  let text: string;
+  try {
+    text = file === "-" ? await readStdin() : await readFile(file, "utf8");
+  } catch (err) {
+    throw new CaminoError("ERR_INPUT_UNREADABLE", "invalid", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseIntentText(text);
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,0 +1,378 @@
+/**
+ * The deployment-lifecycle commands of the CLI: the pure formatting (event lines, tables, summaries, exit codes
+ * of final states), the watch loop against an in-process DomainManager, and argument errors through main().
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
+import { describe, expect, it, vi } from "vitest";
+import { DomainManager, type WatchDeploymentRequest } from "../../gen/camino/v1/domain_manager_pb.js";
+import { DeploymentEventSchema, DeploymentSchema, DeploymentState, PlanSchema, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
+import { main } from "../../agent/cli/camino.js";
+import {
+  exitCodeForState,
+  followDeployment,
+  formatDeployment,
+  formatDeploymentTable,
+  formatEvent,
+  formatSummary,
+  parseSince,
+  stateName,
+  streamTimeout,
+} from "../../agent/cli/commands/deployment.js";
+import { formatPlan } from "../../agent/cli/commands/intent.js";
+import { connect } from "../../agent/cli/client.js";
+import { UsageError } from "../../agent/cli/exit-codes.js";
+import { parseIntentText } from "../../agent/intent/load.js";
+
+// agent/agent.ts reads its version from "../../package.json" next to the compiled file (dist/agent/), which is
+// outside the repository when imported from source; `camino agent` is not under test here, so it is left out.
+vi.mock("../../agent/cli/commands/agent.js", () => ({ agentCommand: { name: "agent", summary: "run an agent", help: "", run: async () => 1 } }));
+
+/** A local wall-clock time, so the expected HH:MM:SS.mmm does not depend on the machine's time zone. */
+const at = (h: number, m: number, s: number, ms: number) => timestampFromDate(new Date(2025, 0, 31, h, m, s, ms));
+
+const event = (init: Partial<Omit<DeploymentEvent, "$typeName">>) =>
+  create(DeploymentEventSchema, { deploymentId: "video-chain-r2", intent: "video-chain", revision: 2n, kind: "state", ...init });
+
+function fakeIO() {
+  const out = { stdout: "", stderr: "" };
+  return {
+    out,
+    io: {
+      stdout: { write: (s: string) => (out.stdout += s) },
+      stderr: { write: (s: string) => (out.stderr += s) },
+      // Nothing listens on port 1: a command that wrongly got as far as calling fails fast (exit 5), never hangs.
+      env: { CAMINO_SERVER: "http://127.0.0.1:1" },
+    },
+  };
+}
+
+describe("state names and exit codes", () => {
+  it("names states without the DEPLOYMENT_STATE_ prefix", () => {
+    expect(stateName(DeploymentState.PENDING)).toBe("PENDING");
+    expect(stateName(DeploymentState.ROLLED_BACK)).toBe("ROLLED_BACK");
+    expect(stateName(42 as DeploymentState)).toBe("STATE_42");
+  });
+
+  it("exits 0 only for READY and TERMINATED", () => {
+    expect(exitCodeForState(DeploymentState.READY)).toBe(0);
+    expect(exitCodeForState(DeploymentState.TERMINATED)).toBe(0);
+    expect(exitCodeForState(DeploymentState.ROLLED_BACK)).toBe(1);
+    expect(exitCodeForState(DeploymentState.FAILED)).toBe(1);
+    expect(exitCodeForState(DeploymentState.DEGRADED)).toBe(1);
+    expect(exitCodeForState(undefined)).toBe(1);
+  });
+});
+
+describe("event lines", () => {
+  it("shows local time with milliseconds, package, wave, state and reason", () => {
+    const line = formatEvent(event({ time: at(14, 2, 3, 45), package: "cnf2", wave: 2, state: DeploymentState.COMMITTED, reason: "committed to edge-1" }));
+    expect(line).toMatch(/^14:02:03\.045 +cnf2 +wave 2 +COMMITTED +committed to edge-1$/);
+  });
+
+  it("names the whole intent `intent`, has no wave for it, and no trailing blanks without a reason", () => {
+    const line = formatEvent(event({ time: at(9, 0, 0, 0), state: DeploymentState.PENDING }));
+    expect(line).toMatch(/^09:00:00\.000 +intent +- +PENDING$/);
+  });
+
+  it("summarises a READY deployment with its duration and a refused one with its reason", () => {
+    const start = at(14, 2, 1, 0);
+    expect(formatSummary("video-chain", event({ time: at(14, 2, 3, 300), state: DeploymentState.READY }), timestampMs(start))).toBe("video-chain: READY in 2.3 s");
+    expect(formatSummary("video-chain", event({ state: DeploymentState.ROLLED_BACK, reason: "cnf2: dry run refused" }))).toBe("video-chain: ROLLED_BACK: cnf2: dry run refused");
+  });
+});
+
+describe("--since", () => {
+  it("takes a duration back from now or an RFC 3339 time, and refuses anything else", () => {
+    const now = Date.UTC(2025, 0, 31, 12, 0, 0);
+    expect(timestampMs(parseSince("10m", now))).toBe(now - 600_000);
+    expect(timestampDate(parseSince("2025-01-31T11:00:00.5+01:00", now)).toISOString()).toBe("2025-01-31T10:00:00.500Z");
+    expect(() => parseSince("yesterday", now)).toThrow(UsageError);
+    expect(() => parseSince("2025-01-31", now)).toThrow(/RFC 3339/);
+  });
+});
+
+describe("deadlines", () => {
+  it("gives the watch stream a deadline only when --timeout was given, unary calls always one", () => {
+    const byDefault = connect({ server: "http://127.0.0.1:1" });
+    expect(byDefault.callOptions.timeoutMs).toBe(10_000);
+    expect(streamTimeout({}, byDefault)).toBeUndefined();
+    const flags = { server: "http://127.0.0.1:1", timeout: "15m" };
+    expect(streamTimeout(flags, connect(flags))).toBe(900_000);
+  });
+});
+
+describe("intent ls table", () => {
+  it("counts ready packages and cuts long reasons to about 60 characters", () => {
+    const long = "edge-1 unreachable: " + "connection refused ".repeat(10);
+    const text = formatDeploymentTable([
+      create(DeploymentSchema, {
+        intent: "video-chain",
+        revision: 3n,
+        state: DeploymentState.DEGRADED,
+        reason: long,
+        packages: [
+          { package: "cnf1", state: DeploymentState.READY },
+          { package: "cnf2", state: DeploymentState.DEGRADED },
+          { package: "cnf4", state: DeploymentState.READY },
+        ],
+        updatedAt: timestampFromDate(new Date(2025, 0, 31, 8, 5, 9)),
+      }),
+      create(DeploymentSchema, { intent: "paper-chain", revision: 1n, state: DeploymentState.READY }),
+    ]);
+    const [header, first, second] = text.trimEnd().split("\n") as [string, string, string];
+    expect(header).toMatch(/^NAME +REVISION +STATE +PACKAGES +UPDATED +REASON$/);
+    expect(first).toMatch(/^video-chain +3 +DEGRADED +2\/3 +2025-01-31 08:05:09 +edge-1 unreachable: connection refused/);
+    const reason = first.slice(header.indexOf("REASON"));
+    expect(reason).toHaveLength(60);
+    expect(reason.endsWith("…")).toBe(true);
+    expect(second).toMatch(/^paper-chain +1 +READY +0\/0 +- +-$/);
+  });
+});
+
+describe("intent get", () => {
+  it("shows the deployment line, a row per package, and every admission reason", () => {
+    const text = formatDeployment(
+      create(DeploymentSchema, {
+        id: "video-chain-r2",
+        intent: "video-chain",
+        revision: 2n,
+        state: DeploymentState.ROLLED_BACK,
+        reason: "admission refused",
+        timeoutMs: 300_000n,
+        packages: [
+          { package: "cnf1", wave: 1, edge: "edge-1", state: DeploymentState.ROLLED_BACK, reason: "rolled back" },
+          { package: "cnf3", wave: 2, domain: "domain-y", state: DeploymentState.PENDING },
+        ],
+        admission: [
+          { package: "cnf1", edge: "edge-1", check: "resources", message: "needs 2 CPU, 1.5 free" },
+          { package: "cnf1", edge: "edge-1", check: "prerequisite", message: "IngressClass nginx missing" },
+        ],
+      }),
+    );
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("deployment video-chain-r2 (intent video-chain, revision 2) ROLLED_BACK: admission refused");
+    expect(lines[1]).toBe("timeout 5m");
+    expect(text).toMatch(/\nPACKAGE +WAVE +EDGE +STATE +REASON\n/);
+    expect(text).toMatch(/\ncnf1 +1 +edge-1 +ROLLED_BACK +rolled back\n/);
+    expect(text).toMatch(/\ncnf3 +2 +domain domain-y +PENDING +-\n/);
+    expect(text).toContain("\nadmission refused:\n  cnf1@edge-1 [resources] needs 2 CPU, 1.5 free\n  cnf1@edge-1 [prerequisite] IngressClass nginx missing\n");
+  });
+
+  it("prints no admission section for an admitted deployment", () => {
+    expect(formatDeployment(create(DeploymentSchema, { id: "a-r1", intent: "a", revision: 1n, state: DeploymentState.READY }))).not.toContain("admission");
+  });
+});
+
+describe("intent plan table", () => {
+  const intent = parseIntentText(`apiVersion: camino.io/v1
+kind: DeploymentIntent
+metadata: {name: video-chain}
+spec:
+  packages:
+    - {name: cnf1, blueprint: nginx-ingress, placement: {edge: edge-1}}
+    - {name: cnf2, blueprint: upf, after: [cnf1], placement: {edge: edge-2}}
+`);
+
+  it("has an ADMITTED column and lists the reasons of a refused plan", () => {
+    const text = formatPlan(
+      create(PlanSchema, {
+        intent: "video-chain",
+        order: ["cnf1", "cnf2"],
+        waves: [
+          { index: 1, packages: ["cnf1"] },
+          { index: 2, packages: ["cnf2"] },
+        ],
+        packages: [
+          { package: "cnf1", edge: "edge-1", repository: "edge-1-deploy", admitted: true },
+          { package: "cnf2", edge: "edge-2", repository: "edge-2-deploy", admitted: false },
+        ],
+        admitted: false,
+        admission: [{ package: "cnf2", edge: "edge-2", check: "schema", message: "spec.replicas: must be at most 3" }],
+      }),
+      intent,
+    );
+    expect(text).toMatch(/\nORDER +WAVE +PACKAGE +AFTER +PLACEMENT +REPOSITORY +FILES +ADMITTED\n/);
+    expect(text).toMatch(/\n1 +1 +cnf1 +- +edge edge-1 +edge-1-deploy +0 +yes\n/);
+    expect(text).toMatch(/\n2 +2 +cnf2 +cnf1 +edge edge-2 +edge-2-deploy +0 +no\n/);
+    expect(text.endsWith("\nnot admitted:\n  cnf2@edge-2 [schema] spec.replicas: must be at most 3\n")).toBe(true);
+  });
+
+  it("prints no reasons for an admitted plan, and says so when a refused plan comes without any", () => {
+    const admitted = formatPlan(create(PlanSchema, { intent: "video-chain", order: ["cnf1"], packages: [{ package: "cnf1", edge: "edge-1", admitted: true }], admitted: true }), intent);
+    expect(admitted).not.toContain("not admitted");
+    const bare = formatPlan(create(PlanSchema, { intent: "video-chain", order: ["cnf1"], packages: [{ package: "cnf1", edge: "edge-1" }] }), intent);
+    expect(bare.endsWith("\nnot admitted (the agent gave no reasons)\n")).toBe(true);
+  });
+});
+
+/** A DomainManager whose WatchDeployment runs `watch`; the other methods stay unimplemented. */
+function watchClient(watch: (req: WatchDeploymentRequest, ctx: HandlerContext) => AsyncIterable<{ event: DeploymentEvent }>) {
+  return createClient(DomainManager, createRouterTransport((router) => router.service(DomainManager, { watchDeployment: watch })));
+}
+
+describe("following a deployment", () => {
+  const rollout = [
+    event({ time: at(10, 0, 0, 0), state: DeploymentState.PENDING }),
+    event({ time: at(10, 0, 0, 200), package: "cnf1", wave: 1, state: DeploymentState.COMMITTED, reason: "committed to edge-1" }),
+    event({ time: at(10, 0, 1, 900), package: "cnf1", wave: 1, state: DeploymentState.READY }),
+  ];
+
+  it("prints every event, exits 0 on READY with a summary on stderr, and sets no deadline on the stream", async () => {
+    const seen: { name: string; since: number | undefined; timeoutMs: number | undefined }[] = [];
+    const client = watchClient(async function* (req, ctx) {
+      seen.push({ name: req.name, since: req.since && timestampMs(req.since), timeoutMs: ctx.timeoutMs() });
+      for (const e of rollout) yield { event: e };
+      yield { event: event({ time: at(10, 0, 2, 300), state: DeploymentState.READY, reason: "every package ready" }) };
+    });
+    const { io, out } = fakeIO();
+    const code = await followDeployment({ client, name: "video-chain", since: timestampFromMs(1000), format: "text", io, signal: new AbortController().signal });
+    expect(code).toBe(0);
+    expect(seen).toEqual([{ name: "video-chain", since: 1000, timeoutMs: undefined }]);
+    const lines = out.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^10:00:00\.200 +cnf1 +wave 1 +COMMITTED +committed to edge-1$/);
+    expect(lines[3]).toMatch(/^10:00:02\.300 +intent +- +READY +every package ready$/);
+    expect(out.stderr).toBe("video-chain: READY in 2.3 s\n");
+  });
+
+  it("exits 1 when the intent is rolled back, naming the reason", async () => {
+    const client = watchClient(async function* () {
+      yield { event: rollout[0] as DeploymentEvent };
+      yield { event: event({ time: at(10, 0, 3, 0), state: DeploymentState.ROLLED_BACK, reason: "cnf1 not available within 5m" }) };
+    });
+    const { io, out } = fakeIO();
+    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal })).toBe(1);
+    expect(out.stderr).toBe("video-chain: ROLLED_BACK: cnf1 not available within 5m\n");
+  });
+
+  it("exits 1 when the stream ends before the intent settles", async () => {
+    const client = watchClient(async function* () {
+      for (const e of rollout) yield { event: e };
+    });
+    const { io, out } = fakeIO();
+    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal })).toBe(1);
+    expect(out.stderr).toBe("video-chain: the watch ended before the deployment settled (last state PENDING)\n");
+  });
+
+  it("writes one DeploymentEvent JSON object per line and no summary in json mode", async () => {
+    const client = watchClient(async function* () {
+      yield { event: rollout[1] as DeploymentEvent };
+      yield { event: event({ time: at(10, 0, 2, 0), state: DeploymentState.READY }) };
+    });
+    const { io, out } = fakeIO();
+    expect(await followDeployment({ client, name: "video-chain", format: "json", io, signal: new AbortController().signal })).toBe(0);
+    const objects = out.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objects).toHaveLength(2);
+    expect(objects[0]).toMatchObject({ deploymentId: "video-chain-r2", package: "cnf1", wave: 1, state: "DEPLOYMENT_STATE_COMMITTED", reason: "committed to edge-1" });
+    expect(objects[1]).toMatchObject({ package: "", state: "DEPLOYMENT_STATE_READY" });
+    expect(out.stderr).toBe("");
+  });
+
+  it("stops on the signal (Ctrl-C) with exit 1 and says the deployment goes on", async () => {
+    const client = watchClient(async function* (_req, ctx) {
+      yield { event: rollout[0] as DeploymentEvent };
+      // Hold the stream open until the client leaves.
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+    });
+    const controller = new AbortController();
+    const { io, out } = fakeIO();
+    const quitOnFirstLine = { ...io, stdout: { write: (s: string) => (io.stdout.write(s), controller.abort()) } };
+    expect(await followDeployment({ client, name: "video-chain", format: "text", io: quitOnFirstLine, signal: controller.signal })).toBe(1);
+    expect(out.stderr).toBe("video-chain: stopped watching (interrupted); last state PENDING; the deployment goes on\n");
+  });
+
+  it("puts a deadline on the stream only when one is given", async () => {
+    let timeoutMs: number | undefined;
+    const client = watchClient(async function* (_req, ctx) {
+      timeoutMs = ctx.timeoutMs();
+      yield { event: event({ state: DeploymentState.TERMINATED }) };
+    });
+    const { io } = fakeIO();
+    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal, timeoutMs: 60_000 })).toBe(0);
+    expect(timeoutMs).toBeGreaterThan(50_000);
+    expect(timeoutMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it("passes other call failures on (an agent without the method yet)", async () => {
+    const client = createClient(DomainManager, createRouterTransport((router) => router.service(DomainManager, {})));
+    const { io } = fakeIO();
+    const err = await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Unimplemented);
+  });
+});
+
+describe("argument errors, before any call", () => {
+  const dir = mkdtempSync(join(tmpdir(), "camino-cli-deployment-"));
+  const badIntent = join(dir, "bad.yaml");
+  writeFileSync(
+    badIntent,
+    `apiVersion: camino.io/v1
+kind: DeploymentIntent
+metadata: {name: video-chain}
+spec:
+  packages:
+    - {name: cnf1, blueprint: nginx-ingress, replicas: -1, placement: {edge: edge-1}}
+`,
+  );
+
+  async function run(...argv: string[]) {
+    const { io, out } = fakeIO();
+    const code = await main(argv, io);
+    return { code, ...out };
+  }
+
+  it("needs exactly one FILE or NAME (exit 2)", async () => {
+    for (const argv of [["intent", "submit"], ["intent", "submit", "a.yaml", "b.yaml"], ["intent", "watch"], ["intent", "get"], ["intent", "terminate"]]) {
+      const res = await run(...argv);
+      expect(res.code, argv.join(" ")).toBe(2);
+      expect(res.stderr, argv.join(" ")).toMatch(/give exactly one intent (FILE|NAME)/);
+    }
+    expect((await run("intent", "ls", "video-chain")).code).toBe(2);
+  });
+
+  it("refuses an output format the command does not have (exit 2)", async () => {
+    const submit = await run("intent", "submit", badIntent, "-o", "yaml");
+    expect(submit.code).toBe(2);
+    expect(submit.stderr).toContain("-o must be text or json");
+    expect((await run("intent", "watch", "video-chain", "-o", "table")).code).toBe(2);
+    const get = await run("intent", "get", "video-chain", "-o", "text");
+    expect(get.code).toBe(2);
+    expect(get.stderr).toContain("-o must be table, json or yaml");
+    expect((await run("intent", "ls", "--output", "wide")).code).toBe(2);
+  });
+
+  it("refuses a --since that is neither a duration nor a time (exit 2)", async () => {
+    const res = await run("intent", "watch", "video-chain", "--since", "last tuesday");
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--since "last tuesday" is neither a duration');
+  });
+
+  it("reports an unreadable file (exit 3)", async () => {
+    const res = await run("intent", "submit", join(dir, "missing.yaml"));
+    expect(res.code).toBe(3);
+    expect(res.stderr).toBe(`camino intent submit: cannot read ${join(dir, "missing.yaml")} (ENOENT)\n`);
+  });
+
+  it("reports an invalid intent with its field path (exit 3)", async () => {
+    const res = await run("intent", "submit", badIntent, "--watch");
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain("spec.packages[0].replicas");
+    expect(res.stdout).toBe("");
+  });
+
+  it("lists the intent subcommands and prints help naming the scope", async () => {
+    expect((await run("intent")).stderr).toContain("give a subcommand: plan, submit, watch, get, ls, terminate");
+    for (const [sub, scope] of [["submit", "intents:write"], ["terminate", "intents:write"], ["watch", "intents:read"], ["get", "intents:read"], ["ls", "intents:read"]] as const) {
+      const res = await run("intent", sub, "--help");
+      expect(res.code, sub).toBe(0);
+      expect(res.stdout, sub).toMatch(new RegExp(`^Usage: camino intent ${sub} `));
+      expect(res.stdout, sub).toContain(`scope ${scope}`);
+    }
+  });
+});

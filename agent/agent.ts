@@ -21,6 +21,10 @@ import { errorMapInterceptor } from "./rpc/error-map.js";
 import { registerRoutes, unknownRoute } from "./rpc/routes.js";
 import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
+import { CapacityBook } from "./orchestration/reservations.js";
+import { DeploymentManager } from "./orchestration/deployments.js";
+import { deployableEdges } from "./orchestration/planner.js";
+import { Journal } from "./orchestration/journal.js";
 
 /** The agent's version, from package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -67,7 +71,27 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
   let endpoint = config.domain.endpoint ?? "";
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints: options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]), registry, catalogue, hydration: new HydrationCache(), edges, logger };
+  const failpoints = options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]);
+  const hydration = new HydrationCache();
+  const book = new CapacityBook(() => deployableEdges({ registry, edges }));
+  const lifecycle = config.lifecycle;
+  const deployments = new DeploymentManager({
+    domainId: config.domain.id,
+    registry,
+    catalogue,
+    hydration,
+    edges,
+    book,
+    capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
+    journal: new Journal(config.domain.dataDir),
+    logger: logger.child({ component: "lifecycle" }),
+    failpoints,
+    defaultTimeoutMs: lifecycle.defaultTimeoutMs,
+    pollMs: lifecycle.pollMs,
+    cleanupTimeoutMs: lifecycle.cleanupTimeoutMs,
+  });
+  await deployments.init();
+  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints, registry, catalogue, hydration, edges, book, deployments, capacityMaxAgeMs: lifecycle.capacityMaxAgeMs, logger };
   const routes = registerRoutes({
     domainManager,
     health,
@@ -102,7 +126,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       closing ??= (async () => {
         logger.info("shutting down", { graceSeconds: config.server.shutdownGraceSeconds });
         health.shutdown();
-        await listeners.close(config.server.shutdownGraceSeconds * 1000);
+        await Promise.all([listeners.close(config.server.shutdownGraceSeconds * 1000), deployments.close()]);
         logger.info("stopped");
       })();
       return closing;

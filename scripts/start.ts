@@ -1,14 +1,16 @@
 /**
  * `npm start`: the embedded default. Today that is one agent (domain-x) with the example config and two
  * emulated edges (edge-1, edge-2) in-process, whose RootSyncs the agent points at its deployment repositories;
- * it makes the domain's signing key on first run, plans the paper's chain (scenarios/paper-chain.yaml) against
- * the running agent, and prints where everything listens and how to call it. Ctrl-C stops it gracefully.
+ * it makes the domain's signing key on first run, submits the paper's chain kept inside one domain
+ * (scenarios/chain-one-domain.yaml) through the API, shows every state change until it is READY, and prints
+ * where everything listens and how to call it. Ctrl-C stops it gracefully.
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DomainManager } from "../gen/camino/v1/domain_manager_pb.js";
+import { DeploymentState } from "../gen/camino/v1/types_pb.js";
 import { startAgent } from "../agent/agent.js";
 import { loadConfig } from "../agent/config/config.js";
 import { generateSigningKey, loadSigningKey, writeKeyFiles } from "../agent/auth/keys.js";
@@ -21,7 +23,7 @@ import { startEmulator, type Emulator } from "../emulator/emulator.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const configFile = "deploy/examples/domain-x.yaml";
-const scenario = "scenarios/paper-chain.yaml";
+const scenario = "scenarios/chain-one-domain.yaml";
 
 async function run(): Promise<void> {
   process.chdir(root);
@@ -40,16 +42,29 @@ async function run(): Promise<void> {
     ),
   );
   if (config.edges.length === 0) {
-    config.edges = edges.map((e, i) => ({ name: e.name, server: e.httpUrl as string, labels: { zone: i === 0 ? "north" : "south" }, repository: `${e.name}-deploy`, timeoutMs: 5000 }));
+    config.edges = edges.map((e, i) => ({ name: e.name, server: e.httpUrl as string, labels: { zone: i === 0 ? "north" : "south" }, repository: `${e.name}-deploy`, timeoutMs: 5000, syncPeriod: "500ms" }));
   }
   const agent = await startAgent({ config, logger: createLogger({ level: config.log.level, format: "text" }) });
 
-  // Show the agent at work: plan the paper's chain through the public API, with a short-lived token.
+  // Show the agent at work: deploy the chain through the public API, with a short-lived token.
   const key = await loadSigningKey(config.auth.signingKeyFile);
-  const token = await mintNorthboundToken({ key, issuer: config.domain.id, audience: config.auth.audience, subject: "npm-start", scopes: ["intents:write"], ttlSeconds: 60 });
+  const token = await mintNorthboundToken({ key, issuer: config.domain.id, audience: config.auth.audience, subject: "npm-start", scopes: ["intents:write", "intents:read"], ttlSeconds: 300 });
   const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
+  const headers = { authorization: `Bearer ${token}` };
   const intent = parseIntentText(await readFile(scenario, "utf8"));
-  const { plan } = await client.planIntent({ intent: intentToMessage(intent) }, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 5000 });
+  const started = Date.now();
+  const submitted = await client.submitIntent({ intent: intentToMessage(intent) }, { headers, timeoutMs: 10_000 });
+  console.log(`submitted ${scenario}: deployment ${submitted.deploymentId}${submitted.noOp ? " (unchanged since the last run: nothing to do)" : ""}`);
+  let final = "";
+  for await (const { event } of client.watchDeployment({ name: submitted.deploymentId }, { headers })) {
+    if (!event) continue;
+    const state = DeploymentState[event.state];
+    const t = ((Date.now() - started) / 1000).toFixed(2).padStart(6);
+    console.log(`  ${t}s  ${(event.package || "intent").padEnd(6)} ${event.wave ? `wave ${event.wave}` : "      "}  ${state.padEnd(11)} ${event.reason}`);
+    if (!event.package) final = `${state}: ${event.reason}`;
+  }
+  const { deployment } = await client.getDeployment({ name: intent.name }, { headers, timeoutMs: 5000 });
+  const placements = (deployment?.packages ?? []).map((p) => `${p.package} -> ${p.edge}`).join(", ");
 
   const cmd = "./bin/camino.js";
   const edgeLines = edges.map((e) => `  ${e.name}: emulated cluster at ${e.httpUrl}  (KUBECONFIG=/dev/null kubectl --server ${e.httpUrl} get nodes)`).join("\n");
@@ -60,17 +75,14 @@ CAMINO agent for ${config.domain.id} is running.
 Edges (their RootSyncs follow the deployment repositories under .camino/domain-x/repos/):
 ${edgeLines}
 
-Planned ${scenario}: ${plan?.order.length} packages in ${plan?.waves.length} waves, ${plan?.files.length} files hydrated (nothing committed)
-${(plan?.waves ?? [])
-  .map((w) => `  wave ${w.index}: ${w.packages.map((name) => {
-    const p = plan?.packages.find((x) => x.package === name);
-    return p?.edge ? `${name} -> ${p.edge} (${p.repository}, ${p.files.length} files)` : `${name} -> domain ${p?.domain} (a peer's segment)`;
-  }).join("; ")}`)
-  .join("\n")}
+Deployed ${scenario} (intent ${intent.name}): ${final}
+  placement: ${placements}
 
 Call it from another terminal:
-  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,catalogue:read,repos:admin)
+  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,intents:read,catalogue:read,repos:admin)
   ${cmd} intent plan ${scenario}
+  ${cmd} intent get ${intent.name}
+  ${cmd} intent watch ${intent.name} --since 10m
   ${cmd} catalogue
   ${cmd} repo ls
   ${cmd} edge ls

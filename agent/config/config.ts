@@ -64,10 +64,23 @@ export interface AgentConfig {
   };
   log: { level: LogLevel; format: "json" | "text" };
   limits: IntentLimits;
+  /** The service lifecycle. */
+  lifecycle: LifecycleConfig;
   /** Repositories the agent makes sure are registered at start. */
   repositories: ConfiguredRepository[];
   /** The domain's edges (Kubernetes clusters). */
   edges: ConfiguredEdge[];
+}
+
+export interface LifecycleConfig {
+  /** An intent without spec.timeout gets this, in ms. Default 300000. */
+  defaultTimeoutMs: number;
+  /** How often workload availability is asked while a deployment waits, in ms. Default 200. */
+  pollMs: number;
+  /** How long a rollback or termination waits for edges to sync it, in ms. Default 60000. */
+  cleanupTimeoutMs: number;
+  /** Capacity readings younger than this are reused by admission, in ms. Default 250. */
+  capacityMaxAgeMs: number;
 }
 
 /** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */
@@ -85,6 +98,8 @@ export interface ConfiguredEdge {
   repository?: string;
   /** Per-call timeout in ms. Default 10000. */
   timeoutMs: number;
+  /** How often the edge's RootSync polls its repository (spec.git.period), e.g. "15s" (the default) or "500ms". */
+  syncPeriod?: string;
 }
 
 /** A repository named in the config. Without `url`, a local repository is created under the data directory. */
@@ -206,6 +221,16 @@ function limits(c: Checker, v: unknown): IntentLimits {
   };
 }
 
+function lifecycle(c: Checker, v: unknown): LifecycleConfig {
+  const o = c.object(v, "lifecycle", ["defaultTimeoutSeconds", "pollMs", "cleanupTimeoutSeconds", "capacityMaxAgeMs"]) ?? {};
+  return {
+    defaultTimeoutMs: (c.integer(o["defaultTimeoutSeconds"], "lifecycle.defaultTimeoutSeconds", 1, 86_400) ?? 300) * 1000,
+    pollMs: c.integer(o["pollMs"], "lifecycle.pollMs", 10, 60_000) ?? 200,
+    cleanupTimeoutMs: (c.integer(o["cleanupTimeoutSeconds"], "lifecycle.cleanupTimeoutSeconds", 1, 3600) ?? 60) * 1000,
+    capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? 250,
+  };
+}
+
 function repositories(c: Checker, v: unknown, base: string): ConfiguredRepository[] {
   const names = new Set<string>();
   return c.list(v, "repositories", 64).flatMap((raw, i) => {
@@ -238,7 +263,7 @@ function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
   const names = new Set<string>();
   return c.list(v, "edges", 256).flatMap((raw, i) => {
     const path = `edges[${i}]`;
-    const o = c.object(raw, path, ["name", "kubeconfig", "server", "caFile", "tokenFile", "labels", "repository", "timeoutMs"]);
+    const o = c.object(raw, path, ["name", "kubeconfig", "server", "caFile", "tokenFile", "labels", "repository", "timeoutMs", "syncPeriod"]);
     if (!o) return [];
     const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
     if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
@@ -258,9 +283,11 @@ function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
     }
     const repository = c.string(o["repository"], joinPath(path, "repository"), { max: 63, check: dns1123LabelProblem });
     const timeoutMs = c.integer(o["timeoutMs"], joinPath(path, "timeoutMs"), 100, 600_000) ?? 10_000;
+    const syncPeriod = c.string(o["syncPeriod"], joinPath(path, "syncPeriod"), { max: 32, check: (s) => (/^\d+(ms|s|m|h)$/.test(s) ? undefined : 'must be a duration such as "15s" or "500ms"') });
     if (!name) return [];
     names.add(name);
     const out: ConfiguredEdge = { name, labels: labelMap, timeoutMs };
+    if (syncPeriod) out.syncPeriod = syncPeriod;
     if (kc) {
       const f = file("file", kc, joinPath(path, "kubeconfig"));
       if (!f) c.add(joinPath(path, "kubeconfig.file"), "is required");
@@ -307,7 +334,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
   }
 
-  c.object(root, "", ["domain", "server", "auth", "log", "limits", "repositories", "edges"]);
+  c.object(root, "", ["domain", "server", "auth", "log", "limits", "lifecycle", "repositories", "edges"]);
   const d = c.object(root["domain"], "domain", ["id", "dataDir", "endpoint"]) ?? {};
   const id = c.string(d["id"], "domain.id", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const dataDir = c.string(d["dataDir"], "domain.dataDir", { max: 4096 });
@@ -345,6 +372,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
       format: c.oneOf<"json" | "text">(l["format"], "log.format", ["json", "text"]) ?? DEFAULTS.logFormat,
     },
     limits: limits(c, root["limits"]),
+    lifecycle: lifecycle(c, root["lifecycle"]),
     repositories: repositories(c, root["repositories"], base),
     edges: edges(c, root["edges"], base),
   };

@@ -33,6 +33,8 @@ export interface EdgeCapacity {
   allocatable: Resources;
   requested: Resources;
   free: Resources;
+  /** Requests of scheduled pods per CAMINO package, keyed `<intent>/<package>` (from the pods' camino.io labels). */
+  byPackage: Map<string, Resources>;
 }
 
 export interface DryRunResult {
@@ -60,6 +62,8 @@ export interface SyncState {
   errors: string[];
   /** Why not synced (yet). */
   reason: string;
+  /** The edge is at the commit (or later) and reports errors naming objects of the intent: it will not sync as is. */
+  failed?: boolean;
 }
 
 /** An edge that could not be reached or answered badly (`ERR_EDGE_UNREACHABLE`, `ERR_EDGE_TIMEOUT`, `ERR_EDGE_API`). */
@@ -92,6 +96,8 @@ export class EdgeClient {
   readonly labels: Readonly<Record<string, string>>;
   readonly repository: string | undefined;
   readonly timeoutMs: number;
+  /** The RootSync's polling period, when configured. */
+  readonly syncPeriod: string | undefined;
   readonly kubeConfig: KubeConfig;
   #health: EdgeHealth = { healthy: false, reason: "not checked yet", checkedAt: new Date(0) };
   readonly #core: CoreV1Api;
@@ -103,6 +109,7 @@ export class EdgeClient {
     this.labels = edge.labels;
     this.repository = edge.repository;
     this.timeoutMs = edge.timeoutMs;
+    this.syncPeriod = edge.syncPeriod;
     this.kubeConfig = kubeConfig;
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#objects = KubernetesObjectApi.makeApiClient(kubeConfig);
@@ -235,6 +242,7 @@ export class EdgeClient {
   async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {
     const [nodes, pods] = await Promise.all([this.#call("list nodes", () => this.#core.listNode(), signal), this.#call("list pods", () => this.#core.listPodForAllNamespaces(), signal)]);
     const requested = new Map<string, Resources>();
+    const byPackage = new Map<string, Resources>();
     for (const p of pods.items) {
       const node = p.spec?.nodeName;
       if (!node || p.status?.phase === "Succeeded" || p.status?.phase === "Failed") continue;
@@ -244,6 +252,10 @@ export class EdgeClient {
         r = add(r, { cpuMillis: milli(req["cpu"]), memoryBytes: bytes(req["memory"]), pods: 0 });
       }
       requested.set(node, add(requested.get(node) ?? ZERO, r));
+      const labels = p.metadata?.labels ?? {};
+      const intent = labels["camino.io/intent"];
+      const pkg = labels["camino.io/package"];
+      if (intent && pkg) byPackage.set(`${intent}/${pkg}`, add(byPackage.get(`${intent}/${pkg}`) ?? ZERO, r));
     }
     const perNode = nodes.items.map((n): NodeCapacity => {
       const a = n.status?.allocatable ?? {};
@@ -254,7 +266,7 @@ export class EdgeClient {
     });
     const ready = perNode.filter((n) => n.ready);
     const total = (f: (n: NodeCapacity) => Resources) => ready.reduce((acc, n) => add(acc, f(n)), ZERO);
-    return { nodes: perNode, allocatable: total((n) => n.allocatable), requested: total((n) => n.requested), free: total((n) => n.free) };
+    return { nodes: perNode, allocatable: total((n) => n.allocatable), requested: total((n) => n.requested), free: total((n) => n.free), byPackage };
   }
 
   /** Whether each prerequisite (an IngressClass, a CRD, a Namespace) is present on the edge. */
@@ -338,7 +350,7 @@ export class EdgeClient {
           last = await judgeSync(rs, commit, intent, isDescendant);
           resourceVersion = (rs["metadata"] as { resourceVersion?: string }).resourceVersion;
         }
-        if (last.synced) return last;
+        if (last.synced || last.failed) return last;
       } catch (err) {
         last = { synced: false, errors: [], reason: (err as Error).message };
       }
@@ -368,7 +380,7 @@ export class EdgeClient {
               judgeSync(obj, commit, intent, isDescendant).then(
                 (state) => {
                   last = state;
-                  if (state.synced) finish("synced");
+                  if (state.synced || state.failed) finish("synced");
                 },
                 () => finish("failed"),
               );
@@ -432,6 +444,6 @@ export async function judgeSync(rs: Record<string, unknown>, commit: string, int
   const syncing = status.conditions?.find((c) => c.type === "Syncing");
   if (syncing?.status === "True") return { ...base, reason: "the edge is syncing" };
   if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors, reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
-  if (errors.length > 0) return { ...base, errors, reason: "sync errors name objects of the intent" };
+  if (errors.length > 0) return { ...base, errors, failed: true, reason: `sync errors name objects of the intent: ${errors.join("; ")}` };
   return { ...base, synced: true, reason: "synced" };
 }

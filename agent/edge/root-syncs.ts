@@ -14,7 +14,7 @@ export async function registerRootSyncFor(repo: RegisteredRepository, registry: 
   if (!edge) return false;
   const credentials = registry.credentials(repo.record.name);
   try {
-    await edge.registerRootSync({ url: repo.record.url, branch: repo.record.branch, ...(credentials ? { credentials } : {}) }, signal);
+    await edge.registerRootSync({ url: repo.record.url, branch: repo.record.branch, ...(edge.syncPeriod ? { period: edge.syncPeriod } : {}), ...(credentials ? { credentials } : {}) }, signal);
     logger.info("RootSync registered", { edge: edge.name, repository: repo.record.name });
     return true;
   } catch (err) {

@@ -15,7 +15,10 @@ import {
 import type { CatalogueEntry as Entry } from "../cad/catalogue.js";
 import type { RegisteredRepository, RepositoryRecord } from "../cad/repository-registry.js";
 import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
-import type { IntentPlan } from "../orchestration/planner.js";
+import type { IntentPlan, AdmissionReason as Reason } from "../orchestration/planner.js";
+import type { DeploymentRecord, EventRecord, StateName } from "../orchestration/journal.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { AdmissionReasonSchema, DeploymentEventSchema, DeploymentSchema, DeploymentState, type Deployment, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
 import type { EdgeView } from "../edge/edge-registry.js";
 import { EdgeSchema, type Edge } from "../../gen/camino/v1/types_pb.js";
 
@@ -96,7 +99,60 @@ export function planToProto(plan: IntentPlan): Plan {
         packageVariant: p.packageVariantYaml ?? "",
         reason: p.reason,
         files: plan.files.filter((f) => f.path.startsWith(`${plan.intent}/${p.package}/`)).map((f) => create(PlannedFileSchema, { ...f, size: BigInt(f.size) })),
+        admitted: p.admission.length === 0,
+        admission: p.admission.map(reasonToProto),
       }),
     ),
+    admitted: plan.admitted,
+    admission: plan.admission.map(reasonToProto),
+  });
+}
+
+function reasonToProto(r: Reason) {
+  return create(AdmissionReasonSchema, r);
+}
+
+export function stateToProto(s: StateName): DeploymentState {
+  return DeploymentState[s];
+}
+
+export function deploymentToProto(r: DeploymentRecord): Deployment {
+  return create(DeploymentSchema, {
+    id: r.id,
+    intent: r.intent,
+    revision: BigInt(r.revision),
+    state: stateToProto(r.state),
+    reason: r.reason,
+    intentDigest: r.digest,
+    createdAt: timestampFromDate(new Date(r.createdAt)),
+    updatedAt: timestampFromDate(new Date(r.updatedAt)),
+    timeoutMs: BigInt(r.timeoutMs),
+    admission: r.admission.map(reasonToProto),
+    packages: r.packages.map((p) => ({
+      package: p.package,
+      state: stateToProto(p.state),
+      reason: p.reason,
+      edge: p.edge,
+      domain: p.domain,
+      blueprintCommit: p.blueprintCommit,
+      updatedAt: timestampFromDate(new Date(p.updatedAt)),
+      wave: p.wave,
+      repository: p.repository,
+      commit: p.commit,
+    })),
+  });
+}
+
+export function eventToProto(r: DeploymentRecord, e: EventRecord): DeploymentEvent {
+  return create(DeploymentEventSchema, {
+    deploymentId: r.id,
+    intent: r.intent,
+    revision: BigInt(r.revision),
+    time: timestampFromDate(new Date(e.time)),
+    package: e.package,
+    state: stateToProto(e.state),
+    reason: e.reason,
+    kind: e.kind,
+    wave: e.wave,
   });
 }

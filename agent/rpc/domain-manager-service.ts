@@ -16,7 +16,12 @@ import type { Failpoints } from "../failpoints.js";
 import { intentFromMessage } from "../intent/load.js";
 import type { IntentLimits } from "../intent/model.js";
 import { planIntent } from "../orchestration/planner.js";
-import { catalogueEntryToProto, edgeToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
+import type { CapacityBook } from "../orchestration/reservations.js";
+import type { DeploymentManager } from "../orchestration/deployments.js";
+import { toJson } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
+import { catalogueEntryToProto, deploymentToProto, edgeToProto, eventToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
 
 export interface DomainManagerDeps {
   domainId: string;
@@ -29,6 +34,9 @@ export interface DomainManagerDeps {
   catalogue: Catalogue;
   hydration: HydrationCache;
   edges: EdgeRegistry;
+  book: CapacityBook;
+  deployments: DeploymentManager;
+  capacityMaxAgeMs: number;
   logger: Logger;
 }
 
@@ -43,7 +51,28 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     async planIntent(req, ctx) {
       await deps.failpoints.hit("plan-intent", ctx.signal);
       const intent = intentFromMessage(req.intent, deps.limits);
-      return { plan: planToProto(await planIntent(intent, deps)) };
+      return { plan: planToProto(await planIntent(intent, deps, { signal: ctx.signal })) };
+    },
+    async submitIntent(req) {
+      const intent = intentFromMessage(req.intent, deps.limits);
+      const r = await deps.deployments.submit(intent, toJson(DeploymentIntentSchema, req.intent as NonNullable<typeof req.intent>));
+      return { deploymentId: r.id, revision: BigInt(r.revision), noOp: r.noOp };
+    },
+    getDeployment(req) {
+      return { deployment: deploymentToProto(deps.deployments.get(req.name)) };
+    },
+    listDeployments(req) {
+      const { records, next } = deps.deployments.list(req.pageSize, req.pageToken);
+      return { deployments: records.map(deploymentToProto), nextPageToken: next };
+    },
+    async *watchDeployment(req, ctx) {
+      const since = req.since ? timestampDate(req.since) : undefined;
+      for await (const { record, event } of deps.deployments.watch(req.name, since, ctx.signal)) {
+        yield { event: eventToProto(record, event) };
+      }
+    },
+    async terminateIntent(req) {
+      return { deployment: deploymentToProto(await deps.deployments.terminate(req.name)) };
     },
     async listCatalogue(req) {
       return { entries: (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(catalogueEntryToProto) };

@@ -1,0 +1,148 @@
+/**
+ * The agent's durable record of deployments: one JSON file per intent under `<dataDir>/deployments/`,
+ * written temp file → fsync → rename (→ fsync of the folder), so a crash leaves the old record or the new
+ * one, never half of either. The lifecycle writes a record durably before it touches an edge's repository
+ * (the baseline commit it would roll back to is in it), so a restarted agent can roll back what was in flight.
+ * Other progress is written behind, coalesced: at most one write per intent in flight and one queued.
+ */
+import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import type { AdmissionReason } from "./planner.js";
+
+export type StateName = "PENDING" | "ADMITTED" | "COMMITTED" | "SYNCED" | "READY" | "DEGRADED" | "FAILED" | "ROLLED_BACK" | "TERMINATED" | "TERMINATING";
+
+export const SETTLED: ReadonlySet<StateName> = new Set(["READY", "DEGRADED", "FAILED", "ROLLED_BACK", "TERMINATED"]);
+
+export interface PackageRecord {
+  package: string;
+  wave: number;
+  edge: string;
+  domain: string;
+  repository: string;
+  state: StateName;
+  reason: string;
+  blueprintCommit: string;
+  commit: string;
+  updatedAt: string;
+}
+
+export interface EventRecord {
+  time: string;
+  package: string;
+  state: StateName;
+  reason: string;
+  kind: string;
+  wave: number;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  intent: string;
+  revision: number;
+  state: StateName;
+  reason: string;
+  digest: string;
+  /** Digest of the intent and its resolved blueprint commits. */
+  deploymentDigest: string;
+  /** The DeploymentIntent message as protobuf JSON (for terminate and for people). */
+  intentJson: unknown;
+  timeoutMs: number;
+  createdAt: string;
+  updatedAt: string;
+  packages: PackageRecord[];
+  admission: AdmissionReason[];
+  /** Repository → the head before this revision first wrote to it ("" when the repository was empty). */
+  touched: Record<string, string>;
+  /** The last events (bounded), for watchers that ask from a time. */
+  events: EventRecord[];
+}
+
+export const MAX_EVENTS_KEPT = 500;
+
+export class Journal {
+  readonly #dir: string;
+  readonly #writing = new Map<string, Promise<void>>();
+  readonly #queued = new Map<string, DeploymentRecord>();
+
+  constructor(dataDir: string) {
+    this.#dir = join(dataDir, "deployments");
+  }
+
+  /** Every record on disk; unreadable files are reported, not fatal. */
+  async load(onBad: (file: string, err: unknown) => void): Promise<DeploymentRecord[]> {
+    await mkdir(this.#dir, { recursive: true });
+    const out: DeploymentRecord[] = [];
+    for (const f of (await readdir(this.#dir)).sort()) {
+      if (!f.endsWith(".json")) continue;
+      try {
+        out.push(JSON.parse(await readFile(join(this.#dir, f), "utf8")) as DeploymentRecord);
+      } catch (err) {
+        onBad(f, err);
+      }
+    }
+    return out;
+  }
+
+  async #write(rec: DeploymentRecord): Promise<void> {
+    const file = join(this.#dir, `${rec.intent}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fh = await open(tmp, "w", 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(rec));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    const dir = await open(this.#dir, "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** Writes the record now (after any write of it in flight); resolves when it is on disk. */
+  async save(rec: DeploymentRecord): Promise<void> {
+    this.#queued.delete(rec.intent);
+    const prev = this.#writing.get(rec.intent) ?? Promise.resolve();
+    const snapshot = structuredClone(rec);
+    const next = prev.catch(() => undefined).then(() => this.#write(snapshot));
+    this.#writing.set(rec.intent, next);
+    try {
+      await next;
+    } finally {
+      if (this.#writing.get(rec.intent) === next) this.#writing.delete(rec.intent);
+    }
+  }
+
+  /** Writes the record soon: writes of one intent coalesce, so only its latest state is written. */
+  saveLater(rec: DeploymentRecord, onError: (err: unknown) => void): void {
+    const pending = this.#queued.has(rec.intent);
+    this.#queued.set(rec.intent, rec);
+    if (pending) return;
+    const prev = this.#writing.get(rec.intent) ?? Promise.resolve();
+    const next = prev
+      .catch(() => undefined)
+      .then(() => {
+        const latest = this.#queued.get(rec.intent);
+        this.#queued.delete(rec.intent);
+        return latest ? this.#write(structuredClone(latest)) : undefined;
+      })
+      .catch(onError);
+    this.#writing.set(rec.intent, next);
+    void next.finally(() => {
+      if (this.#writing.get(rec.intent) === next) this.#writing.delete(rec.intent);
+    });
+  }
+
+  /** Waits for every write in flight. */
+  async flush(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.allSettled([...this.#writing.values()]);
+  }
+
+  async remove(intent: string): Promise<void> {
+    await this.flush();
+    await unlink(join(this.#dir, `${intent}.json`)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * What each edge can still take: its observed capacity (nodes' allocatable minus the requests of scheduled
+ * pods, read through the Kubernetes API) minus the reservations of intents in flight.
+ *
+ * A reservation is made for every package of an intent at once, in one synchronous step after the free
+ * amounts were computed (JavaScript runs it to the end without interleaving), so intents admitted together
+ * never over-commit an edge. A reservation is released when its intent fails, or when a capacity reading of
+ * the edge shows the package's pods requesting at least what was reserved — not before: until then the edge's
+ * own figures do not include it yet.
+ *
+ * Capacity readings are shared: concurrent callers of one edge wait for one reading in flight, a reading
+ * younger than `maxAgeMs` is reused, and a reading replaces the kept one only if it was started later, so a
+ * slow old reading can never bring back capacity that a release already assumed was in use.
+ */
+import type { EdgeCapacity, EdgeClient } from "../edge/edge-client.js";
+import type { Amount, EdgeState } from "./placement.js";
+
+export interface ReservationEntry {
+  edge: string;
+  package: string;
+  /** Counted against the edge until released. */
+  amount: Amount;
+  /** Released once the edge's pods of the package request at least this (the package's full demand). */
+  target: Amount;
+}
+
+interface Reading {
+  startedAt: number;
+  capacity?: EdgeCapacity;
+  error?: string;
+  at: number;
+}
+
+const ZERO: Amount = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+const covers = (have: Amount = ZERO, want: Amount) => have.cpuMillis >= want.cpuMillis && have.memoryBytes >= want.memoryBytes && have.pods >= want.pods;
+
+export class CapacityBook {
+  readonly #edges: () => readonly EdgeClient[];
+  readonly #readings = new Map<string, Reading>();
+  readonly #inFlight = new Map<string, Promise<void>>();
+  /** intent → its reservations. */
+  readonly #reserved = new Map<string, ReservationEntry[]>();
+  #seq = 0;
+
+  /** @param edges the domain's edges (with deployment repositories), asked on every refresh */
+  constructor(edges: () => readonly EdgeClient[]) {
+    this.#edges = edges;
+  }
+
+  /** Reads the capacity of the named edges (all when omitted) unless a reading younger than `maxAgeMs` exists. */
+  async refresh(options: { edges?: readonly string[]; maxAgeMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const maxAge = options.maxAgeMs ?? 0;
+    const now = Date.now();
+    const wanted = this.#edges().filter((e) => !options.edges || options.edges.includes(e.name));
+    await Promise.all(
+      wanted.map((e) => {
+        const r = this.#readings.get(e.name);
+        if (r && now - r.at <= maxAge) return undefined;
+        let flight = this.#inFlight.get(e.name);
+        if (!flight) {
+          flight = this.#read(e, options.signal).finally(() => this.#inFlight.delete(e.name));
+          this.#inFlight.set(e.name, flight);
+        }
+        return flight;
+      }),
+    );
+  }
+
+  async #read(edge: EdgeClient, signal?: AbortSignal): Promise<void> {
+    const startedAt = ++this.#seq;
+    let reading: Reading;
+    try {
+      reading = { startedAt, capacity: await edge.capacity(signal), at: Date.now() };
+    } catch (err) {
+      if (signal?.aborted) return;
+      reading = { startedAt, error: (err as Error).message, at: Date.now() };
+    }
+    const kept = this.#readings.get(edge.name);
+    if (kept && kept.startedAt > startedAt) return;
+    this.#readings.set(edge.name, reading);
+    if (reading.capacity) this.#releaseObserved(edge.name, reading.capacity);
+  }
+
+  /** Drops reservations on `edge` whose package the edge now shows requesting its full demand. */
+  #releaseObserved(edge: string, capacity: EdgeCapacity): void {
+    for (const [intent, entries] of this.#reserved) {
+      const left = entries.filter((r) => r.edge !== edge || !covers(capacity.byPackage.get(`${intent}/${r.package}`), r.target));
+      if (left.length === entries.length) continue;
+      if (left.length === 0) this.#reserved.delete(intent);
+      else this.#reserved.set(intent, left);
+    }
+  }
+
+  /** The last reading of an edge. */
+  capacity(edge: string): EdgeCapacity | undefined {
+    return this.#readings.get(edge)?.capacity;
+  }
+
+  /** Requests the edge's pods of one package make now (by the last reading). */
+  observed(edge: string, intent: string, pkg: string): Amount {
+    return this.capacity(edge)?.byPackage.get(`${intent}/${pkg}`) ?? ZERO;
+  }
+
+  /** Sum of unreleased reservations on an edge (of every intent, or all but `except`). */
+  reservedOn(edge: string, except?: string): Amount {
+    const sum = { ...ZERO };
+    for (const [intent, entries] of this.#reserved) {
+      if (intent === except) continue;
+      for (const r of entries) {
+        if (r.edge !== edge) continue;
+        sum.cpuMillis += r.amount.cpuMillis;
+        sum.memoryBytes += r.amount.memoryBytes;
+        sum.pods += r.amount.pods;
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Each edge as placement sees it: healthy when its last reading succeeded; free = observed free minus
+   * reservations of other intents (an intent re-placed is not counted against itself).
+   */
+  edgeStates(edges: readonly EdgeClient[], except?: string): EdgeState[] {
+    return edges.map((e) => {
+      const r = this.#readings.get(e.name);
+      const c = r?.capacity;
+      if (!c) return { name: e.name, labels: e.labels, healthy: false, reason: r?.error ?? "capacity not read yet", allocatable: ZERO, free: ZERO, nodeFree: [] };
+      const held = this.reservedOn(e.name, except);
+      return {
+        name: e.name,
+        labels: e.labels,
+        healthy: true,
+        allocatable: { ...c.allocatable },
+        free: { cpuMillis: c.free.cpuMillis - held.cpuMillis, memoryBytes: c.free.memoryBytes - held.memoryBytes, pods: c.free.pods - held.pods },
+        nodeFree: c.nodes.filter((n) => n.ready).map((n) => ({ cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes })),
+      };
+    });
+  }
+
+  /** Records an intent's reservations (replacing any it had). Call in the same synchronous step as the fit check. */
+  reserve(intent: string, entries: readonly ReservationEntry[]): void {
+    if (entries.length === 0) this.#reserved.delete(intent);
+    else this.#reserved.set(intent, entries.map((e) => ({ ...e, amount: { ...e.amount }, target: { ...e.target } })));
+  }
+
+  /** Releases every reservation of an intent. */
+  release(intent: string): void {
+    this.#reserved.delete(intent);
+  }
+
+  /** The intent's reservations still held. */
+  held(intent: string): readonly ReservationEntry[] {
+    return this.#reserved.get(intent) ?? [];
+  }
+}

@@ -171,6 +171,10 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
 
   // From here to the reservation nothing awaits: the free amounts read are the ones reserved against.
   const states = deps.book.edgeStates(edges, intent.name);
+  // An edge with a deployment repository but no Kubernetes connection can be named, never used.
+  for (const name of repoEdges) {
+    if (!edges.some((e) => e.name === name)) states.push({ name, labels: {}, healthy: false, reason: "no Kubernetes connection is configured for it (edges: in the agent's config)", allocatable: { cpuMillis: 0, memoryBytes: 0, pods: 0 }, free: { cpuMillis: 0, memoryBytes: 0, pods: 0 }, nodeFree: [] });
+  }
   const byName = new Map(states.map((s) => [s.name, s]));
   const linked = new Map<string, string[]>(intent.packages.map((p) => [p.name, []]));
   for (const l of intent.links) {

@@ -119,14 +119,18 @@ describe("camino intent plan and health against an agent", () => {
   it("prints the order and waves as a table", async () => {
     const res = await camino(["intent", "plan", paperChain], env);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 15 files");
-    const rows = res.stdout.trim().split("\n").slice(-4).map((l) => l.split(/\s{2,}/));
+    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 27 files");
+    const lines = res.stdout.trim().split("\n");
+    const header = lines.findIndex((l) => l.startsWith("ORDER"));
+    const rows = lines.slice(header + 1, header + 5).map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
-      ["1", "1", "cnf1", "-", "edge edge-1", "edge-1-deploy", "5"],
-      ["2", "2", "cnf2", "cnf1", "edge edge-1", "edge-1-deploy", "5"],
-      ["3", "3", "cnf3", "cnf2", "domain domain-y", "-", "0"],
-      ["4", "3", "cnf4", "cnf2", "edge edge-2", "edge-2-deploy", "5"],
+      ["1", "1", "cnf1", "-", "edge edge-1", "edge-1-deploy", "5", "no"],
+      ["2", "2", "cnf2", "cnf1", "edge edge-1", "edge-1-deploy", "5", "no"],
+      ["3", "3", "cnf3", "cnf2", "domain domain-y", "-", "0", "no"],
+      ["4", "3", "cnf4", "cnf2", "edge edge-2", "edge-2-deploy", "5", "no"],
     ]);
+    expect(res.stdout).toContain("not admitted:");
+    expect(res.stdout).toContain("cnf1@edge-1 [placement] spec.packages[0].placement.edge: edge \"edge-1\" is unhealthy (no Kubernetes connection is configured for it");
   });
 
   it("prints JSON and YAML for scripts, and reads stdin", async () => {

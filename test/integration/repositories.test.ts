@@ -94,7 +94,12 @@ describe("PlanIntent", () => {
     expect(validatePackageVariant(parse(cnf2.packageVariant))).toEqual([]);
     expect(cnf2.files.map((f) => f.path)).toEqual(["paper-chain/cnf2/Kptfile", "paper-chain/cnf2/configmap.yaml", "paper-chain/cnf2/deployment.yaml", "paper-chain/cnf2/iesd.yaml", "paper-chain/cnf2/service.yaml"]);
     expect(parse(cnf2.files.find((f) => f.path.endsWith("deployment.yaml"))!.content).spec.replicas).toBe(2);
-    expect(plan!.files.map((f) => f.repository + ":" + f.path)).toHaveLength(15);
+    // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile and IESD.
+    expect(plan!.files.map((f) => f.repository + ":" + f.path)).toHaveLength(27);
+    expect(plan!.files.filter((f) => f.repository === "edge-2-deploy" && f.path.startsWith("paper-chain/_chain/")).map((f) => f.path)).toContain("paper-chain/_chain/namespace.yaml");
+    // No edge has a Kubernetes connection here, and cnf3's peer domain needs federation: nothing is admitted.
+    expect(plan!.admitted).toBe(false);
+    expect(plan!.admission.find((a) => a.package === "cnf3")).toMatchObject({ check: "placement", message: expect.stringContaining("placement.domain") });
     // Planning writes nothing.
     const edge1 = join(agent.dir, "data", "repos", "edge-1-deploy");
     expect(execFileSync("git", ["-C", edge1, "ls-tree", "-r", "--name-only", "HEAD"], { encoding: "utf8" }).trim()).toBe("_camino/camino-system.yaml");

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { toJson } from "@bufbuild/protobuf";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DomainManager, SubmitIntentResponseSchema } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { PlanSchema, type Plan } from "../../../gen/camino/v1/types_pb.js";
 import { intentToMessage, parseIntentText } from "../../intent/load.js";
@@ -72,7 +72,6 @@ ${CLIENT_HELP}`,
     const intent = await readIntent(positionals[0] as string);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
-    const submittedAt = timestampNow();
     const res = await client.submitIntent({ intent: intentToMessage(intent) }, conn.callOptions);
     io.stdout.write(
       format === "json"
@@ -80,9 +79,9 @@ ${CLIENT_HELP}`,
         : `deployment ${res.deploymentId} (intent ${intent.name}, revision ${res.revision}) ${res.noOp ? "unchanged: no-op" : "submitted"}\n`,
     );
     if (!values.watch) return EXIT.OK;
-    // The new revision's events from the submission on; for a no-op, the deployment as it stands (it may have
-    // settled long ago, and the agent then answers with its current state).
-    const since = res.noOp ? undefined : submittedAt;
+    // Every event of the new revision (the agent keeps a deployment's events, so asking from the epoch replays
+    // them all without trusting this machine's clock); for a no-op, the deployment as it stands.
+    const since = res.noOp ? undefined : timestampFromMs(0);
     return withInterrupt((signal) =>
       followDeployment({ client, name: res.deploymentId || intent.name, since, format, io, signal, timeoutMs: streamTimeout(values, conn), headers: conn.callOptions.headers }),
     );

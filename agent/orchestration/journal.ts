@@ -84,6 +84,7 @@ export class Journal {
   }
 
   async #write(rec: DeploymentRecord): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
     const file = join(this.#dir, `${rec.intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
     const fh = await open(tmp, "w", 0o600);

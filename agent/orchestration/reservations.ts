@@ -47,7 +47,10 @@ export class CapacityBook {
     this.#edges = edges;
   }
 
-  /** Reads the capacity of the named edges (all when omitted) unless a reading younger than `maxAgeMs` exists. */
+  /**
+   * Reads the capacity of the named edges (all when omitted). With `maxAgeMs` > 0 a reading that young, or one
+   * under way, is used instead; with 0 (the default) a new reading is always started.
+   */
   async refresh(options: { edges?: readonly string[]; maxAgeMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const maxAge = options.maxAgeMs ?? 0;
     const now = Date.now();
@@ -55,12 +58,16 @@ export class CapacityBook {
     await Promise.all(
       wanted.map((e) => {
         const r = this.#readings.get(e.name);
-        if (r && now - r.at <= maxAge) return undefined;
-        let flight = this.#inFlight.get(e.name);
-        if (!flight) {
-          flight = this.#read(e, options.signal).finally(() => this.#inFlight.delete(e.name));
-          this.#inFlight.set(e.name, flight);
+        if (maxAge > 0) {
+          if (r && now - r.at <= maxAge) return undefined;
+          const flight = this.#inFlight.get(e.name);
+          if (flight) return flight;
         }
+        // A fresh reading (maxAge 0 wants one started after this call, not one already under way).
+        const flight = this.#read(e, options.signal).finally(() => {
+          if (this.#inFlight.get(e.name) === flight) this.#inFlight.delete(e.name);
+        });
+        this.#inFlight.set(e.name, flight);
         return flight;
       }),
     );

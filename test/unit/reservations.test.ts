@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import type { EdgeCapacity, EdgeClient, Resources } from "../../agent/edge/edge-client.js";
+import { CapacityBook } from "../../agent/orchestration/reservations.js";
+
+/** A stand-in edge whose capacity readings the test controls (the book only reads name, labels and capacity). */
+function fakeEdge(name: string, allocatable: Resources) {
+  const byPackage = new Map<string, Resources>();
+  let requested: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+  let gate: Promise<void> | undefined;
+  let reads = 0;
+  const edge = {
+    name,
+    labels: { zone: "north" },
+    async capacity(): Promise<EdgeCapacity> {
+      reads++;
+      const snapshot = { requested: { ...requested }, byPackage: new Map(byPackage) };
+      if (gate) await gate;
+      const free = { cpuMillis: allocatable.cpuMillis - snapshot.requested.cpuMillis, memoryBytes: allocatable.memoryBytes - snapshot.requested.memoryBytes, pods: allocatable.pods - snapshot.requested.pods };
+      return { nodes: [{ name: `${name}-n1`, ready: true, allocatable, requested: snapshot.requested, free }], allocatable, requested: snapshot.requested, free, byPackage: snapshot.byPackage };
+    },
+  };
+  return {
+    client: edge as unknown as EdgeClient,
+    /** Pods of a package appear on the edge. */
+    run(key: string, r: Resources) {
+      const had = byPackage.get(key) ?? { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+      byPackage.set(key, { cpuMillis: had.cpuMillis + r.cpuMillis, memoryBytes: had.memoryBytes + r.memoryBytes, pods: had.pods + r.pods });
+      requested = { cpuMillis: requested.cpuMillis + r.cpuMillis, memoryBytes: requested.memoryBytes + r.memoryBytes, pods: requested.pods + r.pods };
+    },
+    hold(): () => void {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+    get reads() {
+      return reads;
+    },
+  };
+}
+
+const GiB = 1024 ** 3;
+const amount = (cpuMillis: number, memoryBytes = 0, pods = 1) => ({ cpuMillis, memoryBytes, pods });
+
+describe("the capacity book", () => {
+  it("counts reservations of other intents against an edge's free capacity until the edge shows the pods", async () => {
+    const e = fakeEdge("edge-1", amount(4000, 8 * GiB, 110));
+    const book = new CapacityBook(() => [e.client]);
+    await book.refresh();
+    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(1500, GiB, 2), target: amount(1500, GiB, 2) }]);
+    const [seenByB] = book.edgeStates([e.client], "b");
+    expect(seenByB?.free).toEqual({ cpuMillis: 2500, memoryBytes: 7 * GiB, pods: 108 });
+    // An intent does not count against itself (an update re-places it).
+    expect(book.edgeStates([e.client], "a")[0]?.free.cpuMillis).toBe(4000);
+
+    // Half of the pods running is not the package: the reservation stays (counted twice, never too little).
+    e.run("a/p", amount(750, GiB / 2, 1));
+    await book.refresh();
+    expect(book.held("a")).toHaveLength(1);
+    expect(book.edgeStates([e.client], "b")[0]?.free.cpuMillis).toBe(4000 - 750 - 1500);
+    e.run("a/p", amount(750, GiB / 2, 1));
+    await book.refresh();
+    expect(book.held("a")).toHaveLength(0);
+    expect(book.edgeStates([e.client], "b")[0]?.free).toEqual({ cpuMillis: 2500, memoryBytes: 7 * GiB, pods: 108 });
+  });
+
+  it("releases an intent's reservations when it fails", async () => {
+    const e = fakeEdge("edge-1", amount(1000));
+    const book = new CapacityBook(() => [e.client]);
+    await book.refresh();
+    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(600), target: amount(600) }]);
+    expect(book.reservedOn("edge-1").cpuMillis).toBe(600);
+    book.release("a");
+    expect(book.reservedOn("edge-1").cpuMillis).toBe(0);
+  });
+
+  it("shares one reading among concurrent callers and reuses a young one", async () => {
+    const e = fakeEdge("edge-1", amount(1000));
+    const book = new CapacityBook(() => [e.client]);
+    await Promise.all(Array.from({ length: 20 }, () => book.refresh({ maxAgeMs: 1000 })));
+    expect(e.reads).toBe(1);
+    await book.refresh({ maxAgeMs: 60_000 });
+    expect(e.reads).toBe(1);
+    await book.refresh({ maxAgeMs: 0 });
+    expect(e.reads).toBe(2);
+  });
+
+  it("never lets an older reading replace a newer one", async () => {
+    const e = fakeEdge("edge-1", amount(1000));
+    const book = new CapacityBook(() => [e.client]);
+    await book.refresh();
+    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(400), target: amount(400) }]);
+    // A slow reading starts before the package's pods exist …
+    const release = e.hold();
+    const slow = book.refresh({ maxAgeMs: 0 });
+    release();
+    // … and a later one (started after them) releases the reservation.
+    e.run("a/p", amount(400));
+    await slow;
+    await book.refresh({ maxAgeMs: 0 });
+    expect(book.held("a")).toHaveLength(0);
+    expect(book.edgeStates([e.client])[0]?.free.cpuMillis).toBe(600);
+  });
+
+  it("reports an edge whose capacity cannot be read as unhealthy, with the reason", async () => {
+    const broken = { name: "edge-9", labels: {}, capacity: () => Promise.reject(new Error("edge edge-9: list nodes: connection refused")) } as unknown as EdgeClient;
+    const book = new CapacityBook(() => [broken]);
+    await book.refresh();
+    expect(book.edgeStates([broken])[0]).toMatchObject({ healthy: false, reason: expect.stringContaining("connection refused") });
+  });
+});

@@ -61,6 +61,29 @@ interface Live {
 
 const now = () => new Date().toISOString();
 
+/**
+ * Runs tasks in parallel under one signal; the first failure aborts the others, and it is thrown only once
+ * every task has stopped — so nothing of a failed wave is still committing while the rollback runs.
+ */
+async function allOrAbort<T>(items: readonly T[], parent: AbortSignal, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const signal = AbortSignal.any([parent, controller.signal]);
+  let first: unknown;
+  const results = await Promise.allSettled(
+    items.map((item) =>
+      task(item, signal).catch((err: unknown) => {
+        if (first === undefined) {
+          first = err;
+          controller.abort(err);
+        }
+        throw err;
+      }),
+    ),
+  );
+  if (first !== undefined) throw first;
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
 export class DeploymentManager {
   readonly #deps: DeploymentManagerDeps;
   readonly #byIntent = new Map<string, Live>();
@@ -314,8 +337,13 @@ export class DeploymentManager {
       }
       live.waiting = `${pkg} on ${edge.name}: ${why}`;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#deps.pollMs ?? 200);
-        signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const t = setTimeout(done, this.#deps.pollMs ?? 200);
+        signal.addEventListener("abort", done, { once: true });
       });
       if (signal.aborted) throw new RunFailure(`${pkg} not available on edge ${edge.name}: ${why}`);
     }
@@ -355,13 +383,11 @@ export class DeploymentManager {
       stage = "wave 0";
       await Promise.all(plan.chains.map((c) => this.#touch(live, c.repository)));
       await this.#deps.failpoints.hit("deploy-before-commit", signal);
-      await Promise.all(
-        plan.chains.map(async (c) => {
-          const commit = await new DeploymentRepository(this.#repo(c.repository).git).writeWave({ intent: intent.name, revision: r.revision, wave: 0, packages: new Map(), chain: c.files });
-          signal.throwIfAborted();
-          await this.#waitSynced(this.#edge(c.edge), c.repository, commit.commit, intent.name, signal, r.timeoutMs);
-        }),
-      );
+      await allOrAbort(plan.chains, signal, async (c, signal) => {
+        const commit = await new DeploymentRepository(this.#repo(c.repository).git).writeWave({ intent: intent.name, revision: r.revision, wave: 0, packages: new Map(), chain: c.files });
+        signal.throwIfAborted();
+        await this.#waitSynced(this.#edge(c.edge), c.repository, commit.commit, intent.name, signal, r.timeoutMs);
+      });
       this.#event(live, "", "COMMITTED", `wave 0: the chain's namespace synced on ${plan.chains.map((c) => c.edge).join(", ")}`, "progress");
 
       for (let w = 1; w <= plan.waves.length; w++) {
@@ -371,6 +397,8 @@ export class DeploymentManager {
       }
       stage = "cleanup of packages the intent no longer has";
       await this.#removeDropped(live, plan, signal);
+      // Every package's pods are running: a reading started now counts them, and the reservations can go.
+      await this.#deps.book.refresh({ edges: plan.chains.map((c) => c.edge), signal }).catch(() => undefined);
       this.#deps.book.release(intent.name);
       this.#event(live, "", "READY", `every package READY (${plan.packages.length} on ${[...new Set(plan.packages.map((p) => p.edge))].join(", ")})`);
       await this.#deps.journal.save(r);
@@ -387,16 +415,14 @@ export class DeploymentManager {
     const r = live.record;
     // Server-side dry run of every package of the wave, on its edge, now that the namespace exists.
     const refused: AdmissionReason[] = [];
-    await Promise.all(
-      wave.map(async (p) => {
-        const results = await this.#edge(p.edge as string).dryRun(packageObjects(p.hydrated as NonNullable<PlannedPackage["hydrated"]>), signal);
-        for (const x of results) {
-          if (x.ok) continue;
-          const causes = x.causes.map((c) => `${c.field}: ${c.message}`).join("; ");
-          refused.push({ package: p.package, edge: p.edge as string, check: "dry-run", message: `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}` });
-        }
-      }),
-    );
+    await allOrAbort(wave, signal, async (p, signal) => {
+      const results = await this.#edge(p.edge as string).dryRun(packageObjects(p.hydrated as NonNullable<PlannedPackage["hydrated"]>), signal);
+      for (const x of results) {
+        if (x.ok) continue;
+        const causes = x.causes.map((c) => `${c.field}: ${c.message}`).join("; ");
+        refused.push({ package: p.package, edge: p.edge as string, check: "dry-run", message: `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}` });
+      }
+    });
     if (refused.length > 0) {
       r.admission = refused;
       for (const p of wave) {
@@ -410,28 +436,24 @@ export class DeploymentManager {
     for (const p of wave) byRepo.set(p.repository as string, [...(byRepo.get(p.repository as string) ?? []), p]);
     await Promise.all([...byRepo.keys()].map((repo) => this.#touch(live, repo)));
     await this.#deps.failpoints.hit("deploy-before-commit", signal);
-    await Promise.all(
-      [...byRepo].map(async ([repo, pkgs]) => {
-        const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as NonNullable<PlannedPackage["hydrated"]>).files] as const));
-        const commit = await new DeploymentRepository(this.#repo(repo).git).writeWave({ intent, revision: r.revision, wave: w, packages: files });
-        for (const p of pkgs) {
-          (r.packages.find((x) => x.package === p.package) as PackageRecord).commit = commit.commit;
-          this.#event(live, p.package, "COMMITTED", `${commit.changed ? "committed" : "unchanged at"} ${commit.commit.slice(0, 12)} in ${repo}`);
-        }
-        signal.throwIfAborted();
-        const edge = this.#edge(pkgs[0]?.edge as string);
-        await this.#waitSynced(edge, repo, commit.commit, intent, signal, r.timeoutMs);
-        for (const p of pkgs) this.#event(live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.commit.slice(0, 12)}`);
-        await Promise.all(
-          pkgs.map(async (p) => {
-            await this.#waitAvailable(live, edge, intent, p.package, signal);
-            this.#event(live, p.package, "READY", `workloads available on ${edge.name}`);
-            // The edge's own figures now include the package: its reservation can go.
-            await this.#deps.book.refresh({ edges: [edge.name], signal }).catch(() => undefined);
-          }),
-        );
-      }),
-    );
+    await allOrAbort([...byRepo], signal, async ([repo, pkgs], signal) => {
+      const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as NonNullable<PlannedPackage["hydrated"]>).files] as const));
+      const commit = await new DeploymentRepository(this.#repo(repo).git).writeWave({ intent, revision: r.revision, wave: w, packages: files });
+      for (const p of pkgs) {
+        (r.packages.find((x) => x.package === p.package) as PackageRecord).commit = commit.commit;
+        this.#event(live, p.package, "COMMITTED", `${commit.changed ? "committed" : "unchanged at"} ${commit.commit.slice(0, 12)} in ${repo}`);
+      }
+      signal.throwIfAborted();
+      const edge = this.#edge(pkgs[0]?.edge as string);
+      await this.#waitSynced(edge, repo, commit.commit, intent, signal, r.timeoutMs);
+      for (const p of pkgs) this.#event(live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.commit.slice(0, 12)}`);
+      await allOrAbort(pkgs, signal, async (p, signal) => {
+        await this.#waitAvailable(live, edge, intent, p.package, signal);
+        this.#event(live, p.package, "READY", `workloads available on ${edge.name}`);
+        // The edge's own figures now include the package: its reservation can go.
+        await this.#deps.book.refresh({ edges: [edge.name], signal }).catch(() => undefined);
+      });
+    });
   }
 
   /** After an update: packages the intent no longer has on a repository are removed from it. */

@@ -240,6 +240,7 @@ export class DeploymentManager {
     live.controller = new AbortController();
     this.#byIntent.set(intent.name, live);
     this.#event(live, "", "PENDING", "submitted", "state", 0);
+    for (const p of record.packages) this.#event(live, p.package, "PENDING", p.reason);
     await this.#deps.journal.save(record);
     live.run = this.#run(live, intent).finally(() => {
       delete live.controller;
@@ -463,7 +464,7 @@ export class DeploymentManager {
     for (const c of plan.chains) want.set(c.repository, new Set(["_chain"]));
     for (const p of plan.packages) if (p.repository) want.get(p.repository)?.add(p.package);
     for (const repo of this.#deps.registry.list().filter((x) => x.record.role === "deployment")) {
-      const present = new Set([...(await repo.git.listFiles(undefined, `${r.intent}/`)).keys()].map((p) => p.split("/")[1] as string));
+      const present = new Set([...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string));
       const keep = want.get(repo.record.name) ?? new Set<string>();
       const drop = [...present].filter((p) => !keep.has(p));
       if (drop.length === 0) continue;
@@ -533,7 +534,7 @@ export class DeploymentManager {
       for (const w of [...waves, 0]) {
         await Promise.all(
           repos.map(async (repo) => {
-            const present = new Set([...(await repo.git.listFiles(undefined, `${r.intent}/`)).keys()].map((p) => p.split("/")[1] as string));
+            const present = new Set([...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string));
             const drop = w === 0 ? [...present] : r.packages.filter((p) => p.wave === w && present.has(p.package)).map((p) => p.package);
             if (drop.length === 0) return;
             const d = new DeploymentRepository(repo.git);

@@ -20,6 +20,7 @@ import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
+import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
@@ -81,6 +82,9 @@ async function main(): Promise<void> {
   console.log(`\nOrdering a random 500-package DAG (${waves} waves): median ${fmt(orderMs, 3)} ms`);
   console.log(`Validating + ordering the same intent (500 packages):  median ${fmt(validateMs, 3)} ms\n`);
 
+  const placement = runPlacementBenchmark();
+  console.log(`${formatPlacementFigures(placement)}\n`);
+
   const cad = await runCadBenchmarks(quick ? 100 : 1000);
   console.log(`Configuration as Data, ${cad.variants} variants of one blueprint (Deployment + Service + VirtualService)`);
   console.log(["benchmark".padEnd(46), "seconds".padStart(8), "packages/s".padStart(11), "peer s".padStart(8), "ratio".padStart(7)].join("  "));
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs } }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs }, placement }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

@@ -26,8 +26,16 @@ import { DeploymentManager } from "./orchestration/deployments.js";
 import { deployableEdges } from "./orchestration/planner.js";
 import { Journal } from "./orchestration/journal.js";
 
-/** The agent's version, from package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
+export const VERSION: string = ((): string => {
+  for (let dir = new URL(".", import.meta.url); ; dir = new URL("..", dir)) {
+    try {
+      return (JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { version: string }).version;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || dir.pathname === "/") throw err;
+    }
+  }
+})();
 
 export interface StartAgentOptions {
   config: AgentConfig;

@@ -28,9 +28,6 @@ import { connect } from "../../agent/cli/client.js";
 import { UsageError } from "../../agent/cli/exit-codes.js";
 import { parseIntentText } from "../../agent/intent/load.js";
 
-// agent/agent.ts reads its version from "../../package.json" next to the compiled file (dist/agent/), which is
-// outside the repository when imported from source; `camino agent` is not under test here, so it is left out.
-vi.mock("../../agent/cli/commands/agent.js", () => ({ agentCommand: { name: "agent", summary: "run an agent", help: "", run: async () => 1 } }));
 
 /** A local wall-clock time, so the expected HH:MM:SS.mmm does not depend on the machine's time zone. */
 const at = (h: number, m: number, s: number, ms: number) => timestampFromDate(new Date(2025, 0, 31, h, m, s, ms));

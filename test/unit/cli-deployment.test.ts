@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DomainManager, type WatchDeploymentRequest } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DeploymentEventSchema, DeploymentSchema, DeploymentState, PlanSchema, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
 import { main } from "../../agent/cli/camino.js";

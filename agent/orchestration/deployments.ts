@@ -489,7 +489,8 @@ export class DeploymentManager {
           const registered = this.#repo(repo);
           const commit = await new DeploymentRepository(registered.git).restoreIntent(r.intent, r.revision, baseline || undefined);
           const edge = registered.record.edge ? this.#deps.edges.get(registered.record.edge) : undefined;
-          if (edge) await this.#waitSynced(edge, repo, commit.commit, r.intent, cleanup, this.#deps.cleanupTimeoutMs ?? 60_000).catch((err: unknown) => problems.push(`${repo}: restored, but ${(err as Error).message}`));
+          // At shutdown the restore is committed but not waited for: the edges sync it on their own.
+          if (edge && !this.#closed) await this.#waitSynced(edge, repo, commit.commit, r.intent, cleanup, this.#deps.cleanupTimeoutMs ?? 60_000).catch((err: unknown) => problems.push(`${repo}: restored, but ${(err as Error).message}`));
         } catch (err) {
           problems.push(`${repo}: ${(err as Error).message}`);
         }

@@ -38,6 +38,8 @@ export class CapacityBook {
   readonly #edges: () => readonly EdgeClient[];
   readonly #readings = new Map<string, Reading>();
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** The reading that starts when the one in flight ends. */
+  readonly #next = new Map<string, Promise<void>>();
   /** intent → its reservations. */
   readonly #reserved = new Map<string, ReservationEntry[]>();
   #seq = 0;
@@ -49,7 +51,7 @@ export class CapacityBook {
 
   /**
    * Reads the capacity of the named edges (all when omitted). With `maxAgeMs` > 0 a reading that young, or one
-   * under way, is used instead; with 0 (the default) a new reading is always started.
+   * under way, is used instead; with 0 (the default) the reading used is one started after this call.
    */
   async refresh(options: { edges?: readonly string[]; maxAgeMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const maxAge = options.maxAgeMs ?? 0;
@@ -63,14 +65,35 @@ export class CapacityBook {
           const flight = this.#inFlight.get(e.name);
           if (flight) return flight;
         }
-        // A fresh reading (maxAge 0 wants one started after this call, not one already under way).
-        const flight = this.#read(e, options.signal).finally(() => {
-          if (this.#inFlight.get(e.name) === flight) this.#inFlight.delete(e.name);
-        });
-        this.#inFlight.set(e.name, flight);
-        return flight;
+        return this.#fresh(e, options.signal);
       }),
     );
+  }
+
+  /**
+   * A reading started after this call. While one is under way, callers share a single next reading that starts
+   * when it ends, so an edge is never asked more than once at a time however many callers want news.
+   */
+  #fresh(edge: EdgeClient, signal?: AbortSignal): Promise<void> {
+    const start = (s?: AbortSignal) => {
+      const flight: Promise<void> = this.#read(edge, s).finally(() => {
+        if (this.#inFlight.get(edge.name) === flight) this.#inFlight.delete(edge.name);
+      });
+      this.#inFlight.set(edge.name, flight);
+      return flight;
+    };
+    const current = this.#inFlight.get(edge.name);
+    if (!current) return start(signal);
+    let next = this.#next.get(edge.name);
+    if (!next) {
+      // Shared by every waiter, so no one caller's signal may cancel it (each call has the edge's deadline).
+      next = current.then(() => {
+        this.#next.delete(edge.name);
+        return start();
+      });
+      this.#next.set(edge.name, next);
+    }
+    return next;
   }
 
   async #read(edge: EdgeClient, signal?: AbortSignal): Promise<void> {

@@ -87,6 +87,18 @@ describe("the capacity book", () => {
     expect(e.reads).toBe(2);
   });
 
+  it("asks an edge at most once at a time: callers wanting news during a reading share the next one", async () => {
+    const e = fakeEdge("edge-1", amount(1000));
+    const book = new CapacityBook(() => [e.client]);
+    const release = e.hold();
+    const first = book.refresh();
+    const waiting = Array.from({ length: 50 }, () => book.refresh());
+    expect(e.reads).toBe(1);
+    release();
+    await Promise.all([first, ...waiting]);
+    expect(e.reads).toBe(2);
+  });
+
   it("never lets an older reading replace a newer one", async () => {
     const e = fakeEdge("edge-1", amount(1000));
     const book = new CapacityBook(() => [e.client]);

@@ -181,7 +181,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     await new Promise((r) => l.server.close(r));
   };
   const reconciler = options.configSync === false ? undefined : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
-  const controllers = options.controllers === false ? undefined : new WorkloadControllers({ store, now, podStartDelayMs: options.podStartDelayMs ?? 0 });
+  const controllers = options.controllers === false ? undefined : new WorkloadControllers({ store, now, podStartDelayMs: options.podStartDelayMs ?? 0, unavailable: () => new Set(faults.unavailable) });
   const notReady = new Set<string>();
 
   const usageEndpoint = usageEndpointFor(usage);
@@ -193,7 +193,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     usage,
     types,
     api,
-    faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady] }),
+    faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady], unavailable: [...faults.unavailable] }),
     highWaterMarks: () => controllers?.highWaterMarks() ?? new Map(),
     async setFaults(change) {
       const problems = faultProblems(change);
@@ -215,6 +215,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       }
       notReady.clear();
       for (const n of faults.nodesNotReady) notReady.add(n);
+      // Readiness follows the unavailable workloads at once (no object changed to wake the controllers).
+      if (controllers && change.unavailable) controllers.reconcileAll();
       this.onNodesChanged?.(faults.nodesNotReady);
     },
     close: async () => {

@@ -10,6 +10,8 @@
  * strategy (old ReplicaSets scaled to 0, the new one scaled up once their pods are gone, old ones deleted
  * once empty: no revision history kept); minReadySeconds is ignored (ready = available); deletions are
  * immediate (no graceful termination); containers never fail or restart; no ControllerRevisions or PVCs.
+ * Readiness probes are not run: containers are ready once started, unless their workload is named by the
+ * `unavailable` fault (then they never are).
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { KubeObject, ObjectStore } from "../store.js";
@@ -40,6 +42,8 @@ export interface ControllerOptions {
   podStartDelayMs?: number;
   /** Where errors of watch- and timer-triggered reconciliation go. Default: console.error. */
   onError?: (err: unknown) => void;
+  /** Workloads ("namespace/name") whose pods run but never become Ready (a fault). Default none. */
+  unavailable?: () => ReadonlySet<string>;
 }
 
 /** The most a node ever had requested by the pods bound to it, per dimension. */
@@ -237,6 +241,7 @@ export class WorkloadControllers {
   readonly #now: () => Date;
   readonly #delayMs: number;
   readonly #onError: (err: unknown) => void;
+  readonly #unavailable: () => ReadonlySet<string>;
   readonly #unwatch: (() => void)[] = [];
   #running = false;
   #queued = false;
@@ -260,6 +265,7 @@ export class WorkloadControllers {
     this.#now = options.now ?? (() => new Date());
     this.#delayMs = Math.max(0, options.podStartDelayMs ?? 0);
     this.#onError = options.onError ?? ((err: unknown) => console.error("emulator controllers:", err));
+    this.#unavailable = options.unavailable ?? (() => new Set());
   }
 
   /** Watches workloads, pods and nodes, reconciling (on a microtask, coalesced) after every change. */
@@ -819,6 +825,7 @@ export class WorkloadControllers {
       if (typeof ip === "string" && nodeName !== undefined) ips.set(nodeName, (ips.get(nodeName) ?? new Set()).add(ip));
     }
     const live = new Set<string>();
+    const unavailable = this.#unavailable();
     for (const pod of pods) {
       const uid = uidOf(pod);
       live.add(uid);
@@ -833,17 +840,58 @@ export class WorkloadControllers {
         }
         addUsage(usage, nodeName, pod);
       }
+      const neverReady = unavailable.size > 0 && unavailable.has(this.#workloadOf(pod) ?? "");
+      if (neverReady && statusOf(pod)["phase"] === "Running") {
+        if (isPodReady(pod)) this.#put(PODS, { ...clone(pod), status: this.#unreadyStatus(pod) });
+        continue;
+      }
       if (isRunningReady(pod)) continue;
       if (this.#delayMs === 0 || this.#startable.has(uid)) {
         const used = ips.get(nodeName) ?? new Set<string>();
         ips.set(nodeName, used);
-        this.#put(PODS, { ...clone(pod), status: this.#runningStatus(pod, node, used) });
+        const running: KubeObject = { ...clone(pod), status: this.#runningStatus(pod, node, used) };
+        this.#put(PODS, neverReady ? { ...running, status: this.#unreadyStatus(running) } : running);
       } else {
         this.#put(PODS, { ...clone(pod), status: this.#creatingStatus(pod, node) });
         this.#armTimer(uid);
       }
     }
     for (const uid of [...this.#timers.keys(), ...this.#startable]) if (!live.has(uid)) this.#forgetPod(uid);
+  }
+
+  /** The "namespace/name" of the workload a pod belongs to (a ReplicaSet's pods: its Deployment's). */
+  #workloadOf(pod: KubeObject): string | undefined {
+    const ref = arr(pod.metadata["ownerReferences"]).find((r) => r["controller"] === true);
+    if (!ref) return undefined;
+    const ns = nsOf(pod) ?? "";
+    if (ref["kind"] !== "ReplicaSet") return `${ns}/${String(ref["name"])}`;
+    const rs = this.#store.get(REPLICASETS, ns, String(ref["name"]));
+    const owner = rs ? arr(rs.metadata["ownerReferences"]).find((r) => r["controller"] === true && r["kind"] === "Deployment") : undefined;
+    return `${ns}/${String(owner?.["name"] ?? ref["name"])}`;
+  }
+
+  /**
+   * A running pod whose readiness never passes (the `unavailable` fault): Ready and ContainersReady False,
+   * containers started but not ready; times kept, so asserting it again writes nothing.
+   */
+  #unreadyStatus(pod: KubeObject): Obj {
+    const status = clone(statusOf(pod));
+    const names = arr(specOf(pod)["containers"]).map((c) => String(c["name"])).sort();
+    const unready = `containers with unready status: [${names.join(" ")}]`;
+    status["conditions"] = setConditions(
+      arr(status["conditions"]),
+      [
+        { type: "PodReadyToStartContainers", status: "True" },
+        { type: "Initialized", status: "True" },
+        { type: "Ready", status: "False", reason: "ContainersNotReady", message: unready },
+        { type: "ContainersReady", status: "False", reason: "ContainersNotReady", message: unready },
+        { type: "PodScheduled", status: "True" },
+      ],
+      this.#stamp(),
+      "pod",
+    );
+    status["containerStatuses"] = arr(status["containerStatuses"]).map((c) => ({ ...c, ready: false }));
+    return status;
   }
 
   #armTimer(uid: string): void {

@@ -1,6 +1,7 @@
 /**
  * Faults of an emulated edge, seen from the outside as a real cluster's would be: an unavailable API
- * refuses connections (kubectl and client-node), a slow API answers late, and the admin endpoint sets them.
+ * refuses connections (kubectl and client-node), a slow API answers late, a workload named unavailable never
+ * becomes available, and the admin endpoint sets them.
  */
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,6 +53,32 @@ describe("faults", () => {
     const res = await fetch(`${emulator.adminUrl}/usage`, { method: "PATCH", body: "null" });
     expect(res.status).toBe(400);
     expect((await fetch(`${emulator.adminUrl}/usage`)).status).toBe(200);
+  });
+
+  it("keeps a workload named by `unavailable` from ever becoming available: its pods run but are never Ready", async () => {
+    const k = kubectlFor(emulator.httpUrl!);
+    expect((await admin({ unavailable: ["default/stuck"] })).body).toMatchObject({ unavailable: ["default/stuck"] });
+    const manifest = (name: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: default}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec: {containers: [{name: main, image: nginx}]}\n`;
+    expect((await k(["apply", "-f", k.file(manifest("stuck") + "---\n" + manifest("fine"))])).code).toBe(0);
+    // Reconciling is synchronous in-process: by now both Deployments' pods exist and run; only one is available.
+    const pods = JSON.parse((await k(["get", "pods", "-l", "app=stuck", "-o", "json"])).stdout) as { items: { status: { phase: string; conditions: { type: string; status: string }[] } }[] };
+    expect(pods.items).toHaveLength(2);
+    for (const p of pods.items) {
+      expect(p.status.phase).toBe("Running");
+      expect(p.status.conditions.find((c) => c.type === "Ready")?.status).toBe("False");
+    }
+    const status = async (name: string) => (JSON.parse((await k(["get", "deployment", name, "-o", "json"])).stdout) as { status: { availableReplicas?: number } }).status;
+    expect((await status("stuck")).availableReplicas).toBeUndefined();
+    expect((await status("fine")).availableReplicas).toBe(2);
+    // A ready workload named later loses its readiness; lifting the fault makes both available.
+    await admin({ unavailable: ["default/stuck", "default/fine"] });
+    expect((await status("fine")).availableReplicas).toBeUndefined();
+    await admin({ unavailable: [] });
+    expect((await status("stuck")).availableReplicas).toBe(2);
+    expect((await status("fine")).availableReplicas).toBe(2);
+    expect(await admin({ unavailable: ["stuck"] })).toMatchObject({ status: 400, body: { error: 'unavailable: "stuck" is not "namespace/name"' } });
+    expect((await k(["delete", "deployment", "stuck", "fine"])).code).toBe(0);
   });
 
   it("refuses a bad faults document, naming the field", async () => {

@@ -88,6 +88,8 @@ export class DeploymentManager {
   readonly #deps: DeploymentManagerDeps;
   readonly #byIntent = new Map<string, Live>();
   #closed = false;
+  /** Intents whose submission is being accepted right now. */
+  readonly #claimed = new Set<string>();
   /** Ends every watch at shutdown. */
   readonly #closing = new AbortController();
 
@@ -207,10 +209,25 @@ export class DeploymentManager {
       if (p.placement.kind === "domain" && p.placement.domain !== this.#deps.domainId) remote.push({ path: `spec.packages[${p.index}].placement.domain`, message: remotePlacementMessage(p.placement.domain) });
     }
     if (remote.length > 0) throw new CaminoError("ERR_PLACEMENT_UNAVAILABLE", "precondition", remote.map((i) => `${i.path}: ${i.message}`).join("; "), { data: { fields: remote.map((i) => i.path) } });
-    const existing = this.#byIntent.get(intent.name);
-    if (existing && (!SETTLED.has(existing.record.state) || existing.controller)) {
-      throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${intent.name} revision ${existing.record.revision} is ${existing.record.state}: wait for it to settle (camino intent watch ${intent.name})`);
+    let existing = this.#byIntent.get(intent.name);
+    // A run that has reached its final state only writes its record before it ends: wait for that.
+    if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
+    existing = this.#byIntent.get(intent.name);
+    const busy = existing && (!SETTLED.has(existing.record.state) || existing.controller);
+    if (busy || this.#claimed.has(intent.name)) {
+      const what = existing && busy ? `revision ${existing.record.revision} is ${existing.record.state}` : "is being submitted by another call";
+      throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`);
     }
+    // Claimed until its run is installed, so two submissions of one intent never both start.
+    this.#claimed.add(intent.name);
+    try {
+      return await this.#start(intent, intentJson, existing);
+    } finally {
+      this.#claimed.delete(intent.name);
+    }
+  }
+
+  async #start(intent: Intent, intentJson: unknown, existing: Live | undefined): Promise<{ id: string; revision: number; noOp: boolean }> {
     // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
     const digest = await this.#deploymentDigest(intent);
     if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
@@ -512,6 +529,7 @@ export class DeploymentManager {
    */
   async terminate(name: string): Promise<DeploymentRecord> {
     const live = this.#find(name);
+    if (this.#claimed.has(live.record.intent)) throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is being submitted: terminate it once it has started`);
     if (live.record.state === "TERMINATED") return live.record;
     if (live.record.state === "TERMINATING") throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is already terminating`);
     live.controller?.abort(new RunFailure("terminated by request"));

@@ -20,9 +20,10 @@ export interface EmulatorProcess {
   stop(): Promise<void>;
 }
 
-export async function startEmulatorProcess(options: { name: string; https?: boolean; nodes?: { name: string; cpu: string; memory: string }[] }): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(options: { name: string; https?: boolean; nodes?: { name: string; cpu: string; memory: string }[]; podStartDelayMs?: number }): Promise<EmulatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), "camino-emuproc-"));
   const config: Record<string, unknown> = { name: options.name, admin: { port: 0 }, eastWest: { address: "192.0.2.10", network: `net-${options.name}` }, nodes: options.nodes ?? [{ name: "node-1", cpu: "4", memory: "8Gi" }] };
+  if (options.podStartDelayMs !== undefined) config["podStartDelayMs"] = options.podStartDelayMs;
   let pki: TestPki | undefined;
   let tokenFile: string | undefined;
   if (options.https) {

@@ -14,7 +14,7 @@
  *   TerminateIntent removes the intent from every repository and edge;
  * - an agent killed (SIGKILL) mid-deployment rolls the deployment back when it starts again.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,12 +23,11 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
 import { DeploymentState, type Deployment, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
-import { CAMINO, ROOT, startAgentProcess, type AgentProcess, type AgentProcessOptions } from "../helpers/agent-process.js";
-import type { EmulatorProcess } from "../helpers/emulator-process.js";
+import { ROOT, startAgentProcess, type AgentProcess, type AgentProcessOptions } from "../helpers/agent-process.js";
+import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
 import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-server.js";
 
 type EdgeName = "edge-1" | "edge-2";
@@ -102,43 +101,9 @@ afterEach(() => {
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-/**
- * An emulated edge as its own process (`camino emulator --config`), in its own process group, as
- * test/helpers/emulator-process.ts starts one — but with a pod start delay, which that helper does not set.
- */
-async function startEdge(name: EdgeName): Promise<EmulatorProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "camino-edge-"));
-  const config = { name, http: { port: 0 }, admin: { port: 0 }, podStartDelayMs: POD_START_DELAY_MS, eastWest: { address: "192.0.2.10", network: `net-${name}` }, nodes: [{ name: `${name}-node-1`, cpu: "8", memory: "16Gi" }] };
-  writeFileSync(join(dir, "edge.yaml"), stringify(config));
-  const child = spawn(process.execPath, [CAMINO, "emulator", "--config", join(dir, "edge.yaml")], { stdio: ["ignore", "pipe", "inherit"], detached: true });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const line = await new Promise<Record<string, string>>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-      if (out.includes("\n")) resolve(JSON.parse(out.split("\n")[0] as string) as Record<string, string>);
-    });
-    void exited.then(() => reject(new Error(`emulator ${name} exited before listening`)));
-  });
-  return {
-    url: line["http"] as string,
-    pid: child.pid as number,
-    adminUrl: line["admin"] as string,
-    dir,
-    async faults(change) {
-      const res = await fetch(`${line["admin"]}/faults`, { method: "PATCH", body: JSON.stringify(change) });
-      if (res.status !== 200) throw new Error(`faults: ${res.status} ${await res.text()}`);
-    },
-    async stop() {
-      try {
-        process.kill(-(child.pid as number), "SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** An emulated edge as its own process, with a pod start delay (so "synced" and "available" are apart in time). */
+function startEdge(name: EdgeName): Promise<EmulatorProcess> {
+  return startEmulatorProcess({ name, podStartDelayMs: POD_START_DELAY_MS, nodes: [{ name: `${name}-node-1`, cpu: "8", memory: "16Gi" }] });
 }
 
 /** Polls `probe` until `check` holds, for at most `timeoutMs`. */

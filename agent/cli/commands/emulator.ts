@@ -20,7 +20,7 @@ edge.yaml:
   usageFraction: 0.5                          # share of requests a workload uses
   podStartDelayMs: 0                          # a scheduled pod becomes Ready after this long
   eastWest: {address: 192.0.2.10, network: network-1}
-  faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: []}
+  faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: [], unavailable: []}
   nodes:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {

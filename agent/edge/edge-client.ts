@@ -47,6 +47,16 @@ export interface DryRunResult {
   causes: { field: string; message: string }[];
 }
 
+export interface WorkloadStatus {
+  kind: string;
+  name: string;
+  /** From the camino.io/intent and camino.io/package labels. */
+  intent: string;
+  package: string;
+  desired: number;
+  available: number;
+}
+
 export interface EdgeHealth {
   healthy: boolean;
   reason: string;
@@ -403,23 +413,29 @@ export class EdgeClient {
   }
 
   /** Whether every Deployment, StatefulSet and DaemonSet of an intent (one package, or all) is available. */
-  async workloads(intent: string, pkg: string | undefined, signal?: AbortSignal): Promise<{ available: boolean; workloads: { kind: string; name: string; desired: number; available: number }[] }> {
-    const selector = `camino.io/intent=${intent}${pkg ? `,camino.io/package=${pkg}` : ""}`;
-    const kinds = [
-      { apiVersion: "apps/v1", kind: "Deployment" },
-      { apiVersion: "apps/v1", kind: "StatefulSet" },
-      { apiVersion: "apps/v1", kind: "DaemonSet" },
-    ];
-    const out: { kind: string; name: string; desired: number; available: number }[] = [];
-    for (const k of kinds) {
-      const list = await this.#call(`list ${k.kind}s`, () => this.#objects.list(k.apiVersion, k.kind, intent, undefined, undefined, undefined, undefined, selector), signal);
+  async workloads(intent: string, pkg: string | undefined, signal?: AbortSignal): Promise<{ available: boolean; workloads: WorkloadStatus[] }> {
+    const out = await this.#listWorkloads(intent, `camino.io/intent=${intent}${pkg ? `,camino.io/package=${pkg}` : ""}`, signal);
+    return { available: out.every((w) => w.available >= w.desired), workloads: out };
+  }
+
+  /** Every workload CAMINO deployed on the edge (label camino.io/intent), in every namespace: three list calls. */
+  async allWorkloads(signal?: AbortSignal): Promise<WorkloadStatus[]> {
+    return this.#listWorkloads(undefined, "camino.io/intent,camino.io/package", signal);
+  }
+
+  async #listWorkloads(namespace: string | undefined, selector: string, signal?: AbortSignal): Promise<WorkloadStatus[]> {
+    const kinds = ["Deployment", "StatefulSet", "DaemonSet"];
+    const out: WorkloadStatus[] = [];
+    for (const kind of kinds) {
+      const list = await this.#call(`list ${kind}s`, () => this.#objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector), signal);
       for (const o of list.items as (KubernetesObject & { spec?: { replicas?: number }; status?: Record<string, number> })[]) {
-        const desired = k.kind === "DaemonSet" ? (o.status?.["desiredNumberScheduled"] ?? 0) : (o.spec?.replicas ?? 1);
-        const available = k.kind === "DaemonSet" ? (o.status?.["numberAvailable"] ?? 0) : k.kind === "StatefulSet" ? (o.status?.["availableReplicas"] ?? o.status?.["readyReplicas"] ?? 0) : (o.status?.["availableReplicas"] ?? 0);
-        out.push({ kind: k.kind, name: o.metadata?.name ?? "", desired, available });
+        const desired = kind === "DaemonSet" ? (o.status?.["desiredNumberScheduled"] ?? 0) : (o.spec?.replicas ?? 1);
+        const available = kind === "DaemonSet" ? (o.status?.["numberAvailable"] ?? 0) : kind === "StatefulSet" ? (o.status?.["availableReplicas"] ?? o.status?.["readyReplicas"] ?? 0) : (o.status?.["availableReplicas"] ?? 0);
+        const labels = o.metadata?.labels ?? {};
+        out.push({ kind, name: o.metadata?.name ?? "", intent: labels["camino.io/intent"] ?? "", package: labels["camino.io/package"] ?? "", desired, available });
       }
     }
-    return { available: out.every((w) => w.available >= w.desired), workloads: out };
+    return out;
   }
 }
 

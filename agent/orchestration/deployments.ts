@@ -21,6 +21,7 @@ import type { EdgeClient } from "../edge/edge-client.js";
 import type { Failpoints } from "../failpoints.js";
 import type { Intent } from "../intent/model.js";
 import type { Logger } from "../log/logger.js";
+import { EdgeObserver } from "./edge-observer.js";
 import { packageObjects } from "./package-objects.js";
 import { planIntent, remotePlacementMessage, type AdmissionReason, type IntentPlan, type PlannedPackage, type PlannerDeps } from "./planner.js";
 import { Journal, MAX_EVENTS_KEPT, SETTLED, type DeploymentRecord, type EventRecord, type PackageRecord, type StateName } from "./journal.js";
@@ -88,6 +89,7 @@ export class DeploymentManager {
   readonly #deps: DeploymentManagerDeps;
   readonly #byIntent = new Map<string, Live>();
   #closed = false;
+  readonly #observers = new Map<string, EdgeObserver>();
   /** Intents whose submission is being accepted right now. */
   readonly #claimed = new Set<string>();
   /** Ends every watch at shutdown. */
@@ -333,38 +335,25 @@ export class DeploymentManager {
     await this.#deps.journal.save(live.record);
   }
 
+  /** The observer of an edge (one per edge, shared by every deployment). */
+  #observer(edge: EdgeClient): EdgeObserver {
+    let o = this.#observers.get(edge.name);
+    if (!o) {
+      o = new EdgeObserver(edge, this.#deps.pollMs ?? 200);
+      this.#observers.set(edge.name, o);
+    }
+    return o;
+  }
+
   async #waitSynced(edge: EdgeClient, repository: string, commit: string, intent: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
     const git = this.#repo(repository).git;
-    const state = await edge.waitForSync(commit, intent, (head, c) => git.isDescendant(head, c), { timeoutMs, signal, pollMs: this.#deps.pollMs ?? 200 });
-    signal.throwIfAborted();
+    const state = await this.#observer(edge).waitSynced(commit, intent, (head, c) => git.isDescendant(head, c), timeoutMs, signal);
     if (state.failed) throw new RunFailure(`edge ${edge.name} cannot sync commit ${commit.slice(0, 12)}: ${state.reason}`);
     if (!state.synced) throw new RunFailure(`edge ${edge.name} did not sync commit ${commit.slice(0, 12)}: ${state.reason}`);
   }
 
   async #waitAvailable(live: Live, edge: EdgeClient, intent: string, pkg: string, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      signal.throwIfAborted();
-      let why: string;
-      try {
-        const w = await edge.workloads(intent, pkg, signal);
-        if (w.available) return;
-        why = w.workloads.filter((x) => x.available < x.desired).map((x) => `${x.kind}/${x.name} ${x.available}/${x.desired} available`).join(", ");
-      } catch (err) {
-        signal.throwIfAborted();
-        why = (err as Error).message;
-      }
-      live.waiting = `${pkg} on ${edge.name}: ${why}`;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const t = setTimeout(done, this.#deps.pollMs ?? 200);
-        signal.addEventListener("abort", done, { once: true });
-      });
-      if (signal.aborted) throw new RunFailure(`${pkg} not available on edge ${edge.name}: ${why}`);
-    }
+    await this.#observer(edge).waitAvailable(intent, pkg, signal, (why) => (live.waiting = why));
   }
 
   async #run(live: Live, intent: Intent): Promise<void> {

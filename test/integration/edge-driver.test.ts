@@ -96,7 +96,7 @@ describe("the edge driver", () => {
     expect(stateA).toMatchObject({ synced: true, commit: b, errors: [] });
     expect(await edgeH.syncState(b, "intent-b", isDescendant)).toMatchObject({ synced: true });
     const ready = await until("intent-a available", () => edgeH.workloads("intent-a", undefined), (w) => w.available && w.workloads.length === 1);
-    expect(ready.workloads).toEqual([{ kind: "Deployment", name: "w", desired: 1, available: 1 }]);
+    expect(ready.workloads).toEqual([{ kind: "Deployment", name: "w", intent: "intent-a", package: "", desired: 1, available: 1 }]);
     // A later commit is not synced until the edge reaches it; then a sync error under intent-a is reported.
     await plain.faults({ syncErrors: ["ConfigMap/intent-a/c"] });
     const c = (await repo.writeWave({ intent: "intent-a", revision: 2, wave: 1, packages: new Map([["p", new Map([...cm("intent-a"), ["intent-a/p/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: intent-a\n"], ["intent-a/p/d.yaml", d("intent-a")]])]]) })).commit;

@@ -401,10 +401,10 @@ describe("rollback at each stage, with an intent submitted alongside on the same
         { name: "s1", edge: "edge-1" },
         { name: "s2", edge: "edge-2", after: ["s1"] },
       ];
-      await Promise.all([submit(intentDoc("stuck", pkgs, "4s")), submit(intentDoc("calm-stuck", calm()))]);
+      await Promise.all([submit(intentDoc("stuck", pkgs, "8s")), submit(intentDoc("calm-stuck", calm()))]);
       const [d] = await Promise.all([settle("stuck"), settle("calm-stuck")]);
       expect(S[d.state]).toBe("ROLLED_BACK");
-      expect(d.reason).toMatch(/^spec\.timeout 4s passed during wave 1 \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/);
+      expect(d.reason).toMatch(/^spec\.timeout 8s passed during wave 1 \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/);
       expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([["s1", "ROLLED_BACK"], ["s2", "ROLLED_BACK"]]);
       expect(git.git(REPO["edge-2"], "log", "--all", "--format=%H", "--", "stuck/s2/").trim(), "s2 was never committed").toBe("");
       expectRestored("stuck", before);

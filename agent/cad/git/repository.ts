@@ -81,6 +81,7 @@ export class LocalGitRepository implements GitRepository {
   readonly #now: () => Date;
   readonly #objects: ObjectWriter;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #commits = new Map<string, { parents: string[]; time: number }>();
 
   constructor(options: LocalRepositoryOptions) {
     this.dir = options.dir;
@@ -124,11 +125,39 @@ export class LocalGitRepository implements GitRepository {
     }
   }
 
-  /** Whether `head` is `commit` or a descendant of it (false when either is unknown here). */
+  /** Parents and committer time of a commit (immutable, so kept; bounded). */
+  async #commitInfo(oid: string): Promise<{ parents: string[]; time: number }> {
+    const hit = this.#commits.get(oid);
+    if (hit) return hit;
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
+    const info = { parents: commit.parent, time: commit.committer.timestamp };
+    if (this.#commits.size >= 20_000) this.#commits.delete(this.#commits.keys().next().value as string);
+    this.#commits.set(oid, info);
+    return info;
+  }
+
+  /**
+   * Whether `head` is `commit` or a descendant of it (false when either is unknown here). Walks back from
+   * `head` and stops on each path at commits more than a minute older than `commit` (a descendant is never
+   * older than its ancestor, give or take clock steps), so asking about an edge that lags behind costs the
+   * commits in between, not the whole history.
+   */
   async isDescendant(head: string, commit: string): Promise<boolean> {
     if (head === commit) return true;
     try {
-      return await git.isDescendent({ fs, gitdir: this.gitdir, oid: head, ancestor: commit, depth: -1 });
+      const target = await this.#commitInfo(commit);
+      const seen = new Set<string>();
+      const todo = [head];
+      while (todo.length > 0) {
+        const oid = todo.pop() as string;
+        if (oid === commit) return true;
+        if (seen.has(oid)) continue;
+        seen.add(oid);
+        const info = await this.#commitInfo(oid);
+        if (info.time < target.time - 60) continue;
+        todo.push(...info.parents);
+      }
+      return false;
     } catch {
       return false;
     }

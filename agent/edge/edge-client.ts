@@ -418,9 +418,13 @@ export class EdgeClient {
     return { available: out.every((w) => w.available >= w.desired), workloads: out };
   }
 
-  /** Every workload CAMINO deployed on the edge (label camino.io/intent), in every namespace: three list calls. */
-  async allWorkloads(signal?: AbortSignal): Promise<WorkloadStatus[]> {
-    return this.#listWorkloads(undefined, "camino.io/intent,camino.io/package", signal);
+  /** The workloads of the named intents, in every namespace: three list calls per 100 intents. */
+  async workloadsOf(intents: readonly string[], signal?: AbortSignal): Promise<WorkloadStatus[]> {
+    const out: WorkloadStatus[] = [];
+    for (let i = 0; i < intents.length; i += 100) {
+      out.push(...(await this.#listWorkloads(undefined, `camino.io/intent in (${intents.slice(i, i + 100).join(",")}),camino.io/package`, signal)));
+    }
+    return out;
   }
 
   async #listWorkloads(namespace: string | undefined, selector: string, signal?: AbortSignal): Promise<WorkloadStatus[]> {

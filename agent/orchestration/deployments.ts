@@ -404,9 +404,6 @@ export class DeploymentManager {
       }
       stage = "cleanup of packages the intent no longer has";
       await this.#removeDropped(live, plan, signal);
-      // Every package's pods are running: a reading started now counts them, and the reservations can go.
-      await this.#deps.book.refresh({ edges: plan.chains.map((c) => c.edge), signal }).catch(() => undefined);
-      this.#deps.book.release(intent.name);
       this.#event(live, "", "READY", `every package READY (${plan.packages.length} on ${[...new Set(plan.packages.map((p) => p.edge))].join(", ")})`);
       await this.#deps.journal.save(r);
     } catch (err) {
@@ -456,9 +453,8 @@ export class DeploymentManager {
       for (const p of pkgs) this.#event(live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.commit.slice(0, 12)}`);
       await allOrAbort(pkgs, signal, async (p, signal) => {
         await this.#waitAvailable(live, edge, intent, p.package, signal);
+        // Its reservation goes when a capacity reading shows its pods (reservations.ts), not on this word alone.
         this.#event(live, p.package, "READY", `workloads available on ${edge.name}`);
-        // The edge's own figures now include the package: its reservation can go.
-        await this.#deps.book.refresh({ edges: [edge.name], signal }).catch(() => undefined);
       });
     });
   }

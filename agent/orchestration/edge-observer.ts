@@ -1,7 +1,8 @@
 /**
  * One observer per edge for every deployment waiting on it. However many intents are in flight, the edge is
  * asked once per tick: one read of its RootSync while anyone waits for a commit to sync, and one listing of
- * CAMINO's workloads (all namespaces, three calls) while anyone waits for a package to be available. Each
+ * the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents) while
+ * anyone waits for a package to be available. Each
  * waiter judges the shared answer for itself (DESIGN.md section 5's sync predicate; every workload of the
  * package available). The loop runs only while someone waits.
  */
@@ -160,7 +161,7 @@ export class EdgeObserver {
     if (waiters.length === 0) return;
     let all: WorkloadStatus[];
     try {
-      all = await this.#edge.allWorkloads();
+      all = await this.#edge.workloadsOf([...new Set(waiters.map((w) => w.intent))].sort());
     } catch (err) {
       for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${(err as Error).message}`);
       return;

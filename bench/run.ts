@@ -20,6 +20,7 @@ import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
+import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
 import { measure, medianOf, type Summary } from "./stats.js";
@@ -107,10 +108,13 @@ async function main(): Promise<void> {
   const edge = await runEdgeBenchmark(quick);
   console.log(`Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`);
 
+  const lifecycle = await runLifecycleBenchmark({ quick });
+  console.log(lifecycleTable(lifecycle));
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs }, placement }, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs }, placement, lifecycle }, null, 2) + "\n");
   console.log(`wrote ${file}`);
 }
 

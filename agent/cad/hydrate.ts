@@ -27,6 +27,8 @@ export interface HydratedPackage {
   packageVariant: Record<string, unknown>;
   /** Repository path → file text, sorted by path; everything under `<intent>/<package>/`. */
   files: Map<string, string>;
+  /** The Kubernetes objects of those files as the edge gets them (local-config objects left out), in file order. */
+  objects: Record<string, unknown>[];
 }
 
 const CLUSTER_SCOPED = new Set(["Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]);
@@ -114,6 +116,7 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
   const labels = caminoLabels(iesd);
   const base = iesd.deployment.path;
   const files = new Map<string, string>();
+  const objects: [string, Record<string, unknown>][] = [];
 
   for (const [file, docs] of blueprint.resources) {
     const out: Document[] = [];
@@ -136,7 +139,9 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
       const kind = String(doc.get("kind") ?? "");
       setNamespaceAndLabels(doc, kind, iesd.namespace, labels);
       const name = String(doc.getIn(["metadata", "name"]) ?? "?");
-      for (const i of validateObject(doc.toJS() as Record<string, unknown>)) {
+      const object = doc.toJS() as Record<string, unknown>;
+      objects.push([file, object]);
+      for (const i of validateObject(object)) {
         issues.push({ path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? ": " + i.path : ""}`, message: i.message });
       }
     }
@@ -154,5 +159,7 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
   const packageVariant = packageVariantOf(iesd, blueprint);
   const pvIssues = validatePackageVariant(packageVariant);
   if (pvIssues.length > 0) throw new HydrationError(pvIssues.map((i) => ({ path: `${iesd.package}: PackageVariant: ${i.path}`, message: i.message })));
-  return { iesd, packageVariant, files: sorted };
+  // In the order of the files as written (by path), each file's objects in document order.
+  const ordered = objects.map(([file, o], i) => ({ path: `${base}/${file}`, o, i })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.i - b.i));
+  return { iesd, packageVariant, files: sorted, objects: ordered.map((x) => x.o) };
 }

@@ -32,9 +32,9 @@ export function objectsOf(files: ReadonlyMap<string, string>): KubernetesObject[
   return out;
 }
 
-/** The objects of one hydrated package. */
+/** The objects of one hydrated package (hydration made them; nothing is parsed again). */
 export function packageObjects(p: HydratedPackage): KubernetesObject[] {
-  return objectsOf(p.files);
+  return p.objects as unknown as KubernetesObject[];
 }
 
 type Container = { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };

@@ -97,6 +97,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     defaultTimeoutMs: lifecycle.defaultTimeoutMs,
     pollMs: lifecycle.pollMs,
     cleanupTimeoutMs: lifecycle.cleanupTimeoutMs,
+    maxConcurrentRuns: lifecycle.maxConcurrentRuns,
   });
   await deployments.init();
   const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints, registry, catalogue, hydration, edges, book, deployments, capacityMaxAgeMs: lifecycle.capacityMaxAgeMs, logger };

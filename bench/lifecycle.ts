@@ -154,6 +154,11 @@ interface Rig {
 }
 
 async function startRig(nodes: { name: string; cpu: string; memory: string; pods?: number }[], env: Record<string, string> = {}): Promise<Rig> {
+  // The agent's and emulators' folders (git objects, journal) go under .camino/, not /tmp: creating files in
+  // /tmp costs about 15 times more on these machines, which would measure the disk, not CAMINO.
+  const scratch = join(ROOT, ".camino", "bench-tmp");
+  mkdirSync(scratch, { recursive: true });
+  process.env["TMPDIR"] = scratch;
   const started = await Promise.allSettled(["edge-1", "edge-2"].map((name) => startEmulatorProcess({ name, nodes, podStartDelayMs: 0 })));
   const edges = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");

@@ -217,6 +217,8 @@ export class ApiServer {
     const filter = (o: KubeObject) => matchesLabels(o.metadata["labels"] as Record<string, string>, labels) && fields(o);
     const rvText = q.get("resourceVersion");
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    // Sent now: a client waits for the headers before it reads events, and there may be none for a while.
+    res.flushHeaders();
     const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
     const sendEvent = (e: StoreEvent) => write(e.type, this.#decorate(t.type, e.object));
     // No version (or "0"): the current state first, as synthetic ADDED events.

@@ -81,6 +81,8 @@ export interface LifecycleConfig {
   cleanupTimeoutMs: number;
   /** Capacity readings younger than this are reused by admission, in ms. Default 250. */
   capacityMaxAgeMs: number;
+  /** Deployments running at once; more wait their turn. Default 32. */
+  maxConcurrentRuns: number;
 }
 
 /** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */
@@ -222,12 +224,13 @@ function limits(c: Checker, v: unknown): IntentLimits {
 }
 
 function lifecycle(c: Checker, v: unknown): LifecycleConfig {
-  const o = c.object(v, "lifecycle", ["defaultTimeoutSeconds", "pollMs", "cleanupTimeoutSeconds", "capacityMaxAgeMs"]) ?? {};
+  const o = c.object(v, "lifecycle", ["defaultTimeoutSeconds", "pollMs", "cleanupTimeoutSeconds", "capacityMaxAgeMs", "maxConcurrentRuns"]) ?? {};
   return {
     defaultTimeoutMs: (c.integer(o["defaultTimeoutSeconds"], "lifecycle.defaultTimeoutSeconds", 1, 86_400) ?? 300) * 1000,
     pollMs: c.integer(o["pollMs"], "lifecycle.pollMs", 10, 60_000) ?? 200,
     cleanupTimeoutMs: (c.integer(o["cleanupTimeoutSeconds"], "lifecycle.cleanupTimeoutSeconds", 1, 3600) ?? 60) * 1000,
     capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? 250,
+    maxConcurrentRuns: c.integer(o["maxConcurrentRuns"], "lifecycle.maxConcurrentRuns", 1, 10_000) ?? 32,
   };
 }
 

@@ -36,6 +36,8 @@ export interface DeploymentManagerDeps extends PlannerDeps {
   pollMs?: number;
   /** How long a rollback or removal waits for the edges to sync it. Default 60 s. */
   cleanupTimeoutMs?: number;
+  /** Runs deploying at once; later submissions wait their turn (PENDING, first come first served). Default 32. */
+  maxConcurrentRuns?: number;
 }
 
 /** Why a run stopped before READY. */
@@ -90,6 +92,9 @@ export class DeploymentManager {
   readonly #byIntent = new Map<string, Live>();
   #closed = false;
   readonly #observers = new Map<string, EdgeObserver>();
+  /** Runs deploying now, and those waiting for a turn (first come, first served). */
+  #running = 0;
+  readonly #turns: (() => void)[] = [];
   /** Intents whose submission is being accepted right now. */
   readonly #claimed = new Set<string>();
   /** Ends every watch at shutdown. */
@@ -356,13 +361,48 @@ export class DeploymentManager {
     await this.#observer(edge).waitAvailable(intent, pkg, signal, (why) => (live.waiting = why));
   }
 
+  /**
+   * Waits for a turn to deploy, so that under a burst the runs under way finish instead of all slowing down
+   * together. Returns the function that gives the turn back.
+   */
+  async #turn(live: Live, signal: AbortSignal): Promise<() => void> {
+    const max = this.#deps.maxConcurrentRuns ?? 32;
+    if (this.#running >= max) {
+      this.#event(live, "", "PENDING", `waiting for a turn: ${this.#running} deployments under way, ${this.#turns.length} waiting before it`, "progress");
+      await new Promise<void>((resolve, reject) => {
+        const go = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.#turns.indexOf(go);
+          if (i >= 0) this.#turns.splice(i, 1);
+          reject(signal.reason);
+        };
+        this.#turns.push(go);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    } else this.#running++;
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const next = this.#turns.shift();
+      // The turn passes straight to the next in line; the count stays.
+      if (next) next();
+      else this.#running--;
+    };
+  }
+
   async #run(live: Live, intent: Intent): Promise<void> {
     const r = live.record;
     const controller = live.controller as AbortController;
     const signal = controller.signal;
     let stage = "admission";
     const timer = setTimeout(() => controller.abort(new RunFailure(`spec.timeout ${Math.round(r.timeoutMs / 100) / 10}s passed during ${stage}${live.waiting ? ` (waiting for ${live.waiting})` : ""}`)), r.timeoutMs);
+    let done: (() => void) | undefined;
     try {
+      done = await this.#turn(live, signal);
       await this.#deps.failpoints.hit("deploy-admission", signal);
       let plan: IntentPlan;
       try {
@@ -412,6 +452,7 @@ export class DeploymentManager {
       await this.#rollback(live, reason);
     } finally {
       clearTimeout(timer);
+      done?.();
     }
   }
 

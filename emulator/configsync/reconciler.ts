@@ -47,7 +47,14 @@ interface SyncState {
   clone?: string;
   remote?: RemoteGitRepository;
   remoteKey?: string;
+  /** Parsed objects per file of the last sync, by blob id: an unchanged file is neither read nor parsed again. */
+  files?: Map<string, { oid: string; objects: Obj[] }>;
+  /** The last sync: its commit and generation, whether it was clean, and how many rounds found nothing new. */
+  last?: { commit: string; generation: unknown; clean: boolean; quiet: number };
 }
+
+/** Every this many quiet rounds (same commit, nothing failing) everything is re-applied, correcting drift. */
+const DRIFT_ROUNDS = 20;
 
 type Obj = Record<string, unknown>;
 const get = (o: unknown, ...p: string[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
@@ -171,17 +178,26 @@ export class ConfigSyncReconciler {
     };
     let commit = "";
     let objects: Obj[] = [];
+    let changedFiles = new Set<string>();
     try {
       const repo = await this.#repository(rs, st);
       const rev = gitStatus.revision === "HEAD" ? undefined : gitStatus.revision;
       commit = rev ? await repo.resolve(rev) : ((await repo.head()) ?? "");
       if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
-      const files = await repo.readFiles(commit, dir);
+      const listed = await repo.listFiles(commit, dir);
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
-      if (dir && files.size === 0) throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
-      objects = parseObjects(files);
+      if (dir && listed.size === 0) throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
+      const next = new Map<string, { oid: string; objects: Obj[] }>();
+      for (const [path, oid] of listed) {
+        const known = st.files?.get(path);
+        next.set(path, known && known.oid === oid ? known : { oid, objects: parseObjects(new Map([[path, await repo.readBlob(oid)]])) });
+      }
+      changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
+      st.files = next;
+      objects = [...next.values()].flatMap((f) => f.objects);
     } catch (err) {
+      delete st.last;
       const e = err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
       return this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }], syncErrors: [], synced: false });
     }
@@ -210,6 +226,12 @@ export class ConfigSyncReconciler {
     const errors: SyncError[] = [];
     const applied = new Map<string, Target>();
     const failing = this.#o.failingObjects?.() ?? new Set<string>();
+    // Only what changed is applied again — unless the last round was not clean, the spec moved, faults are
+    // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
+    const last = st.last;
+    const quiet = !!last && last.commit === commit && last.generation === generation;
+    const full = !last || !last.clean || last.generation !== generation || failing.size > 0 || (quiet && last.quiet + 1 >= DRIFT_ROUNDS);
+    const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
     // A RepoSync syncs into its own namespace only (a namespace repository).
@@ -228,6 +250,10 @@ export class ConfigSyncReconciler {
       }
       const id = resourceId(t);
       const label = `${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name}`;
+      if (!full && !changedObjects.has(o) && st.inventory.has(id)) {
+        applied.set(id, t);
+        continue;
+      }
       try {
         if (failing.has(label)) throw new ApiError(500, "InternalError", "injected sync fault");
         if (t.namespace && !this.#o.store.get("/namespaces", undefined, t.namespace)) {
@@ -246,6 +272,9 @@ export class ConfigSyncReconciler {
     const gone = [...st.inventory].filter(([id]) => !applied.has(id)).sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;
+    st.last = { commit, generation, clean: errors.length === 0, quiet: quiet && !full ? (last?.quiet ?? 0) + 1 : 0 };
+    // A quiet round changed nothing: the status stands as written.
+    if (quiet && !full && errors.length === 0 && gone.length === 0) return;
     this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
   }
 

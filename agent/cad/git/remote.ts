@@ -135,6 +135,10 @@ export class RemoteGitRepository implements GitRepository {
   listFiles(commit?: string, prefix?: string): Promise<Map<string, string>> {
     return this.#local.listFiles(commit, prefix);
   }
+  readBlob(oid: string): Promise<string> {
+    return this.#local.readBlob(oid);
+  }
+
   readFiles(commit?: string, prefix?: string): Promise<Map<string, string>> {
     return this.#local.readFiles(commit, prefix);
   }

@@ -68,6 +68,8 @@ export interface GitRepository {
   tags(): Promise<{ tag: string; commit: string }[]>;
   listFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
   readFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
+  /** The text of one blob. */
+  readBlob(oid: string): Promise<string>;
   commit(change: ChangeSet): Promise<CommitResult>;
   /** Whether `head` is `commit` or a descendant of it. */
   isDescendant(head: string, commit: string): Promise<boolean>;
@@ -190,6 +192,11 @@ export class LocalGitRepository implements GitRepository {
     };
     await walk(c.tree, "");
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  async readBlob(oid: string): Promise<string> {
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid });
+    return Buffer.from(blob).toString("utf8");
   }
 
   /** The text of every file at a commit under a folder: path → text. */

@@ -68,7 +68,7 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
       const health = await grpcJsUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: "camino.v1.DomainManager" });
       expect(health.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
       await expect(grpcJsUnary(client, "/camino.v1.Nope/Nothing", HealthCheckRequestSchema, HealthCheckResponseSchema, {})).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
-      await expect(grpcJsUnary(client, "/camino.v1.DomainManager/QueryMonitoring", HealthCheckRequestSchema, HealthCheckResponseSchema, {}, { authorization: `Bearer ${token}` })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+      await expect(grpcJsUnary(client, "/camino.v1.DomainManager/ListPeers", HealthCheckRequestSchema, HealthCheckResponseSchema, {}, { authorization: `Bearer ${token}` })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
       await expect(grpcJsUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: "no.such.Service" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
       client.close();

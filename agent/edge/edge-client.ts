@@ -228,25 +228,29 @@ export class EdgeClient {
     return this.health;
   }
 
-  /** Server-side apply with dryRun=All of each object: ok, or the server's message and causes. */
+  /**
+   * Server-side apply with dryRun=All of each object: ok, or the server's message and causes. The objects are
+   * asked about in parallel: a dry run persists nothing, so no object's answer depends on another's.
+   */
   async dryRun(objects: readonly KubernetesObject[], signal?: AbortSignal): Promise<DryRunResult[]> {
-    const out: DryRunResult[] = [];
-    for (const o of objects) {
-      const r: DryRunResult = { kind: o.kind ?? "", name: o.metadata?.name ?? "", ok: true, causes: [] };
-      if (o.metadata?.namespace) r.namespace = o.metadata.namespace;
-      try {
-        await this.#call(`dry run of ${r.kind}/${r.name}`, () => this.#objects.patch(o, undefined, "All", FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
-      } catch (err) {
-        if (!(err instanceof EdgeError) || err.code !== "ERR_EDGE_API") throw err;
-        const status = statusOf(err.cause);
-        r.ok = false;
-        r.message = status?.message ?? err.message;
-        r.causes = (status?.causes ?? []).map((c) => ({ field: c.field ?? "", message: c.message ?? "" }));
-      }
-      out.push(r);
-    }
-    return out;
+    return Promise.all(objects.map((o) => this.#dryRunOne(o, signal)));
   }
+
+  async #dryRunOne(o: KubernetesObject, signal?: AbortSignal): Promise<DryRunResult> {
+    const r: DryRunResult = { kind: o.kind ?? "", name: o.metadata?.name ?? "", ok: true, causes: [] };
+    if (o.metadata?.namespace) r.namespace = o.metadata.namespace;
+    try {
+      await this.#call(`dry run of ${r.kind}/${r.name}`, () => this.#objects.patch(o, undefined, "All", FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+    } catch (err) {
+      if (!(err instanceof EdgeError) || err.code !== "ERR_EDGE_API") throw err;
+      const status = statusOf(err.cause);
+      r.ok = false;
+      r.message = status?.message ?? err.message;
+      r.causes = (status?.causes ?? []).map((c) => ({ field: c.field ?? "", message: c.message ?? "" }));
+    }
+    return r;
+  }
+
 
   /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */
   async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {

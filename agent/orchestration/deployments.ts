@@ -13,6 +13,7 @@
  * what was in flight.
  */
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { CaminoError, IntentError, type FieldIssue } from "../errors.js";
 import { intentDigest } from "../intent/load.js";
 import { DeploymentRepository } from "../cad/deployment-repo.js";
@@ -71,6 +72,8 @@ const now = () => new Date().toISOString();
 async function allOrAbort<T>(items: readonly T[], parent: AbortSignal, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();
   const signal = AbortSignal.any([parent, controller.signal]);
+  // Every call under way listens on it (a package's objects are dry-run in parallel): many listeners, no leak.
+  setMaxListeners(0, signal);
   let first: unknown;
   const results = await Promise.allSettled(
     items.map((item) =>
@@ -398,6 +401,7 @@ export class DeploymentManager {
     const r = live.record;
     const controller = live.controller as AbortController;
     const signal = controller.signal;
+    setMaxListeners(0, signal);
     let stage = "admission";
     const timer = setTimeout(() => controller.abort(new RunFailure(`spec.timeout ${Math.round(r.timeoutMs / 100) / 10}s passed during ${stage}${live.waiting ? ` (waiting for ${live.waiting})` : ""}`)), r.timeoutMs);
     let done: (() => void) | undefined;

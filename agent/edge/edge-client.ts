@@ -265,6 +265,11 @@ export class EdgeClient {
         const req = c.resources?.requests ?? c.resources?.limits ?? {};
         r = add(r, { cpuMillis: milli(req["cpu"]), memoryBytes: bytes(req["memory"]), pods: 0 });
       }
+      // The scheduler counts the larger of the containers' sum and the largest init container.
+      for (const c of p.spec?.initContainers ?? []) {
+        const req = c.resources?.requests ?? c.resources?.limits ?? {};
+        r = { cpuMillis: Math.max(r.cpuMillis, milli(req["cpu"])), memoryBytes: Math.max(r.memoryBytes, bytes(req["memory"])), pods: 1 };
+      }
       requested.set(node, add(requested.get(node) ?? ZERO, r));
       const labels = p.metadata?.labels ?? {};
       const intent = labels["camino.io/intent"];
@@ -438,7 +443,14 @@ export class EdgeClient {
       const list = await this.#call(`list ${kind}s`, () => this.#objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector), signal);
       for (const o of list.items as (KubernetesObject & { spec?: { replicas?: number }; status?: Record<string, number> })[]) {
         const desired = kind === "DaemonSet" ? (o.status?.["desiredNumberScheduled"] ?? 0) : (o.spec?.replicas ?? 1);
-        const available = kind === "DaemonSet" ? (o.status?.["numberAvailable"] ?? 0) : kind === "StatefulSet" ? (o.status?.["availableReplicas"] ?? o.status?.["readyReplicas"] ?? 0) : (o.status?.["availableReplicas"] ?? 0);
+        const st = o.status ?? {};
+        // As `kubectl rollout status` judges: the controller has seen this spec and every replica runs it, so an
+        // update is not READY while the old pods still serve.
+        const seen = (st["observedGeneration"] ?? 0) >= (o.metadata?.generation ?? 0);
+        const updated = kind === "DaemonSet" ? (st["updatedNumberScheduled"] ?? 0) : (st["updatedReplicas"] ?? 0);
+        const rolledOut = seen && (desired === 0 || updated >= desired);
+        const availableNow = kind === "DaemonSet" ? (st["numberAvailable"] ?? 0) : kind === "StatefulSet" ? (st["availableReplicas"] ?? st["readyReplicas"] ?? 0) : (st["availableReplicas"] ?? 0);
+        const available = rolledOut ? availableNow : Math.min(availableNow, updated);
         const labels = o.metadata?.labels ?? {};
         out.push({ kind, name: o.metadata?.name ?? "", intent: labels["camino.io/intent"] ?? "", package: labels["camino.io/package"] ?? "", desired, available });
       }
@@ -459,15 +471,22 @@ export async function judgeSync(rs: Record<string, unknown>, commit: string, int
   // An error counts against the intent unless every object it names is in another namespace: an error that
   // names no object (an unknown kind, a source or rendering failure) may be the intent's, so it blocks.
   const mine = (message: string) => {
-    const refs = [...message.matchAll(/\b[A-Z][A-Za-z]*\/([a-z0-9-]+)\/[a-z0-9.-]+/g)].map((m) => m[1]);
-    return refs.length === 0 || refs.includes(intent) || message.includes(`Namespace/${intent}`);
+    // Objects named `Kind/namespace/name` (namespaced) or `Kind/name` (cluster-scoped).
+    const refs = [...message.matchAll(/\b[A-Z][A-Za-z]*\/([a-z0-9][a-z0-9.-]*)(?:\/([a-z0-9][a-z0-9.-]*))?/g)].map((m) => ({ kind: m[0].split("/")[0], first: m[1], namespaced: m[2] !== undefined }));
+    return refs.length === 0 || refs.some((r) => (r.namespaced ? r.first === intent : r.kind === "Namespace" && r.first === intent));
   };
-  const errors = [...list(status.source?.errors), ...list(status.rendering?.errors), ...list(status.sync?.errors)].filter(mine);
+  const sourceErrors = [...list(status.source?.errors), ...list(status.rendering?.errors)];
+  const syncErrors = list(status.sync?.errors).filter(mine);
+  const errors = [...sourceErrors, ...syncErrors];
   if (!head) return { ...base, errors, reason: errors.length > 0 ? "the edge reports errors" : "the RootSync has not synced any commit yet" };
   if (status.observedGeneration !== generation) return { ...base, reason: `the RootSync's spec (generation ${generation}) is not observed yet` };
   const syncing = status.conditions?.find((c) => c.type === "Syncing");
   if (syncing?.status === "True") return { ...base, reason: "the edge is syncing" };
   if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors, reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
-  if (errors.length > 0) return { ...base, errors, failed: true, reason: `sync errors name objects of the intent: ${errors.join("; ")}` };
+  if (sourceErrors.length > 0) return { ...base, errors, reason: `the edge cannot read or render the repository: ${sourceErrors.join("; ")}` };
+  // Only an error that names an object of the intent is final; one that names no object may pass.
+  const named = syncErrors.filter((e) => /\b[A-Z][A-Za-z]*\/[a-z0-9]/.test(e));
+  if (named.length > 0) return { ...base, errors, failed: true, reason: `sync errors name objects of the intent: ${named.join("; ")}` };
+  if (errors.length > 0) return { ...base, errors, reason: `the edge reports sync errors: ${errors.join("; ")}` };
   return { ...base, synced: true, reason: "synced" };
 }

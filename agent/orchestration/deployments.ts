@@ -59,6 +59,8 @@ interface Live {
   /** Aborts the run in flight. */
   controller?: AbortController;
   run?: Promise<void>;
+  /** Set from the moment a termination is accepted until it ends. */
+  terminating?: boolean;
   /** What the run is waiting for, for the timeout's message. */
   waiting?: string;
 }
@@ -185,7 +187,8 @@ export class DeploymentManager {
     try {
       const r = live.record;
       if (since) {
-        for (const e of r.events) if (new Date(e.time) > since) yield { record: r, event: e };
+        // A copy: events emitted while these are sent arrive through the queue, once.
+        for (const e of [...r.events]) if (new Date(e.time) > since) yield { record: r, event: e };
       } else {
         yield { record: r, event: { time: r.updatedAt, package: "", state: r.state, reason: r.reason, kind: "state", wave: 0 } };
         for (const p of r.packages) yield { record: r, event: { time: p.updatedAt, package: p.package, state: p.state, reason: p.reason, kind: "state", wave: p.wave } };
@@ -223,7 +226,7 @@ export class DeploymentManager {
     // A run that has reached its final state only writes its record before it ends: wait for that.
     if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
     existing = this.#byIntent.get(intent.name);
-    const busy = existing && (!SETTLED.has(existing.record.state) || existing.controller);
+    const busy = existing && (!SETTLED.has(existing.record.state) || existing.controller || existing.terminating);
     if (busy || this.#claimed.has(intent.name)) {
       const what = existing && busy ? `revision ${existing.record.revision} is ${existing.record.state}` : "is being submitted by another call";
       throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`);
@@ -262,13 +265,14 @@ export class DeploymentManager {
       touched: {},
       events: [],
     };
+    // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
+    await this.#deps.journal.save(record);
     const live: Live = existing ?? { record, listeners: new Set() };
     live.record = record;
     live.controller = new AbortController();
     this.#byIntent.set(intent.name, live);
     this.#event(live, "", "PENDING", "submitted", "state", 0);
     for (const p of record.packages) this.#event(live, p.package, "PENDING", p.reason);
-    await this.#deps.journal.save(record);
     live.run = this.#run(live, intent).finally(() => {
       delete live.controller;
       // Wake watchers so they see the run is over.
@@ -451,8 +455,11 @@ export class DeploymentManager {
       this.#event(live, "", "READY", `every package READY (${plan.packages.length} on ${[...new Set(plan.packages.map((p) => p.edge))].join(", ")})`);
       await this.#deps.journal.save(r);
     } catch (err) {
-      const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : err instanceof RunFailure || err instanceof CaminoError ? err.message : `internal error: ${(err as Error).message}`;
-      if (!(err instanceof RunFailure) && !(err instanceof CaminoError) && !signal.aborted) this.#deps.logger.error("deployment failed unexpectedly", { intent: intent.name, error: String((err as Error).stack ?? err) });
+      const internal = !(err instanceof RunFailure) && !(err instanceof CaminoError) && !signal.aborted;
+      const incident = internal ? createHash("sha256").update(`${r.id}\0${Date.now()}`).digest("hex").slice(0, 12) : "";
+      // An unexpected error's text stays in the agent's log, under an incident id the reason gives.
+      if (internal) this.#deps.logger.error("deployment failed unexpectedly", { intent: intent.name, incident, error: String((err as Error).stack ?? err) });
+      const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : internal ? `internal error (incident ${incident} in the agent's log)` : (err as Error).message;
       await this.#rollback(live, reason);
     } finally {
       clearTimeout(timer);
@@ -526,10 +533,9 @@ export class DeploymentManager {
   /** Restores the intent's paths in every repository this revision touched, waits for the edges, releases. */
   async #rollback(live: Live, cause: string): Promise<void> {
     const r = live.record;
-    this.#deps.book.release(r.intent);
     const touched = Object.entries(r.touched);
     const problems: string[] = [];
-    const cleanup = AbortSignal.timeout(this.#deps.cleanupTimeoutMs ?? 60_000);
+    const cleanup = AbortSignal.any([AbortSignal.timeout(this.#deps.cleanupTimeoutMs ?? 60_000), this.#closing.signal]);
     await Promise.all(
       touched.map(async ([repo, baseline]) => {
         try {
@@ -543,6 +549,8 @@ export class DeploymentManager {
         }
       }),
     );
+    // Released once the restore has synced: until then the failed wave's pods may still take the room.
+    this.#deps.book.release(r.intent);
     for (const p of r.packages) if (p.state !== "FAILED" || touched.length > 0) this.#event(live, p.package, "ROLLED_BACK", p.state === "FAILED" ? p.reason : `rolled back: ${cause}`);
     const restored = problems.filter((p) => !p.includes("restored, but"));
     if (restored.length > 0) {
@@ -560,14 +568,17 @@ export class DeploymentManager {
   async terminate(name: string): Promise<DeploymentRecord> {
     const live = this.#find(name);
     if (this.#claimed.has(live.record.intent)) throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is being submitted: terminate it once it has started`);
-    if (live.record.state === "TERMINATED") return live.record;
-    if (live.record.state === "TERMINATING") throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is already terminating`);
+    if (live.record.state === "TERMINATED" && !live.terminating) return live.record;
+    if (live.terminating || live.record.state === "TERMINATING") throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is already terminating`);
+    // Claimed before the first await, so a second call (a retry) cannot start another termination.
+    live.terminating = true;
     live.controller?.abort(new RunFailure("terminated by request"));
     await live.run?.catch(() => undefined);
     live.controller = new AbortController();
     this.#event(live, "", "TERMINATING", "terminate requested");
     live.run = this.#terminateRun(live).finally(() => {
       delete live.controller;
+      delete live.terminating;
       this.#emit(live, { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 }, false);
     });
     return live.record;
@@ -575,7 +586,7 @@ export class DeploymentManager {
 
   async #terminateRun(live: Live): Promise<void> {
     const r = live.record;
-    const signal = AbortSignal.timeout(this.#deps.cleanupTimeoutMs ?? 60_000);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#deps.cleanupTimeoutMs ?? 60_000), this.#closing.signal]);
     const problems: string[] = [];
     try {
       const repos = this.#deps.registry.list().filter((x) => x.record.role === "deployment");

@@ -29,7 +29,7 @@ import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
 import { plainYaml } from "../cad/plain-yaml.js";
 import { demandOf, objectsOf, packageObjects, provides } from "./package-objects.js";
-import { fits, formatAmount, placePackages, type Demand, type EdgeState, type PackageToPlace } from "./placement.js";
+import { afterPlacing, fits, formatAmount, placePackages, type Demand, type EdgeState, type PackageToPlace } from "./placement.js";
 import type { CapacityBook, ReservationEntry } from "./reservations.js";
 
 /** The network blueprint every chain's wave 0 is hydrated from. */
@@ -286,9 +286,8 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       plan.admission.push({ package: name, edge: plan.edge, check: "resources", message: `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations` });
       continue;
     }
-    edge.free.cpuMillis -= more.total.cpuMillis;
-    edge.free.memoryBytes -= more.total.memoryBytes;
-    edge.free.pods -= more.total.pods;
+    // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left.
+    working.set(plan.edge, afterPlacing(more, edge));
     reservations.push({ edge: plan.edge, package: name, amount: more.total, target: plan.demand.total });
   }
   let all = [...planned.values()].flatMap((p) => p.admission);

@@ -49,11 +49,11 @@ interface SyncState {
   remoteKey?: string;
   /** Parsed objects per file of the last sync, by blob id: an unchanged file is neither read nor parsed again. */
   files?: Map<string, { oid: string; objects: Obj[] }>;
-  /** The last sync: its commit and generation, whether it was clean, and how many rounds found nothing new. */
-  last?: { commit: string; generation: unknown; clean: boolean; quiet: number };
+  /** The last sync: its commit and generation, whether it was clean, and rounds since everything was applied. */
+  last?: { commit: string; generation: unknown; clean: boolean; sinceFull: number };
 }
 
-/** Every this many quiet rounds (same commit, nothing failing) everything is re-applied, correcting drift. */
+/** Every this many rounds everything is applied again, busy repository or not, correcting drift. */
 const DRIFT_ROUNDS = 20;
 
 type Obj = Record<string, unknown>;
@@ -212,6 +212,8 @@ export class ConfigSyncReconciler {
     };
     const hadClusterScoped = [...st.inventory.values()].some((t) => !t.type.namespaced);
     if (hadClusterScoped && !objects.some(clusterScoped)) {
+      // Nothing of this commit was applied: the next round applies everything.
+      delete st.last;
       return this.#writeStatus(typeKey, rs, {
         now,
         gitStatus,
@@ -230,7 +232,7 @@ export class ConfigSyncReconciler {
     // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
     const last = st.last;
     const quiet = !!last && last.commit === commit && last.generation === generation;
-    const full = !last || !last.clean || last.generation !== generation || failing.size > 0 || (quiet && last.quiet + 1 >= DRIFT_ROUNDS);
+    const full = !last || !last.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
@@ -272,9 +274,9 @@ export class ConfigSyncReconciler {
     const gone = [...st.inventory].filter(([id]) => !applied.has(id)).sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;
-    st.last = { commit, generation, clean: errors.length === 0, quiet: quiet && !full ? (last?.quiet ?? 0) + 1 : 0 };
+    st.last = { commit, generation, clean: errors.length === 0, sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1 };
     // A quiet round changed nothing: the status stands as written.
-    if (quiet && !full && errors.length === 0 && gone.length === 0) return;
+    if (quiet && !full && changedFiles.size === 0 && errors.length === 0 && gone.length === 0) return;
     this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
   }
 

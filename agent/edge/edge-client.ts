@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import { CaminoError } from "../errors.js";
 import type { ConfiguredEdge } from "../config/config.js";
-import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../intent/quantity.js";
 
 export const FIELD_MANAGER = "camino";
 export const ROOTSYNC_NAMESPACE = "config-management-system";
@@ -86,8 +86,6 @@ export class EdgeError extends CaminoError {
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
 const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, pods: a.pods + b.pods });
 const sub = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis - b.cpuMillis, memoryBytes: a.memoryBytes - b.memoryBytes, pods: a.pods - b.pods });
-const milli = (q: string | undefined) => (q ? Number(toMilli(parseQuantity(q))) : 0);
-const bytes = (q: string | undefined) => (q ? Number(toUnits(parseQuantity(q))) : 0);
 
 /** The status body of an API error, if the error carries one. */
 function statusOf(err: unknown): { code?: number; message?: string; causes?: { field?: string; message?: string }[] } | undefined {
@@ -263,12 +261,12 @@ export class EdgeClient {
       let r = { cpuMillis: 0, memoryBytes: 0, pods: 1 };
       for (const c of p.spec?.containers ?? []) {
         const req = c.resources?.requests ?? c.resources?.limits ?? {};
-        r = add(r, { cpuMillis: milli(req["cpu"]), memoryBytes: bytes(req["memory"]), pods: 0 });
+        r = add(r, { cpuMillis: millisOf(req["cpu"]), memoryBytes: unitsOf(req["memory"]), pods: 0 });
       }
       // The scheduler counts the larger of the containers' sum and the largest init container.
       for (const c of p.spec?.initContainers ?? []) {
         const req = c.resources?.requests ?? c.resources?.limits ?? {};
-        r = { cpuMillis: Math.max(r.cpuMillis, milli(req["cpu"])), memoryBytes: Math.max(r.memoryBytes, bytes(req["memory"])), pods: 1 };
+        r = { cpuMillis: Math.max(r.cpuMillis, millisOf(req["cpu"])), memoryBytes: Math.max(r.memoryBytes, unitsOf(req["memory"])), pods: 1 };
       }
       requested.set(node, add(requested.get(node) ?? ZERO, r));
       const labels = p.metadata?.labels ?? {};
@@ -278,7 +276,7 @@ export class EdgeClient {
     }
     const perNode = nodes.items.map((n): NodeCapacity => {
       const a = n.status?.allocatable ?? {};
-      const allocatable = { cpuMillis: milli(a["cpu"]), memoryBytes: bytes(a["memory"]), pods: Number(a["pods"] ?? 0) };
+      const allocatable = { cpuMillis: millisOf(a["cpu"]), memoryBytes: unitsOf(a["memory"]), pods: Number(a["pods"] ?? 0) };
       const used = requested.get(n.metadata?.name ?? "") ?? ZERO;
       const ready = (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
       return { name: n.metadata?.name ?? "", ready, allocatable, requested: used, free: sub(allocatable, used) };

@@ -113,3 +113,16 @@ export function toUnits(q: Quantity): bigint {
 export function formatMilli(millis: bigint): string {
   return millis % 1000n === 0n ? String(millis / 1000n) : `${millis}m`;
 }
+
+/**
+ * A quantity as Kubernetes objects carry it — a string, or a plain number (the API's int-or-string: YAML gives
+ * `cpu: 1` as a number) — in millicores; absent is 0. @throws QuantityError for a malformed one.
+ */
+export function millisOf(q: unknown): number {
+  return q === undefined || q === null || q === "" ? 0 : Number(toMilli(parseQuantity(String(q))));
+}
+
+/** Like {@link millisOf}, in whole units (bytes of memory). */
+export function unitsOf(q: unknown): number {
+  return q === undefined || q === null || q === "" ? 0 : Number(toUnits(parseQuantity(String(q))));
+}

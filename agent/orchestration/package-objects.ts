@@ -6,7 +6,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { HydratedPackage } from "../cad/hydrate.js";
-import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../intent/quantity.js";
 import type { Amount, Demand } from "./placement.js";
 
 const LOCAL_CONFIG = "config.kubernetes.io/local-config";
@@ -40,14 +40,12 @@ export function packageObjects(p: HydratedPackage): KubernetesObject[] {
 type Container = { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
 type PodSpec = { containers?: Container[]; initContainers?: Container[] };
 
-const milli = (q: string | undefined) => (q ? Number(toMilli(parseQuantity(String(q)))) : 0);
-const bytes = (q: string | undefined) => (q ? Number(toUnits(parseQuantity(String(q)))) : 0);
 
 /** One pod's requests as the scheduler counts them: the containers' sum, or the largest init container if more. */
 export function podRequests(spec: PodSpec | undefined): { cpuMillis: number; memoryBytes: number } {
   const of = (c: Container) => {
     const r = c.resources?.requests ?? c.resources?.limits ?? {};
-    return { cpuMillis: milli(r["cpu"]), memoryBytes: bytes(r["memory"]) };
+    return { cpuMillis: millisOf(r["cpu"]), memoryBytes: unitsOf(r["memory"]) };
   };
   const sum = { cpuMillis: 0, memoryBytes: 0 };
   for (const c of spec?.containers ?? []) {

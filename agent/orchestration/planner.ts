@@ -25,7 +25,7 @@ import type { RepositoryRegistry } from "../cad/repository-registry.js";
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { EdgeRegistry } from "../edge/edge-registry.js";
 import { intentDigest } from "../intent/load.js";
-import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../intent/quantity.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
 import { plainYaml } from "../cad/plain-yaml.js";
 import { demandOf, objectsOf, packageObjects, provides } from "./package-objects.js";
@@ -106,13 +106,11 @@ export interface PlanOptions {
   signal?: AbortSignal;
 }
 
-const milli = (q: string | undefined) => (q ? Number(toMilli(parseQuantity(q))) : 0);
-const bytes = (q: string | undefined) => (q ? Number(toUnits(parseQuantity(q))) : 0);
 
 /** What a package is expected to ask for before it is hydrated: its (or its blueprint's default) requests × replicas. */
 function estimate(pkg: PackageIntent, r: ResolvedBlueprint): Demand {
-  const cpu = pkg.resources.cpu?.millis ?? milli(r.blueprint.defaultResources.cpu);
-  const memory = pkg.resources.memory?.bytes ?? bytes(r.blueprint.defaultResources.memory);
+  const cpu = pkg.resources.cpu?.millis ?? millisOf(r.blueprint.defaultResources.cpu);
+  const memory = pkg.resources.memory?.bytes ?? unitsOf(r.blueprint.defaultResources.memory);
   return { total: { cpuMillis: cpu * pkg.replicas, memoryBytes: memory * pkg.replicas, pods: pkg.replicas }, largestPod: { cpuMillis: cpu, memoryBytes: memory } };
 }
 

@@ -2,7 +2,8 @@
  * A deployment's whole life through outside clients: Debian's python3-grpcio submits a chain and follows it to
  * READY; `camino intent submit --watch` updates it (a package dropped, one scaled), `camino intent get` shows
  * it, and `camino intent terminate` removes it — checked in the deployment repositories' trees and on the
- * emulated edges, not in the agent's own account.
+ * emulated edges, not in the agent's own account. upf asks for `cpu: "1"`, which its pods carry as the number 1
+ * (Kubernetes' int-or-string): the update's admission must still read the edge's capacity.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -26,7 +27,7 @@ spec:
   timeout: 60s
   packages:
     - {name: ingress, blueprint: nginx-ingress, version: "1.9.4", resources: {cpu: 100m, memory: 64Mi}, placement: {edge: edge-1}}
-    - {name: upf, blueprint: upf, version: "2.1.0", replicas: ${replicas}, resources: {cpu: 100m, memory: 64Mi}, after: [ingress], placement: {edgeSelector: {zone: south}}}
+    - {name: upf, blueprint: upf, version: "2.1.0", replicas: ${replicas}, resources: {cpu: "1", memory: 64Mi}, after: [ingress], placement: {edgeSelector: {zone: south}}}
 ${withSink ? "    - {name: sink, blueprint: traffic-sink, version: \"3.16.0\", resources: {cpu: 50m, memory: 32Mi}, after: [upf]}\n" : ""}  links:
     - {from: ingress, to: upf, port: 8805, protocol: http}
 ${withSink ? "    - {from: upf, to: sink, port: 5201, protocol: tcp}\n" : ""}`;

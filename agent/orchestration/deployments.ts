@@ -15,7 +15,6 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { CaminoError, IntentError, type FieldIssue } from "../errors.js";
-import { intentDigest } from "../intent/load.js";
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import type { RegisteredRepository } from "../cad/repository-registry.js";
 import type { EdgeClient } from "../edge/edge-client.js";
@@ -24,7 +23,7 @@ import type { Intent } from "../intent/model.js";
 import type { Logger } from "../log/logger.js";
 import { EdgeObserver } from "./edge-observer.js";
 import { packageObjects } from "./package-objects.js";
-import { planIntent, remotePlacementMessage, type AdmissionReason, type IntentPlan, type PlannedPackage, type PlannerDeps } from "./planner.js";
+import { planIntent, remotePlacementMessage, resolveIntent, type AdmissionReason, type IntentPlan, type PlannedPackage, type PlannerDeps } from "./planner.js";
 import { Journal, MAX_EVENTS_KEPT, SETTLED, type DeploymentRecord, type EventRecord, type PackageRecord, type StateName } from "./journal.js";
 
 export interface DeploymentManagerDeps extends PlannerDeps {
@@ -242,7 +241,7 @@ export class DeploymentManager {
 
   async #start(intent: Intent, intentJson: unknown, existing: Live | undefined): Promise<{ id: string; revision: number; noOp: boolean }> {
     // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
-    const digest = await this.#deploymentDigest(intent);
+    const { digest } = await resolveIntent(intent, this.#deps);
     if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
       return { id: existing.record.id, revision: existing.record.revision, noOp: true };
     }
@@ -279,24 +278,6 @@ export class DeploymentManager {
       this.#emit(live, { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 }, false);
     });
     return { id: record.id, revision, noOp: false };
-  }
-
-  /** The digest of the intent and the commits its blueprints resolve to (IntentError for unknown ones). */
-  async #deploymentDigest(intent: Intent): Promise<string> {
-    const issues: FieldIssue[] = [];
-    const commits: string[] = [];
-    const edges = this.#deps.registry.edges();
-    for (const p of intent.packages) {
-      if (p.placement.kind === "edge" && !edges.includes(p.placement.edge)) issues.push({ path: `spec.packages[${p.index}].placement.edge`, message: `unknown edge ${JSON.stringify(p.placement.edge)} (this domain has ${edges.join(", ") || "no edge"})` });
-      try {
-        commits.push(`${p.name}=${(await this.#deps.catalogue.resolve(p.blueprint, p.blueprintRevision)).commit}`);
-      } catch (err) {
-        if (!(err instanceof CaminoError) || err.kind !== "not-found") throw err;
-        issues.push({ path: `spec.packages[${p.index}].${err.code === "ERR_REVISION_NOT_FOUND" ? "blueprintRevision" : "blueprint"}`, message: err.message });
-      }
-    }
-    if (issues.length > 0) throw new IntentError(issues);
-    return createHash("sha256").update(`${intentDigest(intent)}\0${commits.join(",")}`).digest("hex");
   }
 
   #emit(live: Live, e: EventRecord, keep = true): void {

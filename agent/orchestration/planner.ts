@@ -76,8 +76,6 @@ export interface IntentPlan {
   order: readonly string[];
   waves: readonly (readonly string[])[];
   digest: string;
-  /** Digest of the intent and every resolved blueprint commit: unchanged means a re-submission is a no-op. */
-  deploymentDigest: string;
   packages: PlannedPackage[];
   chains: ChainPlan[];
   /** Every file per repository path, with its SHA-256. */
@@ -131,18 +129,15 @@ export function deployableEdges(deps: Pick<PlannerDeps, "registry" | "edges">): 
 }
 
 /**
- * Plans (and, with `reserve`, admits) an intent.
- * @throws IntentError naming the field for an unknown blueprint, revision or edge, or a peer domain
- *   (cross-domain placement arrives with federation); CaminoError precondition when the domain has no edge.
+ * Resolves every package's blueprint (to a commit) and checks that each named edge exists.
+ * Returns the resolved blueprints and the deployment digest: the intent's digest with the commits its blueprints
+ * resolve to, so an unchanged digest means a re-submission is a no-op.
+ * @throws IntentError naming the field for an unknown blueprint, revision or edge
  */
-export async function planIntent(intent: Intent, deps: PlannerDeps, options: PlanOptions = {}): Promise<IntentPlan> {
-  const revision = options.revision ?? 1;
+export async function resolveIntent(intent: Intent, deps: Pick<PlannerDeps, "registry" | "catalogue">): Promise<{ resolved: Map<string, ResolvedBlueprint>; digest: string }> {
   const repoEdges = deps.registry.edges();
-  const edges = deployableEdges(deps);
   const issues: FieldIssue[] = [];
   const resolved = new Map<string, ResolvedBlueprint>();
-  const waveOf = new Map(intent.waves.flatMap((w, i) => w.map((p) => [p, i + 1] as const)));
-
   for (const pkg of intent.packages) {
     const at = `spec.packages[${pkg.index}]`;
     const p = pkg.placement;
@@ -157,6 +152,21 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     }
   }
   if (issues.length > 0) throw new IntentError(issues);
+  const commits = intent.packages.map((p) => `${p.name}=${resolved.get(p.name)?.commit}`).join(",");
+  return { resolved, digest: createHash("sha256").update(`${intentDigest(intent)}\0${commits}`).digest("hex") };
+}
+
+/**
+ * Plans (and, with `reserve`, admits) an intent.
+ * @throws IntentError naming the field for an unknown blueprint, revision or edge; CaminoError precondition
+ *   when the domain has no edge or the catalogue has no chain-base blueprint.
+ */
+export async function planIntent(intent: Intent, deps: PlannerDeps, options: PlanOptions = {}): Promise<IntentPlan> {
+  const revision = options.revision ?? 1;
+  const repoEdges = deps.registry.edges();
+  const edges = deployableEdges(deps);
+  const waveOf = new Map(intent.waves.flatMap((w, i) => w.map((p) => [p, i + 1] as const)));
+  const { resolved } = await resolveIntent(intent, deps);
   if (repoEdges.length === 0) throw new CaminoError("ERR_NO_EDGE", "precondition", "this domain has no edge: register a deployment repository for one");
   let chainBlueprint: ResolvedBlueprint;
   try {
@@ -351,13 +361,11 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     if (p.hydrated) addFiles(p.repository as string, p.hydrated.files);
   }
   const digest = intentDigest(intent);
-  const commits = intent.order.map((n) => `${n}=${planned.get(n)?.blueprintCommit}`).join(",");
   return {
     intent: intent.name,
     order: intent.order,
     waves: intent.waves,
     digest,
-    deploymentDigest: createHash("sha256").update(`${digest}\0${commits}\0${chainBlueprint.commit}`).digest("hex"),
     packages: intent.order.map((n) => planned.get(n) as PlannedPackage),
     chains,
     files,

@@ -57,7 +57,9 @@ export interface RunningAgent {
 /** Starts an agent. @throws CaminoError for an unreadable key or TLS file, or a port in use. */
 export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
   const { config } = options;
-  const logger = (options.logger ?? createLogger({ level: config.log.level, format: config.log.format })).child({ domain: config.domain.id });
+  const logger = (options.logger ?? createLogger({ level: config.log.level, format: config.log.format })).child({
+    domain: config.domain.id,
+  });
 
   const key = await loadSigningKey(config.auth.signingKeyFile);
   const verifier = createNorthboundVerifier({
@@ -100,7 +102,23 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     maxConcurrentRuns: lifecycle.maxConcurrentRuns,
   });
   await deployments.init();
-  const domainManager = { domainId: config.domain.id, get endpoint() { return endpoint; }, version: VERSION, limits: config.limits, failpoints, registry, catalogue, hydration, edges, book, deployments, capacityMaxAgeMs: lifecycle.capacityMaxAgeMs, logger };
+  const domainManager = {
+    domainId: config.domain.id,
+    get endpoint() {
+      return endpoint;
+    },
+    version: VERSION,
+    limits: config.limits,
+    failpoints,
+    registry,
+    catalogue,
+    hydration,
+    edges,
+    book,
+    deployments,
+    capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
+    logger,
+  };
   const routes = registerRoutes({
     domainManager,
     health,

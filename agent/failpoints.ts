@@ -18,9 +18,18 @@ export interface Failpoints {
 /** Parses a CAMINO_FAILPOINTS value. @throws ConfigError naming the bad entry. */
 export function parseFailpoints(spec: string | undefined): Failpoints {
   const actions = new Map<string, Action>();
-  for (const entry of (spec ?? "").split(";").map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of (spec ?? "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([\w:.-]+)=(delay|error|exit)(?:\((.*)\))?$/.exec(entry);
-    const bad = () => new ConfigError([{ path: "CAMINO_FAILPOINTS", message: `${JSON.stringify(entry)} is not NAME=delay(MS), NAME=error(MESSAGE) or NAME=exit(CODE)` }]);
+    const bad = () =>
+      new ConfigError([
+        {
+          path: "CAMINO_FAILPOINTS",
+          message: `${JSON.stringify(entry)} is not NAME=delay(MS), NAME=error(MESSAGE) or NAME=exit(CODE)`,
+        },
+      ]);
     if (!m) throw bad();
     const [, name, kind, arg = ""] = m as unknown as [string, string, string, string | undefined];
     if (kind === "delay") {

@@ -42,7 +42,10 @@ function kustomizeOverlays(dir: string, n: number): string {
         `labels:\n  - includeSelectors: true\n    includeTemplates: true\n    pairs:\n      camino.io/intent: v${i}\n      camino.io/package: web\n      camino.io/domain: domain-x\n      camino.io/edge: edge-1\n`,
     );
   }
-  writeFileSync(join(top, "kustomization.yaml"), `resources:\n${Array.from({ length: n }, (_, i) => `  - ../v${i}\n`).join("")}`);
+  writeFileSync(
+    join(top, "kustomization.yaml"),
+    `resources:\n${Array.from({ length: n }, (_, i) => `  - ../v${i}\n`).join("")}`,
+  );
   return top;
 }
 
@@ -53,22 +56,60 @@ function timeCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
     let err = "";
     child.stderr.on("data", (c: Buffer) => (err += c.toString()));
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve((performance.now() - start) / 1000) : reject(new Error(`${cmd} ${args[0]} failed: ${err}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve((performance.now() - start) / 1000) : reject(new Error(`${cmd} ${args[0]} failed: ${err}`)),
+    );
   });
 }
 
 export async function runCadBenchmarks(n: number): Promise<CadFigures> {
   const blueprint = readBlueprint("web", await readFolder(join(ROOT, "bench", "fixtures", "web")));
   const intents = Array.from({ length: n }, (_, i) =>
-    validateIntent({ apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name: `v${i}` }, spec: { packages: [{ name: "web", blueprint: "web", version: version(i), replicas: replicas(i), resources: { cpu: "100m", memory: "64Mi" } }] } }),
+    validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: `v${i}` },
+      spec: {
+        packages: [
+          {
+            name: "web",
+            blueprint: "web",
+            version: version(i),
+            replicas: replicas(i),
+            resources: { cpu: "100m", memory: "64Mi" },
+          },
+        ],
+      },
+    }),
   );
 
   const t0 = performance.now();
   const all = new Map<string, string>();
   for (const intent of intents) {
     const pkg = intent.packages[0]!;
-    const iesd = buildIesd({ intent: intent.name, revision: 1, pkg, domain: "domain-x", edge: "edge-1", namespace: intent.name, blueprint: { name: "web", repository: "bench", url: "file:///bench", path: "web", revision: "main", commit: "c".repeat(40) }, deployment: { repository: "edge-1", path: `${intent.name}/web` }, inputs: [] }, blueprint);
-    for (const [p, t] of hydratePackage(blueprint, iesd).files) if (!p.endsWith("Kptfile") && !p.endsWith("iesd.yaml")) all.set(p, t);
+    const iesd = buildIesd(
+      {
+        intent: intent.name,
+        revision: 1,
+        pkg,
+        domain: "domain-x",
+        edge: "edge-1",
+        namespace: intent.name,
+        blueprint: {
+          name: "web",
+          repository: "bench",
+          url: "file:///bench",
+          path: "web",
+          revision: "main",
+          commit: "c".repeat(40),
+        },
+        deployment: { repository: "edge-1", path: `${intent.name}/web` },
+        inputs: [],
+      },
+      blueprint,
+    );
+    for (const [p, t] of hydratePackage(blueprint, iesd).files)
+      if (!p.endsWith("Kptfile") && !p.endsWith("iesd.yaml")) all.set(p, t);
   }
   const hydrateSeconds = (performance.now() - t0) / 1000;
 
@@ -78,11 +119,20 @@ export async function runCadBenchmarks(n: number): Promise<CadFigures> {
   const work = mkdtempSync(join(ROOT, ".camino", "bench-"));
   try {
     const top = kustomizeOverlays(join(work, "kustomize"), n);
-    const kustomizeSeconds = await timeCommand("kubectl", ["kustomize", top], { ...process.env, KUBECONFIG: "/dev/null" });
+    const kustomizeSeconds = await timeCommand("kubectl", ["kustomize", top], {
+      ...process.env,
+      KUBECONFIG: "/dev/null",
+    });
 
     // Three alternating rounds, median of each: the first commit in a process pays for JIT warm-up and the
     // object store's fan-out folders, and the disk here is noisy.
-    const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "bench", GIT_AUTHOR_EMAIL: "b@x", GIT_COMMITTER_NAME: "bench", GIT_COMMITTER_EMAIL: "b@x" };
+    const gitEnv = {
+      ...process.env,
+      GIT_AUTHOR_NAME: "bench",
+      GIT_AUTHOR_EMAIL: "b@x",
+      GIT_COMMITTER_NAME: "bench",
+      GIT_COMMITTER_EMAIL: "b@x",
+    };
     const ours: number[] = [];
     const theirs: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -96,7 +146,10 @@ export async function runCadBenchmarks(n: number): Promise<CadFigures> {
         writeFileSync(join(cli, p), t);
       }
       execFileSync("git", ["init", "-q", "-b", "main", cli]);
-      theirs.push((await timeCommand("git", ["-C", cli, "add", "-A"], gitEnv)) + (await timeCommand("git", ["-C", cli, "commit", "-q", "-m", "bench"], gitEnv)));
+      theirs.push(
+        (await timeCommand("git", ["-C", cli, "add", "-A"], gitEnv)) +
+          (await timeCommand("git", ["-C", cli, "commit", "-q", "-m", "bench"], gitEnv)),
+      );
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const commitSeconds = median(ours);

@@ -36,18 +36,34 @@ export async function runSyncBenchmark(commits: number, periodMs = 100): Promise
         if (synced) waiters.get(synced)?.();
       },
     });
-    emulator.api.applyObject({ apiVersion: "configsync.gke.io/v1beta1", kind: "RootSync", metadata: { name: "root-sync", namespace: "config-management-system" }, spec: { sourceFormat: "unstructured", git: { repo: dir, branch: "main", dir: ".", period: `${periodMs}ms`, auth: "none" } } }, "bench");
+    emulator.api.applyObject(
+      {
+        apiVersion: "configsync.gke.io/v1beta1",
+        kind: "RootSync",
+        metadata: { name: "root-sync", namespace: "config-management-system" },
+        spec: {
+          sourceFormat: "unstructured",
+          git: { repo: dir, branch: "main", dir: ".", period: `${periodMs}ms`, auth: "none" },
+        },
+      },
+      "bench",
+    );
     const latencies: number[] = [];
     const start = performance.now();
     // Commits arrive at random moments relative to the poll timer (a fixed-seed generator, so runs compare);
     // committing right after each sync would always wait a full period.
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < commits; i++) {
       await new Promise((r) => setTimeout(r, random() * periodMs));
       const cm = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: bench\ndata:\n  i: "${i}"\n`;
       const t0 = performance.now();
-      const { commit } = await repo.writeWave({ intent: "bench", revision: i + 1, wave: 1, packages: new Map([["p", new Map([["bench/p/cm.yaml", cm]])]]) });
+      const { commit } = await repo.writeWave({
+        intent: "bench",
+        revision: i + 1,
+        wave: 1,
+        packages: new Map([["p", new Map([["bench/p/cm.yaml", cm]])]]),
+      });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`commit ${commit} not synced within 10 s`)), 10_000);
         waiters.set(commit, () => {

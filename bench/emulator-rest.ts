@@ -32,7 +32,10 @@ async function cpuAtRest(pid: number, ms: number): Promise<number> {
 }
 
 export async function runRestBenchmark(): Promise<RestFigures> {
-  const edge = await startEmulatorProcess({ name: "rest", nodes: Array.from({ length: 10 }, (_, i) => ({ name: `node-${i}`, cpu: "4", memory: "8Gi" })) });
+  const edge = await startEmulatorProcess({
+    name: "rest",
+    nodes: Array.from({ length: 10 }, (_, i) => ({ name: `node-${i}`, cpu: "4", memory: "8Gi" })),
+  });
   try {
     const url = edge.url;
     const pid = edge.pid;
@@ -40,13 +43,33 @@ export async function runRestBenchmark(): Promise<RestFigures> {
     const idleRssMiB = sample(pid).rssMiB;
     const idleCpuPercent = await cpuAtRest(pid, 3000);
     for (let d = 0; d < 20; d++) {
-      const body = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: `w${d}`, namespace: "default" }, spec: { replicas: 10, selector: { matchLabels: { app: `w${d}` } }, template: { metadata: { labels: { app: `w${d}` } }, spec: { containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "100m", memory: "64Mi" } } }] } } } };
-      const res = await fetch(`${url}/apis/apps/v1/namespaces/default/deployments`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const body = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: `w${d}`, namespace: "default" },
+        spec: {
+          replicas: 10,
+          selector: { matchLabels: { app: `w${d}` } },
+          template: {
+            metadata: { labels: { app: `w${d}` } },
+            spec: {
+              containers: [{ name: "c", image: "nginx", resources: { requests: { cpu: "100m", memory: "64Mi" } } }],
+            },
+          },
+        },
+      };
+      const res = await fetch(`${url}/apis/apps/v1/namespaces/default/deployments`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
     }
     // Bounded wait until all 200 pods run.
     for (let i = 0; i < 400; i++) {
-      const list = (await (await fetch(`${url}/api/v1/pods?fieldSelector=status.phase=Running`)).json()) as { items: unknown[] };
+      const list = (await (await fetch(`${url}/api/v1/pods?fieldSelector=status.phase=Running`)).json()) as {
+        items: unknown[];
+      };
       if (list.items.length === 200) break;
       if (i === 399) throw new Error(`only ${list.items.length} pods running`);
       await sleep(25);

@@ -127,15 +127,29 @@ interface Progress {
   reason?: string;
 }
 
-const SETTLED = new Set([DeploymentState.READY, DeploymentState.ROLLED_BACK, DeploymentState.FAILED, DeploymentState.TERMINATED]);
+const SETTLED = new Set([
+  DeploymentState.READY,
+  DeploymentState.ROLLED_BACK,
+  DeploymentState.FAILED,
+  DeploymentState.TERMINATED,
+]);
 
 /** Follows a deployment from `sinceMs` (events replayed from the agent's record, then live) until it settles. */
-async function follow(client: Client<typeof DomainManager>, headers: Record<string, string>, id: string, sinceMs: number): Promise<Progress> {
+async function follow(
+  client: Client<typeof DomainManager>,
+  headers: Record<string, string>,
+  id: string,
+  sinceMs: number,
+): Promise<Progress> {
   const progress: Progress = { committed: new Map() };
-  for await (const { event } of client.watchDeployment({ name: id, since: timestampFromMs(sinceMs - 1) }, { headers, timeoutMs: 600_000 })) {
+  for await (const { event } of client.watchDeployment(
+    { name: id, since: timestampFromMs(sinceMs - 1) },
+    { headers, timeoutMs: 600_000 },
+  )) {
     if (!event) continue;
     const at = event.time ? timestampDate(event.time).getTime() : Date.now();
-    if (event.package && event.state === DeploymentState.COMMITTED && !progress.committed.has(event.package)) progress.committed.set(event.package, at);
+    if (event.package && event.state === DeploymentState.COMMITTED && !progress.committed.has(event.package))
+      progress.committed.set(event.package, at);
     if (!event.package && event.kind === "state" && SETTLED.has(event.state)) {
       progress.settledAt = at;
       progress.state = event.state;
@@ -153,13 +167,18 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function startRig(nodes: { name: string; cpu: string; memory: string; pods?: number }[], env: Record<string, string> = {}): Promise<Rig> {
+async function startRig(
+  nodes: { name: string; cpu: string; memory: string; pods?: number }[],
+  env: Record<string, string> = {},
+): Promise<Rig> {
   // The agent's and emulators' folders (git objects, journal) go under .camino/, not /tmp: creating files in
   // /tmp costs about 15 times more on these machines, which would measure the disk, not CAMINO.
   const scratch = join(ROOT, ".camino", "bench-tmp");
   mkdirSync(scratch, { recursive: true });
   process.env["TMPDIR"] = scratch;
-  const started = await Promise.allSettled(["edge-1", "edge-2"].map((name) => startEmulatorProcess({ name, nodes, podStartDelayMs: 0 })));
+  const started = await Promise.allSettled(
+    ["edge-1", "edge-2"].map((name) => startEmulatorProcess({ name, nodes, podStartDelayMs: 0 })),
+  );
   const edges = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failed) {
@@ -172,7 +191,14 @@ async function startRig(nodes: { name: string; cpu: string; memory: string; pods
       logLevel: "info",
       env,
       extraConfig: {
-        edges: edges.map((e, i) => ({ name: `edge-${i + 1}`, server: e.url, labels: {}, repository: `edge-${i + 1}-deploy`, timeoutMs: 30_000, syncPeriod: SYNC_PERIOD })),
+        edges: edges.map((e, i) => ({
+          name: `edge-${i + 1}`,
+          server: e.url,
+          labels: {},
+          repository: `edge-${i + 1}-deploy`,
+          timeoutMs: 30_000,
+          syncPeriod: SYNC_PERIOD,
+        })),
         lifecycle: { defaultTimeoutSeconds: 300, pollMs: POLL_MS, cleanupTimeoutSeconds: 60, capacityMaxAgeMs: 250 },
       },
     });
@@ -183,12 +209,15 @@ async function startRig(nodes: { name: string; cpu: string; memory: string; pods
   // Logs are not needed here; at 50 intents/s keeping them all would weigh on the benchmark process.
   agent.child.stderr?.on("data", () => agent.logs.splice(0));
   const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
-  const headers = { authorization: `Bearer ${await agent.token(["intents:write", "intents:read", "catalogue:read"], 7200)}` };
+  const headers = {
+    authorization: `Bearer ${await agent.token(["intents:write", "intents:read", "catalogue:read"], 7200)}`,
+  };
   // Until both edges answer with their capacity and their RootSyncs were registered.
   for (let i = 0; ; i++) {
     const { edges: listed } = await client.listEdges({}, { headers });
     if (listed.length === 2 && listed.every((e) => e.healthy && e.rootSync?.commit)) break;
-    if (i > 200) throw new Error(`edges not ready: ${JSON.stringify(listed.map((e) => [e.name, e.healthy, e.message]))}`);
+    if (i > 200)
+      throw new Error(`edges not ready: ${JSON.stringify(listed.map((e) => [e.name, e.healthy, e.message]))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -208,23 +237,36 @@ async function startRig(nodes: { name: string; cpu: string; memory: string; pods
  * so every run meets the same edges: the emulator re-applies its whole repository on every sync round, so
  * intents left deployed would make each later round slower.
  */
-async function deployOnce(rig: Rig, name: string, packages: Pkg[]): Promise<{ committedMs: number; settledMs: number }> {
+async function deployOnce(
+  rig: Rig,
+  name: string,
+  packages: Pkg[],
+): Promise<{ committedMs: number; settledMs: number }> {
   const t0 = Date.now();
   const res = await rig.client.submitIntent({ intent: intentOf(name, packages) }, { headers: rig.headers });
   const progress = await follow(rig.client, rig.headers, res.deploymentId, t0);
-  if (progress.state !== DeploymentState.READY) throw new Error(`${name} ended ${DeploymentState[progress.state ?? 0]}: ${progress.reason}`);
+  if (progress.state !== DeploymentState.READY)
+    throw new Error(`${name} ended ${DeploymentState[progress.state ?? 0]}: ${progress.reason}`);
   const t1 = Date.now();
   await rig.client.terminateIntent({ name }, { headers: rig.headers });
   const end = await follow(rig.client, rig.headers, res.deploymentId, t1);
-  if (end.state !== DeploymentState.TERMINATED) throw new Error(`${name} did not terminate: ${DeploymentState[end.state ?? 0]}: ${end.reason}`);
-  return { committedMs: Math.max(...packages.map((p) => progress.committed.get(p.name) ?? NaN)) - t0, settledMs: (progress.settledAt as number) - t0 };
+  if (end.state !== DeploymentState.TERMINATED)
+    throw new Error(`${name} did not terminate: ${DeploymentState[end.state ?? 0]}: ${end.reason}`);
+  return {
+    committedMs: Math.max(...packages.map((p) => progress.committed.get(p.name) ?? NaN)) - t0,
+    settledMs: (progress.settledAt as number) - t0,
+  };
 }
 
 /**
  * The peer of a multi-wave deployment: a RootSync of its own on the same emulator, over a local repository;
  * `chains` times `rounds` back-to-back rounds of commit → synced (seen through a watch of the RootSync).
  */
-async function measureSyncRounds(edge: EmulatorProcess, chains: number, rounds: number): Promise<{ round: Summary; chain: Summary }> {
+async function measureSyncRounds(
+  edge: EmulatorProcess,
+  chains: number,
+  rounds: number,
+): Promise<{ round: Summary; chain: Summary }> {
   mkdirSync(join(ROOT, ".camino"), { recursive: true });
   const dir = mkdtempSync(join(ROOT, ".camino", "bench-floor-"));
   const base = `${edge.url}/apis/configsync.gke.io/v1beta1/namespaces/config-management-system/rootsyncs`;
@@ -236,10 +278,22 @@ async function measureSyncRounds(edge: EmulatorProcess, chains: number, rounds: 
     const created = await fetch(base, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ apiVersion: "configsync.gke.io/v1beta1", kind: "RootSync", metadata: { name: "bench-floor", namespace: "config-management-system" }, spec: { sourceType: "git", sourceFormat: "unstructured", git: { repo: dir, branch: "main", dir: ".", period: SYNC_PERIOD, auth: "none" } } }),
+      body: JSON.stringify({
+        apiVersion: "configsync.gke.io/v1beta1",
+        kind: "RootSync",
+        metadata: { name: "bench-floor", namespace: "config-management-system" },
+        spec: {
+          sourceType: "git",
+          sourceFormat: "unstructured",
+          git: { repo: dir, branch: "main", dir: ".", period: SYNC_PERIOD, auth: "none" },
+        },
+      }),
     });
-    if (created.status !== 201) throw new Error(`cannot create the floor RootSync: ${created.status} ${await created.text()}`);
-    const watch = await fetch(`${base}?watch=true&fieldSelector=metadata.name%3Dbench-floor`, { signal: controller.signal });
+    if (created.status !== 201)
+      throw new Error(`cannot create the floor RootSync: ${created.status} ${await created.text()}`);
+    const watch = await fetch(`${base}?watch=true&fieldSelector=metadata.name%3Dbench-floor`, {
+      signal: controller.signal,
+    });
     void (async () => {
       let buffered = "";
       const decoder = new TextDecoder();
@@ -248,7 +302,12 @@ async function measureSyncRounds(edge: EmulatorProcess, chains: number, rounds: 
           buffered += decoder.decode(chunk, { stream: true });
           let nl: number;
           while ((nl = buffered.indexOf("\n")) >= 0) {
-            const { object } = JSON.parse(buffered.slice(0, nl)) as { object: { metadata: { generation?: number }; status?: { lastSyncedCommit?: string; observedGeneration?: number } } };
+            const { object } = JSON.parse(buffered.slice(0, nl)) as {
+              object: {
+                metadata: { generation?: number };
+                status?: { lastSyncedCommit?: string; observedGeneration?: number };
+              };
+            };
             buffered = buffered.slice(nl + 1);
             const synced = object.status?.lastSyncedCommit;
             if (synced && object.status?.observedGeneration === object.metadata.generation) waiters.get(synced)?.();
@@ -267,7 +326,12 @@ async function measureSyncRounds(edge: EmulatorProcess, chains: number, rounds: 
       for (let r = 0; r < rounds; r++) {
         const cm = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: round\n  namespace: bench-floor\ndata:\n  n: "${n++}"\n`;
         const t0 = performance.now();
-        const { commit } = await repo.writeWave({ intent: "bench-floor", revision: n, wave: 1, packages: new Map([["p", new Map([["bench-floor/p/cm.yaml", cm]])]]) });
+        const { commit } = await repo.writeWave({
+          intent: "bench-floor",
+          revision: n,
+          wave: 1,
+          packages: new Map([["p", new Map([["bench-floor/p/cm.yaml", cm]])]]),
+        });
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`commit ${commit} not synced within 10 s`)), 10_000);
           waiters.set(commit, () => {
@@ -306,11 +370,20 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-export async function runThroughput(seconds: number, rate: number, agentEnv: Record<string, string> = {}): Promise<ThroughputFigures> {
+export async function runThroughput(
+  seconds: number,
+  rate: number,
+  agentEnv: Record<string, string> = {},
+): Promise<ThroughputFigures> {
   const total = Math.round(seconds * rate);
   // Capacity is never the limit: 10m and 16Mi per intent, pod slots for all of them on each edge.
   const nodeCount = Math.ceil(total / 1000) + 1;
-  const nodes = Array.from({ length: nodeCount }, (_, i) => ({ name: `node-${i + 1}`, cpu: "64", memory: "256Gi", pods: 1000 }));
+  const nodes = Array.from({ length: nodeCount }, (_, i) => ({
+    name: `node-${i + 1}`,
+    cpu: "64",
+    memory: "256Gi",
+    pods: 1000,
+  }));
   const rig = await startRig(nodes, agentEnv);
   const pid = rig.agent.child.pid as number;
   const drainBoundSeconds = Math.max(30, seconds);
@@ -337,7 +410,10 @@ export async function runThroughput(seconds: number, rate: number, agentEnv: Rec
         (async () => {
           const at = Date.now();
           const s = performance.now();
-          const res = await rig.client.submitIntent({ intent: intentOf(name, [{ name: "sink", cpu: "10m", memory: "16Mi" }]) }, { headers: rig.headers });
+          const res = await rig.client.submitIntent(
+            { intent: intentOf(name, [{ name: "sink", cpu: "10m", memory: "16Mi" }]) },
+            { headers: rig.headers },
+          );
           submitTimes.push(performance.now() - s);
           const p = await follow(rig.client, rig.headers, res.deploymentId, at);
           if (cut) return;
@@ -364,7 +440,10 @@ export async function runThroughput(seconds: number, rate: number, agentEnv: Rec
     note(`throughput: ${total} submitted; ${toCommitted.length} committed, ${toReady.length} ready so far`);
     // An agent that cannot keep up is not waited for without end: what has not settled by then is unfinished.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(runs), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainBoundSeconds * 1000)))]);
+    await Promise.race([
+      Promise.all(runs),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, drainBoundSeconds * 1000))),
+    ]);
     clearTimeout(timer);
     cut = true;
     const drainSeconds = (Date.now() - submittedAt) / 1000;
@@ -381,9 +460,9 @@ export async function runThroughput(seconds: number, rate: number, agentEnv: Rec
       committedPerSecond: toCommitted.length / ((lastCommitted - t0) / 1000),
       readyPerSecond: toReady.length / ((lastReady - t0) / 1000),
       drainSeconds,
-      submitRpc: summarise(submitTimes, (submittedAt - t0) || 1),
-      toCommitted: summarise(toCommitted, (lastCommitted - t0) || 1),
-      toReady: summarise(toReady, (lastReady - t0) || 1),
+      submitRpc: summarise(submitTimes, submittedAt - t0 || 1),
+      toCommitted: summarise(toCommitted, lastCommitted - t0 || 1),
+      toReady: summarise(toReady, lastReady - t0 || 1),
       agentPeakRssMiB: (status["VmHWM"] ?? NaN) / 1024,
       agentCpuSeconds: cpuSeconds(pid) - cpu0,
       emulatorCpuSeconds: emulatorCpu() - emu0,
@@ -403,7 +482,9 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
   const rate = options.rate ?? Number(process.env["BENCH_LIFECYCLE_RATE"] ?? 50);
 
   // Latency: 2 edges of 4 nodes; one intent at a time, terminated after its run.
-  const rig = await startRig(Array.from({ length: 4 }, (_, i) => ({ name: `node-${i + 1}`, cpu: "16", memory: "64Gi" })));
+  const rig = await startRig(
+    Array.from({ length: 4 }, (_, i) => ({ name: `node-${i + 1}`, cpu: "16", memory: "64Gi" })),
+  );
   let toCommitted: Summary;
   let toReady3Waves: Summary;
   let floor: { round: Summary; chain: Summary };
@@ -444,7 +525,15 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
 
   note(`floor: 4 sync rounds p50 ${floor.chain.p50Ms.toFixed(1)} ms; throughput run: ${rate}/s for ${seconds} s`);
   const throughput = await runThroughput(seconds, rate, options.agentEnv);
-  return { syncPeriodMs: 100, pollMs: POLL_MS, toCommitted, toReady3Waves, syncRound: floor.round, syncFloor: floor.chain, throughput };
+  return {
+    syncPeriodMs: 100,
+    pollMs: POLL_MS,
+    toCommitted,
+    toReady3Waves,
+    syncRound: floor.round,
+    syncFloor: floor.chain,
+    throughput,
+  };
 }
 
 /** The figures as a table: one row per figure, with its target and the ratio to it (and to its peer). */
@@ -452,22 +541,92 @@ export function lifecycleTable(f: LifecycleFigures): string {
   const t = f.throughput;
   const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
   const rows: [string, string, string, string, string][] = [
-    ["SubmitIntent → 4 packages COMMITTED (1 wave, 2 edges), p50", `${fmt(f.toCommitted.p50Ms)} ms`, `< ${TARGETS.toCommittedP50Ms} ms`, fmt(f.toCommitted.p50Ms / TARGETS.toCommittedP50Ms, 2), "-"],
+    [
+      "SubmitIntent → 4 packages COMMITTED (1 wave, 2 edges), p50",
+      `${fmt(f.toCommitted.p50Ms)} ms`,
+      `< ${TARGETS.toCommittedP50Ms} ms`,
+      fmt(f.toCommitted.p50Ms / TARGETS.toCommittedP50Ms, 2),
+      "-",
+    ],
     ["  same, p99", `${fmt(f.toCommitted.p99Ms)} ms`, "-", "-", "-"],
-    ["SubmitIntent → READY (4 packages, 3 waves), p50", `${fmt(f.toReady3Waves.p50Ms)} ms`, `< ${TARGETS.toReadyP50Ms} ms`, fmt(f.toReady3Waves.p50Ms / TARGETS.toReadyP50Ms, 2), `${fmt(f.toReady3Waves.p50Ms / f.syncFloor.p50Ms, 2)}x floor`],
-    ["  same, p99", `${fmt(f.toReady3Waves.p99Ms)} ms`, "-", "-", `${fmt(f.toReady3Waves.p99Ms / f.syncFloor.p99Ms, 2)}x floor`],
-    ["  peer: 4 back-to-back sync rounds (floor), p50", `${fmt(f.syncFloor.p50Ms)} ms`, "-", "-", `one round p50 ${fmt(f.syncRound.p50Ms)} ms`],
-    [`Throughput offered ${t.offeredPerSecond}/s for ${t.seconds} s: COMMITTED per s`, `${fmt(t.committedPerSecond)} /s`, `>= ${TARGETS.committedPerSecond} /s`, fmt(t.committedPerSecond / TARGETS.committedPerSecond, 2), `${t.committed}/${t.submitted} committed`],
-    ["  READY per s", `${fmt(t.readyPerSecond)} /s`, "-", "-", `${t.ready}/${t.submitted} ready, ${t.failed} failed, ${t.unfinished} unfinished`],
-    ["  SubmitIntent → COMMITTED under load, p50 / p99", `${fmt(t.toCommitted.p50Ms, 0)} / ${fmt(t.toCommitted.p99Ms, 0)} ms`, "-", "-", "-"],
-    ["  SubmitIntent → READY under load, p50 / p99", `${fmt(t.toReady.p50Ms, 0)} / ${fmt(t.toReady.p99Ms, 0)} ms`, "-", "-", "-"],
-    ["  SubmitIntent RPC under load, p50 / p99", `${fmt(t.submitRpc.p50Ms, 1)} / ${fmt(t.submitRpc.p99Ms, 1)} ms`, "-", "-", "-"],
-    ["  drain after the last submission", `${fmt(t.drainSeconds)} s`, "-", "-", `the run is cut ${t.drainBoundSeconds} s after it`],
+    [
+      "SubmitIntent → READY (4 packages, 3 waves), p50",
+      `${fmt(f.toReady3Waves.p50Ms)} ms`,
+      `< ${TARGETS.toReadyP50Ms} ms`,
+      fmt(f.toReady3Waves.p50Ms / TARGETS.toReadyP50Ms, 2),
+      `${fmt(f.toReady3Waves.p50Ms / f.syncFloor.p50Ms, 2)}x floor`,
+    ],
+    [
+      "  same, p99",
+      `${fmt(f.toReady3Waves.p99Ms)} ms`,
+      "-",
+      "-",
+      `${fmt(f.toReady3Waves.p99Ms / f.syncFloor.p99Ms, 2)}x floor`,
+    ],
+    [
+      "  peer: 4 back-to-back sync rounds (floor), p50",
+      `${fmt(f.syncFloor.p50Ms)} ms`,
+      "-",
+      "-",
+      `one round p50 ${fmt(f.syncRound.p50Ms)} ms`,
+    ],
+    [
+      `Throughput offered ${t.offeredPerSecond}/s for ${t.seconds} s: COMMITTED per s`,
+      `${fmt(t.committedPerSecond)} /s`,
+      `>= ${TARGETS.committedPerSecond} /s`,
+      fmt(t.committedPerSecond / TARGETS.committedPerSecond, 2),
+      `${t.committed}/${t.submitted} committed`,
+    ],
+    [
+      "  READY per s",
+      `${fmt(t.readyPerSecond)} /s`,
+      "-",
+      "-",
+      `${t.ready}/${t.submitted} ready, ${t.failed} failed, ${t.unfinished} unfinished`,
+    ],
+    [
+      "  SubmitIntent → COMMITTED under load, p50 / p99",
+      `${fmt(t.toCommitted.p50Ms, 0)} / ${fmt(t.toCommitted.p99Ms, 0)} ms`,
+      "-",
+      "-",
+      "-",
+    ],
+    [
+      "  SubmitIntent → READY under load, p50 / p99",
+      `${fmt(t.toReady.p50Ms, 0)} / ${fmt(t.toReady.p99Ms, 0)} ms`,
+      "-",
+      "-",
+      "-",
+    ],
+    [
+      "  SubmitIntent RPC under load, p50 / p99",
+      `${fmt(t.submitRpc.p50Ms, 1)} / ${fmt(t.submitRpc.p99Ms, 1)} ms`,
+      "-",
+      "-",
+      "-",
+    ],
+    [
+      "  drain after the last submission",
+      `${fmt(t.drainSeconds)} s`,
+      "-",
+      "-",
+      `the run is cut ${t.drainBoundSeconds} s after it`,
+    ],
     ["  agent peak RSS (VmHWM)", `${fmt(t.agentPeakRssMiB)} MiB`, "-", "-", "-"],
-    ["  CPU time: agent / both emulators", `${fmt(t.agentCpuSeconds)} / ${fmt(t.emulatorCpuSeconds)} s`, "-", "-", `${fmt((t.agentCpuSeconds / (t.seconds + t.drainSeconds)) * 100, 0)}% / ${fmt((t.emulatorCpuSeconds / (t.seconds + t.drainSeconds)) * 100, 0)}% of a core`],
+    [
+      "  CPU time: agent / both emulators",
+      `${fmt(t.agentCpuSeconds)} / ${fmt(t.emulatorCpuSeconds)} s`,
+      "-",
+      "-",
+      `${fmt((t.agentCpuSeconds / (t.seconds + t.drainSeconds)) * 100, 0)}% / ${fmt((t.emulatorCpuSeconds / (t.seconds + t.drainSeconds)) * 100, 0)}% of a core`,
+    ],
   ];
-  const head = ["figure".padEnd(62), "value".padStart(18), "target".padStart(10), "ratio".padStart(6), "  peer"].join("  ");
-  const lines = rows.map((r) => [r[0].padEnd(62), r[1].padStart(18), r[2].padStart(10), r[3].padStart(6), `  ${r[4]}`].join("  "));
+  const head = ["figure".padEnd(62), "value".padStart(18), "target".padStart(10), "ratio".padStart(6), "  peer"].join(
+    "  ",
+  );
+  const lines = rows.map((r) =>
+    [r[0].padEnd(62), r[1].padStart(18), r[2].padStart(10), r[3].padStart(6), `  ${r[4]}`].join("  "),
+  );
   const failures = t.failures.length > 0 ? `\n  failures (first ${t.failures.length}): ${t.failures.join("; ")}` : "";
   return `Service lifecycle (agent and 2 emulator processes, ConfigSync period ${f.syncPeriodMs} ms, pod start 0 ms, workload poll ${f.pollMs} ms)\n${head}\n${lines.join("\n")}${failures}\n`;
 }
@@ -481,7 +640,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       const out = join(ROOT, "bench", "results");
       mkdirSync(out, { recursive: true });
       const file = join(out, `lifecycle-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-      writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, lifecycle: f }, null, 2) + "\n");
+      writeFileSync(
+        file,
+        JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, lifecycle: f }, null, 2) + "\n",
+      );
       console.log(`wrote ${file}`);
     })
     .catch((err: unknown) => {

@@ -8,7 +8,14 @@
  * Per-package time is the time of the call divided by its packages. Memory is the heap the run keeps (every
  * decision, and the edges as they end up), measured after a full GC (run with --expose-gc).
  */
-import { afterPlacing, fits, placePackages, type EdgeState, type PackageToPlace, type PlacementResult } from "../agent/orchestration/placement.js";
+import {
+  afterPlacing,
+  fits,
+  placePackages,
+  type EdgeState,
+  type PackageToPlace,
+  type PlacementResult,
+} from "../agent/orchestration/placement.js";
 import { summarise, type Summary } from "./stats.js";
 
 export interface PlacementRun {
@@ -70,8 +77,19 @@ function makeEdges(n: number, rand: () => number): EdgeState[] {
       const used = rand() * 0.3;
       return { cpuMillis: Math.floor(cpu * (1 - used)), memoryBytes: Math.floor(memory * (1 - used)) };
     });
-    const free = { cpuMillis: nodeFree.reduce((s, x) => s + x.cpuMillis, 0), memoryBytes: nodeFree.reduce((s, x) => s + x.memoryBytes, 0), pods: allocatable.pods - Math.floor(rand() * 20 * nodes) };
-    return { name: `edge-${String(i).padStart(4, "0")}`, labels: { zone: `zone-${Math.floor(rand() * 5)}` }, healthy: rand() >= 0.01, allocatable, free, nodeFree };
+    const free = {
+      cpuMillis: nodeFree.reduce((s, x) => s + x.cpuMillis, 0),
+      memoryBytes: nodeFree.reduce((s, x) => s + x.memoryBytes, 0),
+      pods: allocatable.pods - Math.floor(rand() * 20 * nodes),
+    };
+    return {
+      name: `edge-${String(i).padStart(4, "0")}`,
+      labels: { zone: `zone-${Math.floor(rand() * 5)}` },
+      healthy: rand() >= 0.01,
+      allocatable,
+      free,
+      nodeFree,
+    };
   });
 }
 
@@ -84,11 +102,27 @@ function makeIntents(packages: number, edges: number, rand: () => number): Packa
       names.map((name, k) => {
         const kind = rand();
         const request: PackageToPlace["request"] =
-          kind < 0.7 ? { kind: "auto" } : kind < 0.9 ? { kind: "selector", selector: { zone: `zone-${Math.floor(rand() * 5)}` } } : { kind: "edge", edge: `edge-${String(Math.floor(rand() * edges)).padStart(4, "0")}` };
+          kind < 0.7
+            ? { kind: "auto" }
+            : kind < 0.9
+              ? { kind: "selector", selector: { zone: `zone-${Math.floor(rand() * 5)}` } }
+              : { kind: "edge", edge: `edge-${String(Math.floor(rand() * edges)).padStart(4, "0")}` };
         const pods = 1 + Math.floor(rand() * 4);
-        const pod = { cpuMillis: 100 + Math.floor(rand() * 49) * 50, memoryBytes: (1 + Math.floor(rand() * 32)) * 128 * Mi };
+        const pod = {
+          cpuMillis: 100 + Math.floor(rand() * 49) * 50,
+          memoryBytes: (1 + Math.floor(rand() * 32)) * 128 * Mi,
+        };
         const linked = [names[k - 1], names[k + 1]].filter((x): x is string => x !== undefined);
-        return { name, index: k, request, demand: { total: { cpuMillis: pod.cpuMillis * pods, memoryBytes: pod.memoryBytes * pods, pods }, largestPod: pod }, linked };
+        return {
+          name,
+          index: k,
+          request,
+          demand: {
+            total: { cpuMillis: pod.cpuMillis * pods, memoryBytes: pod.memoryBytes * pods, pods },
+            largestPod: pod,
+          },
+          linked,
+        };
       }),
     );
   }
@@ -121,7 +155,11 @@ const naivePlace: Place = (packages, edges) => {
 };
 
 /** One pass over every intent: times each call, then carries what it placed into the edges for the next. */
-function run(place: Place, start: readonly EdgeState[], intents: readonly PackageToPlace[][]): { perIntentMs: number[]; decisions: PlacementResult["decisions"][]; edges: EdgeState[] } {
+function run(
+  place: Place,
+  start: readonly EdgeState[],
+  intents: readonly PackageToPlace[][],
+): { perIntentMs: number[]; decisions: PlacementResult["decisions"][]; edges: EdgeState[] } {
   const edges = [...start];
   const index = new Map(edges.map((e, i) => [e.name, i]));
   const perIntentMs: number[] = [];
@@ -179,7 +217,13 @@ export function runPlacementBenchmark(options: PlacementBenchOptions = {}): Plac
   // Read after the measurement, so the run is still reachable when it is taken.
   if (kept.decisions.length !== intents.length) throw new Error("placement benchmark: a call's result went missing");
 
-  const measure = (place: Place) => ({ perIntent: [] as number[], perPackage: [] as number[], totals: [] as number[], last: undefined as ReturnType<typeof run> | undefined, place });
+  const measure = (place: Place) => ({
+    perIntent: [] as number[],
+    perPackage: [] as number[],
+    totals: [] as number[],
+    last: undefined as ReturnType<typeof run> | undefined,
+    place,
+  });
   const ours = measure(placePackages);
   const peer = measure(naivePlace);
   for (let round = 0; round < rounds; round++) {
@@ -195,21 +239,54 @@ export function runPlacementBenchmark(options: PlacementBenchOptions = {}): Plac
     const last = m.last as ReturnType<typeof run>;
     const placed = last.decisions.reduce((s, d) => s + d.length, 0);
     const totalMs = median(m.totals);
-    return { perPackage: summarise(m.perPackage, totalMs * rounds), perIntent: summarise(m.perIntent, totalMs * rounds), totalMs, placed, refused: packageCount - placed, colocated: colocation(intents, last.decisions) };
+    return {
+      perPackage: summarise(m.perPackage, totalMs * rounds),
+      perIntent: summarise(m.perIntent, totalMs * rounds),
+      totalMs,
+      placed,
+      refused: packageCount - placed,
+      colocated: colocation(intents, last.decisions),
+    };
   };
   const camino = figures(ours);
   const naive = figures(peer);
-  return { edges: edgeCount, packages: packageCount, rounds, camino, naive, p99Ratio: camino.perPackage.p99Ms / naive.perPackage.p99Ms, heapMiB };
+  return {
+    edges: edgeCount,
+    packages: packageCount,
+    rounds,
+    camino,
+    naive,
+    p99Ratio: camino.perPackage.p99Ms / naive.perPackage.p99Ms,
+    heapMiB,
+  };
 }
 
 /** The figures as a few lines of text for the benchmark report. */
 export function formatPlacementFigures(f: PlacementFigures): string {
   const us = (ms: number) => (ms * 1000).toFixed(1).padStart(8);
   const row = (name: string, r: PlacementRun) =>
-    [name.padEnd(34), us(r.perPackage.p50Ms), us(r.perPackage.p99Ms), us(r.perIntent.p99Ms), r.totalMs.toFixed(1).padStart(9), String(r.placed).padStart(7), String(r.refused).padStart(8), `${(r.colocated * 100).toFixed(0)}%`.padStart(11)].join("  ");
+    [
+      name.padEnd(34),
+      us(r.perPackage.p50Ms),
+      us(r.perPackage.p99Ms),
+      us(r.perIntent.p99Ms),
+      r.totalMs.toFixed(1).padStart(9),
+      String(r.placed).padStart(7),
+      String(r.refused).padStart(8),
+      `${(r.colocated * 100).toFixed(0)}%`.padStart(11),
+    ].join("  ");
   return [
     `Placement: ${f.packages} packages in intents of ${GROUP} over ${f.edges} edges, free carried across intents (${f.rounds} rounds, latencies pooled)`,
-    ["placer".padEnd(34), "p50 µs".padStart(8), "p99 µs".padStart(8), "call p99".padStart(8), "total ms".padStart(9), "placed".padStart(7), "refused".padStart(8), "co-located".padStart(11)].join("  "),
+    [
+      "placer".padEnd(34),
+      "p50 µs".padStart(8),
+      "p99 µs".padStart(8),
+      "call p99".padStart(8),
+      "total ms".padStart(9),
+      "placed".padStart(7),
+      "refused".padStart(8),
+      "co-located".padStart(11),
+    ].join("  "),
     row("CAMINO (co-location, least loaded)", f.camino),
     row("peer: first fit in name order", f.naive),
     `p99 per package vs peer: ${f.p99Ratio.toFixed(2)}x; heap kept by one run: ${f.heapMiB.toFixed(1)} MiB${(globalThis as { gc?: unknown }).gc ? "" : " (without --expose-gc: approximate)"}`,

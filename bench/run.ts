@@ -52,7 +52,11 @@ async function main(): Promise<void> {
     const check = () => health.check({ service: "" });
     // A new intent name each call: nothing can be reused, every local package is hydrated.
     let fresh = 0;
-    const freshPlan = () => dm.planIntent({ intent: { ...intent, metadata: { $typeName: "camino.v1.IntentMetadata", name: `paper-chain-${fresh++}` } } }, { headers });
+    const freshPlan = () =>
+      dm.planIntent(
+        { intent: { ...intent, metadata: { $typeName: "camino.v1.IntentMetadata", name: `paper-chain-${fresh++}` } } },
+        { headers },
+      );
 
     for (const concurrency of [1, 50]) {
       const opts = { total, concurrency, warmup: quick ? 50 : 300 };
@@ -60,9 +64,19 @@ async function main(): Promise<void> {
       const p = await measure(plan, opts);
       const label = concurrency === 1 ? "sequential" : `${concurrency} concurrent`;
       rows.push({ name: `Health/Check, ${label}`, result: h });
-      rows.push({ name: `PlanIntent (4 packages), ${label}`, peer: `Health/Check, ${label}`, result: p, ratio: p.p50Ms / h.p50Ms });
+      rows.push({
+        name: `PlanIntent (4 packages), ${label}`,
+        peer: `Health/Check, ${label}`,
+        result: p,
+        ratio: p.p50Ms / h.p50Ms,
+      });
       const f = await measure(freshPlan, { ...opts, total: Math.min(opts.total, 1000) });
-      rows.push({ name: `PlanIntent, new intent each call, ${label}`, peer: `Health/Check, ${label}`, result: f, ratio: f.p50Ms / h.p50Ms });
+      rows.push({
+        name: `PlanIntent, new intent each call, ${label}`,
+        peer: `Health/Check, ${label}`,
+        result: f,
+        ratio: f.p50Ms / h.p50Ms,
+      });
     }
   } finally {
     await agent.stop();
@@ -70,15 +84,45 @@ async function main(): Promise<void> {
 
   const dag = randomDag(500);
   const orderMs = medianOf(() => orderPackages(dag), quick ? 20 : 200);
-  const doc = { apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name: "big" }, spec: { packages: dag.map((p) => ({ name: p.name, blueprint: "b", after: p.after, resources: { cpu: "100m", memory: "64Mi" } })) } };
+  const doc = {
+    apiVersion: "camino.io/v1",
+    kind: "DeploymentIntent",
+    metadata: { name: "big" },
+    spec: {
+      packages: dag.map((p) => ({
+        name: p.name,
+        blueprint: "b",
+        after: p.after,
+        resources: { cpu: "100m", memory: "64Mi" },
+      })),
+    },
+  };
   const validateMs = medianOf(() => validateIntent(doc), quick ? 20 : 200);
   const waves = orderPackages(dag).waves.length;
 
   const fmt = (n: number, d = 2) => n.toFixed(d);
   console.log("\nRPC (real agent process, loopback, gRPC over h2c)");
-  console.log(["benchmark".padEnd(44), "calls".padStart(6), "calls/s".padStart(9), "p50 ms".padStart(8), "p99 ms".padStart(8), "p50 vs peer".padStart(12)].join("  "));
+  console.log(
+    [
+      "benchmark".padEnd(44),
+      "calls".padStart(6),
+      "calls/s".padStart(9),
+      "p50 ms".padStart(8),
+      "p99 ms".padStart(8),
+      "p50 vs peer".padStart(12),
+    ].join("  "),
+  );
   for (const r of rows) {
-    console.log([r.name.padEnd(44), String(r.result.calls).padStart(6), fmt(r.result.callsPerSecond, 0).padStart(9), fmt(r.result.p50Ms, 3).padStart(8), fmt(r.result.p99Ms, 3).padStart(8), (r.ratio ? `${fmt(r.ratio)}x` : "-").padStart(12)].join("  "));
+    console.log(
+      [
+        r.name.padEnd(44),
+        String(r.result.calls).padStart(6),
+        fmt(r.result.callsPerSecond, 0).padStart(9),
+        fmt(r.result.p50Ms, 3).padStart(8),
+        fmt(r.result.p99Ms, 3).padStart(8),
+        (r.ratio ? `${fmt(r.ratio)}x` : "-").padStart(12),
+      ].join("  "),
+    );
   }
   console.log(`\nOrdering a random 500-package DAG (${waves} waves): median ${fmt(orderMs, 3)} ms`);
   console.log(`Validating + ordering the same intent (500 packages):  median ${fmt(validateMs, 3)} ms\n`);
@@ -87,26 +131,87 @@ async function main(): Promise<void> {
   console.log(`${formatPlacementFigures(placement)}\n`);
 
   const cad = await runCadBenchmarks(quick ? 100 : 1000);
-  console.log(`Configuration as Data, ${cad.variants} variants of one blueprint (Deployment + Service + VirtualService)`);
-  console.log(["benchmark".padEnd(46), "seconds".padStart(8), "packages/s".padStart(11), "peer s".padStart(8), "ratio".padStart(7)].join("  "));
-  console.log(["hydrate + validate (CAMINO)".padEnd(46), fmt(cad.hydrateSeconds, 3).padStart(8), fmt(cad.variants / cad.hydrateSeconds, 0).padStart(11), fmt(cad.kustomizeSeconds, 3).padStart(8), `${fmt(cad.hydrateSeconds / cad.kustomizeSeconds, 3)}`.padStart(7)].join("  ") + "   peer: kubectl kustomize, one invocation (target ratio <= 0.1)");
-  console.log([`commit ${cad.files} files (CAMINO git writer)`.padEnd(46), fmt(cad.commitSeconds, 3).padStart(8), fmt(cad.variants / cad.commitSeconds, 0).padStart(11), fmt(cad.gitCliSeconds, 3).padStart(8), `${fmt(cad.commitSeconds / cad.gitCliSeconds, 3)}`.padStart(7)].join("  ") + "   peer: git add -A && git commit (target ratio <= 1.0)\n");
+  console.log(
+    `Configuration as Data, ${cad.variants} variants of one blueprint (Deployment + Service + VirtualService)`,
+  );
+  console.log(
+    [
+      "benchmark".padEnd(46),
+      "seconds".padStart(8),
+      "packages/s".padStart(11),
+      "peer s".padStart(8),
+      "ratio".padStart(7),
+    ].join("  "),
+  );
+  console.log(
+    [
+      "hydrate + validate (CAMINO)".padEnd(46),
+      fmt(cad.hydrateSeconds, 3).padStart(8),
+      fmt(cad.variants / cad.hydrateSeconds, 0).padStart(11),
+      fmt(cad.kustomizeSeconds, 3).padStart(8),
+      `${fmt(cad.hydrateSeconds / cad.kustomizeSeconds, 3)}`.padStart(7),
+    ].join("  ") + "   peer: kubectl kustomize, one invocation (target ratio <= 0.1)",
+  );
+  console.log(
+    [
+      `commit ${cad.files} files (CAMINO git writer)`.padEnd(46),
+      fmt(cad.commitSeconds, 3).padStart(8),
+      fmt(cad.variants / cad.commitSeconds, 0).padStart(11),
+      fmt(cad.gitCliSeconds, 3).padStart(8),
+      `${fmt(cad.commitSeconds / cad.gitCliSeconds, 3)}`.padStart(7),
+    ].join("  ") + "   peer: git add -A && git commit (target ratio <= 1.0)\n",
+  );
 
   const emu = await runEmulatorBenchmarks(quick);
   console.log("Edge emulator (process, HTTPS, @kubernetes/client-node 1.4)");
-  console.log(["benchmark".padEnd(46), "calls".padStart(6), "per s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "p50 vs peer".padStart(12)].join("  "));
-  console.log(["GET one namespace (peer: the floor)".padEnd(46), String(emu.get.calls).padStart(6), fmt(emu.get.callsPerSecond, 0).padStart(8), fmt(emu.get.p50Ms, 3).padStart(8), fmt(emu.get.p99Ms, 3).padStart(8), "-".padStart(12)].join("  "));
-  console.log(["SSA dry run, 3-object package (per package)".padEnd(46), String(emu.ssaDryRun.calls).padStart(6), fmt(emu.ssaDryRun.callsPerSecond, 0).padStart(8), fmt(emu.ssaDryRun.p50Ms, 3).padStart(8), fmt(emu.ssaDryRun.p99Ms, 3).padStart(8), `${fmt(emu.ssaDryRun.p50Ms / emu.get.p50Ms)}x`.padStart(12)].join("  "));
-  console.log(`Emulator heap with 10,000 stored Deployments: ${fmt(emu.memoryMiB10k, 1)} MiB${(globalThis as { gc?: unknown }).gc ? "" : " (without --expose-gc: approximate)"}\n`);
+  console.log(
+    [
+      "benchmark".padEnd(46),
+      "calls".padStart(6),
+      "per s".padStart(8),
+      "p50 ms".padStart(8),
+      "p99 ms".padStart(8),
+      "p50 vs peer".padStart(12),
+    ].join("  "),
+  );
+  console.log(
+    [
+      "GET one namespace (peer: the floor)".padEnd(46),
+      String(emu.get.calls).padStart(6),
+      fmt(emu.get.callsPerSecond, 0).padStart(8),
+      fmt(emu.get.p50Ms, 3).padStart(8),
+      fmt(emu.get.p99Ms, 3).padStart(8),
+      "-".padStart(12),
+    ].join("  "),
+  );
+  console.log(
+    [
+      "SSA dry run, 3-object package (per package)".padEnd(46),
+      String(emu.ssaDryRun.calls).padStart(6),
+      fmt(emu.ssaDryRun.callsPerSecond, 0).padStart(8),
+      fmt(emu.ssaDryRun.p50Ms, 3).padStart(8),
+      fmt(emu.ssaDryRun.p99Ms, 3).padStart(8),
+      `${fmt(emu.ssaDryRun.p50Ms / emu.get.p50Ms)}x`.padStart(12),
+    ].join("  "),
+  );
+  console.log(
+    `Emulator heap with 10,000 stored Deployments: ${fmt(emu.memoryMiB10k, 1)} MiB${(globalThis as { gc?: unknown }).gc ? "" : " (without --expose-gc: approximate)"}\n`,
+  );
 
   const sync = await runSyncBenchmark(quick ? 30 : 200);
-  console.log(`ConfigSync (emulated), commit to synced at period ${sync.periodMs} ms over ${sync.commits} commits: p50 ${fmt(sync.latency.p50Ms, 1)} ms, p99 ${fmt(sync.latency.p99Ms, 1)} ms; p50 excess over period/2: ${fmt(sync.excessP50Ms, 1)} ms\n`);
+  console.log(
+    `ConfigSync (emulated), commit to synced at period ${sync.periodMs} ms over ${sync.commits} commits: p50 ${fmt(sync.latency.p50Ms, 1)} ms, p99 ${fmt(sync.latency.p99Ms, 1)} ms; p50 excess over period/2: ${fmt(sync.excessP50Ms, 1)} ms\n`,
+  );
 
   const rest = await runRestBenchmark();
-  console.log(`Emulator process at rest: idle ${fmt(rest.idleRssMiB, 1)} MiB RSS, ${fmt(rest.idleCpuPercent, 2)}% CPU; with ${rest.pods} pods on ${rest.nodes} nodes ${fmt(rest.loadedRssMiB, 1)} MiB RSS (${fmt(rest.loadedRssMiB / rest.idleRssMiB)}x idle), ${fmt(rest.loadedCpuPercent, 2)}% CPU\n`);
+  console.log(
+    `Emulator process at rest: idle ${fmt(rest.idleRssMiB, 1)} MiB RSS, ${fmt(rest.idleCpuPercent, 2)}% CPU; with ${rest.pods} pods on ${rest.nodes} nodes ${fmt(rest.loadedRssMiB, 1)} MiB RSS (${fmt(rest.loadedRssMiB / rest.idleRssMiB)}x idle), ${fmt(rest.loadedCpuPercent, 2)}% CPU\n`,
+  );
 
   const edge = await runEdgeBenchmark(quick);
-  console.log(`Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`);
+  console.log(
+    `Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`,
+  );
 
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
@@ -114,7 +219,28 @@ async function main(): Promise<void> {
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rpc: rows, cad, emulator: emu, sync, rest, edge, order500: { medianMs: orderMs, waves }, validate500: { medianMs: validateMs }, placement, lifecycle }, null, 2) + "\n");
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        quick,
+        rpc: rows,
+        cad,
+        emulator: emu,
+        sync,
+        rest,
+        edge,
+        order500: { medianMs: orderMs, waves },
+        validate500: { medianMs: validateMs },
+        placement,
+        lifecycle,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   console.log(`wrote ${file}`);
 }
 

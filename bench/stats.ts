@@ -14,11 +14,19 @@ function quantile(sorted: number[], q: number): number {
 
 export function summarise(latenciesMs: number[], wallMs: number): Summary {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
-  return { calls: sorted.length, callsPerSecond: (sorted.length / wallMs) * 1000, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  return {
+    calls: sorted.length,
+    callsPerSecond: (sorted.length / wallMs) * 1000,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+  };
 }
 
 /** Runs `call` `total` times with `concurrency` callers, after `warmup` untimed calls. */
-export async function measure(call: () => Promise<unknown>, options: { total: number; concurrency: number; warmup: number }): Promise<Summary> {
+export async function measure(
+  call: () => Promise<unknown>,
+  options: { total: number; concurrency: number; warmup: number },
+): Promise<Summary> {
   for (let i = 0; i < options.warmup; i++) await call();
   const latencies: number[] = [];
   let next = 0;
@@ -43,5 +51,8 @@ export function medianOf(fn: () => unknown, runs: number): number {
     fn();
     times.push(performance.now() - t);
   }
-  return quantile(times.sort((a, b) => a - b), 0.5);
+  return quantile(
+    times.sort((a, b) => a - b),
+    0.5,
+  );
 }

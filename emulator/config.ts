@@ -24,24 +24,54 @@ export interface EmulatorConfig {
 
 export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig {
   const c = new Checker();
-  const root = c.object(doc ?? {}, "", ["name", "http", "https", "admin", "metrics", "usageFraction", "podStartDelayMs", "eastWest", "faults", "nodes"]) ?? {};
+  const root =
+    c.object(doc ?? {}, "", [
+      "name",
+      "http",
+      "https",
+      "admin",
+      "metrics",
+      "usageFraction",
+      "podStartDelayMs",
+      "eastWest",
+      "faults",
+      "nodes",
+    ]) ?? {};
   const name = c.string(root["name"], "name", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
   const out: EmulatorConfig = { name, nodes: [] };
   const h = c.object(root["http"], "http", ["host", "port"]);
-  if (h) out.http = { host: c.string(h["host"], "http.host") ?? "127.0.0.1", port: c.integer(h["port"], "http.port", 0, 65535) ?? 0 };
+  if (h)
+    out.http = {
+      host: c.string(h["host"], "http.host") ?? "127.0.0.1",
+      port: c.integer(h["port"], "http.port", 0, 65535) ?? 0,
+    };
   const s = c.object(root["https"], "https", ["host", "port", "certFile", "keyFile", "tokenFile"]);
   if (s) {
     const file = (k: string) => {
       const v = c.string(s[k], joinPath("https", k), { required: true, max: 4096 });
       return v ? resolve(base, v) : "";
     };
-    out.https = { host: c.string(s["host"], "https.host") ?? "127.0.0.1", port: c.integer(s["port"], "https.port", 0, 65535) ?? 0, certFile: file("certFile"), keyFile: file("keyFile"), tokenFile: file("tokenFile") };
+    out.https = {
+      host: c.string(s["host"], "https.host") ?? "127.0.0.1",
+      port: c.integer(s["port"], "https.port", 0, 65535) ?? 0,
+      certFile: file("certFile"),
+      keyFile: file("keyFile"),
+      tokenFile: file("tokenFile"),
+    };
   }
   if (!h && !s) c.add("http", "give http, https or both");
   const a = c.object(root["admin"], "admin", ["host", "port"]);
-  if (a) out.admin = { host: c.string(a["host"], "admin.host") ?? "127.0.0.1", port: c.integer(a["port"], "admin.port", 0, 65535) ?? 0 };
+  if (a)
+    out.admin = {
+      host: c.string(a["host"], "admin.host") ?? "127.0.0.1",
+      port: c.integer(a["port"], "admin.port", 0, 65535) ?? 0,
+    };
   const mt = c.object(root["metrics"], "metrics", ["host", "port"]);
-  if (mt) out.metrics = { host: c.string(mt["host"], "metrics.host") ?? "127.0.0.1", port: c.integer(mt["port"], "metrics.port", 0, 65535) ?? 0 };
+  if (mt)
+    out.metrics = {
+      host: c.string(mt["host"], "metrics.host") ?? "127.0.0.1",
+      port: c.integer(mt["port"], "metrics.port", 0, 65535) ?? 0,
+    };
   if (root["usageFraction"] !== undefined) {
     const f = root["usageFraction"];
     if (typeof f !== "number" || f < 0 || f > 10) c.add("usageFraction", "must be a number between 0 and 10");
@@ -52,7 +82,11 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
   const ew = c.object(root["eastWest"], "eastWest", ["address", "network"]);
   if (ew) {
     const address = c.string(ew["address"], "eastWest.address", { required: true, max: 253 });
-    const network = c.string(ew["network"], "eastWest.network", { required: true, max: 63, check: dns1123LabelProblem });
+    const network = c.string(ew["network"], "eastWest.network", {
+      required: true,
+      max: 63,
+      check: dns1123LabelProblem,
+    });
     if (address && network) out.eastWest = { address, network };
   }
   if (root["faults"] !== undefined) {
@@ -75,13 +109,19 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
     const p = `nodes[${i}]`;
     const n = c.object(raw, p, ["name", "labels", "cpu", "memory", "pods"]);
     if (!n) return [];
-    const nodeName = c.string(n["name"], joinPath(p, "name"), { required: true, max: 253, check: dns1123SubdomainProblem }) ?? "";
-    const node: EmulatedNode = { name: nodeName, cpu: quantity(n["cpu"], joinPath(p, "cpu")), memory: quantity(n["memory"], joinPath(p, "memory")) };
+    const nodeName =
+      c.string(n["name"], joinPath(p, "name"), { required: true, max: 253, check: dns1123SubdomainProblem }) ?? "";
+    const node: EmulatedNode = {
+      name: nodeName,
+      cpu: quantity(n["cpu"], joinPath(p, "cpu")),
+      memory: quantity(n["memory"], joinPath(p, "memory")),
+    };
     const pods = c.integer(n["pods"], joinPath(p, "pods"), 1, 10000);
     if (pods !== undefined) node.pods = pods;
     const labels = n["labels"];
     if (labels !== undefined) {
-      if (!labels || typeof labels !== "object" || Array.isArray(labels)) c.add(joinPath(p, "labels"), "must be a map of label keys to values");
+      if (!labels || typeof labels !== "object" || Array.isArray(labels))
+        c.add(joinPath(p, "labels"), "must be a map of label keys to values");
       // Label syntax is the API server's to check, as for any object.
       else node.labels = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
     }
@@ -96,7 +136,10 @@ export async function loadEmulatorConfig(file: string): Promise<EmulatorConfig> 
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new ConfigError([{ path: "", message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` }], { cause: err, data: { source: file } });
+    throw new ConfigError([{ path: "", message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` }], {
+      cause: err,
+      data: { source: file },
+    });
   }
   return parseEmulatorConfig(parse(text), dirname(resolve(file)));
 }

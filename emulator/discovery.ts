@@ -28,7 +28,8 @@ export function aggregatedVersion(accept: string): "v2" | "v2beta1" | undefined 
   return undefined;
 }
 
-export const aggregatedContentType = (v: "v2" | "v2beta1") => `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`;
+export const aggregatedContentType = (v: "v2" | "v2beta1") =>
+  `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`;
 
 function resourceEntry(t: ResourceType) {
   const entry: Record<string, unknown> = {
@@ -41,7 +42,14 @@ function resourceEntry(t: ResourceType) {
   if (t.shortNames.length > 0) entry["shortNames"] = t.shortNames;
   if (t.categories) entry["categories"] = t.categories;
   if (t.subresources.length > 0) {
-    entry["subresources"] = t.subresources.map((s) => ({ subresource: s, responseKind: s === "scale" ? { group: "autoscaling", version: "v1", kind: "Scale" } : { group: t.group, version: t.version, kind: t.kind }, verbs: ["get", "patch", "update"] }));
+    entry["subresources"] = t.subresources.map((s) => ({
+      subresource: s,
+      responseKind:
+        s === "scale"
+          ? { group: "autoscaling", version: "v1", kind: "Scale" }
+          : { group: t.group, version: t.version, kind: t.kind },
+      verbs: ["get", "patch", "update"],
+    }));
   }
   return entry;
 }
@@ -61,18 +69,27 @@ export function aggregatedDiscovery(types: TypeRegistry, core: boolean, v: "v2" 
     metadata: {},
     items: [...groups].map(([group, versions]) => ({
       metadata: { name: group, creationTimestamp: null },
-      versions: [...versions].map(([version, ts]) => ({ version, resources: ts.map(resourceEntry), freshness: "Current" })),
+      versions: [...versions].map(([version, ts]) => ({
+        version,
+        resources: ts.map(resourceEntry),
+        freshness: "Current",
+      })),
     })),
   };
 }
 
 export function apiVersions(host: string): Record<string, unknown> {
-  return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: host }] };
+  return {
+    kind: "APIVersions",
+    versions: ["v1"],
+    serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: host }],
+  };
 }
 
 export function apiGroupList(types: TypeRegistry): Record<string, unknown> {
   const groups = new Map<string, string[]>();
-  for (const { group, version } of types.groupVersions()) if (group) groups.set(group, [...(groups.get(group) ?? []), version]);
+  for (const { group, version } of types.groupVersions())
+    if (group) groups.set(group, [...(groups.get(group) ?? []), version]);
   return {
     kind: "APIGroupList",
     apiVersion: "v1",
@@ -84,14 +101,34 @@ export function apiGroupList(types: TypeRegistry): Record<string, unknown> {
   };
 }
 
-export function apiResourceList(types: TypeRegistry, group: string, version: string): Record<string, unknown> | undefined {
+export function apiResourceList(
+  types: TypeRegistry,
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const ts = types.all().filter((t) => t.group === group && t.version === version);
   if (ts.length === 0) return undefined;
   const resources = ts.flatMap((t) => {
-    const main: Record<string, unknown> = { name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: VERBS };
+    const main: Record<string, unknown> = {
+      name: t.plural,
+      singularName: t.singular,
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: VERBS,
+    };
     if (t.shortNames.length > 0) main["shortNames"] = t.shortNames;
     if (t.categories) main["categories"] = t.categories;
-    return [main, ...t.subresources.map((s) => ({ name: `${t.plural}/${s}`, singularName: "", namespaced: t.namespaced, kind: s === "scale" ? "Scale" : t.kind, ...(s === "scale" ? { group: "autoscaling", version: "v1" } : {}), verbs: ["get", "patch", "update"] }))];
+    return [
+      main,
+      ...t.subresources.map((s) => ({
+        name: `${t.plural}/${s}`,
+        singularName: "",
+        namespaced: t.namespaced,
+        kind: s === "scale" ? "Scale" : t.kind,
+        ...(s === "scale" ? { group: "autoscaling", version: "v1" } : {}),
+        verbs: ["get", "patch", "update"],
+      })),
+    ];
   });
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion({ group, version }), resources };
 }

@@ -89,14 +89,38 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 function nodeObject(n: EmulatedNode, now: string, edge: string): KubeObject {
   const allocatable = { cpu: n.cpu, memory: n.memory, pods: String(n.pods ?? 110) };
   return {
-    metadata: { name: n.name, uid: `node-${n.name}`, creationTimestamp: now, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "camino.io/edge": edge, ...n.labels } },
+    metadata: {
+      name: n.name,
+      uid: `node-${n.name}`,
+      creationTimestamp: now,
+      labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "camino.io/edge": edge, ...n.labels },
+    },
     spec: {},
     status: {
       capacity: allocatable,
       allocatable,
-      conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status", lastHeartbeatTime: now, lastTransitionTime: now }],
-      addresses: [{ type: "InternalIP", address: "10.0.0.1" }, { type: "Hostname", address: n.name }],
-      nodeInfo: { kubeletVersion: "v1.32.0", osImage: "CAMINO edge emulator", kernelVersion: "emulated", containerRuntimeVersion: "emulated://1.0", operatingSystem: "linux", architecture: "amd64" },
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "KubeletReady",
+          message: "kubelet is posting ready status",
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+      ],
+      addresses: [
+        { type: "InternalIP", address: "10.0.0.1" },
+        { type: "Hostname", address: n.name },
+      ],
+      nodeInfo: {
+        kubeletVersion: "v1.32.0",
+        osImage: "CAMINO edge emulator",
+        kernelVersion: "emulated",
+        containerRuntimeVersion: "emulated://1.0",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
     },
   };
 }
@@ -106,19 +130,52 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const now = options.now ?? (() => new Date());
   const store = new ObjectStore(options.historySize !== undefined ? { historySize: options.historySize } : {});
   const types = new TypeRegistry();
-  const stamp = now().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const stamp = now()
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z");
   for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
-    store.put("/namespaces", { metadata: { name: ns, uid: `ns-${ns}`, creationTimestamp: stamp, generation: 1, labels: { "kubernetes.io/metadata.name": ns } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+    store.put("/namespaces", {
+      metadata: {
+        name: ns,
+        uid: `ns-${ns}`,
+        creationTimestamp: stamp,
+        generation: 1,
+        labels: { "kubernetes.io/metadata.name": ns },
+      },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase: "Active" },
+    });
   }
   for (const n of options.nodes ?? []) store.put("/nodes", nodeObject(n, stamp, options.name));
   // What an edge with ConfigSync and Istio installed has.
   const ns = (name: string, labels: Record<string, string> = {}) =>
-    store.put("/namespaces", { metadata: { name, uid: `ns-${name}`, creationTimestamp: stamp, generation: 1, labels: { "kubernetes.io/metadata.name": name, ...labels } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+    store.put("/namespaces", {
+      metadata: {
+        name,
+        uid: `ns-${name}`,
+        creationTimestamp: stamp,
+        generation: 1,
+        labels: { "kubernetes.io/metadata.name": name, ...labels },
+      },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase: "Active" },
+    });
   ns("config-management-system");
   ns("istio-system", options.eastWest ? { "topology.istio.io/network": options.eastWest.network } : {});
   if (options.eastWest) {
     store.put("/services", {
-      metadata: { name: "istio-eastwestgateway", namespace: "istio-system", uid: "svc-istio-eastwestgateway", creationTimestamp: stamp, generation: 1, labels: { app: "istio-eastwestgateway", istio: "eastwestgateway", "topology.istio.io/network": options.eastWest.network } },
+      metadata: {
+        name: "istio-eastwestgateway",
+        namespace: "istio-system",
+        uid: "svc-istio-eastwestgateway",
+        creationTimestamp: stamp,
+        generation: 1,
+        labels: {
+          app: "istio-eastwestgateway",
+          istio: "eastwestgateway",
+          "topology.istio.io/network": options.eastWest.network,
+        },
+      },
       spec: {
         type: "LoadBalancer",
         selector: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
@@ -149,18 +206,25 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const apiWithToken = options.https ? new ApiServer({ store, types, now, token: options.https.token }) : undefined;
   // A slow API: every request waits the configured latency first. The API server also proxies each node's
   // kubelet cAdvisor endpoint, as a real one does.
-  const delayed = (handler: http.RequestListener, token?: string): http.RequestListener => (req, res) => {
-    const serve = () => {
-      const path = (req.url ?? "").split("?")[0] ?? "";
-      if (req.method === "GET" && path.startsWith("/api/v1/nodes/") && path.endsWith("/proxy/metrics/cadvisor") && (token === undefined || req.headers.authorization === `Bearer ${token}`)) {
-        const text = metricsText(path);
-        if (text !== undefined) return void res.writeHead(200, { "content-type": PROM }).end(text);
-      }
-      handler(req, res);
+  const delayed =
+    (handler: http.RequestListener, token?: string): http.RequestListener =>
+    (req, res) => {
+      const serve = () => {
+        const path = (req.url ?? "").split("?")[0] ?? "";
+        if (
+          req.method === "GET" &&
+          path.startsWith("/api/v1/nodes/") &&
+          path.endsWith("/proxy/metrics/cadvisor") &&
+          (token === undefined || req.headers.authorization === `Bearer ${token}`)
+        ) {
+          const text = metricsText(path);
+          if (text !== undefined) return void res.writeHead(200, { "content-type": PROM }).end(text);
+        }
+        handler(req, res);
+      };
+      if (faults.apiLatencyMs > 0) setTimeout(serve, faults.apiLatencyMs);
+      else serve();
     };
-    if (faults.apiLatencyMs > 0) setTimeout(serve, faults.apiLatencyMs);
-    else serve();
-  };
 
   /** An API listener that can be closed (API unavailable) and reopened on the same port. */
   const listeners: { server: http.Server; host: string; port: number; sockets: Set<Socket>; open: boolean }[] = [];
@@ -180,8 +244,19 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     for (const c of l.sockets) c.destroy();
     await new Promise((r) => l.server.close(r));
   };
-  const reconciler = options.configSync === false ? undefined : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
-  const controllers = options.controllers === false ? undefined : new WorkloadControllers({ store, now, podStartDelayMs: options.podStartDelayMs ?? 0, unavailable: () => new Set(faults.unavailable) });
+  const reconciler =
+    options.configSync === false
+      ? undefined
+      : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
+  const controllers =
+    options.controllers === false
+      ? undefined
+      : new WorkloadControllers({
+          store,
+          now,
+          podStartDelayMs: options.podStartDelayMs ?? 0,
+          unavailable: () => new Set(faults.unavailable),
+        });
   const notReady = new Set<string>();
 
   const usageEndpoint = usageEndpointFor(usage);
@@ -193,12 +268,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     usage,
     types,
     api,
-    faults: () => ({ ...faults, syncErrors: [...faults.syncErrors], nodesNotReady: [...faults.nodesNotReady], unavailable: [...faults.unavailable] }),
+    faults: () => ({
+      ...faults,
+      syncErrors: [...faults.syncErrors],
+      nodesNotReady: [...faults.nodesNotReady],
+      unavailable: [...faults.unavailable],
+    }),
     highWaterMarks: () => controllers?.highWaterMarks() ?? new Map(),
     async setFaults(change) {
       const problems = faultProblems(change);
       // Node names are checked before anything changes, so a bad document changes nothing.
-      for (const n of change.nodesNotReady ?? []) if (!store.get("/nodes", undefined, n)) problems.push(`nodesNotReady: no node ${JSON.stringify(n)}`);
+      for (const n of change.nodesNotReady ?? [])
+        if (!store.get("/nodes", undefined, n)) problems.push(`nodesNotReady: no node ${JSON.stringify(n)}`);
       if (problems.length > 0) throw new TypeError(problems.join("; "));
       faults = { ...faults, ...change };
       for (const l of listeners) {
@@ -240,11 +321,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   }
   if (options.admin) {
     admin = http.createServer((req, res) => {
-      const reply = (code: number, body: unknown): void => void res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
+      const reply = (code: number, body: unknown): void =>
+        void res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify(body));
       if (req.url === "/usage") return usageEndpoint(req, reply);
       if (req.url !== "/faults") return reply(404, { error: "/faults and /usage are served" });
       if (req.method === "GET") return reply(200, emulator.faults());
-      if (req.method !== "PUT" && req.method !== "PATCH" && req.method !== "POST") return reply(405, { error: "GET or PATCH /faults" });
+      if (req.method !== "PUT" && req.method !== "PATCH" && req.method !== "POST")
+        return reply(405, { error: "GET or PATCH /faults" });
       let text = "";
       req.on("data", (c: Buffer) => (text += c.toString()));
       req.on("end", () => {
@@ -267,7 +350,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   if (options.metrics) {
     metrics = http.createServer((req, res) => {
       const text = req.method === "GET" ? metricsText((req.url ?? "").split("?")[0] ?? "") : undefined;
-      if (text === undefined) return void res.writeHead(404, { "content-type": "text/plain" }).end("GET /metrics (kube-state-metrics) or /metrics/cadvisor\n");
+      if (text === undefined)
+        return void res
+          .writeHead(404, { "content-type": "text/plain" })
+          .end("GET /metrics (kube-state-metrics) or /metrics/cadvisor\n");
       res.writeHead(200, { "content-type": PROM }).end(text);
     });
     const host = options.metrics.host ?? "127.0.0.1";
@@ -275,7 +361,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   }
   controllers?.start();
   reconciler?.start();
-  if (faults.apiUnavailable || faults.nodesNotReady.length > 0) await emulator.setFaults({ apiUnavailable: faults.apiUnavailable, nodesNotReady: faults.nodesNotReady });
+  if (faults.apiUnavailable || faults.nodesNotReady.length > 0)
+    await emulator.setFaults({ apiUnavailable: faults.apiUnavailable, nodesNotReady: faults.nodesNotReady });
   return emulator;
 }
 
@@ -296,19 +383,33 @@ function usageEndpointFor(usage: UsageModel) {
       } catch {
         return reply(400, { error: "body must be JSON" });
       }
-      if (!body || typeof body !== "object" || Array.isArray(body)) return reply(400, { error: "body must be a JSON object" });
-      if (body.workloads !== undefined && (!body.workloads || typeof body.workloads !== "object" || Array.isArray(body.workloads))) return reply(400, { error: "workloads: must be an object" });
-      for (const v of Object.values(body.workloads ?? {})) if (v !== null && (typeof v !== "object" || Array.isArray(v))) return reply(400, { error: "workloads: each value must be an object or null" });
+      if (!body || typeof body !== "object" || Array.isArray(body))
+        return reply(400, { error: "body must be a JSON object" });
+      if (
+        body.workloads !== undefined &&
+        (!body.workloads || typeof body.workloads !== "object" || Array.isArray(body.workloads))
+      )
+        return reply(400, { error: "workloads: must be an object" });
+      for (const v of Object.values(body.workloads ?? {}))
+        if (v !== null && (typeof v !== "object" || Array.isArray(v)))
+          return reply(400, { error: "workloads: each value must be an object or null" });
       const share = (v: unknown) => typeof v === "number" && v >= 0 && v <= 10;
-      if (body.fraction !== undefined && !share(body.fraction)) return reply(400, { error: "fraction: must be a number between 0 and 10" });
+      if (body.fraction !== undefined && !share(body.fraction))
+        return reply(400, { error: "fraction: must be a number between 0 and 10" });
       for (const [k, v] of Object.entries(body.workloads ?? {})) {
-        if (!/^[^/]+\/[^/]+$/.test(k)) return reply(400, { error: `workloads: key ${JSON.stringify(k)} must be namespace/name` });
-        if (v !== null && ((v.cpu !== undefined && !share(v.cpu)) || (v.memory !== undefined && !share(v.memory)))) return reply(400, { error: `workloads.${k}: cpu and memory must be numbers between 0 and 10` });
+        if (!/^[^/]+\/[^/]+$/.test(k))
+          return reply(400, { error: `workloads: key ${JSON.stringify(k)} must be namespace/name` });
+        if (v !== null && ((v.cpu !== undefined && !share(v.cpu)) || (v.memory !== undefined && !share(v.memory))))
+          return reply(400, { error: `workloads.${k}: cpu and memory must be numbers between 0 and 10` });
       }
       if (typeof body.fraction === "number") usage.fraction = body.fraction;
       for (const [k, v] of Object.entries(body.workloads ?? {})) {
         if (v === null) usage.overrides.delete(k);
-        else usage.overrides.set(k, { ...(typeof v.cpu === "number" ? { cpu: v.cpu } : {}), ...(typeof v.memory === "number" ? { memory: v.memory } : {}) });
+        else
+          usage.overrides.set(k, {
+            ...(typeof v.cpu === "number" ? { cpu: v.cpu } : {}),
+            ...(typeof v.memory === "number" ? { memory: v.memory } : {}),
+          });
       }
       reply(200, show());
     });
@@ -316,6 +417,14 @@ function usageEndpointFor(usage: UsageModel) {
 }
 
 /** Reads TLS material and the token for `camino emulator` from files named in its config. */
-export async function readTls(certFile: string, keyFile: string, tokenFile: string): Promise<{ cert: Buffer; key: Buffer; token: string }> {
-  return { cert: await readFile(certFile), key: await readFile(keyFile), token: (await readFile(tokenFile, "utf8")).trim() };
+export async function readTls(
+  certFile: string,
+  keyFile: string,
+  tokenFile: string,
+): Promise<{ cert: Buffer; key: Buffer; token: string }> {
+  return {
+    cert: await readFile(certFile),
+    key: await readFile(keyFile),
+    token: (await readFile(tokenFile, "utf8")).trim(),
+  };
 }

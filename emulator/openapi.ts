@@ -6,7 +6,8 @@
 import { groupVersion, type ResourceType } from "./resources.js";
 import type { TypeRegistry } from "./type-registry.js";
 
-const docPath = (g: { group: string; version: string }) => (g.group ? `apis/${g.group}/${g.version}` : `api/${g.version}`);
+const docPath = (g: { group: string; version: string }) =>
+  g.group ? `apis/${g.group}/${g.version}` : `api/${g.version}`;
 
 export function openApiIndex(types: TypeRegistry): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
@@ -18,12 +19,22 @@ const param = (name: string) => ({ name, in: "query", schema: { type: "string", 
 
 function operations(t: ResourceType, withName: boolean): Record<string, unknown> {
   const gvk = { group: t.group, version: t.version, kind: t.kind };
-  const write = { parameters: [param("dryRun"), param("fieldManager"), param("fieldValidation")], "x-kubernetes-group-version-kind": gvk, responses: { "200": { description: "OK" } } };
-  const ops: Record<string, unknown> = { get: { "x-kubernetes-group-version-kind": gvk, responses: { "200": { description: "OK" } } } };
+  const write = {
+    parameters: [param("dryRun"), param("fieldManager"), param("fieldValidation")],
+    "x-kubernetes-group-version-kind": gvk,
+    responses: { "200": { description: "OK" } },
+  };
+  const ops: Record<string, unknown> = {
+    get: { "x-kubernetes-group-version-kind": gvk, responses: { "200": { description: "OK" } } },
+  };
   if (withName) {
     ops["put"] = write;
     ops["patch"] = { ...write, parameters: [...write.parameters, param("force")] };
-    ops["delete"] = { parameters: [param("dryRun")], "x-kubernetes-group-version-kind": gvk, responses: { "200": { description: "OK" } } };
+    ops["delete"] = {
+      parameters: [param("dryRun")],
+      "x-kubernetes-group-version-kind": gvk,
+      responses: { "200": { description: "OK" } },
+    };
   } else {
     ops["post"] = write;
   }
@@ -40,5 +51,11 @@ export function openApiDocument(types: TypeRegistry, path: string): Record<strin
     paths[base] = operations(t, false);
     paths[`${base}/{name}`] = operations(t, true);
   }
-  return { openapi: "3.0.0", info: { title: "Kubernetes", version: "v1.32.0" }, paths, components: { schemas: {} }, "x-group-version": groupVersion(gv) };
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: "v1.32.0" },
+    paths,
+    components: { schemas: {} },
+    "x-group-version": groupVersion(gv),
+  };
 }

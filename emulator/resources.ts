@@ -23,7 +23,16 @@ export interface ResourceType {
 
 export const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-const t = (group: string, version: string, kind: string, plural: string, namespaced: boolean, shortNames: string[] = [], builtin = true, subresources: string[] = []): ResourceType => ({
+const t = (
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  shortNames: string[] = [],
+  builtin = true,
+  subresources: string[] = [],
+): ResourceType => ({
   group,
   version,
   kind,
@@ -46,14 +55,29 @@ export function builtinTypes(): ResourceType[] {
     t("", "v1", "ConfigMap", "configmaps", true, ["cm"]),
     t("", "v1", "Secret", "secrets", true),
     t("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"]),
-    { ...t("apps", "v1", "Deployment", "deployments", true, ["deploy"], true, ["status", "scale"]), categories: ["all"] },
-    { ...t("apps", "v1", "StatefulSet", "statefulsets", true, ["sts"], true, ["status", "scale"]), categories: ["all"] },
+    {
+      ...t("apps", "v1", "Deployment", "deployments", true, ["deploy"], true, ["status", "scale"]),
+      categories: ["all"],
+    },
+    {
+      ...t("apps", "v1", "StatefulSet", "statefulsets", true, ["sts"], true, ["status", "scale"]),
+      categories: ["all"],
+    },
     { ...t("apps", "v1", "DaemonSet", "daemonsets", true, ["ds"], true, ["status"]), categories: ["all"] },
     { ...t("apps", "v1", "ReplicaSet", "replicasets", true, ["rs"], true, ["status", "scale"]), categories: ["all"] },
     t("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, ["netpol"]),
     t("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false),
     t("networking.k8s.io", "v1", "Ingress", "ingresses", true, ["ing"], true, ["status"]),
-    t("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, ["crd", "crds"], true, ["status"]),
+    t(
+      "apiextensions.k8s.io",
+      "v1",
+      "CustomResourceDefinition",
+      "customresourcedefinitions",
+      false,
+      ["crd", "crds"],
+      true,
+      ["status"],
+    ),
     t("configsync.gke.io", "v1beta1", "RootSync", "rootsyncs", true, [], false, ["status"]),
     t("configsync.gke.io", "v1beta1", "RepoSync", "reposyncs", true, [], false, ["status"]),
     t("networking.istio.io", "v1", "VirtualService", "virtualservices", true, ["vs"], false, ["status"]),
@@ -66,11 +90,22 @@ export function builtinTypes(): ResourceType[] {
 }
 
 /** `group/version`, or `version` for the core group. */
-export const groupVersion = (r: Pick<ResourceType, "group" | "version">) => (r.group ? `${r.group}/${r.version}` : r.version);
+export const groupVersion = (r: Pick<ResourceType, "group" | "version">) =>
+  r.group ? `${r.group}/${r.version}` : r.version;
 
 /** The types a CustomResourceDefinition object declares (one per served version). */
 export function typesOfCrd(crd: Record<string, unknown>): ResourceType[] {
-  const spec = (crd["spec"] ?? {}) as { group?: string; scope?: string; names?: { kind?: string; plural?: string; singular?: string; shortNames?: string[]; categories?: string[] }; versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: Record<string, unknown> }; subresources?: Record<string, unknown> }[] };
+  const spec = (crd["spec"] ?? {}) as {
+    group?: string;
+    scope?: string;
+    names?: { kind?: string; plural?: string; singular?: string; shortNames?: string[]; categories?: string[] };
+    versions?: {
+      name: string;
+      served?: boolean;
+      schema?: { openAPIV3Schema?: Record<string, unknown> };
+      subresources?: Record<string, unknown>;
+    }[];
+  };
   const names = spec.names ?? {};
   return (spec.versions ?? [])
     .filter((v) => v.served !== false)

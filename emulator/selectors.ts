@@ -28,7 +28,15 @@ export function parseLabelSelector(text: string | null): Requirement[] {
   if (!text) return [];
   return terms(text).map((term) => {
     let m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-    if (m) return { key: m[1] as string, op: m[2] as "in" | "notin", values: (m[3] as string).split(",").map((v) => v.trim()).filter(Boolean) };
+    if (m)
+      return {
+        key: m[1] as string,
+        op: m[2] as "in" | "notin",
+        values: (m[3] as string)
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      };
     m = /^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/.exec(term);
     if (m) return { key: m[1] as string, op: m[2] === "!=" ? "!=" : "=", value: m[3] as string };
     m = /^(!?)([\w./-]+)$/.exec(term);
@@ -68,7 +76,7 @@ const FIELDS: Record<string, (o: Record<string, unknown>) => string> = {
 };
 
 /** Parses a field selector (only `=`/`==`/`!=` on the fields the server indexes). @throws ApiError 400 */
-export function parseFieldSelector(text: string | null): ((o: Record<string, unknown>) => boolean) {
+export function parseFieldSelector(text: string | null): (o: Record<string, unknown>) => boolean {
   if (!text) return () => true;
   const checks = terms(text).map((term) => {
     const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
@@ -76,7 +84,9 @@ export function parseFieldSelector(text: string | null): ((o: Record<string, unk
     const get = FIELDS[m[1] as string];
     if (!get) throw badRequest(`field label not supported: ${m[1]}`);
     const want = m[3] as string;
-    return m[2] === "!=" ? (o: Record<string, unknown>) => get(o) !== want : (o: Record<string, unknown>) => get(o) === want;
+    return m[2] === "!="
+      ? (o: Record<string, unknown>) => get(o) !== want
+      : (o: Record<string, unknown>) => get(o) === want;
   });
   return (o) => checks.every((c) => c(o));
 }

@@ -58,8 +58,12 @@ export class ObjectStore {
 
   /** Objects of a type (in one namespace, or all), sorted by namespace and name as the server lists them. */
   list(typeKey: string, namespace?: string): KubeObject[] {
-    const all = [...(this.#types.get(typeKey)?.values() ?? [])].filter((o) => namespace === undefined || nsOf(o) === namespace);
-    return all.sort((a, b) => key(nsOf(a), String(a.metadata["name"])).localeCompare(key(nsOf(b), String(b.metadata["name"]))));
+    const all = [...(this.#types.get(typeKey)?.values() ?? [])].filter(
+      (o) => namespace === undefined || nsOf(o) === namespace,
+    );
+    return all.sort((a, b) =>
+      key(nsOf(a), String(a.metadata["name"])).localeCompare(key(nsOf(b), String(b.metadata["name"]))),
+    );
   }
 
   /** Number of objects stored. */
@@ -110,7 +114,8 @@ export class ObjectStore {
   watch(w: Watcher, since?: number): () => void {
     if (since !== undefined && since < this.#rv) {
       const oldest = this.#history[0];
-      if (!oldest || oldest.rv > since + 1) throw gone(`too old resource version: ${since} (${oldest ? oldest.rv - 1 : this.#rv})`);
+      if (!oldest || oldest.rv > since + 1)
+        throw gone(`too old resource version: ${since} (${oldest ? oldest.rv - 1 : this.#rv})`);
       for (const e of this.#history) {
         if (e.rv <= since || e.typeKey !== w.typeKey) continue;
         if (w.namespace !== undefined && nsOf(e.object) !== w.namespace) continue;

@@ -13,7 +13,8 @@ interface Column {
   cell: (o: KubeObject, now: number) => unknown;
 }
 
-const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
+const get = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
 
 /** "5s", "3m", "2d4h" as kubectl shows ages. */
 export function age(created: unknown, now: number): string {
@@ -29,13 +30,34 @@ export function age(created: unknown, now: number): string {
   return d < 8 ? `${d}d${h % 24 ? `${h % 24}h` : ""}` : `${d}d`;
 }
 
-const name: Column = { name: "Name", type: "string", format: "name", priority: 0, description: "Name must be unique within a namespace.", cell: (o) => o.metadata["name"] };
-const ageCol: Column = { name: "Age", type: "string", priority: 0, description: "CreationTimestamp", cell: (o, now) => age(o.metadata["creationTimestamp"], now) };
-const s = (n: string, priority: number, cell: Column["cell"], type = "string"): Column => ({ name: n, type, priority, description: n, cell });
+const name: Column = {
+  name: "Name",
+  type: "string",
+  format: "name",
+  priority: 0,
+  description: "Name must be unique within a namespace.",
+  cell: (o) => o.metadata["name"],
+};
+const ageCol: Column = {
+  name: "Age",
+  type: "string",
+  priority: 0,
+  description: "CreationTimestamp",
+  cell: (o, now) => age(o.metadata["creationTimestamp"], now),
+};
+const s = (n: string, priority: number, cell: Column["cell"], type = "string"): Column => ({
+  name: n,
+  type,
+  priority,
+  description: n,
+  cell,
+});
 
 function podStatus(o: KubeObject): string {
   if (o.metadata["deletionTimestamp"]) return "Terminating";
-  const waiting = ((get(o, "status", "containerStatuses") ?? []) as { state?: { waiting?: { reason?: string } } }[]).find((c) => c.state?.waiting?.reason);
+  const waiting = (
+    (get(o, "status", "containerStatuses") ?? []) as { state?: { waiting?: { reason?: string } } }[]
+  ).find((c) => c.state?.waiting?.reason);
   return waiting?.state?.waiting?.reason ?? String(get(o, "status", "phase") ?? "Pending");
 }
 
@@ -43,14 +65,38 @@ const COLUMNS: Record<string, Column[]> = {
   "/nodes": [
     name,
     s("Status", 0, (o) => {
-      const ready = ((get(o, "status", "conditions") ?? []) as { type: string; status: string }[]).find((c) => c.type === "Ready");
+      const ready = ((get(o, "status", "conditions") ?? []) as { type: string; status: string }[]).find(
+        (c) => c.type === "Ready",
+      );
       return `${ready?.status === "True" ? "Ready" : "NotReady"}${get(o, "spec", "unschedulable") ? ",SchedulingDisabled" : ""}`;
     }),
-    s("Roles", 0, (o) => Object.keys((o.metadata["labels"] ?? {}) as object).filter((k) => k.startsWith("node-role.kubernetes.io/")).map((k) => k.slice(24)).join(",") || "<none>"),
+    s(
+      "Roles",
+      0,
+      (o) =>
+        Object.keys((o.metadata["labels"] ?? {}) as object)
+          .filter((k) => k.startsWith("node-role.kubernetes.io/"))
+          .map((k) => k.slice(24))
+          .join(",") || "<none>",
+    ),
     ageCol,
     s("Version", 0, (o) => get(o, "status", "nodeInfo", "kubeletVersion") ?? ""),
-    s("Internal-IP", 1, (o) => ((get(o, "status", "addresses") ?? []) as { type: string; address: string }[]).find((a) => a.type === "InternalIP")?.address ?? "<none>"),
-    s("External-IP", 1, (o) => ((get(o, "status", "addresses") ?? []) as { type: string; address: string }[]).find((a) => a.type === "ExternalIP")?.address ?? "<none>"),
+    s(
+      "Internal-IP",
+      1,
+      (o) =>
+        ((get(o, "status", "addresses") ?? []) as { type: string; address: string }[]).find(
+          (a) => a.type === "InternalIP",
+        )?.address ?? "<none>",
+    ),
+    s(
+      "External-IP",
+      1,
+      (o) =>
+        ((get(o, "status", "addresses") ?? []) as { type: string; address: string }[]).find(
+          (a) => a.type === "ExternalIP",
+        )?.address ?? "<none>",
+    ),
     s("OS-Image", 1, (o) => get(o, "status", "nodeInfo", "osImage") ?? "<unknown>"),
     s("Kernel-Version", 1, (o) => get(o, "status", "nodeInfo", "kernelVersion") ?? "<unknown>"),
     s("Container-Runtime", 1, (o) => get(o, "status", "nodeInfo", "containerRuntimeVersion") ?? "<unknown>"),
@@ -63,7 +109,16 @@ const COLUMNS: Record<string, Column[]> = {
       return `${cs.filter((c) => c.ready).length}/${total}`;
     }),
     s("Status", 0, podStatus),
-    s("Restarts", 0, (o) => ((get(o, "status", "containerStatuses") ?? []) as { restartCount?: number }[]).reduce((n, c) => n + (c.restartCount ?? 0), 0), "integer"),
+    s(
+      "Restarts",
+      0,
+      (o) =>
+        ((get(o, "status", "containerStatuses") ?? []) as { restartCount?: number }[]).reduce(
+          (n, c) => n + (c.restartCount ?? 0),
+          0,
+        ),
+      "integer",
+    ),
     ageCol,
     s("IP", 1, (o) => get(o, "status", "podIP") ?? "<none>"),
     s("Node", 1, (o) => get(o, "spec", "nodeName") ?? "<none>"),
@@ -76,18 +131,47 @@ const COLUMNS: Record<string, Column[]> = {
     s("Up-to-date", 0, (o) => get(o, "status", "updatedReplicas") ?? 0, "integer"),
     s("Available", 0, (o) => get(o, "status", "availableReplicas") ?? 0, "integer"),
     ageCol,
-    s("Containers", 1, (o) => ((get(o, "spec", "template", "spec", "containers") ?? []) as { name: string }[]).map((c) => c.name).join(",")),
-    s("Images", 1, (o) => ((get(o, "spec", "template", "spec", "containers") ?? []) as { image: string }[]).map((c) => c.image).join(",")),
-    s("Selector", 1, (o) => Object.entries((get(o, "spec", "selector", "matchLabels") ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(",")),
+    s("Containers", 1, (o) =>
+      ((get(o, "spec", "template", "spec", "containers") ?? []) as { name: string }[]).map((c) => c.name).join(","),
+    ),
+    s("Images", 1, (o) =>
+      ((get(o, "spec", "template", "spec", "containers") ?? []) as { image: string }[]).map((c) => c.image).join(","),
+    ),
+    s("Selector", 1, (o) =>
+      Object.entries((get(o, "spec", "selector", "matchLabels") ?? {}) as Record<string, string>)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(","),
+    ),
   ],
   "/services": [
     name,
     s("Type", 0, (o) => get(o, "spec", "type") ?? "ClusterIP"),
     s("Cluster-IP", 0, (o) => get(o, "spec", "clusterIP") ?? "<none>"),
-    s("External-IP", 0, (o) => ((get(o, "status", "loadBalancer", "ingress") ?? []) as { ip?: string; hostname?: string }[]).map((i) => i.ip ?? i.hostname).join(",") || (get(o, "spec", "type") === "LoadBalancer" ? "<pending>" : "<none>")),
-    s("Port(s)", 0, (o) => ((get(o, "spec", "ports") ?? []) as { port: number; protocol?: string; nodePort?: number }[]).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`).join(",") || "<none>"),
+    s(
+      "External-IP",
+      0,
+      (o) =>
+        ((get(o, "status", "loadBalancer", "ingress") ?? []) as { ip?: string; hostname?: string }[])
+          .map((i) => i.ip ?? i.hostname)
+          .join(",") || (get(o, "spec", "type") === "LoadBalancer" ? "<pending>" : "<none>"),
+    ),
+    s(
+      "Port(s)",
+      0,
+      (o) =>
+        ((get(o, "spec", "ports") ?? []) as { port: number; protocol?: string; nodePort?: number }[])
+          .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`)
+          .join(",") || "<none>",
+    ),
     ageCol,
-    s("Selector", 1, (o) => Object.entries((get(o, "spec", "selector") ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(",") || "<none>"),
+    s(
+      "Selector",
+      1,
+      (o) =>
+        Object.entries((get(o, "spec", "selector") ?? {}) as Record<string, string>)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",") || "<none>",
+    ),
   ],
   "/namespaces": [name, s("Status", 0, (o) => get(o, "status", "phase") ?? "Active"), ageCol],
 };
@@ -96,7 +180,12 @@ const COLUMNS: Record<string, Column[]> = {
 export const wantsTable = (accept: string) => accept.includes("as=Table");
 
 /** A Table of objects of a type (`group/plural`). */
-export function toTable(typeKey: string, objects: readonly KubeObject[], resourceVersion: string, now: number): Record<string, unknown> {
+export function toTable(
+  typeKey: string,
+  objects: readonly KubeObject[],
+  resourceVersion: string,
+  now: number,
+): Record<string, unknown> {
   const columns = COLUMNS[typeKey] ?? [name, ageCol];
   return {
     kind: "Table",

@@ -33,7 +33,9 @@ export class TypeRegistry {
   removeCrd(crd: Record<string, unknown>): ResourceType[] {
     const gone = typesOfCrd(crd);
     for (const t of gone) {
-      const i = this.#types.findIndex((x) => x.group === t.group && x.version === t.version && x.plural === t.plural && !x.builtin);
+      const i = this.#types.findIndex(
+        (x) => x.group === t.group && x.version === t.version && x.plural === t.plural && !x.builtin,
+      );
       if (i >= 0) this.#types.splice(i, 1);
     }
     return gone;

@@ -35,7 +35,10 @@ export interface GeneratedKey {
 
 /** Generates a signing key (Ed25519 by default, or P-256). */
 export async function generateSigningKey(alg: SigningAlgorithm = "EdDSA"): Promise<GeneratedKey> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, alg === "EdDSA" ? { crv: "Ed25519", extractable: true } : { extractable: true });
+  const { publicKey, privateKey } = await generateKeyPair(
+    alg,
+    alg === "EdDSA" ? { crv: "Ed25519", extractable: true } : { extractable: true },
+  );
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub);
   const meta = { kid, alg, use: "sig" };
@@ -63,7 +66,12 @@ export async function writeKeyFiles(key: GeneratedKey, options: WriteKeyOptions)
     await writeFile(options.jwksFile, JSON.stringify({ keys: [key.publicJwk] }, null, 2) + "\n", { flag });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new CaminoError("ERR_KEY_EXISTS", "already-exists", `${(err as NodeJS.ErrnoException).path ?? options.keyFile} exists; pass --force to replace it`, { cause: err });
+      throw new CaminoError(
+        "ERR_KEY_EXISTS",
+        "already-exists",
+        `${(err as NodeJS.ErrnoException).path ?? options.keyFile} exists; pass --force to replace it`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -76,12 +84,21 @@ export async function loadSigningKey(keyFile: string): Promise<SigningKey> {
     jwk = JSON.parse(await readFile(keyFile, "utf8")) as JWK;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist (create it with `camino keys generate`)" : code ? `cannot be read (${code})` : "is not a JSON Web Key";
+    const why =
+      code === "ENOENT"
+        ? "does not exist (create it with `camino keys generate`)"
+        : code
+          ? `cannot be read (${code})`
+          : "is not a JSON Web Key";
     throw new CaminoError("ERR_KEY_UNREADABLE", "precondition", `signing key file ${keyFile} ${why}`, { cause: err });
   }
   const alg = jwk.alg as SigningAlgorithm;
   if (!SIGNING_ALGORITHMS.includes(alg) || typeof jwk.d !== "string") {
-    throw new CaminoError("ERR_KEY_UNREADABLE", "precondition", `signing key file ${keyFile} must hold a private ${SIGNING_ALGORITHMS.join(" or ")} JWK`);
+    throw new CaminoError(
+      "ERR_KEY_UNREADABLE",
+      "precondition",
+      `signing key file ${keyFile} must hold a private ${SIGNING_ALGORITHMS.join(" or ")} JWK`,
+    );
   }
   const { d: _d, ...pub } = jwk;
   const kid = jwk.kid ?? (await calculateJwkThumbprint(pub));

@@ -4,7 +4,15 @@
  * audience, `exp`/`nbf` with a small clock tolerance, and a bounded lifetime. Failures say what is wrong
  * with the token, never what the token is.
  */
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from "jose";
 import { AuthenticationError } from "../errors.js";
 import type { Jwks } from "./keys.js";
 import { NORTHBOUND_TOKEN_TYPE } from "./token.js";
@@ -67,17 +75,36 @@ function scopesOf(payload: JWTPayload): Set<string> {
 }
 
 function explain(err: unknown): AuthenticationError {
-  if (err instanceof errors.JWTExpired) return new AuthenticationError("ERR_TOKEN_EXPIRED", "token has expired", { cause: err });
+  if (err instanceof errors.JWTExpired)
+    return new AuthenticationError("ERR_TOKEN_EXPIRED", "token has expired", { cause: err });
   if (err instanceof errors.JWTClaimValidationFailed) {
-    const what = err.claim === "nbf" ? "token is not yet valid" : err.claim === "aud" ? "token audience is not this domain" : err.claim === "iat" ? "token was issued in the future" : `token claim ${err.claim} is not acceptable (${err.reason})`;
-    return new AuthenticationError(err.claim === "aud" ? "ERR_TOKEN_AUDIENCE" : "ERR_TOKEN_CLAIM", what, { cause: err, data: { claim: err.claim } });
+    const what =
+      err.claim === "nbf"
+        ? "token is not yet valid"
+        : err.claim === "aud"
+          ? "token audience is not this domain"
+          : err.claim === "iat"
+            ? "token was issued in the future"
+            : `token claim ${err.claim} is not acceptable (${err.reason})`;
+    return new AuthenticationError(err.claim === "aud" ? "ERR_TOKEN_AUDIENCE" : "ERR_TOKEN_CLAIM", what, {
+      cause: err,
+      data: { claim: err.claim },
+    });
   }
-  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthenticationError("ERR_TOKEN_ALG", `token algorithm is not allowed (use ${ALGORITHMS.join(" or ")})`, { cause: err });
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token signature is invalid", { cause: err });
-  if (err instanceof errors.JWKSNoMatchingKey) return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token is not signed by a key of its issuer", { cause: err });
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token key id matches several keys", { cause: err });
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return new AuthenticationError("ERR_TOKEN_ISSUER_KEYS", "the issuer's keys cannot be fetched", { cause: err });
-  if (err instanceof errors.JOSEError) return new AuthenticationError("ERR_TOKEN_INVALID", `token is invalid (${err.code})`, { cause: err });
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new AuthenticationError("ERR_TOKEN_ALG", `token algorithm is not allowed (use ${ALGORITHMS.join(" or ")})`, {
+      cause: err,
+    });
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token signature is invalid", { cause: err });
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token is not signed by a key of its issuer", { cause: err });
+  if (err instanceof errors.JWKSMultipleMatchingKeys)
+    return new AuthenticationError("ERR_TOKEN_SIGNATURE", "token key id matches several keys", { cause: err });
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid)
+    return new AuthenticationError("ERR_TOKEN_ISSUER_KEYS", "the issuer's keys cannot be fetched", { cause: err });
+  if (err instanceof errors.JOSEError)
+    return new AuthenticationError("ERR_TOKEN_INVALID", `token is invalid (${err.code})`, { cause: err });
   return new AuthenticationError("ERR_TOKEN_INVALID", "token is invalid", { cause: err });
 }
 
@@ -94,7 +121,11 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
   const issuers = new Map<string, { keys: JWTVerifyGetKey; audience: string }>();
   issuers.set(options.domainId, { keys: createLocalJWKSet(options.jwks), audience });
   for (const ext of options.externalIssuers ?? []) {
-    const keys = ext.jwks ? createLocalJWKSet(ext.jwks) : ext.jwksUrl ? createRemoteJWKSet(new URL(ext.jwksUrl), { timeoutDuration: 5000 }) : undefined;
+    const keys = ext.jwks
+      ? createLocalJWKSet(ext.jwks)
+      : ext.jwksUrl
+        ? createRemoteJWKSet(new URL(ext.jwksUrl), { timeoutDuration: 5000 })
+        : undefined;
     if (!keys) throw new TypeError(`external issuer ${ext.issuer} needs jwks or jwksUrl`);
     issuers.set(ext.issuer, { keys, audience: ext.audience ?? audience });
   }
@@ -114,7 +145,11 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
         throw new AuthenticationError("ERR_TOKEN_MALFORMED", "token is not a JWT", { cause: err });
       }
       const trusted = typeof claims.iss === "string" ? issuers.get(claims.iss) : undefined;
-      if (!trusted) throw new AuthenticationError("ERR_TOKEN_ISSUER", `token issuer ${JSON.stringify(String(claims.iss ?? "")).slice(0, 120)} is not trusted`);
+      if (!trusted)
+        throw new AuthenticationError(
+          "ERR_TOKEN_ISSUER",
+          `token issuer ${JSON.stringify(String(claims.iss ?? "")).slice(0, 120)} is not trusted`,
+        );
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, trusted.keys, {
@@ -127,15 +162,25 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
           requiredClaims: ["exp", "iat"],
         }));
       } catch (err) {
-        if (err instanceof errors.JOSEError && err.code === "ERR_JWT_CLAIM_VALIDATION_FAILED" && (err as errors.JWTClaimValidationFailed).claim === "typ") {
-          throw new AuthenticationError("ERR_TOKEN_TYPE", `token type must be ${NORTHBOUND_TOKEN_TYPE}`, { cause: err });
+        if (
+          err instanceof errors.JOSEError &&
+          err.code === "ERR_JWT_CLAIM_VALIDATION_FAILED" &&
+          (err as errors.JWTClaimValidationFailed).claim === "typ"
+        ) {
+          throw new AuthenticationError("ERR_TOKEN_TYPE", `token type must be ${NORTHBOUND_TOKEN_TYPE}`, {
+            cause: err,
+          });
         }
         throw explain(err);
       }
       if ((payload.exp as number) - (payload.iat as number) > maxLifetime) {
         throw new AuthenticationError("ERR_TOKEN_LIFETIME", `token lifetime exceeds ${maxLifetime}s`);
       }
-      const principal: Principal = { issuer: payload.iss as string, subject: typeof payload.sub === "string" ? payload.sub : "", scopes: scopesOf(payload) };
+      const principal: Principal = {
+        issuer: payload.iss as string,
+        subject: typeof payload.sub === "string" ? payload.sub : "",
+        scopes: scopesOf(payload),
+      };
       if (typeof payload.jti === "string") principal.tokenId = payload.jti;
       if (cacheSize > 0) {
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);

@@ -94,22 +94,31 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
     throw new BlueprintError(path, "Kptfile is empty", err);
   }
   if (kptfile["apiVersion"] !== "kpt.dev/v1" || kptfile["kind"] !== "Kptfile") {
-    throw new BlueprintError(path, `Kptfile must be apiVersion kpt.dev/v1, kind Kptfile (is ${String(kptfile["apiVersion"])}, ${String(kptfile["kind"])})`);
+    throw new BlueprintError(
+      path,
+      `Kptfile must be apiVersion kpt.dev/v1, kind Kptfile (is ${String(kptfile["apiVersion"])}, ${String(kptfile["kind"])})`,
+    );
   }
   const ann = annotations(kptfile);
   const name = String((kptfile["metadata"] as { name?: unknown } | undefined)?.name ?? path.split("/").pop());
-  const mutators = ((kptfile["pipeline"] as { mutators?: unknown } | undefined)?.mutators ?? []) as { image?: string; configPath?: string; configMap?: Record<string, string> }[];
+  const mutators = ((kptfile["pipeline"] as { mutators?: unknown } | undefined)?.mutators ?? []) as {
+    image?: string;
+    configPath?: string;
+    configMap?: Record<string, string>;
+  }[];
   const applySettersFn = mutators.find((m) => typeof m.image === "string" && m.image.includes("apply-setters"));
   const settersFile = ann["camino.io/setters"] ?? applySettersFn?.configPath;
 
   const defaults = new Map<string, string>(Object.entries(applySettersFn?.configMap ?? {}));
   if (settersFile) {
     const text = files.get(settersFile);
-    if (text === undefined) throw new BlueprintError(path, `setters file ${settersFile} named by the Kptfile is missing`);
+    if (text === undefined)
+      throw new BlueprintError(path, `setters file ${settersFile} named by the Kptfile is missing`);
     const cm = plain(parse(settersFile, text)[0] as Document);
     const data = (cm["data"] ?? {}) as Record<string, unknown>;
     for (const [k, v] of Object.entries(data)) {
-      if (typeof v !== "string") throw new BlueprintError(path, `${settersFile}: data.${k} must be a string (quote it)`);
+      if (typeof v !== "string")
+        throw new BlueprintError(path, `${settersFile}: data.${k} must be a string (quote it)`);
       defaults.set(k, v);
     }
   }
@@ -134,9 +143,17 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
         const rendered = doc.clone();
         applySetters(rendered, Object.fromEntries(defaults));
         const svc = plain(rendered);
-        const ports = ((svc["spec"] as { ports?: unknown } | undefined)?.ports ?? []) as { port?: unknown; protocol?: unknown }[];
+        const ports = ((svc["spec"] as { ports?: unknown } | undefined)?.ports ?? []) as {
+          port?: unknown;
+          protocol?: unknown;
+        }[];
         for (const p of ports) {
-          if (typeof p.port === "number") exposes.push({ service: String((svc["metadata"] as { name?: unknown }).name), port: p.port, protocol: String(p.protocol ?? "TCP") });
+          if (typeof p.port === "number")
+            exposes.push({
+              service: String((svc["metadata"] as { name?: unknown }).name),
+              port: p.port,
+              protocol: String(p.protocol ?? "TCP"),
+            });
         }
       }
     }
@@ -153,7 +170,8 @@ export function readBlueprint(path: string, files: ReadonlyMap<string, string>):
     .filter(Boolean)
     .map((p) => {
       const [kind, ...rest] = p.split("/");
-      if (!kind || rest.length === 0) throw new BlueprintError(path, `prerequisite ${JSON.stringify(p)} must be Kind/name`);
+      if (!kind || rest.length === 0)
+        throw new BlueprintError(path, `prerequisite ${JSON.stringify(p)} must be Kind/name`);
       return { kind, name: rest.join("/") };
     });
   const info = (kptfile["info"] ?? {}) as { description?: unknown };

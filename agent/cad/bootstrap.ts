@@ -22,7 +22,10 @@ export interface BootstrapOptions {
 }
 
 /** Creates and registers every configured repository not registered yet. */
-export async function bootstrapRepositories(configured: readonly ConfiguredRepository[], options: BootstrapOptions): Promise<void> {
+export async function bootstrapRepositories(
+  configured: readonly ConfiguredRepository[],
+  options: BootstrapOptions,
+): Promise<void> {
   for (const repo of configured) {
     if (options.registry.get(repo.name)) continue;
     let credentials: string | undefined;
@@ -30,12 +33,20 @@ export async function bootstrapRepositories(configured: readonly ConfiguredRepos
       try {
         credentials = (await readFile(repo.credentialsFile, "utf8")).trim();
       } catch (err) {
-        throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `repositories: credentials file of ${repo.name} cannot be read (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+        throw new CaminoError(
+          "ERR_CONFIG_INVALID",
+          "invalid",
+          `repositories: credentials file of ${repo.name} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+          { cause: err },
+        );
       }
     }
     const url = repo.url ?? join(options.dataDir, "repos", repo.name);
     if (!/^https?:\/\//.test(url)) await createLocal(repo, url, options.logger);
-    await options.registry.register({ name: repo.name, role: repo.role, url, branch: repo.branch, ...(repo.edge ? { edge: repo.edge } : {}) }, credentials);
+    await options.registry.register(
+      { name: repo.name, role: repo.role, url, branch: repo.branch, ...(repo.edge ? { edge: repo.edge } : {}) },
+      credentials,
+    );
   }
 }
 
@@ -46,7 +57,10 @@ async function createLocal(repo: ConfiguredRepository, dir: string, logger: Logg
     await new DeploymentRepository(local).ensureSentinel();
   } else {
     const files = repo.seedFrom ? await readFolder(repo.seedFrom) : new Map<string, string>();
-    const { commit } = await local.commit({ write: files, message: repo.seedFrom ? "camino: seed the catalogue from the sample blueprints" : "camino: an empty catalogue" });
+    const { commit } = await local.commit({
+      write: files,
+      message: repo.seedFrom ? "camino: seed the catalogue from the sample blueprints" : "camino: an empty catalogue",
+    });
     if (repo.seedFrom) await git.tag({ fs, dir, ref: "v1", object: commit });
   }
   logger.info("created local repository", { repository: repo.name, dir });

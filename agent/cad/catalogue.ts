@@ -66,7 +66,9 @@ export class Catalogue {
     const cached = this.#atCommit.get(key);
     if (cached) return cached;
     const files = await repo.git.readFiles(commit);
-    const folders = [...files.keys()].filter((p) => p === "Kptfile" || p.endsWith("/Kptfile")).map((p) => p.slice(0, -"Kptfile".length).replace(/\/$/, ""));
+    const folders = [...files.keys()]
+      .filter((p) => p === "Kptfile" || p.endsWith("/Kptfile"))
+      .map((p) => p.slice(0, -"Kptfile".length).replace(/\/$/, ""));
     const out = new Map<string, Blueprint>();
     for (const folder of folders.sort()) {
       // One broken package leaves only itself out of the catalogue.
@@ -103,7 +105,12 @@ export class Catalogue {
       known.checkedAt = this.#now();
       return known;
     }
-    const snap = { head, checkedAt: this.#now(), blueprints: await this.#read(repo, head), revisions: [...(await repo.git.tags()), { tag: "", commit: head }] };
+    const snap = {
+      head,
+      checkedAt: this.#now(),
+      blueprints: await this.#read(repo, head),
+      revisions: [...(await repo.git.tags()), { tag: "", commit: head }],
+    };
     this.#snapshots.set(repo.record.name, snap);
     return snap;
   }
@@ -135,18 +142,42 @@ export class Catalogue {
     for (const repo of this.#blueprintRepos()) {
       const snap = await this.#snapshot(repo, false);
       if (!snap || !snap.blueprints.has(name)) continue;
-      if (!revision) return { blueprint: snap.blueprints.get(name) as Blueprint, repository: repo, revision: repo.record.branch, commit: snap.head };
+      if (!revision)
+        return {
+          blueprint: snap.blueprints.get(name) as Blueprint,
+          repository: repo,
+          revision: repo.record.branch,
+          commit: snap.head,
+        };
       let commit: string;
       try {
         commit = await repo.git.resolve(/^[0-9a-f]{40}$/.test(revision) ? revision : `refs/tags/${revision}`);
       } catch {
-        throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `blueprint ${name} has no revision ${JSON.stringify(revision)} (tags: ${snap.revisions.filter((r) => r.tag).map((r) => r.tag).join(", ") || "none"})`);
+        throw new CaminoError(
+          "ERR_REVISION_NOT_FOUND",
+          "not-found",
+          `blueprint ${name} has no revision ${JSON.stringify(revision)} (tags: ${
+            snap.revisions
+              .filter((r) => r.tag)
+              .map((r) => r.tag)
+              .join(", ") || "none"
+          })`,
+        );
       }
       const bp = (await this.#read(repo, commit)).get(name);
-      if (!bp) throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `blueprint ${name} does not exist at revision ${revision}`);
+      if (!bp)
+        throw new CaminoError(
+          "ERR_REVISION_NOT_FOUND",
+          "not-found",
+          `blueprint ${name} does not exist at revision ${revision}`,
+        );
       return { blueprint: bp, repository: repo, revision, commit };
     }
     const known = (await this.list()).map((e) => e.name);
-    throw new CaminoError("ERR_BLUEPRINT_NOT_FOUND", "not-found", `unknown blueprint ${JSON.stringify(name)} (the catalogue has ${known.join(", ") || "nothing"})`);
+    throw new CaminoError(
+      "ERR_BLUEPRINT_NOT_FOUND",
+      "not-found",
+      `unknown blueprint ${JSON.stringify(name)} (the catalogue has ${known.join(", ") || "nothing"})`,
+    );
   }
 }

@@ -36,7 +36,10 @@ export class DeploymentRepository {
 
   /** Makes sure the sentinel exists (a first commit on an empty repository). */
   async ensureSentinel(): Promise<CommitResult> {
-    return this.repo.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]), message: "camino: keep the camino-system sentinel" });
+    return this.repo.commit({
+      write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
+      message: "camino: keep the camino-system sentinel",
+    });
   }
 
   /**
@@ -66,7 +69,11 @@ export class DeploymentRepository {
   /** Removes an intent's packages (all, or the named ones), leaving every other path as it is. */
   async removeIntent(intent: string, revision: number, packages?: readonly string[]): Promise<CommitResult> {
     const remove = packages ? packages.map((p) => `${intent}/${p}`) : [intent];
-    return this.repo.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]), remove, message: `camino: remove ${intent} revision ${revision}` });
+    return this.repo.commit({
+      write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
+      remove,
+      message: `camino: remove ${intent} revision ${revision}`,
+    });
   }
 
   /**
@@ -76,7 +83,11 @@ export class DeploymentRepository {
   async restoreIntent(intent: string, revision: number, baseline: string | undefined): Promise<CommitResult> {
     const before = baseline ? await this.repo.readFiles(baseline, intent) : new Map<string, string>();
     before.set(SENTINEL_PATH, SENTINEL_TEXT);
-    return this.repo.commit({ write: before, remove: [intent], message: `camino: roll back ${intent} revision ${revision}` });
+    return this.repo.commit({
+      write: before,
+      remove: [intent],
+      message: `camino: roll back ${intent} revision ${revision}`,
+    });
   }
 
   /** Intents that have paths in the repository now. */

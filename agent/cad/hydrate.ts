@@ -31,7 +31,19 @@ export interface HydratedPackage {
   objects: Record<string, unknown>[];
 }
 
-const CLUSTER_SCOPED = new Set(["Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "IngressClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]);
+const CLUSTER_SCOPED = new Set([
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "StorageClass",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "IngressClass",
+  "PriorityClass",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+]);
 const WORKLOADS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]);
 
 /** Function images of the PackageVariant pipeline (the versions porch registers as built-ins). */
@@ -127,7 +139,11 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
       try {
         const r = applySetters(doc, all);
         r.used.forEach((s) => used.add(s));
-        for (const u of r.unresolved) issues.push({ path: `${iesd.package}/${file}: ${u.path}`, message: `required setter ${u.setter} has no value` });
+        for (const u of r.unresolved)
+          issues.push({
+            path: `${iesd.package}/${file}: ${u.path}`,
+            message: `required setter ${u.setter} has no value`,
+          });
       } catch (err) {
         if (!(err instanceof SetterValueError)) throw err;
         issues.push({ path: `${iesd.package}/${file}: ${err.path}`, message: err.message });
@@ -142,14 +158,21 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
       const object = doc.toJS() as Record<string, unknown>;
       objects.push([file, object]);
       for (const i of validateObject(object)) {
-        issues.push({ path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? ": " + i.path : ""}`, message: i.message });
+        issues.push({
+          path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? ": " + i.path : ""}`,
+          message: i.message,
+        });
       }
     }
     files.set(`${base}/${file}`, stringifyYamlFile(out));
   }
   // Strict mode: every value CAMINO gives must be taken by some field.
   for (const s of Object.keys(iesd.setters)) {
-    if (!used.has(s)) issues.push({ path: `${iesd.package}`, message: `value for setter ${s} is taken by no field of blueprint ${blueprint.name}` });
+    if (!used.has(s))
+      issues.push({
+        path: `${iesd.package}`,
+        message: `value for setter ${s} is taken by no field of blueprint ${blueprint.name}`,
+      });
   }
   if (issues.length > 0) throw new HydrationError(issues);
 
@@ -158,8 +181,13 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
   const sorted = new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const packageVariant = packageVariantOf(iesd, blueprint);
   const pvIssues = validatePackageVariant(packageVariant);
-  if (pvIssues.length > 0) throw new HydrationError(pvIssues.map((i) => ({ path: `${iesd.package}: PackageVariant: ${i.path}`, message: i.message })));
+  if (pvIssues.length > 0)
+    throw new HydrationError(
+      pvIssues.map((i) => ({ path: `${iesd.package}: PackageVariant: ${i.path}`, message: i.message })),
+    );
   // In the order of the files as written (by path), each file's objects in document order.
-  const ordered = objects.map(([file, o], i) => ({ path: `${base}/${file}`, o, i })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.i - b.i));
+  const ordered = objects
+    .map(([file, o], i) => ({ path: `${base}/${file}`, o, i }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.i - b.i));
   return { iesd, packageVariant, files: sorted, objects: ordered.map((x) => x.o) };
 }

@@ -21,7 +21,9 @@ export class HydrationCache {
 
   /** Hydrates, or returns the identical earlier result. */
   hydrate(blueprint: Blueprint, iesd: Iesd): HydratedPackage {
-    const key = createHash("sha256").update(`${iesd.blueprint.repository}\0${blueprint.path}\0${iesd.blueprint.commit}\0${JSON.stringify(iesd)}`).digest("hex");
+    const key = createHash("sha256")
+      .update(`${iesd.blueprint.repository}\0${blueprint.path}\0${iesd.blueprint.commit}\0${JSON.stringify(iesd)}`)
+      .digest("hex");
     const hit = this.#entries.get(key);
     if (hit) {
       this.hits++;

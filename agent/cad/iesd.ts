@@ -43,7 +43,12 @@ export interface Iesd {
 
 /** The labels CAMINO puts on every object and pod template of a package. */
 export function caminoLabels(iesd: Pick<Iesd, "intent" | "package" | "domain" | "edge">): Record<string, string> {
-  return { "camino.io/domain": iesd.domain, "camino.io/edge": iesd.edge, "camino.io/intent": iesd.intent, "camino.io/package": iesd.package };
+  return {
+    "camino.io/domain": iesd.domain,
+    "camino.io/edge": iesd.edge,
+    "camino.io/intent": iesd.intent,
+    "camino.io/package": iesd.package,
+  };
 }
 
 /** The cluster-local DNS name of a package's Service. */

@@ -8,12 +8,20 @@
 type Plain = string | number | boolean | null | Plain[] | { [k: string]: Plain };
 
 // Plain scalars that YAML 1.2 (core schema) would read as something other than a string.
-const RESERVED = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?)$/;
+const RESERVED =
+  /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.[0-9]+(?:[eE][-+]?[0-9]+)?)$/;
 const SAFE = /^[A-Za-z0-9_/.][A-Za-z0-9_/. :@,=+-]*$/;
 
 /** A string as YAML: plain when it reads back as itself, else a JSON (double-quoted) string. */
 function text(v: string): string {
-  const plain = v !== "" && SAFE.test(v) && !RESERVED.test(v) && !v.endsWith(" ") && !v.endsWith(":") && !v.includes(": ") && !v.includes(" #");
+  const plain =
+    v !== "" &&
+    SAFE.test(v) &&
+    !RESERVED.test(v) &&
+    !v.endsWith(" ") &&
+    !v.endsWith(":") &&
+    !v.includes(": ") &&
+    !v.includes(" #");
   return plain ? v : JSON.stringify(v);
 }
 

@@ -66,22 +66,39 @@ export function repositoryProblems(r: Partial<RepositoryRecord>): FieldIssue[] {
   const name = r.name ?? "";
   const p = dns1123LabelProblem(name);
   if (p) issues.push({ path: "repository.name", message: name ? `${JSON.stringify(name)} ${p}` : "is required" });
-  if (r.role !== "blueprint" && r.role !== "deployment") issues.push({ path: "repository.role", message: "must be REPOSITORY_ROLE_BLUEPRINT or REPOSITORY_ROLE_DEPLOYMENT" });
+  if (r.role !== "blueprint" && r.role !== "deployment")
+    issues.push({
+      path: "repository.role",
+      message: "must be REPOSITORY_ROLE_BLUEPRINT or REPOSITORY_ROLE_DEPLOYMENT",
+    });
   const url = r.url ?? "";
   if (!url) issues.push({ path: "repository.url", message: "is required" });
   else if (isRemote(url)) {
     if (!URL.canParse(url)) issues.push({ path: "repository.url", message: "is not a valid URL" });
     else {
       const u = new URL(url);
-      if (u.username || u.password) issues.push({ path: "repository.url", message: "must not carry credentials; give them in the credentials field" });
-      else if (u.search || u.hash) issues.push({ path: "repository.url", message: "must not have a query or fragment (tokens belong in the credentials field)" });
+      if (u.username || u.password)
+        issues.push({
+          path: "repository.url",
+          message: "must not carry credentials; give them in the credentials field",
+        });
+      else if (u.search || u.hash)
+        issues.push({
+          path: "repository.url",
+          message: "must not have a query or fragment (tokens belong in the credentials field)",
+        });
     }
-  } else if (!isAbsolute(url)) issues.push({ path: "repository.url", message: "must be an http(s) URL or an absolute folder path" });
+  } else if (!isAbsolute(url))
+    issues.push({ path: "repository.url", message: "must be an http(s) URL or an absolute folder path" });
   const b = gitRevisionProblem(r.branch || "main");
   if (b) issues.push({ path: "repository.branch", message: b });
   if (r.role === "deployment") {
     const e = dns1123LabelProblem(r.edge ?? "");
-    if (e) issues.push({ path: "repository.edge", message: r.edge ? `${JSON.stringify(r.edge)} ${e}` : "is required for a deployment repository" });
+    if (e)
+      issues.push({
+        path: "repository.edge",
+        message: r.edge ? `${JSON.stringify(r.edge)} ${e}` : "is required for a deployment repository",
+      });
   } else if (r.edge) issues.push({ path: "repository.edge", message: "only a deployment repository serves an edge" });
   return issues;
 }
@@ -107,7 +124,8 @@ export class RepositoryRegistry {
   /** Opens the registry saved in the data directory (empty when there is none). */
   static async open(options: RepositoryRegistryOptions): Promise<RepositoryRegistry> {
     const registry = new RepositoryRegistry(options);
-    const read = async (file: string) => (existsSync(file) ? (JSON.parse(await readFile(file, "utf8")) as unknown) : undefined);
+    const read = async (file: string) =>
+      existsSync(file) ? (JSON.parse(await readFile(file, "utf8")) as unknown) : undefined;
     const secrets = ((await read(registry.#secretsFile)) ?? {}) as Record<string, string>;
     for (const [k, v] of Object.entries(secrets)) registry.#secrets.set(k, v);
     const records = ((await read(registry.#file)) ?? []) as RepositoryRecord[];
@@ -117,7 +135,8 @@ export class RepositoryRegistry {
 
   #handle(record: RepositoryRecord): GitRepository {
     const author = this.#options.author;
-    if (!isRemote(record.url)) return new LocalGitRepository({ dir: record.url, branch: record.branch, ...(author ? { author } : {}) });
+    if (!isRemote(record.url))
+      return new LocalGitRepository({ dir: record.url, branch: record.branch, ...(author ? { author } : {}) });
     const secret = record.credentialsRef ? this.#secrets.get(record.credentialsRef) : undefined;
     return new RemoteGitRepository({
       url: record.url,
@@ -182,11 +201,25 @@ export class RepositoryRegistry {
   async #register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
     const issues = repositoryProblems(input);
     if (issues.length > 0) throw new ValidationError("ERR_REPOSITORY_INVALID", "repository", issues);
-    const record: RepositoryRecord = { name: input.name as string, role: input.role as RepositoryRole, url: input.url as string, branch: input.branch || "main" };
+    const record: RepositoryRecord = {
+      name: input.name as string,
+      role: input.role as RepositoryRole,
+      url: input.url as string,
+      branch: input.branch || "main",
+    };
     if (record.role === "deployment") record.edge = input.edge as string;
-    if (this.#repos.has(record.name)) throw new CaminoError("ERR_REPOSITORY_EXISTS", "already-exists", `repository ${record.name} is already registered`);
+    if (this.#repos.has(record.name))
+      throw new CaminoError(
+        "ERR_REPOSITORY_EXISTS",
+        "already-exists",
+        `repository ${record.name} is already registered`,
+      );
     if (record.edge && this.forEdge(record.edge)) {
-      throw new CaminoError("ERR_REPOSITORY_EXISTS", "already-exists", `edge ${record.edge} already has deployment repository ${this.forEdge(record.edge)?.record.name}`);
+      throw new CaminoError(
+        "ERR_REPOSITORY_EXISTS",
+        "already-exists",
+        `edge ${record.edge} already has deployment repository ${this.forEdge(record.edge)?.record.name}`,
+      );
     }
     if (isRemote(record.url)) {
       await checkRemote(record.url, record.branch, credentials ? parseCredentials(credentials) : undefined);
@@ -196,8 +229,14 @@ export class RepositoryRegistry {
       }
     } else {
       const local = new LocalGitRepository({ dir: record.url, branch: record.branch });
-      if (!existsSync(join(record.url, ".git", "HEAD"))) throw new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${record.url} is not a git repository`);
-      if (!(await local.head())) throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${record.url}: branch ${record.branch} does not exist`);
+      if (!existsSync(join(record.url, ".git", "HEAD")))
+        throw new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${record.url} is not a git repository`);
+      if (!(await local.head()))
+        throw new CaminoError(
+          "ERR_REPO_BRANCH",
+          "precondition",
+          `${record.url}: branch ${record.branch} does not exist`,
+        );
     }
     // A clone left by an earlier registration of this name (or a failed one) is never reused.
     await rm(this.#cloneDir(record.name), { recursive: true, force: true });
@@ -212,7 +251,11 @@ export class RepositoryRegistry {
     }
     this.#repos.set(record.name, registered);
     await this.#save();
-    this.#options.logger.info("repository registered", { repository: record.name, role: record.role, url: isRemote(record.url) ? new URL(record.url).origin + new URL(record.url).pathname : record.url });
+    this.#options.logger.info("repository registered", {
+      repository: record.name,
+      role: record.role,
+      url: isRemote(record.url) ? new URL(record.url).origin + new URL(record.url).pathname : record.url,
+    });
     return registered;
   }
 
@@ -225,14 +268,20 @@ export class RepositoryRegistry {
   }
 
   async #remove(name: string): Promise<void> {
-    if (!name) throw new ValidationError("ERR_REPOSITORY_INVALID", "request", [{ path: "name", message: "is required" }]);
+    if (!name)
+      throw new ValidationError("ERR_REPOSITORY_INVALID", "request", [{ path: "name", message: "is required" }]);
     const repo = this.#repos.get(name);
     if (!repo) throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", "not-found", `repository ${name} is not registered`);
     if (repo.record.role === "deployment") {
       if (repo.git instanceof RemoteGitRepository) await repo.git.fetch();
       const intents = await new DeploymentRepository(repo.git).intents();
       if (intents.length > 0) {
-        throw new CaminoError("ERR_REPOSITORY_IN_USE", "precondition", `repository ${name} still holds deployed packages of ${intents.join(", ")}; terminate them first`, { data: { intents } });
+        throw new CaminoError(
+          "ERR_REPOSITORY_IN_USE",
+          "precondition",
+          `repository ${name} still holds deployed packages of ${intents.join(", ")}; terminate them first`,
+          { data: { intents } },
+        );
       }
     }
     this.#repos.delete(name);

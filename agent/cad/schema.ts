@@ -6,7 +6,12 @@ import { Namespace, Service, ConfigMap, Secret, ServiceAccount, Pod, Endpoints }
 import { Deployment, StatefulSet, DaemonSet, ReplicaSet } from "kubernetes-models/apps/v1";
 import { NetworkPolicy, Ingress, IngressClass } from "kubernetes-models/networking.k8s.io/v1";
 import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
-import { VirtualService, DestinationRule, ServiceEntry, Gateway } from "@kubernetes-models/istio/networking.istio.io/v1";
+import {
+  VirtualService,
+  DestinationRule,
+  ServiceEntry,
+  Gateway,
+} from "@kubernetes-models/istio/networking.istio.io/v1";
 import { PeerAuthentication, AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import type { FieldIssue } from "../errors.js";
 
@@ -105,10 +110,17 @@ export function validateObject(obj: Record<string, unknown>, strict = true): Fie
     return [{ path: typeof apiVersion !== "string" ? "apiVersion" : "kind", message: "is required" }];
   }
   const model = MODELS[`${apiVersion}/${kind}`];
-  if (!model) return [{ path: "kind", message: `${apiVersion}/${kind} is not a kind CAMINO can validate (${VALIDATED_KINDS.join(", ")})` }];
+  if (!model)
+    return [
+      {
+        path: "kind",
+        message: `${apiVersion}/${kind} is not a kind CAMINO can validate (${VALIDATED_KINDS.join(", ")})`,
+      },
+    ];
   const issues: FieldIssue[] = [];
   const meta = obj["metadata"] as { name?: unknown } | undefined;
-  if (typeof meta?.name !== "string" || meta.name === "") issues.push({ path: "metadata.name", message: "is required" });
+  if (typeof meta?.name !== "string" || meta.name === "")
+    issues.push({ path: "metadata.name", message: "is required" });
   let failure: unknown;
   if (strict) {
     const checked = checkWithProxies(model, obj);
@@ -123,10 +135,15 @@ export function validateObject(obj: Record<string, unknown>, strict = true): Fie
   }
   if (failure !== undefined) {
     const err = failure;
-    const errors = (err as { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] }).errors;
+    const errors = (err as { errors?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] })
+      .errors;
     if (!errors) throw err;
     for (const e of errors) {
-      const extra = e.params?.["allowedValues"] ? ` (${(e.params["allowedValues"] as unknown[]).join(", ")})` : e.params?.["missingProperty"] ? ` (${String(e.params["missingProperty"])})` : "";
+      const extra = e.params?.["allowedValues"]
+        ? ` (${(e.params["allowedValues"] as unknown[]).join(", ")})`
+        : e.params?.["missingProperty"]
+          ? ` (${String(e.params["missingProperty"])})`
+          : "";
       issues.push({ path: pointerToPath(e.instancePath), message: `${e.message ?? "is invalid"}${extra}` });
     }
   }

@@ -29,7 +29,11 @@ export interface ApplySettersResult {
 /** Thrown for a setter value that cannot be applied (a list setter given something that is not a list). */
 export class SetterValueError extends Error {
   override readonly name = "SetterValueError";
-  constructor(readonly setter: string, readonly path: string, message: string) {
+  constructor(
+    readonly setter: string,
+    readonly path: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -145,7 +149,8 @@ export function applySetters(doc: Document, values: Readonly<Record<string, stri
         value.value = next;
         // A quoted style that cannot hold the new text (a newline in a plain scalar, say) is left to the
         // stringifier, which picks a style that keeps the value one string.
-        if (typeof next === "string" && value.type === Scalar.PLAIN && typeof value.source === "string") delete value.source;
+        if (typeof next === "string" && value.type === Scalar.PLAIN && typeof value.source === "string")
+          delete value.source;
       }
     },
   });

@@ -12,7 +12,10 @@ export const YAML_OUTPUT: ToStringOptions = { lineWidth: 0, flowCollectionPaddin
 /** Thrown for a file that is not valid YAML; carries the file and position. */
 export class YamlFileError extends Error {
   override readonly name = "YamlFileError";
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(`${file}: ${message}`);
   }
 }
@@ -28,12 +31,21 @@ export function parseYamlFile(file: string, text: string): Document[] {
     const problem = doc.errors[0];
     if (problem) {
       const pos = problem.linePos ? ` (line ${problem.linePos[0].line}, column ${problem.linePos[0].col})` : "";
-      throw new YamlFileError(file, `${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}${pos}`);
+      throw new YamlFileError(
+        file,
+        `${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}${pos}`,
+      );
     }
     visit(doc, {
       Pair(_, pair) {
         const value = pair.value;
-        if (isSeq(value) && !value.flow && setterPattern(value.commentBefore) !== undefined && isScalar(pair.key) && !pair.key.comment) {
+        if (
+          isSeq(value) &&
+          !value.flow &&
+          setterPattern(value.commentBefore) !== undefined &&
+          isScalar(pair.key) &&
+          !pair.key.comment
+        ) {
           pair.key.comment = value.commentBefore ?? null;
           value.commentBefore = null;
         }

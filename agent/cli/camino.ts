@@ -5,10 +5,21 @@
 import { agentCommand } from "./commands/agent.js";
 import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
-import { intentGetCommand, intentListCommand, intentTerminateCommand, intentWatchCommand } from "./commands/deployment.js";
+import {
+  intentGetCommand,
+  intentListCommand,
+  intentTerminateCommand,
+  intentWatchCommand,
+} from "./commands/deployment.js";
 import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
 import { keysGenerateCommand } from "./commands/keys.js";
-import { catalogueCommand, edgeListCommand, repoAddCommand, repoListCommand, repoRemoveCommand } from "./commands/repo.js";
+import {
+  catalogueCommand,
+  edgeListCommand,
+  repoAddCommand,
+  repoListCommand,
+  repoRemoveCommand,
+} from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
@@ -60,7 +71,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   if (!command) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length > 0) {
-      io.stderr.write(`camino ${argv[0]}: give a subcommand: ${group.map((c) => c.name.split(" ").slice(1).join(" ")).join(", ")}\n`);
+      io.stderr.write(
+        `camino ${argv[0]}: give a subcommand: ${group.map((c) => c.name.split(" ").slice(1).join(" ")).join(", ")}\n`,
+      );
     } else {
       io.stderr.write(`camino: unknown command ${JSON.stringify(argv[0])}\n\n${usage()}`);
     }
@@ -71,7 +84,9 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   } catch (err) {
     const { code, message } = describeFailure(err);
     if (err instanceof ConfigError) {
-      io.stderr.write(`camino ${command.name}: invalid configuration${err.data["source"] ? ` in ${String(err.data["source"])}` : ""}:\n${err.issues.map((i) => `  ${i.path ? i.path + ": " : ""}${i.message}`).join("\n")}\n`);
+      io.stderr.write(
+        `camino ${command.name}: invalid configuration${err.data["source"] ? ` in ${String(err.data["source"])}` : ""}:\n${err.issues.map((i) => `  ${i.path ? i.path + ": " : ""}${i.message}`).join("\n")}\n`,
+      );
     } else {
       io.stderr.write(`camino ${command.name}: ${message}\n`);
     }

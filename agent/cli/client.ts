@@ -48,7 +48,8 @@ export function connect(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env
   } catch {
     throw new UsageError(`--server ${JSON.stringify(server)} is not a URL (e.g. http://127.0.0.1:50051)`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--server must be http:// or https:// (is ${url.protocol})`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(`--server must be http:// or https:// (is ${url.protocol})`);
   let timeoutMs = 10_000;
   if (flags.timeout) {
     try {

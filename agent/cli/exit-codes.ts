@@ -53,7 +53,12 @@ export function describeFailure(err: unknown): { code: number; message: string }
     }
   }
   if (err instanceof CaminoError) {
-    const code = err.kind === "invalid" || err.kind === "precondition" || err.kind === "already-exists" ? EXIT.INVALID : err.kind === "unavailable" ? EXIT.UNREACHABLE : EXIT.ERROR;
+    const code =
+      err.kind === "invalid" || err.kind === "precondition" || err.kind === "already-exists"
+        ? EXIT.INVALID
+        : err.kind === "unavailable"
+          ? EXIT.UNREACHABLE
+          : EXIT.ERROR;
     return { code, message: err.message };
   }
   return { code: EXIT.ERROR, message: err instanceof Error ? err.message : String(err) };

@@ -169,10 +169,16 @@ function listener(c: Checker, v: unknown, path: string, host: string, port: numb
     const keyFile = c.string(t["keyFile"], joinPath(path, "tls", "keyFile"), { required: true, max: 4096 });
     const clientCaFile = c.string(t["clientCaFile"], joinPath(path, "tls", "clientCaFile"), { max: 4096 });
     const require = t["requireClientCert"];
-    if (require !== undefined && typeof require !== "boolean") c.add(joinPath(path, "tls", "requireClientCert"), "must be true or false");
-    if (require === true && !clientCaFile) c.add(joinPath(path, "tls", "requireClientCert"), "needs tls.clientCaFile to check client certificates against");
+    if (require !== undefined && typeof require !== "boolean")
+      c.add(joinPath(path, "tls", "requireClientCert"), "must be true or false");
+    if (require === true && !clientCaFile)
+      c.add(joinPath(path, "tls", "requireClientCert"), "needs tls.clientCaFile to check client certificates against");
     if (certFile && keyFile) {
-      out.tls = { certFile: resolve(base, certFile), keyFile: resolve(base, keyFile), requireClientCert: require === true };
+      out.tls = {
+        certFile: resolve(base, certFile),
+        keyFile: resolve(base, keyFile),
+        requireClientCert: require === true,
+      };
       if (clientCaFile) out.tls.clientCaFile = resolve(base, clientCaFile);
     }
   }
@@ -196,7 +202,8 @@ function externalIssuers(c: Checker, v: unknown, base: string, jwksFiles: Map<st
     let jwks: Jwks | undefined;
     if (inline !== undefined) {
       const keys = (inline as { keys?: unknown } | null)?.keys;
-      if (!Array.isArray(keys) || keys.length === 0) c.add(joinPath(path, "jwks"), "must be a JWKS with a non-empty keys list");
+      if (!Array.isArray(keys) || keys.length === 0)
+        c.add(joinPath(path, "jwks"), "must be a JWKS with a non-empty keys list");
       else jwks = { keys } as Jwks;
     }
     if (file) {
@@ -217,16 +224,25 @@ function limits(c: Checker, v: unknown): IntentLimits {
   const o = c.object(v, "limits", ["maxIntentBytes", "maxPackages", "maxLinks"]) ?? {};
   return {
     ...DEFAULT_INTENT_LIMITS,
-    maxBytes: c.integer(o["maxIntentBytes"], "limits.maxIntentBytes", 1024, 16 * 1024 * 1024) ?? DEFAULT_INTENT_LIMITS.maxBytes,
+    maxBytes:
+      c.integer(o["maxIntentBytes"], "limits.maxIntentBytes", 1024, 16 * 1024 * 1024) ?? DEFAULT_INTENT_LIMITS.maxBytes,
     maxPackages: c.integer(o["maxPackages"], "limits.maxPackages", 1, 500) ?? DEFAULT_INTENT_LIMITS.maxPackages,
     maxLinks: c.integer(o["maxLinks"], "limits.maxLinks", 0, 5000) ?? DEFAULT_INTENT_LIMITS.maxLinks,
   };
 }
 
 function lifecycle(c: Checker, v: unknown): LifecycleConfig {
-  const o = c.object(v, "lifecycle", ["defaultTimeoutSeconds", "pollMs", "cleanupTimeoutSeconds", "capacityMaxAgeMs", "maxConcurrentRuns"]) ?? {};
+  const o =
+    c.object(v, "lifecycle", [
+      "defaultTimeoutSeconds",
+      "pollMs",
+      "cleanupTimeoutSeconds",
+      "capacityMaxAgeMs",
+      "maxConcurrentRuns",
+    ]) ?? {};
   return {
-    defaultTimeoutMs: (c.integer(o["defaultTimeoutSeconds"], "lifecycle.defaultTimeoutSeconds", 1, 86_400) ?? 300) * 1000,
+    defaultTimeoutMs:
+      (c.integer(o["defaultTimeoutSeconds"], "lifecycle.defaultTimeoutSeconds", 1, 86_400) ?? 300) * 1000,
     pollMs: c.integer(o["pollMs"], "lifecycle.pollMs", 10, 60_000) ?? 200,
     cleanupTimeoutMs: (c.integer(o["cleanupTimeoutSeconds"], "lifecycle.cleanupTimeoutSeconds", 1, 3600) ?? 60) * 1000,
     capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? 250,
@@ -241,7 +257,12 @@ function repositories(c: Checker, v: unknown, base: string): ConfiguredRepositor
     const o = c.object(raw, path, ["name", "role", "url", "branch", "edge", "credentialsFile", "seedFrom"]);
     if (!o) return [];
     const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
-    const role = c.oneOf<"blueprint" | "deployment">(o["role"], joinPath(path, "role"), ["blueprint", "deployment"], true);
+    const role = c.oneOf<"blueprint" | "deployment">(
+      o["role"],
+      joinPath(path, "role"),
+      ["blueprint", "deployment"],
+      true,
+    );
     const url = c.string(o["url"], joinPath(path, "url"), { max: 2048 });
     const branch = c.string(o["branch"], joinPath(path, "branch"), { max: 128 }) ?? "main";
     const edge = c.string(o["edge"], joinPath(path, "edge"), { max: 63, check: dns1123LabelProblem });
@@ -266,12 +287,25 @@ function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
   const names = new Set<string>();
   return c.list(v, "edges", 256).flatMap((raw, i) => {
     const path = `edges[${i}]`;
-    const o = c.object(raw, path, ["name", "kubeconfig", "server", "caFile", "tokenFile", "labels", "repository", "timeoutMs", "syncPeriod"]);
+    const o = c.object(raw, path, [
+      "name",
+      "kubeconfig",
+      "server",
+      "caFile",
+      "tokenFile",
+      "labels",
+      "repository",
+      "timeoutMs",
+      "syncPeriod",
+    ]);
     if (!o) return [];
     const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
     if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
     const kc = c.object(o["kubeconfig"], joinPath(path, "kubeconfig"), ["file", "context"]);
-    const server = c.string(o["server"], joinPath(path, "server"), { max: 2048, check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL") });
+    const server = c.string(o["server"], joinPath(path, "server"), {
+      max: 2048,
+      check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
+    });
     if (!kc && !server) c.add(path, "give kubeconfig or server");
     if (kc && server) c.add(path, "give kubeconfig or server, not both");
     const file = (k: string, from: Record<string, unknown>, at: string) => {
@@ -281,12 +315,16 @@ function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
     const labels = o["labels"];
     const labelMap: Record<string, string> = {};
     if (labels !== undefined) {
-      if (!labels || typeof labels !== "object" || Array.isArray(labels)) c.add(joinPath(path, "labels"), "must be a map of label keys to values");
+      if (!labels || typeof labels !== "object" || Array.isArray(labels))
+        c.add(joinPath(path, "labels"), "must be a map of label keys to values");
       else for (const [k, val] of Object.entries(labels)) labelMap[k] = String(val);
     }
     const repository = c.string(o["repository"], joinPath(path, "repository"), { max: 63, check: dns1123LabelProblem });
     const timeoutMs = c.integer(o["timeoutMs"], joinPath(path, "timeoutMs"), 100, 600_000) ?? 10_000;
-    const syncPeriod = c.string(o["syncPeriod"], joinPath(path, "syncPeriod"), { max: 32, check: (s) => (/^\d+(ms|s|m|h)$/.test(s) ? undefined : 'must be a duration such as "15s" or "500ms"') });
+    const syncPeriod = c.string(o["syncPeriod"], joinPath(path, "syncPeriod"), {
+      max: 32,
+      check: (s) => (/^\d+(ms|s|m|h)$/.test(s) ? undefined : 'must be a duration such as "15s" or "500ms"'),
+    });
     if (!name) return [];
     names.add(name);
     const out: ConfiguredEdge = { name, labels: labelMap, timeoutMs };
@@ -349,9 +387,17 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
   const s = c.object(root["server"], "server", ["grpc", "http", "shutdownGraceSeconds", "maxMessageBytes"]) ?? {};
   const grpc = listener(c, s["grpc"], "server.grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort, base);
   const http = listener(c, s["http"], "server.http", DEFAULTS.httpHost, DEFAULTS.httpPort, base);
-  if (grpc.port !== 0 && grpc.port === http.port && grpc.host === http.host) c.add("server.http.port", `${http.port} is already the gRPC port`);
+  if (grpc.port !== 0 && grpc.port === http.port && grpc.host === http.host)
+    c.add("server.http.port", `${http.port} is already the gRPC port`);
 
-  const a = c.object(root["auth"], "auth", ["signingKeyFile", "audience", "clockToleranceSeconds", "maxTokenLifetimeSeconds", "externalIssuers"]) ?? {};
+  const a =
+    c.object(root["auth"], "auth", [
+      "signingKeyFile",
+      "audience",
+      "clockToleranceSeconds",
+      "maxTokenLifetimeSeconds",
+      "externalIssuers",
+    ]) ?? {};
   const signingKeyFile = c.string(a["signingKeyFile"], "auth.signingKeyFile", { required: true, max: 4096 });
   const l = c.object(root["log"], "log", ["level", "format"]) ?? {};
 
@@ -360,14 +406,20 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     server: {
       grpc,
       http,
-      shutdownGraceSeconds: c.integer(s["shutdownGraceSeconds"], "server.shutdownGraceSeconds", 0, 600) ?? DEFAULTS.shutdownGraceSeconds,
-      maxMessageBytes: c.integer(s["maxMessageBytes"], "server.maxMessageBytes", 64 * 1024, 64 * 1024 * 1024) ?? DEFAULTS.maxMessageBytes,
+      shutdownGraceSeconds:
+        c.integer(s["shutdownGraceSeconds"], "server.shutdownGraceSeconds", 0, 600) ?? DEFAULTS.shutdownGraceSeconds,
+      maxMessageBytes:
+        c.integer(s["maxMessageBytes"], "server.maxMessageBytes", 64 * 1024, 64 * 1024 * 1024) ??
+        DEFAULTS.maxMessageBytes,
     },
     auth: {
       signingKeyFile: signingKeyFile ? resolve(base, signingKeyFile) : "",
       audience: c.string(a["audience"], "auth.audience", { max: 1024 }) ?? id,
-      clockToleranceSeconds: c.integer(a["clockToleranceSeconds"], "auth.clockToleranceSeconds", 0, 600) ?? DEFAULTS.clockToleranceSeconds,
-      maxTokenLifetimeSeconds: c.integer(a["maxTokenLifetimeSeconds"], "auth.maxTokenLifetimeSeconds", 60, 31_536_000) ?? DEFAULTS.maxTokenLifetimeSeconds,
+      clockToleranceSeconds:
+        c.integer(a["clockToleranceSeconds"], "auth.clockToleranceSeconds", 0, 600) ?? DEFAULTS.clockToleranceSeconds,
+      maxTokenLifetimeSeconds:
+        c.integer(a["maxTokenLifetimeSeconds"], "auth.maxTokenLifetimeSeconds", 60, 31_536_000) ??
+        DEFAULTS.maxTokenLifetimeSeconds,
       externalIssuers: externalIssuers(c, a["externalIssuers"], base, options.jwksFiles ?? new Map()),
     },
     log: {
@@ -397,7 +449,10 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
  * Reads, parses and validates a config file, with overrides from `env`.
  * @throws ConfigError for an unreadable file, bad YAML, or bad values.
  */
-export async function loadConfig(file: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<AgentConfig> {
+export async function loadConfig(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<AgentConfig> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -411,7 +466,15 @@ export async function loadConfig(file: string, env: Readonly<Record<string, stri
   } catch (err) {
     if (err instanceof YAMLError) {
       const pos = err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "";
-      throw new ConfigError([{ path: "", message: `${file} is not valid YAML: ${(err.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}${pos}` }], { cause: err });
+      throw new ConfigError(
+        [
+          {
+            path: "",
+            message: `${file} is not valid YAML: ${(err.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}${pos}`,
+          },
+        ],
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -5,7 +5,15 @@
  * slow or erroring edge is reported with a reason, never a crash or a hang, and the edge's health is kept.
  */
 import { readFile } from "node:fs/promises";
-import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  Watch,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import { CaminoError } from "../errors.js";
 import type { ConfiguredEdge } from "../config/config.js";
 import { millisOf, unitsOf } from "../intent/quantity.js";
@@ -79,21 +87,42 @@ export interface SyncState {
 /** An edge that could not be reached or answered badly (`ERR_EDGE_UNREACHABLE`, `ERR_EDGE_TIMEOUT`, `ERR_EDGE_API`). */
 export class EdgeError extends CaminoError {
   constructor(code: string, edge: string, reason: string, cause?: unknown) {
-    super(code, code === "ERR_EDGE_API" ? "precondition" : "unavailable", `edge ${edge}: ${reason}`, { cause, data: { edge, reason } });
+    super(code, code === "ERR_EDGE_API" ? "precondition" : "unavailable", `edge ${edge}: ${reason}`, {
+      cause,
+      data: { edge, reason },
+    });
   }
 }
 
 const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
-const add = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes, pods: a.pods + b.pods });
-const sub = (a: Resources, b: Resources): Resources => ({ cpuMillis: a.cpuMillis - b.cpuMillis, memoryBytes: a.memoryBytes - b.memoryBytes, pods: a.pods - b.pods });
+const add = (a: Resources, b: Resources): Resources => ({
+  cpuMillis: a.cpuMillis + b.cpuMillis,
+  memoryBytes: a.memoryBytes + b.memoryBytes,
+  pods: a.pods + b.pods,
+});
+const sub = (a: Resources, b: Resources): Resources => ({
+  cpuMillis: a.cpuMillis - b.cpuMillis,
+  memoryBytes: a.memoryBytes - b.memoryBytes,
+  pods: a.pods - b.pods,
+});
 
 /** The status body of an API error, if the error carries one. */
-function statusOf(err: unknown): { code?: number; message?: string; causes?: { field?: string; message?: string }[] } | undefined {
+function statusOf(
+  err: unknown,
+): { code?: number; message?: string; causes?: { field?: string; message?: string }[] } | undefined {
   const body = (err as { body?: unknown }).body;
   if (typeof body !== "string") return undefined;
   try {
-    const s = JSON.parse(body) as { code?: number; message?: string; details?: { causes?: { field?: string; message?: string }[] } };
-    return { ...(s.code !== undefined ? { code: s.code } : {}), ...(s.message ? { message: s.message } : {}), ...(s.details?.causes ? { causes: s.details.causes } : {}) };
+    const s = JSON.parse(body) as {
+      code?: number;
+      message?: string;
+      details?: { causes?: { field?: string; message?: string }[] };
+    };
+    return {
+      ...(s.code !== undefined ? { code: s.code } : {}),
+      ...(s.message ? { message: s.message } : {}),
+      ...(s.details?.causes ? { causes: s.details.causes } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -133,11 +162,19 @@ export class EdgeClient {
       } catch (err) {
         // The parser's message may quote lines of the file (tokens included): only the file and line are said.
         const line = /line (\d+)/.exec(String((err as Error).message))?.[1];
-        throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} cannot be read${line ? ` (line ${line})` : ""}`);
+        throw new CaminoError(
+          "ERR_CONFIG_INVALID",
+          "invalid",
+          `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} cannot be read${line ? ` (line ${line})` : ""}`,
+        );
       }
       const context = edge.kubeconfig.context ?? kc.getCurrentContext();
       if (!kc.getContextObject(context) || !kc.getCurrentCluster()) {
-        throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} has no context ${JSON.stringify(context)} with a cluster`);
+        throw new CaminoError(
+          "ERR_CONFIG_INVALID",
+          "invalid",
+          `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} has no context ${JSON.stringify(context)} with a cluster`,
+        );
       }
       kc.setCurrentContext(context);
     } else {
@@ -146,13 +183,25 @@ export class EdgeClient {
         try {
           return (await readFile(f, "utf8")).trim();
         } catch (err) {
-          throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `edges: ${what} of ${edge.name} cannot be read (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+          throw new CaminoError(
+            "ERR_CONFIG_INVALID",
+            "invalid",
+            `edges: ${what} of ${edge.name} cannot be read (${(err as NodeJS.ErrnoException).code})`,
+            { cause: err },
+          );
         }
       };
       const ca = await read(edge.caFile, "caFile");
       const token = await read(edge.tokenFile, "tokenFile");
       kc.loadFromOptions({
-        clusters: [{ name: edge.name, server: edge.server as string, ...(ca ? { caData: Buffer.from(ca).toString("base64") } : {}), skipTLSVerify: (edge.server as string).startsWith("http://") }],
+        clusters: [
+          {
+            name: edge.name,
+            server: edge.server as string,
+            ...(ca ? { caData: Buffer.from(ca).toString("base64") } : {}),
+            skipTLSVerify: (edge.server as string).startsWith("http://"),
+          },
+        ],
         users: [{ name: edge.name, ...(token ? { token } : {}) }],
         contexts: [{ name: edge.name, cluster: edge.name, user: edge.name }],
         currentContext: edge.name,
@@ -172,7 +221,11 @@ export class EdgeClient {
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EdgeError("ERR_EDGE_TIMEOUT", this.name, `${what} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new EdgeError("ERR_EDGE_TIMEOUT", this.name, `${what} did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
     });
     const aborted = signal
       ? new Promise<never>((_, reject) => {
@@ -188,7 +241,8 @@ export class EdgeClient {
       // The caller gave up: that says nothing about the edge.
       if (signal?.aborted) throw err;
       const e = this.#explain(what, err);
-      if (e.code !== "ERR_EDGE_API") this.#health = { healthy: false, reason: (e.data["reason"] as string) ?? e.message, checkedAt: new Date() };
+      if (e.code !== "ERR_EDGE_API")
+        this.#health = { healthy: false, reason: (e.data["reason"] as string) ?? e.message, checkedAt: new Date() };
       else this.#health = { healthy: true, reason: "ok", checkedAt: new Date() };
       throw e;
     } finally {
@@ -205,14 +259,29 @@ export class EdgeClient {
       // 401, or a 403 that names no resource, is about who we are; a 403 about a resource (a terminating
       // namespace, a forbidden kind) is the server refusing this request.
       const aboutResource = code === 403 && /forbidden: |is forbidden|being terminated/.test(status?.message ?? "");
-      if (code === 401 || (code === 403 && !aboutResource)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: the edge refused the credentials (HTTP ${code})`, err);
+      if (code === 401 || (code === 403 && !aboutResource))
+        return new EdgeError(
+          "ERR_EDGE_UNREACHABLE",
+          this.name,
+          `${what}: the edge refused the credentials (HTTP ${code})`,
+          err,
+        );
       return new EdgeError("ERR_EDGE_API", this.name, `${what}: ${status?.message ?? `HTTP ${code}`}`, err);
     }
     const text = `${String(code ?? "")} ${(err as Error).message ?? ""}`;
-    if (/Unrecognized API version and kind/.test(text)) return new EdgeError("ERR_EDGE_API", this.name, `${what}: the edge does not serve this kind`, err);
-    if (/ECONNREFUSED/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: connection refused`, err);
-    if (/ETIMEDOUT|ECONNRESET|socket hang up|EHOSTUNREACH|ENOTFOUND/.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${text.trim()}`, err);
-    if (/certificate|self.signed|CERT_/i.test(text)) return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: TLS verification failed (${(err as Error).message})`, err);
+    if (/Unrecognized API version and kind/.test(text))
+      return new EdgeError("ERR_EDGE_API", this.name, `${what}: the edge does not serve this kind`, err);
+    if (/ECONNREFUSED/.test(text))
+      return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: connection refused`, err);
+    if (/ETIMEDOUT|ECONNRESET|socket hang up|EHOSTUNREACH|ENOTFOUND/.test(text))
+      return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${text.trim()}`, err);
+    if (/certificate|self.signed|CERT_/i.test(text))
+      return new EdgeError(
+        "ERR_EDGE_UNREACHABLE",
+        this.name,
+        `${what}: TLS verification failed (${(err as Error).message})`,
+        err,
+      );
     return new EdgeError("ERR_EDGE_UNREACHABLE", this.name, `${what}: ${(err as Error).message ?? String(err)}`, err);
   }
 
@@ -238,7 +307,11 @@ export class EdgeClient {
     const r: DryRunResult = { kind: o.kind ?? "", name: o.metadata?.name ?? "", ok: true, causes: [] };
     if (o.metadata?.namespace) r.namespace = o.metadata.namespace;
     try {
-      await this.#call(`dry run of ${r.kind}/${r.name}`, () => this.#objects.patch(o, undefined, "All", FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+      await this.#call(
+        `dry run of ${r.kind}/${r.name}`,
+        () => this.#objects.patch(o, undefined, "All", FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+        signal,
+      );
     } catch (err) {
       if (!(err instanceof EdgeError) || err.code !== "ERR_EDGE_API") throw err;
       const status = statusOf(err.cause);
@@ -249,10 +322,12 @@ export class EdgeClient {
     return r;
   }
 
-
   /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */
   async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {
-    const [nodes, pods] = await Promise.all([this.#call("list nodes", () => this.#core.listNode(), signal), this.#call("list pods", () => this.#core.listPodForAllNamespaces(), signal)]);
+    const [nodes, pods] = await Promise.all([
+      this.#call("list nodes", () => this.#core.listNode(), signal),
+      this.#call("list pods", () => this.#core.listPodForAllNamespaces(), signal),
+    ]);
     const requested = new Map<string, Resources>();
     const byPackage = new Map<string, Resources>();
     for (const p of pods.items) {
@@ -266,7 +341,11 @@ export class EdgeClient {
       // The scheduler counts the larger of the containers' sum and the largest init container.
       for (const c of p.spec?.initContainers ?? []) {
         const req = c.resources?.requests ?? c.resources?.limits ?? {};
-        r = { cpuMillis: Math.max(r.cpuMillis, millisOf(req["cpu"])), memoryBytes: Math.max(r.memoryBytes, unitsOf(req["memory"])), pods: 1 };
+        r = {
+          cpuMillis: Math.max(r.cpuMillis, millisOf(req["cpu"])),
+          memoryBytes: Math.max(r.memoryBytes, unitsOf(req["memory"])),
+          pods: 1,
+        };
       }
       requested.set(node, add(requested.get(node) ?? ZERO, r));
       const labels = p.metadata?.labels ?? {};
@@ -276,18 +355,31 @@ export class EdgeClient {
     }
     const perNode = nodes.items.map((n): NodeCapacity => {
       const a = n.status?.allocatable ?? {};
-      const allocatable = { cpuMillis: millisOf(a["cpu"]), memoryBytes: unitsOf(a["memory"]), pods: Number(a["pods"] ?? 0) };
+      const allocatable = {
+        cpuMillis: millisOf(a["cpu"]),
+        memoryBytes: unitsOf(a["memory"]),
+        pods: Number(a["pods"] ?? 0),
+      };
       const used = requested.get(n.metadata?.name ?? "") ?? ZERO;
       const ready = (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
       return { name: n.metadata?.name ?? "", ready, allocatable, requested: used, free: sub(allocatable, used) };
     });
     const ready = perNode.filter((n) => n.ready);
     const total = (f: (n: NodeCapacity) => Resources) => ready.reduce((acc, n) => add(acc, f(n)), ZERO);
-    return { nodes: perNode, allocatable: total((n) => n.allocatable), requested: total((n) => n.requested), free: total((n) => n.free), byPackage };
+    return {
+      nodes: perNode,
+      allocatable: total((n) => n.allocatable),
+      requested: total((n) => n.requested),
+      free: total((n) => n.free),
+      byPackage,
+    };
   }
 
   /** Whether each prerequisite (an IngressClass, a CRD, a Namespace) is present on the edge. */
-  async prerequisites(list: readonly { kind: string; name: string }[], signal?: AbortSignal): Promise<{ kind: string; name: string; present: boolean }[]> {
+  async prerequisites(
+    list: readonly { kind: string; name: string }[],
+    signal?: AbortSignal,
+  ): Promise<{ kind: string; name: string; present: boolean }[]> {
     const refs: Record<string, { apiVersion: string; kind: string }> = {
       IngressClass: { apiVersion: "networking.k8s.io/v1", kind: "IngressClass" },
       CustomResourceDefinition: { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" },
@@ -296,12 +388,22 @@ export class EdgeClient {
     const out = [];
     for (const p of list) {
       const ref = refs[p.kind];
-      if (!ref) throw new CaminoError("ERR_PREREQUISITE_KIND", "invalid", `prerequisite kind ${p.kind} is not one CAMINO checks (${Object.keys(refs).join(", ")})`);
+      if (!ref)
+        throw new CaminoError(
+          "ERR_PREREQUISITE_KIND",
+          "invalid",
+          `prerequisite kind ${p.kind} is not one CAMINO checks (${Object.keys(refs).join(", ")})`,
+        );
       let present = true;
       try {
-        await this.#call(`read ${p.kind}/${p.name}`, () => this.#objects.read({ ...ref, metadata: { name: p.name } }), signal);
+        await this.#call(
+          `read ${p.kind}/${p.name}`,
+          () => this.#objects.read({ ...ref, metadata: { name: p.name } }),
+          signal,
+        );
       } catch (err) {
-        if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404) present = false;
+        if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404)
+          present = false;
         else throw err;
       }
       out.push({ ...p, present });
@@ -313,24 +415,89 @@ export class EdgeClient {
    * Creates or updates the edge's RootSync for its deployment repository (and the token secret it needs), by
    * server-side apply: idempotent, and a changed repository re-registers.
    */
-  async registerRootSync(repo: { url: string; branch: string; dir?: string; period?: string; credentials?: { username: string; password: string } }, signal?: AbortSignal): Promise<void> {
+  async registerRootSync(
+    repo: {
+      url: string;
+      branch: string;
+      dir?: string;
+      period?: string;
+      credentials?: { username: string; password: string };
+    },
+    signal?: AbortSignal,
+  ): Promise<void> {
     const secretName = "camino-git-creds";
     if (repo.credentials) {
-      const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: secretName, namespace: ROOTSYNC_NAMESPACE }, type: "Opaque", data: { username: Buffer.from(repo.credentials.username).toString("base64"), token: Buffer.from(repo.credentials.password).toString("base64") } };
-      await this.#call("apply the RootSync secret", () => this.#objects.patch(secret as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+      const secret = {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: secretName, namespace: ROOTSYNC_NAMESPACE },
+        type: "Opaque",
+        data: {
+          username: Buffer.from(repo.credentials.username).toString("base64"),
+          token: Buffer.from(repo.credentials.password).toString("base64"),
+        },
+      };
+      await this.#call(
+        "apply the RootSync secret",
+        () =>
+          this.#objects.patch(
+            secret as KubernetesObject,
+            undefined,
+            undefined,
+            FIELD_MANAGER,
+            true,
+            PatchStrategy.ServerSideApply,
+          ),
+        signal,
+      );
     }
-    const git: Record<string, unknown> = { repo: repo.url, branch: repo.branch, dir: repo.dir ?? ".", period: repo.period ?? "15s", auth: repo.credentials ? "token" : "none" };
+    const git: Record<string, unknown> = {
+      repo: repo.url,
+      branch: repo.branch,
+      dir: repo.dir ?? ".",
+      period: repo.period ?? "15s",
+      auth: repo.credentials ? "token" : "none",
+    };
     if (repo.credentials) git["secretRef"] = { name: secretName };
-    const rootSync = { apiVersion: "configsync.gke.io/v1beta1", kind: "RootSync", metadata: { name: ROOTSYNC_NAME, namespace: ROOTSYNC_NAMESPACE }, spec: { sourceType: "git", sourceFormat: "unstructured", git } };
-    await this.#call("apply the RootSync", () => this.#objects.patch(rootSync as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply), signal);
+    const rootSync = {
+      apiVersion: "configsync.gke.io/v1beta1",
+      kind: "RootSync",
+      metadata: { name: ROOTSYNC_NAME, namespace: ROOTSYNC_NAMESPACE },
+      spec: { sourceType: "git", sourceFormat: "unstructured", git },
+    };
+    await this.#call(
+      "apply the RootSync",
+      () =>
+        this.#objects.patch(
+          rootSync as KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          true,
+          PatchStrategy.ServerSideApply,
+        ),
+      signal,
+    );
   }
 
   /** The RootSync as the edge reports it (undefined when there is none). */
   async rootSync(signal?: AbortSignal): Promise<Record<string, unknown> | undefined> {
     try {
-      return (await this.#call("read the RootSync", () => this.#custom.getNamespacedCustomObject({ group: "configsync.gke.io", version: "v1beta1", namespace: ROOTSYNC_NAMESPACE, plural: "rootsyncs", name: ROOTSYNC_NAME }), signal)) as Record<string, unknown>;
+      return (await this.#call(
+        "read the RootSync",
+        () =>
+          this.#custom.getNamespacedCustomObject({
+            group: "configsync.gke.io",
+            version: "v1beta1",
+            namespace: ROOTSYNC_NAMESPACE,
+            plural: "rootsyncs",
+            name: ROOTSYNC_NAME,
+          }),
+        signal,
+      )) as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404) return undefined;
+      if (err instanceof EdgeError && err.code === "ERR_EDGE_API" && statusOf(err.cause)?.code === 404)
+        return undefined;
       throw err;
     }
   }
@@ -341,7 +508,12 @@ export class EdgeClient {
    * error names an object of the intent.
    * @param isDescendant whether `head` is `commit` or a descendant of it (from the repository's history)
    */
-  async syncState(commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>, signal?: AbortSignal): Promise<SyncState> {
+  async syncState(
+    commit: string,
+    intent: string,
+    isDescendant: (head: string, commit: string) => Promise<boolean>,
+    signal?: AbortSignal,
+  ): Promise<SyncState> {
     const rs = await this.rootSync(signal);
     if (!rs) return { synced: false, errors: [], reason: "no RootSync on the edge" };
     return judgeSync(rs, commit, intent, isDescendant);
@@ -352,7 +524,12 @@ export class EdgeClient {
    * signal aborts. Watches the RootSync (resuming from the last resourceVersion seen when the stream ends);
    * when watching fails it falls back to a bounded poll every `pollMs`.
    */
-  async waitForSync(commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>, options: { timeoutMs: number; signal?: AbortSignal; pollMs?: number }): Promise<SyncState> {
+  async waitForSync(
+    commit: string,
+    intent: string,
+    isDescendant: (head: string, commit: string) => Promise<boolean>,
+    options: { timeoutMs: number; signal?: AbortSignal; pollMs?: number },
+  ): Promise<SyncState> {
     const deadline = Date.now() + options.timeoutMs;
     const pollMs = options.pollMs ?? 500;
     let last: SyncState = { synced: false, errors: [], reason: "not checked yet" };
@@ -393,7 +570,8 @@ export class EdgeClient {
             { fieldSelector: `metadata.name=${ROOTSYNC_NAME}`, ...(resourceVersion ? { resourceVersion } : {}) },
             (type: string, obj: Record<string, unknown>) => {
               if (type === "ERROR") return finish("failed");
-              resourceVersion = (obj["metadata"] as { resourceVersion?: string } | undefined)?.resourceVersion ?? resourceVersion;
+              resourceVersion =
+                (obj["metadata"] as { resourceVersion?: string } | undefined)?.resourceVersion ?? resourceVersion;
               judgeSync(obj, commit, intent, isDescendant).then(
                 (state) => {
                   last = state;
@@ -414,14 +592,23 @@ export class EdgeClient {
       });
       if (outcome === "synced") return last;
       // A failed watch (unreachable edge, 410 Gone): poll, bounded, then start over from a fresh read.
-      if (outcome === "failed") await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+      if (outcome === "failed")
+        await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
     }
     return { ...last, synced: false, reason: `not synced within ${options.timeoutMs} ms: ${last.reason}` };
   }
 
   /** Whether every Deployment, StatefulSet and DaemonSet of an intent (one package, or all) is available. */
-  async workloads(intent: string, pkg: string | undefined, signal?: AbortSignal): Promise<{ available: boolean; workloads: WorkloadStatus[] }> {
-    const out = await this.#listWorkloads(intent, `camino.io/intent=${intent}${pkg ? `,camino.io/package=${pkg}` : ""}`, signal);
+  async workloads(
+    intent: string,
+    pkg: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ available: boolean; workloads: WorkloadStatus[] }> {
+    const out = await this.#listWorkloads(
+      intent,
+      `camino.io/intent=${intent}${pkg ? `,camino.io/package=${pkg}` : ""}`,
+      signal,
+    );
     return { available: out.every((w) => w.available >= w.desired), workloads: out };
   }
 
@@ -429,17 +616,34 @@ export class EdgeClient {
   async workloadsOf(intents: readonly string[], signal?: AbortSignal): Promise<WorkloadStatus[]> {
     const out: WorkloadStatus[] = [];
     for (let i = 0; i < intents.length; i += 100) {
-      out.push(...(await this.#listWorkloads(undefined, `camino.io/intent in (${intents.slice(i, i + 100).join(",")}),camino.io/package`, signal)));
+      out.push(
+        ...(await this.#listWorkloads(
+          undefined,
+          `camino.io/intent in (${intents.slice(i, i + 100).join(",")}),camino.io/package`,
+          signal,
+        )),
+      );
     }
     return out;
   }
 
-  async #listWorkloads(namespace: string | undefined, selector: string, signal?: AbortSignal): Promise<WorkloadStatus[]> {
+  async #listWorkloads(
+    namespace: string | undefined,
+    selector: string,
+    signal?: AbortSignal,
+  ): Promise<WorkloadStatus[]> {
     const kinds = ["Deployment", "StatefulSet", "DaemonSet"];
     const out: WorkloadStatus[] = [];
     for (const kind of kinds) {
-      const list = await this.#call(`list ${kind}s`, () => this.#objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector), signal);
-      for (const o of list.items as (KubernetesObject & { spec?: { replicas?: number }; status?: Record<string, number> })[]) {
+      const list = await this.#call(
+        `list ${kind}s`,
+        () => this.#objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector),
+        signal,
+      );
+      for (const o of list.items as (KubernetesObject & {
+        spec?: { replicas?: number };
+        status?: Record<string, number>;
+      })[]) {
         const desired = kind === "DaemonSet" ? (o.status?.["desiredNumberScheduled"] ?? 0) : (o.spec?.replicas ?? 1);
         const st = o.status ?? {};
         // As `kubectl rollout status` judges: the controller has seen this spec and every replica runs it, so an
@@ -447,10 +651,22 @@ export class EdgeClient {
         const seen = (st["observedGeneration"] ?? 0) >= (o.metadata?.generation ?? 0);
         const updated = kind === "DaemonSet" ? (st["updatedNumberScheduled"] ?? 0) : (st["updatedReplicas"] ?? 0);
         const rolledOut = seen && (desired === 0 || updated >= desired);
-        const availableNow = kind === "DaemonSet" ? (st["numberAvailable"] ?? 0) : kind === "StatefulSet" ? (st["availableReplicas"] ?? st["readyReplicas"] ?? 0) : (st["availableReplicas"] ?? 0);
+        const availableNow =
+          kind === "DaemonSet"
+            ? (st["numberAvailable"] ?? 0)
+            : kind === "StatefulSet"
+              ? (st["availableReplicas"] ?? st["readyReplicas"] ?? 0)
+              : (st["availableReplicas"] ?? 0);
         const available = rolledOut ? availableNow : Math.min(availableNow, updated);
         const labels = o.metadata?.labels ?? {};
-        out.push({ kind, name: o.metadata?.name ?? "", intent: labels["camino.io/intent"] ?? "", package: labels["camino.io/package"] ?? "", desired, available });
+        out.push({
+          kind,
+          name: o.metadata?.name ?? "",
+          intent: labels["camino.io/intent"] ?? "",
+          package: labels["camino.io/package"] ?? "",
+          desired,
+          available,
+        });
       }
     }
     return out;
@@ -458,33 +674,59 @@ export class EdgeClient {
 }
 
 /** The sync predicate on a RootSync object. */
-export async function judgeSync(rs: Record<string, unknown>, commit: string, intent: string, isDescendant: (head: string, commit: string) => Promise<boolean>): Promise<SyncState> {
+export async function judgeSync(
+  rs: Record<string, unknown>,
+  commit: string,
+  intent: string,
+  isDescendant: (head: string, commit: string) => Promise<boolean>,
+): Promise<SyncState> {
   type Errors = { code?: unknown; errorMessage?: unknown }[];
-  const status = (rs["status"] ?? {}) as { observedGeneration?: number; source?: { errors?: unknown }; rendering?: { errors?: unknown }; sync?: { commit?: string; errors?: unknown }; conditions?: { type: string; status: string }[] };
+  const status = (rs["status"] ?? {}) as {
+    observedGeneration?: number;
+    source?: { errors?: unknown };
+    rendering?: { errors?: unknown };
+    sync?: { commit?: string; errors?: unknown };
+    conditions?: { type: string; status: string }[];
+  };
   const generation = (rs["metadata"] as { generation?: number } | undefined)?.generation;
   const head = typeof status.sync?.commit === "string" && status.sync.commit ? status.sync.commit : undefined;
   const base: SyncState = { synced: false, errors: [], reason: "" };
   if (head) base.commit = head;
-  const list = (v: unknown): string[] => (Array.isArray(v) ? (v as Errors).map((e) => String(e?.errorMessage ?? e?.code ?? "unknown error")) : []);
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? (v as Errors).map((e) => String(e?.errorMessage ?? e?.code ?? "unknown error")) : [];
   // An error counts against the intent unless every object it names is in another namespace: an error that
   // names no object (an unknown kind, a source or rendering failure) may be the intent's, so it blocks.
   const mine = (message: string) => {
     // Objects named `Kind/namespace/name` (namespaced) or `Kind/name` (cluster-scoped).
-    const refs = [...message.matchAll(/\b[A-Z][A-Za-z]*\/([a-z0-9][a-z0-9.-]*)(?:\/([a-z0-9][a-z0-9.-]*))?/g)].map((m) => ({ kind: m[0].split("/")[0], first: m[1], namespaced: m[2] !== undefined }));
-    return refs.length === 0 || refs.some((r) => (r.namespaced ? r.first === intent : r.kind === "Namespace" && r.first === intent));
+    const refs = [...message.matchAll(/\b[A-Z][A-Za-z]*\/([a-z0-9][a-z0-9.-]*)(?:\/([a-z0-9][a-z0-9.-]*))?/g)].map(
+      (m) => ({ kind: m[0].split("/")[0], first: m[1], namespaced: m[2] !== undefined }),
+    );
+    return (
+      refs.length === 0 ||
+      refs.some((r) => (r.namespaced ? r.first === intent : r.kind === "Namespace" && r.first === intent))
+    );
   };
   const sourceErrors = [...list(status.source?.errors), ...list(status.rendering?.errors)];
   const syncErrors = list(status.sync?.errors).filter(mine);
   const errors = [...sourceErrors, ...syncErrors];
-  if (!head) return { ...base, errors, reason: errors.length > 0 ? "the edge reports errors" : "the RootSync has not synced any commit yet" };
-  if (status.observedGeneration !== generation) return { ...base, reason: `the RootSync's spec (generation ${generation}) is not observed yet` };
+  if (!head)
+    return {
+      ...base,
+      errors,
+      reason: errors.length > 0 ? "the edge reports errors" : "the RootSync has not synced any commit yet",
+    };
+  if (status.observedGeneration !== generation)
+    return { ...base, reason: `the RootSync's spec (generation ${generation}) is not observed yet` };
   const syncing = status.conditions?.find((c) => c.type === "Syncing");
   if (syncing?.status === "True") return { ...base, reason: "the edge is syncing" };
-  if (!(head === commit || (await isDescendant(head, commit)))) return { ...base, errors, reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
-  if (sourceErrors.length > 0) return { ...base, errors, reason: `the edge cannot read or render the repository: ${sourceErrors.join("; ")}` };
+  if (!(head === commit || (await isDescendant(head, commit))))
+    return { ...base, errors, reason: `the edge is at ${head.slice(0, 12)}, not yet at ${commit.slice(0, 12)}` };
+  if (sourceErrors.length > 0)
+    return { ...base, errors, reason: `the edge cannot read or render the repository: ${sourceErrors.join("; ")}` };
   // Only an error that names an object of the intent is final; one that names no object may pass.
   const named = syncErrors.filter((e) => /\b[A-Z][A-Za-z]*\/[a-z0-9]/.test(e));
-  if (named.length > 0) return { ...base, errors, failed: true, reason: `sync errors name objects of the intent: ${named.join("; ")}` };
+  if (named.length > 0)
+    return { ...base, errors, failed: true, reason: `sync errors name objects of the intent: ${named.join("; ")}` };
   if (errors.length > 0) return { ...base, errors, reason: `the edge reports sync errors: ${errors.join("; ")}` };
   return { ...base, synced: true, reason: "synced" };
 }

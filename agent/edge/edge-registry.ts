@@ -41,8 +41,15 @@ export class EdgeRegistry {
           view.capacity = await e.capacity(signal);
           const rs = await e.rootSync(signal);
           if (rs) {
-            const status = (rs["status"] ?? {}) as { sync?: { commit?: string; errors?: { errorMessage: string }[] }; conditions?: { type: string; status: string }[] };
-            view.rootSync = { commit: status.sync?.commit ?? "", syncing: status.conditions?.some((c) => c.type === "Syncing" && c.status === "True") ?? false, errors: (status.sync?.errors ?? []).map((x) => x.errorMessage) };
+            const status = (rs["status"] ?? {}) as {
+              sync?: { commit?: string; errors?: { errorMessage: string }[] };
+              conditions?: { type: string; status: string }[];
+            };
+            view.rootSync = {
+              commit: status.sync?.commit ?? "",
+              syncing: status.conditions?.some((c) => c.type === "Syncing" && c.status === "True") ?? false,
+              errors: (status.sync?.errors ?? []).map((x) => x.errorMessage),
+            };
           }
         } catch {
           // The reason is in the edge's health.

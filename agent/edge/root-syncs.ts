@@ -8,22 +8,45 @@ import type { Logger } from "../log/logger.js";
 import type { EdgeRegistry } from "./edge-registry.js";
 
 /** Registers the RootSync for one deployment repository, if its edge is configured. Returns whether it did. */
-export async function registerRootSyncFor(repo: RegisteredRepository, registry: RepositoryRegistry, edges: EdgeRegistry, logger: Logger, signal?: AbortSignal): Promise<boolean> {
+export async function registerRootSyncFor(
+  repo: RegisteredRepository,
+  registry: RepositoryRegistry,
+  edges: EdgeRegistry,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<boolean> {
   if (repo.record.role !== "deployment" || !repo.record.edge) return false;
   const edge = edges.get(repo.record.edge);
   if (!edge) return false;
   const credentials = registry.credentials(repo.record.name);
   try {
-    await edge.registerRootSync({ url: repo.record.url, branch: repo.record.branch, ...(edge.syncPeriod ? { period: edge.syncPeriod } : {}), ...(credentials ? { credentials } : {}) }, signal);
+    await edge.registerRootSync(
+      {
+        url: repo.record.url,
+        branch: repo.record.branch,
+        ...(edge.syncPeriod ? { period: edge.syncPeriod } : {}),
+        ...(credentials ? { credentials } : {}),
+      },
+      signal,
+    );
     logger.info("RootSync registered", { edge: edge.name, repository: repo.record.name });
     return true;
   } catch (err) {
-    logger.warn("RootSync not registered: the edge did not take it", { edge: edge.name, repository: repo.record.name, error: err });
+    logger.warn("RootSync not registered: the edge did not take it", {
+      edge: edge.name,
+      repository: repo.record.name,
+      error: err,
+    });
     return false;
   }
 }
 
 /** Registers the RootSyncs of every deployment repository whose edge is configured, in parallel. */
-export async function registerRootSyncs(registry: RepositoryRegistry, edges: EdgeRegistry, logger: Logger, signal?: AbortSignal): Promise<void> {
+export async function registerRootSyncs(
+  registry: RepositoryRegistry,
+  edges: EdgeRegistry,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   await Promise.all(registry.list().map((r) => registerRootSyncFor(r, registry, edges, logger, signal)));
 }

@@ -3,7 +3,7 @@
  * "1h30m", "1.5s", "250ms". Hand-scanned so the error says where the text goes wrong.
  */
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Thrown for text that is not a duration. */
 export class DurationError extends Error {
@@ -22,10 +22,12 @@ export function parseDuration(text: string): number {
   let total = 0;
   while (i < text.length) {
     const start = i;
-    while (i < text.length && ((text[i] as string) >= "0" && (text[i] as string) <= "9" || text[i] === ".")) i++;
+    while (i < text.length && (((text[i] as string) >= "0" && (text[i] as string) <= "9") || text[i] === ".")) i++;
     const num = text.slice(start, i);
     if (num === "" || num === "." || num.split(".").length > 2) {
-      throw new DurationError(`duration "${text}" needs a number at position ${start + 1} (e.g. "300s", "5m", "1h30m")`);
+      throw new DurationError(
+        `duration "${text}" needs a number at position ${start + 1} (e.g. "300s", "5m", "1h30m")`,
+      );
     }
     const unitStart = i;
     while (i < text.length && !((text[i] as string) >= "0" && (text[i] as string) <= "9") && text[i] !== ".") i++;

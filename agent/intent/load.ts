@@ -7,7 +7,14 @@ import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { parseAllDocuments, YAMLError } from "yaml";
 import { DeploymentIntentSchema, type DeploymentIntent } from "../../gen/camino/v1/intent_pb.js";
 import { IntentError } from "../errors.js";
-import { DEFAULT_INTENT_LIMITS, INTENT_API_VERSION, INTENT_KIND, type Intent, type IntentLimits, type ResourceAmounts } from "./model.js";
+import {
+  DEFAULT_INTENT_LIMITS,
+  INTENT_API_VERSION,
+  INTENT_KIND,
+  type Intent,
+  type IntentLimits,
+  type ResourceAmounts,
+} from "./model.js";
 import { validateIntent } from "./validate.js";
 
 /**
@@ -17,7 +24,9 @@ import { validateIntent } from "./validate.js";
 export function parseIntentText(text: string, limits: IntentLimits = DEFAULT_INTENT_LIMITS): Intent {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > limits.maxBytes) {
-    throw new IntentError([{ path: "", message: `the document is ${bytes} bytes; at most ${limits.maxBytes} are allowed` }]);
+    throw new IntentError([
+      { path: "", message: `the document is ${bytes} bytes; at most ${limits.maxBytes} are allowed` },
+    ]);
   }
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
@@ -29,7 +38,12 @@ export function parseIntentText(text: string, limits: IntentLimits = DEFAULT_INT
   // An empty stream parses to an EmptyStream, not a list.
   const docs = Array.isArray(parsed) ? parsed : [];
   if (docs.length !== 1) {
-    throw new IntentError([{ path: "", message: docs.length === 0 ? "the document is empty" : `expected one document, found ${docs.length}` }]);
+    throw new IntentError([
+      {
+        path: "",
+        message: docs.length === 0 ? "the document is empty" : `expected one document, found ${docs.length}`,
+      },
+    ]);
   }
   const doc = docs[0]!;
   const problem = doc.errors[0];
@@ -39,7 +53,8 @@ export function parseIntentText(text: string, limits: IntentLimits = DEFAULT_INT
     // Aliases are capped: a few lines of YAML anchors can otherwise expand into gigabytes.
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    if (err instanceof YAMLError || err instanceof ReferenceError) throw new IntentError([{ path: "", message: err.message }]);
+    if (err instanceof YAMLError || err instanceof ReferenceError)
+      throw new IntentError([{ path: "", message: err.message }]);
     if (err instanceof RangeError) throw new IntentError([{ path: "", message: "the document nests too deeply" }]);
     throw err;
   }
@@ -48,19 +63,27 @@ export function parseIntentText(text: string, limits: IntentLimits = DEFAULT_INT
 
 function yamlMessage(err: YAMLError): string {
   const first = err.message.split("\n")[0] ?? err.message;
-  return first.replace(/ at line \d+, column \d+:?$/, "") + (err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "");
+  return (
+    first.replace(/ at line \d+, column \d+:?$/, "") +
+    (err.linePos ? ` (line ${err.linePos[0].line}, column ${err.linePos[0].col})` : "")
+  );
 }
 
 /**
  * Validates an intent received as a DeploymentIntent message.
  * @throws IntentError naming the field path, in the JSON names of the message.
  */
-export function intentFromMessage(message: DeploymentIntent | undefined, limits: IntentLimits = DEFAULT_INTENT_LIMITS): Intent {
+export function intentFromMessage(
+  message: DeploymentIntent | undefined,
+  limits: IntentLimits = DEFAULT_INTENT_LIMITS,
+): Intent {
   if (!message) throw new IntentError([{ path: "intent", message: "is required" }]);
   const json = toJson(DeploymentIntentSchema, message);
   const bytes = Buffer.byteLength(JSON.stringify(json), "utf8");
   if (bytes > limits.maxBytes) {
-    throw new IntentError([{ path: "", message: `the intent is ${bytes} bytes as JSON; at most ${limits.maxBytes} are allowed` }]);
+    throw new IntentError([
+      { path: "", message: `the intent is ${bytes} bytes as JSON; at most ${limits.maxBytes} are allowed` },
+    ]);
   }
   return validateIntent(json, limits);
 }
@@ -119,5 +142,7 @@ export function intentToMessage(intent: Intent): DeploymentIntent {
 
 /** Hex SHA-256 of the canonical document: equal digests mean equal specs. */
 export function intentDigest(intent: Intent): string {
-  return createHash("sha256").update(JSON.stringify(intentToDocument(intent))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(intentToDocument(intent)))
+    .digest("hex");
 }

@@ -11,7 +11,8 @@ export function dns1123LabelProblem(value: string): string | undefined {
   if (value.length === 0) return "must not be empty";
   if (value.length > 63) return `must be at most 63 characters (has ${value.length})`;
   for (const c of value) {
-    if (!lowerAlnum(c) && c !== "-") return `must consist of lower-case letters, digits and '-' (found ${JSON.stringify(c)})`;
+    if (!lowerAlnum(c) && c !== "-")
+      return `must consist of lower-case letters, digits and '-' (found ${JSON.stringify(c)})`;
   }
   if (!lowerAlnum(value[0] as string) || !lowerAlnum(value[value.length - 1] as string)) {
     return "must start and end with a lower-case letter or digit";
@@ -22,7 +23,11 @@ export function dns1123LabelProblem(value: string): string | undefined {
 /** DNS-1035 label: a DNS-1123 label that starts with a letter (Service names, package names). */
 export function dns1035LabelProblem(value: string): string | undefined {
   const p = dns1123LabelProblem(value);
-  if (p) return p.replace("start and end with a lower-case letter or digit", "start with a lower-case letter and end with a lower-case letter or digit");
+  if (p)
+    return p.replace(
+      "start and end with a lower-case letter or digit",
+      "start with a lower-case letter and end with a lower-case letter or digit",
+    );
   const first = value[0] as string;
   if (!(first >= "a" && first <= "z")) return "must start with a lower-case letter";
   return undefined;
@@ -44,9 +49,11 @@ export function labelValueProblem(value: string): string | undefined {
   if (value.length === 0) return undefined;
   if (value.length > 63) return `must be at most 63 characters (has ${value.length})`;
   for (const c of value) {
-    if (!alnum(c) && c !== "-" && c !== "_" && c !== ".") return `must consist of letters, digits, '-', '_' and '.' (found ${JSON.stringify(c)})`;
+    if (!alnum(c) && c !== "-" && c !== "_" && c !== ".")
+      return `must consist of letters, digits, '-', '_' and '.' (found ${JSON.stringify(c)})`;
   }
-  if (!alnum(value[0] as string) || !alnum(value[value.length - 1] as string)) return "must start and end with a letter or digit";
+  if (!alnum(value[0] as string) || !alnum(value[value.length - 1] as string))
+    return "must start and end with a letter or digit";
   return undefined;
 }
 
@@ -69,7 +76,8 @@ export function setterNameProblem(name: string): string | undefined {
   const first = name[0] as string;
   if (!(alnum(first) && !(first >= "0" && first <= "9")) && first !== "_") return "must start with a letter or '_'";
   for (const c of name) {
-    if (!alnum(c) && c !== "_" && c !== "-" && c !== ".") return `must consist of letters, digits, '_', '-' and '.' (found ${JSON.stringify(c)})`;
+    if (!alnum(c) && c !== "_" && c !== "-" && c !== ".")
+      return `must consist of letters, digits, '_', '-' and '.' (found ${JSON.stringify(c)})`;
   }
   return undefined;
 }
@@ -80,7 +88,8 @@ export function imageTagProblem(tag: string): string | undefined {
   if (tag.length > 128) return `must be at most 128 characters (has ${tag.length})`;
   if (tag[0] === "." || tag[0] === "-") return "must not start with '.' or '-'";
   for (const c of tag) {
-    if (!alnum(c) && c !== "_" && c !== "." && c !== "-") return `must consist of letters, digits, '_', '.' and '-' (found ${JSON.stringify(c)})`;
+    if (!alnum(c) && c !== "_" && c !== "." && c !== "-")
+      return `must consist of letters, digits, '_', '.' and '-' (found ${JSON.stringify(c)})`;
   }
   return undefined;
 }
@@ -89,7 +98,14 @@ export function imageTagProblem(tag: string): string | undefined {
 export function gitRevisionProblem(rev: string): string | undefined {
   if (rev.length === 0) return "must not be empty";
   if (rev.length > 128) return `must be at most 128 characters (has ${rev.length})`;
-  if (rev.startsWith("-") || rev.startsWith("/") || rev.endsWith("/") || rev.endsWith(".lock") || rev.includes("..") || rev.includes("@{")) {
+  if (
+    rev.startsWith("-") ||
+    rev.startsWith("/") ||
+    rev.endsWith("/") ||
+    rev.endsWith(".lock") ||
+    rev.includes("..") ||
+    rev.includes("@{")
+  ) {
     return "is not a valid git tag or commit";
   }
   for (const c of rev) {

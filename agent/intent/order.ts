@@ -47,13 +47,19 @@ export function orderPackages(packages: readonly Orderable[]): Ordering {
   }
   if (ready.length < packages.length) throw cycleError(packages, byName, pending);
 
-  const sorted = [...packages].sort((a, b) => (wave.get(a.name) as number) - (wave.get(b.name) as number) || a.index - b.index);
+  const sorted = [...packages].sort(
+    (a, b) => (wave.get(a.name) as number) - (wave.get(b.name) as number) || a.index - b.index,
+  );
   const waves: string[][] = [];
   for (const p of sorted) (waves[wave.get(p.name) as number] ??= []).push(p.name);
   return { order: sorted.map((p) => p.name), waves };
 }
 
-function cycleError(packages: readonly Orderable[], byName: Map<string, Orderable>, pending: Map<string, number>): IntentError {
+function cycleError(
+  packages: readonly Orderable[],
+  byName: Map<string, Orderable>,
+  pending: Map<string, number>,
+): IntentError {
   // Every package still pending waits, directly or not, on a cycle. Walk `after` edges among them from the
   // first in document order until a package repeats: the walk's tail from that package is a cycle.
   const stuck = packages.filter((p) => (pending.get(p.name) as number) > 0);
@@ -63,7 +69,10 @@ function cycleError(packages: readonly Orderable[], byName: Map<string, Orderabl
   while (!at.has(current.name)) {
     at.set(current.name, path.length);
     path.push(current.name);
-    const next = current.after.map((n) => byName.get(n) as Orderable).filter((d) => (pending.get(d.name) as number) > 0).sort((a, b) => a.index - b.index)[0];
+    const next = current.after
+      .map((n) => byName.get(n) as Orderable)
+      .filter((d) => (pending.get(d.name) as number) > 0)
+      .sort((a, b) => a.index - b.index)[0];
     current = next as Orderable;
   }
   const cycle = path.slice(at.get(current.name));

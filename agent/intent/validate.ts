@@ -38,7 +38,15 @@ import { isIPv4 } from "node:net";
 import { orderPackages } from "./order.js";
 
 /** Namespaces an intent (whose name is its chain's namespace) must not take. */
-const RESERVED_NAMESPACES = new Set(["camino-system", "default", "kube-system", "kube-public", "kube-node-lease", "istio-system", "config-management-system"]);
+const RESERVED_NAMESPACES = new Set([
+  "camino-system",
+  "default",
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "istio-system",
+  "config-management-system",
+]);
 import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
 
 function resourceAmounts(c: Checker, v: Json, path: string): ResourceAmounts {
@@ -62,7 +70,8 @@ function resourceAmounts(c: Checker, v: Json, path: string): ResourceAmounts {
       const q = parseQuantity(memory);
       const bytes = toUnits(q);
       if (bytes < 0n) c.add(joinPath(path, "memory"), `${JSON.stringify(memory)} must not be negative`);
-      else if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) c.add(joinPath(path, "memory"), `${JSON.stringify(memory)} is larger than any edge`);
+      else if (bytes > BigInt(Number.MAX_SAFE_INTEGER))
+        c.add(joinPath(path, "memory"), `${JSON.stringify(memory)} is larger than any edge`);
       else out.memory = { text: memory, bytes: Number(bytes) };
     } catch (err) {
       if (!(err instanceof QuantityError)) throw err;
@@ -80,17 +89,31 @@ function resources(c: Checker, v: unknown, path: string): PackageResources {
   if (lo) {
     const limits = resourceAmounts(c, lo, joinPath(path, "limits"));
     if (limits.cpu && requests.cpu && limits.cpu.millis < requests.cpu.millis) {
-      c.add(joinPath(path, "limits", "cpu"), `${JSON.stringify(limits.cpu.text)} must not be less than the request ${JSON.stringify(requests.cpu.text)}`);
+      c.add(
+        joinPath(path, "limits", "cpu"),
+        `${JSON.stringify(limits.cpu.text)} must not be less than the request ${JSON.stringify(requests.cpu.text)}`,
+      );
     }
     if (limits.memory && requests.memory && limits.memory.bytes < requests.memory.bytes) {
-      c.add(joinPath(path, "limits", "memory"), `${JSON.stringify(limits.memory.text)} must not be less than the request ${JSON.stringify(requests.memory.text)}`);
+      c.add(
+        joinPath(path, "limits", "memory"),
+        `${JSON.stringify(limits.memory.text)} must not be less than the request ${JSON.stringify(requests.memory.text)}`,
+      );
     }
     requests.limits = limits;
   }
   return requests;
 }
 
-function stringMap(c: Checker, v: unknown, path: string, max: number, keyProblem: (k: string) => string | undefined, valueProblem: (v: string) => string | undefined, maxValue: number): Record<string, string> {
+function stringMap(
+  c: Checker,
+  v: unknown,
+  path: string,
+  max: number,
+  keyProblem: (k: string) => string | undefined,
+  valueProblem: (v: string) => string | undefined,
+  maxValue: number,
+): Record<string, string> {
   // A Map, then Object.fromEntries: a key such as "__proto__" becomes an own property, not a prototype.
   const out = new Map<string, string>();
   if (v === undefined || v === null) return {};
@@ -127,7 +150,13 @@ function stringMap(c: Checker, v: unknown, path: string, max: number, keyProblem
 function placement(c: Checker, v: unknown, path: string): PlacementRequest {
   const o = c.object(v, path, ["edge", "domain", "edgeSelector"]);
   if (!o) return { kind: "auto" };
-  const given = ["edge", "domain", "edgeSelector"].filter((k) => o[k] !== undefined && o[k] !== null && o[k] !== "" && !(typeof o[k] === "object" && Object.keys(o[k] as object).length === 0));
+  const given = ["edge", "domain", "edgeSelector"].filter(
+    (k) =>
+      o[k] !== undefined &&
+      o[k] !== null &&
+      o[k] !== "" &&
+      !(typeof o[k] === "object" && Object.keys(o[k] as object).length === 0),
+  );
   if (given.length > 1) {
     c.add(path, `give at most one of edge, domain and edgeSelector (has ${given.join(" and ")})`);
     return { kind: "auto" };
@@ -136,20 +165,52 @@ function placement(c: Checker, v: unknown, path: string): PlacementRequest {
   if (edge) return { kind: "edge", edge };
   const domain = c.string(o["domain"], joinPath(path, "domain"), { max: 63, check: dns1123LabelProblem });
   if (domain) return { kind: "domain", domain };
-  const selector = stringMap(c, o["edgeSelector"], joinPath(path, "edgeSelector"), 16, labelKeyProblem, labelValueProblem, 63);
+  const selector = stringMap(
+    c,
+    o["edgeSelector"],
+    joinPath(path, "edgeSelector"),
+    16,
+    labelKeyProblem,
+    labelValueProblem,
+    63,
+  );
   if (Object.keys(selector).length > 0) return { kind: "selector", selector };
   return { kind: "auto" };
 }
 
-function packageSpec(c: Checker, limits: IntentLimits, v: unknown, path: string, index: number): PackageIntent | undefined {
-  const o = c.object(v, path, ["name", "blueprint", "blueprintRevision", "version", "replicas", "resources", "qos", "after", "placement", "config"]);
+function packageSpec(
+  c: Checker,
+  limits: IntentLimits,
+  v: unknown,
+  path: string,
+  index: number,
+): PackageIntent | undefined {
+  const o = c.object(v, path, [
+    "name",
+    "blueprint",
+    "blueprintRevision",
+    "version",
+    "replicas",
+    "resources",
+    "qos",
+    "after",
+    "placement",
+    "config",
+  ]);
   if (!o) {
     if (v === undefined || v === null) c.add(path, "must be an object, not null");
     return undefined;
   }
   const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1035LabelProblem });
-  const blueprint = c.string(o["blueprint"], joinPath(path, "blueprint"), { required: true, max: 63, check: dns1123LabelProblem });
-  const blueprintRevision = c.string(o["blueprintRevision"], joinPath(path, "blueprintRevision"), { max: 128, check: gitRevisionProblem });
+  const blueprint = c.string(o["blueprint"], joinPath(path, "blueprint"), {
+    required: true,
+    max: 63,
+    check: dns1123LabelProblem,
+  });
+  const blueprintRevision = c.string(o["blueprintRevision"], joinPath(path, "blueprintRevision"), {
+    max: 128,
+    check: gitRevisionProblem,
+  });
   const version = c.string(o["version"], joinPath(path, "version"), { max: 128, check: imageTagProblem });
   const replicas = c.integer(o["replicas"], joinPath(path, "replicas"), 0, limits.maxReplicas) ?? 1;
   const res = resources(c, o["resources"], joinPath(path, "resources"));
@@ -162,7 +223,15 @@ function packageSpec(c: Checker, limits: IntentLimits, v: unknown, path: string,
     else after.push(s);
   });
   const place = placement(c, o["placement"], joinPath(path, "placement"));
-  const config = stringMap(c, o["config"], joinPath(path, "config"), limits.maxConfigEntries, setterNameProblem, () => undefined, limits.maxValueLength);
+  const config = stringMap(
+    c,
+    o["config"],
+    joinPath(path, "config"),
+    limits.maxConfigEntries,
+    setterNameProblem,
+    () => undefined,
+    limits.maxValueLength,
+  );
   if (name === undefined || blueprint === undefined) return undefined;
   const pkg: PackageIntent = { name, index, blueprint, replicas, resources: res, after, placement: place, config };
   if (blueprintRevision !== undefined) pkg.blueprintRevision = blueprintRevision;
@@ -185,7 +254,8 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
     return undefined;
   }
   const from = c.string(o["from"], joinPath(path, "from"), { required: true, max: 63 });
-  if (from !== undefined && !names.has(from)) c.add(joinPath(path, "from"), `${JSON.stringify(from)} is not a package of this intent`);
+  if (from !== undefined && !names.has(from))
+    c.add(joinPath(path, "from"), `${JSON.stringify(from)} is not a package of this intent`);
   const to = c.string(o["to"], joinPath(path, "to"), { max: 63 });
   const ext = c.object(o["external"], joinPath(path, "external"), ["host", "port"]);
   let external: { host: string; port: number } | undefined;
@@ -196,7 +266,11 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
     else if (to === from) c.add(joinPath(path, "to"), `a package cannot link to itself (${JSON.stringify(to)})`);
   }
   if (ext) {
-    const host = c.string(ext["host"], joinPath(path, "external", "host"), { required: true, max: 253, check: hostProblem });
+    const host = c.string(ext["host"], joinPath(path, "external", "host"), {
+      required: true,
+      max: 253,
+      check: hostProblem,
+    });
     const port = c.integer(ext["port"], joinPath(path, "external", "port"), 1, 65535);
     if (ext["port"] === undefined) c.add(joinPath(path, "external", "port"), "is required");
     if (host !== undefined && port !== undefined) external = { host, port };
@@ -219,7 +293,8 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
     const lb = c.oneOf<LoadBalancer>(po["loadBalancer"], joinPath(path, "policy", "loadBalancer"), LOAD_BALANCERS);
     if (lb) policy.loadBalancer = lb;
   }
-  if (from === undefined || protocol === undefined || port === undefined || (to === undefined && !external)) return undefined;
+  if (from === undefined || protocol === undefined || port === undefined || (to === undefined && !external))
+    return undefined;
   const link: LinkIntent = { from, port, protocol, policy };
   if (to !== undefined) link.to = to;
   if (external) link.external = external;
@@ -241,13 +316,19 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
   }
   const root = c.object(doc, "", ["apiVersion", "kind", "metadata", "spec"]) as Json;
   const apiVersion = c.string(root["apiVersion"], "apiVersion", { required: true, max: 64 });
-  if (apiVersion !== undefined && apiVersion !== INTENT_API_VERSION) c.add("apiVersion", `must be ${JSON.stringify(INTENT_API_VERSION)} (is ${JSON.stringify(apiVersion)})`);
+  if (apiVersion !== undefined && apiVersion !== INTENT_API_VERSION)
+    c.add("apiVersion", `must be ${JSON.stringify(INTENT_API_VERSION)} (is ${JSON.stringify(apiVersion)})`);
   const kind = c.string(root["kind"], "kind", { required: true, max: 64 });
-  if (kind !== undefined && kind !== INTENT_KIND) c.add("kind", `must be ${JSON.stringify(INTENT_KIND)} (is ${JSON.stringify(kind)})`);
+  if (kind !== undefined && kind !== INTENT_KIND)
+    c.add("kind", `must be ${JSON.stringify(INTENT_KIND)} (is ${JSON.stringify(kind)})`);
   const meta = c.object(root["metadata"], "metadata", ["name"]);
   if (!meta && (root["metadata"] === undefined || root["metadata"] === null)) c.add("metadata.name", "is required");
   const name = meta
-    ? c.string(meta["name"], "metadata.name", { required: true, max: 63, check: (n) => dns1123LabelProblem(n) ?? (RESERVED_NAMESPACES.has(n) ? "is reserved" : undefined) })
+    ? c.string(meta["name"], "metadata.name", {
+        required: true,
+        max: 63,
+        check: (n) => dns1123LabelProblem(n) ?? (RESERVED_NAMESPACES.has(n) ? "is reserved" : undefined),
+      })
     : undefined;
   const spec = c.object(root["spec"], "spec", ["timeout", "heal", "packages", "links"]);
   if (!spec && (root["spec"] === undefined || root["spec"] === null)) c.add("spec.packages", "is required");
@@ -257,7 +338,8 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
   const packages: PackageIntent[] = [];
   const seen = new Map<string, number>();
   const rawPackages = spec ? c.list(spec["packages"], "spec.packages", limits.maxPackages) : [];
-  if (spec && rawPackages.length === 0 && !c.issues.some((i) => i.path === "spec.packages")) c.add("spec.packages", "must list at least one package");
+  if (spec && rawPackages.length === 0 && !c.issues.some((i) => i.path === "spec.packages"))
+    c.add("spec.packages", "must list at least one package");
   rawPackages.forEach((raw, i) => {
     const pkg = packageSpec(c, limits, raw, `spec.packages[${i}]`, i);
     if (!pkg) return;
@@ -270,7 +352,11 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
     packages.push(pkg);
   });
   // References are checked against every name given, valid or not, so one bad name is reported once.
-  const names = new Set(rawPackages.map((p) => (p && typeof p === "object" ? (p as Json)["name"] : undefined)).filter((n): n is string => typeof n === "string"));
+  const names = new Set(
+    rawPackages
+      .map((p) => (p && typeof p === "object" ? (p as Json)["name"] : undefined))
+      .filter((n): n is string => typeof n === "string"),
+  );
   for (const pkg of packages) {
     pkg.after.forEach((a, j) => {
       const path = `spec.packages[${pkg.index}].after[${j}]`;

@@ -28,8 +28,18 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ domain: options.domainId });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "camino_" });
-  new Gauge({ name: "camino_build_info", help: "The agent's version.", labelNames: ["version"], registers: [registry] }).set({ version: options.version }, 1);
-  const calls = new Counter({ name: "camino_rpc_calls_total", help: "RPC calls handled, by method and status code.", labelNames: ["service", "method", "code"], registers: [registry] });
+  new Gauge({
+    name: "camino_build_info",
+    help: "The agent's version.",
+    labelNames: ["version"],
+    registers: [registry],
+  }).set({ version: options.version }, 1);
+  const calls = new Counter({
+    name: "camino_rpc_calls_total",
+    help: "RPC calls handled, by method and status code.",
+    labelNames: ["service", "method", "code"],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "camino_rpc_duration_seconds",
     help: "Time to the response headers of unary calls (and to the end of streams), by method.",
@@ -37,7 +47,12 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
-  const inFlight = new Gauge({ name: "camino_rpc_in_flight", help: "Calls being handled now (server streams until they end).", labelNames: ["service", "method"], registers: [registry] });
+  const inFlight = new Gauge({
+    name: "camino_rpc_in_flight",
+    help: "Calls being handled now (server streams until they end).",
+    labelNames: ["service", "method"],
+    registers: [registry],
+  });
 
   const interceptor: Interceptor = (next) => async (req) => {
     const labels = { service: req.service.typeName, method: req.method.name };

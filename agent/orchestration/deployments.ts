@@ -23,8 +23,24 @@ import type { Intent } from "../intent/model.js";
 import type { Logger } from "../log/logger.js";
 import { EdgeObserver } from "./edge-observer.js";
 import { packageObjects } from "./package-objects.js";
-import { planIntent, remotePlacementMessage, resolveIntent, type AdmissionReason, type IntentPlan, type PlannedPackage, type PlannerDeps } from "./planner.js";
-import { Journal, MAX_EVENTS_KEPT, SETTLED, type DeploymentRecord, type EventRecord, type PackageRecord, type StateName } from "./journal.js";
+import {
+  planIntent,
+  remotePlacementMessage,
+  resolveIntent,
+  type AdmissionReason,
+  type IntentPlan,
+  type PlannedPackage,
+  type PlannerDeps,
+} from "./planner.js";
+import {
+  Journal,
+  MAX_EVENTS_KEPT,
+  SETTLED,
+  type DeploymentRecord,
+  type EventRecord,
+  type PackageRecord,
+  type StateName,
+} from "./journal.js";
 
 export interface DeploymentManagerDeps extends PlannerDeps {
   journal: Journal;
@@ -70,7 +86,11 @@ const now = () => new Date().toISOString();
  * Runs tasks in parallel under one signal; the first failure aborts the others, and it is thrown only once
  * every task has stopped — so nothing of a failed wave is still committing while the rollback runs.
  */
-async function allOrAbort<T>(items: readonly T[], parent: AbortSignal, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function allOrAbort<T>(
+  items: readonly T[],
+  parent: AbortSignal,
+  task: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const controller = new AbortController();
   const signal = AbortSignal.any([parent, controller.signal]);
   // Every call under way listens on it (a package's objects are dry-run in parallel): many listeners, no leak.
@@ -110,13 +130,19 @@ export class DeploymentManager {
 
   /** Loads the journal; a deployment that was in flight when the agent stopped is rolled back. */
   async init(): Promise<void> {
-    const records = await this.#deps.journal.load((file, err) => this.#deps.logger.error("unreadable deployment record", { file, error: String(err) }));
+    const records = await this.#deps.journal.load((file, err) =>
+      this.#deps.logger.error("unreadable deployment record", { file, error: String(err) }),
+    );
     for (const record of records) this.#byIntent.set(record.intent, { record, listeners: new Set() });
     for (const live of this.#byIntent.values()) {
       const r = live.record;
       if (SETTLED.has(r.state)) continue;
       const was = r.state;
-      this.#deps.logger.warn("rolling back a deployment left in flight", { intent: r.intent, revision: r.revision, state: was });
+      this.#deps.logger.warn("rolling back a deployment left in flight", {
+        intent: r.intent,
+        revision: r.revision,
+        state: was,
+      });
       live.run = (async () => {
         if (was === "TERMINATING") await this.#terminateRun(live);
         else await this.#rollback(live, `the agent restarted while the intent was ${was}`);
@@ -128,7 +154,8 @@ export class DeploymentManager {
   async close(): Promise<void> {
     this.#closed = true;
     this.#closing.abort();
-    for (const live of this.#byIntent.values()) live.controller?.abort(new CaminoError("ERR_SHUTDOWN", "unavailable", "the agent is shutting down"));
+    for (const live of this.#byIntent.values())
+      live.controller?.abort(new CaminoError("ERR_SHUTDOWN", "unavailable", "the agent is shutting down"));
     await Promise.allSettled([...this.#byIntent.values()].map((l) => l.run));
     await this.#deps.journal.flush();
   }
@@ -139,7 +166,12 @@ export class DeploymentManager {
     const intent = nameOrId.includes(".") ? nameOrId.slice(0, nameOrId.indexOf(".")) : nameOrId;
     const live = this.#byIntent.get(intent);
     if (!live || (nameOrId.includes(".") && live.record.id !== nameOrId)) {
-      throw new CaminoError("ERR_DEPLOYMENT_NOT_FOUND", "not-found", `${field}: no deployment ${JSON.stringify(nameOrId)}`, { data: { field } });
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_NOT_FOUND",
+        "not-found",
+        `${field}: no deployment ${JSON.stringify(nameOrId)}`,
+        { data: { field } },
+      );
     }
     return live;
   }
@@ -159,18 +191,26 @@ export class DeploymentManager {
       } catch {
         after = "";
       }
-      if (!/^[a-z0-9-]{1,63}$/.test(after)) throw new IntentError([{ path: "page_token", message: "not a token this agent gave" }]);
+      if (!/^[a-z0-9-]{1,63}$/.test(after))
+        throw new IntentError([{ path: "page_token", message: "not a token this agent gave" }]);
     }
     const names = [...this.#byIntent.keys()].sort().filter((n) => n > after);
     const page = names.slice(0, size);
-    return { records: page.map((n) => (this.#byIntent.get(n) as Live).record), next: names.length > size ? Buffer.from(page[page.length - 1] as string).toString("base64url") : "" };
+    return {
+      records: page.map((n) => (this.#byIntent.get(n) as Live).record),
+      next: names.length > size ? Buffer.from(page[page.length - 1] as string).toString("base64url") : "",
+    };
   }
 
   /**
    * Events of a deployment: those after `since` (or a snapshot of the current state when absent), then
    * live ones until the deployment settles or `signal` aborts.
    */
-  async *watch(nameOrId: string, since: Date | undefined, signal: AbortSignal): AsyncGenerator<{ record: DeploymentRecord; event: EventRecord }> {
+  async *watch(
+    nameOrId: string,
+    since: Date | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<{ record: DeploymentRecord; event: EventRecord }> {
     const live = this.#find(nameOrId);
     const queue: EventRecord[] = [];
     let wake: (() => void) | undefined;
@@ -189,8 +229,22 @@ export class DeploymentManager {
         // A copy: events emitted while these are sent arrive through the queue, once.
         for (const e of [...r.events]) if (new Date(e.time) > since) yield { record: r, event: e };
       } else {
-        yield { record: r, event: { time: r.updatedAt, package: "", state: r.state, reason: r.reason, kind: "state", wave: 0 } };
-        for (const p of r.packages) yield { record: r, event: { time: p.updatedAt, package: p.package, state: p.state, reason: p.reason, kind: "state", wave: p.wave } };
+        yield {
+          record: r,
+          event: { time: r.updatedAt, package: "", state: r.state, reason: r.reason, kind: "state", wave: 0 },
+        };
+        for (const p of r.packages)
+          yield {
+            record: r,
+            event: {
+              time: p.updatedAt,
+              package: p.package,
+              state: p.state,
+              reason: p.reason,
+              kind: "state",
+              wave: p.wave,
+            },
+          };
       }
       const settledNow = () => SETTLED.has(live.record.state) && !live.controller;
       while (!signal.aborted) {
@@ -218,17 +272,34 @@ export class DeploymentManager {
     if (this.#closed) throw new CaminoError("ERR_SHUTDOWN", "unavailable", "the agent is shutting down");
     const remote: FieldIssue[] = [];
     for (const p of intent.packages) {
-      if (p.placement.kind === "domain" && p.placement.domain !== this.#deps.domainId) remote.push({ path: `spec.packages[${p.index}].placement.domain`, message: remotePlacementMessage(p.placement.domain) });
+      if (p.placement.kind === "domain" && p.placement.domain !== this.#deps.domainId)
+        remote.push({
+          path: `spec.packages[${p.index}].placement.domain`,
+          message: remotePlacementMessage(p.placement.domain),
+        });
     }
-    if (remote.length > 0) throw new CaminoError("ERR_PLACEMENT_UNAVAILABLE", "precondition", remote.map((i) => `${i.path}: ${i.message}`).join("; "), { data: { fields: remote.map((i) => i.path) } });
+    if (remote.length > 0)
+      throw new CaminoError(
+        "ERR_PLACEMENT_UNAVAILABLE",
+        "precondition",
+        remote.map((i) => `${i.path}: ${i.message}`).join("; "),
+        { data: { fields: remote.map((i) => i.path) } },
+      );
     let existing = this.#byIntent.get(intent.name);
     // A run that has reached its final state only writes its record before it ends: wait for that.
     if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
     existing = this.#byIntent.get(intent.name);
     const busy = existing && (!SETTLED.has(existing.record.state) || existing.controller || existing.terminating);
     if (busy || this.#claimed.has(intent.name)) {
-      const what = existing && busy ? `revision ${existing.record.revision} is ${existing.record.state}` : "is being submitted by another call";
-      throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`);
+      const what =
+        existing && busy
+          ? `revision ${existing.record.revision} is ${existing.record.state}`
+          : "is being submitted by another call";
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_IN_PROGRESS",
+        "precondition",
+        `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`,
+      );
     }
     // Claimed until its run is installed, so two submissions of one intent never both start.
     this.#claimed.add(intent.name);
@@ -239,7 +310,11 @@ export class DeploymentManager {
     }
   }
 
-  async #start(intent: Intent, intentJson: unknown, existing: Live | undefined): Promise<{ id: string; revision: number; noOp: boolean }> {
+  async #start(
+    intent: Intent,
+    intentJson: unknown,
+    existing: Live | undefined,
+  ): Promise<{ id: string; revision: number; noOp: boolean }> {
     // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
     const { digest } = await resolveIntent(intent, this.#deps);
     if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
@@ -259,7 +334,18 @@ export class DeploymentManager {
       timeoutMs: intent.timeoutMs ?? this.#deps.defaultTimeoutMs,
       createdAt: at,
       updatedAt: at,
-      packages: intent.order.map((name) => ({ package: name, wave: intent.waves.findIndex((w) => w.includes(name)) + 1, edge: "", domain: this.#deps.domainId, repository: "", state: "PENDING", reason: "waiting for admission", blueprintCommit: "", commit: "", updatedAt: at })),
+      packages: intent.order.map((name) => ({
+        package: name,
+        wave: intent.waves.findIndex((w) => w.includes(name)) + 1,
+        edge: "",
+        domain: this.#deps.domainId,
+        repository: "",
+        state: "PENDING",
+        reason: "waiting for admission",
+        blueprintCommit: "",
+        commit: "",
+        updatedAt: at,
+      })),
       admission: [],
       touched: {},
       events: [],
@@ -275,7 +361,11 @@ export class DeploymentManager {
     live.run = this.#run(live, intent).finally(() => {
       delete live.controller;
       // Wake watchers so they see the run is over.
-      this.#emit(live, { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 }, false);
+      this.#emit(
+        live,
+        { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 },
+        false,
+      );
     });
     return { id: record.id, revision, noOp: false };
   }
@@ -283,7 +373,8 @@ export class DeploymentManager {
   #emit(live: Live, e: EventRecord, keep = true): void {
     if (keep) {
       live.record.events.push(e);
-      if (live.record.events.length > MAX_EVENTS_KEPT) live.record.events.splice(0, live.record.events.length - MAX_EVENTS_KEPT);
+      if (live.record.events.length > MAX_EVENTS_KEPT)
+        live.record.events.splice(0, live.record.events.length - MAX_EVENTS_KEPT);
     }
     for (const l of live.listeners) l(e);
   }
@@ -306,7 +397,9 @@ export class DeploymentManager {
       }
     }
     this.#emit(live, { time, package: pkg, state, reason, kind, wave });
-    this.#deps.journal.saveLater(r, (err) => this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }));
+    this.#deps.journal.saveLater(r, (err) =>
+      this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+    );
   }
 
   #repo(name: string): RegisteredRepository {
@@ -338,11 +431,26 @@ export class DeploymentManager {
     return o;
   }
 
-  async #waitSynced(edge: EdgeClient, repository: string, commit: string, intent: string, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  async #waitSynced(
+    edge: EdgeClient,
+    repository: string,
+    commit: string,
+    intent: string,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<void> {
     const git = this.#repo(repository).git;
-    const state = await this.#observer(edge).waitSynced(commit, intent, (head, c) => git.isDescendant(head, c), timeoutMs, signal);
-    if (state.failed) throw new RunFailure(`edge ${edge.name} cannot sync commit ${commit.slice(0, 12)}: ${state.reason}`);
-    if (!state.synced) throw new RunFailure(`edge ${edge.name} did not sync commit ${commit.slice(0, 12)}: ${state.reason}`);
+    const state = await this.#observer(edge).waitSynced(
+      commit,
+      intent,
+      (head, c) => git.isDescendant(head, c),
+      timeoutMs,
+      signal,
+    );
+    if (state.failed)
+      throw new RunFailure(`edge ${edge.name} cannot sync commit ${commit.slice(0, 12)}: ${state.reason}`);
+    if (!state.synced)
+      throw new RunFailure(`edge ${edge.name} did not sync commit ${commit.slice(0, 12)}: ${state.reason}`);
   }
 
   async #waitAvailable(live: Live, edge: EdgeClient, intent: string, pkg: string, signal: AbortSignal): Promise<void> {
@@ -356,7 +464,13 @@ export class DeploymentManager {
   async #turn(live: Live, signal: AbortSignal): Promise<() => void> {
     const max = this.#deps.maxConcurrentRuns ?? 32;
     if (this.#running >= max) {
-      this.#event(live, "", "PENDING", `waiting for a turn: ${this.#running} deployments under way, ${this.#turns.length} waiting before it`, "progress");
+      this.#event(
+        live,
+        "",
+        "PENDING",
+        `waiting for a turn: ${this.#running} deployments under way, ${this.#turns.length} waiting before it`,
+        "progress",
+      );
       await new Promise<void>((resolve, reject) => {
         const go = () => {
           signal.removeEventListener("abort", onAbort);
@@ -388,7 +502,15 @@ export class DeploymentManager {
     const signal = controller.signal;
     setMaxListeners(0, signal);
     let stage = "admission";
-    const timer = setTimeout(() => controller.abort(new RunFailure(`spec.timeout ${Math.round(r.timeoutMs / 100) / 10}s passed during ${stage}${live.waiting ? ` (waiting for ${live.waiting})` : ""}`)), r.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new RunFailure(
+            `spec.timeout ${Math.round(r.timeoutMs / 100) / 10}s passed during ${stage}${live.waiting ? ` (waiting for ${live.waiting})` : ""}`,
+          ),
+        ),
+      r.timeoutMs,
+    );
     let done: (() => void) | undefined;
     try {
       done = await this.#turn(live, signal);
@@ -397,7 +519,8 @@ export class DeploymentManager {
       try {
         plan = await planIntent(intent, this.#deps, { revision: r.revision, reserve: true, signal });
       } catch (err) {
-        if (err instanceof IntentError || (err instanceof CaminoError && err.kind === "precondition")) throw new RunFailure(`admission: ${err.message}`);
+        if (err instanceof IntentError || (err instanceof CaminoError && err.kind === "precondition"))
+          throw new RunFailure(`admission: ${err.message}`);
         throw err;
       }
       r.digest = plan.digest;
@@ -409,8 +532,13 @@ export class DeploymentManager {
       }
       if (!plan.admitted) {
         r.admission = plan.admission;
-        for (const p of plan.packages) if (p.admission.length > 0) this.#event(live, p.package, "FAILED", p.admission.map((a) => `${a.check}: ${a.message}`).join("; "));
-        throw new RunFailure(`admission refused ${plan.admission.length} reason(s): ${plan.admission.map((a) => `${a.package}${a.edge ? "@" + a.edge : ""} [${a.check}] ${a.message}`).join("; ")}`, plan.admission);
+        for (const p of plan.packages)
+          if (p.admission.length > 0)
+            this.#event(live, p.package, "FAILED", p.admission.map((a) => `${a.check}: ${a.message}`).join("; "));
+        throw new RunFailure(
+          `admission refused ${plan.admission.length} reason(s): ${plan.admission.map((a) => `${a.package}${a.edge ? "@" + a.edge : ""} [${a.check}] ${a.message}`).join("; ")}`,
+          plan.admission,
+        );
       }
       for (const p of plan.packages) this.#event(live, p.package, "ADMITTED", `${p.reason}; reserved on ${p.edge}`);
       this.#event(live, "", "ADMITTED", `every package admitted (${plan.packages.length})`);
@@ -420,11 +548,23 @@ export class DeploymentManager {
       await Promise.all(plan.chains.map((c) => this.#touch(live, c.repository)));
       await this.#deps.failpoints.hit("deploy-before-commit", signal);
       await allOrAbort(plan.chains, signal, async (c, signal) => {
-        const commit = await new DeploymentRepository(this.#repo(c.repository).git).writeWave({ intent: intent.name, revision: r.revision, wave: 0, packages: new Map(), chain: c.files });
+        const commit = await new DeploymentRepository(this.#repo(c.repository).git).writeWave({
+          intent: intent.name,
+          revision: r.revision,
+          wave: 0,
+          packages: new Map(),
+          chain: c.files,
+        });
         signal.throwIfAborted();
         await this.#waitSynced(this.#edge(c.edge), c.repository, commit.commit, intent.name, signal, r.timeoutMs);
       });
-      this.#event(live, "", "COMMITTED", `wave 0: the chain's namespace synced on ${plan.chains.map((c) => c.edge).join(", ")}`, "progress");
+      this.#event(
+        live,
+        "",
+        "COMMITTED",
+        `wave 0: the chain's namespace synced on ${plan.chains.map((c) => c.edge).join(", ")}`,
+        "progress",
+      );
 
       for (let w = 1; w <= plan.waves.length; w++) {
         stage = `wave ${w}`;
@@ -433,14 +573,29 @@ export class DeploymentManager {
       }
       stage = "cleanup of packages the intent no longer has";
       await this.#removeDropped(live, plan, signal);
-      this.#event(live, "", "READY", `every package READY (${plan.packages.length} on ${[...new Set(plan.packages.map((p) => p.edge))].join(", ")})`);
+      this.#event(
+        live,
+        "",
+        "READY",
+        `every package READY (${plan.packages.length} on ${[...new Set(plan.packages.map((p) => p.edge))].join(", ")})`,
+      );
       await this.#deps.journal.save(r);
     } catch (err) {
       const internal = !(err instanceof RunFailure) && !(err instanceof CaminoError) && !signal.aborted;
       const incident = internal ? createHash("sha256").update(`${r.id}\0${Date.now()}`).digest("hex").slice(0, 12) : "";
       // An unexpected error's text stays in the agent's log, under an incident id the reason gives.
-      if (internal) this.#deps.logger.error("deployment failed unexpectedly", { intent: intent.name, incident, error: String((err as Error).stack ?? err) });
-      const reason = signal.aborted && signal.reason instanceof Error ? signal.reason.message : internal ? `internal error (incident ${incident} in the agent's log)` : (err as Error).message;
+      if (internal)
+        this.#deps.logger.error("deployment failed unexpectedly", {
+          intent: intent.name,
+          incident,
+          error: String((err as Error).stack ?? err),
+        });
+      const reason =
+        signal.aborted && signal.reason instanceof Error
+          ? signal.reason.message
+          : internal
+            ? `internal error (incident ${incident} in the agent's log)`
+            : (err as Error).message;
       await this.#rollback(live, reason);
     } finally {
       clearTimeout(timer);
@@ -448,25 +603,43 @@ export class DeploymentManager {
     }
   }
 
-  async #deployWave(live: Live, intent: string, w: number, wave: readonly PlannedPackage[], signal: AbortSignal): Promise<void> {
+  async #deployWave(
+    live: Live,
+    intent: string,
+    w: number,
+    wave: readonly PlannedPackage[],
+    signal: AbortSignal,
+  ): Promise<void> {
     const r = live.record;
     // Server-side dry run of every package of the wave, on its edge, now that the namespace exists.
     const refused: AdmissionReason[] = [];
     await allOrAbort(wave, signal, async (p, signal) => {
-      const results = await this.#edge(p.edge as string).dryRun(packageObjects(p.hydrated as NonNullable<PlannedPackage["hydrated"]>), signal);
+      const results = await this.#edge(p.edge as string).dryRun(
+        packageObjects(p.hydrated as NonNullable<PlannedPackage["hydrated"]>),
+        signal,
+      );
       for (const x of results) {
         if (x.ok) continue;
         const causes = x.causes.map((c) => `${c.field}: ${c.message}`).join("; ");
-        refused.push({ package: p.package, edge: p.edge as string, check: "dry-run", message: `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}` });
+        refused.push({
+          package: p.package,
+          edge: p.edge as string,
+          check: "dry-run",
+          message: `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}`,
+        });
       }
     });
     if (refused.length > 0) {
       r.admission = refused;
       for (const p of wave) {
         const mine = refused.filter((x) => x.package === p.package);
-        if (mine.length > 0) this.#event(live, p.package, "FAILED", `dry run refused: ${mine.map((x) => x.message).join("; ")}`);
+        if (mine.length > 0)
+          this.#event(live, p.package, "FAILED", `dry run refused: ${mine.map((x) => x.message).join("; ")}`);
       }
-      throw new RunFailure(`wave ${w}: the edge refused the dry run: ${refused.map((x) => `${x.package}@${x.edge} ${x.message}`).join("; ")}`, refused);
+      throw new RunFailure(
+        `wave ${w}: the edge refused the dry run: ${refused.map((x) => `${x.package}@${x.edge} ${x.message}`).join("; ")}`,
+        refused,
+      );
     }
     // One commit per repository, repositories in parallel; then each edge's sync, then each package's workloads.
     const byRepo = new Map<string, PlannedPackage[]>();
@@ -474,16 +647,29 @@ export class DeploymentManager {
     await Promise.all([...byRepo.keys()].map((repo) => this.#touch(live, repo)));
     await this.#deps.failpoints.hit("deploy-before-commit", signal);
     await allOrAbort([...byRepo], signal, async ([repo, pkgs], signal) => {
-      const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as NonNullable<PlannedPackage["hydrated"]>).files] as const));
-      const commit = await new DeploymentRepository(this.#repo(repo).git).writeWave({ intent, revision: r.revision, wave: w, packages: files });
+      const files = new Map(
+        pkgs.map((p) => [p.package, (p.hydrated as NonNullable<PlannedPackage["hydrated"]>).files] as const),
+      );
+      const commit = await new DeploymentRepository(this.#repo(repo).git).writeWave({
+        intent,
+        revision: r.revision,
+        wave: w,
+        packages: files,
+      });
       for (const p of pkgs) {
         (r.packages.find((x) => x.package === p.package) as PackageRecord).commit = commit.commit;
-        this.#event(live, p.package, "COMMITTED", `${commit.changed ? "committed" : "unchanged at"} ${commit.commit.slice(0, 12)} in ${repo}`);
+        this.#event(
+          live,
+          p.package,
+          "COMMITTED",
+          `${commit.changed ? "committed" : "unchanged at"} ${commit.commit.slice(0, 12)} in ${repo}`,
+        );
       }
       signal.throwIfAborted();
       const edge = this.#edge(pkgs[0]?.edge as string);
       await this.#waitSynced(edge, repo, commit.commit, intent, signal, r.timeoutMs);
-      for (const p of pkgs) this.#event(live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.commit.slice(0, 12)}`);
+      for (const p of pkgs)
+        this.#event(live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.commit.slice(0, 12)}`);
       await allOrAbort(pkgs, signal, async (p, signal) => {
         await this.#waitAvailable(live, edge, intent, p.package, signal);
         // Its reservation goes when a capacity reading shows its pods (reservations.ts), not on this word alone.
@@ -499,15 +685,26 @@ export class DeploymentManager {
     for (const c of plan.chains) want.set(c.repository, new Set(["_chain"]));
     for (const p of plan.packages) if (p.repository) want.get(p.repository)?.add(p.package);
     for (const repo of this.#deps.registry.list().filter((x) => x.record.role === "deployment")) {
-      const present = new Set([...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string));
+      const present = new Set(
+        [...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string),
+      );
       const keep = want.get(repo.record.name) ?? new Set<string>();
       const drop = [...present].filter((p) => !keep.has(p));
       if (drop.length === 0) continue;
       await this.#touch(live, repo.record.name);
       const d = new DeploymentRepository(repo.git);
-      const commit = keep.size === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+      const commit =
+        keep.size === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
       this.#event(live, "", r.state, `removed ${drop.join(", ")} from ${repo.record.name}`, "progress");
-      if (repo.record.edge && this.#deps.edges.get(repo.record.edge)) await this.#waitSynced(this.#edge(repo.record.edge), repo.record.name, commit.commit, r.intent, signal, r.timeoutMs);
+      if (repo.record.edge && this.#deps.edges.get(repo.record.edge))
+        await this.#waitSynced(
+          this.#edge(repo.record.edge),
+          repo.record.name,
+          commit.commit,
+          r.intent,
+          signal,
+          r.timeoutMs,
+        );
     }
   }
 
@@ -521,10 +718,22 @@ export class DeploymentManager {
       touched.map(async ([repo, baseline]) => {
         try {
           const registered = this.#repo(repo);
-          const commit = await new DeploymentRepository(registered.git).restoreIntent(r.intent, r.revision, baseline || undefined);
+          const commit = await new DeploymentRepository(registered.git).restoreIntent(
+            r.intent,
+            r.revision,
+            baseline || undefined,
+          );
           const edge = registered.record.edge ? this.#deps.edges.get(registered.record.edge) : undefined;
           // At shutdown the restore is committed but not waited for: the edges sync it on their own.
-          if (edge && !this.#closed) await this.#waitSynced(edge, repo, commit.commit, r.intent, cleanup, this.#deps.cleanupTimeoutMs ?? 60_000).catch((err: unknown) => problems.push(`${repo}: restored, but ${(err as Error).message}`));
+          if (edge && !this.#closed)
+            await this.#waitSynced(
+              edge,
+              repo,
+              commit.commit,
+              r.intent,
+              cleanup,
+              this.#deps.cleanupTimeoutMs ?? 60_000,
+            ).catch((err: unknown) => problems.push(`${repo}: restored, but ${(err as Error).message}`));
         } catch (err) {
           problems.push(`${repo}: ${(err as Error).message}`);
         }
@@ -532,14 +741,20 @@ export class DeploymentManager {
     );
     // Released once the restore has synced: until then the failed wave's pods may still take the room.
     this.#deps.book.release(r.intent);
-    for (const p of r.packages) if (p.state !== "FAILED" || touched.length > 0) this.#event(live, p.package, "ROLLED_BACK", p.state === "FAILED" ? p.reason : `rolled back: ${cause}`);
+    for (const p of r.packages)
+      if (p.state !== "FAILED" || touched.length > 0)
+        this.#event(live, p.package, "ROLLED_BACK", p.state === "FAILED" ? p.reason : `rolled back: ${cause}`);
     const restored = problems.filter((p) => !p.includes("restored, but"));
     if (restored.length > 0) {
       this.#event(live, "", "FAILED", `${cause}; the rollback could not restore ${restored.join("; ")}`);
     } else {
       this.#event(live, "", "ROLLED_BACK", problems.length > 0 ? `${cause} (${problems.join("; ")})` : cause);
     }
-    await this.#deps.journal.save(r).catch((err: unknown) => this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }));
+    await this.#deps.journal
+      .save(r)
+      .catch((err: unknown) =>
+        this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+      );
   }
 
   /**
@@ -548,9 +763,19 @@ export class DeploymentManager {
    */
   async terminate(name: string): Promise<DeploymentRecord> {
     const live = this.#find(name);
-    if (this.#claimed.has(live.record.intent)) throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is being submitted: terminate it once it has started`);
+    if (this.#claimed.has(live.record.intent))
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_IN_PROGRESS",
+        "precondition",
+        `intent ${live.record.intent} is being submitted: terminate it once it has started`,
+      );
     if (live.record.state === "TERMINATED" && !live.terminating) return live.record;
-    if (live.terminating || live.record.state === "TERMINATING") throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", "precondition", `intent ${live.record.intent} is already terminating`);
+    if (live.terminating || live.record.state === "TERMINATING")
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_IN_PROGRESS",
+        "precondition",
+        `intent ${live.record.intent} is already terminating`,
+      );
     // Claimed before the first await, so a second call (a retry) cannot start another termination.
     live.terminating = true;
     live.controller?.abort(new RunFailure("terminated by request"));
@@ -560,7 +785,11 @@ export class DeploymentManager {
     live.run = this.#terminateRun(live).finally(() => {
       delete live.controller;
       delete live.terminating;
-      this.#emit(live, { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 }, false);
+      this.#emit(
+        live,
+        { time: now(), package: "", state: live.record.state, reason: live.record.reason, kind: "settled", wave: 0 },
+        false,
+      );
     });
     return live.record;
   }
@@ -575,15 +804,38 @@ export class DeploymentManager {
       for (const w of [...waves, 0]) {
         await Promise.all(
           repos.map(async (repo) => {
-            const present = new Set([...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string));
-            const drop = w === 0 ? [...present] : r.packages.filter((p) => p.wave === w && present.has(p.package)).map((p) => p.package);
+            const present = new Set(
+              [...(await repo.git.listFiles(undefined, r.intent)).keys()].map((p) => p.split("/")[1] as string),
+            );
+            const drop =
+              w === 0
+                ? [...present]
+                : r.packages.filter((p) => p.wave === w && present.has(p.package)).map((p) => p.package);
             if (drop.length === 0) return;
             const d = new DeploymentRepository(repo.git);
-            const commit = w === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
-            for (const p of drop) if (p !== "_chain") this.#event(live, p, "TERMINATING", `removed from ${repo.record.name} at ${commit.commit.slice(0, 12)}`);
+            const commit =
+              w === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+            for (const p of drop)
+              if (p !== "_chain")
+                this.#event(
+                  live,
+                  p,
+                  "TERMINATING",
+                  `removed from ${repo.record.name} at ${commit.commit.slice(0, 12)}`,
+                );
             const edge = repo.record.edge ? this.#deps.edges.get(repo.record.edge) : undefined;
-            if (edge) await this.#waitSynced(edge, repo.record.name, commit.commit, r.intent, signal, this.#deps.cleanupTimeoutMs ?? 60_000).catch((err: unknown) => problems.push((err as Error).message));
-            for (const p of drop) if (p !== "_chain") this.#event(live, p, "TERMINATED", `removed from edge ${repo.record.edge ?? repo.record.name}`);
+            if (edge)
+              await this.#waitSynced(
+                edge,
+                repo.record.name,
+                commit.commit,
+                r.intent,
+                signal,
+                this.#deps.cleanupTimeoutMs ?? 60_000,
+              ).catch((err: unknown) => problems.push((err as Error).message));
+            for (const p of drop)
+              if (p !== "_chain")
+                this.#event(live, p, "TERMINATED", `removed from edge ${repo.record.edge ?? repo.record.name}`);
           }),
         );
       }
@@ -591,7 +843,14 @@ export class DeploymentManager {
       problems.push((err as Error).message);
     }
     this.#deps.book.release(r.intent);
-    this.#event(live, "", "TERMINATED", problems.length > 0 ? `removed from every repository (${problems.join("; ")})` : "removed from every repository and edge");
+    this.#event(
+      live,
+      "",
+      "TERMINATED",
+      problems.length > 0
+        ? `removed from every repository (${problems.join("; ")})`
+        : "removed from every repository and edge",
+    );
     await this.#deps.journal.save(r).catch(() => undefined);
   }
 }

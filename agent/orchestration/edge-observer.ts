@@ -45,7 +45,13 @@ export class EdgeObserver {
    * intent's objects (`failed`), or `timeoutMs` passes (not synced, with the last reason).
    * @throws the signal's reason when it aborts
    */
-  waitSynced(commit: string, intent: string, isDescendant: SyncWaiter["isDescendant"], timeoutMs: number, signal: AbortSignal): Promise<SyncState> {
+  waitSynced(
+    commit: string,
+    intent: string,
+    isDescendant: SyncWaiter["isDescendant"],
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<SyncState> {
     return new Promise<SyncState>((resolve, reject) => {
       signal.throwIfAborted();
       const w: SyncWaiter = {
@@ -175,7 +181,10 @@ export class EdgeObserver {
       const mine = byPackage.get(`${w.intent}/${w.pkg}`) ?? [];
       const short = mine.filter((x) => x.available < x.desired);
       if (short.length === 0) w.done();
-      else w.waiting(`${w.pkg} on ${this.#edge.name}: ${short.map((x) => `${x.kind}/${x.name} ${x.available}/${x.desired} available`).join(", ")}`);
+      else
+        w.waiting(
+          `${w.pkg} on ${this.#edge.name}: ${short.map((x) => `${x.kind}/${x.name} ${x.available}/${x.desired} available`).join(", ")}`,
+        );
     }
   }
 }

@@ -9,7 +9,17 @@ import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises
 import { join } from "node:path";
 import type { AdmissionReason } from "./planner.js";
 
-export type StateName = "PENDING" | "ADMITTED" | "COMMITTED" | "SYNCED" | "READY" | "DEGRADED" | "FAILED" | "ROLLED_BACK" | "TERMINATED" | "TERMINATING";
+export type StateName =
+  | "PENDING"
+  | "ADMITTED"
+  | "COMMITTED"
+  | "SYNCED"
+  | "READY"
+  | "DEGRADED"
+  | "FAILED"
+  | "ROLLED_BACK"
+  | "TERMINATED"
+  | "TERMINATING";
 
 export const SETTLED: ReadonlySet<StateName> = new Set(["READY", "DEGRADED", "FAILED", "ROLLED_BACK", "TERMINATED"]);
 

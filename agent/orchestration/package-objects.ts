@@ -40,7 +40,6 @@ export function packageObjects(p: HydratedPackage): KubernetesObject[] {
 type Container = { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } };
 type PodSpec = { containers?: Container[]; initContainers?: Container[] };
 
-
 /** One pod's requests as the scheduler counts them: the containers' sum, or the largest init container if more. */
 export function podRequests(spec: PodSpec | undefined): { cpuMillis: number; memoryBytes: number } {
   const of = (c: Container) => {

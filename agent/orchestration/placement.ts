@@ -149,7 +149,8 @@ function need(demand: Demand): Need {
   };
 }
 
-const hasRoom = (free: Amount, n: Need) => n.cpu <= free.cpuMillis && n.memory <= free.memoryBytes && n.pods <= free.pods;
+const hasRoom = (free: Amount, n: Need) =>
+  n.cpu <= free.cpuMillis && n.memory <= free.memoryBytes && n.pods <= free.pods;
 const perNode = (free: number, size: number) => (size > 0 ? Math.max(0, Math.floor(free / size)) : Infinity);
 
 /**
@@ -207,15 +208,27 @@ export function afterPlacing(d: Demand, e: EdgeState): EdgeState {
   const t = d.total;
   const nodeFree = e.nodeFree.map((x) => ({ cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes }));
   packPods(need(d), nodeFree, true);
-  return { ...e, free: { cpuMillis: e.free.cpuMillis - t.cpuMillis, memoryBytes: e.free.memoryBytes - t.memoryBytes, pods: e.free.pods - t.pods }, nodeFree };
+  return {
+    ...e,
+    free: {
+      cpuMillis: e.free.cpuMillis - t.cpuMillis,
+      memoryBytes: e.free.memoryBytes - t.memoryBytes,
+      pods: e.free.pods - t.pods,
+    },
+    nodeFree,
+  };
 }
 
-const fraction = (used: number, allocatable: number) => (allocatable > 0 ? used / allocatable : used > 0 ? Infinity : 0);
+const fraction = (used: number, allocatable: number) =>
+  allocatable > 0 ? used / allocatable : used > 0 ? Infinity : 0;
 const percent = (f: number) => (Number.isFinite(f) ? `${Math.round(f * 100)}%` : "over 100%");
 
 /** CPU and memory used after placing, as fractions of allocatable. */
 function usedAfter(allocatable: Amount, free: Amount, n: Need): { cpu: number; memory: number } {
-  return { cpu: fraction(allocatable.cpuMillis - free.cpuMillis + n.cpu, allocatable.cpuMillis), memory: fraction(allocatable.memoryBytes - free.memoryBytes + n.memory, allocatable.memoryBytes) };
+  return {
+    cpu: fraction(allocatable.cpuMillis - free.cpuMillis + n.cpu, allocatable.cpuMillis),
+    memory: fraction(allocatable.memoryBytes - free.memoryBytes + n.memory, allocatable.memoryBytes),
+  };
 }
 
 /** The load after placing: the larger of the CPU and memory fractions used. */
@@ -343,7 +356,10 @@ class Ledger {
     let w = this.#working.get(i);
     if (!w) {
       const e = this.edges[i] as EdgeState;
-      w = { free: { ...e.free }, nodes: e.nodeFree.map((x) => ({ cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes })) };
+      w = {
+        free: { ...e.free },
+        nodes: e.nodeFree.map((x) => ({ cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes })),
+      };
       this.#working.set(i, w);
       let at = this.#touched.length;
       while (at > 0 && (this.#touched[at - 1] as number) > i) at--;
@@ -367,7 +383,8 @@ interface Shortfall {
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const listed = (names: readonly string[], cap = 10) => names.slice(0, cap).join(", ") + (names.length > cap ? `, … (${names.length} in all)` : "");
+const listed = (names: readonly string[], cap = 10) =>
+  names.slice(0, cap).join(", ") + (names.length > cap ? `, … (${names.length} in all)` : "");
 
 /** Places every package of one intent in order; one call is one consistent snapshot of the edges. */
 class Placer {
@@ -406,15 +423,31 @@ class Placer {
       const text = `{${keys.map((k) => `${k}=${r.selector[k]}`).join(", ")}}`;
       const candidates = this.#matching(text, keys, r.selector);
       if (candidates.length === 0) {
-        const down = this.#ledger.edges.filter((e) => !e.healthy && matches(e.labels, keys, r.selector)).map((e) => e.name);
-        return { path: `${at}.placement.edgeSelector`, message: `no healthy edge matches edgeSelector ${text}${down.length > 0 ? ` (matching but unhealthy: ${listed(down)})` : ""}` };
+        const down = this.#ledger.edges
+          .filter((e) => !e.healthy && matches(e.labels, keys, r.selector))
+          .map((e) => e.name);
+        return {
+          path: `${at}.placement.edgeSelector`,
+          message: `no healthy edge matches edgeSelector ${text}${down.length > 0 ? ` (matching but unhealthy: ${listed(down)})` : ""}`,
+        };
       }
-      const isCandidate = (i: number) => (this.#ledger.edges[i] as EdgeState).healthy && matches((this.#ledger.edges[i] as EdgeState).labels, keys, r.selector);
-      const fit = this.#auto(p, n, candidates, isCandidate, (count) => `${count === 1 ? "edge" : "edges"} matching edgeSelector ${text}`);
+      const isCandidate = (i: number) =>
+        (this.#ledger.edges[i] as EdgeState).healthy &&
+        matches((this.#ledger.edges[i] as EdgeState).labels, keys, r.selector);
+      const fit = this.#auto(
+        p,
+        n,
+        candidates,
+        isCandidate,
+        (count) => `${count === 1 ? "edge" : "edges"} matching edgeSelector ${text}`,
+      );
       if (fit) return fit;
       const names = Array.from(candidates, (i) => this.#ledger.name(i));
       const s = this.#shortfall(n, candidates) as Shortfall;
-      return { path: `${at}.resources`, message: `needs ${s.needs}; none of the edges matching edgeSelector ${text} has room (${listed(names)}); closest: ${s.closest}` };
+      return {
+        path: `${at}.resources`,
+        message: `needs ${s.needs}; none of the edges matching edgeSelector ${text} has room (${listed(names)}); closest: ${s.closest}`,
+      };
     }
     const healthy = (i: number) => (this.#ledger.edges[i] as EdgeState).healthy;
     const fit = this.#auto(p, n, undefined, healthy, (count) => (count === 1 ? "healthy edge" : "healthy edges"));
@@ -422,9 +455,15 @@ class Placer {
     const s = this.#shortfall(n);
     if (!s) {
       const total = this.#ledger.edges.length;
-      return { path: `${at}.placement`, message: `no healthy edge to place on (${total === 0 ? "the domain has no edge" : `${total} edge${total === 1 ? "" : "s"}, none healthy`})` };
+      return {
+        path: `${at}.placement`,
+        message: `no healthy edge to place on (${total === 0 ? "the domain has no edge" : `${total} edge${total === 1 ? "" : "s"}, none healthy`})`,
+      };
     }
-    return { path: `${at}.resources`, message: `needs ${s.needs}; no healthy edge has room (${s.candidates} healthy); closest: ${s.closest}` };
+    return {
+      path: `${at}.resources`,
+      message: `needs ${s.needs}; no healthy edge has room (${s.candidates} healthy); closest: ${s.closest}`,
+    };
   }
 
   #explicit(n: Need, name: string, at: string): Choice {
@@ -432,10 +471,17 @@ class Placer {
     const i = edges.findIndex((e) => e.name === name);
     if (i < 0) {
       const known = edges.map((e) => e.name).sort(byName);
-      return { path: `${at}.placement.edge`, message: `unknown edge ${JSON.stringify(name)} (${known.length === 0 ? "the domain has no edge" : `known: ${listed(known)}`})` };
+      return {
+        path: `${at}.placement.edge`,
+        message: `unknown edge ${JSON.stringify(name)} (${known.length === 0 ? "the domain has no edge" : `known: ${listed(known)}`})`,
+      };
     }
     const e = edges[i] as EdgeState;
-    if (!e.healthy) return { path: `${at}.placement.edge`, message: `edge ${JSON.stringify(name)} is unhealthy (${e.reason ?? "not ready"}); an explicit placement is never moved to another edge` };
+    if (!e.healthy)
+      return {
+        path: `${at}.placement.edge`,
+        message: `edge ${JSON.stringify(name)} is unhealthy (${e.reason ?? "not ready"}); an explicit placement is never moved to another edge`,
+      };
     if (!this.#ledger.fits(i, n)) {
       const s = this.#shortfall(n, [i]) as Shortfall;
       return { path: `${at}.resources`, message: `needs ${s.needs}; ${s.closest}` };
@@ -460,7 +506,13 @@ class Placer {
   }
 
   /** Co-location, else the least loaded fitting candidate (any healthy edge without a list); undefined when none fits. */
-  #auto(p: PackageToPlace, n: Need, candidates: readonly number[] | undefined, isCandidate: (i: number) => boolean, among: (count: number) => string): { edge: number; reason: string } | undefined {
+  #auto(
+    p: PackageToPlace,
+    n: Need,
+    candidates: readonly number[] | undefined,
+    isCandidate: (i: number) => boolean,
+    among: (count: number) => string,
+  ): { edge: number; reason: string } | undefined {
     const ledger = this.#ledger;
     if (p.linked.length > 0 && this.#placed.size > 0) {
       const holding = new Map<number, string[]>();
@@ -474,7 +526,10 @@ class Placer {
       for (const [i, names] of holding) {
         if (!isCandidate(i) || !ledger.fits(i, n)) continue;
         const load = ledger.loadAfter(i, n);
-        const better = names.length > bestCount || (names.length === bestCount && (load < bestLoad || (load === bestLoad && ledger.name(i) < ledger.name(best))));
+        const better =
+          names.length > bestCount ||
+          (names.length === bestCount &&
+            (load < bestLoad || (load === bestLoad && ledger.name(i) < ledger.name(best))));
         if (best < 0 || better) [best, bestCount, bestLoad] = [i, names.length, load];
       }
       if (best >= 0) return { edge: best, reason: `co-located with ${(holding.get(best) as string[]).join(", ")}` };
@@ -483,7 +538,10 @@ class Placer {
     if (best < 0) return undefined;
     const used = ledger.usedAfter(best, n);
     const which = count === 1 ? `the only ${among(count)}` : `least loaded fitting edge of ${count} ${among(count)}`;
-    return { edge: best, reason: `${which} (cpu ${percent(used.cpu)}, memory ${percent(used.memory)} after placement)` };
+    return {
+      edge: best,
+      reason: `${which} (cpu ${percent(used.cpu)}, memory ${percent(used.memory)} after placement)`,
+    };
   }
 
   /**
@@ -501,16 +559,32 @@ class Placer {
     if (!hasRoom(f, n)) {
       const pods = t.pods > f.pods;
       const podCount = (k: number) => `, ${k} pod${k === 1 ? "" : "s"}`;
-      return { candidates: count, needs: formatAmount(t) + (pods ? podCount(t.pods) : ""), closest: `${name} has ${formatAmount(f)}${pods ? podCount(f.pods) : ""} free${after}` };
+      return {
+        candidates: count,
+        needs: formatAmount(t) + (pods ? podCount(t.pods) : ""),
+        closest: `${name} has ${formatAmount(f)}${pods ? podCount(f.pods) : ""} free${after}`,
+      };
     }
     const nodes = ledger.nodes(best);
-    const shown = nodes.slice(0, 5).map((x) => formatAmount(x)).join("; ") + (nodes.length > 5 ? `; … (${nodes.length} nodes)` : "");
+    const shown =
+      nodes
+        .slice(0, 5)
+        .map((x) => formatAmount(x))
+        .join("; ") + (nodes.length > 5 ? `; … (${nodes.length} nodes)` : "");
     const pods = t.pods === 1 ? "its pod does" : `its ${t.pods} pods (largest ${formatAmount(n.demand.largestPod)}) do`;
-    return { candidates: count, needs: formatAmount(t), closest: `${name} has ${formatAmount(f)} free${after} in total, but ${pods} not fit on its nodes (free per node: ${shown || "no ready node"})` };
+    return {
+      candidates: count,
+      needs: formatAmount(t),
+      closest: `${name} has ${formatAmount(f)} free${after} in total, but ${pods} not fit on its nodes (free per node: ${shown || "no ready node"})`,
+    };
   }
 }
 
-function matches(labels: Readonly<Record<string, string>>, keys: readonly string[], selector: Readonly<Record<string, string>>): boolean {
+function matches(
+  labels: Readonly<Record<string, string>>,
+  keys: readonly string[],
+  selector: Readonly<Record<string, string>>,
+): boolean {
   for (const k of keys) if (labels[k] !== selector[k]) return false;
   return true;
 }

@@ -29,7 +29,15 @@ import { millisOf, unitsOf } from "../intent/quantity.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
 import { plainYaml } from "../cad/plain-yaml.js";
 import { demandOf, objectsOf, packageObjects, provides } from "./package-objects.js";
-import { afterPlacing, fits, formatAmount, placePackages, type Demand, type EdgeState, type PackageToPlace } from "./placement.js";
+import {
+  afterPlacing,
+  fits,
+  formatAmount,
+  placePackages,
+  type Demand,
+  type EdgeState,
+  type PackageToPlace,
+} from "./placement.js";
 import type { CapacityBook, ReservationEntry } from "./reservations.js";
 
 /** The network blueprint every chain's wave 0 is hydrated from. */
@@ -104,12 +112,14 @@ export interface PlanOptions {
   signal?: AbortSignal;
 }
 
-
 /** What a package is expected to ask for before it is hydrated: its (or its blueprint's default) requests × replicas. */
 function estimate(pkg: PackageIntent, r: ResolvedBlueprint): Demand {
   const cpu = pkg.resources.cpu?.millis ?? millisOf(r.blueprint.defaultResources.cpu);
   const memory = pkg.resources.memory?.bytes ?? unitsOf(r.blueprint.defaultResources.memory);
-  return { total: { cpuMillis: cpu * pkg.replicas, memoryBytes: memory * pkg.replicas, pods: pkg.replicas }, largestPod: { cpuMillis: cpu, memoryBytes: memory } };
+  return {
+    total: { cpuMillis: cpu * pkg.replicas, memoryBytes: memory * pkg.replicas, pods: pkg.replicas },
+    largestPod: { cpuMillis: cpu, memoryBytes: memory },
+  };
 }
 
 /** Why a package placed in a peer domain cannot be deployed yet. */
@@ -119,7 +129,9 @@ export function remotePlacementMessage(domain: string): string {
 
 /** The address a consumer is given for a link's provider: its Service name, or for a peer's package its cross-domain host. */
 function providerHost(intent: string, target: PlannedPackage, domainId: string): string {
-  return target.domain === domainId ? serviceHost(target.package, intent) : `${target.package}.${intent}.${target.domain}.camino`;
+  return target.domain === domainId
+    ? serviceHost(target.package, intent)
+    : `${target.package}.${intent}.${target.domain}.camino`;
 }
 
 /** The edges packages can go to: configured with a Kubernetes connection and served by a deployment repository. */
@@ -134,7 +146,10 @@ export function deployableEdges(deps: Pick<PlannerDeps, "registry" | "edges">): 
  * resolve to, so an unchanged digest means a re-submission is a no-op.
  * @throws IntentError naming the field for an unknown blueprint, revision or edge
  */
-export async function resolveIntent(intent: Intent, deps: Pick<PlannerDeps, "registry" | "catalogue">): Promise<{ resolved: Map<string, ResolvedBlueprint>; digest: string }> {
+export async function resolveIntent(
+  intent: Intent,
+  deps: Pick<PlannerDeps, "registry" | "catalogue">,
+): Promise<{ resolved: Map<string, ResolvedBlueprint>; digest: string }> {
   const repoEdges = deps.registry.edges();
   const issues: FieldIssue[] = [];
   const resolved = new Map<string, ResolvedBlueprint>();
@@ -142,18 +157,29 @@ export async function resolveIntent(intent: Intent, deps: Pick<PlannerDeps, "reg
     const at = `spec.packages[${pkg.index}]`;
     const p = pkg.placement;
     if (p.kind === "edge" && !repoEdges.includes(p.edge)) {
-      issues.push({ path: `${at}.placement.edge`, message: `unknown edge ${JSON.stringify(p.edge)} (this domain has ${repoEdges.join(", ") || "no edge"})` });
+      issues.push({
+        path: `${at}.placement.edge`,
+        message: `unknown edge ${JSON.stringify(p.edge)} (this domain has ${repoEdges.join(", ") || "no edge"})`,
+      });
     }
     try {
       resolved.set(pkg.name, await deps.catalogue.resolve(pkg.blueprint, pkg.blueprintRevision));
     } catch (err) {
       if (!(err instanceof CaminoError) || err.kind !== "not-found") throw err;
-      issues.push({ path: `${at}.${err.code === "ERR_REVISION_NOT_FOUND" ? "blueprintRevision" : "blueprint"}`, message: err.message });
+      issues.push({
+        path: `${at}.${err.code === "ERR_REVISION_NOT_FOUND" ? "blueprintRevision" : "blueprint"}`,
+        message: err.message,
+      });
     }
   }
   if (issues.length > 0) throw new IntentError(issues);
   const commits = intent.packages.map((p) => `${p.name}=${resolved.get(p.name)?.commit}`).join(",");
-  return { resolved, digest: createHash("sha256").update(`${intentDigest(intent)}\0${commits}`).digest("hex") };
+  return {
+    resolved,
+    digest: createHash("sha256")
+      .update(`${intentDigest(intent)}\0${commits}`)
+      .digest("hex"),
+  };
 }
 
 /**
@@ -167,21 +193,43 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
   const edges = deployableEdges(deps);
   const waveOf = new Map(intent.waves.flatMap((w, i) => w.map((p) => [p, i + 1] as const)));
   const { resolved } = await resolveIntent(intent, deps);
-  if (repoEdges.length === 0) throw new CaminoError("ERR_NO_EDGE", "precondition", "this domain has no edge: register a deployment repository for one");
+  if (repoEdges.length === 0)
+    throw new CaminoError(
+      "ERR_NO_EDGE",
+      "precondition",
+      "this domain has no edge: register a deployment repository for one",
+    );
   let chainBlueprint: ResolvedBlueprint;
   try {
     chainBlueprint = await deps.catalogue.resolve(CHAIN_BLUEPRINT);
   } catch (err) {
-    throw new CaminoError("ERR_NO_CHAIN_BLUEPRINT", "precondition", `the catalogue has no ${CHAIN_BLUEPRINT} network blueprint, which every chain's namespace is made from`, { cause: err });
+    throw new CaminoError(
+      "ERR_NO_CHAIN_BLUEPRINT",
+      "precondition",
+      `the catalogue has no ${CHAIN_BLUEPRINT} network blueprint, which every chain's namespace is made from`,
+      { cause: err },
+    );
   }
 
-  await deps.book.refresh({ maxAgeMs: deps.capacityMaxAgeMs ?? 250, ...(options.signal ? { signal: options.signal } : {}) });
+  await deps.book.refresh({
+    maxAgeMs: deps.capacityMaxAgeMs ?? 250,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 
   // From here to the reservation nothing awaits: the free amounts read are the ones reserved against.
   const states = deps.book.edgeStates(edges, intent.name);
   // An edge with a deployment repository but no Kubernetes connection can be named, never used.
   for (const name of repoEdges) {
-    if (!edges.some((e) => e.name === name)) states.push({ name, labels: {}, healthy: false, reason: "no Kubernetes connection is configured for it (edges: in the agent's config)", allocatable: { cpuMillis: 0, memoryBytes: 0, pods: 0 }, free: { cpuMillis: 0, memoryBytes: 0, pods: 0 }, nodeFree: [] });
+    if (!edges.some((e) => e.name === name))
+      states.push({
+        name,
+        labels: {},
+        healthy: false,
+        reason: "no Kubernetes connection is configured for it (edges: in the agent's config)",
+        allocatable: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
+        free: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
+        nodeFree: [],
+      });
   }
   const byName = new Map(states.map((s) => [s.name, s]));
   const linked = new Map<string, string[]>(intent.packages.map((p) => [p.name, []]));
@@ -192,23 +240,48 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
   }
   const byPkg = new Map(intent.packages.map((p) => [p.name, p]));
   const remote = (pkg: PackageIntent) => pkg.placement.kind === "domain" && pkg.placement.domain !== deps.domainId;
-  const toPlace: PackageToPlace[] = intent.order.filter((name) => !remote(byPkg.get(name) as PackageIntent)).map((name) => {
-    const pkg = byPkg.get(name) as PackageIntent;
-    const p = pkg.placement;
-    const request = p.kind === "edge" ? { kind: "edge" as const, edge: p.edge } : p.kind === "selector" ? { kind: "selector" as const, selector: p.selector } : { kind: "auto" as const };
-    return { name, index: pkg.index, request, demand: estimate(pkg, resolved.get(name) as ResolvedBlueprint), linked: linked.get(name) ?? [] };
-  });
+  const toPlace: PackageToPlace[] = intent.order
+    .filter((name) => !remote(byPkg.get(name) as PackageIntent))
+    .map((name) => {
+      const pkg = byPkg.get(name) as PackageIntent;
+      const p = pkg.placement;
+      const request =
+        p.kind === "edge"
+          ? { kind: "edge" as const, edge: p.edge }
+          : p.kind === "selector"
+            ? { kind: "selector" as const, selector: p.selector }
+            : { kind: "auto" as const };
+      return {
+        name,
+        index: pkg.index,
+        request,
+        demand: estimate(pkg, resolved.get(name) as ResolvedBlueprint),
+        linked: linked.get(name) ?? [],
+      };
+    });
   const placement = placePackages(toPlace, states);
 
   const planned = new Map<string, PlannedPackage>();
   for (const name of intent.order) {
     const pkg = byPkg.get(name) as PackageIntent;
     const r = resolved.get(name) as ResolvedBlueprint;
-    const plan: PlannedPackage = { package: name, wave: waveOf.get(name) ?? 1, domain: deps.domainId, reason: "", blueprintCommit: r.commit, admission: [] };
+    const plan: PlannedPackage = {
+      package: name,
+      wave: waveOf.get(name) ?? 1,
+      domain: deps.domainId,
+      reason: "",
+      blueprintCommit: r.commit,
+      admission: [],
+    };
     if (pkg.placement.kind === "domain" && remote(pkg)) {
       plan.domain = pkg.placement.domain;
       plan.reason = `placement.domain ${pkg.placement.domain}`;
-      plan.admission.push({ package: name, edge: "", check: "placement", message: `spec.packages[${pkg.index}].placement.domain: ${remotePlacementMessage(pkg.placement.domain)}` });
+      plan.admission.push({
+        package: name,
+        edge: "",
+        check: "placement",
+        message: `spec.packages[${pkg.index}].placement.domain: ${remotePlacementMessage(pkg.placement.domain)}`,
+      });
     }
     planned.set(name, plan);
   }
@@ -227,11 +300,17 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       p.edge = pkg.placement.edge;
       p.reason = "placement.edge";
     }
-    p?.admission.push({ package: name, edge: p?.edge ?? "", check: /\.resources$/.test(issue.path) ? "resources" : "placement", message: `${issue.path}: ${issue.message}` });
+    p?.admission.push({
+      package: name,
+      edge: p?.edge ?? "",
+      check: /\.resources$/.test(issue.path) ? "resources" : "placement",
+      message: `${issue.path}: ${issue.message}`,
+    });
   }
   for (const p of planned.values()) {
     if (p.edge) p.repository = deps.registry.forEdge(p.edge)?.record.name as string;
-    if (!p.edge && p.admission.length === 0) p.admission.push({ package: p.package, edge: "", check: "placement", message: "no edge was chosen" });
+    if (!p.edge && p.admission.length === 0)
+      p.admission.push({ package: p.package, edge: "", check: "placement", message: "no edge was chosen" });
   }
 
   // Hydration: every placed package, with its links' provider addresses.
@@ -244,8 +323,20 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       .filter((l) => l.from === name)
       .map((l) =>
         l.to !== undefined
-          ? { link: `${l.from}-${l.to}`, package: l.to, host: providerHost(intent.name, planned.get(l.to) as PlannedPackage, deps.domainId), port: l.port, protocol: l.protocol }
-          : { link: `${l.from}-${l.external?.host}`, package: l.external?.host as string, host: l.external?.host as string, port: l.port, protocol: l.protocol },
+          ? {
+              link: `${l.from}-${l.to}`,
+              package: l.to,
+              host: providerHost(intent.name, planned.get(l.to) as PlannedPackage, deps.domainId),
+              port: l.port,
+              protocol: l.protocol,
+            }
+          : {
+              link: `${l.from}-${l.external?.host}`,
+              package: l.external?.host as string,
+              host: l.external?.host as string,
+              port: l.port,
+              protocol: l.protocol,
+            },
       );
     const iesd = buildIesd(
       {
@@ -255,7 +346,14 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
         domain: deps.domainId,
         edge: plan.edge,
         namespace: intent.name,
-        blueprint: { name: r.blueprint.name, repository: r.repository.record.name, url: r.repository.record.url, path: r.blueprint.path, revision: r.revision, commit: r.commit },
+        blueprint: {
+          name: r.blueprint.name,
+          repository: r.repository.record.name,
+          url: r.repository.record.url,
+          path: r.blueprint.path,
+          revision: r.revision,
+          commit: r.commit,
+        },
         deployment: { repository: plan.repository as string, path: `${intent.name}/${name}` },
         inputs,
       },
@@ -265,7 +363,13 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       plan.hydrated = deps.hydration.hydrate(r.blueprint, iesd);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      for (const i of err.issues) plan.admission.push({ package: name, edge: plan.edge, check: "schema", message: i.path ? `${i.path}: ${i.message}` : i.message });
+      for (const i of err.issues)
+        plan.admission.push({
+          package: name,
+          edge: plan.edge,
+          check: "schema",
+          message: i.path ? `${i.path}: ${i.message}` : i.message,
+        });
       continue;
     }
     plan.iesdYaml = plan.hydrated.files.get(`${intent.name}/${name}/iesd.yaml`) as string;
@@ -274,7 +378,9 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
   }
 
   // The exact requests of the hydrated pods against what each edge has free, packages in order.
-  const working = new Map<string, EdgeState>([...byName].map(([k, s]) => [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }]));
+  const working = new Map<string, EdgeState>(
+    [...byName].map(([k, s]) => [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }]),
+  );
   const reservations: ReservationEntry[] = [];
   for (const name of intent.order) {
     const plan = planned.get(name) as PlannedPackage;
@@ -283,15 +389,29 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     // What the edge already shows of this package (an update) is not asked for twice.
     const seen = deps.book.observed(plan.edge, intent.name, name);
     const more: Demand = {
-      total: { cpuMillis: Math.max(0, plan.demand.total.cpuMillis - seen.cpuMillis), memoryBytes: Math.max(0, plan.demand.total.memoryBytes - seen.memoryBytes), pods: Math.max(0, plan.demand.total.pods - seen.pods) },
+      total: {
+        cpuMillis: Math.max(0, plan.demand.total.cpuMillis - seen.cpuMillis),
+        memoryBytes: Math.max(0, plan.demand.total.memoryBytes - seen.memoryBytes),
+        pods: Math.max(0, plan.demand.total.pods - seen.pods),
+      },
       largestPod: plan.demand.largestPod,
     };
     if (!edge || !edge.healthy) {
-      plan.admission.push({ package: name, edge: plan.edge, check: "resources", message: `edge ${plan.edge} cannot be asked for its capacity: ${edge?.reason ?? "not connected"}` });
+      plan.admission.push({
+        package: name,
+        edge: plan.edge,
+        check: "resources",
+        message: `edge ${plan.edge} cannot be asked for its capacity: ${edge?.reason ?? "not connected"}`,
+      });
       continue;
     }
     if (!fits(more, edge)) {
-      plan.admission.push({ package: name, edge: plan.edge, check: "resources", message: `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations` });
+      plan.admission.push({
+        package: name,
+        edge: plan.edge,
+        check: "resources",
+        message: `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations`,
+      });
       continue;
     }
     // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left.
@@ -309,7 +429,12 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     for (const pre of (resolved.get(name) as ResolvedBlueprint).blueprint.prerequisites) {
       const earlier = intent.order.some((other) => {
         const o = planned.get(other) as PlannedPackage;
-        return o.wave < plan.wave && o.edge === plan.edge && o.hydrated !== undefined && provides(packageObjects(o.hydrated), pre.kind, pre.name);
+        return (
+          o.wave < plan.wave &&
+          o.edge === plan.edge &&
+          o.hydrated !== undefined &&
+          provides(packageObjects(o.hydrated), pre.kind, pre.name)
+        );
       });
       if (!earlier) needs.push({ plan, kind: pre.kind, name: pre.name });
     }
@@ -319,9 +444,20 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       const edge = deps.edges.get(n.plan.edge as string) as EdgeClient;
       try {
         const [r] = await edge.prerequisites([{ kind: n.kind, name: n.name }], options.signal);
-        if (!r?.present) n.plan.admission.push({ package: n.plan.package, edge: edge.name, check: "prerequisite", message: `needs ${n.kind}/${n.name}, which edge ${edge.name} does not have and no package of an earlier wave provides` });
+        if (!r?.present)
+          n.plan.admission.push({
+            package: n.plan.package,
+            edge: edge.name,
+            check: "prerequisite",
+            message: `needs ${n.kind}/${n.name}, which edge ${edge.name} does not have and no package of an earlier wave provides`,
+          });
       } catch (err) {
-        n.plan.admission.push({ package: n.plan.package, edge: edge.name, check: "prerequisite", message: `cannot check ${n.kind}/${n.name} on edge ${edge.name}: ${(err as Error).message}` });
+        n.plan.admission.push({
+          package: n.plan.package,
+          edge: edge.name,
+          check: "prerequisite",
+          message: `cannot check ${n.kind}/${n.name} on edge ${edge.name}: ${(err as Error).message}`,
+        });
       }
     }),
   );
@@ -330,9 +466,20 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
 
   // Wave 0: the chain's namespace and shared objects on every edge the intent uses.
   const chains: ChainPlan[] = [];
-  for (const edge of [...new Set(intent.order.map((n) => planned.get(n)?.edge).filter((e): e is string => !!e))].sort()) {
+  for (const edge of [
+    ...new Set(intent.order.map((n) => planned.get(n)?.edge).filter((e): e is string => !!e)),
+  ].sort()) {
     const repository = deps.registry.forEdge(edge)?.record.name as string;
-    const chainPkg: PackageIntent = { name: "chain", index: -1, blueprint: CHAIN_BLUEPRINT, replicas: 1, resources: {}, after: [], placement: { kind: "edge", edge }, config: { intent: intent.name } };
+    const chainPkg: PackageIntent = {
+      name: "chain",
+      index: -1,
+      blueprint: CHAIN_BLUEPRINT,
+      replicas: 1,
+      resources: {},
+      after: [],
+      placement: { kind: "edge", edge },
+      config: { intent: intent.name },
+    };
     const r = chainBlueprint;
     const iesd = buildIesd(
       {
@@ -342,7 +489,14 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
         domain: deps.domainId,
         edge,
         namespace: intent.name,
-        blueprint: { name: r.blueprint.name, repository: r.repository.record.name, url: r.repository.record.url, path: r.blueprint.path, revision: r.revision, commit: r.commit },
+        blueprint: {
+          name: r.blueprint.name,
+          repository: r.repository.record.name,
+          url: r.repository.record.url,
+          path: r.blueprint.path,
+          revision: r.revision,
+          commit: r.commit,
+        },
         deployment: { repository, path: `${intent.name}/_chain` },
         inputs: [],
       },
@@ -353,7 +507,14 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
 
   const files: IntentPlan["files"] = [];
   const addFiles = (repository: string, map: ReadonlyMap<string, string>) => {
-    for (const [path, content] of map) files.push({ repository, path, sha256: createHash("sha256").update(content).digest("hex"), size: Buffer.byteLength(content), content });
+    for (const [path, content] of map)
+      files.push({
+        repository,
+        path,
+        sha256: createHash("sha256").update(content).digest("hex"),
+        size: Buffer.byteLength(content),
+        content,
+      });
   };
   for (const c of chains) addFiles(c.repository, c.files);
   for (const name of intent.order) {

@@ -32,7 +32,8 @@ interface Reading {
 }
 
 const ZERO: Amount = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
-const covers = (have: Amount = ZERO, want: Amount) => have.cpuMillis >= want.cpuMillis && have.memoryBytes >= want.memoryBytes && have.pods >= want.pods;
+const covers = (have: Amount = ZERO, want: Amount) =>
+  have.cpuMillis >= want.cpuMillis && have.memoryBytes >= want.memoryBytes && have.pods >= want.pods;
 
 export class CapacityBook {
   readonly #edges: () => readonly EdgeClient[];
@@ -114,7 +115,9 @@ export class CapacityBook {
   /** Drops reservations on `edge` whose package the edge now shows requesting its full demand. */
   #releaseObserved(edge: string, capacity: EdgeCapacity): void {
     for (const [intent, entries] of this.#reserved) {
-      const left = entries.filter((r) => r.edge !== edge || !covers(capacity.byPackage.get(`${intent}/${r.package}`), r.target));
+      const left = entries.filter(
+        (r) => r.edge !== edge || !covers(capacity.byPackage.get(`${intent}/${r.package}`), r.target),
+      );
       if (left.length === entries.length) continue;
       if (left.length === 0) this.#reserved.delete(intent);
       else this.#reserved.set(intent, left);
@@ -154,15 +157,30 @@ export class CapacityBook {
     return edges.map((e) => {
       const r = this.#readings.get(e.name);
       const c = r?.capacity;
-      if (!c) return { name: e.name, labels: e.labels, healthy: false, reason: r?.error ?? "capacity not read yet", allocatable: ZERO, free: ZERO, nodeFree: [] };
+      if (!c)
+        return {
+          name: e.name,
+          labels: e.labels,
+          healthy: false,
+          reason: r?.error ?? "capacity not read yet",
+          allocatable: ZERO,
+          free: ZERO,
+          nodeFree: [],
+        };
       const held = this.reservedOn(e.name, except);
       return {
         name: e.name,
         labels: e.labels,
         healthy: true,
         allocatable: { ...c.allocatable },
-        free: { cpuMillis: c.free.cpuMillis - held.cpuMillis, memoryBytes: c.free.memoryBytes - held.memoryBytes, pods: c.free.pods - held.pods },
-        nodeFree: c.nodes.filter((n) => n.ready).map((n) => ({ cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes })),
+        free: {
+          cpuMillis: c.free.cpuMillis - held.cpuMillis,
+          memoryBytes: c.free.memoryBytes - held.memoryBytes,
+          pods: c.free.pods - held.pods,
+        },
+        nodeFree: c.nodes
+          .filter((n) => n.ready)
+          .map((n) => ({ cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes })),
       };
     });
   }
@@ -170,7 +188,11 @@ export class CapacityBook {
   /** Records an intent's reservations (replacing any it had). Call in the same synchronous step as the fit check. */
   reserve(intent: string, entries: readonly ReservationEntry[]): void {
     if (entries.length === 0) this.#reserved.delete(intent);
-    else this.#reserved.set(intent, entries.map((e) => ({ ...e, amount: { ...e.amount }, target: { ...e.target } })));
+    else
+      this.#reserved.set(
+        intent,
+        entries.map((e) => ({ ...e, amount: { ...e.amount }, target: { ...e.target } })),
+      );
   }
 
   /** Releases every reservation of an intent. */

@@ -31,7 +31,10 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "principal" });
 
 /** Creates the interceptor; `scopes` maps method names to the scope each requires. */
-export function authInterceptor(verifier: NorthboundVerifier, scopes: Readonly<Record<string, string>> = METHOD_SCOPES): Interceptor {
+export function authInterceptor(
+  verifier: NorthboundVerifier,
+  scopes: Readonly<Record<string, string>> = METHOD_SCOPES,
+): Interceptor {
   return (next) => async (req) => {
     const header = req.header.get("authorization");
     if (!header) throw new AuthenticationError("ERR_TOKEN_MISSING", "missing authorization header (Bearer token)");

@@ -18,19 +18,38 @@ import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
 import type { IntentPlan, AdmissionReason as Reason } from "../orchestration/planner.js";
 import type { DeploymentRecord, EventRecord, StateName } from "../orchestration/journal.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { AdmissionReasonSchema, DeploymentEventSchema, DeploymentSchema, DeploymentState, type Deployment, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
+import {
+  AdmissionReasonSchema,
+  DeploymentEventSchema,
+  DeploymentSchema,
+  DeploymentState,
+  type Deployment,
+  type DeploymentEvent,
+} from "../../gen/camino/v1/types_pb.js";
 import type { EdgeView } from "../edge/edge-registry.js";
 import { EdgeSchema, type Edge } from "../../gen/camino/v1/types_pb.js";
 
 export function edgeToProto(e: EdgeView): Edge {
-  const q = (r: { cpuMillis: number; memoryBytes: number } | undefined) => ({ cpuMillis: BigInt(r?.cpuMillis ?? 0), memoryBytes: BigInt(r?.memoryBytes ?? 0) });
+  const q = (r: { cpuMillis: number; memoryBytes: number } | undefined) => ({
+    cpuMillis: BigInt(r?.cpuMillis ?? 0),
+    memoryBytes: BigInt(r?.memoryBytes ?? 0),
+  });
   return create(EdgeSchema, {
     name: e.name,
     labels: Object.entries(e.labels).map(([key, value]) => ({ key, value })),
     healthy: e.healthy,
     message: e.message,
     repository: e.repository ?? "",
-    ...(e.capacity ? { capacity: { allocatable: q(e.capacity.allocatable), requested: q(e.capacity.requested), free: q(e.capacity.free), used: q(undefined) } } : {}),
+    ...(e.capacity
+      ? {
+          capacity: {
+            allocatable: q(e.capacity.allocatable),
+            requested: q(e.capacity.requested),
+            free: q(e.capacity.free),
+            used: q(undefined),
+          },
+        }
+      : {}),
     ...(e.rootSync ? { rootSync: e.rootSync } : {}),
   });
 }
@@ -73,8 +92,16 @@ export function catalogueEntryToProto(e: Entry): CatalogueEntry {
     repository: e.repository,
     path: e.path,
     revisions: e.revisions,
-    setters: e.setters.map((s) => ({ name: s.name, defaultValue: s.default ?? "", required: s.required, description: s.uses.join("; ") })),
-    defaultResources: { cpuMillis: quantityOr0(e.defaultResources.cpu, "milli"), memoryBytes: quantityOr0(e.defaultResources.memory, "bytes") },
+    setters: e.setters.map((s) => ({
+      name: s.name,
+      defaultValue: s.default ?? "",
+      required: s.required,
+      description: s.uses.join("; "),
+    })),
+    defaultResources: {
+      cpuMillis: quantityOr0(e.defaultResources.cpu, "milli"),
+      memoryBytes: quantityOr0(e.defaultResources.memory, "bytes"),
+    },
     exposes: e.exposes,
     prerequisites: e.prerequisites,
     exported: e.exported,
@@ -86,8 +113,15 @@ export function planToProto(plan: IntentPlan): Plan {
     intent: plan.intent,
     order: [...plan.order],
     waves: plan.waves.map((packages, i) => create(WaveSchema, { index: i + 1, packages: [...packages] })),
-    placements: plan.packages.map((p) => ({ package: p.package, edge: p.edge ?? "", domain: p.edge ? "" : p.domain, reason: p.reason })),
-    files: plan.files.map((f) => create(PlannedFileSchema, { repository: f.repository, path: f.path, sha256: f.sha256, size: BigInt(f.size) })),
+    placements: plan.packages.map((p) => ({
+      package: p.package,
+      edge: p.edge ?? "",
+      domain: p.edge ? "" : p.domain,
+      reason: p.reason,
+    })),
+    files: plan.files.map((f) =>
+      create(PlannedFileSchema, { repository: f.repository, path: f.path, sha256: f.sha256, size: BigInt(f.size) }),
+    ),
     intentDigest: plan.digest,
     packages: plan.packages.map((p) =>
       create(PackagePlanSchema, {
@@ -98,7 +132,9 @@ export function planToProto(plan: IntentPlan): Plan {
         iesd: p.iesdYaml ?? "",
         packageVariant: p.packageVariantYaml ?? "",
         reason: p.reason,
-        files: plan.files.filter((f) => f.path.startsWith(`${plan.intent}/${p.package}/`)).map((f) => create(PlannedFileSchema, { ...f, size: BigInt(f.size) })),
+        files: plan.files
+          .filter((f) => f.path.startsWith(`${plan.intent}/${p.package}/`))
+          .map((f) => create(PlannedFileSchema, { ...f, size: BigInt(f.size) })),
         admitted: p.admission.length === 0,
         admission: p.admission.map(reasonToProto),
       }),

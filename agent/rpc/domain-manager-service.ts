@@ -21,7 +21,15 @@ import type { DeploymentManager } from "../orchestration/deployments.js";
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
-import { catalogueEntryToProto, deploymentToProto, edgeToProto, eventToProto, planToProto, repositoryFromProto, repositoryToProto } from "./convert.js";
+import {
+  catalogueEntryToProto,
+  deploymentToProto,
+  edgeToProto,
+  eventToProto,
+  planToProto,
+  repositoryFromProto,
+  repositoryToProto,
+} from "./convert.js";
 
 export interface DomainManagerDeps {
   domainId: string;
@@ -55,7 +63,10 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     },
     async submitIntent(req) {
       const intent = intentFromMessage(req.intent, deps.limits);
-      const r = await deps.deployments.submit(intent, toJson(DeploymentIntentSchema, req.intent as NonNullable<typeof req.intent>));
+      const r = await deps.deployments.submit(
+        intent,
+        toJson(DeploymentIntentSchema, req.intent as NonNullable<typeof req.intent>),
+      );
       return { deploymentId: r.id, revision: BigInt(r.revision), noOp: r.noOp };
     },
     getDeployment(req) {
@@ -75,10 +86,18 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       return { deployment: deploymentToProto(await deps.deployments.terminate(req.name)) };
     },
     async listCatalogue(req) {
-      return { entries: (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(catalogueEntryToProto) };
+      return {
+        entries: (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(
+          catalogueEntryToProto,
+        ),
+      };
     },
     async listRepositories() {
-      return { repositories: await Promise.all(deps.registry.list().map(async (r) => repositoryToProto(r, await r.git.head()))) };
+      return {
+        repositories: await Promise.all(
+          deps.registry.list().map(async (r) => repositoryToProto(r, await r.git.head())),
+        ),
+      };
     },
     async registerRepository(req, ctx) {
       const r = await deps.registry.register(repositoryFromProto(req.repository), req.credentials || undefined);

@@ -26,8 +26,12 @@ export function toConnectError(err: unknown, logger: Logger, procedure: string):
     const meta = new Headers({ "camino-error-code": err.code });
     return new ConnectError(err.message, CODES[err.kind], meta, undefined, err);
   }
-  if (err instanceof Error && err.name === "AbortError") return new ConnectError("the call was cancelled", Code.Canceled, undefined, undefined, err);
-  logger.error("unexpected error in a call", { procedure, error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
+  if (err instanceof Error && err.name === "AbortError")
+    return new ConnectError("the call was cancelled", Code.Canceled, undefined, undefined, err);
+  logger.error("unexpected error in a call", {
+    procedure,
+    error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err),
+  });
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 

@@ -86,33 +86,65 @@ export class ReflectionIndex {
         return { case: "listServicesResponse", value: { service: this.#services.map((name) => ({ name })) } };
       case "fileByFilename": {
         const file = this.#files.get(request.value as string);
-        if (!file) return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `file ${JSON.stringify(request.value)} not found` } };
+        if (!file)
+          return {
+            case: "errorResponse",
+            value: { errorCode: NOT_FOUND, errorMessage: `file ${JSON.stringify(request.value)} not found` },
+          };
         return { case: "fileDescriptorResponse", value: { fileDescriptorProto: this.#withImports(file) } };
       }
       case "fileContainingSymbol": {
         const file = this.#fileOfSymbol(request.value as string);
-        if (!file) return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `symbol ${JSON.stringify(request.value)} not found` } };
+        if (!file)
+          return {
+            case: "errorResponse",
+            value: { errorCode: NOT_FOUND, errorMessage: `symbol ${JSON.stringify(request.value)} not found` },
+          };
         return { case: "fileDescriptorResponse", value: { fileDescriptorProto: this.#withImports(file) } };
       }
       case "fileContainingExtension": {
-        const { containingType, extensionNumber } = request.value as { containingType: string; extensionNumber: number };
+        const { containingType, extensionNumber } = request.value as {
+          containingType: string;
+          extensionNumber: number;
+        };
         const message = this.#registry.getMessage(containingType);
         const ext = message ? this.#registry.getExtensionFor(message, extensionNumber) : undefined;
-        if (!ext) return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `extension ${extensionNumber} of ${JSON.stringify(containingType)} not found` } };
+        if (!ext)
+          return {
+            case: "errorResponse",
+            value: {
+              errorCode: NOT_FOUND,
+              errorMessage: `extension ${extensionNumber} of ${JSON.stringify(containingType)} not found`,
+            },
+          };
         return { case: "fileDescriptorResponse", value: { fileDescriptorProto: this.#withImports(ext.file) } };
       }
       case "allExtensionNumbersOfType": {
         const name = request.value as string;
         const message = this.#registry.getMessage(name);
-        if (!message) return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `type ${JSON.stringify(name)} not found` } };
+        if (!message)
+          return {
+            case: "errorResponse",
+            value: { errorCode: NOT_FOUND, errorMessage: `type ${JSON.stringify(name)} not found` },
+          };
         const numbers: number[] = [];
-        for (const t of this.#registry) if (t.kind === "extension" && t.extendee.typeName === name) numbers.push(t.number);
-        return { case: "allExtensionNumbersResponse", value: { baseTypeName: name, extensionNumber: numbers.sort((a, b) => a - b) } };
+        for (const t of this.#registry)
+          if (t.kind === "extension" && t.extendee.typeName === name) numbers.push(t.number);
+        return {
+          case: "allExtensionNumbersResponse",
+          value: { baseTypeName: name, extensionNumber: numbers.sort((a, b) => a - b) },
+        };
       }
       case undefined:
-        return { case: "errorResponse", value: { errorCode: INVALID_ARGUMENT, errorMessage: "empty reflection request" } };
+        return {
+          case: "errorResponse",
+          value: { errorCode: INVALID_ARGUMENT, errorMessage: "empty reflection request" },
+        };
       default:
-        return { case: "errorResponse", value: { errorCode: UNIMPLEMENTED, errorMessage: `unsupported request ${request.case}` } };
+        return {
+          case: "errorResponse",
+          value: { errorCode: UNIMPLEMENTED, errorMessage: `unsupported request ${request.case}` },
+        };
     }
   }
 }
@@ -122,7 +154,11 @@ export function createReflectionV1(index: ReflectionIndex): ServiceImpl<typeof v
   return {
     async *serverReflectionInfo(requests) {
       for await (const req of requests) {
-        yield create(v1.ServerReflectionResponseSchema, { validHost: req.host, originalRequest: req, messageResponse: index.answer(req.messageRequest) });
+        yield create(v1.ServerReflectionResponseSchema, {
+          validHost: req.host,
+          originalRequest: req,
+          messageResponse: index.answer(req.messageRequest),
+        });
       }
     },
   };
@@ -133,7 +169,11 @@ export function createReflectionV1alpha(index: ReflectionIndex): ServiceImpl<typ
   return {
     async *serverReflectionInfo(requests) {
       for await (const req of requests) {
-        yield create(v1alpha.ServerReflectionResponseSchema, { validHost: req.host, originalRequest: req, messageResponse: index.answer(req.messageRequest) });
+        yield create(v1alpha.ServerReflectionResponseSchema, {
+          validHost: req.host,
+          originalRequest: req,
+          messageResponse: index.answer(req.messageRequest),
+        });
       }
     },
   };

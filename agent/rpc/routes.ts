@@ -11,8 +11,14 @@ type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 import { DomainManager, file_camino_v1_domain_manager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { file_camino_v1_federation } from "../../gen/camino/v1/federation_pb.js";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
-import { file_grpc_reflection_v1_reflection, ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
-import { file_grpc_reflection_v1alpha_reflection, ServerReflection as ReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import {
+  file_grpc_reflection_v1_reflection,
+  ServerReflection as ReflectionV1,
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import {
+  file_grpc_reflection_v1alpha_reflection,
+  ServerReflection as ReflectionV1alpha,
+} from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createDomainManagerService, type DomainManagerDeps } from "./domain-manager-service.js";
 import { createHealthService } from "./health-service.js";
 import { createReflectionV1, createReflectionV1alpha, ReflectionIndex } from "./reflection-service.js";
@@ -41,7 +47,9 @@ export function registerRoutes(options: RoutesOptions): (router: ConnectRouter) 
   const served = [DomainManager, Health, ReflectionV1, ReflectionV1alpha].map((s) => s.typeName);
   const index = new ReflectionIndex({ files: FILES, services: served });
   return (router) => {
-    router.service(DomainManager, createDomainManagerService(options.domainManager), { interceptors: [...options.common, options.auth] });
+    router.service(DomainManager, createDomainManagerService(options.domainManager), {
+      interceptors: [...options.common, options.auth],
+    });
     router.service(Health, createHealthService(options.health), { interceptors: options.common });
     router.service(ReflectionV1, createReflectionV1(index), { interceptors: options.common });
     router.service(ReflectionV1alpha, createReflectionV1alpha(index), { interceptors: options.common });
@@ -54,7 +62,11 @@ export const unknownRoute: NodeHandler = (req, res) => {
   const path = (req.url ?? "").split("?")[0] ?? "";
   const message = `unknown method ${path}`;
   if (contentType.startsWith("application/grpc")) {
-    const headers = { "content-type": contentType.startsWith("application/grpc-web") ? contentType : "application/grpc", "grpc-status": "12", "grpc-message": encodeURIComponent(message) };
+    const headers = {
+      "content-type": contentType.startsWith("application/grpc-web") ? contentType : "application/grpc",
+      "grpc-status": "12",
+      "grpc-message": encodeURIComponent(message),
+    };
     // The request is read to its end first: answering a stream the client is still writing makes HTTP/2
     // reset it, and gRPC clients then report INTERNAL instead of the status.
     req.resume();
@@ -69,7 +81,12 @@ export const unknownRoute: NodeHandler = (req, res) => {
     });
     return;
   }
-  if (req.method === "POST" && (contentType.startsWith("application/json") || contentType.startsWith("application/proto") || contentType.startsWith("application/connect+"))) {
+  if (
+    req.method === "POST" &&
+    (contentType.startsWith("application/json") ||
+      contentType.startsWith("application/proto") ||
+      contentType.startsWith("application/connect+"))
+  ) {
     res.writeHead(404, { "content-type": "application/json" });
     res.end(JSON.stringify({ code: "unimplemented", message }));
     return;

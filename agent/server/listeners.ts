@@ -43,10 +43,18 @@ async function tlsFiles(tls: TlsConfig, what: string): Promise<{ cert: Buffer; k
     try {
       return await readFile(file);
     } catch (err) {
-      throw new CaminoError("ERR_CONFIG_INVALID", "invalid", `${what}.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+      throw new CaminoError(
+        "ERR_CONFIG_INVALID",
+        "invalid",
+        `${what}.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`,
+        { cause: err },
+      );
     }
   };
-  const out: { cert: Buffer; key: Buffer; ca?: Buffer } = { cert: await read(tls.certFile, "certFile"), key: await read(tls.keyFile, "keyFile") };
+  const out: { cert: Buffer; key: Buffer; ca?: Buffer } = {
+    cert: await read(tls.certFile, "certFile"),
+    key: await read(tls.keyFile, "keyFile"),
+  };
   if (tls.clientCaFile) out.ca = await read(tls.clientCaFile, "clientCaFile");
   return out;
 }
@@ -54,7 +62,14 @@ async function tlsFiles(tls: TlsConfig, what: string): Promise<{ cert: Buffer; k
 function listen(server: http.Server | http2.Http2Server, cfg: ListenerConfig, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new CaminoError(err.code === "EADDRINUSE" ? "ERR_ADDRESS_IN_USE" : "ERR_LISTEN", "unavailable", `${what}: cannot listen on ${cfg.host}:${cfg.port} (${err.code ?? err.message})`, { cause: err }));
+      reject(
+        new CaminoError(
+          err.code === "EADDRINUSE" ? "ERR_ADDRESS_IN_USE" : "ERR_LISTEN",
+          "unavailable",
+          `${what}: cannot listen on ${cfg.host}:${cfg.port} (${err.code ?? err.message})`,
+          { cause: err },
+        ),
+      );
     };
     server.once("error", onError);
     server.listen(cfg.port, cfg.host, () => {
@@ -73,12 +88,17 @@ export async function startListeners(options: ListenersOptions): Promise<Listene
   let h2: http2.Http2Server | http2.Http2SecureServer;
   if (options.grpc.tls) {
     const files = await tlsFiles(options.grpc.tls, "server.grpc");
-    h2 = http2.createSecureServer({
-      cert: files.cert,
-      key: files.key,
-      ...(files.ca ? { ca: files.ca, requestCert: true, rejectUnauthorized: options.grpc.tls.requireClientCert } : {}),
-      allowHTTP1: true,
-    }, options.rpc);
+    h2 = http2.createSecureServer(
+      {
+        cert: files.cert,
+        key: files.key,
+        ...(files.ca
+          ? { ca: files.ca, requestCert: true, rejectUnauthorized: options.grpc.tls.requireClientCert }
+          : {}),
+        allowHTTP1: true,
+      },
+      options.rpc,
+    );
   } else {
     h2 = http2.createServer({}, options.rpc);
   }
@@ -106,7 +126,16 @@ export async function startListeners(options: ListenersOptions): Promise<Listene
   let h1: http.Server;
   if (options.http.tls) {
     const files = await tlsFiles(options.http.tls, "server.http");
-    h1 = https.createServer({ cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca, requestCert: true, rejectUnauthorized: options.http.tls.requireClientCert } : {}) }, h1Handler);
+    h1 = https.createServer(
+      {
+        cert: files.cert,
+        key: files.key,
+        ...(files.ca
+          ? { ca: files.ca, requestCert: true, rejectUnauthorized: options.http.tls.requireClientCert }
+          : {}),
+      },
+      h1Handler,
+    );
   } else {
     h1 = http.createServer(h1Handler);
   }
@@ -135,7 +164,10 @@ export async function startListeners(options: ListenersOptions): Promise<Listene
     const result = await Promise.race([Promise.all([h2Closed, h1Closed]), deadline]);
     clearTimeout(timer);
     if (result === "timeout") {
-      logger.warn("shutdown grace period over; closing remaining connections", { sessions: sessions.size, connections: sockets.size });
+      logger.warn("shutdown grace period over; closing remaining connections", {
+        sessions: sessions.size,
+        connections: sockets.size,
+      });
       for (const s of sessions) s.destroy();
       h1.closeAllConnections();
       await Promise.all([h2Closed, h1Closed]);

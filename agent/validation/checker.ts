@@ -67,7 +67,11 @@ export class Checker {
   }
 
   /** A string (or absent → undefined). `check` returns a problem or undefined. */
-  string(v: unknown, path: string, opts: { required?: boolean; max?: number; check?: (s: string) => string | undefined } = {}): string | undefined {
+  string(
+    v: unknown,
+    path: string,
+    opts: { required?: boolean; max?: number; check?: (s: string) => string | undefined } = {},
+  ): string | undefined {
     if (v === undefined || v === null || v === "") {
       if (opts.required) this.add(path, "is required");
       return undefined;
@@ -117,11 +121,12 @@ export class Checker {
     if (s === undefined) return undefined;
     try {
       const ms = parseDuration(s);
-      if (ms <= 0) return this.add(path, `${JSON.stringify(s)} must be positive`), undefined;
-      if (ms > maxMs) return this.add(path, `${JSON.stringify(s)} is longer than the limit of ${maxMs / 1000}s`), undefined;
+      if (ms <= 0) return (this.add(path, `${JSON.stringify(s)} must be positive`), undefined);
+      if (ms > maxMs)
+        return (this.add(path, `${JSON.stringify(s)} is longer than the limit of ${maxMs / 1000}s`), undefined);
       return { text: s, ms };
     } catch (err) {
-      if (err instanceof DurationError) return this.add(path, err.message), undefined;
+      if (err instanceof DurationError) return (this.add(path, err.message), undefined);
       throw err;
     }
   }

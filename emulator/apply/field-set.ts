@@ -114,7 +114,9 @@ export function formatFieldPath(path: FieldPath): string {
     if (element.startsWith("f:")) out += `.${rest}`;
     else if (element.startsWith("k:")) {
       const key = parseJson(rest);
-      const parts = isPlainObject(key) ? Object.entries(key).map(([name, value]) => `${name}=${JSON.stringify(value)}`) : [rest];
+      const parts = isPlainObject(key)
+        ? Object.entries(key).map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+        : [rest];
       out += `[${parts.join(",")}]`;
     } else if (element.startsWith("v:")) out += `[=${rest}]`;
     else if (element.startsWith("i:")) out += `[${rest}]`;

@@ -64,7 +64,15 @@ export interface ApplyResult {
 }
 
 /** Metadata the server sets: never part of an applied configuration's values nor of any field set. */
-const SERVER_METADATA = ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "deletionTimestamp", "selfLink"] as const;
+const SERVER_METADATA = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "managedFields",
+  "deletionTimestamp",
+  "selfLink",
+] as const;
 
 /** Paths no manager owns: the server's metadata and the object's identity. */
 const IGNORED: FieldSet = fieldSetFromPaths([
@@ -171,11 +179,17 @@ function sameKey(a: ManagerEntry, b: Pick<ManagerEntry, "manager" | "operation" 
 
 function compareEntries(a: ManagerEntry, b: ManagerEntry): number {
   const byKey = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-  return byKey(a.manager, b.manager) || byKey(a.operation, b.operation) || byKey(a.subresource ?? "", b.subresource ?? "");
+  return (
+    byKey(a.manager, b.manager) || byKey(a.operation, b.operation) || byKey(a.subresource ?? "", b.subresource ?? "")
+  );
 }
 
 function encodeEntry(entry: ManagerEntry): Record<string, unknown> {
-  const out: Record<string, unknown> = { manager: entry.manager, operation: entry.operation, apiVersion: entry.apiVersion };
+  const out: Record<string, unknown> = {
+    manager: entry.manager,
+    operation: entry.operation,
+    apiVersion: entry.apiVersion,
+  };
   if (entry.time !== undefined) out["time"] = entry.time;
   out["fieldsType"] = "FieldsV1";
   out["fieldsV1"] = fieldSetToFieldsV1(entry.set);
@@ -187,20 +201,28 @@ function encodeEntry(entry: ManagerEntry): Record<string, unknown> {
  * Put the entries (non-empty ones, sorted) into `object.metadata.managedFields`, where `reference` (the
  * metadata whose key order is kept) had them, else last. `object` is a fresh copy and is modified.
  */
-function withManagedFields(object: Record<string, unknown>, entries: readonly ManagerEntry[], reference: Record<string, unknown> | undefined): Record<string, unknown> {
+function withManagedFields(
+  object: Record<string, unknown>,
+  entries: readonly ManagerEntry[],
+  reference: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   const encoded = entries
     .filter((entry) => !isEmptyFieldSet(entry.set))
     .sort(compareEntries)
     .map(encodeEntry);
   const metadata = metadataOf(object) ?? {};
   const out: Record<string, unknown> = {};
-  const order = reference !== undefined && hasOwn(reference, "managedFields") ? Object.keys(reference) : [...Object.keys(metadata), "managedFields"];
+  const order =
+    reference !== undefined && hasOwn(reference, "managedFields")
+      ? Object.keys(reference)
+      : [...Object.keys(metadata), "managedFields"];
   for (const key of order) {
     if (key === "managedFields") {
       if (encoded.length > 0) out["managedFields"] = encoded;
     } else if (hasOwn(metadata, key)) setOwn(out, key, metadata[key]);
   }
-  for (const key of Object.keys(metadata)) if (!hasOwn(out, key) && key !== "managedFields") setOwn(out, key, metadata[key]);
+  for (const key of Object.keys(metadata))
+    if (!hasOwn(out, key) && key !== "managedFields") setOwn(out, key, metadata[key]);
   if (Object.keys(out).length > 0 || hasOwn(object, "metadata")) object["metadata"] = out;
   return object;
 }
@@ -225,7 +247,12 @@ function itemElementAt(path: FieldPath, schema: FieldSchema): ((item: unknown) =
  * Merge two lists by item element: live items keep their place, applied items come in applied order, each
  * run of live-only items staying right after the shared item it followed; shared items are merged.
  */
-function mergeLists(live: readonly unknown[], applied: readonly unknown[], elementOf: (item: unknown) => string, mergeItem: (l: unknown, r: unknown, element: string) => unknown): unknown[] {
+function mergeLists(
+  live: readonly unknown[],
+  applied: readonly unknown[],
+  elementOf: (item: unknown) => string,
+  mergeItem: (l: unknown, r: unknown, element: string) => unknown,
+): unknown[] {
   const appliedElements = new Set(applied.map(elementOf));
   const liveByElement = new Map<string, unknown>();
   const following = new Map<string, unknown[]>();
@@ -256,7 +283,13 @@ function mergeValues(live: unknown, applied: unknown, path: FieldPath, schema: F
   if (isPlainObject(live) && isPlainObject(applied)) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(live)) {
-      setOwn(out, key, hasOwn(applied, key) ? mergeValues(live[key], applied[key], [...path, fieldElement(key)], schema) : clone(live[key]));
+      setOwn(
+        out,
+        key,
+        hasOwn(applied, key)
+          ? mergeValues(live[key], applied[key], [...path, fieldElement(key)], schema)
+          : clone(live[key]),
+      );
     }
     for (const key of Object.keys(applied)) if (!hasOwn(live, key)) setOwn(out, key, clone(applied[key]));
     return out;
@@ -265,7 +298,9 @@ function mergeValues(live: unknown, applied: unknown, path: FieldPath, schema: F
     const elementOf = itemElementAt(path, schema);
     if (elementOf !== undefined) {
       const isSet = listStrategy(schema.kind, fieldNamesOf(path), schema.builtin).type === "set";
-      return mergeLists(live, applied, elementOf, (l, r, element) => (isSet ? clone(r) : mergeValues(l, r, [...path, element], schema)));
+      return mergeLists(live, applied, elementOf, (l, r, element) =>
+        isSet ? clone(r) : mergeValues(l, r, [...path, element], schema),
+      );
     }
   }
   return clone(applied);
@@ -285,7 +320,12 @@ function sizeOf(value: Container): number {
 }
 
 /** Where the child at `element` sits in `container` (a key or an index), or undefined. */
-function locate(container: Container, element: string, path: FieldPath, schema: FieldSchema): string | number | undefined {
+function locate(
+  container: Container,
+  element: string,
+  path: FieldPath,
+  schema: FieldSchema,
+): string | number | undefined {
   if (!Array.isArray(container)) {
     const name = element.slice(2);
     return element.startsWith("f:") && hasOwn(container, name) ? name : undefined;
@@ -315,7 +355,14 @@ function childAt(container: Container, at: string | number): unknown {
  * goes with everything below it unless someone keeps something below it; a map or list that empties this
  * way goes too unless someone owns it as such; the key fields of a kept list item always stay.
  */
-function prune(container: Container, last: FieldSet, keep: FieldSet, path: FieldPath, schema: FieldSchema, keyFields: readonly string[]): void {
+function prune(
+  container: Container,
+  last: FieldSet,
+  keep: FieldSet,
+  path: FieldPath,
+  schema: FieldSchema,
+  keyFields: readonly string[],
+): void {
   for (const [element, lastChild] of last.children) {
     const at = locate(container, element, path, schema);
     if (at === undefined) continue;
@@ -353,7 +400,11 @@ interface Comparison {
  * item is itself a path of the set (`.`), besides everything below it; a modified field is a leaf (scalar or
  * atomic list) whose value changed. Ignored fields (identity, server metadata) are left out.
  */
-function compareObjects(before: Record<string, unknown>, after: Record<string, unknown>, schema: FieldSchema): Comparison {
+function compareObjects(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  schema: FieldSchema,
+): Comparison {
   const added: FieldPath[] = [];
   const modified: FieldPath[] = [];
   const removed: FieldPath[] = [];
@@ -373,7 +424,8 @@ function compareObjects(before: Record<string, unknown>, after: Record<string, u
     if (r === undefined) return everything(l, path, removed);
     if (isPlainObject(l) && isPlainObject(r)) {
       const keys = [...Object.keys(l), ...Object.keys(r).filter((key) => !hasOwn(l, key))];
-      for (const key of keys) walk(hasOwn(l, key) ? l[key] : undefined, hasOwn(r, key) ? r[key] : undefined, [...path, fieldElement(key)]);
+      for (const key of keys)
+        walk(hasOwn(l, key) ? l[key] : undefined, hasOwn(r, key) ? r[key] : undefined, [...path, fieldElement(key)]);
       return;
     }
     if (Array.isArray(l) && Array.isArray(r)) {
@@ -381,7 +433,8 @@ function compareObjects(before: Record<string, unknown>, after: Record<string, u
       if (elementOf !== undefined) {
         const left = firstByElement(l, elementOf);
         const right = firstByElement(r, elementOf);
-        for (const [element, item] of left) walk(item, right.has(element) ? right.get(element) : undefined, [...path, element]);
+        for (const [element, item] of left)
+          walk(item, right.has(element) ? right.get(element) : undefined, [...path, element]);
         for (const [element, item] of right) if (!left.has(element)) walk(undefined, item, [...path, element]);
         return;
       }
@@ -389,7 +442,9 @@ function compareObjects(before: Record<string, unknown>, after: Record<string, u
     if (!deepEqual(l, r)) modified.push(path);
   };
   for (const key of [...Object.keys(before), ...Object.keys(after).filter((key) => !hasOwn(before, key))]) {
-    walk(hasOwn(before, key) ? before[key] : undefined, hasOwn(after, key) ? after[key] : undefined, [fieldElement(key)]);
+    walk(hasOwn(before, key) ? before[key] : undefined, hasOwn(after, key) ? after[key] : undefined, [
+      fieldElement(key),
+    ]);
   }
   return {
     added: recursiveDifferenceFieldSets(fieldSetFromPaths(added), IGNORED),
@@ -421,13 +476,22 @@ function firstByElement(items: readonly unknown[], elementOf: (item: unknown) =>
  * apply removed. The manager's entry gets `now` unless the apply left the object unchanged.
  * Inputs are never modified.
  */
-export function serverSideApply(live: Record<string, unknown> | undefined, applied: Record<string, unknown>, options: ApplyOptions): ApplyResult {
+export function serverSideApply(
+  live: Record<string, unknown> | undefined,
+  applied: Record<string, unknown>,
+  options: ApplyOptions,
+): ApplyResult {
   const schema: FieldSchema = { kind: options.kind, builtin: options.builtin };
   const config = configurationOf(applied);
   const appliedSet = recursiveDifferenceFieldSets(fieldSetOf(config, schema), IGNORED);
   const applierKey = { manager: options.manager, operation: "Apply" as const, subresource: undefined };
   const apiVersion = apiVersionOf(config) ?? apiVersionOf(live) ?? "";
-  const applierEntry = (time: string | undefined): ManagerEntry => ({ ...applierKey, apiVersion, time, set: appliedSet });
+  const applierEntry = (time: string | undefined): ManagerEntry => ({
+    ...applierKey,
+    apiVersion,
+    time,
+    set: appliedSet,
+  });
 
   if (live === undefined) {
     return { object: withManagedFields(config, [applierEntry(options.now)], undefined), conflicts: [] };
@@ -467,7 +531,11 @@ export function serverSideApply(live: Record<string, unknown> | undefined, appli
  * managedFields), else from `previous`. The entry's time is `now` when the write changed something.
  * Inputs are never modified.
  */
-export function recordUpdate(previous: Record<string, unknown> | undefined, next: Record<string, unknown>, options: UpdateOptions): Record<string, unknown> {
+export function recordUpdate(
+  previous: Record<string, unknown> | undefined,
+  next: Record<string, unknown>,
+  options: UpdateOptions,
+): Record<string, unknown> {
   const schema: FieldSchema = { kind: options.kind, builtin: options.builtin };
   const nextBody = bodyOf(next);
   const before = previous !== undefined ? bodyOf(previous) : createBaseline(nextBody);
@@ -476,7 +544,10 @@ export function recordUpdate(previous: Record<string, unknown> | undefined, next
 
   const comparison = compareObjects(before, nextBody, schema);
   const changed = differenceFieldSets(unionFieldSets(comparison.added, comparison.modified), comparison.removed);
-  const updated = entries.map((entry) => ({ ...entry, set: differenceFieldSets(differenceFieldSets(entry.set, changed), comparison.removed) }));
+  const updated = entries.map((entry) => ({
+    ...entry,
+    set: differenceFieldSets(differenceFieldSets(entry.set, changed), comparison.removed),
+  }));
   if (!isEmptyFieldSet(changed)) {
     const key = { manager: options.manager, operation: options.operation, subresource: undefined };
     const own = updated.find((entry) => sameKey(entry, key));

@@ -57,7 +57,8 @@ interface SyncState {
 const DRIFT_ROUNDS = 20;
 
 type Obj = Record<string, unknown>;
-const get = (o: unknown, ...p: string[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
+const get = (o: unknown, ...p: string[]): unknown =>
+  p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ConfigSyncReconciler {
@@ -82,7 +83,8 @@ export class ConfigSyncReconciler {
             if (e.type === "DELETED") return this.#forget(k);
             // Our own status writes do not change the generation; only spec changes trigger a sync.
             const st = this.#states.get(k);
-            if (!st || get(e.object, "status", "observedGeneration") !== e.object.metadata["generation"]) this.#schedule(typeKey, e.object, 0);
+            if (!st || get(e.object, "status", "observedGeneration") !== e.object.metadata["generation"])
+              this.#schedule(typeKey, e.object, 0);
           },
         }),
       );
@@ -110,7 +112,10 @@ export class ConfigSyncReconciler {
     if (!st) this.#states.set(key, (st = { key, running: false, again: false, inventory: new Map() }));
     if (st.timer) clearTimeout(st.timer);
     const state = st;
-    state.timer = setTimeout(() => void this.#run(typeKey, String(obj.metadata["namespace"]), String(obj.metadata["name"]), state), delay);
+    state.timer = setTimeout(
+      () => void this.#run(typeKey, String(obj.metadata["namespace"]), String(obj.metadata["name"]), state),
+      delay,
+    );
     state.timer.unref();
   }
 
@@ -126,7 +131,10 @@ export class ConfigSyncReconciler {
       if (!rs) return;
       try {
         // Clamped: a timer longer than 2^31-1 ms would fire at once.
-        period = Math.min(2 ** 31 - 1, Math.max(this.#o.minPeriodMs, parseDuration(String(get(rs, "spec", "git", "period") ?? "15s"))));
+        period = Math.min(
+          2 ** 31 - 1,
+          Math.max(this.#o.minPeriodMs, parseDuration(String(get(rs, "spec", "git", "period") ?? "15s"))),
+        );
       } catch {
         period = 15_000;
       }
@@ -149,7 +157,11 @@ export class ConfigSyncReconciler {
     let credentials: { username: string; password: string } | undefined;
     if (get(rs, "spec", "git", "auth") === "token" && typeof secretName === "string") {
       const secret = this.#o.store.get("/secrets", String(rs.metadata["namespace"]), secretName);
-      if (!secret) throw new SourceError("1061", `secret ${String(rs.metadata["namespace"])}/${secretName} named by spec.git.secretRef does not exist`);
+      if (!secret)
+        throw new SourceError(
+          "1061",
+          `secret ${String(rs.metadata["namespace"])}/${secretName} named by spec.git.secretRef does not exist`,
+        );
       const data = (secret["data"] ?? {}) as Record<string, string>;
       const decode = (k: string) => (data[k] ? Buffer.from(data[k], "base64").toString("utf8") : "");
       credentials = { username: decode("username") || "oauth2", password: decode("token") };
@@ -160,7 +172,12 @@ export class ConfigSyncReconciler {
       st.remoteKey = key;
       if (st.clone) rmSync(st.clone, { recursive: true, force: true });
       st.clone = mkdtempSync(join(tmpdir(), "camino-configsync-"));
-      st.remote = new RemoteGitRepository({ url: repo, branch, dir: join(st.clone, "repo"), ...(credentials ? { credentials } : {}) });
+      st.remote = new RemoteGitRepository({
+        url: repo,
+        branch,
+        dir: join(st.clone, "repo"),
+        ...(credentials ? { credentials } : {}),
+      });
     }
     await st.remote.fetch();
     return st.remote;
@@ -187,19 +204,34 @@ export class ConfigSyncReconciler {
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
       const listed = await repo.listFiles(commit, dir);
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
-      if (dir && listed.size === 0) throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
+      if (dir && listed.size === 0)
+        throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
       const next = new Map<string, { oid: string; objects: Obj[] }>();
       for (const [path, oid] of listed) {
         const known = st.files?.get(path);
-        next.set(path, known && known.oid === oid ? known : { oid, objects: parseObjects(new Map([[path, await repo.readBlob(oid)]])) });
+        next.set(
+          path,
+          known && known.oid === oid
+            ? known
+            : { oid, objects: parseObjects(new Map([[path, await repo.readBlob(oid)]])) },
+        );
       }
       changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
       st.files = next;
       objects = [...next.values()].flatMap((f) => f.objects);
     } catch (err) {
       delete st.last;
-      const e = err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
-      return this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }], syncErrors: [], synced: false });
+      const e =
+        err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
+      return this.#writeStatus(typeKey, rs, {
+        now,
+        gitStatus,
+        commit,
+        generation,
+        sourceErrors: [{ code: e.code, errorMessage: `KNV${e.code}: ${e.message}` }],
+        syncErrors: [],
+        synced: false,
+      });
     }
 
     // KNV2006: a commit that would remove every namespace and cluster-scoped object is refused.
@@ -220,7 +252,13 @@ export class ConfigSyncReconciler {
         commit,
         sourceErrors: [],
         generation,
-        syncErrors: [{ code: "2006", errorMessage: "KNV2006: Config Sync will not delete every namespace and cluster-scoped resource at once: the commit would remove all of them. To delete them all, remove them in a commit that keeps one (for example a sentinel Namespace)." }],
+        syncErrors: [
+          {
+            code: "2006",
+            errorMessage:
+              "KNV2006: Config Sync will not delete every namespace and cluster-scoped resource at once: the commit would remove all of them. To delete them all, remove them in a commit that keeps one (for example a sentinel Namespace).",
+          },
+        ],
         synced: false,
       });
     }
@@ -232,7 +270,8 @@ export class ConfigSyncReconciler {
     // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
     const last = st.last;
     const quiet = !!last && last.commit === commit && last.generation === generation;
-    const full = !last || !last.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
+    const full =
+      !last || !last.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
@@ -247,7 +286,10 @@ export class ConfigSyncReconciler {
         continue;
       }
       if (scope !== undefined && (!t.type.namespaced || t.namespace !== scope)) {
-        errors.push({ code: "1039", errorMessage: `KNV1039: ${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name} is outside namespace ${scope}, the only one a RepoSync may sync` });
+        errors.push({
+          code: "1039",
+          errorMessage: `KNV1039: ${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name} is outside namespace ${scope}, the only one a RepoSync may sync`,
+        });
         continue;
       }
       const id = resourceId(t);
@@ -259,9 +301,19 @@ export class ConfigSyncReconciler {
       try {
         if (failing.has(label)) throw new ApiError(500, "InternalError", "injected sync fault");
         if (t.namespace && !this.#o.store.get("/namespaces", undefined, t.namespace)) {
-          this.#o.api.applyObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: MANAGED_BY } }, MANAGER);
+          this.#o.api.applyObject(
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: MANAGED_BY } },
+            MANAGER,
+          );
         }
-        const withMarks = { ...o, metadata: { ...(o["metadata"] as Obj), labels: { ...((get(o, "metadata", "labels") ?? {}) as Obj), ...MANAGED_BY }, annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id } } };
+        const withMarks = {
+          ...o,
+          metadata: {
+            ...(o["metadata"] as Obj),
+            labels: { ...((get(o, "metadata", "labels") ?? {}) as Obj), ...MANAGED_BY },
+            annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id },
+          },
+        };
         this.#o.api.applyObject(withMarks, MANAGER, scope ?? "default");
         applied.set(id, t);
       } catch (err) {
@@ -271,20 +323,53 @@ export class ConfigSyncReconciler {
       }
     }
     // Prune what left the repository, namespaced objects before their namespaces.
-    const gone = [...st.inventory].filter(([id]) => !applied.has(id)).sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
+    const gone = [...st.inventory]
+      .filter(([id]) => !applied.has(id))
+      .sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;
     st.last = { commit, generation, clean: errors.length === 0, sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1 };
     // A quiet round changed nothing: the status stands as written.
     if (quiet && !full && changedFiles.size === 0 && errors.length === 0 && gone.length === 0) return;
-    this.#writeStatus(typeKey, rs, { now, gitStatus, commit, generation, sourceErrors: [], syncErrors: errors, synced: errors.length === 0 });
+    this.#writeStatus(typeKey, rs, {
+      now,
+      gitStatus,
+      commit,
+      generation,
+      sourceErrors: [],
+      syncErrors: errors,
+      synced: errors.length === 0,
+    });
   }
 
-  #writeStatus(typeKey: string, rs: KubeObject, s: { now: string; gitStatus: Obj; commit: string; generation: unknown; sourceErrors: SyncError[]; syncErrors: SyncError[]; synced: boolean }): void {
+  #writeStatus(
+    typeKey: string,
+    rs: KubeObject,
+    s: {
+      now: string;
+      gitStatus: Obj;
+      commit: string;
+      generation: unknown;
+      sourceErrors: SyncError[];
+      syncErrors: SyncError[];
+      synced: boolean;
+    },
+  ): void {
     const live = this.#o.store.get(typeKey, String(rs.metadata["namespace"]), String(rs.metadata["name"]));
     if (!live) return;
-    const summary = (errs: SyncError[]) => ({ totalCount: errs.length, truncated: false, errorCountAfterTruncation: errs.length });
-    const part = (errs: SyncError[], extra: Obj = {}) => ({ commit: s.commit, gitStatus: s.gitStatus, lastUpdate: s.now, ...extra, ...(errs.length > 0 ? { errors: errs } : {}), errorSummary: summary(errs) });
+    const summary = (errs: SyncError[]) => ({
+      totalCount: errs.length,
+      truncated: false,
+      errorCountAfterTruncation: errs.length,
+    });
+    const part = (errs: SyncError[], extra: Obj = {}) => ({
+      commit: s.commit,
+      gitStatus: s.gitStatus,
+      lastUpdate: s.now,
+      ...extra,
+      ...(errs.length > 0 ? { errors: errs } : {}),
+      errorSummary: summary(errs),
+    });
     const sourceOk = s.sourceErrors.length === 0;
     const status: Obj = {
       observedGeneration: s.generation,
@@ -293,21 +378,39 @@ export class ConfigSyncReconciler {
       // A source failure leaves the last sync as it was: the edge still runs what it synced.
       sync: sourceOk ? part(s.syncErrors) : (get(live, "status", "sync") ?? part([])),
       conditions: [
-        { type: "Reconciling", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed", commit: s.commit },
-        { type: "Stalled", status: "False", lastUpdateTime: s.now, lastTransitionTime: s.now, reason: "Sync", message: "Sync Completed" },
+        {
+          type: "Reconciling",
+          status: "False",
+          lastUpdateTime: s.now,
+          lastTransitionTime: s.now,
+          reason: "Sync",
+          message: "Sync Completed",
+          commit: s.commit,
+        },
+        {
+          type: "Stalled",
+          status: "False",
+          lastUpdateTime: s.now,
+          lastTransitionTime: s.now,
+          reason: "Sync",
+          message: "Sync Completed",
+        },
         {
           type: "Syncing",
           status: "False",
           lastUpdateTime: s.now,
           lastTransitionTime: s.now,
           commit: s.commit,
-          ...(s.synced ? { reason: "Sync", message: "Sync Completed" } : { reason: sourceOk ? "Sync" : "Source", message: sourceOk ? "Sync Completed with errors" : "Source" }),
+          ...(s.synced
+            ? { reason: "Sync", message: "Sync Completed" }
+            : { reason: sourceOk ? "Sync" : "Source", message: sourceOk ? "Sync Completed with errors" : "Source" }),
           errorSourceRefs: s.synced ? [] : [sourceOk ? "syncErrors" : "sourceErrors"],
         },
       ],
     };
     if (s.synced) status["lastSyncedCommit"] = s.commit;
-    else if (get(live, "status", "lastSyncedCommit")) status["lastSyncedCommit"] = get(live, "status", "lastSyncedCommit");
+    else if (get(live, "status", "lastSyncedCommit"))
+      status["lastSyncedCommit"] = get(live, "status", "lastSyncedCommit");
     const next = { ...live, status } as KubeObject;
     if (JSON.stringify(get(live, "status")) === JSON.stringify(status)) return;
     this.#o.store.put(typeKey, next);
@@ -316,7 +419,10 @@ export class ConfigSyncReconciler {
 
 /** A source problem with its ConfigSync error code. */
 class SourceError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -334,7 +440,11 @@ export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
     const docs = parseAllDocuments(text);
     for (const doc of Array.isArray(docs) ? docs : []) {
       const problem = doc.errors[0];
-      if (problem) throw new SourceError("1007", `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`);
+      if (problem)
+        throw new SourceError(
+          "1007",
+          `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+        );
     }
     for (const doc of Array.isArray(docs) ? docs : []) {
       const o = doc.toJS() as unknown;
@@ -347,4 +457,3 @@ export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
   }
   return out;
 }
-

@@ -108,7 +108,8 @@ function nonZeroRequests(pod: KubeObject): { cpu: bigint; memory: bigint } {
 /** A node's allocatable resources (its capacity when it reports none); `pods` as a count. */
 export function nodeAllocatable(node: KubeObject): { resources: ResourceList; pods: number } {
   const status = rec(node["status"]);
-  const alloc = Object.keys(rec(status["allocatable"])).length > 0 ? rec(status["allocatable"]) : rec(status["capacity"]);
+  const alloc =
+    Object.keys(rec(status["allocatable"])).length > 0 ? rec(status["allocatable"]) : rec(status["capacity"]);
   const resources: ResourceList = new Map();
   let pods = 110;
   for (const [k, v] of Object.entries(alloc)) {
@@ -141,7 +142,12 @@ export function podCondition(pod: KubeObject, type: string): Obj | undefined {
  */
 export function occupiesNode(pod: KubeObject): boolean {
   const nodeName = rec(pod["spec"])["nodeName"];
-  return typeof nodeName === "string" && nodeName !== "" && !isTerminated(pod) && podCondition(pod, "PodScheduled")?.["status"] === "True";
+  return (
+    typeof nodeName === "string" &&
+    nodeName !== "" &&
+    !isTerminated(pod) &&
+    podCondition(pod, "PodScheduled")?.["status"] === "True"
+  );
 }
 
 /** Usage per node name of the pods that occupy a node. */
@@ -191,7 +197,8 @@ function matchesExpression(expr: Obj, value: string | undefined): boolean {
       return value === undefined;
     case "Gt":
     case "Lt": {
-      if (value === undefined || values.length !== 1 || !/^-?\d+$/.test(value) || !/^-?\d+$/.test(values[0] as string)) return false;
+      if (value === undefined || values.length !== 1 || !/^-?\d+$/.test(value) || !/^-?\d+$/.test(values[0] as string))
+        return false;
       const a = BigInt(value);
       const b = BigInt(values[0] as string);
       return expr["operator"] === "Gt" ? a > b : a < b;
@@ -214,18 +221,30 @@ export function matchesNodeAffinity(pod: KubeObject, node: KubeObject): boolean 
     const fields = arr(term["matchFields"]);
     if (exprs.length === 0 && fields.length === 0) return false;
     return (
-      exprs.every((e) => matchesExpression(e, Object.hasOwn(labels, String(e["key"])) ? labels[String(e["key"])] : undefined)) &&
-      fields.every((e) => matchesExpression(e, e["key"] === "metadata.name" ? name : undefined))
+      exprs.every((e) =>
+        matchesExpression(e, Object.hasOwn(labels, String(e["key"])) ? labels[String(e["key"])] : undefined),
+      ) && fields.every((e) => matchesExpression(e, e["key"] === "metadata.name" ? name : undefined))
     );
   });
 }
 
 /** The resources the node lacks for the pod, as the scheduler names them ("Too many pods", "Insufficient cpu"). */
-export function insufficientResources(pod: KubeObject, node: KubeObject, usage: NodeUsage | undefined): { reason: string; resource: string; requested: bigint; used: bigint; capacity: bigint }[] {
+export function insufficientResources(
+  pod: KubeObject,
+  node: KubeObject,
+  usage: NodeUsage | undefined,
+): { reason: string; resource: string; requested: bigint; used: bigint; capacity: bigint }[] {
   const alloc = nodeAllocatable(node);
   const out: { reason: string; resource: string; requested: bigint; used: bigint; capacity: bigint }[] = [];
   const podsUsed = usage?.pods ?? 0;
-  if (podsUsed + 1 > alloc.pods) out.push({ reason: "Too many pods", resource: "pods", requested: 1n, used: BigInt(podsUsed), capacity: BigInt(alloc.pods) });
+  if (podsUsed + 1 > alloc.pods)
+    out.push({
+      reason: "Too many pods",
+      resource: "pods",
+      requested: 1n,
+      used: BigInt(podsUsed),
+      capacity: BigInt(alloc.pods),
+    });
   const requests = podRequests(pod);
   const order = (k: string) => (k === "cpu" ? 0 : k === "memory" ? 1 : 2);
   for (const k of [...requests.keys()].sort((a, b) => order(a) - order(b) || a.localeCompare(b))) {
@@ -243,7 +262,10 @@ export function insufficientResources(pod: KubeObject, node: KubeObject, usage: 
 /** Why a pod cannot go to a node (empty when it can), checked in the default scheduler's filter order. */
 export function filterNode(pod: KubeObject, node: KubeObject, usage: NodeUsage | undefined): string[] {
   const tolerations = arr(rec(pod["spec"])["tolerations"]);
-  if (rec(node["spec"])["unschedulable"] === true && !tolerations.some((t) => toleratesTaint(t, { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" }))) {
+  if (
+    rec(node["spec"])["unschedulable"] === true &&
+    !tolerations.some((t) => toleratesTaint(t, { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" }))
+  ) {
     return ["node(s) were unschedulable"];
   }
   const taint = untoleratedTaint(node, tolerations);
@@ -264,15 +286,24 @@ export function unschedulableMessage(nodeCount: number, histogram: ReadonlyMap<s
 function leastAllocatedScore(pod: KubeObject, node: KubeObject, usage: NodeUsage | undefined): number {
   const alloc = nodeAllocatable(node).resources;
   const nz = nonZeroRequests(pod);
-  const part = (capacity: bigint, requested: bigint) => (capacity <= 0n || requested > capacity ? 0 : Number(((capacity - requested) * 100n) / capacity));
-  return (part(alloc.get("cpu") ?? 0n, (usage?.nonZero.cpu ?? 0n) + nz.cpu) + part(alloc.get("memory") ?? 0n, (usage?.nonZero.memory ?? 0n) + nz.memory)) / 2;
+  const part = (capacity: bigint, requested: bigint) =>
+    capacity <= 0n || requested > capacity ? 0 : Number(((capacity - requested) * 100n) / capacity);
+  return (
+    (part(alloc.get("cpu") ?? 0n, (usage?.nonZero.cpu ?? 0n) + nz.cpu) +
+      part(alloc.get("memory") ?? 0n, (usage?.nonZero.memory ?? 0n) + nz.memory)) /
+    2
+  );
 }
 
 /**
  * Picks a node for a pod: every node is filtered; of those that fit, the least requested (ties: first by
  * name). Without one, the message the scheduler writes into the pod's PodScheduled condition.
  */
-export function schedulePod(pod: KubeObject, nodes: readonly KubeObject[], usage: ReadonlyMap<string, NodeUsage>): ScheduleResult {
+export function schedulePod(
+  pod: KubeObject,
+  nodes: readonly KubeObject[],
+  usage: ReadonlyMap<string, NodeUsage>,
+): ScheduleResult {
   const sorted = [...nodes].sort((a, b) => String(a.metadata["name"]).localeCompare(String(b.metadata["name"])));
   const histogram = new Map<string, number>();
   let best: { name: string; score: number } | undefined;
@@ -295,7 +326,11 @@ export function schedulePod(pod: KubeObject, nodes: readonly KubeObject[], usage
  * there, else the reason and message the kubelet reports ("OutOfcpu", "Pod was rejected: Node didn't have
  * enough resource: cpu, requested: 600, used: 800, capacity: 1000").
  */
-export function admissionFailure(pod: KubeObject, node: KubeObject, usage: NodeUsage | undefined): { reason: string; message: string } | undefined {
+export function admissionFailure(
+  pod: KubeObject,
+  node: KubeObject,
+  usage: NodeUsage | undefined,
+): { reason: string; message: string } | undefined {
   const lacking = insufficientResources(pod, node, usage)[0];
   if (!lacking) return undefined;
   // cpu in millicores, pods as a count, everything else in whole units, as the kubelet prints them.

@@ -63,7 +63,12 @@ const PODS = "/pods";
 const NODES = "/nodes";
 const WATCHED = [DEPLOYMENTS, REPLICASETS, STATEFULSETS, DAEMONSETS, PODS, NODES];
 /** Owner kinds (apps/v1) whose absence the garbage collector can tell. */
-const OWNER_TYPES: Readonly<Record<string, string>> = { Deployment: DEPLOYMENTS, ReplicaSet: REPLICASETS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS };
+const OWNER_TYPES: Readonly<Record<string, string>> = {
+  Deployment: DEPLOYMENTS,
+  ReplicaSet: REPLICASETS,
+  StatefulSet: STATEFULSETS,
+  DaemonSet: DAEMONSETS,
+};
 
 const HASH_LABEL = "pod-template-hash";
 const REVISION_LABEL = "controller-revision-hash";
@@ -108,7 +113,9 @@ const controllerUid = (o: KubeObject): string | undefined => {
 /** JSON with object keys sorted, for comparing objects regardless of key order. */
 function stableJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x !== null && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
   );
 }
 
@@ -133,7 +140,9 @@ function fnv32a(text: string): number {
  * SafeEncodeString does (so it looks like real ones, e.g. "7d4b9c8f6b").
  */
 export function templateHash(template: unknown): string {
-  return [...String(fnv32a(stableJson(template))).padStart(10, "0")].map((c) => ALPHANUMS[c.charCodeAt(0) % ALPHANUMS.length]).join("");
+  return [...String(fnv32a(stableJson(template))).padStart(10, "0")]
+    .map((c) => ALPHANUMS[c.charCodeAt(0) % ALPHANUMS.length])
+    .join("");
 }
 
 /** A deterministic 5-character name suffix in the safe alphabet. */
@@ -154,7 +163,8 @@ function normalizeImage(image: string): string {
   const slash = image.indexOf("/");
   const first = slash >= 0 ? image.slice(0, slash) : "";
   let name = image;
-  if (!(slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost"))) name = `docker.io/${slash >= 0 ? "" : "library/"}${image}`;
+  if (!(slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost")))
+    name = `docker.io/${slash >= 0 ? "" : "library/"}${image}`;
   if (!name.includes("@") && !name.slice(name.lastIndexOf("/") + 1).includes(":")) name += ":latest";
   return name;
 }
@@ -193,7 +203,12 @@ interface WantedCondition {
  * Conditions after setting some: times kept while a condition's status (lastTransitionTime) or also its
  * reason and message (lastUpdateTime, with `updateTime`) stay the same, so re-asserting writes nothing.
  */
-function setConditions(old: readonly Obj[], wanted: readonly WantedCondition[], now: string, style: "pod" | "workload"): Obj[] {
+function setConditions(
+  old: readonly Obj[],
+  wanted: readonly WantedCondition[],
+  now: string,
+  style: "pod" | "workload",
+): Obj[] {
   const made = wanted.map((w) => {
     const prev = old.find((c) => c["type"] === w.type);
     const sameStatus = prev !== undefined && prev["status"] === w.status;
@@ -211,7 +226,14 @@ function setConditions(old: readonly Obj[], wanted: readonly WantedCondition[], 
 }
 
 function ownerRef(kind: string, owner: KubeObject): Obj {
-  return { apiVersion: "apps/v1", kind, name: nameOf(owner), uid: uidOf(owner), controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: "apps/v1",
+    kind,
+    name: nameOf(owner),
+    uid: uidOf(owner),
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** maxSurge and maxUnavailable resolved against a replica count, as the Deployment controller resolves them. */
@@ -272,7 +294,8 @@ export class WorkloadControllers {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    for (const typeKey of WATCHED) this.#unwatch.push(this.#store.watch({ typeKey, filter: () => true, send: () => this.#kick() }));
+    for (const typeKey of WATCHED)
+      this.#unwatch.push(this.#store.watch({ typeKey, filter: () => true, send: () => this.#kick() }));
     this.#kick();
   }
 
@@ -315,12 +338,25 @@ export class WorkloadControllers {
     const prev = conditions.find((c) => c["type"] === "Ready");
     const wanted = ready
       ? { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }
-      : { type: "Ready", status: "False", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." };
-    const cond: Obj = { ...wanted, lastHeartbeatTime: now, lastTransitionTime: prev && prev["status"] === wanted.status ? (prev["lastTransitionTime"] ?? now) : now };
+      : {
+          type: "Ready",
+          status: "False",
+          reason: "NodeStatusUnknown",
+          message: "Kubelet stopped posting node status.",
+        };
+    const cond: Obj = {
+      ...wanted,
+      lastHeartbeatTime: now,
+      lastTransitionTime: prev && prev["status"] === wanted.status ? (prev["lastTransitionTime"] ?? now) : now,
+    };
     status["conditions"] = prev ? conditions.map((c) => (c === prev ? cond : c)) : [...conditions, cond];
     const spec = (node["spec"] = rec(node["spec"]));
     const taints = arr(spec["taints"]).filter((t) => t["key"] !== NOT_READY_TAINT);
-    if (!ready) taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" }, { key: NOT_READY_TAINT, effect: "NoExecute", timeAdded: now });
+    if (!ready)
+      taints.push(
+        { key: NOT_READY_TAINT, effect: "NoSchedule" },
+        { key: NOT_READY_TAINT, effect: "NoExecute", timeAdded: now },
+      );
     if (taints.length > 0) spec["taints"] = taints;
     else delete spec["taints"];
     this.#put(NODES, node);
@@ -367,7 +403,9 @@ export class WorkloadControllers {
   }
 
   #stamp(): string {
-    return this.#now().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return this.#now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z");
   }
 
   /** Stores an object unless it is unchanged. */
@@ -399,7 +437,13 @@ export class WorkloadControllers {
   }
 
   /** Metadata of a new object, as the API server completes it. */
-  #metadata(name: string, namespace: string | undefined, labels: Record<string, string>, annotations: Record<string, string>, owner: Obj): Obj {
+  #metadata(
+    name: string,
+    namespace: string | undefined,
+    labels: Record<string, string>,
+    annotations: Record<string, string>,
+    owner: Obj,
+  ): Obj {
     const m: Obj = { name };
     if (namespace !== undefined) m["namespace"] = namespace;
     Object.assign(m, { uid: randomUUID(), creationTimestamp: this.#stamp(), generation: 1 });
@@ -421,7 +465,15 @@ export class WorkloadControllers {
   }
 
   /** Creates a pod from a template, owned by a workload. */
-  #createPod(owner: KubeObject, kind: string, name: string, template: Obj, labels: Record<string, string>, extraSpec: Obj, generateName: boolean): void {
+  #createPod(
+    owner: KubeObject,
+    kind: string,
+    name: string,
+    template: Obj,
+    labels: Record<string, string>,
+    extraSpec: Obj,
+    generateName: boolean,
+  ): void {
     if (this.#store.get(PODS, nsOf(owner), name)) return;
     const tmeta = rec(template["metadata"]);
     const metadata = this.#metadata(name, nsOf(owner), labels, strMap(tmeta["annotations"]), ownerRef(kind, owner));
@@ -517,11 +569,21 @@ export class WorkloadControllers {
         const selector = rec(spec["selector"]);
         const rsSpec: Obj = {
           replicas: desired,
-          selector: { ...clone(selector), matchLabels: { ...strMap(selector["matchLabels"] ?? rec(template["metadata"])["labels"]), [HASH_LABEL]: hash } },
+          selector: {
+            ...clone(selector),
+            matchLabels: {
+              ...strMap(selector["matchLabels"] ?? rec(template["metadata"])["labels"]),
+              [HASH_LABEL]: hash,
+            },
+          },
           template: { ...clone(template), metadata: { ...clone(rec(template["metadata"])), labels } },
         };
         if (spec["minReadySeconds"] !== undefined) rsSpec["minReadySeconds"] = spec["minReadySeconds"];
-        this.#put(REPLICASETS, { metadata: this.#metadata(rsName, nsOf(d), labels, annotations, ownerRef("Deployment", d)), spec: rsSpec, status: { replicas: 0 } });
+        this.#put(REPLICASETS, {
+          metadata: this.#metadata(rsName, nsOf(d), labels, annotations, ownerRef("Deployment", d)),
+          spec: rsSpec,
+          status: { replicas: 0 },
+        });
       } else {
         this.#put(REPLICASETS, this.#withReplicas(current, desired, annotations));
       }
@@ -531,7 +593,10 @@ export class WorkloadControllers {
       }
       const dAnnotations = strMap(d.metadata["annotations"]);
       if (dAnnotations[REVISION] !== String(revision)) {
-        this.#put(DEPLOYMENTS, { ...clone(d), metadata: { ...clone(d.metadata), annotations: { ...dAnnotations, [REVISION]: String(revision) } } });
+        this.#put(DEPLOYMENTS, {
+          ...clone(d),
+          metadata: { ...clone(d.metadata), annotations: { ...dAnnotations, [REVISION]: String(revision) } },
+        });
       }
     }
   }
@@ -540,7 +605,8 @@ export class WorkloadControllers {
   #withReplicas(rs: KubeObject, replicas: number, annotations: Record<string, string>): KubeObject {
     const next = clone(rs);
     next["spec"] = { ...specOf(next), replicas };
-    if (Object.keys(annotations).length > 0) next.metadata["annotations"] = { ...strMap(next.metadata["annotations"]), ...annotations };
+    if (Object.keys(annotations).length > 0)
+      next.metadata["annotations"] = { ...strMap(next.metadata["annotations"]), ...annotations };
     if (stableJson(next["spec"]) !== stableJson(rs["spec"])) next.metadata["generation"] = generationOf(rs) + 1;
     return next;
   }
@@ -556,7 +622,8 @@ export class WorkloadControllers {
         const name = this.#generatedName(nsOf(rs), nameOf(rs));
         this.#createPod(rs, "ReplicaSet", name, template, strMap(rec(template["metadata"])["labels"]), {}, true);
       }
-      if (pods.length > replicas) for (const p of this.#deletionOrder(pods).slice(0, pods.length - replicas)) this.#remove(PODS, p);
+      if (pods.length > replicas)
+        for (const p of this.#deletionOrder(pods).slice(0, pods.length - replicas)) this.#remove(PODS, p);
     }
   }
 
@@ -618,11 +685,31 @@ export class WorkloadControllers {
         arr(statusOf(d)["conditions"]),
         [
           available >= minAvailable
-            ? { type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability." }
-            : { type: "Available", status: "False", reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability." },
+            ? {
+                type: "Available",
+                status: "True",
+                reason: "MinimumReplicasAvailable",
+                message: "Deployment has minimum availability.",
+              }
+            : {
+                type: "Available",
+                status: "False",
+                reason: "MinimumReplicasUnavailable",
+                message: "Deployment does not have minimum availability.",
+              },
           complete
-            ? { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: `ReplicaSet "${rsName}" has successfully progressed.` }
-            : { type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.` },
+            ? {
+                type: "Progressing",
+                status: "True",
+                reason: "NewReplicaSetAvailable",
+                message: `ReplicaSet "${rsName}" has successfully progressed.`,
+              }
+            : {
+                type: "Progressing",
+                status: "True",
+                reason: "ReplicaSetUpdated",
+                message: `ReplicaSet "${rsName}" is progressing.`,
+              },
         ],
         now,
         "workload",
@@ -665,9 +752,15 @@ export class WorkloadControllers {
         const pod = byOrdinal.get(i);
         if (!pod) {
           const podName = `${name}-${i}`;
-          const labels = { ...strMap(rec(template["metadata"])["labels"]), "apps.kubernetes.io/pod-index": String(i), [REVISION_LABEL]: revision, "statefulset.kubernetes.io/pod-name": podName };
+          const labels = {
+            ...strMap(rec(template["metadata"])["labels"]),
+            "apps.kubernetes.io/pod-index": String(i),
+            [REVISION_LABEL]: revision,
+            "statefulset.kubernetes.io/pod-name": podName,
+          };
           const extra: Obj = { hostname: podName };
-          if (typeof spec["serviceName"] === "string" && spec["serviceName"] !== "") extra["subdomain"] = spec["serviceName"];
+          if (typeof spec["serviceName"] === "string" && spec["serviceName"] !== "")
+            extra["subdomain"] = spec["serviceName"];
           this.#createPod(sts, "StatefulSet", podName, template, labels, extra, false);
           if (!parallel) break;
         } else if (!parallel && !isRunningReady(pod)) break;
@@ -675,7 +768,9 @@ export class WorkloadControllers {
       const strategy = rec(spec["updateStrategy"])["type"];
       const all = [...Array(replicas).keys()].map((i) => byOrdinal.get(i));
       if (strategy !== "OnDelete" && all.every((p) => p !== undefined && isRunningReady(p))) {
-        const stale = all.reverse().find((p) => p !== undefined && strMap(p.metadata["labels"])[REVISION_LABEL] !== revision);
+        const stale = all
+          .reverse()
+          .find((p) => p !== undefined && strMap(p.metadata["labels"])[REVISION_LABEL] !== revision);
         if (stale) this.#remove(PODS, stale);
       }
     }
@@ -710,7 +805,8 @@ export class WorkloadControllers {
   #daemonPodSpec(ds: KubeObject): Obj {
     const spec = clone(rec(rec(specOf(ds)["template"])["spec"]));
     const tolerations = arr(spec["tolerations"]);
-    for (const t of DAEMON_TOLERATIONS) if (!tolerations.some((x) => stableJson(x) === stableJson(t))) tolerations.push(clone(t));
+    for (const t of DAEMON_TOLERATIONS)
+      if (!tolerations.some((x) => stableJson(x) === stableJson(t))) tolerations.push(clone(t));
     spec["tolerations"] = tolerations;
     return spec;
   }
@@ -719,7 +815,10 @@ export class WorkloadControllers {
   #daemonNodes(ds: KubeObject, nodes: readonly KubeObject[]): KubeObject[] {
     const spec = this.#daemonPodSpec(ds);
     const probe: KubeObject = { metadata: {}, spec };
-    return nodes.filter((n) => isNodeReady(n) && matchesNodeAffinity(probe, n) && untoleratedTaint(n, arr(spec["tolerations"])) === undefined);
+    return nodes.filter(
+      (n) =>
+        isNodeReady(n) && matchesNodeAffinity(probe, n) && untoleratedTaint(n, arr(spec["tolerations"])) === undefined,
+    );
   }
 
   /**
@@ -743,14 +842,28 @@ export class WorkloadControllers {
         byNode.set(nodeName, [...(byNode.get(nodeName) ?? []), p]);
       }
       for (const nodeName of eligible) {
-        const pods = (byNode.get(nodeName) ?? []).sort((a, b) => (this.#order.get(uidOf(a)) ?? 0) - (this.#order.get(uidOf(b)) ?? 0));
+        const pods = (byNode.get(nodeName) ?? []).sort(
+          (a, b) => (this.#order.get(uidOf(a)) ?? 0) - (this.#order.get(uidOf(b)) ?? 0),
+        );
         for (const extra of pods.slice(1)) this.#remove(PODS, extra);
         const kept = pods[0];
         if (kept && strMap(kept.metadata["labels"])[REVISION_LABEL] === hash) continue;
         if (kept) this.#remove(PODS, kept);
-        const labels = { ...strMap(rec(template["metadata"])["labels"]), [REVISION_LABEL]: hash, "pod-template-generation": String(generationOf(ds)) };
+        const labels = {
+          ...strMap(rec(template["metadata"])["labels"]),
+          [REVISION_LABEL]: hash,
+          "pod-template-generation": String(generationOf(ds)),
+        };
         const spec = { ...this.#daemonPodSpec(ds), nodeName };
-        this.#createPod(ds, "DaemonSet", this.#generatedName(nsOf(ds), nameOf(ds)), { ...template, spec }, labels, {}, true);
+        this.#createPod(
+          ds,
+          "DaemonSet",
+          this.#generatedName(nsOf(ds), nameOf(ds)),
+          { ...template, spec },
+          labels,
+          {},
+          true,
+        );
       }
     }
   }
@@ -788,11 +901,24 @@ export class WorkloadControllers {
     const usage = usageByNode(pods);
     const unseen = pods
       .filter((p) => !this.#order.has(uidOf(p)))
-      .sort((a, b) => String(a.metadata["creationTimestamp"] ?? "").localeCompare(String(b.metadata["creationTimestamp"] ?? "")) || nameOf(a).localeCompare(nameOf(b)));
+      .sort(
+        (a, b) =>
+          String(a.metadata["creationTimestamp"] ?? "").localeCompare(String(b.metadata["creationTimestamp"] ?? "")) ||
+          nameOf(a).localeCompare(nameOf(b)),
+      );
     for (const p of unseen) this.#order.set(uidOf(p), this.#sequence++);
     const pending = pods
-      .filter((p) => nodeNameOf(p) === undefined && !isTerminated(p) && (specOf(p)["schedulerName"] ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER)
-      .sort((a, b) => Number(specOf(b)["priority"] ?? 0) - Number(specOf(a)["priority"] ?? 0) || (this.#order.get(uidOf(a)) ?? 0) - (this.#order.get(uidOf(b)) ?? 0));
+      .filter(
+        (p) =>
+          nodeNameOf(p) === undefined &&
+          !isTerminated(p) &&
+          (specOf(p)["schedulerName"] ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER,
+      )
+      .sort(
+        (a, b) =>
+          Number(specOf(b)["priority"] ?? 0) - Number(specOf(a)["priority"] ?? 0) ||
+          (this.#order.get(uidOf(a)) ?? 0) - (this.#order.get(uidOf(b)) ?? 0),
+      );
     const now = this.#stamp();
     for (const pod of pending) {
       const result = schedulePod(pod, nodes, usage);
@@ -801,10 +927,20 @@ export class WorkloadControllers {
       status["phase"] = "Pending";
       if (result.nodeName !== undefined) {
         next["spec"] = { ...specOf(next), nodeName: result.nodeName };
-        status["conditions"] = setConditions(arr(status["conditions"]), [{ type: "PodScheduled", status: "True" }], now, "pod");
+        status["conditions"] = setConditions(
+          arr(status["conditions"]),
+          [{ type: "PodScheduled", status: "True" }],
+          now,
+          "pod",
+        );
         addUsage(usage, result.nodeName, next);
       } else {
-        status["conditions"] = setConditions(arr(status["conditions"]), [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: result.message }], now, "pod");
+        status["conditions"] = setConditions(
+          arr(status["conditions"]),
+          [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: result.message }],
+          now,
+          "pod",
+        );
       }
       this.#put(PODS, next);
     }
@@ -835,7 +971,10 @@ export class WorkloadControllers {
       if (!occupiesNode(pod)) {
         const failure = admissionFailure(pod, node, usage.get(nodeName));
         if (failure) {
-          this.#put(PODS, { ...clone(pod), status: { ...statusOf(pod), phase: "Pending", reason: failure.reason, message: failure.message } });
+          this.#put(PODS, {
+            ...clone(pod),
+            status: { ...statusOf(pod), phase: "Pending", reason: failure.reason, message: failure.message },
+          });
           continue;
         }
         addUsage(usage, nodeName, pod);
@@ -866,7 +1005,9 @@ export class WorkloadControllers {
     const ns = nsOf(pod) ?? "";
     if (ref["kind"] !== "ReplicaSet") return `${ns}/${String(ref["name"])}`;
     const rs = this.#store.get(REPLICASETS, ns, String(ref["name"]));
-    const owner = rs ? arr(rs.metadata["ownerReferences"]).find((r) => r["controller"] === true && r["kind"] === "Deployment") : undefined;
+    const owner = rs
+      ? arr(rs.metadata["ownerReferences"]).find((r) => r["controller"] === true && r["kind"] === "Deployment")
+      : undefined;
     return `${ns}/${String(owner?.["name"] ?? ref["name"])}`;
   }
 
@@ -876,7 +1017,9 @@ export class WorkloadControllers {
    */
   #unreadyStatus(pod: KubeObject): Obj {
     const status = clone(statusOf(pod));
-    const names = arr(specOf(pod)["containers"]).map((c) => String(c["name"])).sort();
+    const names = arr(specOf(pod)["containers"])
+      .map((c) => String(c["name"]))
+      .sort();
     const unready = `containers with unready status: [${names.join(" ")}]`;
     status["conditions"] = setConditions(
       arr(status["conditions"]),
@@ -932,7 +1075,13 @@ export class WorkloadControllers {
   #baseStatus(pod: KubeObject, node: KubeObject): Obj {
     const old = statusOf(pod);
     const hostIP = this.#hostIp(node);
-    const status: Obj = { ...clone(old), hostIP, hostIPs: [{ ip: hostIP }], qosClass: old["qosClass"] ?? qosClass(specOf(pod)), startTime: old["startTime"] ?? this.#stamp() };
+    const status: Obj = {
+      ...clone(old),
+      hostIP,
+      hostIPs: [{ ip: hostIP }],
+      qosClass: old["qosClass"] ?? qosClass(specOf(pod)),
+      startTime: old["startTime"] ?? this.#stamp(),
+    };
     delete status["reason"];
     delete status["message"];
     return status;
@@ -958,7 +1107,16 @@ export class WorkloadControllers {
     );
     status["containerStatuses"] = [...containers]
       .sort((a, b) => String(a["name"]).localeCompare(String(b["name"])))
-      .map((c) => ({ image: normalizeImage(String(c["image"] ?? "")), imageID: "", lastState: {}, name: c["name"], ready: false, restartCount: 0, started: false, state: { waiting: { reason: "ContainerCreating" } } }));
+      .map((c) => ({
+        image: normalizeImage(String(c["image"] ?? "")),
+        imageID: "",
+        lastState: {},
+        name: c["name"],
+        ready: false,
+        restartCount: 0,
+        started: false,
+        state: { waiting: { reason: "ContainerCreating" } },
+      }));
     return status;
   }
 
@@ -967,11 +1125,15 @@ export class WorkloadControllers {
     const status = this.#baseStatus(pod, node);
     const spec = specOf(pod);
     const uid = uidOf(pod);
-    const podIP = spec["hostNetwork"] === true ? status["hostIP"] : (statusOf(pod)["podIP"] ?? this.#allocateIp(node, usedIps));
+    const podIP =
+      spec["hostNetwork"] === true ? status["hostIP"] : (statusOf(pod)["podIP"] ?? this.#allocateIp(node, usedIps));
     status["phase"] = "Running";
     status["conditions"] = setConditions(
       arr(statusOf(pod)["conditions"]),
-      ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True" as const })),
+      ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({
+        type,
+        status: "True" as const,
+      })),
       now,
       "pod",
     );
@@ -981,12 +1143,24 @@ export class WorkloadControllers {
     }
     const running = (c: Obj): Obj => {
       const image = normalizeImage(String(c["image"] ?? ""));
-      return { containerID: `containerd://${sha256(`${uid}/${String(c["name"])}`)}`, image, imageID: imageId(image), lastState: {}, name: c["name"] };
+      return {
+        containerID: `containerd://${sha256(`${uid}/${String(c["name"])}`)}`,
+        image,
+        imageID: imageId(image),
+        lastState: {},
+        name: c["name"],
+      };
     };
     const byName = (a: Obj, b: Obj) => String(a["name"]).localeCompare(String(b["name"]));
     status["containerStatuses"] = arr(spec["containers"])
       .sort(byName)
-      .map((c) => ({ ...running(c), ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } }));
+      .map((c) => ({
+        ...running(c),
+        ready: true,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: now } },
+      }));
     const inits = arr(spec["initContainers"]);
     if (inits.length > 0) {
       status["initContainerStatuses"] = inits.map((c) => {
@@ -994,7 +1168,21 @@ export class WorkloadControllers {
         const base = running(c);
         return sidecar
           ? { ...base, ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } }
-          : { ...base, ready: true, restartCount: 0, started: false, state: { terminated: { containerID: base["containerID"], exitCode: 0, finishedAt: now, reason: "Completed", startedAt: now } } };
+          : {
+              ...base,
+              ready: true,
+              restartCount: 0,
+              started: false,
+              state: {
+                terminated: {
+                  containerID: base["containerID"],
+                  exitCode: 0,
+                  finishedAt: now,
+                  reason: "Completed",
+                  startedAt: now,
+                },
+              },
+            };
       });
     }
     return status;

@@ -38,7 +38,12 @@ interface Family {
   samples: { labels: Labels; value: number }[];
 }
 
-const family = (name: string, help: string, type: "gauge" | "counter" = "gauge"): Family => ({ name, help, type, samples: [] });
+const family = (name: string, help: string, type: "gauge" | "counter" = "gauge"): Family => ({
+  name,
+  help,
+  type,
+  samples: [],
+});
 
 const escapeLabelValue = (v: string): string => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 const escapeHelp = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
@@ -125,7 +130,11 @@ interface OwnerRef {
 }
 
 const ownerRefs = (o: unknown): OwnerRef[] =>
-  objects(o, "metadata", "ownerReferences").map((r) => ({ kind: str(r, "kind"), name: str(r, "name"), controller: r["controller"] === true }));
+  objects(o, "metadata", "ownerReferences").map((r) => ({
+    kind: str(r, "kind"),
+    name: str(r, "name"),
+    controller: r["controller"] === true,
+  }));
 
 /** metav1.GetControllerOf: the owner reference with `controller: true`. */
 const controllerOf = (o: unknown): OwnerRef | undefined => ownerRefs(o).find((r) => r.controller);
@@ -196,7 +205,10 @@ function resourceUnit(name: string, forNode: boolean): "core" | "byte" | "intege
 function nodeFamilies(store: ObjectStore): Family[] {
   const info = family("kube_node_info", "Information about a cluster node.");
   const unschedulable = family("kube_node_spec_unschedulable", "Whether a node can schedule new pods.");
-  const allocatable = family("kube_node_status_allocatable", "The allocatable for different resources of a node that are available for scheduling.");
+  const allocatable = family(
+    "kube_node_status_allocatable",
+    "The allocatable for different resources of a node that are available for scheduling.",
+  );
   const capacity = family("kube_node_status_capacity", "The capacity for different resources of a node.");
   const condition = family("kube_node_status_condition", "The condition of a cluster node.");
   for (const n of store.list("/nodes")) {
@@ -218,15 +230,34 @@ function nodeFamilies(store: ObjectStore): Family[] {
       value: 1,
     });
     unschedulable.samples.push({ labels: [["node", node]], value: at(n, "spec", "unschedulable") === true ? 1 : 0 });
-    for (const [f, field] of [[allocatable, "allocatable"], [capacity, "capacity"]] as const) {
+    for (const [f, field] of [
+      [allocatable, "allocatable"],
+      [capacity, "capacity"],
+    ] as const) {
       for (const [resource, q] of quantities(n, "status", field)) {
         const unit = resourceUnit(resource, true);
-        if (unit) f.samples.push({ labels: [["node", node], ["resource", sanitizeLabelName(resource)], ["unit", unit]], value: milliValue(q) });
+        if (unit)
+          f.samples.push({
+            labels: [
+              ["node", node],
+              ["resource", sanitizeLabelName(resource)],
+              ["unit", unit],
+            ],
+            value: milliValue(q),
+          });
       }
     }
     for (const c of objects(n, "status", "conditions")) {
       const status = str(c, "status").toLowerCase();
-      for (const s of CONDITION_STATUSES) condition.samples.push({ labels: [["node", node], ["condition", str(c, "type")], ["status", s]], value: status === s ? 1 : 0 });
+      for (const s of CONDITION_STATUSES)
+        condition.samples.push({
+          labels: [
+            ["node", node],
+            ["condition", str(c, "type")],
+            ["status", s],
+          ],
+          value: status === s ? 1 : 0,
+        });
     }
   }
   return [info, unschedulable, allocatable, capacity, condition];
@@ -234,15 +265,25 @@ function nodeFamilies(store: ObjectStore): Family[] {
 
 function podFamilies(store: ObjectStore): Family[] {
   const limits = family("kube_pod_container_resource_limits", "The number of requested limit resource by a container.");
-  const requests = family("kube_pod_container_resource_requests", "The number of requested request resource by a container.");
-  const containerReady = family("kube_pod_container_status_ready", "Describes whether the containers readiness check succeeded.");
+  const requests = family(
+    "kube_pod_container_resource_requests",
+    "The number of requested request resource by a container.",
+  );
+  const containerReady = family(
+    "kube_pod_container_status_ready",
+    "Describes whether the containers readiness check succeeded.",
+  );
   const info = family("kube_pod_info", "Information about pod.");
   const labels = family("kube_pod_labels", "Kubernetes labels converted to Prometheus labels.");
   const owner = family("kube_pod_owner", "Information about the Pod's owner.");
   const phase = family("kube_pod_status_phase", "The pods current phase.");
   const ready = family("kube_pod_status_ready", "Describes whether the pod is ready to serve requests.");
   for (const p of store.list("/pods")) {
-    const id: [string, string][] = [["namespace", str(p, "metadata", "namespace")], ["pod", str(p, "metadata", "name")], ["uid", str(p, "metadata", "uid")]];
+    const id: [string, string][] = [
+      ["namespace", str(p, "metadata", "namespace")],
+      ["pod", str(p, "metadata", "name")],
+      ["uid", str(p, "metadata", "uid")],
+    ];
     const node = str(p, "spec", "nodeName");
     const createdBy = controllerOf(p);
     info.samples.push({
@@ -258,28 +299,60 @@ function podFamilies(store: ObjectStore): Family[] {
       ],
       value: 1,
     });
-    labels.samples.push({ labels: [...id, ...mapToPrometheusLabels("label", stringMap(p, "metadata", "labels"))], value: 1 });
+    labels.samples.push({
+      labels: [...id, ...mapToPrometheusLabels("label", stringMap(p, "metadata", "labels"))],
+      value: 1,
+    });
     const owners = ownerRefs(p);
-    if (owners.length === 0) owner.samples.push({ labels: [...id, ["owner_kind", "<none>"], ["owner_name", "<none>"], ["owner_is_controller", "<none>"]], value: 1 });
-    for (const o of owners) owner.samples.push({ labels: [...id, ["owner_kind", o.kind], ["owner_name", o.name], ["owner_is_controller", String(o.controller)]], value: 1 });
+    if (owners.length === 0)
+      owner.samples.push({
+        labels: [...id, ["owner_kind", "<none>"], ["owner_name", "<none>"], ["owner_is_controller", "<none>"]],
+        value: 1,
+      });
+    for (const o of owners)
+      owner.samples.push({
+        labels: [...id, ["owner_kind", o.kind], ["owner_name", o.name], ["owner_is_controller", String(o.controller)]],
+        value: 1,
+      });
 
     const current = str(p, "status", "phase");
-    if (current) for (const ph of POD_PHASES) phase.samples.push({ labels: [...id, ["phase", ph]], value: current === ph ? 1 : 0 });
+    if (current)
+      for (const ph of POD_PHASES)
+        phase.samples.push({ labels: [...id, ["phase", ph]], value: current === ph ? 1 : 0 });
 
     // The Ready condition as kube-state-metrics reads it; pods written without conditions fall back to their containers' readiness.
     const statuses = objects(p, "status", "containerStatuses");
     const readyCondition = objects(p, "status", "conditions").find((c) => c["type"] === "Ready");
-    const readyStatus = readyCondition ? str(readyCondition, "status").toLowerCase() : statuses.length > 0 ? String(statuses.every((s) => s["ready"] === true)) : "";
-    if (readyStatus) for (const s of CONDITION_STATUSES) ready.samples.push({ labels: [...id, ["condition", s]], value: readyStatus === s ? 1 : 0 });
-    for (const s of statuses) containerReady.samples.push({ labels: [...id, ["container", str(s, "name")]], value: s["ready"] === true ? 1 : 0 });
+    const readyStatus = readyCondition
+      ? str(readyCondition, "status").toLowerCase()
+      : statuses.length > 0
+        ? String(statuses.every((s) => s["ready"] === true))
+        : "";
+    if (readyStatus)
+      for (const s of CONDITION_STATUSES)
+        ready.samples.push({ labels: [...id, ["condition", s]], value: readyStatus === s ? 1 : 0 });
+    for (const s of statuses)
+      containerReady.samples.push({
+        labels: [...id, ["container", str(s, "name")]],
+        value: s["ready"] === true ? 1 : 0,
+      });
 
     for (const c of objects(p, "spec", "containers")) {
-      for (const [f, field] of [[requests, "requests"], [limits, "limits"]] as const) {
+      for (const [f, field] of [
+        [requests, "requests"],
+        [limits, "limits"],
+      ] as const) {
         for (const [resource, q] of quantities(c, "resources", field)) {
           const unit = resourceUnit(resource, false);
           if (!unit) continue;
           f.samples.push({
-            labels: [...id, ["container", str(c, "name")], ["node", node], ["resource", sanitizeLabelName(resource)], ["unit", unit]],
+            labels: [
+              ...id,
+              ["container", str(c, "name")],
+              ["node", node],
+              ["resource", sanitizeLabelName(resource)],
+              ["unit", unit],
+            ],
             value: unit === "core" ? milliValue(q) : unitValue(q),
           });
         }
@@ -291,19 +364,58 @@ function podFamilies(store: ObjectStore): Family[] {
 
 function deploymentFamilies(store: ObjectStore): Family[] {
   const fields: [string, string, (d: KubeObject) => number][] = [
-    ["kube_deployment_metadata_generation", "Sequence number representing a specific generation of the desired state.", (d) => int(d, "metadata", "generation") ?? 0],
-    ["kube_deployment_spec_replicas", "Number of desired pods for a deployment.", (d) => int(d, "spec", "replicas") ?? 1],
-    ["kube_deployment_status_observed_generation", "The generation observed by the deployment controller.", (d) => int(d, "status", "observedGeneration") ?? 0],
-    ["kube_deployment_status_replicas", "The number of replicas per deployment.", (d) => int(d, "status", "replicas") ?? 0],
-    ["kube_deployment_status_replicas_available", "The number of available replicas per deployment.", (d) => int(d, "status", "availableReplicas") ?? 0],
-    ["kube_deployment_status_replicas_ready", "The number of ready replicas per deployment.", (d) => int(d, "status", "readyReplicas") ?? 0],
-    ["kube_deployment_status_replicas_unavailable", "The number of unavailable replicas per deployment.", (d) => int(d, "status", "unavailableReplicas") ?? 0],
-    ["kube_deployment_status_replicas_updated", "The number of updated replicas per deployment.", (d) => int(d, "status", "updatedReplicas") ?? 0],
+    [
+      "kube_deployment_metadata_generation",
+      "Sequence number representing a specific generation of the desired state.",
+      (d) => int(d, "metadata", "generation") ?? 0,
+    ],
+    [
+      "kube_deployment_spec_replicas",
+      "Number of desired pods for a deployment.",
+      (d) => int(d, "spec", "replicas") ?? 1,
+    ],
+    [
+      "kube_deployment_status_observed_generation",
+      "The generation observed by the deployment controller.",
+      (d) => int(d, "status", "observedGeneration") ?? 0,
+    ],
+    [
+      "kube_deployment_status_replicas",
+      "The number of replicas per deployment.",
+      (d) => int(d, "status", "replicas") ?? 0,
+    ],
+    [
+      "kube_deployment_status_replicas_available",
+      "The number of available replicas per deployment.",
+      (d) => int(d, "status", "availableReplicas") ?? 0,
+    ],
+    [
+      "kube_deployment_status_replicas_ready",
+      "The number of ready replicas per deployment.",
+      (d) => int(d, "status", "readyReplicas") ?? 0,
+    ],
+    [
+      "kube_deployment_status_replicas_unavailable",
+      "The number of unavailable replicas per deployment.",
+      (d) => int(d, "status", "unavailableReplicas") ?? 0,
+    ],
+    [
+      "kube_deployment_status_replicas_updated",
+      "The number of updated replicas per deployment.",
+      (d) => int(d, "status", "updatedReplicas") ?? 0,
+    ],
   ];
   const deployments = store.list("apps/deployments");
   return fields.map(([name, help, value]) => {
     const f = family(name, help);
-    for (const d of deployments) f.samples.push({ labels: [["namespace", str(d, "metadata", "namespace")], ["deployment", str(d, "metadata", "name")]], value: value(d) });
+    for (const d of deployments)
+      f.samples.push({
+        labels: [
+          ["namespace", str(d, "metadata", "namespace")],
+          ["deployment", str(d, "metadata", "name")],
+        ],
+        value: value(d),
+      });
     return f;
   });
 }
@@ -312,7 +424,15 @@ function namespaceFamilies(store: ObjectStore): Family[] {
   const phase = family("kube_namespace_status_phase", "kubernetes namespace status phase.");
   for (const ns of store.list("/namespaces")) {
     const current = str(ns, "status", "phase");
-    if (current) for (const ph of NAMESPACE_PHASES) phase.samples.push({ labels: [["namespace", str(ns, "metadata", "name")], ["phase", ph]], value: current === ph ? 1 : 0 });
+    if (current)
+      for (const ph of NAMESPACE_PHASES)
+        phase.samples.push({
+          labels: [
+            ["namespace", str(ns, "metadata", "name")],
+            ["phase", ph],
+          ],
+          value: current === ph ? 1 : 0,
+        });
   }
   return [phase];
 }
@@ -320,10 +440,21 @@ function namespaceFamilies(store: ObjectStore): Family[] {
 function replicaSetFamilies(store: ObjectStore): Family[] {
   const owner = family("kube_replicaset_owner", "Information about the ReplicaSet's owner.");
   for (const rs of store.list("apps/replicasets")) {
-    const id: [string, string][] = [["namespace", str(rs, "metadata", "namespace")], ["replicaset", str(rs, "metadata", "name")]];
+    const id: [string, string][] = [
+      ["namespace", str(rs, "metadata", "namespace")],
+      ["replicaset", str(rs, "metadata", "name")],
+    ];
     const owners = ownerRefs(rs);
-    if (owners.length === 0) owner.samples.push({ labels: [...id, ["owner_kind", "<none>"], ["owner_name", "<none>"], ["owner_is_controller", "<none>"]], value: 1 });
-    for (const o of owners) owner.samples.push({ labels: [...id, ["owner_kind", o.kind], ["owner_name", o.name], ["owner_is_controller", String(o.controller)]], value: 1 });
+    if (owners.length === 0)
+      owner.samples.push({
+        labels: [...id, ["owner_kind", "<none>"], ["owner_name", "<none>"], ["owner_is_controller", "<none>"]],
+        value: 1,
+      });
+    for (const o of owners)
+      owner.samples.push({
+        labels: [...id, ["owner_kind", o.kind], ["owner_name", o.name], ["owner_is_controller", String(o.controller)]],
+        value: 1,
+      });
   }
   return [owner];
 }
@@ -335,7 +466,13 @@ function replicaSetFamilies(store: ObjectStore): Family[] {
  * CPU in cores (`unit="core"`), memory in bytes (`unit="byte"`), pods as `unit="integer"`.
  */
 export function renderKubeStateMetrics(store: ObjectStore): string {
-  return render([...deploymentFamilies(store), ...namespaceFamilies(store), ...nodeFamilies(store), ...podFamilies(store), ...replicaSetFamilies(store)]);
+  return render([
+    ...deploymentFamilies(store),
+    ...namespaceFamilies(store),
+    ...nodeFamilies(store),
+    ...podFamilies(store),
+    ...replicaSetFamilies(store),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -367,7 +504,8 @@ function workloadOf(store: ObjectStore, pod: KubeObject): string {
     const deployment = parent("apps/replicasets", "Deployment");
     if (deployment) return `${ns}/${deployment}`;
     const hash = stringMap(pod, "metadata", "labels")["pod-template-hash"];
-    if (!store.get("apps/replicasets", ns, owner.name) && hash && owner.name.endsWith(`-${hash}`)) return `${ns}/${owner.name.slice(0, -hash.length - 1)}`;
+    if (!store.get("apps/replicasets", ns, owner.name) && hash && owner.name.endsWith(`-${hash}`))
+      return `${ns}/${owner.name.slice(0, -hash.length - 1)}`;
   }
   if (owner.kind === "Job") {
     const cronJob = parent("batch/jobs", "CronJob");
@@ -378,7 +516,10 @@ function workloadOf(store: ObjectStore, pod: KubeObject): string {
 
 /** Requests as the API server defaults them: a resource with a limit and no request requests its limit. */
 function effectiveRequest(container: Obj, resource: string): Quantity | undefined {
-  return quantity(at(container, "resources", "requests", resource)) ?? quantity(at(container, "resources", "limits", resource));
+  return (
+    quantity(at(container, "resources", "requests", resource)) ??
+    quantity(at(container, "resources", "limits", resource))
+  );
 }
 
 /** The pod's QoS class: status.qosClass, else computed as the kubelet does. */
@@ -421,7 +562,10 @@ const share = (v: number | undefined, fallback: number): number => {
  */
 export function renderCadvisor(store: ObjectStore, usage: UsageModel, nowMs: number, node?: string): string {
   const cpuUsage = family("container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.", "counter");
-  const memoryUsage = family("container_memory_usage_bytes", "Current memory usage in bytes, including all memory regardless of when it was accessed");
+  const memoryUsage = family(
+    "container_memory_usage_bytes",
+    "Current memory usage in bytes, including all memory regardless of when it was accessed",
+  );
   const workingSet = family("container_memory_working_set_bytes", "Current working set in bytes.");
   const cpuShares = family("container_spec_cpu_shares", "CPU share of the container.");
   const memoryLimit = family("container_spec_memory_limit_bytes", "Memory limit for the container.");
@@ -443,7 +587,9 @@ export function renderCadvisor(store: ObjectStore, usage: UsageModel, nowMs: num
       const status = statuses.find((s) => s["name"] === container);
       // A container the kubelet reports as waiting or terminated has no cgroup to measure.
       if (status && isObj(status["state"]) && !isObj(at(status, "state", "running"))) continue;
-      const containerId = str(status, "containerID").replace(/^[a-z]+:\/\//, "") || createHash("sha256").update(`${uid}/${container}`).digest("hex");
+      const containerId =
+        str(status, "containerID").replace(/^[a-z]+:\/\//, "") ||
+        createHash("sha256").update(`${uid}/${container}`).digest("hex");
       const labels: Labels = [
         ["container", container],
         ["id", `${cgroup}/${containerId}`],
@@ -474,7 +620,10 @@ export function renderCadvisor(store: ObjectStore, usage: UsageModel, nowMs: num
       memoryUsage.samples.push({ labels, value: limitBytes > 0 ? Math.min(used, limitBytes) : used });
 
       const millis = cpuRequest ? Number(toMilli(cpuRequest)) : 0;
-      cpuShares.samples.push({ labels, value: Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor((millis * 1024) / 1000))) });
+      cpuShares.samples.push({
+        labels,
+        value: Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor((millis * 1024) / 1000))),
+      });
       memoryLimit.samples.push({ labels, value: limitBytes });
     }
   }

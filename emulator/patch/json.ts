@@ -9,7 +9,8 @@ export function isJsonObject(value: unknown): value is JsonObject {
 
 /** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
 export function setOwn(target: JsonObject, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 

@@ -48,7 +48,8 @@ function show(value: unknown): string {
 function directiveField(key: string, prefix: string, path: readonly string[]): string | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const slash = key.indexOf("/");
-  if (slash !== prefix.length) throw new PatchError(`invalid patch at ${where(path)}: "${key}" is not of the form "${prefix}/<field>"`);
+  if (slash !== prefix.length)
+    throw new PatchError(`invalid patch at ${where(path)}: "${key}" is not of the form "${prefix}/<field>"`);
   return key.slice(slash + 1);
 }
 
@@ -61,7 +62,12 @@ function isDirectiveKey(key: string): boolean {
  * Applies the patch of one map. `original` is owned by the caller (already a copy) and may be changed in place;
  * undefined means the map is new. Returns DELETED for `$patch: delete`.
  */
-function patchMap(original: JsonMap | undefined, patch: JsonMap, ctx: Context, path: readonly string[]): JsonMap | typeof DELETED {
+function patchMap(
+  original: JsonMap | undefined,
+  patch: JsonMap,
+  ctx: Context,
+  path: readonly string[],
+): JsonMap | typeof DELETED {
   if (Object.hasOwn(patch, PATCH)) {
     const directive = patch[PATCH];
     if (directive === "delete") return DELETED;
@@ -70,7 +76,9 @@ function patchMap(original: JsonMap | undefined, patch: JsonMap, ctx: Context, p
       for (const key of Object.keys(patch)) if (key !== PATCH) setOwn(rest, key, patch[key]);
       return mergeFields({}, rest, ctx, path);
     }
-    throw new PatchError(`invalid patch at ${where(path)}: unknown $patch value ${show(directive)} in map ${show(patch)} (expected "replace" or "delete")`);
+    throw new PatchError(
+      `invalid patch at ${where(path)}: unknown $patch value ${show(directive)} in map ${show(patch)} (expected "replace" or "delete")`,
+    );
   }
   return mergeFields(original ?? {}, patch, ctx, path);
 }
@@ -83,7 +91,8 @@ function mergeFields(out: JsonMap, patch: JsonMap, ctx: Context, path: readonly 
   const done = new Set<string>();
   for (const key of Object.keys(patch)) {
     const field = directiveField(key, SET_ORDER, path);
-    if (field !== undefined && applySetElementOrder(out, patch, field, patch[key], ctx, [...path, field])) done.add(field);
+    if (field !== undefined && applySetElementOrder(out, patch, field, patch[key], ctx, [...path, field]))
+      done.add(field);
   }
 
   const deletions: [string, unknown][] = [];
@@ -122,11 +131,15 @@ function freshValue(value: unknown, ctx: Context, path: readonly string[]): unkn
 /** `$retainKeys`: every field the patch sets must be listed; fields of the original not listed are dropped. */
 function applyRetainKeys(out: JsonMap, patch: JsonMap, path: readonly string[]): void {
   const keys: unknown = patch[RETAIN_KEYS];
-  if (!Array.isArray(keys)) throw new PatchError(`invalid patch at ${where(path)}: $retainKeys must be a list, got ${show(keys)}`);
+  if (!Array.isArray(keys))
+    throw new PatchError(`invalid patch at ${where(path)}: $retainKeys must be a list, got ${show(keys)}`);
   const retained = new Set<unknown>(keys as readonly unknown[]);
   for (const key of Object.keys(patch)) {
     if (isDirectiveKey(key) || patch[key] === null) continue;
-    if (!retained.has(key)) throw new PatchError(`invalid patch at ${where(path)}: field "${key}" is patched but not listed in $retainKeys ${show(keys)}`);
+    if (!retained.has(key))
+      throw new PatchError(
+        `invalid patch at ${where(path)}: field "${key}" is patched but not listed in $retainKeys ${show(keys)}`,
+      );
   }
   for (const key of Object.keys(out)) if (!retained.has(key)) delete out[key];
 }
@@ -142,7 +155,12 @@ function mergeKeyOf(kind: string, path: readonly string[]): string | undefined {
 }
 
 /** Merges a list by its strategy. Returns a new array; items of `original` (owned) may be changed in place. */
-function mergeList(original: readonly unknown[], patch: readonly unknown[], ctx: Context, path: readonly string[]): unknown[] {
+function mergeList(
+  original: readonly unknown[],
+  patch: readonly unknown[],
+  ctx: Context,
+  path: readonly string[],
+): unknown[] {
   const key = mergeKeyOf(ctx.kind, path);
   if (key === undefined) return cleanAtomicList(patch);
   if (key === "") return mergeSet(original, patch, path);
@@ -173,18 +191,31 @@ function cleanValue(value: unknown): unknown {
 
 function assertPrimitives(list: readonly unknown[], path: readonly string[], what: string): void {
   for (const item of list) {
-    if (!isPrimitive(item)) throw new PatchError(`invalid patch at ${where(path)}: ${what} must hold primitives (the list merges as a set), found ${show(item)}`);
+    if (!isPrimitive(item))
+      throw new PatchError(
+        `invalid patch at ${where(path)}: ${what} must hold primitives (the list merges as a set), found ${show(item)}`,
+      );
   }
 }
 
-function assertMaps(list: readonly unknown[], key: string, path: readonly string[], what: string): asserts list is readonly JsonMap[] {
+function assertMaps(
+  list: readonly unknown[],
+  key: string,
+  path: readonly string[],
+  what: string,
+): asserts list is readonly JsonMap[] {
   for (const item of list) {
-    if (!isMap(item)) throw new PatchError(`invalid patch at ${where(path)}: ${what} must hold objects (the list merges by "${key}"), found ${show(item)}`);
+    if (!isMap(item))
+      throw new PatchError(
+        `invalid patch at ${where(path)}: ${what} must hold objects (the list merges by "${key}"), found ${show(item)}`,
+      );
   }
 }
 
 function missingKey(item: JsonMap, key: string, path: readonly string[]): PatchError {
-  return new PatchError(`invalid patch at ${where(path)}: map ${show(item)} does not contain declared merge key "${key}"`);
+  return new PatchError(
+    `invalid patch at ${where(path)}: map ${show(item)} does not contain declared merge key "${key}"`,
+  );
 }
 
 /** A list of primitives merged as a set: the union, without duplicates. */
@@ -203,7 +234,13 @@ function mergeSet(original: readonly unknown[], patch: readonly unknown[], path:
 }
 
 /** A list of maps merged by `key`, with `$patch: delete` / `$patch: replace` items. */
-function mergeMapList(original: readonly unknown[], patch: readonly unknown[], key: string, ctx: Context, path: readonly string[]): unknown[] {
+function mergeMapList(
+  original: readonly unknown[],
+  patch: readonly unknown[],
+  key: string,
+  ctx: Context,
+  path: readonly string[],
+): unknown[] {
   assertMaps(original, key, path, "the list");
   assertMaps(patch, key, path, "the patch list");
   let base: JsonMap[] = [...original];
@@ -224,7 +261,9 @@ function mergeMapList(original: readonly unknown[], patch: readonly unknown[], k
     } else if (directive === "merge") {
       throw new PatchError(`invalid patch at ${where(path)}: "$patch: merge" cannot be specified in a list`);
     } else {
-      throw new PatchError(`invalid patch at ${where(path)}: unknown $patch value ${show(directive)} in list item ${show(item)} (expected "replace" or "delete")`);
+      throw new PatchError(
+        `invalid patch at ${where(path)}: unknown $patch value ${show(directive)} in list item ${show(item)} (expected "replace" or "delete")`,
+      );
     }
   }
   if (replace) {
@@ -303,8 +342,18 @@ function normalizeElementOrder(
  * `$setElementOrder/<field>`: merges the field's list with its patch (if any) and orders the result by the
  * directive. Returns whether the field is done (false for atomic lists, whose patch value then simply replaces).
  */
-function applySetElementOrder(out: JsonMap, patch: JsonMap, field: string, order: unknown, ctx: Context, path: readonly string[]): boolean {
-  if (!Array.isArray(order)) throw new PatchError(`invalid patch at ${where(path.slice(0, -1))}: $setElementOrder/${field} must be a list, got ${show(order)}`);
+function applySetElementOrder(
+  out: JsonMap,
+  patch: JsonMap,
+  field: string,
+  order: unknown,
+  ctx: Context,
+  path: readonly string[],
+): boolean {
+  if (!Array.isArray(order))
+    throw new PatchError(
+      `invalid patch at ${where(path.slice(0, -1))}: $setElementOrder/${field} must be a list, got ${show(order)}`,
+    );
   const orderList: readonly unknown[] = order;
   const key = mergeKeyOf(ctx.kind, path);
   if (key === undefined) return false;
@@ -316,10 +365,16 @@ function applySetElementOrder(out: JsonMap, patch: JsonMap, field: string, order
 
   const hasPatch = Object.hasOwn(patch, field);
   const patchList = patch[field];
-  if (hasPatch && !Array.isArray(patchList)) throw new PatchError(`invalid patch at ${where(path)}: expected a list next to $setElementOrder/${field}, got ${show(patchList)}`);
+  if (hasPatch && !Array.isArray(patchList))
+    throw new PatchError(
+      `invalid patch at ${where(path)}: expected a list next to $setElementOrder/${field}, got ${show(patchList)}`,
+    );
   const hasOriginal = Object.hasOwn(out, field);
   const originalList = out[field];
-  if (hasOriginal && !Array.isArray(originalList)) throw new PatchError(`invalid patch at ${where(path)}: $setElementOrder/${field} given but the object's ${field} is not a list`);
+  if (hasOriginal && !Array.isArray(originalList))
+    throw new PatchError(
+      `invalid patch at ${where(path)}: $setElementOrder/${field} given but the object's ${field} is not a list`,
+    );
   const live: readonly unknown[] = Array.isArray(originalList) ? [...originalList] : [];
   const patched: readonly unknown[] = Array.isArray(patchList) ? patchList : [];
   validatePatchWithOrder(patched, orderList, key, path);
@@ -332,12 +387,27 @@ function applySetElementOrder(out: JsonMap, patch: JsonMap, field: string, order
     for (const item of merged) if (!Object.hasOwn(item, key)) throw missingKey(item, key, path);
   }
   const named = (item: unknown): boolean => indexIn(orderList, item, key) >= 0;
-  setOwn(out, field, normalizeElementOrder(merged.filter(named), merged.filter((v) => !named(v)), orderList, live, key));
+  setOwn(
+    out,
+    field,
+    normalizeElementOrder(
+      merged.filter(named),
+      merged.filter((v) => !named(v)),
+      orderList,
+      live,
+      key,
+    ),
+  );
   return true;
 }
 
 /** The patch list's items (deletions and directives aside) must appear in `$setElementOrder` in the same order. */
-function validatePatchWithOrder(patchList: readonly unknown[], order: readonly unknown[], key: string, path: readonly string[]): void {
+function validatePatchWithOrder(
+  patchList: readonly unknown[],
+  order: readonly unknown[],
+  key: string,
+  path: readonly string[],
+): void {
   if (order.length === 0 || patchList.length === 0) return;
   const items = patchList.filter((item) => !(isMap(item) && Object.hasOwn(item, PATCH)));
   let p = 0;
@@ -345,20 +415,26 @@ function validatePatchWithOrder(patchList: readonly unknown[], order: readonly u
   while (p < items.length && s < order.length) {
     const item = items[p];
     if (key !== "") {
-      if (!isMap(item)) throw new PatchError(`invalid patch at ${where(path)}: the patch list must hold objects, found ${show(item)}`);
+      if (!isMap(item))
+        throw new PatchError(`invalid patch at ${where(path)}: the patch list must hold objects, found ${show(item)}`);
       if (!Object.hasOwn(item, key)) throw missingKey(item, key, path);
     }
     if (identity(item, key) === identity(order[s], key)) p++;
     s++;
   }
   if (p < items.length) {
-    throw new PatchError(`invalid patch at ${where(path)}: the order in patch list ${show(patchList)} doesn't match $setElementOrder list ${show(order)}`);
+    throw new PatchError(
+      `invalid patch at ${where(path)}: the order in patch list ${show(patchList)} doesn't match $setElementOrder list ${show(order)}`,
+    );
   }
 }
 
 /** `$deleteFromPrimitiveList/<field>`: removes the values from the field's list of primitives. */
 function deleteFromPrimitiveList(out: JsonMap, field: string, values: unknown, path: readonly string[]): void {
-  if (!Array.isArray(values)) throw new PatchError(`invalid patch at ${where(path.slice(0, -1))}: $deleteFromPrimitiveList/${field} must be a list, got ${show(values)}`);
+  if (!Array.isArray(values))
+    throw new PatchError(
+      `invalid patch at ${where(path.slice(0, -1))}: $deleteFromPrimitiveList/${field} must be a list, got ${show(values)}`,
+    );
   const remove: readonly unknown[] = values;
   assertPrimitives(remove, path, `$deleteFromPrimitiveList/${field}`);
   const current: unknown = out[field];
@@ -366,7 +442,11 @@ function deleteFromPrimitiveList(out: JsonMap, field: string, values: unknown, p
   const list: readonly unknown[] = current;
   assertPrimitives(list, path, "the list");
   const removed = new Set<unknown>(remove);
-  setOwn(out, field, list.filter((v) => !removed.has(v)));
+  setOwn(
+    out,
+    field,
+    list.filter((v) => !removed.has(v)),
+  );
 }
 
 /**
@@ -387,7 +467,11 @@ function deleteFromPrimitiveList(out: JsonMap, field: string, values: unknown, p
  * Directives never appear in the result. Neither input is changed and the result shares nothing with them.
  * Throws PatchError for a malformed patch.
  */
-export function strategicMergePatch(original: Record<string, unknown>, patch: Record<string, unknown>, kind: string): Record<string, unknown> {
+export function strategicMergePatch(
+  original: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  kind: string,
+): Record<string, unknown> {
   if (!isMap(original)) throw new PatchError(`the object to patch must be a JSON object, got ${show(original)}`);
   if (!isMap(patch)) throw new PatchError(`a strategic merge patch must be a JSON object, got ${show(patch)}`);
   const result = patchMap(cloneJson(original) as JsonMap, patch, { kind }, []);

@@ -56,7 +56,8 @@ export function listStrategy(kind: string, path: readonly string[], builtin = tr
   const parent = path[path.length - 2] ?? "";
   if (field === "ports") {
     if (kind === "Service" && parent === "spec") return BY_FIELD["Service.spec.ports"] as ListStrategy;
-    if (path.includes("containers") || path.includes("initContainers") || path.includes("ephemeralContainers")) return BY_FIELD["containers[].ports"] as ListStrategy;
+    if (path.includes("containers") || path.includes("initContainers") || path.includes("ephemeralContainers"))
+      return BY_FIELD["containers[].ports"] as ListStrategy;
     return { type: "atomic" };
   }
   if (field === "finalizers" && parent === "metadata") return { type: "set" };

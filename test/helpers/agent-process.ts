@@ -57,7 +57,13 @@ export interface AgentProcess {
 
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
-  for (const c of live) if (c.pid) try { process.kill(-c.pid, "SIGKILL"); } catch { /* already gone */ }
+  for (const c of live)
+    if (c.pid)
+      try {
+        process.kill(-c.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
 });
 
 /** Starts an agent and resolves once it logs where it listens. */
@@ -69,11 +75,19 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   const key = await loadSigningKey(keyFile);
   const pki = options.tls ? makePki(dir) : undefined;
   const tls = pki
-    ? { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, ...(options.tls === "mtls" ? { clientCaFile: pki.caFile, requireClientCert: true } : {}) }
+    ? {
+        certFile: pki.serverCertFile,
+        keyFile: pki.serverKeyFile,
+        ...(options.tls === "mtls" ? { clientCaFile: pki.caFile, requireClientCert: true } : {}),
+      }
     : undefined;
   const config = {
     domain: { id: domainId, dataDir: join(dir, "data") },
-    server: { grpc: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, http: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) }, shutdownGraceSeconds: 5 },
+    server: {
+      grpc: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) },
+      http: { host: "127.0.0.1", port: 0, ...(tls ? { tls } : {}) },
+      shutdownGraceSeconds: 5,
+    },
     auth: { signingKeyFile: keyFile, ...options.auth },
     log: { level: options.logLevel ?? "debug" },
     repositories: options.repositories ?? [
@@ -95,7 +109,9 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   live.add(child);
   const logs: Record<string, unknown>[] = [];
   let raw = "";
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   void exited.then(() => live.delete(child));
 
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -132,7 +148,8 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     grpcTarget: new URL(grpcUrl).host,
     child,
     logs,
-    token: (scopes, ttlSeconds = 600) => mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
+    token: (scopes, ttlSeconds = 600) =>
+      mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) {
         try {

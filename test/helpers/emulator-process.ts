@@ -20,9 +20,19 @@ export interface EmulatorProcess {
   stop(): Promise<void>;
 }
 
-export async function startEmulatorProcess(options: { name: string; https?: boolean; nodes?: { name: string; cpu: string; memory: string }[]; podStartDelayMs?: number }): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(options: {
+  name: string;
+  https?: boolean;
+  nodes?: { name: string; cpu: string; memory: string }[];
+  podStartDelayMs?: number;
+}): Promise<EmulatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), "camino-emuproc-"));
-  const config: Record<string, unknown> = { name: options.name, admin: { port: 0 }, eastWest: { address: "192.0.2.10", network: `net-${options.name}` }, nodes: options.nodes ?? [{ name: "node-1", cpu: "4", memory: "8Gi" }] };
+  const config: Record<string, unknown> = {
+    name: options.name,
+    admin: { port: 0 },
+    eastWest: { address: "192.0.2.10", network: `net-${options.name}` },
+    nodes: options.nodes ?? [{ name: "node-1", cpu: "4", memory: "8Gi" }],
+  };
   if (options.podStartDelayMs !== undefined) config["podStartDelayMs"] = options.podStartDelayMs;
   let pki: TestPki | undefined;
   let tokenFile: string | undefined;
@@ -33,7 +43,10 @@ export async function startEmulatorProcess(options: { name: string; https?: bool
     config["https"] = { port: 0, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, tokenFile };
   } else config["http"] = { port: 0 };
   writeFileSync(join(dir, "edge.yaml"), stringify(config));
-  const child: ChildProcess = spawn(process.execPath, [CAMINO, "emulator", "--config", join(dir, "edge.yaml")], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const child: ChildProcess = spawn(process.execPath, [CAMINO, "emulator", "--config", join(dir, "edge.yaml")], {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const line = await new Promise<Record<string, string>>((resolve, reject) => {
     let out = "";

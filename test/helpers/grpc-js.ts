@@ -1,6 +1,13 @@
 /** @grpc/grpc-js — a second, independent gRPC stack — calling the agent with protobuf-es messages. */
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 
 export function grpcJsClient(target: string, ca?: string): grpc.Client {
   const creds = ca ? grpc.credentials.createSsl(Buffer.from(ca)) : grpc.credentials.createInsecure();
@@ -32,8 +39,20 @@ export function grpcJsUnary<I extends DescMessage, O extends DescMessage>(
 }
 
 /** A bidi call that sends `requests` one at a time and collects one response per request. */
-export async function grpcJsBidi<I extends DescMessage, O extends DescMessage>(client: grpc.Client, path: string, input: I, output: O, requests: MessageInitShape<I>[]): Promise<MessageShape<O>[]> {
-  const call = client.makeBidiStreamRequest(path, (m: MessageShape<I>) => Buffer.from(toBinary(input, m)), (b: Buffer) => fromBinary(output, b), new grpc.Metadata(), { deadline: Date.now() + 10_000 });
+export async function grpcJsBidi<I extends DescMessage, O extends DescMessage>(
+  client: grpc.Client,
+  path: string,
+  input: I,
+  output: O,
+  requests: MessageInitShape<I>[],
+): Promise<MessageShape<O>[]> {
+  const call = client.makeBidiStreamRequest(
+    path,
+    (m: MessageShape<I>) => Buffer.from(toBinary(input, m)),
+    (b: Buffer) => fromBinary(output, b),
+    new grpc.Metadata(),
+    { deadline: Date.now() + 10_000 },
+  );
   const out: MessageShape<O>[] = [];
   const done = new Promise<void>((resolve, reject) => {
     call.on("data", (m: MessageShape<O>) => out.push(m));

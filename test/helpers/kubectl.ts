@@ -18,12 +18,22 @@ export interface Kubectl {
 
 export function kubectlFor(server: string, auth: { token?: string; caFile?: string } = {}): Kubectl {
   const home = mkdtempSync(join(tmpdir(), "camino-kubectl-"));
-  const base = ["--server", server, "--cache-dir", join(home, "cache"), ...(auth.token ? ["--token", auth.token] : []), ...(auth.caFile ? ["--certificate-authority", auth.caFile] : [])];
+  const base = [
+    "--server",
+    server,
+    "--cache-dir",
+    join(home, "cache"),
+    ...(auth.token ? ["--token", auth.token] : []),
+    ...(auth.caFile ? ["--certificate-authority", auth.caFile] : []),
+  ];
   let n = 0;
   const run = ((args: string[], stdin?: string) =>
     new Promise<KubectlResult>((resolve) => {
-      const child = execFile("kubectl", [...base, ...args], { env: { PATH: process.env["PATH"] ?? "", HOME: home, KUBECONFIG: "/dev/null" }, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      const child = execFile(
+        "kubectl",
+        [...base, ...args],
+        { env: { PATH: process.env["PATH"] ?? "", HOME: home, KUBECONFIG: "/dev/null" }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
       if (stdin !== undefined) child.stdin?.end(stdin);
     })) as Kubectl;

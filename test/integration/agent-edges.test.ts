@@ -29,14 +29,32 @@ afterAll(async () => {
   await edge?.stop();
 });
 
-function camino(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile(process.execPath, [CAMINO, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env } }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })));
+function camino(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [CAMINO, ...args],
+      { env: { PATH: process.env["PATH"] ?? "", ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
 }
 
 it("registers the RootSync on the edge, which syncs the deployment repository; edge ls shows health, capacity and the commit", async () => {
   const env = { CAMINO_SERVER: agent.grpcUrl, CAMINO_TOKEN: await agent.token(["catalogue:read"]) };
   const head = await new LocalGitRepository({ dir: join(agent.dir, "data", "repos", "edge-1-deploy") }).head();
-  type EdgeRow = { name: string; healthy: boolean; message: string; cpuAllocatableMillis: number; repository: string; rootSyncCommit: string; labels: Record<string, string> };
+  type EdgeRow = {
+    name: string;
+    healthy: boolean;
+    message: string;
+    cpuAllocatableMillis: number;
+    repository: string;
+    rootSyncCommit: string;
+    labels: Record<string, string>;
+  };
   let rows: EdgeRow[] = [];
   for (let i = 0; i < 200; i++) {
     const res = await camino(["edge", "ls", "-o", "json"], env);
@@ -45,8 +63,19 @@ it("registers the RootSync on the edge, which syncs the deployment repository; e
     if (rows[0]?.rootSyncCommit === head) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  expect(rows[0]).toMatchObject({ name: "edge-1", healthy: true, cpuAllocatableMillis: 4000, repository: "edge-1-deploy", rootSyncCommit: head, labels: { zone: "north" } });
-  expect(rows[1]).toMatchObject({ name: "edge-2", healthy: false, message: expect.stringContaining("connection refused") });
+  expect(rows[0]).toMatchObject({
+    name: "edge-1",
+    healthy: true,
+    cpuAllocatableMillis: 4000,
+    repository: "edge-1-deploy",
+    rootSyncCommit: head,
+    labels: { zone: "north" },
+  });
+  expect(rows[1]).toMatchObject({
+    name: "edge-2",
+    healthy: false,
+    message: expect.stringContaining("connection refused"),
+  });
   const table = await camino(["edge", "ls"], env);
   expect(table.stdout).toMatch(/edge-1\s+ok\s+4\/4\s+8.0Gi\/8.0Gi\s+edge-1-deploy\s+[0-9a-f]{12}/);
   expect(table.stdout).toMatch(/edge-2\s+down: .*connection refused/);

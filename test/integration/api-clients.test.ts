@@ -11,8 +11,17 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainManager, PlanIntentRequestSchema, PlanIntentResponseSchema } from "../../gen/camino/v1/domain_manager_pb.js";
-import { Health, HealthCheckRequestSchema, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../../gen/grpc/health/v1/health_pb.js";
+import {
+  DomainManager,
+  PlanIntentRequestSchema,
+  PlanIntentResponseSchema,
+} from "../../gen/camino/v1/domain_manager_pb.js";
+import {
+  Health,
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { intentToDocument, intentToMessage, parseIntentText } from "../../agent/intent/load.js";
@@ -49,8 +58,14 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
   });
 
   it("answers the generated connect client with the order and waves of the paper chain", async () => {
-    const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl, ...(ca ? { nodeOptions: { ca } } : {}) }));
-    const { plan } = await client.planIntent({ intent: intentToMessage(paperChain) }, { headers: { authorization: `Bearer ${token}` } });
+    const client = createClient(
+      DomainManager,
+      createGrpcTransport({ baseUrl: agent.grpcUrl, ...(ca ? { nodeOptions: { ca } } : {}) }),
+    );
+    const { plan } = await client.planIntent(
+      { intent: intentToMessage(paperChain) },
+      { headers: { authorization: `Bearer ${token}` } },
+    );
     expect(plan?.order).toEqual(["cnf1", "cnf2", "cnf3", "cnf4"]);
     expect(plan?.waves.map((w) => w.packages)).toEqual(expectedWaves);
     expect(plan?.waves.map((w) => w.index)).toEqual([1, 2, 3]);
@@ -63,13 +78,41 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
   it("answers @grpc/grpc-js, including a real UNIMPLEMENTED status for unknown and not-yet-built methods", async () => {
     const client = grpcJsClient(agent.grpcTarget, ca);
     try {
-      const res = await grpcJsUnary(client, "/camino.v1.DomainManager/PlanIntent", PlanIntentRequestSchema, PlanIntentResponseSchema, { intent: intentToMessage(paperChain) }, { authorization: `Bearer ${token}` });
+      const res = await grpcJsUnary(
+        client,
+        "/camino.v1.DomainManager/PlanIntent",
+        PlanIntentRequestSchema,
+        PlanIntentResponseSchema,
+        { intent: intentToMessage(paperChain) },
+        { authorization: `Bearer ${token}` },
+      );
       expect(res.plan?.waves.map((w) => w.packages)).toEqual(expectedWaves);
-      const health = await grpcJsUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: "camino.v1.DomainManager" });
+      const health = await grpcJsUnary(
+        client,
+        "/grpc.health.v1.Health/Check",
+        HealthCheckRequestSchema,
+        HealthCheckResponseSchema,
+        { service: "camino.v1.DomainManager" },
+      );
       expect(health.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-      await expect(grpcJsUnary(client, "/camino.v1.Nope/Nothing", HealthCheckRequestSchema, HealthCheckResponseSchema, {})).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
-      await expect(grpcJsUnary(client, "/camino.v1.DomainManager/ListPeers", HealthCheckRequestSchema, HealthCheckResponseSchema, {}, { authorization: `Bearer ${token}` })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
-      await expect(grpcJsUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: "no.such.Service" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      await expect(
+        grpcJsUnary(client, "/camino.v1.Nope/Nothing", HealthCheckRequestSchema, HealthCheckResponseSchema, {}),
+      ).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+      await expect(
+        grpcJsUnary(
+          client,
+          "/camino.v1.DomainManager/ListPeers",
+          HealthCheckRequestSchema,
+          HealthCheckResponseSchema,
+          {},
+          { authorization: `Bearer ${token}` },
+        ),
+      ).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+      await expect(
+        grpcJsUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, {
+          service: "no.such.Service",
+        }),
+      ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     } finally {
       client.close();
     }
@@ -80,26 +123,63 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
     try {
       for (const r of [reflectionV1, reflectionV1alpha]) {
         const path = `/${r.ServerReflection.typeName}/ServerReflectionInfo`;
-        const [list, file] = await grpcJsBidi(client, path, r.ServerReflectionRequestSchema, r.ServerReflectionResponseSchema, [
-          { messageRequest: { case: "listServices", value: "" } },
-          { messageRequest: { case: "fileContainingSymbol", value: "camino.v1.DomainManager" } },
+        const [list, file] = await grpcJsBidi(
+          client,
+          path,
+          r.ServerReflectionRequestSchema,
+          r.ServerReflectionResponseSchema,
+          [
+            { messageRequest: { case: "listServices", value: "" } },
+            { messageRequest: { case: "fileContainingSymbol", value: "camino.v1.DomainManager" } },
+          ],
+        );
+        const services =
+          list?.messageResponse.case === "listServicesResponse"
+            ? list.messageResponse.value.service.map((s) => s.name)
+            : [];
+        expect(services).toEqual([
+          "camino.v1.DomainManager",
+          "grpc.health.v1.Health",
+          "grpc.reflection.v1.ServerReflection",
+          "grpc.reflection.v1alpha.ServerReflection",
         ]);
-        const services = list?.messageResponse.case === "listServicesResponse" ? list.messageResponse.value.service.map((s) => s.name) : [];
-        expect(services).toEqual(["camino.v1.DomainManager", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
         expect(file?.messageResponse.case).toBe("fileDescriptorResponse");
-        const protos = file?.messageResponse.case === "fileDescriptorResponse" ? file.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b)) : [];
+        const protos =
+          file?.messageResponse.case === "fileDescriptorResponse"
+            ? file.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b))
+            : [];
         // A registry can only be built when every import is present: the grpc-node#3034 failure mode.
         const byName = new Map(protos.map((p) => [p.name, p]));
         const registry = createFileRegistry(protos[0]!, (name) => byName.get(name));
         expect(protos[0]?.name).toBe("camino/v1/domain_manager.proto");
-        expect(protos.map((p) => p.name).sort()).toEqual(["camino/v1/domain_manager.proto", "camino/v1/intent.proto", "camino/v1/types.proto", "google/protobuf/timestamp.proto", "google/protobuf/wrappers.proto"]);
-        const [byFile] = await grpcJsBidi(client, path, r.ServerReflectionRequestSchema, r.ServerReflectionResponseSchema, [{ messageRequest: { case: "fileByFilename", value: "camino/v1/intent.proto" } }]);
+        expect(protos.map((p) => p.name).sort()).toEqual([
+          "camino/v1/domain_manager.proto",
+          "camino/v1/intent.proto",
+          "camino/v1/types.proto",
+          "google/protobuf/timestamp.proto",
+          "google/protobuf/wrappers.proto",
+        ]);
+        const [byFile] = await grpcJsBidi(
+          client,
+          path,
+          r.ServerReflectionRequestSchema,
+          r.ServerReflectionResponseSchema,
+          [{ messageRequest: { case: "fileByFilename", value: "camino/v1/intent.proto" } }],
+        );
         expect(byFile?.messageResponse.case).toBe("fileDescriptorResponse");
-        const [missing] = await grpcJsBidi(client, path, r.ServerReflectionRequestSchema, r.ServerReflectionResponseSchema, [{ messageRequest: { case: "fileContainingSymbol", value: "camino.v1.NoSuchThing" } }]);
+        const [missing] = await grpcJsBidi(
+          client,
+          path,
+          r.ServerReflectionRequestSchema,
+          r.ServerReflectionResponseSchema,
+          [{ messageRequest: { case: "fileContainingSymbol", value: "camino.v1.NoSuchThing" } }],
+        );
         expect(missing?.messageResponse).toMatchObject({ case: "errorResponse", value: { errorCode: 5 } });
         const plan = registry.getService("camino.v1.DomainManager")?.methods.find((m) => m.name === "PlanIntent");
         expect(plan?.input.typeName).toBe("camino.v1.PlanIntentRequest");
-        expect(registry.getMessage("camino.v1.PackageSpec")?.fields.map((f) => f.jsonName)).toContain("blueprintRevision");
+        expect(registry.getMessage("camino.v1.PackageSpec")?.fields.map((f) => f.jsonName)).toContain(
+          "blueprintRevision",
+        );
       }
     } finally {
       client.close();
@@ -114,10 +194,19 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
     const methods = await run(BUF, [...base, "--list-methods", agent.grpcUrl]);
     expect(methods.stdout).toContain("camino.v1.DomainManager/PlanIntent");
     expect(methods.stdout).toContain("grpc.health.v1.Health/Watch");
-    const call = await run(BUF, [...base, "-H", `Authorization: Bearer ${token}`, "-d", JSON.stringify({ intent: intentToDocument(paperChain) }), `${agent.grpcUrl}/camino.v1.DomainManager/PlanIntent`]);
+    const call = await run(BUF, [
+      ...base,
+      "-H",
+      `Authorization: Bearer ${token}`,
+      "-d",
+      JSON.stringify({ intent: intentToDocument(paperChain) }),
+      `${agent.grpcUrl}/camino.v1.DomainManager/PlanIntent`,
+    ]);
     const plan = JSON.parse(call.stdout).plan;
     expect(plan.waves.map((w: { packages: string[] }) => w.packages)).toEqual(expectedWaves);
-    const denied = await run(BUF, [...base, "-d", "{}", `${agent.grpcUrl}/camino.v1.DomainManager/PlanIntent`]).catch((e: { stdout: string; stderr: string }) => e);
+    const denied = await run(BUF, [...base, "-d", "{}", `${agent.grpcUrl}/camino.v1.DomainManager/PlanIntent`]).catch(
+      (e: { stdout: string; stderr: string }) => e,
+    );
     expect(JSON.stringify(denied)).toContain("unauthenticated");
   });
 
@@ -126,8 +215,23 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
     const ok = runPython(stubs, ["plan", agent.grpcTarget, JSON.stringify(intentToDocument(paperChain))], env);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).plan.waves.map((w: { packages: string[] }) => w.packages)).toEqual(expectedWaves);
-    const bad = runPython(stubs, ["plan", agent.grpcTarget, JSON.stringify({ apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name: "x" }, spec: { packages: [{ name: "a", blueprint: "b", after: ["zz"] }] } })], env);
-    expect(bad.stdout).toContain('ERROR INVALID_ARGUMENT invalid intent: spec.packages[0].after[0]: unknown package "zz"');
+    const bad = runPython(
+      stubs,
+      [
+        "plan",
+        agent.grpcTarget,
+        JSON.stringify({
+          apiVersion: "camino.io/v1",
+          kind: "DeploymentIntent",
+          metadata: { name: "x" },
+          spec: { packages: [{ name: "a", blueprint: "b", after: ["zz"] }] },
+        }),
+      ],
+      env,
+    );
+    expect(bad.stdout).toContain(
+      'ERROR INVALID_ARGUMENT invalid intent: spec.packages[0].after[0]: unknown package "zz"',
+    );
   });
 
   it("streams health to python3-grpcio's Watch", async () => {
@@ -143,22 +247,54 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
 
   it("serves Connect and gRPC-Web over HTTP/1.1, and /metrics", async () => {
     const tlsOpts = ca ? { nodeOptions: { ca } } : {};
-    const connect = createClient(DomainManager, createConnectTransport({ baseUrl: agent.httpUrl, httpVersion: "1.1", ...tlsOpts }));
-    const { plan } = await connect.planIntent({ intent: intentToMessage(paperChain) }, { headers: { authorization: `Bearer ${token}` } });
+    const connect = createClient(
+      DomainManager,
+      createConnectTransport({ baseUrl: agent.httpUrl, httpVersion: "1.1", ...tlsOpts }),
+    );
+    const { plan } = await connect.planIntent(
+      { intent: intentToMessage(paperChain) },
+      { headers: { authorization: `Bearer ${token}` } },
+    );
     expect(plan?.order).toEqual(["cnf1", "cnf2", "cnf3", "cnf4"]);
-    const web = createClient(Health, createGrpcWebTransport({ baseUrl: agent.httpUrl, httpVersion: "1.1", ...tlsOpts }));
+    const web = createClient(
+      Health,
+      createGrpcWebTransport({ baseUrl: agent.httpUrl, httpVersion: "1.1", ...tlsOpts }),
+    );
     expect((await web.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     // Plain curl speaks the Connect protocol: JSON in, JSON out.
     const curlTls = agent.pki ? ["--cacert", agent.pki.caFile] : [];
-    const res = await run("curl", ["-sS", "--http1.1", ...curlTls, "-H", "content-type: application/json", "-H", `authorization: Bearer ${token}`, "-d", "{}", `${agent.httpUrl}/camino.v1.DomainManager/GetDomainInfo`]);
+    const res = await run("curl", [
+      "-sS",
+      "--http1.1",
+      ...curlTls,
+      "-H",
+      "content-type: application/json",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "-d",
+      "{}",
+      `${agent.httpUrl}/camino.v1.DomainManager/GetDomainInfo`,
+    ]);
     expect(JSON.parse(res.stdout).domain.id).toBe("domain-x");
     const metrics = await run("curl", ["-sS", ...curlTls, `${agent.httpUrl}/metrics`]);
-    expect(metrics.stdout).toMatch(/camino_rpc_calls_total\{service="camino.v1.DomainManager",method="PlanIntent",code="OK",domain="domain-x"\} \d+/);
+    expect(metrics.stdout).toMatch(
+      /camino_rpc_calls_total\{service="camino.v1.DomainManager",method="PlanIntent",code="OK",domain="domain-x"\} \d+/,
+    );
   });
 
   it("refuses an unknown field in a Connect JSON request instead of dropping it", async () => {
     const curlTls = agent.pki ? ["--cacert", agent.pki.caFile] : [];
-    const res = await run("curl", ["-sS", ...curlTls, "-H", "content-type: application/json", "-H", `authorization: Bearer ${token}`, "-d", '{"intent":{"kind":"DeploymentIntent","bogus":1}}', `${agent.httpUrl}/camino.v1.DomainManager/PlanIntent`]);
+    const res = await run("curl", [
+      "-sS",
+      ...curlTls,
+      "-H",
+      "content-type: application/json",
+      "-H",
+      `authorization: Bearer ${token}`,
+      "-d",
+      '{"intent":{"kind":"DeploymentIntent","bogus":1}}',
+      `${agent.httpUrl}/camino.v1.DomainManager/PlanIntent`,
+    ]);
     expect(JSON.parse(res.stdout)).toMatchObject({ code: "invalid_argument" });
     expect(res.stdout).toContain("bogus");
   });
@@ -175,7 +311,13 @@ describe("mutual TLS", () => {
 
   it("accepts a client with a certificate from the configured CA and refuses one without", async () => {
     const pki = agent.pki!;
-    const withCert = createClient(Health, createGrpcTransport({ baseUrl: agent.grpcUrl, nodeOptions: { ca: pki.ca, cert: readFileSync(pki.clientCertFile), key: readFileSync(pki.clientKeyFile) } }));
+    const withCert = createClient(
+      Health,
+      createGrpcTransport({
+        baseUrl: agent.grpcUrl,
+        nodeOptions: { ca: pki.ca, cert: readFileSync(pki.clientCertFile), key: readFileSync(pki.clientKeyFile) },
+      }),
+    );
     expect((await withCert.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     const without = createClient(Health, createGrpcTransport({ baseUrl: agent.grpcUrl, nodeOptions: { ca: pki.ca } }));
     const err = await without.check({ service: "" }, { timeoutMs: 5000 }).catch((e: unknown) => e);

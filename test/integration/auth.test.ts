@@ -80,7 +80,10 @@ beforeAll(async () => {
   orchestratorKey = await generateSigningKey("EdDSA");
   strangerKey = await generateSigningKey("EdDSA");
   jwksServer = createServer((req, res) => {
-    if (req.url === "/.well-known/jwks.json") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [orchestratorKey.publicJwk] }));
+    if (req.url === "/.well-known/jwks.json")
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ keys: [orchestratorKey.publicJwk] }));
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => jwksServer.listen(0, "127.0.0.1", r));
@@ -89,7 +92,11 @@ beforeAll(async () => {
     auth: {
       externalIssuers: [
         { issuer: "https://portal.example", jwks: { keys: [portalKey.publicJwk] } },
-        { issuer: "orchestrator", jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, audience: "camino-domains" },
+        {
+          issuer: "orchestrator",
+          jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+          audience: "camino-domains",
+        },
       ],
     },
   });
@@ -109,36 +116,82 @@ describe("northbound tokens", () => {
     ["no authorization header", "ERR_TOKEN_MISSING", async () => undefined],
     ["a Basic header", "ERR_TOKEN_MALFORMED", async () => "Basic dXNlcjpwYXNz"],
     ["a token that is not a JWT", "ERR_TOKEN_MALFORMED", async () => "Bearer not-a-jwt"],
-    ["a bad signature (a stranger's key under this domain's kid)", "ERR_TOKEN_SIGNATURE", async () => `Bearer ${await good({ key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey })}`],
     [
-      "a tampered payload", "ERR_TOKEN_SIGNATURE",
+      "a bad signature (a stranger's key under this domain's kid)",
+      "ERR_TOKEN_SIGNATURE",
+      async () => `Bearer ${await good({ key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey })}`,
+    ],
+    [
+      "a tampered payload",
+      "ERR_TOKEN_SIGNATURE",
       async () => {
         const [h, , s] = (await good()).split(".");
-        const payload = base64url.encode(JSON.stringify({ iss: "domain-x", aud: "domain-x", scope: "repos:admin", iat: now(), exp: now() + 600 }));
+        const payload = base64url.encode(
+          JSON.stringify({ iss: "domain-x", aud: "domain-x", scope: "repos:admin", iat: now(), exp: now() + 600 }),
+        );
         return `Bearer ${h}.${payload}.${s}`;
       },
     ],
-    ["an expired token", "ERR_TOKEN_EXPIRED", async () => `Bearer ${await good({ iat: now() - 7200, exp: now() - 3600 })}`],
-    ["a token not yet valid", "ERR_TOKEN_CLAIM", async () => `Bearer ${await good({ nbf: now() + 3600, exp: now() + 7200 })}`],
-    ["a token without exp", "ERR_TOKEN_CLAIM", async () => `Bearer ${await sign({ typ: "camino-nb+jwt", exp: undefined })}`],
+    [
+      "an expired token",
+      "ERR_TOKEN_EXPIRED",
+      async () => `Bearer ${await good({ iat: now() - 7200, exp: now() - 3600 })}`,
+    ],
+    [
+      "a token not yet valid",
+      "ERR_TOKEN_CLAIM",
+      async () => `Bearer ${await good({ nbf: now() + 3600, exp: now() + 7200 })}`,
+    ],
+    [
+      "a token without exp",
+      "ERR_TOKEN_CLAIM",
+      async () => `Bearer ${await sign({ typ: "camino-nb+jwt", exp: undefined })}`,
+    ],
     ["a token for another audience", "ERR_TOKEN_AUDIENCE", async () => `Bearer ${await good({ aud: "domain-y" })}`],
     ["a token of the wrong typ", "ERR_TOKEN_TYPE", async () => `Bearer ${await good({ typ: "JWT" })}`],
     ["a token without typ", "ERR_TOKEN_TYPE", async () => `Bearer ${await sign({ exp: now() + 600 })}`],
-    ["a federation token (camino-fed+jwt)", "ERR_TOKEN_TYPE", async () => `Bearer ${await good({ typ: "camino-fed+jwt" })}`],
     [
-      "an unsigned token (alg: none)", "ERR_TOKEN_ALG",
+      "a federation token (camino-fed+jwt)",
+      "ERR_TOKEN_TYPE",
+      async () => `Bearer ${await good({ typ: "camino-fed+jwt" })}`,
+    ],
+    [
+      "an unsigned token (alg: none)",
+      "ERR_TOKEN_ALG",
       async () => {
         const enc = (o: object) => base64url.encode(JSON.stringify(o));
         return `Bearer ${enc({ alg: "none", typ: "camino-nb+jwt" })}.${enc({ iss: "domain-x", aud: "domain-x", scope: "intents:write catalogue:read", iat: now(), exp: now() + 600 })}.`;
       },
     ],
     [
-      "an HS256 token keyed with the domain's public key (algorithm confusion)", "ERR_TOKEN_ALG",
-      async () => `Bearer ${await new SignJWT({ scope: "catalogue:read" }).setProtectedHeader({ alg: "HS256", typ: "camino-nb+jwt", kid: agent.key.kid }).setIssuer("domain-x").setAudience("domain-x").setIssuedAt().setExpirationTime("10m").sign(new TextEncoder().encode(JSON.stringify(agent.key.publicJwk)))}`,
+      "an HS256 token keyed with the domain's public key (algorithm confusion)",
+      "ERR_TOKEN_ALG",
+      async () =>
+        `Bearer ${await new SignJWT({ scope: "catalogue:read" })
+          .setProtectedHeader({ alg: "HS256", typ: "camino-nb+jwt", kid: agent.key.kid })
+          .setIssuer("domain-x")
+          .setAudience("domain-x")
+          .setIssuedAt()
+          .setExpirationTime("10m")
+          .sign(new TextEncoder().encode(JSON.stringify(agent.key.publicJwk)))}`,
     ],
-    ["an untrusted issuer", "ERR_TOKEN_ISSUER", async () => `Bearer ${await good({ iss: "https://evil.example", key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey, kid: strangerKey.kid })}`],
-    ["a trusted external issuer's name on a stranger's key", "ERR_TOKEN_SIGNATURE", async () => `Bearer ${await good({ iss: "https://portal.example", key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey, kid: strangerKey.kid, alg: "EdDSA" })}`],
-    ["a lifetime longer than the domain allows", "ERR_TOKEN_LIFETIME", async () => `Bearer ${await good({ exp: now() + 3 * 86_400 })}`],
+    [
+      "an untrusted issuer",
+      "ERR_TOKEN_ISSUER",
+      async () =>
+        `Bearer ${await good({ iss: "https://evil.example", key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey, kid: strangerKey.kid })}`,
+    ],
+    [
+      "a trusted external issuer's name on a stranger's key",
+      "ERR_TOKEN_SIGNATURE",
+      async () =>
+        `Bearer ${await good({ iss: "https://portal.example", key: (await importJWK(strangerKey.privateJwk, "EdDSA")) as CryptoKey, kid: strangerKey.kid, alg: "EdDSA" })}`,
+    ],
+    [
+      "a lifetime longer than the domain allows",
+      "ERR_TOKEN_LIFETIME",
+      async () => `Bearer ${await good({ exp: now() + 3 * 86_400 })}`,
+    ],
   ];
 
   it.each(refused)("refuses %s with UNAUTHENTICATED (%s)", async (_, reason, make) => {
@@ -148,7 +201,9 @@ describe("northbound tokens", () => {
 
   it("refuses a valid token without the method's scope with PERMISSION_DENIED, naming the scope", async () => {
     const token = await agent.token(["intents:read"]);
-    const err = await client().planIntent({}, { headers: { authorization: `Bearer ${token}` } }).catch((e: unknown) => e);
+    const err = await client()
+      .planIntent({}, { headers: { authorization: `Bearer ${token}` } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.PermissionDenied);
     expect((err as ConnectError).rawMessage).toBe("PlanIntent needs scope intents:write");
@@ -156,14 +211,24 @@ describe("northbound tokens", () => {
 
   it("accepts tokens of an external issuer given by inline JWKS", async () => {
     const key = (await importJWK(portalKey.privateJwk, "ES256")) as CryptoKey;
-    expect(await callWith(`Bearer ${await good({ iss: "https://portal.example", key, kid: portalKey.kid, alg: "ES256" })}`)).toBe("OK");
+    expect(
+      await callWith(`Bearer ${await good({ iss: "https://portal.example", key, kid: portalKey.kid, alg: "ES256" })}`),
+    ).toBe("OK");
   });
 
   it("accepts tokens of an external issuer given by a JWKS URL, with its own audience", async () => {
     const key = (await importJWK(orchestratorKey.privateJwk, "EdDSA")) as CryptoKey;
-    expect(await callWith(`Bearer ${await good({ iss: "orchestrator", aud: "camino-domains", key, kid: orchestratorKey.kid, alg: "EdDSA" })}`)).toBe("OK");
+    expect(
+      await callWith(
+        `Bearer ${await good({ iss: "orchestrator", aud: "camino-domains", key, kid: orchestratorKey.kid, alg: "EdDSA" })}`,
+      ),
+    ).toBe("OK");
     // …and only with its audience.
-    expect(await callWith(`Bearer ${await good({ iss: "orchestrator", aud: "domain-x", key, kid: orchestratorKey.kid, alg: "EdDSA" })}`)).toBe(Code.Unauthenticated);
+    expect(
+      await callWith(
+        `Bearer ${await good({ iss: "orchestrator", aud: "domain-x", key, kid: orchestratorKey.kid, alg: "EdDSA" })}`,
+      ),
+    ).toBe(Code.Unauthenticated);
   });
 
   it("keeps health open to callers without a token", async () => {

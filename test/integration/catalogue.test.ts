@@ -17,11 +17,20 @@ it("leaves out a broken package, says why, and still resolves the others", async
   const write = new Map([...files].map(([p, t]) => [`upf/${p}`, t]));
   write.set("broken/Kptfile", "apiVersion: kpt.dev/v1alpha1\nkind: Kptfile\nmetadata: {name: broken}\n");
   await repo.commit({ write, message: "catalogue" });
-  const registry = await RepositoryRegistry.open({ dataDir: mkdtempSync(join(tmpdir(), "camino-data-")), logger: silentLogger() });
+  const registry = await RepositoryRegistry.open({
+    dataDir: mkdtempSync(join(tmpdir(), "camino-data-")),
+    logger: silentLogger(),
+  });
   await registry.register({ name: "cat", role: "blueprint", url: dir, branch: "main" });
   const catalogue = new Catalogue(registry);
   expect((await catalogue.list()).map((e) => e.name)).toEqual(["upf"]);
-  expect([...catalogue.problems.values()]).toEqual([{ repository: "cat", path: "broken", message: "blueprint broken: Kptfile must be apiVersion kpt.dev/v1, kind Kptfile (is kpt.dev/v1alpha1, Kptfile)" }]);
+  expect([...catalogue.problems.values()]).toEqual([
+    {
+      repository: "cat",
+      path: "broken",
+      message: "blueprint broken: Kptfile must be apiVersion kpt.dev/v1, kind Kptfile (is kpt.dev/v1alpha1, Kptfile)",
+    },
+  ]);
   expect((await catalogue.resolve("upf")).blueprint.path).toBe("upf");
   expect(readFileSync(join(dir, ".git", "HEAD"), "utf8")).toContain("refs/heads/main");
 });

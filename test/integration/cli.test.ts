@@ -18,9 +18,14 @@ interface Result {
 
 function camino(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CAMINO, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [CAMINO, ...args],
+      { env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
 }
@@ -48,12 +53,31 @@ describe("camino keys and token", () => {
   it("mints a northbound token with the scopes asked for", async () => {
     const keyFile = join(tmp, "k2", "key.jwk");
     await camino(["keys", "generate", "--key-file", keyFile]);
-    const res = await camino(["token", "--key-file", keyFile, "--issuer", "domain-z", "--scope", "intents:read,catalogue:read", "--scope", "monitoring:read", "--ttl", "15m", "--subject", "alice"]);
+    const res = await camino([
+      "token",
+      "--key-file",
+      keyFile,
+      "--issuer",
+      "domain-z",
+      "--scope",
+      "intents:read,catalogue:read",
+      "--scope",
+      "monitoring:read",
+      "--ttl",
+      "15m",
+      "--subject",
+      "alice",
+    ]);
     expect(res.code).toBe(0);
     const token = res.stdout.trim();
     expect(decodeProtectedHeader(token)).toMatchObject({ typ: "camino-nb+jwt", alg: "EdDSA" });
     const claims = decodeJwt(token);
-    expect(claims).toMatchObject({ iss: "domain-z", aud: "domain-z", sub: "alice", scope: "intents:read catalogue:read monitoring:read" });
+    expect(claims).toMatchObject({
+      iss: "domain-z",
+      aud: "domain-z",
+      sub: "alice",
+      scope: "intents:read catalogue:read monitoring:read",
+    });
     expect((claims.exp as number) - (claims.iat as number)).toBe(900);
     expect(res.stderr).toBe("");
   });
@@ -71,7 +95,18 @@ describe("camino keys and token", () => {
   });
 
   it("prints help for every command", async () => {
-    for (const cmd of [[], ["agent"], ["keys", "generate"], ["token"], ["intent", "plan"], ["health"], ["catalogue"], ["repo", "ls"], ["repo", "add"], ["repo", "rm"]]) {
+    for (const cmd of [
+      [],
+      ["agent"],
+      ["keys", "generate"],
+      ["token"],
+      ["intent", "plan"],
+      ["health"],
+      ["catalogue"],
+      ["repo", "ls"],
+      ["repo", "add"],
+      ["repo", "rm"],
+    ]) {
       const res = await camino([...cmd, "--help"]);
       expect(res.code, cmd.join(" ")).toBe(0);
       expect(res.stdout).toMatch(/Usage: camino/);
@@ -82,7 +117,10 @@ describe("camino keys and token", () => {
 describe("camino agent configuration errors", () => {
   it("names every bad value, and the environment variable that set it (exit 3)", async () => {
     const file = join(tmp, "bad.yaml");
-    writeFileSync(file, "domain: {id: Domain_X}\nserver: {grpc: {port: 70000}, colour: blue}\nauth: {}\nlog: {level: loud}\n");
+    writeFileSync(
+      file,
+      "domain: {id: Domain_X}\nserver: {grpc: {port: 70000}, colour: blue}\nauth: {}\nlog: {level: loud}\n",
+    );
     const res = await camino(["agent", "--config", file], { CAMINO_HTTP_PORT: "eighty" });
     expect(res.code).toBe(3);
     expect(res.stderr).toContain(`domain.id: "Domain_X" must consist of lower-case letters`);
@@ -98,7 +136,10 @@ describe("camino agent configuration errors", () => {
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain("cannot read");
     const file = join(tmp, "nokey.yaml");
-    writeFileSync(file, "domain: {id: domain-x}\nauth: {signingKeyFile: missing.jwk}\nserver: {grpc: {port: 0}, http: {port: 0}}\n");
+    writeFileSync(
+      file,
+      "domain: {id: domain-x}\nauth: {signingKeyFile: missing.jwk}\nserver: {grpc: {port: 0}, http: {port: 0}}\n",
+    );
     const nokey = await camino(["agent", "--config", file]);
     expect(nokey.code).toBe(3);
     expect(nokey.stderr).toContain("does not exist (create it with `camino keys generate`)");
@@ -130,19 +171,32 @@ describe("camino intent plan and health against an agent", () => {
       ["4", "3", "cnf4", "cnf2", "edge edge-2", "edge-2-deploy", "5", "no"],
     ]);
     expect(res.stdout).toContain("not admitted:");
-    expect(res.stdout).toContain("cnf1@edge-1 [placement] spec.packages[0].placement.edge: edge \"edge-1\" is unhealthy (no Kubernetes connection is configured for it");
+    expect(res.stdout).toContain(
+      'cnf1@edge-1 [placement] spec.packages[0].placement.edge: edge "edge-1" is unhealthy (no Kubernetes connection is configured for it',
+    );
   });
 
   it("prints JSON and YAML for scripts, and reads stdin", async () => {
     const json = await camino(["intent", "plan", paperChain, "-o", "json"], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ intent: "paper-chain", order: ["cnf1", "cnf2", "cnf3", "cnf4"], waves: [{ index: 1, packages: ["cnf1"] }, { index: 2, packages: ["cnf2"] }, { index: 3, packages: ["cnf3", "cnf4"] }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      intent: "paper-chain",
+      order: ["cnf1", "cnf2", "cnf3", "cnf4"],
+      waves: [
+        { index: 1, packages: ["cnf1"] },
+        { index: 2, packages: ["cnf2"] },
+        { index: 3, packages: ["cnf3", "cnf4"] },
+      ],
+    });
     const yaml = await camino(["intent", "plan", "-", "--output", "yaml"], env, readFileSync(paperChain, "utf8"));
     expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout));
   });
 
   it("exits 3 for an invalid intent, naming the field, without calling the agent", async () => {
     const file = join(tmp, "cycle.yaml");
-    writeFileSync(file, "apiVersion: camino.io/v1\nkind: DeploymentIntent\nmetadata: {name: loop}\nspec:\n  packages:\n    - {name: a, blueprint: x, after: [b]}\n    - {name: b, blueprint: x, after: [a]}\n");
+    writeFileSync(
+      file,
+      "apiVersion: camino.io/v1\nkind: DeploymentIntent\nmetadata: {name: loop}\nspec:\n  packages:\n    - {name: a, blueprint: x, after: [b]}\n    - {name: b, blueprint: x, after: [a]}\n",
+    );
     const res = await camino(["intent", "plan", file], { CAMINO_SERVER: "http://127.0.0.1:1" });
     expect(res.code).toBe(3);
     expect(res.stderr).toContain('spec.packages[0].after: the after lists form a cycle: "a" after "b" after "a"');

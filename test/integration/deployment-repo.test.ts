@@ -17,13 +17,15 @@ import { parseIntentText } from "../../agent/intent/load.js";
 import type { Intent } from "../../agent/intent/model.js";
 import { ROOT } from "../helpers/agent-process.js";
 
-const gitCli = (dir: string, ...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const gitCli = (dir: string, ...args: string[]) =>
+  execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const blueprints = new Map<string, Blueprint>();
 let paper: Intent;
 const repos: string[] = [];
 
 beforeAll(async () => {
-  for (const name of readdirSync(join(ROOT, "blueprints", "cnf"))) blueprints.set(name, readBlueprint(`cnf/${name}`, await readFolder(join(ROOT, "blueprints", "cnf", name))));
+  for (const name of readdirSync(join(ROOT, "blueprints", "cnf")))
+    blueprints.set(name, readBlueprint(`cnf/${name}`, await readFolder(join(ROOT, "blueprints", "cnf", name))));
   paper = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8"));
 });
 
@@ -35,7 +37,9 @@ afterEach(() => {
 async function newRepo(): Promise<DeploymentRepository> {
   const dir = mkdtempSync(join(tmpdir(), "camino-deploy-"));
   repos.push(dir);
-  const repo = new DeploymentRepository(await new LocalGitRepository({ dir, now: () => new Date("2026-11-24T12:00:00Z") }).init());
+  const repo = new DeploymentRepository(
+    await new LocalGitRepository({ dir, now: () => new Date("2026-11-24T12:00:00Z") }).init(),
+  );
   await repo.ensureSentinel();
   return repo;
 }
@@ -45,8 +49,36 @@ function hydrateAll(intent: Intent, revision = 1): Map<string, Map<string, strin
   const out = new Map<string, Map<string, string>>();
   for (const pkg of intent.packages) {
     const bp = blueprints.get(pkg.blueprint)!;
-    const inputs = intent.links.filter((l) => l.from === pkg.name && l.to).map((l) => ({ link: `${l.from}-${l.to}`, package: l.to!, host: serviceHost(l.to!, intent.name), port: l.port, protocol: l.protocol }));
-    const iesd = buildIesd({ intent: intent.name, revision, pkg, domain: "domain-x", edge: "edge-1", namespace: intent.name, blueprint: { name: bp.name, repository: "catalogue", url: "file:///catalogue", path: bp.path, revision: "main", commit: "b".repeat(40) }, deployment: { repository: "edge-1", path: `${intent.name}/${pkg.name}` }, inputs }, bp);
+    const inputs = intent.links
+      .filter((l) => l.from === pkg.name && l.to)
+      .map((l) => ({
+        link: `${l.from}-${l.to}`,
+        package: l.to!,
+        host: serviceHost(l.to!, intent.name),
+        port: l.port,
+        protocol: l.protocol,
+      }));
+    const iesd = buildIesd(
+      {
+        intent: intent.name,
+        revision,
+        pkg,
+        domain: "domain-x",
+        edge: "edge-1",
+        namespace: intent.name,
+        blueprint: {
+          name: bp.name,
+          repository: "catalogue",
+          url: "file:///catalogue",
+          path: bp.path,
+          revision: "main",
+          commit: "b".repeat(40),
+        },
+        deployment: { repository: "edge-1", path: `${intent.name}/${pkg.name}` },
+        inputs,
+      },
+      bp,
+    );
     out.set(pkg.name, hydratePackage(bp, iesd).files);
   }
   return out;
@@ -55,12 +87,19 @@ function hydrateAll(intent: Intent, revision = 1): Map<string, Map<string, strin
 async function deploy(repo: DeploymentRepository, intent: Intent, revision = 1): Promise<void> {
   const files = hydrateAll(intent, revision);
   for (const [i, wave] of intent.waves.entries()) {
-    await repo.writeWave({ intent: intent.name, revision, wave: i + 1, packages: new Map(wave.map((p) => [p, files.get(p)!])) });
+    await repo.writeWave({
+      intent: intent.name,
+      revision,
+      wave: i + 1,
+      packages: new Map(wave.map((p) => [p, files.get(p)!])),
+    });
   }
 }
 
 function withName(name: string): Intent {
-  return parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("name: paper-chain", `name: ${name}`));
+  return parseIntentText(
+    readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("name: paper-chain", `name: ${name}`),
+  );
 }
 
 describe("a deployment repository", () => {
@@ -77,8 +116,15 @@ describe("a deployment repository", () => {
     const tree = gitCli(dir, "ls-tree", "-r", "--name-only", "HEAD").trim().split("\n");
     const expected = [SENTINEL_PATH, ...[...hydrateAll(paper).values()].flatMap((f) => [...f.keys()])].sort();
     expect(tree).toEqual(expected);
-    expect(gitCli(dir, "show", "HEAD:paper-chain/cnf4/deployment.yaml")).toBe(hydrateAll(paper).get("cnf4")!.get("paper-chain/cnf4/deployment.yaml"));
-    expect(gitCli(dir, "show", "--name-only", "--format=", "HEAD").trim().split("\n").every((p) => p.startsWith("paper-chain/cnf3/") || p.startsWith("paper-chain/cnf4/"))).toBe(true);
+    expect(gitCli(dir, "show", "HEAD:paper-chain/cnf4/deployment.yaml")).toBe(
+      hydrateAll(paper).get("cnf4")!.get("paper-chain/cnf4/deployment.yaml"),
+    );
+    expect(
+      gitCli(dir, "show", "--name-only", "--format=", "HEAD")
+        .trim()
+        .split("\n")
+        .every((p) => p.startsWith("paper-chain/cnf3/") || p.startsWith("paper-chain/cnf4/")),
+    ).toBe(true);
   });
 
   it("rewrites only what changed on an update, and commits nothing when nothing changed", async () => {
@@ -87,14 +133,19 @@ describe("a deployment repository", () => {
     const head = await repo.repo.head();
     await deploy(repo, paper);
     expect(await repo.repo.head()).toBe(head);
-    const scaled = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("replicas: 2", "replicas: 5"));
+    const scaled = parseIntentText(
+      readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("replicas: 2", "replicas: 5"),
+    );
     await deploy(repo, scaled, 2);
     const dir = (repo.repo as LocalGitRepository).dir;
     expect(gitCli(dir, "log", "--format=%s", `${head}..HEAD`).trim().split("\n")).toHaveLength(3);
     const changed = gitCli(dir, "diff", "--name-only", head!, "HEAD").trim().split("\n");
     expect(changed).toContain("paper-chain/cnf2/deployment.yaml");
     expect(changed).not.toContain("paper-chain/cnf1/deployment.yaml");
-    expect(changed.filter((p) => p.startsWith("paper-chain/cnf2/")).sort()).toEqual(["paper-chain/cnf2/deployment.yaml", "paper-chain/cnf2/iesd.yaml"]);
+    expect(changed.filter((p) => p.startsWith("paper-chain/cnf2/")).sort()).toEqual([
+      "paper-chain/cnf2/deployment.yaml",
+      "paper-chain/cnf2/iesd.yaml",
+    ]);
   });
 
   it("removes one intent and rolls another back, leaving every other intent's paths as they were", async () => {
@@ -108,8 +159,14 @@ describe("a deployment repository", () => {
     expect(await repo.intents()).toEqual(["other-chain"]);
     expect(await repo.repo.readFiles(undefined, "other-chain")).toEqual(otherFiles);
     await repo.removeIntent("other-chain", 1);
-    expect(gitCli((repo.repo as LocalGitRepository).dir, "ls-tree", "-r", "--name-only", "HEAD").trim()).toBe(SENTINEL_PATH);
-    expect(gitCli((repo.repo as LocalGitRepository).dir, "log", "-2", "--format=%s").trim().split("\n")).toEqual(["camino: remove other-chain revision 1", "camino: roll back paper-chain revision 1"]);
+    expect(gitCli((repo.repo as LocalGitRepository).dir, "ls-tree", "-r", "--name-only", "HEAD").trim()).toBe(
+      SENTINEL_PATH,
+    );
+    expect(
+      gitCli((repo.repo as LocalGitRepository).dir, "log", "-2", "--format=%s")
+        .trim()
+        .split("\n"),
+    ).toEqual(["camino: remove other-chain revision 1", "camino: roll back paper-chain revision 1"]);
   });
 
   it("loses no commit when 20 intents commit at once: linear history, every intent intact", async () => {

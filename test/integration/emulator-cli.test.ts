@@ -11,8 +11,14 @@ const dir = mkdtempSync(join(tmpdir(), "camino-emu-cli-"));
 
 it("serves kubectl as a process and exits 0 on SIGTERM", async () => {
   const config = join(dir, "edge.yaml");
-  writeFileSync(config, 'name: edge-7\nhttp: {port: 0}\nnodes:\n  - {name: n1, cpu: "2", memory: 2Gi, labels: {zone: south}}\n');
-  const child = spawn(process.execPath, [CAMINO, "emulator", "--config", config], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  writeFileSync(
+    config,
+    'name: edge-7\nhttp: {port: 0}\nnodes:\n  - {name: n1, cpu: "2", memory: 2Gi, labels: {zone: south}}\n',
+  );
+  const child = spawn(process.execPath, [CAMINO, "emulator", "--config", config], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -32,7 +38,9 @@ it("refuses a bad config with exit 3, naming each field", async () => {
   const config = join(dir, "bad.yaml");
   writeFileSync(config, 'name: Edge_7\nnodes:\n  - {name: n1, cpu: "2 cores", memory: 2Gi, gpus: 1}\n');
   const res = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile(process.execPath, [CAMINO, "emulator", "--config", config], (err, _o, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr })),
+    execFile(process.execPath, [CAMINO, "emulator", "--config", config], (err, _o, stderr) =>
+      resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+    ),
   );
   expect(res.code).toBe(3);
   expect(res.stderr).toContain('name: "Edge_7" must consist of lower-case letters');

@@ -25,40 +25,96 @@ let emulator: Emulator;
 let git: GitHttpServer;
 
 type Obj = Record<string, unknown>;
-const get = (o: unknown, ...p: string[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
+const get = (o: unknown, ...p: string[]): unknown =>
+  p.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
 
 async function hydrated(intentName: string): Promise<Map<string, Map<string, string>>> {
-  const intent = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace("name: paper-chain", `name: ${intentName}`));
+  const intent = parseIntentText(
+    readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8").replace(
+      "name: paper-chain",
+      `name: ${intentName}`,
+    ),
+  );
   const out = new Map<string, Map<string, string>>();
   for (const pkg of intent.packages.filter((p) => p.name === "cnf1" || p.name === "cnf4")) {
     const bp = readBlueprint(`cnf/${pkg.blueprint}`, await readFolder(join(ROOT, "blueprints", "cnf", pkg.blueprint)));
-    const inputs = intent.links.filter((l) => l.from === pkg.name && l.to).map((l) => ({ link: `${l.from}-${l.to}`, package: l.to!, host: serviceHost(l.to!, intent.name), port: l.port, protocol: l.protocol }));
-    const iesd = buildIesd({ intent: intent.name, revision: 1, pkg, domain: "domain-x", edge: "edge-1", namespace: intent.name, blueprint: { name: bp.name, repository: "catalogue", url: "file:///c", path: bp.path, revision: "main", commit: "d".repeat(40) }, deployment: { repository: "edge-1", path: `${intent.name}/${pkg.name}` }, inputs }, bp);
+    const inputs = intent.links
+      .filter((l) => l.from === pkg.name && l.to)
+      .map((l) => ({
+        link: `${l.from}-${l.to}`,
+        package: l.to!,
+        host: serviceHost(l.to!, intent.name),
+        port: l.port,
+        protocol: l.protocol,
+      }));
+    const iesd = buildIesd(
+      {
+        intent: intent.name,
+        revision: 1,
+        pkg,
+        domain: "domain-x",
+        edge: "edge-1",
+        namespace: intent.name,
+        blueprint: {
+          name: bp.name,
+          repository: "catalogue",
+          url: "file:///c",
+          path: bp.path,
+          revision: "main",
+          commit: "d".repeat(40),
+        },
+        deployment: { repository: "edge-1", path: `${intent.name}/${pkg.name}` },
+        inputs,
+      },
+      bp,
+    );
     out.set(pkg.name, hydratePackage(bp, iesd).files);
   }
   return out;
 }
 
 function rootSync(name: string, repo: string, extra: Obj = {}): Obj {
-  return { apiVersion: "configsync.gke.io/v1beta1", kind: "RootSync", metadata: { name, namespace: "config-management-system" }, spec: { sourceType: "git", sourceFormat: "unstructured", git: { repo, branch: "main", dir: ".", period: "100ms", auth: "none", ...extra } } };
+  return {
+    apiVersion: "configsync.gke.io/v1beta1",
+    kind: "RootSync",
+    metadata: { name, namespace: "config-management-system" },
+    spec: {
+      sourceType: "git",
+      sourceFormat: "unstructured",
+      git: { repo, branch: "main", dir: ".", period: "100ms", auth: "none", ...extra },
+    },
+  };
 }
 
-const status = (name: string) => get(emulator.store.get("configsync.gke.io/rootsyncs", "config-management-system", name), "status") as Obj | undefined;
+const status = (name: string) =>
+  get(emulator.store.get("configsync.gke.io/rootsyncs", "config-management-system", name), "status") as Obj | undefined;
 
 /** Waits (bounded) until the RootSync has synced `commit`, or reports an error for it. */
 async function syncedTo(name: string, commit: string, wantErrors = false): Promise<Obj> {
   for (let i = 0; i < 400; i++) {
     const s = status(name);
-    if (get(s, "sync", "commit") === commit && (wantErrors ? (get(s, "sync", "errorSummary", "totalCount") as number) > 0 : get(s, "lastSyncedCommit") === commit)) return s as Obj;
+    if (
+      get(s, "sync", "commit") === commit &&
+      (wantErrors
+        ? (get(s, "sync", "errorSummary", "totalCount") as number) > 0
+        : get(s, "lastSyncedCommit") === commit)
+    )
+      return s as Obj;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`RootSync ${name} never synced ${commit}: ${JSON.stringify(status(name))}`);
 }
 
-const obj = (typeKey: string, ns: string | undefined, name: string): KubeObject | undefined => emulator.store.get(typeKey, ns, name);
+const obj = (typeKey: string, ns: string | undefined, name: string): KubeObject | undefined =>
+  emulator.store.get(typeKey, ns, name);
 
 beforeAll(async () => {
-  emulator = await startEmulator({ name: "edge-1", http: {}, eastWest: { address: "192.0.2.10", network: "network-1" }, nodes: [{ name: "node-1", cpu: "8", memory: "16Gi" }] });
+  emulator = await startEmulator({
+    name: "edge-1",
+    http: {},
+    eastWest: { address: "192.0.2.10", network: "network-1" },
+    nodes: [{ name: "node-1", cpu: "8", memory: "16Gi" }],
+  });
   git = await startGitHttpServer();
 });
 afterAll(async () => {
@@ -68,9 +124,13 @@ afterAll(async () => {
 
 describe("the edge's Istio install", () => {
   it("has the east-west gateway with its address, and istio-system labelled with the network", () => {
-    expect(get(obj("/services", "istio-system", "istio-eastwestgateway"), "status", "loadBalancer", "ingress")).toEqual([{ ip: "192.0.2.10" }]);
+    expect(get(obj("/services", "istio-system", "istio-eastwestgateway"), "status", "loadBalancer", "ingress")).toEqual(
+      [{ ip: "192.0.2.10" }],
+    );
     expect(get(obj("/services", "istio-system", "istio-eastwestgateway"), "spec", "type")).toBe("LoadBalancer");
-    expect(get(obj("/namespaces", undefined, "istio-system"), "metadata", "labels", "topology.istio.io/network")).toBe("network-1");
+    expect(get(obj("/namespaces", undefined, "istio-system"), "metadata", "labels", "topology.istio.io/network")).toBe(
+      "network-1",
+    );
   });
 });
 
@@ -85,20 +145,38 @@ describe("the GitOps loop", () => {
     expect(get(s0, "sync", "errorSummary")).toEqual({ totalCount: 0, truncated: false, errorCountAfterTruncation: 0 });
 
     const files = await hydrated("chain-a");
-    const c1 = (await repo.writeWave({ intent: "chain-a", revision: 1, wave: 1, packages: new Map([["cnf1", files.get("cnf1")!], ["cnf4", files.get("cnf4")!]]) })).commit;
+    const c1 = (
+      await repo.writeWave({
+        intent: "chain-a",
+        revision: 1,
+        wave: 1,
+        packages: new Map([
+          ["cnf1", files.get("cnf1")!],
+          ["cnf4", files.get("cnf4")!],
+        ]),
+      })
+    ).commit;
     const s1 = await syncedTo("root-sync", c1);
     expect(get(obj("apps/deployments", "chain-a", "cnf1"), "metadata", "labels", "camino.io/package")).toBe("cnf1");
     expect(obj("/services", "chain-a", "cnf4")).toBeDefined();
     // The controllers run what was synced: the Deployment's pod is Running and Ready.
-    for (let i = 0; i < 200 && get(obj("apps/deployments", "chain-a", "cnf1"), "status", "readyReplicas") !== 1; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && get(obj("apps/deployments", "chain-a", "cnf1"), "status", "readyReplicas") !== 1; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(get(obj("apps/deployments", "chain-a", "cnf1"), "status", "readyReplicas")).toBe(1);
-    const pod = emulator.store.list("/pods", "chain-a").find((p) => get(p, "metadata", "labels", "camino.io/package") === "cnf1");
+    const pod = emulator.store
+      .list("/pods", "chain-a")
+      .find((p) => get(p, "metadata", "labels", "camino.io/package") === "cnf1");
     expect(get(pod, "status", "phase")).toBe("Running");
     expect(obj("/configmaps", "chain-a", "cnf1-config")).toBeDefined();
     // The namespace was created implicitly; the IESD and Kptfile (local config) were not applied.
     expect(obj("/namespaces", undefined, "chain-a")).toBeDefined();
-    expect(emulator.store.list("/configmaps", "chain-a").map((c) => c.metadata["name"])).toEqual(["cnf1-config", "cnf4-config"]);
-    expect(get(obj("apps/deployments", "chain-a", "cnf1"), "metadata", "managedFields")).toMatchObject([{ manager: "configsync.gke.io", operation: "Apply" }]);
+    expect(emulator.store.list("/configmaps", "chain-a").map((c) => c.metadata["name"])).toEqual([
+      "cnf1-config",
+      "cnf4-config",
+    ]);
+    expect(get(obj("apps/deployments", "chain-a", "cnf1"), "metadata", "managedFields")).toMatchObject([
+      { manager: "configsync.gke.io", operation: "Apply" },
+    ]);
     expect(s1).toMatchObject({
       observedGeneration: 1,
       lastSyncedCommit: c1,
@@ -106,7 +184,11 @@ describe("the GitOps loop", () => {
       rendering: { commit: c1, message: "Rendering skipped" },
       sync: { commit: c1, errorSummary: { totalCount: 0 } },
     });
-    expect((s1["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({ status: "False", commit: c1, message: "Sync Completed" });
+    expect((s1["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({
+      status: "False",
+      commit: c1,
+      message: "Sync Completed",
+    });
 
     const c2 = (await repo.removeIntent("chain-a", 1, ["cnf4"])).commit;
     await syncedTo("root-sync", c2);
@@ -121,12 +203,18 @@ describe("the GitOps loop", () => {
     const files = await hydrated("chain-b");
     // Without a sentinel: a namespace and a chain, then a commit that removes everything.
     const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: chain-b\n";
-    const c1 = (await local.commit({ write: new Map([["chain-b/ns.yaml", ns], ...files.get("cnf1")!]), message: "chain" })).commit;
+    const c1 = (
+      await local.commit({ write: new Map([["chain-b/ns.yaml", ns], ...files.get("cnf1")!]), message: "chain" })
+    ).commit;
     emulator.api.applyObject(rootSync("no-sentinel", dir), "camino");
     await syncedTo("no-sentinel", c1);
-    const c2 = (await local.commit({ remove: ["chain-b"], write: new Map([["README", "empty\n"]]), message: "remove all" })).commit;
+    const c2 = (
+      await local.commit({ remove: ["chain-b"], write: new Map([["README", "empty\n"]]), message: "remove all" })
+    ).commit;
     const refused = await syncedTo("no-sentinel", c2, true);
-    expect(get(refused, "sync", "errors")).toEqual([{ code: "2006", errorMessage: expect.stringContaining("KNV2006") }]);
+    expect(get(refused, "sync", "errors")).toEqual([
+      { code: "2006", errorMessage: expect.stringContaining("KNV2006") },
+    ]);
     expect(get(refused, "lastSyncedCommit")).toBe(c1);
     expect(obj("apps/deployments", "chain-b", "cnf1")).toBeDefined();
     // With the sentinel kept, removing the last chain goes through.
@@ -142,15 +230,35 @@ describe("the GitOps loop", () => {
     await repo.ensureSentinel();
     await emulator.setFaults({ syncErrors: ["ConfigMap/chain-c/cnf1-config"] });
     const files = await hydrated("chain-c");
-    const c1 = (await repo.writeWave({ intent: "chain-c", revision: 1, wave: 1, packages: new Map([["cnf1", files.get("cnf1")!]]) })).commit;
+    const c1 = (
+      await repo.writeWave({
+        intent: "chain-c",
+        revision: 1,
+        wave: 1,
+        packages: new Map([["cnf1", files.get("cnf1")!]]),
+      })
+    ).commit;
     emulator.api.applyObject(rootSync("faulty", dir), "camino");
     const s = await syncedTo("faulty", c1, true);
-    expect(get(s, "sync", "errors")).toEqual([{ code: "2009", errorMessage: "KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault" }]);
-    expect((s["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({ message: "Sync Completed with errors", errorSourceRefs: ["syncErrors"] });
+    expect(get(s, "sync", "errors")).toEqual([
+      { code: "2009", errorMessage: "KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault" },
+    ]);
+    expect((s["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({
+      message: "Sync Completed with errors",
+      errorSourceRefs: ["syncErrors"],
+    });
     expect(obj("apps/deployments", "chain-c", "cnf1")).toBeDefined();
     expect(obj("/configmaps", "chain-c", "cnf1-config")).toBeUndefined();
     // As an operator sees it.
-    const seen = await kubectlFor(emulator.httpUrl!)(["get", "rootsync", "faulty", "-n", "config-management-system", "-o", "jsonpath={.status.sync.errors[0].code}: {.status.sync.errors[0].errorMessage}"]);
+    const seen = await kubectlFor(emulator.httpUrl!)([
+      "get",
+      "rootsync",
+      "faulty",
+      "-n",
+      "config-management-system",
+      "-o",
+      "jsonpath={.status.sync.errors[0].code}: {.status.sync.errors[0].errorMessage}",
+    ]);
     expect(seen.stdout).toBe("2009: KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault");
     await emulator.setFaults({ syncErrors: [] });
     await syncedTo("faulty", c1);
@@ -160,22 +268,64 @@ describe("the GitOps loop", () => {
   it("pulls a remote repository over HTTP with the token of spec.git.secretRef, and reports a refused one", async () => {
     const url = git.createRepo("edge-remote");
     const { RemoteGitRepository } = await import("../../agent/cad/git/remote.js");
-    const remote = new DeploymentRepository(new RemoteGitRepository({ url, dir: mkdtempSync(join(tmpdir(), "camino-rclone-")), credentials: { username: git.username, password: git.password } }));
+    const remote = new DeploymentRepository(
+      new RemoteGitRepository({
+        url,
+        dir: mkdtempSync(join(tmpdir(), "camino-rclone-")),
+        credentials: { username: git.username, password: git.password },
+      }),
+    );
     const c = (await remote.ensureSentinel()).commit;
-    emulator.api.applyObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "git-creds", namespace: "config-management-system" }, data: { username: Buffer.from(git.username).toString("base64"), token: Buffer.from(git.password).toString("base64") } }, "camino");
+    emulator.api.applyObject(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "git-creds", namespace: "config-management-system" },
+        data: {
+          username: Buffer.from(git.username).toString("base64"),
+          token: Buffer.from(git.password).toString("base64"),
+        },
+      },
+      "camino",
+    );
     emulator.api.applyObject(rootSync("remote", url, { auth: "token", secretRef: { name: "git-creds" } }), "camino");
     await syncedTo("remote", c);
     emulator.api.applyObject(rootSync("refused", url, { auth: "token", secretRef: { name: "missing" } }), "camino");
-    for (let i = 0; i < 200 && !get(status("refused"), "source", "errors"); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(get(status("refused"), "source", "errors")).toEqual([{ code: "1061", errorMessage: "KNV1061: secret config-management-system/missing named by spec.git.secretRef does not exist" }]);
+    for (let i = 0; i < 200 && !get(status("refused"), "source", "errors"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(get(status("refused"), "source", "errors")).toEqual([
+      {
+        code: "1061",
+        errorMessage: "KNV1061: secret config-management-system/missing named by spec.git.secretRef does not exist",
+      },
+    ]);
   });
 
   it("keeps a RepoSync inside its own namespace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "camino-reposync-"));
     const local = await new LocalGitRepository({ dir }).init();
-    const c = (await local.commit({ write: new Map([["cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n"], ["other.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: theirs\n  namespace: default\n"]]), message: "ns repo" })).commit;
+    const c = (
+      await local.commit({
+        write: new Map([
+          ["cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n"],
+          ["other.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: theirs\n  namespace: default\n"],
+        ]),
+        message: "ns repo",
+      })
+    ).commit;
     emulator.api.applyObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }, "camino");
-    emulator.api.applyObject({ apiVersion: "configsync.gke.io/v1beta1", kind: "RepoSync", metadata: { name: "repo-sync", namespace: "team-a" }, spec: { sourceFormat: "unstructured", git: { repo: dir, branch: "main", dir: ".", period: "100ms", auth: "none" } } }, "camino");
+    emulator.api.applyObject(
+      {
+        apiVersion: "configsync.gke.io/v1beta1",
+        kind: "RepoSync",
+        metadata: { name: "repo-sync", namespace: "team-a" },
+        spec: {
+          sourceFormat: "unstructured",
+          git: { repo: dir, branch: "main", dir: ".", period: "100ms", auth: "none" },
+        },
+      },
+      "camino",
+    );
     let s: Obj | undefined;
     for (let i = 0; i < 200 && get(s, "sync", "commit") !== c; i++) {
       await new Promise((r) => setTimeout(r, 25));
@@ -183,18 +333,39 @@ describe("the GitOps loop", () => {
     }
     expect(obj("/configmaps", "team-a", "mine")).toBeDefined();
     expect(obj("/configmaps", "default", "theirs")).toBeUndefined();
-    expect(get(s, "sync", "errors")).toEqual([{ code: "1039", errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync" }]);
+    expect(get(s, "sync", "errors")).toEqual([
+      {
+        code: "1039",
+        errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync",
+      },
+    ]);
   });
 
   it("applies and prunes nothing from a commit with a file that is not YAML, and reports it as a source error", async () => {
     const dir = mkdtempSync(join(tmpdir(), "camino-badyaml-"));
     const local = await new LocalGitRepository({ dir }).init();
-    const c1 = (await local.commit({ write: new Map([[SENTINEL_PATH, SENTINEL_TEXT], ["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  namespace: app\n"]]), message: "good" })).commit;
+    const c1 = (
+      await local.commit({
+        write: new Map([
+          [SENTINEL_PATH, SENTINEL_TEXT],
+          ["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  namespace: app\n"],
+        ]),
+        message: "good",
+      })
+    ).commit;
     emulator.api.applyObject(rootSync("bad-yaml", dir), "camino");
     await syncedTo("bad-yaml", c1);
-    const c2 = (await local.commit({ write: new Map([["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: broken\n"]]), message: "bad" })).commit;
-    for (let i = 0; i < 200 && get(status("bad-yaml"), "source", "commit") !== c2; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(get(status("bad-yaml"), "source", "errors")).toEqual([{ code: "1007", errorMessage: expect.stringContaining("KNV1007: app/cm.yaml is not valid YAML") }]);
+    const c2 = (
+      await local.commit({
+        write: new Map([["app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: broken\n"]]),
+        message: "bad",
+      })
+    ).commit;
+    for (let i = 0; i < 200 && get(status("bad-yaml"), "source", "commit") !== c2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(get(status("bad-yaml"), "source", "errors")).toEqual([
+      { code: "1007", errorMessage: expect.stringContaining("KNV1007: app/cm.yaml is not valid YAML") },
+    ]);
     expect(get(status("bad-yaml"), "sync", "commit")).toBe(c1);
     expect(get(status("bad-yaml"), "lastSyncedCommit")).toBe(c1);
     expect(obj("/configmaps", "app", "kept")).toBeDefined();

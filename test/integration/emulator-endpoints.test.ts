@@ -4,12 +4,26 @@ import { startEmulator, type Emulator } from "../../emulator/emulator.js";
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ name: "edge-m", http: {}, admin: {}, metrics: {}, nodes: [{ name: "node-1", cpu: "4", memory: "8Gi" }] });
+  emulator = await startEmulator({
+    name: "edge-m",
+    http: {},
+    admin: {},
+    metrics: {},
+    nodes: [{ name: "node-1", cpu: "4", memory: "8Gi" }],
+  });
   const started = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
   emulator.store.put("/pods", {
     metadata: { name: "web-1", namespace: "default", uid: "p1", creationTimestamp: started, labels: { app: "web" } },
-    spec: { nodeName: "node-1", containers: [{ name: "web", image: "nginx", resources: { requests: { cpu: "500m", memory: "256Mi" } } }] },
-    status: { phase: "Running", startTime: started, conditions: [{ type: "Ready", status: "True" }], containerStatuses: [{ name: "web", ready: true, restartCount: 0, state: { running: { startedAt: started } } }] },
+    spec: {
+      nodeName: "node-1",
+      containers: [{ name: "web", image: "nginx", resources: { requests: { cpu: "500m", memory: "256Mi" } } }],
+    },
+    status: {
+      phase: "Running",
+      startTime: started,
+      conditions: [{ type: "Ready", status: "True" }],
+      containerStatuses: [{ name: "web", ready: true, restartCount: 0, state: { running: { startedAt: started } } }],
+    },
   });
 });
 afterAll(async () => {
@@ -17,7 +31,9 @@ afterAll(async () => {
 });
 
 const sample = (text: string, name: string, labels: string) => {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && labels.split(",").every((kv) => l.includes(kv)));
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`${name}{`) && labels.split(",").every((kv) => l.includes(kv)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
 };
 
@@ -31,10 +47,16 @@ it("serves kube-state-metrics and cAdvisor, the latter also at the node proxy pa
 });
 
 it("changes a workload's usage through the admin endpoint, and refuses a bad document", async () => {
-  const res = await fetch(`${emulator.adminUrl}/usage`, { method: "PATCH", body: JSON.stringify({ workloads: { "default/web-1": { memory: 0.9 } } }) });
+  const res = await fetch(`${emulator.adminUrl}/usage`, {
+    method: "PATCH",
+    body: JSON.stringify({ workloads: { "default/web-1": { memory: 0.9 } } }),
+  });
   expect(await res.json()).toEqual({ fraction: 0.5, workloads: { "default/web-1": { memory: 0.9 } } });
   const cad = await (await fetch(`${emulator.metricsUrl}/metrics/cadvisor`)).text();
   expect(sample(cad, "container_memory_working_set_bytes", 'pod="web-1"')).toBe(Math.round(0.9 * 268435456));
-  const bad = await fetch(`${emulator.adminUrl}/usage`, { method: "PATCH", body: JSON.stringify({ workloads: { web: { cpu: -1 } } }) });
+  const bad = await fetch(`${emulator.adminUrl}/usage`, {
+    method: "PATCH",
+    body: JSON.stringify({ workloads: { web: { cpu: -1 } } }),
+  });
   expect(bad.status).toBe(400);
 });

@@ -11,7 +11,12 @@ import { kubectlFor } from "../helpers/kubectl.js";
 let emulator: Emulator;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ name: "edge-f", http: {}, admin: {}, nodes: [{ name: "node-1", cpu: "2", memory: "4Gi" }] });
+  emulator = await startEmulator({
+    name: "edge-f",
+    http: {},
+    admin: {},
+    nodes: [{ name: "node-1", cpu: "2", memory: "4Gi" }],
+  });
 });
 afterAll(async () => {
   await emulator.close();
@@ -30,7 +35,12 @@ describe("faults", () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("connection refused");
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: "e", server: emulator.httpUrl!, skipTLSVerify: true }], users: [{ name: "u" }], contexts: [{ name: "c", cluster: "e", user: "u" }], currentContext: "c" });
+    kc.loadFromOptions({
+      clusters: [{ name: "e", server: emulator.httpUrl!, skipTLSVerify: true }],
+      users: [{ name: "u" }],
+      contexts: [{ name: "c", cluster: "e", user: "u" }],
+      currentContext: "c",
+    });
     await expect(kc.makeApiClient(CoreV1Api).listNode()).rejects.toMatchObject({ code: "ECONNREFUSED" });
     await admin({ apiUnavailable: false });
     const up = await k(["get", "nodes", "-o", "name"]);
@@ -48,7 +58,10 @@ describe("faults", () => {
   });
 
   it("refuses an unknown node without changing anything, and a usage body that is not an object", async () => {
-    expect(await admin({ nodesNotReady: ["node-1", "ghost"] })).toMatchObject({ status: 400, body: { error: 'nodesNotReady: no node "ghost"' } });
+    expect(await admin({ nodesNotReady: ["node-1", "ghost"] })).toMatchObject({
+      status: 400,
+      body: { error: 'nodesNotReady: no node "ghost"' },
+    });
     expect(emulator.faults().nodesNotReady).toEqual([]);
     const res = await fetch(`${emulator.adminUrl}/usage`, { method: "PATCH", body: "null" });
     expect(res.status).toBe(400);
@@ -62,13 +75,20 @@ describe("faults", () => {
       `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: default}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec: {containers: [{name: main, image: nginx}]}\n`;
     expect((await k(["apply", "-f", k.file(manifest("stuck") + "---\n" + manifest("fine"))])).code).toBe(0);
     // Reconciling is synchronous in-process: by now both Deployments' pods exist and run; only one is available.
-    const pods = JSON.parse((await k(["get", "pods", "-l", "app=stuck", "-o", "json"])).stdout) as { items: { status: { phase: string; conditions: { type: string; status: string }[] } }[] };
+    const pods = JSON.parse((await k(["get", "pods", "-l", "app=stuck", "-o", "json"])).stdout) as {
+      items: { status: { phase: string; conditions: { type: string; status: string }[] } }[];
+    };
     expect(pods.items).toHaveLength(2);
     for (const p of pods.items) {
       expect(p.status.phase).toBe("Running");
       expect(p.status.conditions.find((c) => c.type === "Ready")?.status).toBe("False");
     }
-    const status = async (name: string) => (JSON.parse((await k(["get", "deployment", name, "-o", "json"])).stdout) as { status: { availableReplicas?: number } }).status;
+    const status = async (name: string) =>
+      (
+        JSON.parse((await k(["get", "deployment", name, "-o", "json"])).stdout) as {
+          status: { availableReplicas?: number };
+        }
+      ).status;
     expect((await status("stuck")).availableReplicas).toBeUndefined();
     expect((await status("fine")).availableReplicas).toBe(2);
     // A ready workload named later loses its readiness; lifting the fault makes both available.
@@ -77,11 +97,17 @@ describe("faults", () => {
     await admin({ unavailable: [] });
     expect((await status("stuck")).availableReplicas).toBe(2);
     expect((await status("fine")).availableReplicas).toBe(2);
-    expect(await admin({ unavailable: ["stuck"] })).toMatchObject({ status: 400, body: { error: 'unavailable: "stuck" is not "namespace/name"' } });
+    expect(await admin({ unavailable: ["stuck"] })).toMatchObject({
+      status: 400,
+      body: { error: 'unavailable: "stuck" is not "namespace/name"' },
+    });
     expect((await k(["delete", "deployment", "stuck", "fine"])).code).toBe(0);
   });
 
   it("refuses a bad faults document, naming the field", async () => {
-    expect(await admin({ apiLatencyMs: -1, bogus: 1 })).toMatchObject({ status: 400, body: { error: "bogus: unknown field; apiLatencyMs: must be a number of milliseconds between 0 and 600000" } });
+    expect(await admin({ apiLatencyMs: -1, bogus: 1 })).toMatchObject({
+      status: 400,
+      body: { error: "bogus: unknown field; apiLatencyMs: must be a number of milliseconds between 0 and 600000" },
+    });
   });
 });

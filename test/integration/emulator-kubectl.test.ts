@@ -44,7 +44,10 @@ beforeAll(async () => {
     name: "edge-1",
     http: {},
     https: { cert: readFileSync(pki.serverCertFile), key: readFileSync(pki.serverKeyFile), token: TOKEN },
-    nodes: [{ name: "node-1", cpu: "4", memory: "8Gi" }, { name: "node-2", cpu: "2", memory: "4Gi", labels: { zone: "north" } }],
+    nodes: [
+      { name: "node-1", cpu: "4", memory: "8Gi" },
+      { name: "node-2", cpu: "2", memory: "4Gi", labels: { zone: "north" } },
+    ],
   });
   k = kubectlFor(emulator.httpUrl!);
   ks = kubectlFor(emulator.httpsUrl!, { token: TOKEN, caFile: pki.caFile });
@@ -86,7 +89,9 @@ describe("kubectl against the emulator", () => {
     const updated = await k(["apply", "-f", k.file(deployment("web", "nginx:1.27"))]);
     expect(updated.stdout).toBe("deployment.apps/web configured\n");
     const got = JSON.parse((await k(["get", "deploy", "web", "-o", "json"])).stdout);
-    expect(got.spec.template.spec.containers).toEqual([{ name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080 }] }]);
+    expect(got.spec.template.spec.containers).toEqual([
+      { name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080 }] },
+    ]);
     expect(got.metadata.generation).toBe(2);
     expect(got.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toContain("nginx:1.27");
     const unchanged = await k(["apply", "-f", k.file(deployment("web", "nginx:1.27"))]);
@@ -101,7 +106,9 @@ describe("kubectl against the emulator", () => {
     const ssa = await k(["apply", "--server-side", "-f", k.file(cm)]);
     expect(ssa, ssa.stderr).toMatchObject({ code: 0, stdout: "configmap/settings serverside-applied\n" });
     const got = JSON.parse((await k(["get", "cm", "settings", "-o", "json", "--show-managed-fields"])).stdout);
-    expect(got.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`)).toEqual(["kubectl/Apply"]);
+    expect(
+      got.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager}/${m.operation}`),
+    ).toEqual(["kubectl/Apply"]);
     const dryDeploy = await k(["apply", "--dry-run=server", "-f", k.file(deployment("ghost", "nginx"))]);
     expect(dryDeploy.stdout).toBe("deployment.apps/ghost created (server dry run)\n");
     expect((await k(["get", "deploy", "ghost"])).code).toBe(1);
@@ -110,16 +117,28 @@ describe("kubectl against the emulator", () => {
   it("refuses invalid objects the way a real cluster does, naming the field", async () => {
     const mismatch = await k(["apply", "-f", k.file(deployment("bad", "nginx", "app: other"))]);
     expect(mismatch.code).toBe(1);
-    expect(mismatch.stderr).toContain('The Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: ');
+    expect(mismatch.stderr).toContain(
+      'The Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: ',
+    );
     expect(mismatch.stderr).toContain("`selector` does not match template `labels`");
-    const unknown = await k(["apply", "-f", k.file(deployment("typo", "nginx").replace("replicas: 2", "replicas: 2\n  replicass: 3"))]);
+    const unknown = await k([
+      "apply",
+      "-f",
+      k.file(deployment("typo", "nginx").replace("replicas: 2", "replicas: 2\n  replicass: 3")),
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('unknown field "spec.replicass"');
     const vs = `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: route\n  namespace: default\nspec:\n  hosts: [web]\n  http:\n    - timeout: 5\n      route:\n        - destination: {host: web}\n`;
     const badVs = await k(["apply", "-f", k.file(vs)]);
     expect(badVs.code).toBe(1);
-    expect(badVs.stderr).toContain('The VirtualService "route" is invalid: spec.http[0].timeout: Invalid value: must be string');
-    const noNs = await k(["apply", "-f", k.file(deployment("lost", "nginx").replace("namespace: default", "namespace: nowhere"))]);
+    expect(badVs.stderr).toContain(
+      'The VirtualService "route" is invalid: spec.http[0].timeout: Invalid value: must be string',
+    );
+    const noNs = await k([
+      "apply",
+      "-f",
+      k.file(deployment("lost", "nginx").replace("namespace: default", "namespace: nowhere")),
+    ]);
     expect(noNs.stderr).toContain('namespaces "nowhere" not found');
   });
 
@@ -154,7 +173,9 @@ spec:
               properties:
                 size: {type: integer}
 `;
-    expect((await k(["apply", "-f", k.file(crd)])).stdout).toBe("customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n");
+    expect((await k(["apply", "-f", k.file(crd)])).stdout).toBe(
+      "customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n",
+    );
     const w = `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: default\nspec:\n  size: 3\n`;
     const created = await k(["apply", "-f", k.file(w)]);
     expect(created, created.stderr).toMatchObject({ code: 0, stdout: "widget.example.com/w1 created\n" });
@@ -173,6 +194,8 @@ spec:
     const wrong = kubectlFor(emulator.httpsUrl!, { token: "not-the-token" });
     const refused = await wrong(["get", "nodes", "--insecure-skip-tls-verify"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain("error: You must be logged in to the server (the server has asked for the client to provide credentials)");
+    expect(refused.stderr).toContain(
+      "error: You must be logged in to the server (the server has asked for the client to provide credentials)",
+    );
   });
 });

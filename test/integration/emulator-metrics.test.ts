@@ -12,7 +12,12 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultUsage, renderCadvisor, renderKubeStateMetrics, type UsageModel } from "../../emulator/metrics/exposition.js";
+import {
+  defaultUsage,
+  renderCadvisor,
+  renderKubeStateMetrics,
+  type UsageModel,
+} from "../../emulator/metrics/exposition.js";
 import { ObjectStore, type KubeObject } from "../../emulator/store.js";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -23,23 +28,66 @@ const NOW = Date.parse("2025-03-01T12:00:00Z");
 const STARTED = new Date(NOW - 600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 const MI = 1024 * 1024;
 
-const containerId = (pod: string, container: string) => createHash("sha256").update(`${pod}/${container}`).digest("hex");
+const containerId = (pod: string, container: string) =>
+  createHash("sha256").update(`${pod}/${container}`).digest("hex");
 
-function node(name: string, ip: string, allocatable: Record<string, string>, capacity: Record<string, string>, ready: "True" | "Unknown", osImage: string): KubeObject {
+function node(
+  name: string,
+  ip: string,
+  allocatable: Record<string, string>,
+  capacity: Record<string, string>,
+  ready: "True" | "Unknown",
+  osImage: string,
+): KubeObject {
   const hb = "2025-03-01T11:59:50Z";
   return {
-    metadata: { name, uid: `uid-${name}`, creationTimestamp: "2025-02-01T08:00:00Z", labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/edge": "" } },
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      creationTimestamp: "2025-02-01T08:00:00Z",
+      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node-role.kubernetes.io/edge": "" },
+    },
     spec: { podCIDR: name === "node-1" ? "10.244.0.0/24" : "10.244.1.0/24", providerID: `emulated://${name}` },
     status: {
       capacity,
       allocatable,
       conditions: [
-        { type: "MemoryPressure", status: ready === "True" ? "False" : "Unknown", reason: "KubeletHasSufficientMemory", lastHeartbeatTime: hb, lastTransitionTime: hb },
-        { type: "DiskPressure", status: ready === "True" ? "False" : "Unknown", reason: "KubeletHasNoDiskPressure", lastHeartbeatTime: hb, lastTransitionTime: hb },
-        { type: "Ready", status: ready, reason: ready === "True" ? "KubeletReady" : "NodeStatusUnknown", lastHeartbeatTime: hb, lastTransitionTime: hb },
+        {
+          type: "MemoryPressure",
+          status: ready === "True" ? "False" : "Unknown",
+          reason: "KubeletHasSufficientMemory",
+          lastHeartbeatTime: hb,
+          lastTransitionTime: hb,
+        },
+        {
+          type: "DiskPressure",
+          status: ready === "True" ? "False" : "Unknown",
+          reason: "KubeletHasNoDiskPressure",
+          lastHeartbeatTime: hb,
+          lastTransitionTime: hb,
+        },
+        {
+          type: "Ready",
+          status: ready,
+          reason: ready === "True" ? "KubeletReady" : "NodeStatusUnknown",
+          lastHeartbeatTime: hb,
+          lastTransitionTime: hb,
+        },
       ],
-      addresses: [{ type: "InternalIP", address: ip }, { type: "Hostname", address: name }],
-      nodeInfo: { kernelVersion: "6.1.0-28-amd64", osImage, containerRuntimeVersion: "containerd://1.7.24", kubeletVersion: "v1.32.0", kubeProxyVersion: "v1.32.0", systemUUID: `uuid-${name}`, operatingSystem: "linux", architecture: "amd64" },
+      addresses: [
+        { type: "InternalIP", address: ip },
+        { type: "Hostname", address: name },
+      ],
+      nodeInfo: {
+        kernelVersion: "6.1.0-28-amd64",
+        osImage,
+        containerRuntimeVersion: "containerd://1.7.24",
+        kubeletVersion: "v1.32.0",
+        kubeProxyVersion: "v1.32.0",
+        systemUUID: `uuid-${name}`,
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
     },
   };
 }
@@ -51,7 +99,17 @@ interface ContainerSpec {
   limits?: Record<string, string>;
 }
 
-function pod(p: { ns: string; name: string; node?: string; hostIP?: string; podIP?: string; phase: "Running" | "Pending"; labels: Record<string, string>; owner?: { apiVersion: string; kind: string; name: string }; containers: ContainerSpec[] }): KubeObject {
+function pod(p: {
+  ns: string;
+  name: string;
+  node?: string;
+  hostIP?: string;
+  podIP?: string;
+  phase: "Running" | "Pending";
+  labels: Record<string, string>;
+  owner?: { apiVersion: string; kind: string; name: string };
+  containers: ContainerSpec[];
+}): KubeObject {
   const running = p.phase === "Running";
   const cond = (type: string, status: string) => ({ type, status, lastProbeTime: null, lastTransitionTime: STARTED });
   return {
@@ -61,11 +119,17 @@ function pod(p: { ns: string; name: string; node?: string; hostIP?: string; podI
       uid: `uid-${p.name}`,
       creationTimestamp: STARTED,
       labels: p.labels,
-      ...(p.owner ? { ownerReferences: [{ ...p.owner, uid: `uid-${p.owner.name}`, controller: true, blockOwnerDeletion: true }] } : {}),
+      ...(p.owner
+        ? { ownerReferences: [{ ...p.owner, uid: `uid-${p.owner.name}`, controller: true, blockOwnerDeletion: true }] }
+        : {}),
     },
     spec: {
       ...(p.node ? { nodeName: p.node } : {}),
-      containers: p.containers.map((c) => ({ name: c.name, image: c.image, resources: { ...(c.requests ? { requests: c.requests } : {}), ...(c.limits ? { limits: c.limits } : {}) } })),
+      containers: p.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        resources: { ...(c.requests ? { requests: c.requests } : {}), ...(c.limits ? { limits: c.limits } : {}) },
+      })),
       restartPolicy: "Always",
     },
     status: running
@@ -74,7 +138,12 @@ function pod(p: { ns: string; name: string; node?: string; hostIP?: string; podI
           hostIP: p.hostIP,
           podIP: p.podIP,
           startTime: STARTED,
-          conditions: [cond("Initialized", "True"), cond("Ready", "True"), cond("ContainersReady", "True"), cond("PodScheduled", "True")],
+          conditions: [
+            cond("Initialized", "True"),
+            cond("Ready", "True"),
+            cond("ContainersReady", "True"),
+            cond("PodScheduled", "True"),
+          ],
           containerStatuses: p.containers.map((c) => ({
             name: c.name,
             image: c.image,
@@ -86,48 +155,170 @@ function pod(p: { ns: string; name: string; node?: string; hostIP?: string; podI
             state: { running: { startedAt: STARTED } },
           })),
         }
-      : { phase: "Pending", conditions: [{ ...cond("PodScheduled", "False"), reason: "Unschedulable", message: "0/2 nodes are available: 2 Insufficient cpu." }] },
+      : {
+          phase: "Pending",
+          conditions: [
+            {
+              ...cond("PodScheduled", "False"),
+              reason: "Unschedulable",
+              message: "0/2 nodes are available: 2 Insufficient cpu.",
+            },
+          ],
+        },
   };
 }
 
 const WEB_LABELS = { app: "web", "camino.io/intent": "chain", "pod-template-hash": "7c5d9f8b6d" };
 const WEB_OWNER = { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-7c5d9f8b6d" };
 const WEB_CONTAINERS: ContainerSpec[] = [
-  { name: "web", image: "nginx:1.27", requests: { cpu: "500m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-  { name: "envoy", image: "envoyproxy/envoy:v1.31", requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+  {
+    name: "web",
+    image: "nginx:1.27",
+    requests: { cpu: "500m", memory: "256Mi" },
+    limits: { cpu: "1", memory: "512Mi" },
+  },
+  {
+    name: "envoy",
+    image: "envoyproxy/envoy:v1.31",
+    requests: { cpu: "100m", memory: "64Mi" },
+    limits: { memory: "128Mi" },
+  },
 ];
 
 /** The objects, by type key, in the order given; `reverse` stores them the other way round. */
 function clusterObjects(): [string, KubeObject][] {
-  const namespace = (name: string, phase: string): [string, KubeObject] => ["/namespaces", { metadata: { name, uid: `uid-ns-${name}`, labels: { "kubernetes.io/metadata.name": name } }, spec: { finalizers: ["kubernetes"] }, status: { phase } }];
+  const namespace = (name: string, phase: string): [string, KubeObject] => [
+    "/namespaces",
+    {
+      metadata: { name, uid: `uid-ns-${name}`, labels: { "kubernetes.io/metadata.name": name } },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase },
+    },
+  ];
   return [
     namespace("default", "Active"),
     namespace("kube-system", "Active"),
     namespace("camino-nf", "Active"),
     namespace("old-nf", "Terminating"),
-    ["/nodes", node("node-1", "10.0.0.11", { cpu: "4", memory: "7901144Ki", pods: "110", "ephemeral-storage": "56453061334", "hugepages-2Mi": "0" }, { cpu: "4", memory: "8003544Ki", pods: "110", "ephemeral-storage": "61255492Ki", "hugepages-2Mi": "0" }, "True", "Debian GNU/Linux 12 (bookworm)")],
-    ["/nodes", node("node-2", "10.0.0.12", { cpu: "2", memory: "3Gi", pods: "110" }, { cpu: "2", memory: "3Gi", pods: "110" }, "Unknown", 'Edge "OS" 1.0 \\ beta')],
+    [
+      "/nodes",
+      node(
+        "node-1",
+        "10.0.0.11",
+        { cpu: "4", memory: "7901144Ki", pods: "110", "ephemeral-storage": "56453061334", "hugepages-2Mi": "0" },
+        { cpu: "4", memory: "8003544Ki", pods: "110", "ephemeral-storage": "61255492Ki", "hugepages-2Mi": "0" },
+        "True",
+        "Debian GNU/Linux 12 (bookworm)",
+      ),
+    ],
+    [
+      "/nodes",
+      node(
+        "node-2",
+        "10.0.0.12",
+        { cpu: "2", memory: "3Gi", pods: "110" },
+        { cpu: "2", memory: "3Gi", pods: "110" },
+        "Unknown",
+        'Edge "OS" 1.0 \\ beta',
+      ),
+    ],
     [
       "apps/deployments",
       {
         metadata: { name: "web", namespace: "camino-nf", uid: "uid-web", generation: 2, labels: { app: "web" } },
-        spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: WEB_CONTAINERS } } },
-        status: { observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 1 },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "web" } },
+          template: { metadata: { labels: { app: "web" } }, spec: { containers: WEB_CONTAINERS } },
+        },
+        status: {
+          observedGeneration: 2,
+          replicas: 3,
+          updatedReplicas: 3,
+          readyReplicas: 2,
+          availableReplicas: 2,
+          unavailableReplicas: 1,
+        },
       },
     ],
     [
       "apps/replicasets",
       {
-        metadata: { name: "web-7c5d9f8b6d", namespace: "camino-nf", uid: "uid-web-7c5d9f8b6d", labels: WEB_LABELS, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "uid-web", controller: true, blockOwnerDeletion: true }] },
+        metadata: {
+          name: "web-7c5d9f8b6d",
+          namespace: "camino-nf",
+          uid: "uid-web-7c5d9f8b6d",
+          labels: WEB_LABELS,
+          ownerReferences: [
+            {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              name: "web",
+              uid: "uid-web",
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        },
         spec: { replicas: 3 },
         status: { replicas: 3, readyReplicas: 2, availableReplicas: 2 },
       },
     ],
-    ["apps/statefulsets", { metadata: { name: "upf", namespace: "camino-nf", uid: "uid-upf", generation: 1 }, spec: { replicas: 1, serviceName: "upf" }, status: { replicas: 1, readyReplicas: 1 } }],
-    ["apps/daemonsets", { metadata: { name: "node-agent", namespace: "kube-system", uid: "uid-node-agent", generation: 1 }, spec: {}, status: { desiredNumberScheduled: 2, numberReady: 2 } }],
-    ["/pods", pod({ ns: "camino-nf", name: "web-1", node: "node-1", hostIP: "10.0.0.11", podIP: "10.244.0.21", phase: "Running", labels: WEB_LABELS, owner: WEB_OWNER, containers: WEB_CONTAINERS })],
-    ["/pods", pod({ ns: "camino-nf", name: "web-2", node: "node-2", hostIP: "10.0.0.12", podIP: "10.244.1.22", phase: "Running", labels: WEB_LABELS, owner: WEB_OWNER, containers: WEB_CONTAINERS })],
-    ["/pods", pod({ ns: "camino-nf", name: "web-3", phase: "Pending", labels: WEB_LABELS, owner: WEB_OWNER, containers: WEB_CONTAINERS })],
+    [
+      "apps/statefulsets",
+      {
+        metadata: { name: "upf", namespace: "camino-nf", uid: "uid-upf", generation: 1 },
+        spec: { replicas: 1, serviceName: "upf" },
+        status: { replicas: 1, readyReplicas: 1 },
+      },
+    ],
+    [
+      "apps/daemonsets",
+      {
+        metadata: { name: "node-agent", namespace: "kube-system", uid: "uid-node-agent", generation: 1 },
+        spec: {},
+        status: { desiredNumberScheduled: 2, numberReady: 2 },
+      },
+    ],
+    [
+      "/pods",
+      pod({
+        ns: "camino-nf",
+        name: "web-1",
+        node: "node-1",
+        hostIP: "10.0.0.11",
+        podIP: "10.244.0.21",
+        phase: "Running",
+        labels: WEB_LABELS,
+        owner: WEB_OWNER,
+        containers: WEB_CONTAINERS,
+      }),
+    ],
+    [
+      "/pods",
+      pod({
+        ns: "camino-nf",
+        name: "web-2",
+        node: "node-2",
+        hostIP: "10.0.0.12",
+        podIP: "10.244.1.22",
+        phase: "Running",
+        labels: WEB_LABELS,
+        owner: WEB_OWNER,
+        containers: WEB_CONTAINERS,
+      }),
+    ],
+    [
+      "/pods",
+      pod({
+        ns: "camino-nf",
+        name: "web-3",
+        phase: "Pending",
+        labels: WEB_LABELS,
+        owner: WEB_OWNER,
+        containers: WEB_CONTAINERS,
+      }),
+    ],
     [
       "/pods",
       pod({
@@ -137,9 +328,21 @@ function clusterObjects(): [string, KubeObject][] {
         hostIP: "10.0.0.12",
         podIP: "10.244.1.30",
         phase: "Running",
-        labels: { app: "upf", "camino.io/intent": "chain", "camino.io/networkFunction": "upf", "statefulset.kubernetes.io/pod-name": "upf-0" },
+        labels: {
+          app: "upf",
+          "camino.io/intent": "chain",
+          "camino.io/networkFunction": "upf",
+          "statefulset.kubernetes.io/pod-name": "upf-0",
+        },
         owner: { apiVersion: "apps/v1", kind: "StatefulSet", name: "upf" },
-        containers: [{ name: "upf", image: "camino/upf:0.3", requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "2", memory: "1Gi" } }],
+        containers: [
+          {
+            name: "upf",
+            image: "camino/upf:0.3",
+            requests: { cpu: "2", memory: "1Gi" },
+            limits: { cpu: "2", memory: "1Gi" },
+          },
+        ],
       }),
     ],
     [
@@ -151,7 +354,11 @@ function clusterObjects(): [string, KubeObject][] {
         hostIP: "10.0.0.11",
         podIP: "10.0.0.11",
         phase: "Running",
-        labels: { "app.kubernetes.io/name": "node-agent", "controller-revision-hash": "5f6b7c8d9", "pod-template-generation": "1" },
+        labels: {
+          "app.kubernetes.io/name": "node-agent",
+          "controller-revision-hash": "5f6b7c8d9",
+          "pod-template-generation": "1",
+        },
         owner: { apiVersion: "apps/v1", kind: "DaemonSet", name: "node-agent" },
         containers: [{ name: "agent", image: "camino/node-agent:0.3" }],
       }),
@@ -173,7 +380,9 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const HELP_LINE = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (?:[^\\\n]|\\[\\n])*$/;
 const TYPE_LINE = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/;
 const LABEL_PAIR = String.raw`[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"`;
-const SAMPLE_LINE = new RegExp(String.raw`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:${LABEL_PAIR})(?:,${LABEL_PAIR})*)?\})? ([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]Inf)(?: -?\d+)?$`);
+const SAMPLE_LINE = new RegExp(
+  String.raw`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:${LABEL_PAIR})(?:,${LABEL_PAIR})*)?\})? ([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|NaN|[+-]Inf)(?: -?\d+)?$`,
+);
 const LABEL_PAIRS = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"/g;
 
 interface Sample {
@@ -219,7 +428,8 @@ function parseExposition(text: string): Sample[] {
   return samples;
 }
 
-const find = (samples: Sample[], name: string, labels: Record<string, string>) => samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+const find = (samples: Sample[], name: string, labels: Record<string, string>) =>
+  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 const one = (samples: Sample[], name: string, labels: Record<string, string>): number => {
   const found = find(samples, name, labels);
   expect(found, `${name}${JSON.stringify(labels)}`).toHaveLength(1);
@@ -239,27 +449,70 @@ describe("metrics text, without Prometheus", () => {
 
   it("is the same text for the same store and time, whatever order objects were stored in", () => {
     expect(renderKubeStateMetrics(clusterStore(true))).toBe(renderKubeStateMetrics(clusterStore()));
-    expect(renderCadvisor(clusterStore(true), defaultUsage(), NOW)).toBe(renderCadvisor(clusterStore(), defaultUsage(), NOW));
+    expect(renderCadvisor(clusterStore(true), defaultUsage(), NOW)).toBe(
+      renderCadvisor(clusterStore(), defaultUsage(), NOW),
+    );
   });
 
   it("reports what kube-state-metrics reports for nodes, pods, deployments and namespaces", () => {
     const s = parseExposition(renderKubeStateMetrics(clusterStore()));
     expect(one(s, "kube_node_status_allocatable", { node: "node-1", resource: "cpu", unit: "core" })).toBe(4);
-    expect(one(s, "kube_node_status_allocatable", { node: "node-1", resource: "memory", unit: "byte" })).toBe(7901144 * 1024);
+    expect(one(s, "kube_node_status_allocatable", { node: "node-1", resource: "memory", unit: "byte" })).toBe(
+      7901144 * 1024,
+    );
     expect(one(s, "kube_node_status_allocatable", { node: "node-1", resource: "pods", unit: "integer" })).toBe(110);
-    expect(one(s, "kube_node_status_allocatable", { node: "node-1", resource: "ephemeral_storage", unit: "byte" })).toBe(56453061334);
+    expect(
+      one(s, "kube_node_status_allocatable", { node: "node-1", resource: "ephemeral_storage", unit: "byte" }),
+    ).toBe(56453061334);
     expect(one(s, "kube_node_status_capacity", { node: "node-1", resource: "hugepages_2Mi", unit: "byte" })).toBe(0);
     expect(one(s, "kube_node_status_condition", { node: "node-2", condition: "Ready", status: "unknown" })).toBe(1);
     expect(one(s, "kube_node_status_condition", { node: "node-2", condition: "Ready", status: "true" })).toBe(0);
     expect(find(s, "kube_node_status_condition", { node: "node-1" })).toHaveLength(9);
-    expect(one(s, "kube_pod_container_resource_requests", { pod: "web-1", container: "envoy", resource: "cpu", unit: "core", node: "node-1" })).toBe(0.1);
-    expect(one(s, "kube_pod_container_resource_limits", { pod: "web-1", container: "web", resource: "memory", unit: "byte" })).toBe(512 * MI);
-    expect(find(s, "kube_pod_container_resource_limits", { pod: "web-1", container: "envoy", resource: "cpu" })).toHaveLength(0);
-    expect(one(s, "kube_pod_container_resource_requests", { pod: "web-3", container: "web", resource: "cpu", node: "" })).toBe(0.5);
-    expect(find(s, "kube_pod_status_phase", { pod: "web-3" }).map((x) => [x.labels["phase"], x.value]).sort()).toEqual([["Failed", 0], ["Pending", 1], ["Running", 0], ["Succeeded", 0], ["Unknown", 0]]);
+    expect(
+      one(s, "kube_pod_container_resource_requests", {
+        pod: "web-1",
+        container: "envoy",
+        resource: "cpu",
+        unit: "core",
+        node: "node-1",
+      }),
+    ).toBe(0.1);
+    expect(
+      one(s, "kube_pod_container_resource_limits", {
+        pod: "web-1",
+        container: "web",
+        resource: "memory",
+        unit: "byte",
+      }),
+    ).toBe(512 * MI);
+    expect(
+      find(s, "kube_pod_container_resource_limits", { pod: "web-1", container: "envoy", resource: "cpu" }),
+    ).toHaveLength(0);
+    expect(
+      one(s, "kube_pod_container_resource_requests", { pod: "web-3", container: "web", resource: "cpu", node: "" }),
+    ).toBe(0.5);
+    expect(
+      find(s, "kube_pod_status_phase", { pod: "web-3" })
+        .map((x) => [x.labels["phase"], x.value])
+        .sort(),
+    ).toEqual([
+      ["Failed", 0],
+      ["Pending", 1],
+      ["Running", 0],
+      ["Succeeded", 0],
+      ["Unknown", 0],
+    ]);
     expect(one(s, "kube_pod_status_ready", { pod: "web-2", condition: "true" })).toBe(1);
     expect(find(s, "kube_pod_status_ready", { pod: "web-3" })).toHaveLength(0);
-    expect(find(s, "kube_pod_info", { pod: "web-1" })[0]?.labels).toMatchObject({ namespace: "camino-nf", uid: "uid-web-1", node: "node-1", host_ip: "10.0.0.11", pod_ip: "10.244.0.21", created_by_kind: "ReplicaSet", created_by_name: "web-7c5d9f8b6d" });
+    expect(find(s, "kube_pod_info", { pod: "web-1" })[0]?.labels).toMatchObject({
+      namespace: "camino-nf",
+      uid: "uid-web-1",
+      node: "node-1",
+      host_ip: "10.0.0.11",
+      pod_ip: "10.244.0.21",
+      created_by_kind: "ReplicaSet",
+      created_by_name: "web-7c5d9f8b6d",
+    });
     expect(find(s, "kube_pod_labels", { pod: "upf-0" })[0]?.labels).toEqual({
       namespace: "camino-nf",
       pod: "upf-0",
@@ -269,19 +522,51 @@ describe("metrics text, without Prometheus", () => {
       label_camino_io_network_function: "upf",
       label_statefulset_kubernetes_io_pod_name: "upf-0",
     });
-    expect(one(s, "kube_replicaset_owner", { replicaset: "web-7c5d9f8b6d", owner_kind: "Deployment", owner_name: "web", owner_is_controller: "true" })).toBe(1);
+    expect(
+      one(s, "kube_replicaset_owner", {
+        replicaset: "web-7c5d9f8b6d",
+        owner_kind: "Deployment",
+        owner_name: "web",
+        owner_is_controller: "true",
+      }),
+    ).toBe(1);
     const dep = (name: string) => one(s, name, { namespace: "camino-nf", deployment: "web" });
-    expect([dep("kube_deployment_spec_replicas"), dep("kube_deployment_status_replicas"), dep("kube_deployment_status_replicas_available"), dep("kube_deployment_status_replicas_ready"), dep("kube_deployment_status_replicas_updated"), dep("kube_deployment_status_replicas_unavailable")]).toEqual([3, 3, 2, 2, 3, 1]);
-    expect([dep("kube_deployment_metadata_generation"), dep("kube_deployment_status_observed_generation")]).toEqual([2, 2]);
+    expect([
+      dep("kube_deployment_spec_replicas"),
+      dep("kube_deployment_status_replicas"),
+      dep("kube_deployment_status_replicas_available"),
+      dep("kube_deployment_status_replicas_ready"),
+      dep("kube_deployment_status_replicas_updated"),
+      dep("kube_deployment_status_replicas_unavailable"),
+    ]).toEqual([3, 3, 2, 2, 3, 1]);
+    expect([dep("kube_deployment_metadata_generation"), dep("kube_deployment_status_observed_generation")]).toEqual([
+      2, 2,
+    ]);
     expect(one(s, "kube_namespace_status_phase", { namespace: "old-nf", phase: "Terminating" })).toBe(1);
     expect(one(s, "kube_namespace_status_phase", { namespace: "old-nf", phase: "Active" })).toBe(0);
   });
 
   it("names pod labels as kube-state-metrics does, suffixing keys that collide after sanitizing", () => {
     const store = new ObjectStore();
-    store.put("/pods", { metadata: { name: "p", namespace: "default", uid: "u", labels: { "a.b": "dot", a_b: "underscore", "a-b": "dash", "helm.sh/chartVersion": "1.2" } }, spec: { containers: [{ name: "c", image: "i" }] } });
+    store.put("/pods", {
+      metadata: {
+        name: "p",
+        namespace: "default",
+        uid: "u",
+        labels: { "a.b": "dot", a_b: "underscore", "a-b": "dash", "helm.sh/chartVersion": "1.2" },
+      },
+      spec: { containers: [{ name: "c", image: "i" }] },
+    });
     const labels = find(parseExposition(renderKubeStateMetrics(store)), "kube_pod_labels", { pod: "p" })[0]?.labels;
-    expect(labels).toEqual({ namespace: "default", pod: "p", uid: "u", label_a_b_conflict1: "dash", label_a_b_conflict2: "dot", label_a_b_conflict3: "underscore", label_helm_sh_chart_version: "1.2" });
+    expect(labels).toEqual({
+      namespace: "default",
+      pod: "p",
+      uid: "u",
+      label_a_b_conflict1: "dash",
+      label_a_b_conflict2: "dot",
+      label_a_b_conflict3: "underscore",
+      label_helm_sh_chart_version: "1.2",
+    });
   });
 
   it("models container usage from requests, the workload's override, limits and the clock", () => {
@@ -298,8 +583,18 @@ describe("metrics text, without Prometheus", () => {
     expect(one(s, "container_spec_cpu_shares", { pod: "node-agent-x7k2p" })).toBe(2);
     expect(one(s, "container_spec_memory_limit_bytes", { pod: "node-agent-x7k2p" })).toBe(0);
     const upf = find(s, "container_cpu_usage_seconds_total", { pod: "upf-0" })[0]?.labels;
-    expect(upf).toEqual({ container: "upf", namespace: "camino-nf", pod: "upf-0", node: "node-2", image: "camino/upf:0.3", name: containerId("upf-0", "upf"), id: `/kubepods/poduid-upf-0/${containerId("upf-0", "upf")}` });
-    expect(find(s, "container_cpu_usage_seconds_total", { pod: "web-1", container: "web" })[0]?.labels["id"]).toBe(`/kubepods/burstable/poduid-web-1/${containerId("web-1", "web")}`);
+    expect(upf).toEqual({
+      container: "upf",
+      namespace: "camino-nf",
+      pod: "upf-0",
+      node: "node-2",
+      image: "camino/upf:0.3",
+      name: containerId("upf-0", "upf"),
+      id: `/kubepods/poduid-upf-0/${containerId("upf-0", "upf")}`,
+    });
+    expect(find(s, "container_cpu_usage_seconds_total", { pod: "web-1", container: "web" })[0]?.labels["id"]).toBe(
+      `/kubepods/burstable/poduid-web-1/${containerId("web-1", "web")}`,
+    );
 
     // Overrides by workload: a Deployment through its ReplicaSet; capped at the limit.
     usage.overrides.set("camino-nf/web", { memory: 3 });
@@ -364,7 +659,10 @@ async function stop(p: Running): Promise<void> {
   if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
   const pid = p.proc.pid as number;
   process.kill(-pid, "SIGTERM");
-  const killed = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+  const killed = await Promise.race([
+    p.exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+  ]);
   if (!killed) {
     process.kill(-pid, "SIGKILL");
     await p.exited;
@@ -375,11 +673,20 @@ async function stop(p: Running): Promise<void> {
 async function startPrometheus(config: string): Promise<Running> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const proc = spawn("prometheus", [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, `data-${attempt}`)}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], {
-      cwd: dir,
-      detached: true,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const proc = spawn(
+      "prometheus",
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, `data-${attempt}`)}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
+      {
+        cwd: dir,
+        detached: true,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((r) => proc.once("exit", () => r()));
@@ -405,20 +712,33 @@ interface Result {
 
 async function query(expr: string): Promise<Result[]> {
   const res = await fetch(`${prometheus?.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: Result[] } };
-  if (body.status !== "success" || body.data?.resultType !== "vector") throw new Error(`query ${expr}: ${body.error ?? JSON.stringify(body)}`);
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: Result[] };
+  };
+  if (body.status !== "success" || body.data?.resultType !== "vector")
+    throw new Error(`query ${expr}: ${body.error ?? JSON.stringify(body)}`);
   return body.data.result;
 }
 
 /** The query's one series' value once Prometheus has one (and, with `accept`, one it accepts); else the last seen. */
-async function scraped(expr: string, accept: (v: number) => boolean = () => true, timeoutMs = 20_000): Promise<number | undefined> {
+async function scraped(
+  expr: string,
+  accept: (v: number) => boolean = () => true,
+  timeoutMs = 20_000,
+): Promise<number | undefined> {
   let last: number | undefined;
-  await until(expr, async () => {
-    const r = await query(expr);
-    if (r.length > 1) throw new Error(`${expr}: ${r.length} series`);
-    last = r[0] ? Number(r[0].value[1]) : undefined;
-    return last !== undefined && accept(last) ? true : undefined;
-  }, timeoutMs).catch(() => undefined);
+  await until(
+    expr,
+    async () => {
+      const r = await query(expr);
+      if (r.length > 1) throw new Error(`${expr}: ${r.length} series`);
+      last = r[0] ? Number(r[0].value[1]) : undefined;
+      return last !== undefined && accept(last) ? true : undefined;
+    },
+    timeoutMs,
+  ).catch(() => undefined);
   return last;
 }
 
@@ -426,7 +746,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "camino-prom-"));
   server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
-    const body = path === "/metrics/kube-state-metrics" ? renderKubeStateMetrics(store) : path === "/metrics/cadvisor" ? renderCadvisor(store, usage, clock) : undefined;
+    const body =
+      path === "/metrics/kube-state-metrics"
+        ? renderKubeStateMetrics(store)
+        : path === "/metrics/cadvisor"
+          ? renderCadvisor(store, usage, clock)
+          : undefined;
     if (body === undefined) res.writeHead(404).end("not found\n");
     else res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(body);
   });
@@ -454,8 +779,12 @@ scrape_configs:
     "both targets up",
     async () => {
       const res = await fetch(`${prometheus?.url}/api/v1/targets`);
-      const body = (await res.json()) as { data: { activeTargets: { labels: Record<string, string>; health: string; lastError: string }[] } };
-      const health = Object.fromEntries(body.data.activeTargets.map((t) => [t.labels["job"], t.health === "up" ? "up" : `${t.health} ${t.lastError}`]));
+      const body = (await res.json()) as {
+        data: { activeTargets: { labels: Record<string, string>; health: string; lastError: string }[] };
+      };
+      const health = Object.fromEntries(
+        body.data.activeTargets.map((t) => [t.labels["job"], t.health === "up" ? "up" : `${t.health} ${t.lastError}`]),
+      );
       return health["kube-state-metrics"] === "up" && health["kubelet-cadvisor"] === "up" ? true : undefined;
     },
     60_000,
@@ -477,24 +806,36 @@ describe("scraped by a real Prometheus", () => {
     expect(await scraped('kube_node_status_condition{node="node-2",condition="Ready",status="unknown"}')).toBe(1);
     expect(await scraped('sum(kube_node_status_condition{condition="Ready",status="true"})')).toBe(1);
     const info = await query('kube_node_info{node="node-2"}');
-    expect(info.map((r) => [r.metric["os_image"], r.metric["internal_ip"], r.metric["kubelet_version"]])).toEqual([['Edge "OS" 1.0 \\ beta', "10.0.0.12", "v1.32.0"]]);
+    expect(info.map((r) => [r.metric["os_image"], r.metric["internal_ip"], r.metric["kubelet_version"]])).toEqual([
+      ['Edge "OS" 1.0 \\ beta', "10.0.0.12", "v1.32.0"],
+    ]);
   });
 
   it("has the pods' requests, labels, phase and readiness, and the deployments' replicas", async () => {
     expect(await scraped('kube_pod_container_resource_requests{resource="cpu",pod="web-1",container="web"}')).toBe(0.5);
     expect(await scraped('sum(kube_pod_container_resource_requests{resource="cpu",pod="web-1"})')).toBeCloseTo(0.6, 12);
-    expect(await scraped('kube_pod_container_resource_requests{resource="memory",pod="upf-0",unit="byte"}')).toBe(1024 * MI);
-    expect(await scraped('sum by (node) (kube_pod_container_resource_requests{resource="cpu",node="node-2"})')).toBeCloseTo(2.6, 12);
+    expect(await scraped('kube_pod_container_resource_requests{resource="memory",pod="upf-0",unit="byte"}')).toBe(
+      1024 * MI,
+    );
+    expect(
+      await scraped('sum by (node) (kube_pod_container_resource_requests{resource="cpu",node="node-2"})'),
+    ).toBeCloseTo(2.6, 12);
     expect(await scraped('kube_deployment_status_replicas_available{deployment="web"}')).toBe(2);
     expect(await scraped('kube_deployment_spec_replicas{deployment="web"}')).toBe(3);
     expect(await scraped('kube_deployment_status_replicas_updated{deployment="web"}')).toBe(3);
     expect(await scraped('count(kube_pod_labels{label_camino_io_intent="chain"})')).toBe(4);
-    expect((await query('kube_pod_labels{label_camino_io_intent="chain"}')).map((r) => r.metric["pod"]).sort()).toEqual(["upf-0", "web-1", "web-2", "web-3"]);
+    expect((await query('kube_pod_labels{label_camino_io_intent="chain"}')).map((r) => r.metric["pod"]).sort()).toEqual(
+      ["upf-0", "web-1", "web-2", "web-3"],
+    );
     expect(await scraped('kube_pod_status_phase{pod="web-3",phase="Pending"}')).toBe(1);
     expect(await scraped('sum(kube_pod_status_phase{namespace="camino-nf",phase="Running"})')).toBe(3);
     expect(await scraped('sum(kube_pod_status_ready{namespace="camino-nf",condition="true"})')).toBe(3);
     // The join dashboards use: requests per owning controller.
-    expect(await scraped('sum by (created_by_name) (kube_pod_container_resource_requests{resource="cpu"} * on (namespace, pod) group_left (created_by_name) kube_pod_info{created_by_kind="StatefulSet"})')).toBe(2);
+    expect(
+      await scraped(
+        'sum by (created_by_name) (kube_pod_container_resource_requests{resource="cpu"} * on (namespace, pod) group_left (created_by_name) kube_pod_info{created_by_kind="StatefulSet"})',
+      ),
+    ).toBe(2);
   });
 
   it("has the containers' usage, and a workload's override changes what is scraped", async () => {
@@ -511,8 +852,12 @@ describe("scraped by a real Prometheus", () => {
     usage.overrides.set("camino-nf/web", { memory: 0.9 });
     usage.overrides.set("camino-nf/upf", { cpu: 0.25 });
     const expected = Math.round(0.9 * 256 * MI);
-    expect(await scraped('container_memory_working_set_bytes{pod="web-1",container="web"}', (v) => v !== 128 * MI)).toBe(expected);
-    expect(await scraped('container_memory_working_set_bytes{pod="web-2",container="envoy"}', (v) => v !== 32 * MI)).toBe(Math.round(0.9 * 64 * MI));
+    expect(
+      await scraped('container_memory_working_set_bytes{pod="web-1",container="web"}', (v) => v !== 128 * MI),
+    ).toBe(expected);
+    expect(
+      await scraped('container_memory_working_set_bytes{pod="web-2",container="envoy"}', (v) => v !== 32 * MI),
+    ).toBe(Math.round(0.9 * 64 * MI));
     expect(await scraped('container_cpu_usage_seconds_total{pod="upf-0"}', (v) => v !== 660)).toBe(0.25 * 2 * 660);
     // Other workloads keep the default share.
     expect(await scraped('container_memory_working_set_bytes{pod="upf-0"}')).toBe(512 * MI);

@@ -42,7 +42,8 @@ interface Tally {
   stop(): void;
 }
 
-const cpuMillis = (q: string | undefined): number => (!q ? 0 : q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
+const cpuMillis = (q: string | undefined): number =>
+  !q ? 0 : q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000;
 const memoryBytes = (q: string | undefined): number => {
   if (!q) return 0;
   const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q);
@@ -59,9 +60,18 @@ interface Pod {
 /** Follows every pod change on an edge (a list, then a watch from its resourceVersion) and keeps the peaks. */
 async function tallyPods(server: string): Promise<Tally> {
   const controller = new AbortController();
-  const listed = (await (await fetch(`${server}/api/v1/pods`)).json()) as { metadata: { resourceVersion: string }; items: Pod[] };
+  const listed = (await (await fetch(`${server}/api/v1/pods`)).json()) as {
+    metadata: { resourceVersion: string };
+    items: Pod[];
+  };
   const pods = new Map<string, { node: string; cpuMillis: number; memoryBytes: number; live: boolean }>();
-  const tally: Tally = { boundPeak: new Map(), demandPeak: { cpuMillis: 0, memoryBytes: 0, pods: 0 }, unschedulable: new Set(), events: 0, stop: () => controller.abort() };
+  const tally: Tally = {
+    boundPeak: new Map(),
+    demandPeak: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
+    unschedulable: new Set(),
+    events: 0,
+    stop: () => controller.abort(),
+  };
   const account = () => {
     const bound = new Map<string, { cpuMillis: number; memoryBytes: number; pods: number }>();
     const demand = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
@@ -79,10 +89,18 @@ async function tallyPods(server: string): Promise<Tally> {
     }
     for (const [node, b] of bound) {
       const peak = tally.boundPeak.get(node) ?? { cpuMillis: 0, memoryBytes: 0, pods: 0 };
-      tally.boundPeak.set(node, { cpuMillis: Math.max(peak.cpuMillis, b.cpuMillis), memoryBytes: Math.max(peak.memoryBytes, b.memoryBytes), pods: Math.max(peak.pods, b.pods) });
+      tally.boundPeak.set(node, {
+        cpuMillis: Math.max(peak.cpuMillis, b.cpuMillis),
+        memoryBytes: Math.max(peak.memoryBytes, b.memoryBytes),
+        pods: Math.max(peak.pods, b.pods),
+      });
     }
     const d = tally.demandPeak;
-    tally.demandPeak = { cpuMillis: Math.max(d.cpuMillis, demand.cpuMillis), memoryBytes: Math.max(d.memoryBytes, demand.memoryBytes), pods: Math.max(d.pods, demand.pods) };
+    tally.demandPeak = {
+      cpuMillis: Math.max(d.cpuMillis, demand.cpuMillis),
+      memoryBytes: Math.max(d.memoryBytes, demand.memoryBytes),
+      pods: Math.max(d.pods, demand.pods),
+    };
   };
   const observe = (type: string, object: Pod) => {
     const key = `${object.metadata.namespace}/${object.metadata.name}`;
@@ -96,8 +114,17 @@ async function tallyPods(server: string): Promise<Tally> {
         memory += memoryBytes(c.resources?.requests?.["memory"]);
       }
       const phase = object.status?.phase;
-      pods.set(key, { node: object.spec.nodeName ?? "", cpuMillis: cpu, memoryBytes: memory, live: phase !== "Succeeded" && phase !== "Failed" });
-      if (!object.spec.nodeName && object.status?.conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable")) tally.unschedulable.add(key);
+      pods.set(key, {
+        node: object.spec.nodeName ?? "",
+        cpuMillis: cpu,
+        memoryBytes: memory,
+        live: phase !== "Succeeded" && phase !== "Failed",
+      });
+      if (
+        !object.spec.nodeName &&
+        object.status?.conditions?.some((c) => c.type === "PodScheduled" && c.reason === "Unschedulable")
+      )
+        tally.unschedulable.add(key);
     }
     account();
   };
@@ -107,7 +134,9 @@ async function tallyPods(server: string): Promise<Tally> {
     const decoder = new TextDecoder();
     let buffered = "";
     try {
-      const res = await fetch(`${server}/api/v1/pods?watch=true&resourceVersion=${listed.metadata.resourceVersion}`, { signal: controller.signal });
+      const res = await fetch(`${server}/api/v1/pods?watch=true&resourceVersion=${listed.metadata.resourceVersion}`, {
+        signal: controller.signal,
+      });
       if (res.status !== 200 || !res.body) throw new Error(`pod watch: ${res.status}`);
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffered += decoder.decode(chunk, { stream: true });
@@ -134,19 +163,32 @@ let client: Client<typeof DomainManager>;
 let headers: Record<string, string>;
 
 beforeAll(async () => {
-  const started = await Promise.allSettled(["edge-1", "edge-2"].map((name) => startEmulatorProcess({ name, nodes: [{ name: `${name}-node-1`, ...NODE }], podStartDelayMs: 0 })));
+  const started = await Promise.allSettled(
+    ["edge-1", "edge-2"].map((name) =>
+      startEmulatorProcess({ name, nodes: [{ name: `${name}-node-1`, ...NODE }], podStartDelayMs: 0 }),
+    ),
+  );
   // Those that started are stopped in afterAll even when the other did not.
   edges = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   for (const s of started) if (s.status === "rejected") throw s.reason;
   agent = await startAgentProcess({
     logLevel: "info",
     extraConfig: {
-      edges: edges.map((e, i) => ({ name: `edge-${i + 1}`, server: e.url, labels: { zone: i === 0 ? "north" : "south" }, repository: `edge-${i + 1}-deploy`, timeoutMs: 10_000, syncPeriod: "100ms" })),
+      edges: edges.map((e, i) => ({
+        name: `edge-${i + 1}`,
+        server: e.url,
+        labels: { zone: i === 0 ? "north" : "south" },
+        repository: `edge-${i + 1}-deploy`,
+        timeoutMs: 10_000,
+        syncPeriod: "100ms",
+      })),
       lifecycle: { defaultTimeoutSeconds: 120, pollMs: 50, cleanupTimeoutSeconds: 30, capacityMaxAgeMs: 250 },
     },
   });
   client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
-  headers = { authorization: `Bearer ${await agent.token(["intents:write", "intents:read", "catalogue:read", "repos:admin"])}` };
+  headers = {
+    authorization: `Bearer ${await agent.token(["intents:write", "intents:read", "catalogue:read", "repos:admin"])}`,
+  };
 });
 afterAll(async () => {
   await agent?.stop();
@@ -154,7 +196,24 @@ afterAll(async () => {
 });
 
 const intentMessage = (name: string) =>
-  intentToMessage(validateIntent({ apiVersion: "camino.io/v1", kind: "DeploymentIntent", metadata: { name }, spec: { timeout: "45s", packages: [{ name: "sink", blueprint: "traffic-sink", replicas: 1, resources: { cpu: `${CPU_MILLIS}m`, memory: "64Mi" } }] } }));
+  intentToMessage(
+    validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name },
+      spec: {
+        timeout: "45s",
+        packages: [
+          {
+            name: "sink",
+            blueprint: "traffic-sink",
+            replicas: 1,
+            resources: { cpu: `${CPU_MILLIS}m`, memory: "64Mi" },
+          },
+        ],
+      },
+    }),
+  );
 
 function groupBy<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -162,7 +221,12 @@ function groupBy<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]>
   return out;
 }
 
-const SETTLED = new Set([DeploymentState.READY, DeploymentState.ROLLED_BACK, DeploymentState.FAILED, DeploymentState.TERMINATED]);
+const SETTLED = new Set([
+  DeploymentState.READY,
+  DeploymentState.ROLLED_BACK,
+  DeploymentState.FAILED,
+  DeploymentState.TERMINATED,
+]);
 
 it("100 intents submitted at once competing for capacity that fits 40: exactly the admissible ones deploy; every emulator's high-water mark ≤ allocatable", async () => {
   // What the edges can take, as the agent reads it: the free CPU of each edge over one package's request.
@@ -174,12 +238,21 @@ it("100 intents submitted at once competing for capacity that fits 40: exactly t
       fit = 0;
       for (const e of listed) {
         const free = e.capacity?.free;
-        fit += Math.min(Math.floor(Number(free?.cpuMillis ?? 0) / CPU_MILLIS), Math.floor(Number(free?.memoryBytes ?? 0) / MEMORY));
-        allocatable.set(e.name, { cpuMillis: Number(e.capacity?.allocatable?.cpuMillis ?? 0), memoryBytes: Number(e.capacity?.allocatable?.memoryBytes ?? 0) });
+        fit += Math.min(
+          Math.floor(Number(free?.cpuMillis ?? 0) / CPU_MILLIS),
+          Math.floor(Number(free?.memoryBytes ?? 0) / MEMORY),
+        );
+        allocatable.set(e.name, {
+          cpuMillis: Number(e.capacity?.allocatable?.cpuMillis ?? 0),
+          memoryBytes: Number(e.capacity?.allocatable?.memoryBytes ?? 0),
+        });
       }
       break;
     }
-    if (i > 100) throw new Error(`the edges did not become healthy: ${JSON.stringify(listed.map((e) => [e.name, e.healthy, e.message]))}`);
+    if (i > 100)
+      throw new Error(
+        `the edges did not become healthy: ${JSON.stringify(listed.map((e) => [e.name, e.healthy, e.message]))}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(fit).toBe(40);
@@ -187,7 +260,9 @@ it("100 intents submitted at once competing for capacity that fits 40: exactly t
   const tallies = await Promise.all(edges.map((e) => tallyPods(e.url)));
   try {
     const names = Array.from({ length: INTENTS }, (_, i) => `contend-${String(i).padStart(3, "0")}`);
-    const submitted = await Promise.all(names.map((name) => client.submitIntent({ intent: intentMessage(name) }, { headers, timeoutMs: 30_000 })));
+    const submitted = await Promise.all(
+      names.map((name) => client.submitIntent({ intent: intentMessage(name) }, { headers, timeoutMs: 30_000 })),
+    );
     expect(submitted.map((s) => s.deploymentId)).toEqual(names.map((n) => `${n}.1`));
     expect(submitted.every((s) => !s.noOp)).toBe(true);
 
@@ -200,23 +275,33 @@ it("100 intents submitted at once competing for capacity that fits 40: exactly t
       if (deployments.length === INTENTS && deployments.every((d) => SETTLED.has(d.state))) break;
       if (Date.now() > deadline) {
         const counts = groupBy(deployments, (d) => DeploymentState[d.state]);
-        throw new Error(`not every deployment settled within 120 s (${[...counts].map(([s, l]) => `${s}: ${l.length}`).join(", ")})`);
+        throw new Error(
+          `not every deployment settled within 120 s (${[...counts].map(([s, l]) => `${s}: ${l.length}`).join(", ")})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
 
     const ready = deployments.filter((d) => d.state === DeploymentState.READY);
     const refused = deployments.filter((d) => d.state !== DeploymentState.READY);
-    const describe = (list: Deployment[]) => list.slice(0, 5).map((d) => `${d.intent} ${DeploymentState[d.state]}: ${d.reason}`).join("\n");
+    const describe = (list: Deployment[]) =>
+      list
+        .slice(0, 5)
+        .map((d) => `${d.intent} ${DeploymentState[d.state]}: ${d.reason}`)
+        .join("\n");
     expect(ready.length, describe(refused)).toBe(fit);
     expect(refused.length).toBe(INTENTS - fit);
     for (const d of refused) {
       expect(d.state, `${d.intent}: ${d.reason}`).toBe(DeploymentState.ROLLED_BACK);
       expect(d.admission.length, `${d.intent}: ${d.reason}`).toBeGreaterThan(0);
-      expect(d.admission.every((a) => a.check === "resources"), `${d.intent}: ${JSON.stringify(d.admission)}`).toBe(true);
+      expect(
+        d.admission.every((a) => a.check === "resources"),
+        `${d.intent}: ${JSON.stringify(d.admission)}`,
+      ).toBe(true);
       expect(d.packages.map((p) => [p.package, DeploymentState[p.state]])).toEqual([["sink", "FAILED"]]);
     }
-    for (const d of ready) expect(d.packages.map((p) => [p.package, DeploymentState[p.state]])).toEqual([["sink", "READY"]]);
+    for (const d of ready)
+      expect(d.packages.map((p) => [p.package, DeploymentState[p.state]])).toEqual([["sink", "READY"]]);
     // Both edges were used: 20 on each.
     const perEdge = groupBy(ready, (d) => d.packages[0]?.edge ?? "");
     for (const e of ["edge-1", "edge-2"]) expect(perEdge.get(e)?.length, e).toBe(20);
@@ -225,7 +310,13 @@ it("100 intents submitted at once competing for capacity that fits 40: exactly t
     for (const [i, edge] of edges.entries()) {
       const name = `edge-${i + 1}`;
       const res = await fetch(`${edge.url}/apis/apps/v1/deployments`);
-      const list = (await res.json()) as { items: { metadata: { name: string; namespace: string }; spec: { replicas: number }; status?: { availableReplicas?: number } }[] };
+      const list = (await res.json()) as {
+        items: {
+          metadata: { name: string; namespace: string };
+          spec: { replicas: number };
+          status?: { availableReplicas?: number };
+        }[];
+      };
       const mine = list.items.filter((d) => d.metadata.namespace.startsWith("contend-"));
       const expected = (perEdge.get(name) ?? []).map((d) => d.intent).sort();
       expect(mine.map((d) => d.metadata.namespace).sort()).toEqual(expected);
@@ -233,8 +324,15 @@ it("100 intents submitted at once competing for capacity that fits 40: exactly t
         expect(d.metadata.name).toBe("sink");
         expect(d.status?.availableReplicas, `${d.metadata.namespace}/${d.metadata.name}`).toBe(d.spec.replicas);
       }
-      const namespaces = (await (await fetch(`${edge.url}/api/v1/namespaces`)).json()) as { items: { metadata: { name: string } }[] };
-      expect(namespaces.items.map((n) => n.metadata.name).filter((n) => n.startsWith("contend-")).sort()).toEqual(expected);
+      const namespaces = (await (await fetch(`${edge.url}/api/v1/namespaces`)).json()) as {
+        items: { metadata: { name: string } }[];
+      };
+      expect(
+        namespaces.items
+          .map((n) => n.metadata.name)
+          .filter((n) => n.startsWith("contend-"))
+          .sort(),
+      ).toEqual(expected);
     }
 
     // No edge was ever asked for more than it has: per node, the peak of bound requests; per edge, the peak of

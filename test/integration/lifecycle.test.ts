@@ -56,11 +56,25 @@ function agentOptions(): AgentProcessOptions {
     logLevel: "info",
     repositories: [
       { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") },
-      ...EDGES.map((e) => ({ name: REPO[e], role: "deployment", edge: e, url: `${git.url}/${REPO[e]}.git`, branch: "main", credentialsFile })),
+      ...EDGES.map((e) => ({
+        name: REPO[e],
+        role: "deployment",
+        edge: e,
+        url: `${git.url}/${REPO[e]}.git`,
+        branch: "main",
+        credentialsFile,
+      })),
     ],
     extraConfig: {
       domain: { id: "domain-x", dataDir: join(work, "data") },
-      edges: EDGES.map((e) => ({ name: e, server: edges[e].url, repository: REPO[e], labels: { zone: e === "edge-1" ? "north" : "south" }, timeoutMs: 5000, syncPeriod: "100ms" })),
+      edges: EDGES.map((e) => ({
+        name: e,
+        server: edges[e].url,
+        repository: REPO[e],
+        labels: { zone: e === "edge-1" ? "north" : "south" },
+        timeoutMs: 5000,
+        syncPeriod: "100ms",
+      })),
       lifecycle: { pollMs: 50, defaultTimeoutSeconds: 60, cleanupTimeoutSeconds: 30, capacityMaxAgeMs: 100 },
     },
   };
@@ -81,10 +95,14 @@ beforeAll(async () => {
   await connect();
   // Both edges reconcile their repository (over HTTP, with the agent's credentials) before anything is deployed.
   for (const e of EDGES) {
-    await until(`${e}'s RootSync at the repository's head`, () => kube(e, "/apis/configsync.gke.io/v1beta1/namespaces/config-management-system/rootsyncs"), (r) => {
-      const items = (r.body as { items?: { status?: { source?: { commit?: string } } }[] }).items ?? [];
-      return items.some((rs) => rs.status?.source?.commit === head(REPO[e]));
-    });
+    await until(
+      `${e}'s RootSync at the repository's head`,
+      () => kube(e, "/apis/configsync.gke.io/v1beta1/namespaces/config-management-system/rootsyncs"),
+      (r) => {
+        const items = (r.body as { items?: { status?: { source?: { commit?: string } } }[] }).items ?? [];
+        return items.some((rs) => rs.status?.source?.commit === head(REPO[e]));
+      },
+    );
   }
 });
 
@@ -103,17 +121,29 @@ afterEach(() => {
 
 /** An emulated edge as its own process, with a pod start delay (so "synced" and "available" are apart in time). */
 function startEdge(name: EdgeName): Promise<EmulatorProcess> {
-  return startEmulatorProcess({ name, podStartDelayMs: POD_START_DELAY_MS, nodes: [{ name: `${name}-node-1`, cpu: "8", memory: "16Gi" }] });
+  return startEmulatorProcess({
+    name,
+    podStartDelayMs: POD_START_DELAY_MS,
+    nodes: [{ name: `${name}-node-1`, cpu: "8", memory: "16Gi" }],
+  });
 }
 
 /** Polls `probe` until `check` holds, for at most `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T> | T, check: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  check: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
     last = await probe();
     if (check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(last, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))?.slice(0, 2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs} ms; last ${JSON.stringify(last, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))?.slice(0, 2000)}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -129,7 +159,8 @@ interface KubeDeployment {
   spec: { replicas?: number };
   status?: { availableReplicas?: number };
 }
-const isAvailable = (d: KubeDeployment | undefined) => d !== undefined && (d.status?.availableReplicas ?? 0) >= (d.spec.replicas ?? 1);
+const isAvailable = (d: KubeDeployment | undefined) =>
+  d !== undefined && (d.status?.availableReplicas ?? 0) >= (d.spec.replicas ?? 1);
 
 async function deploymentOn(edge: EdgeName, namespace: string, name: string): Promise<KubeDeployment | undefined> {
   const r = await kube(edge, `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
@@ -141,7 +172,8 @@ const heads = () => Object.fromEntries(REPOS.map((r) => [r, head(r)]));
 /** `git ls-tree -r` of the intent's folder at the head: mode, blob and path of every file. */
 const tree = (repo: string, intent: string, rev = "main") => git.git(repo, "ls-tree", "-r", rev, "--", `${intent}/`);
 const trees = (intent: string) => Object.fromEntries(REPOS.map((r) => [r, tree(r, intent)]));
-const isAncestor = (repo: string, a: string, b: string) => spawnSync("git", ["merge-base", "--is-ancestor", a, b], { cwd: join(git.root, `${repo}.git`) }).status === 0;
+const isAncestor = (repo: string, a: string, b: string) =>
+  spawnSync("git", ["merge-base", "--is-ancestor", a, b], { cwd: join(git.root, `${repo}.git`) }).status === 0;
 const subjects = (repo: string, range: string, path?: string) =>
   git
     .git(repo, "log", "--format=%s", range, ...(path ? ["--", path] : []))
@@ -168,7 +200,14 @@ function intentDoc(name: string, packages: Pkg[], timeout = "60s"): JsonObject {
       timeout,
       packages: packages.map((p) => ({
         name: p.name,
-        ...(p.blueprint ? { blueprint: p.blueprint } : { blueprint: "traffic-sink", version: "3.16.0", replicas: 1, resources: { cpu: p.cpu ?? "50m", memory: "32Mi" } }),
+        ...(p.blueprint
+          ? { blueprint: p.blueprint }
+          : {
+              blueprint: "traffic-sink",
+              version: "3.16.0",
+              replicas: 1,
+              resources: { cpu: p.cpu ?? "50m", memory: "32Mi" },
+            }),
         ...(p.after ? { after: p.after } : {}),
         placement: { edge: p.edge },
         ...(p.config ? { config: p.config } : {}),
@@ -177,16 +216,25 @@ function intentDoc(name: string, packages: Pkg[], timeout = "60s"): JsonObject {
   };
 }
 
-const submit = (doc: JsonObject) => client.submitIntent({ intent: fromJson(DeploymentIntentSchema, doc) }, { headers, timeoutMs: 10_000 });
-const getDeployment = async (name: string) => (await client.getDeployment({ name }, { headers, timeoutMs: 5000 })).deployment as Deployment;
+const submit = (doc: JsonObject) =>
+  client.submitIntent({ intent: fromJson(DeploymentIntentSchema, doc) }, { headers, timeoutMs: 10_000 });
+const getDeployment = async (name: string) =>
+  (await client.getDeployment({ name }, { headers, timeoutMs: 5000 })).deployment as Deployment;
 
 /** Follows the deployment until its run is over (the watch ends then), and returns it. */
 async function settle(name: string, timeoutMs = 45_000): Promise<Deployment> {
   const events: DeploymentEvent[] = [];
   try {
-    for await (const { event } of client.watchDeployment({ name }, { headers, signal: AbortSignal.timeout(timeoutMs) })) if (event) events.push(event);
+    for await (const { event } of client.watchDeployment({ name }, { headers, signal: AbortSignal.timeout(timeoutMs) }))
+      if (event) events.push(event);
   } catch (err) {
-    throw new Error(`${name} did not settle within ${timeoutMs} ms (last: ${events.slice(-3).map((e) => `${e.package || "intent"} ${S[e.state]} ${e.reason}`).join(" | ")})`, { cause: err });
+    throw new Error(
+      `${name} did not settle within ${timeoutMs} ms (last: ${events
+        .slice(-3)
+        .map((e) => `${e.package || "intent"} ${S[e.state]} ${e.reason}`)
+        .join(" | ")})`,
+      { cause: err },
+    );
   }
   return getDeployment(name);
 }
@@ -203,7 +251,11 @@ async function failure(call: Promise<unknown> | AsyncIterable<unknown>): Promise
   throw new Error("the call succeeded");
 }
 
-async function expectRefused(call: Promise<unknown> | AsyncIterable<unknown>, code: Code, ...mentions: string[]): Promise<void> {
+async function expectRefused(
+  call: Promise<unknown> | AsyncIterable<unknown>,
+  code: Code,
+  ...mentions: string[]
+): Promise<void> {
   const err = await failure(call);
   expect(Code[err.code], err.rawMessage).toBe(Code[code]);
   for (const m of mentions) expect(err.rawMessage).toContain(m);
@@ -218,7 +270,9 @@ function snapshot(intent: string) {
 function expectRestored(intent: string, before: ReturnType<typeof snapshot>): void {
   for (const r of REPOS) {
     expect(tree(r, intent), `${r}: ${intent}/ after the rollback`).toBe(before.trees[r]);
-    expect(isAncestor(r, before.heads[r] as string, head(r)), `${r}: the old head is an ancestor of the new one`).toBe(true);
+    expect(isAncestor(r, before.heads[r] as string, head(r)), `${r}: the old head is an ancestor of the new one`).toBe(
+      true,
+    );
   }
 }
 
@@ -229,14 +283,20 @@ async function expectReady(intent: string, packages: Pkg[]): Promise<void> {
   for (const p of packages) {
     expect(S[d.packages.find((x) => x.package === p.name)?.state ?? 0]).toBe("READY");
     expect(tree(REPO[p.edge], `${intent}/${p.name}`)).toContain(`${intent}/${p.name}/deployment.yaml`);
-    expect(isAvailable(await deploymentOn(p.edge, intent, p.name)), `${intent}/${p.name} available on ${p.edge}`).toBe(true);
+    expect(isAvailable(await deploymentOn(p.edge, intent, p.name)), `${intent}/${p.name} available on ${p.edge}`).toBe(
+      true,
+    );
   }
   for (const e of new Set(packages.map((p) => p.edge))) expect(tree(REPO[e], `${intent}/_chain`)).not.toBe("");
 }
 
 /** Waits until the intent's namespace is gone from an edge (a rolled-back or terminated new intent). */
 async function namespaceGone(edge: EdgeName, intent: string): Promise<void> {
-  await until(`namespace ${intent} gone from ${edge}`, () => kube(edge, `/api/v1/namespaces/${intent}`), (r) => r.status === 404);
+  await until(
+    `namespace ${intent} gone from ${edge}`,
+    () => kube(edge, `/api/v1/namespaces/${intent}`),
+    (r) => r.status === 404,
+  );
 }
 
 /** The packages of a concurrent intent: one on each edge, the second after the first. */
@@ -251,11 +311,16 @@ const calm = (): Pkg[] => [
  * A pre-receive hook on every deployment repository that, when a push arrives (before the ref moves, so
  * before any edge can sync it), saves both edges' Deployments as the API serves them then, per pushed commit.
  */
-function recordPushes(): { at(repo: string, commit: string): Record<EdgeName, KubeDeployment[]> | undefined; stop(): void } {
+function recordPushes(): {
+  at(repo: string, commit: string): Record<EdgeName, KubeDeployment[]> | undefined;
+  stop(): void;
+} {
   const dir = mkdtempSync(join(work, "pushes-"));
   const hooks = REPOS.map((r) => join(git.root, `${r}.git`, "hooks", "pre-receive"));
   REPOS.forEach((r, i) => {
-    const curls = EDGES.map((e) => `curl -sf '${edges[e].url}/apis/apps/v1/deployments' > '${dir}/${r}-'"$new"'-${e}.json'`).join("\n  ");
+    const curls = EDGES.map(
+      (e) => `curl -sf '${edges[e].url}/apis/apps/v1/deployments' > '${dir}/${r}-'"$new"'-${e}.json'`,
+    ).join("\n  ");
     writeFileSync(hooks[i] as string, `#!/bin/sh\nwhile read old new ref; do\n  ${curls}\ndone\nexit 0\n`);
     chmodSync(hooks[i] as string, 0o755);
   });
@@ -304,17 +369,28 @@ describe("ordered rollout", () => {
     };
     for (const p of pkgs) {
       const repo = REPO[p.edge];
-      const [added] = git.git(repo, "log", "--reverse", "--diff-filter=A", "--format=%H", "main", "--", `ordered/${p.name}/`).trim().split("\n");
+      const [added] = git
+        .git(repo, "log", "--reverse", "--diff-filter=A", "--format=%H", "main", "--", `ordered/${p.name}/`)
+        .trim()
+        .split("\n");
       expect(added, `the commit that adds ordered/${p.name}/`).toMatch(/^[0-9a-f]{40}$/);
-      expect(git.git(repo, "log", "-1", "--format=%s", added as string).trim()).toBe(`camino: ordered revision 1 wave ${wave[p.name]}`);
+      expect(git.git(repo, "log", "-1", "--format=%s", added as string).trim()).toBe(
+        `camino: ordered revision 1 wave ${wave[p.name]}`,
+      );
       const shot = arrival(repo, added as string);
       // The photograph is from before the edge could sync the push: the package itself is not there yet …
-      expect(shot[p.edge].some((d) => d.metadata.namespace === "ordered" && d.metadata.name === p.name), `${p.name} on ${p.edge} when its push arrived`).toBe(false);
+      expect(
+        shot[p.edge].some((d) => d.metadata.namespace === "ordered" && d.metadata.name === p.name),
+        `${p.name} on ${p.edge} when its push arrived`,
+      ).toBe(false);
       // … and every package it comes after already was, and available.
       for (const q of p.after ?? []) {
         const qEdge = (pkgs.find((x) => x.name === q) as Pkg).edge;
         const dq = shot[qEdge].find((d) => d.metadata.namespace === "ordered" && d.metadata.name === q);
-        expect(isAvailable(dq), `${q} available on ${qEdge} when the push adding ${p.name} reached ${repo}: ${JSON.stringify(dq?.status)}`).toBe(true);
+        expect(
+          isAvailable(dq),
+          `${q} available on ${qEdge} when the push adding ${p.name} reached ${repo}: ${JSON.stringify(dq?.status)}`,
+        ).toBe(true);
       }
     }
     await expectReady("ordered", pkgs);
@@ -328,16 +404,27 @@ describe("rollback at each stage, with an intent submitted alongside on the same
     const before = snapshot("refused");
     const failing = intentDoc("refused", [
       { name: "big", edge: "edge-1", cpu: "64" },
-      { name: "rule", edge: "edge-2", blueprint: "ingress-rule", config: { host: "chain.example.com", backend: "big" } },
+      {
+        name: "rule",
+        edge: "edge-2",
+        blueprint: "ingress-rule",
+        config: { host: "chain.example.com", backend: "big" },
+      },
     ]);
     await Promise.all([submit(failing), submit(intentDoc("calm-admission", calm()))]);
     const [d] = await Promise.all([settle("refused"), settle("calm-admission")]);
     expect(S[d.state]).toBe("ROLLED_BACK");
     expect(d.reason).toMatch(/^admission refused/);
-    expect(d.admission.map((a) => [a.package, a.edge, a.check])).toEqual(expect.arrayContaining([["big", "edge-1", "resources"], ["rule", "edge-2", "prerequisite"]]));
+    expect(d.admission.map((a) => [a.package, a.edge, a.check])).toEqual(
+      expect.arrayContaining([
+        ["big", "edge-1", "resources"],
+        ["rule", "edge-2", "prerequisite"],
+      ]),
+    );
     expect(d.admission.find((a) => a.check === "prerequisite")?.message).toContain("IngressClass/nginx");
     expectRestored("refused", before);
-    for (const r of REPOS) expect(subjects(r, `${before.heads[r]}..main`, "refused/"), `${r}: no commit touches refused/`).toEqual([]);
+    for (const r of REPOS)
+      expect(subjects(r, `${before.heads[r]}..main`, "refused/"), `${r}: no commit touches refused/`).toEqual([]);
     for (const e of EDGES) expect((await kube(e, "/api/v1/namespaces/refused")).status).toBe(404);
     await expectReady("calm-admission", calm());
   });
@@ -354,10 +441,19 @@ describe("rollback at each stage, with an intent submitted alongside on the same
     expect(S[d.state]).toBe("ROLLED_BACK");
     expect(d.reason).toMatch(/^wave 2: the edge refused the dry run: p2@edge-2 Deployment\/p2: .*spec\.replicas/);
     expect(d.admission).toEqual([expect.objectContaining({ package: "p2", edge: "edge-2", check: "dry-run" })]);
-    expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([["p1", "ROLLED_BACK"], ["p2", "ROLLED_BACK"]]);
+    expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([
+      ["p1", "ROLLED_BACK"],
+      ["p2", "ROLLED_BACK"],
+    ]);
     // p1 had been committed (wave 1) and the chain on both edges (wave 0): all of it is gone again.
-    expect(subjects(REPO["edge-1"], `${before.heads[REPO["edge-1"]]}..main`, "dryrun/p1/")).toEqual(["camino: roll back dryrun revision 1", "camino: dryrun revision 1 wave 1"]);
-    expect(git.git(REPO["edge-2"], "log", "--all", "--format=%H", "--", "dryrun/p2/").trim(), "p2 was never committed").toBe("");
+    expect(subjects(REPO["edge-1"], `${before.heads[REPO["edge-1"]]}..main`, "dryrun/p1/")).toEqual([
+      "camino: roll back dryrun revision 1",
+      "camino: dryrun revision 1 wave 1",
+    ]);
+    expect(
+      git.git(REPO["edge-2"], "log", "--all", "--format=%H", "--", "dryrun/p2/").trim(),
+      "p2 was never committed",
+    ).toBe("");
     expectRestored("dryrun", before);
     await Promise.all(EDGES.map((e) => namespaceGone(e, "dryrun")));
     await expectReady("calm-dryrun", calm());
@@ -382,7 +478,10 @@ describe("rollback at each stage, with an intent submitted alongside on the same
       expect(d.reason).toMatch(/edge edge-2 cannot sync commit [0-9a-f]{12}/);
       expect(d.reason).toContain("Deployment/upd/extra");
       // extra was committed, then rolled back; web and sink are as revision 1 left them, and still run.
-      expect(subjects(REPO["edge-2"], `${before.heads[REPO["edge-2"]]}..main`, "upd/extra/")).toEqual(["camino: roll back upd revision 2", "camino: upd revision 2 wave 2"]);
+      expect(subjects(REPO["edge-2"], `${before.heads[REPO["edge-2"]]}..main`, "upd/extra/")).toEqual([
+        "camino: roll back upd revision 2",
+        "camino: upd revision 2 wave 2",
+      ]);
       expectRestored("upd", before);
       expect(await deploymentOn("edge-2", "upd", "extra")).toBeUndefined();
       expect(isAvailable(await deploymentOn("edge-1", "upd", "web"))).toBe(true);
@@ -404,9 +503,17 @@ describe("rollback at each stage, with an intent submitted alongside on the same
       await Promise.all([submit(intentDoc("stuck", pkgs, "8s")), submit(intentDoc("calm-stuck", calm()))]);
       const [d] = await Promise.all([settle("stuck"), settle("calm-stuck")]);
       expect(S[d.state]).toBe("ROLLED_BACK");
-      expect(d.reason).toMatch(/^spec\.timeout 8s passed during wave 1 \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/);
-      expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([["s1", "ROLLED_BACK"], ["s2", "ROLLED_BACK"]]);
-      expect(git.git(REPO["edge-2"], "log", "--all", "--format=%H", "--", "stuck/s2/").trim(), "s2 was never committed").toBe("");
+      expect(d.reason).toMatch(
+        /^spec\.timeout 8s passed during wave 1 \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/,
+      );
+      expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([
+        ["s1", "ROLLED_BACK"],
+        ["s2", "ROLLED_BACK"],
+      ]);
+      expect(
+        git.git(REPO["edge-2"], "log", "--all", "--format=%H", "--", "stuck/s2/").trim(),
+        "s2 was never committed",
+      ).toBe("");
       expectRestored("stuck", before);
       await Promise.all(EDGES.map((e) => namespaceGone(e, "stuck")));
       await expectReady("calm-stuck", calm());
@@ -428,8 +535,18 @@ describe("bad input at every RPC", () => {
     const cases: [string, () => Promise<unknown> | AsyncIterable<unknown>, Code, string[]][] = [
       ["no intent", () => client.submitIntent({}, { headers }), Code.InvalidArgument, ["intent: is required"]],
       ["bad name", () => submit(good("Bad_Name")), Code.InvalidArgument, ["metadata.name"]],
-      ["unknown blueprint", () => submit(withSpec(good("bad-blueprint"), (p) => ((p[0] as JsonObject)["blueprint"] = "no-such-blueprint"))), Code.InvalidArgument, ["spec.packages[0].blueprint", "no-such-blueprint"]],
-      ["unknown edge", () => submit(withSpec(good("bad-edge"), (p) => ((p[0] as JsonObject)["placement"] = { edge: "edge-9" }))), Code.InvalidArgument, ["spec.packages[0].placement.edge", "edge-9"]],
+      [
+        "unknown blueprint",
+        () => submit(withSpec(good("bad-blueprint"), (p) => ((p[0] as JsonObject)["blueprint"] = "no-such-blueprint"))),
+        Code.InvalidArgument,
+        ["spec.packages[0].blueprint", "no-such-blueprint"],
+      ],
+      [
+        "unknown edge",
+        () => submit(withSpec(good("bad-edge"), (p) => ((p[0] as JsonObject)["placement"] = { edge: "edge-9" }))),
+        Code.InvalidArgument,
+        ["spec.packages[0].placement.edge", "edge-9"],
+      ],
       [
         "cycle",
         () =>
@@ -442,16 +559,51 @@ describe("bad input at every RPC", () => {
         Code.InvalidArgument,
         ["spec.packages", "cycle"],
       ],
-      ["peer domain", () => submit(withSpec(good("remote"), (p) => ((p[0] as JsonObject)["placement"] = { domain: "domain-y" }))), Code.FailedPrecondition, ["spec.packages[0].placement.domain", "domain-y"]],
+      [
+        "peer domain",
+        () => submit(withSpec(good("remote"), (p) => ((p[0] as JsonObject)["placement"] = { domain: "domain-y" }))),
+        Code.FailedPrecondition,
+        ["spec.packages[0].placement.domain", "domain-y"],
+      ],
       ["get: empty name", () => client.getDeployment({ name: "" }, { headers }), Code.InvalidArgument, ["name"]],
       ["get: unknown", () => client.getDeployment({ name: "nobody" }, { headers }), Code.NotFound, ["name", "nobody"]],
-      ["get: unknown revision", () => client.getDeployment({ name: "ordered.9" }, { headers }), Code.NotFound, ["name", "ordered.9"]],
+      [
+        "get: unknown revision",
+        () => client.getDeployment({ name: "ordered.9" }, { headers }),
+        Code.NotFound,
+        ["name", "ordered.9"],
+      ],
       ["watch: empty name", () => client.watchDeployment({ name: "" }, { headers }), Code.InvalidArgument, ["name"]],
-      ["watch: unknown", () => client.watchDeployment({ name: "nobody" }, { headers }), Code.NotFound, ["name", "nobody"]],
-      ["terminate: empty name", () => client.terminateIntent({ name: "" }, { headers }), Code.InvalidArgument, ["name"]],
-      ["terminate: unknown", () => client.terminateIntent({ name: "nobody" }, { headers }), Code.NotFound, ["name", "nobody"]],
-      ["list: page_size", () => client.listDeployments({ pageSize: 1001 }, { headers }), Code.InvalidArgument, ["page_size"]],
-      ["list: page_token", () => client.listDeployments({ pageToken: "not a token!" }, { headers }), Code.InvalidArgument, ["page_token"]],
+      [
+        "watch: unknown",
+        () => client.watchDeployment({ name: "nobody" }, { headers }),
+        Code.NotFound,
+        ["name", "nobody"],
+      ],
+      [
+        "terminate: empty name",
+        () => client.terminateIntent({ name: "" }, { headers }),
+        Code.InvalidArgument,
+        ["name"],
+      ],
+      [
+        "terminate: unknown",
+        () => client.terminateIntent({ name: "nobody" }, { headers }),
+        Code.NotFound,
+        ["name", "nobody"],
+      ],
+      [
+        "list: page_size",
+        () => client.listDeployments({ pageSize: 1001 }, { headers }),
+        Code.InvalidArgument,
+        ["page_size"],
+      ],
+      [
+        "list: page_token",
+        () => client.listDeployments({ pageToken: "not a token!" }, { headers }),
+        Code.InvalidArgument,
+        ["page_token"],
+      ],
     ];
     const listed = (await client.listDeployments({ pageSize: 1000 }, { headers })).deployments.map((d) => d.id);
     for (const [what, call, code, mentions] of cases) {
@@ -462,8 +614,11 @@ describe("bad input at every RPC", () => {
       expect(heads(), `${what}: the repositories are unchanged`).toEqual(was);
     }
     // No record was made for any rejected intent.
-    expect((await client.listDeployments({ pageSize: 1000 }, { headers })).deployments.map((d) => d.id)).toEqual(listed);
-    for (const name of ["bad-blueprint", "bad-edge", "cyclic", "remote"]) await expectRefused(client.getDeployment({ name }, { headers }), Code.NotFound, name);
+    expect((await client.listDeployments({ pageSize: 1000 }, { headers })).deployments.map((d) => d.id)).toEqual(
+      listed,
+    );
+    for (const name of ["bad-blueprint", "bad-edge", "cyclic", "remote"])
+      await expectRefused(client.getDeployment({ name }, { headers }), Code.NotFound, name);
   });
 
   it("refuses a second submission while a revision is in flight, leaving the first to run; terminate then stops it", async () => {
@@ -471,14 +626,24 @@ describe("bad input at every RPC", () => {
     try {
       const doc = intentDoc("inflight", [{ name: "i1", edge: "edge-1" }]);
       expect(await submit(doc)).toMatchObject({ deploymentId: "inflight.1", noOp: false });
-      await until("i1 synced and waiting to be available", () => getDeployment("inflight"), (d) => S[d.packages[0]?.state ?? 0] === "SYNCED");
+      await until(
+        "i1 synced and waiting to be available",
+        () => getDeployment("inflight"),
+        (d) => S[d.packages[0]?.state ?? 0] === "SYNCED",
+      );
       const was = heads();
       await expectRefused(submit(doc), Code.FailedPrecondition, "intent inflight revision 1 is");
-      await expectRefused(submit(intentDoc("inflight", [{ name: "i1", edge: "edge-1", cpu: "60m" }])), Code.FailedPrecondition, "inflight");
+      await expectRefused(
+        submit(intentDoc("inflight", [{ name: "i1", edge: "edge-1", cpu: "60m" }])),
+        Code.FailedPrecondition,
+        "inflight",
+      );
       expect(heads()).toEqual(was);
       const d = await getDeployment("inflight");
       expect([d.id, d.revision, S[d.state]]).toEqual(["inflight.1", 1n, "COMMITTED"]);
-      expect(S[(await client.terminateIntent({ name: "inflight" }, { headers })).deployment?.state ?? 0]).toMatch(/^(TERMINATING|TERMINATED)$/);
+      expect(S[(await client.terminateIntent({ name: "inflight" }, { headers })).deployment?.state ?? 0]).toMatch(
+        /^(TERMINATING|TERMINATED)$/,
+      );
       expect(S[(await settle("inflight")).state]).toBe("TERMINATED");
       for (const r of REPOS) expect(tree(r, "inflight")).toBe("");
       await namespaceGone("edge-1", "inflight");
@@ -501,10 +666,16 @@ describe("watching, re-submitting, reading and terminating a deployment", () => 
     const { deploymentId } = await submit(intentDoc("watched", pkgs));
     expect(deploymentId).toBe("watched.1");
     const events: DeploymentEvent[] = [];
-    for await (const { event } of client.watchDeployment({ name: deploymentId, since: timestampFromDate(since) }, { headers, signal: AbortSignal.timeout(45_000) })) if (event) events.push(event);
+    for await (const { event } of client.watchDeployment(
+      { name: deploymentId, since: timestampFromDate(since) },
+      { headers, signal: AbortSignal.timeout(45_000) },
+    ))
+      if (event) events.push(event);
     for (const e of events) expect([e.deploymentId, e.intent, e.revision]).toEqual(["watched.1", "watched", 1n]);
-    const states = (pkg: string) => events.filter((e) => e.package === pkg && e.kind === "state").map((e) => S[e.state]);
-    for (const p of pkgs) expect(states(p.name), `${p.name}'s events`).toEqual(["PENDING", "ADMITTED", "COMMITTED", "SYNCED", "READY"]);
+    const states = (pkg: string) =>
+      events.filter((e) => e.package === pkg && e.kind === "state").map((e) => S[e.state]);
+    for (const p of pkgs)
+      expect(states(p.name), `${p.name}'s events`).toEqual(["PENDING", "ADMITTED", "COMMITTED", "SYNCED", "READY"]);
     // y (wave 2) is committed only once x (wave 1) is READY; the stream ends with the intent READY.
     const at = (pkg: string, state: string) => events.findIndex((e) => e.package === pkg && S[e.state] === state);
     expect(at("y", "COMMITTED")).toBeGreaterThan(at("x", "READY"));
@@ -515,7 +686,11 @@ describe("watching, re-submitting, reading and terminating a deployment", () => 
 
   it("treats an unchanged re-submission as a no-op; Get and List agree", async () => {
     const was = heads();
-    expect(await submit(intentDoc("watched", pkgs))).toMatchObject({ deploymentId: "watched.1", revision: 1n, noOp: true });
+    expect(await submit(intentDoc("watched", pkgs))).toMatchObject({
+      deploymentId: "watched.1",
+      revision: 1n,
+      noOp: true,
+    });
     expect(heads()).toEqual(was);
     const byName = await getDeployment("watched");
     expect(await getDeployment("watched.1")).toEqual(byName);
@@ -537,17 +712,28 @@ describe("watching, re-submitting, reading and terminating a deployment", () => 
   it("accepts an update submitted the moment the previous revision is reported READY", async () => {
     const doc = (cpu: string) => intentDoc("eager", [{ name: "e", edge: "edge-1", cpu }]);
     expect(await submit(doc("50m"))).toMatchObject({ deploymentId: "eager.1" });
-    for (const [revision, cpu] of [[2n, "60m"], [3n, "70m"], [4n, "80m"]] as const) {
+    for (const [revision, cpu] of [
+      [2n, "60m"],
+      [3n, "70m"],
+      [4n, "80m"],
+    ] as const) {
       // As a client acting on the watch does: the intent's READY event is its cue.
       let seen = "";
-      for await (const { event } of client.watchDeployment({ name: "eager" }, { headers, signal: AbortSignal.timeout(45_000) })) {
+      for await (const { event } of client.watchDeployment(
+        { name: "eager" },
+        { headers, signal: AbortSignal.timeout(45_000) },
+      )) {
         if (event?.package !== "") continue;
         seen = `${S[event.state]}: ${event.reason}`;
         if (event.state === S.READY) break;
       }
       expect(seen).toMatch(/^READY/);
       const res = await submit(doc(cpu)).catch((err: unknown) => err);
-      expect(res instanceof ConnectError ? `refused: ${res.rawMessage}` : res).toMatchObject({ deploymentId: `eager.${revision}`, revision, noOp: false });
+      expect(res instanceof ConnectError ? `refused: ${res.rawMessage}` : res).toMatchObject({
+        deploymentId: `eager.${revision}`,
+        revision,
+        noOp: false,
+      });
     }
     expect(S[(await settle("eager")).state]).toBe("READY");
   });
@@ -566,7 +752,9 @@ describe("watching, re-submitting, reading and terminating a deployment", () => 
       expect(subjects(r, `${before[r]}..main`).every((s) => s === "camino: remove watched revision 1")).toBe(true);
     }
     // y (the later wave) leaves first.
-    expect(git.git(REPO["edge-2"], "log", "-1", "--format=%s", "main", "--", "watched/y/").trim()).toBe("camino: remove watched revision 1");
+    expect(git.git(REPO["edge-2"], "log", "-1", "--format=%s", "main", "--", "watched/y/").trim()).toBe(
+      "camino: remove watched revision 1",
+    );
     await Promise.all(EDGES.map((e) => namespaceGone(e, "watched")));
     expect(await deploymentOn("edge-1", "watched", "x")).toBeUndefined();
     expect(await deploymentOn("edge-2", "watched", "y")).toBeUndefined();
@@ -588,7 +776,11 @@ describe("an agent killed mid-deployment", () => {
       const steady: Pkg[] = [{ name: "st", edge: "edge-2" }];
       await Promise.all([submit(intentDoc("crash", pkgs, "120s")), submit(intentDoc("steady", steady))]);
       expect(S[(await settle("steady")).state]).toBe("READY");
-      await until("r2 synced on edge-2", () => getDeployment("crash"), (d) => S[d.packages.find((p) => p.package === "r2")?.state ?? 0] === "SYNCED");
+      await until(
+        "r2 synced on edge-2",
+        () => getDeployment("crash"),
+        (d) => S[d.packages.find((p) => p.package === "r2")?.state ?? 0] === "SYNCED",
+      );
       expect(tree(REPO["edge-2"], "crash/r2")).toContain("crash/r2/deployment.yaml");
       expect(await deploymentOn("edge-2", "crash", "r2")).toBeDefined();
       expect((await agent.stop("SIGKILL")).signal).toBe("SIGKILL");
@@ -599,7 +791,10 @@ describe("an agent killed mid-deployment", () => {
       expect(S[d.state]).toBe("ROLLED_BACK");
       expect(d.reason).toMatch(/restarted/);
       expectRestored("crash", before);
-      for (const r of REPOS) expect(git.git(r, "log", "-1", "--format=%s", "main", "--", "crash/").trim()).toBe("camino: roll back crash revision 1");
+      for (const r of REPOS)
+        expect(git.git(r, "log", "-1", "--format=%s", "main", "--", "crash/").trim()).toBe(
+          "camino: roll back crash revision 1",
+        );
       await Promise.all(EDGES.map((e) => namespaceGone(e, "crash")));
       // A deployment that had settled before the crash is as it was.
       await expectReady("steady", steady);

@@ -38,10 +38,17 @@ describe("registration checks", () => {
 
   it("refuses wrong credentials, a missing branch, a missing repository and an unreachable server, without leaking secrets", async () => {
     const url = server.createRepo("checks");
-    await expect(checkRemote(url, "main", { username: server.username, password: "wrong" })).rejects.toMatchObject({ code: "ERR_REPO_AUTH" });
+    await expect(checkRemote(url, "main", { username: server.username, password: "wrong" })).rejects.toMatchObject({
+      code: "ERR_REPO_AUTH",
+    });
     await expect(checkRemote(url, "main")).rejects.toMatchObject({ code: "ERR_REPO_AUTH" });
-    await expect(checkRemote(url, "release", creds)).rejects.toMatchObject({ code: "ERR_REPO_BRANCH", message: `${url}: branch release does not exist` });
-    await expect(checkRemote(`${server.url}/nope.git`, "main", creds)).rejects.toMatchObject({ code: "ERR_REPO_NOT_FOUND" });
+    await expect(checkRemote(url, "release", creds)).rejects.toMatchObject({
+      code: "ERR_REPO_BRANCH",
+      message: `${url}: branch release does not exist`,
+    });
+    await expect(checkRemote(`${server.url}/nope.git`, "main", creds)).rejects.toMatchObject({
+      code: "ERR_REPO_NOT_FOUND",
+    });
     const err = await checkRemote("http://user:hunter2@127.0.0.1:1/x.git", "main", creds).catch((e: Error) => e);
     expect(err).toMatchObject({ code: "ERR_REPO_UNREACHABLE" });
     expect((err as Error).message).not.toContain("hunter2");
@@ -54,29 +61,73 @@ describe("a remote deployment repository", () => {
     used.push("deploy");
     const repo = new DeploymentRepository(new RemoteGitRepository({ url, dir: clone(), credentials: creds }));
     await repo.ensureSentinel();
-    await repo.writeWave({ intent: "chain", revision: 1, wave: 1, packages: new Map([["web", new Map([["chain/web/a.yaml", "kind: A\n"]])]]) });
-    expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([SENTINEL_PATH, "chain/web/a.yaml"]);
-    expect(server.git("deploy", "log", "--format=%s", "main").trim().split("\n")).toEqual(["camino: chain revision 1 wave 1", "camino: keep the camino-system sentinel", "initial commit"]);
+    await repo.writeWave({
+      intent: "chain",
+      revision: 1,
+      wave: 1,
+      packages: new Map([["web", new Map([["chain/web/a.yaml", "kind: A\n"]])]]),
+    });
+    expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([
+      SENTINEL_PATH,
+      "chain/web/a.yaml",
+    ]);
+    expect(server.git("deploy", "log", "--format=%s", "main").trim().split("\n")).toEqual([
+      "camino: chain revision 1 wave 1",
+      "camino: keep the camino-system sentinel",
+      "initial commit",
+    ]);
     // An update rewrites only what changed; a removal touches only the intent's paths.
-    await repo.writeWave({ intent: "chain", revision: 2, wave: 1, packages: new Map([["web", new Map([["chain/web/a.yaml", "kind: A\n"], ["chain/web/b.yaml", "kind: B\n"]])]]) });
+    await repo.writeWave({
+      intent: "chain",
+      revision: 2,
+      wave: 1,
+      packages: new Map([
+        [
+          "web",
+          new Map([
+            ["chain/web/a.yaml", "kind: A\n"],
+            ["chain/web/b.yaml", "kind: B\n"],
+          ]),
+        ],
+      ]),
+    });
     expect(server.git("deploy", "diff", "--name-status", "main~1", "main").trim()).toBe("A\tchain/web/b.yaml");
-    await repo.writeWave({ intent: "other", revision: 1, wave: 1, packages: new Map([["db", new Map([["other/db/x.yaml", "kind: X\n"]])]]) });
+    await repo.writeWave({
+      intent: "other",
+      revision: 1,
+      wave: 1,
+      packages: new Map([["db", new Map([["other/db/x.yaml", "kind: X\n"]])]]),
+    });
     await repo.removeIntent("chain", 2);
-    expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([SENTINEL_PATH, "other/db/x.yaml"]);
+    expect(server.git("deploy", "ls-tree", "-r", "--name-only", "main").trim().split("\n")).toEqual([
+      SENTINEL_PATH,
+      "other/db/x.yaml",
+    ]);
     expect(server.git("deploy", "log", "-1", "--format=%s", "main").trim()).toBe("camino: remove chain revision 2");
   });
 
   it("loses no commit when two clones push at once: it fetches and re-applies on the newer head", async () => {
     const url = server.createRepo("busy");
     used.push("busy");
-    const a = new DeploymentRepository(new RemoteGitRepository({ url, dir: clone(), credentials: creds, maxAttempts: 40 }));
-    const b = new DeploymentRepository(new RemoteGitRepository({ url, dir: clone(), credentials: creds, maxAttempts: 40 }));
+    const a = new DeploymentRepository(
+      new RemoteGitRepository({ url, dir: clone(), credentials: creds, maxAttempts: 40 }),
+    );
+    const b = new DeploymentRepository(
+      new RemoteGitRepository({ url, dir: clone(), credentials: creds, maxAttempts: 40 }),
+    );
     const writes = Array.from({ length: 10 }, (_, i) =>
-      (i % 2 ? a : b).writeWave({ intent: `chain-${i}`, revision: 1, wave: 1, packages: new Map([["web", new Map([[`chain-${i}/web/a.yaml`, `i: ${i}\n`]])]]) }),
+      (i % 2 ? a : b).writeWave({
+        intent: `chain-${i}`,
+        revision: 1,
+        wave: 1,
+        packages: new Map([["web", new Map([[`chain-${i}/web/a.yaml`, `i: ${i}\n`]])]]),
+      }),
     );
     await Promise.all(writes);
     const tree = server.git("busy", "ls-tree", "-r", "--name-only", "main").trim().split("\n");
-    expect(tree.filter((p) => p.startsWith("chain-")).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `chain-${i}/web/a.yaml`).sort());
+    expect(tree.filter((p) => p.startsWith("chain-")).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `chain-${i}/web/a.yaml`).sort(),
+    );
     const parents = server.git("busy", "rev-list", "--parents", "main").trim().split("\n");
     expect(parents.every((l) => l.split(" ").length <= 2)).toBe(true);
     expect(parents).toHaveLength(11);
@@ -93,7 +144,16 @@ describe("remote repository hazards", () => {
     const refresher = (async () => {
       while (!stop) await remote.fetch();
     })();
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.writeWave({ intent: `c-${i}`, revision: 1, wave: 1, packages: new Map([["p", new Map([[`c-${i}/p/a.yaml`, `i: ${i}\n`]])]]) })));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        repo.writeWave({
+          intent: `c-${i}`,
+          revision: 1,
+          wave: 1,
+          packages: new Map([["p", new Map([[`c-${i}/p/a.yaml`, `i: ${i}\n`]])]]),
+        }),
+      ),
+    );
     stop = true;
     await refresher;
     const onServer = server.git("racy", "ls-tree", "-r", "--name-only", "main").trim().split("\n");
@@ -121,7 +181,10 @@ describe("remote repository hazards", () => {
     const secret = `${server.username}:${server.password}`;
     await registry.register({ name: "edge-9", role: "deployment", edge: "edge-9", url: first, branch: "main" }, secret);
     await registry.remove("edge-9");
-    const again = await registry.register({ name: "edge-9", role: "deployment", edge: "edge-9", url: second, branch: "main" }, secret);
+    const again = await registry.register(
+      { name: "edge-9", role: "deployment", edge: "edge-9", url: second, branch: "main" },
+      secret,
+    );
     await new DeploymentRepository(again.git).ensureSentinel();
     expect(server.git("second", "ls-tree", "-r", "--name-only", "main").trim()).toBe(SENTINEL_PATH);
     expect(server.git("first", "ls-tree", "-r", "--name-only", "main").trim()).toBe("");
@@ -129,6 +192,8 @@ describe("remote repository hazards", () => {
 
   it("refuses a URL that carries a token in its query", async () => {
     const registry = await RepositoryRegistry.open({ dataDir: clone(), logger: silentLogger() });
-    await expect(registry.register({ name: "q", role: "blueprint", url: `${server.url}/x.git?private_token=abc`, branch: "main" })).rejects.toThrow("must not have a query or fragment");
+    await expect(
+      registry.register({ name: "q", role: "blueprint", url: `${server.url}/x.git?private_token=abc`, branch: "main" }),
+    ).rejects.toThrow("must not have a query or fragment");
   });
 });

@@ -37,7 +37,10 @@ it("finishes in-flight calls, ends streams with NOT_SERVING, and exits 0 on SIGT
   const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
   const intent = intentToMessage(parseIntentText(readFileSync(`${ROOT}/scenarios/paper-chain.yaml`, "utf8")));
   const call = client.planIntent({ intent }, { headers: { authorization: `Bearer ${token}` } });
-  await waitForMetric(agent.httpUrl, /camino_rpc_in_flight\{service="camino.v1.DomainManager",method="PlanIntent",domain="domain-x"\} 1/);
+  await waitForMetric(
+    agent.httpUrl,
+    /camino_rpc_in_flight\{service="camino.v1.DomainManager",method="PlanIntent",domain="domain-x"\} 1/,
+  );
 
   const stopped = agent.stop("SIGTERM");
   const res = await call;
@@ -48,7 +51,9 @@ it("finishes in-flight calls, ends streams with NOT_SERVING, and exits 0 on SIGT
   expect(await stopped).toEqual({ code: 0, signal: null });
   expect(agent.logs.map((l) => l["msg"])).toContain("stopped");
 
-  const after = await client.planIntent({ intent }, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 2000 }).catch((e: unknown) => e);
+  const after = await client
+    .planIntent({ intent }, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 2000 })
+    .catch((e: unknown) => e);
   expect(after).toBeInstanceOf(Error);
   agent = undefined;
 });

@@ -27,8 +27,11 @@ export default function setup(): void {
     execFileSync(`${root}/node_modules/.bin/tsc`, ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
   }
   // kubectl comes with the machine image (Debian has no package of this version): say so plainly if it is gone.
-  if (!works(["kubectl", "version", "--client"])) throw new Error("integration tests need kubectl on PATH (it ships with the machine image)");
-  const missing = Object.entries(NEEDED).filter(([, cmd]) => !works(cmd)).map(([pkg]) => pkg);
+  if (!works(["kubectl", "version", "--client"]))
+    throw new Error("integration tests need kubectl on PATH (it ships with the machine image)");
+  const missing = Object.entries(NEEDED)
+    .filter(([, cmd]) => !works(cmd))
+    .map(([pkg]) => pkg);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`integration tests need Debian packages: sudo apt-get install -y ${missing.join(" ")}`);
@@ -36,6 +39,8 @@ export default function setup(): void {
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   execFileSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
   execFileSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { stdio: "inherit", env });
-  const still = Object.entries(NEEDED).filter(([, cmd]) => !works(cmd)).map(([pkg]) => pkg);
+  const still = Object.entries(NEEDED)
+    .filter(([, cmd]) => !works(cmd))
+    .map(([pkg]) => pkg);
   if (still.length > 0) throw new Error(`installed but still not usable: ${still.join(", ")}`);
 }

@@ -10,7 +10,13 @@ import { timestampDate, timestampFromDate, timestampFromMs, timestampMs } from "
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DomainManager, type WatchDeploymentRequest } from "../../gen/camino/v1/domain_manager_pb.js";
-import { DeploymentEventSchema, DeploymentSchema, DeploymentState, PlanSchema, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
+import {
+  DeploymentEventSchema,
+  DeploymentSchema,
+  DeploymentState,
+  PlanSchema,
+  type DeploymentEvent,
+} from "../../gen/camino/v1/types_pb.js";
 import { main } from "../../agent/cli/camino.js";
 import {
   exitCodeForState,
@@ -28,12 +34,17 @@ import { connect } from "../../agent/cli/client.js";
 import { UsageError } from "../../agent/cli/exit-codes.js";
 import { parseIntentText } from "../../agent/intent/load.js";
 
-
 /** A local wall-clock time, so the expected HH:MM:SS.mmm does not depend on the machine's time zone. */
 const at = (h: number, m: number, s: number, ms: number) => timestampFromDate(new Date(2025, 0, 31, h, m, s, ms));
 
 const event = (init: Partial<Omit<DeploymentEvent, "$typeName">>) =>
-  create(DeploymentEventSchema, { deploymentId: "video-chain-r2", intent: "video-chain", revision: 2n, kind: "state", ...init });
+  create(DeploymentEventSchema, {
+    deploymentId: "video-chain-r2",
+    intent: "video-chain",
+    revision: 2n,
+    kind: "state",
+    ...init,
+  });
 
 function fakeIO() {
   const out = { stdout: "", stderr: "" };
@@ -67,7 +78,15 @@ describe("state names and exit codes", () => {
 
 describe("event lines", () => {
   it("shows local time with milliseconds, package, wave, state and reason", () => {
-    const line = formatEvent(event({ time: at(14, 2, 3, 45), package: "cnf2", wave: 2, state: DeploymentState.COMMITTED, reason: "committed to edge-1" }));
+    const line = formatEvent(
+      event({
+        time: at(14, 2, 3, 45),
+        package: "cnf2",
+        wave: 2,
+        state: DeploymentState.COMMITTED,
+        reason: "committed to edge-1",
+      }),
+    );
     expect(line).toMatch(/^14:02:03\.045 +cnf2 +wave 2 +COMMITTED +committed to edge-1$/);
   });
 
@@ -78,8 +97,16 @@ describe("event lines", () => {
 
   it("summarises a READY deployment with its duration and a refused one with its reason", () => {
     const start = at(14, 2, 1, 0);
-    expect(formatSummary("video-chain", event({ time: at(14, 2, 3, 300), state: DeploymentState.READY }), timestampMs(start))).toBe("video-chain: READY in 2.3 s");
-    expect(formatSummary("video-chain", event({ state: DeploymentState.ROLLED_BACK, reason: "cnf2: dry run refused" }))).toBe("video-chain: ROLLED_BACK: cnf2: dry run refused");
+    expect(
+      formatSummary(
+        "video-chain",
+        event({ time: at(14, 2, 3, 300), state: DeploymentState.READY }),
+        timestampMs(start),
+      ),
+    ).toBe("video-chain: READY in 2.3 s");
+    expect(
+      formatSummary("video-chain", event({ state: DeploymentState.ROLLED_BACK, reason: "cnf2: dry run refused" })),
+    ).toBe("video-chain: ROLLED_BACK: cnf2: dry run refused");
   });
 });
 
@@ -87,7 +114,9 @@ describe("--since", () => {
   it("takes a duration back from now or an RFC 3339 time, and refuses anything else", () => {
     const now = Date.UTC(2025, 0, 31, 12, 0, 0);
     expect(timestampMs(parseSince("10m", now))).toBe(now - 600_000);
-    expect(timestampDate(parseSince("2025-01-31T11:00:00.5+01:00", now)).toISOString()).toBe("2025-01-31T10:00:00.500Z");
+    expect(timestampDate(parseSince("2025-01-31T11:00:00.5+01:00", now)).toISOString()).toBe(
+      "2025-01-31T10:00:00.500Z",
+    );
     expect(() => parseSince("yesterday", now)).toThrow(UsageError);
     expect(() => parseSince("2025-01-31", now)).toThrow(/RFC 3339/);
   });
@@ -123,7 +152,9 @@ describe("intent ls table", () => {
     ]);
     const [header, first, second] = text.trimEnd().split("\n") as [string, string, string];
     expect(header).toMatch(/^NAME +REVISION +STATE +PACKAGES +UPDATED +REASON$/);
-    expect(first).toMatch(/^video-chain +3 +DEGRADED +2\/3 +2025-01-31 08:05:09 +edge-1 unreachable: connection refused/);
+    expect(first).toMatch(
+      /^video-chain +3 +DEGRADED +2\/3 +2025-01-31 08:05:09 +edge-1 unreachable: connection refused/,
+    );
     const reason = first.slice(header.indexOf("REASON"));
     expect(reason).toHaveLength(60);
     expect(reason.endsWith("…")).toBe(true);
@@ -157,11 +188,17 @@ describe("intent get", () => {
     expect(text).toMatch(/\nPACKAGE +WAVE +EDGE +STATE +REASON\n/);
     expect(text).toMatch(/\ncnf1 +1 +edge-1 +ROLLED_BACK +rolled back\n/);
     expect(text).toMatch(/\ncnf3 +2 +domain domain-y +PENDING +-\n/);
-    expect(text).toContain("\nadmission refused:\n  cnf1@edge-1 [resources] needs 2 CPU, 1.5 free\n  cnf1@edge-1 [prerequisite] IngressClass nginx missing\n");
+    expect(text).toContain(
+      "\nadmission refused:\n  cnf1@edge-1 [resources] needs 2 CPU, 1.5 free\n  cnf1@edge-1 [prerequisite] IngressClass nginx missing\n",
+    );
   });
 
   it("prints no admission section for an admitted deployment", () => {
-    expect(formatDeployment(create(DeploymentSchema, { id: "a-r1", intent: "a", revision: 1n, state: DeploymentState.READY }))).not.toContain("admission");
+    expect(
+      formatDeployment(
+        create(DeploymentSchema, { id: "a-r1", intent: "a", revision: 1n, state: DeploymentState.READY }),
+      ),
+    ).not.toContain("admission");
   });
 });
 
@@ -200,22 +237,44 @@ spec:
   });
 
   it("prints no reasons for an admitted plan, and says so when a refused plan comes without any", () => {
-    const admitted = formatPlan(create(PlanSchema, { intent: "video-chain", order: ["cnf1"], packages: [{ package: "cnf1", edge: "edge-1", admitted: true }], admitted: true }), intent);
+    const admitted = formatPlan(
+      create(PlanSchema, {
+        intent: "video-chain",
+        order: ["cnf1"],
+        packages: [{ package: "cnf1", edge: "edge-1", admitted: true }],
+        admitted: true,
+      }),
+      intent,
+    );
     expect(admitted).not.toContain("not admitted");
-    const bare = formatPlan(create(PlanSchema, { intent: "video-chain", order: ["cnf1"], packages: [{ package: "cnf1", edge: "edge-1" }] }), intent);
+    const bare = formatPlan(
+      create(PlanSchema, { intent: "video-chain", order: ["cnf1"], packages: [{ package: "cnf1", edge: "edge-1" }] }),
+      intent,
+    );
     expect(bare.endsWith("\nnot admitted (the agent gave no reasons)\n")).toBe(true);
   });
 });
 
 /** A DomainManager whose WatchDeployment runs `watch`; the other methods stay unimplemented. */
-function watchClient(watch: (req: WatchDeploymentRequest, ctx: HandlerContext) => AsyncIterable<{ event: DeploymentEvent }>) {
-  return createClient(DomainManager, createRouterTransport((router) => router.service(DomainManager, { watchDeployment: watch })));
+function watchClient(
+  watch: (req: WatchDeploymentRequest, ctx: HandlerContext) => AsyncIterable<{ event: DeploymentEvent }>,
+) {
+  return createClient(
+    DomainManager,
+    createRouterTransport((router) => router.service(DomainManager, { watchDeployment: watch })),
+  );
 }
 
 describe("following a deployment", () => {
   const rollout = [
     event({ time: at(10, 0, 0, 0), state: DeploymentState.PENDING }),
-    event({ time: at(10, 0, 0, 200), package: "cnf1", wave: 1, state: DeploymentState.COMMITTED, reason: "committed to edge-1" }),
+    event({
+      time: at(10, 0, 0, 200),
+      package: "cnf1",
+      wave: 1,
+      state: DeploymentState.COMMITTED,
+      reason: "committed to edge-1",
+    }),
     event({ time: at(10, 0, 1, 900), package: "cnf1", wave: 1, state: DeploymentState.READY }),
   ];
 
@@ -227,7 +286,14 @@ describe("following a deployment", () => {
       yield { event: event({ time: at(10, 0, 2, 300), state: DeploymentState.READY, reason: "every package ready" }) };
     });
     const { io, out } = fakeIO();
-    const code = await followDeployment({ client, name: "video-chain", since: timestampFromMs(1000), format: "text", io, signal: new AbortController().signal });
+    const code = await followDeployment({
+      client,
+      name: "video-chain",
+      since: timestampFromMs(1000),
+      format: "text",
+      io,
+      signal: new AbortController().signal,
+    });
     expect(code).toBe(0);
     expect(seen).toEqual([{ name: "video-chain", since: 1000, timeoutMs: undefined }]);
     const lines = out.stdout.trimEnd().split("\n");
@@ -240,10 +306,18 @@ describe("following a deployment", () => {
   it("exits 1 when the intent is rolled back, naming the reason", async () => {
     const client = watchClient(async function* () {
       yield { event: rollout[0] as DeploymentEvent };
-      yield { event: event({ time: at(10, 0, 3, 0), state: DeploymentState.ROLLED_BACK, reason: "cnf1 not available within 5m" }) };
+      yield {
+        event: event({
+          time: at(10, 0, 3, 0),
+          state: DeploymentState.ROLLED_BACK,
+          reason: "cnf1 not available within 5m",
+        }),
+      };
     });
     const { io, out } = fakeIO();
-    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal })).toBe(1);
+    expect(
+      await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }),
+    ).toBe(1);
     expect(out.stderr).toBe("video-chain: ROLLED_BACK: cnf1 not available within 5m\n");
   });
 
@@ -252,7 +326,9 @@ describe("following a deployment", () => {
       for (const e of rollout) yield { event: e };
     });
     const { io, out } = fakeIO();
-    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal })).toBe(1);
+    expect(
+      await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }),
+    ).toBe(1);
     expect(out.stderr).toBe("video-chain: the watch ended before the deployment settled (last state PENDING)\n");
   });
 
@@ -262,10 +338,21 @@ describe("following a deployment", () => {
       yield { event: event({ time: at(10, 0, 2, 0), state: DeploymentState.READY }) };
     });
     const { io, out } = fakeIO();
-    expect(await followDeployment({ client, name: "video-chain", format: "json", io, signal: new AbortController().signal })).toBe(0);
-    const objects = out.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      await followDeployment({ client, name: "video-chain", format: "json", io, signal: new AbortController().signal }),
+    ).toBe(0);
+    const objects = out.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objects).toHaveLength(2);
-    expect(objects[0]).toMatchObject({ deploymentId: "video-chain-r2", package: "cnf1", wave: 1, state: "DEPLOYMENT_STATE_COMMITTED", reason: "committed to edge-1" });
+    expect(objects[0]).toMatchObject({
+      deploymentId: "video-chain-r2",
+      package: "cnf1",
+      wave: 1,
+      state: "DEPLOYMENT_STATE_COMMITTED",
+      reason: "committed to edge-1",
+    });
     expect(objects[1]).toMatchObject({ package: "", state: "DEPLOYMENT_STATE_READY" });
     expect(out.stderr).toBe("");
   });
@@ -279,8 +366,18 @@ describe("following a deployment", () => {
     const controller = new AbortController();
     const { io, out } = fakeIO();
     const quitOnFirstLine = { ...io, stdout: { write: (s: string) => (io.stdout.write(s), controller.abort()) } };
-    expect(await followDeployment({ client, name: "video-chain", format: "text", io: quitOnFirstLine, signal: controller.signal })).toBe(1);
-    expect(out.stderr).toBe("video-chain: stopped watching (interrupted); last state PENDING; the deployment goes on\n");
+    expect(
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "text",
+        io: quitOnFirstLine,
+        signal: controller.signal,
+      }),
+    ).toBe(1);
+    expect(out.stderr).toBe(
+      "video-chain: stopped watching (interrupted); last state PENDING; the deployment goes on\n",
+    );
   });
 
   it("puts a deadline on the stream only when one is given", async () => {
@@ -290,15 +387,33 @@ describe("following a deployment", () => {
       yield { event: event({ state: DeploymentState.TERMINATED }) };
     });
     const { io } = fakeIO();
-    expect(await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal, timeoutMs: 60_000 })).toBe(0);
+    expect(
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "text",
+        io,
+        signal: new AbortController().signal,
+        timeoutMs: 60_000,
+      }),
+    ).toBe(0);
     expect(timeoutMs).toBeGreaterThan(50_000);
     expect(timeoutMs).toBeLessThanOrEqual(60_000);
   });
 
   it("passes other call failures on (an agent without the method yet)", async () => {
-    const client = createClient(DomainManager, createRouterTransport((router) => router.service(DomainManager, {})));
+    const client = createClient(
+      DomainManager,
+      createRouterTransport((router) => router.service(DomainManager, {})),
+    );
     const { io } = fakeIO();
-    const err = await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }).catch((e: unknown) => e);
+    const err = await followDeployment({
+      client,
+      name: "video-chain",
+      format: "text",
+      io,
+      signal: new AbortController().signal,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.Unimplemented);
   });
@@ -325,7 +440,13 @@ spec:
   }
 
   it("needs exactly one FILE or NAME (exit 2)", async () => {
-    for (const argv of [["intent", "submit"], ["intent", "submit", "a.yaml", "b.yaml"], ["intent", "watch"], ["intent", "get"], ["intent", "terminate"]]) {
+    for (const argv of [
+      ["intent", "submit"],
+      ["intent", "submit", "a.yaml", "b.yaml"],
+      ["intent", "watch"],
+      ["intent", "get"],
+      ["intent", "terminate"],
+    ]) {
       const res = await run(...argv);
       expect(res.code, argv.join(" ")).toBe(2);
       expect(res.stderr, argv.join(" ")).toMatch(/give exactly one intent (FILE|NAME)/);
@@ -365,7 +486,13 @@ spec:
 
   it("lists the intent subcommands and prints help naming the scope", async () => {
     expect((await run("intent")).stderr).toContain("give a subcommand: plan, submit, watch, get, ls, terminate");
-    for (const [sub, scope] of [["submit", "intents:write"], ["terminate", "intents:write"], ["watch", "intents:read"], ["get", "intents:read"], ["ls", "intents:read"]] as const) {
+    for (const [sub, scope] of [
+      ["submit", "intents:write"],
+      ["terminate", "intents:write"],
+      ["watch", "intents:read"],
+      ["get", "intents:read"],
+      ["ls", "intents:read"],
+    ] as const) {
       const res = await run("intent", sub, "--help");
       expect(res.code, sub).toBe(0);
       expect(res.stdout, sub).toMatch(new RegExp(`^Usage: camino intent ${sub} `));

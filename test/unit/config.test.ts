@@ -28,14 +28,22 @@ describe("parseConfig", () => {
   });
 
   it("takes environment overrides, typed", () => {
-    const c = parseConfig(minimal, { baseDir: "/", env: { CAMINO_GRPC_PORT: "6000", CAMINO_LOG_LEVEL: "debug", CAMINO_DOMAIN_ID: "domain-q" } });
+    const c = parseConfig(minimal, {
+      baseDir: "/",
+      env: { CAMINO_GRPC_PORT: "6000", CAMINO_LOG_LEVEL: "debug", CAMINO_DOMAIN_ID: "domain-q" },
+    });
     expect(c.server.grpc.port).toBe(6000);
     expect(c.log.level).toBe("debug");
     expect(c.domain.id).toBe("domain-q");
   });
 
   it("names each bad value, and the variable for values from the environment", () => {
-    expect(issues({ domain: { id: "x_y" }, auth: {}, server: { grpc: { tls: { certFile: "c.pem", requireClientCert: true } } } }, { CAMINO_HTTP_PORT: "99999" })).toEqual([
+    expect(
+      issues(
+        { domain: { id: "x_y" }, auth: {}, server: { grpc: { tls: { certFile: "c.pem", requireClientCert: true } } } },
+        { CAMINO_HTTP_PORT: "99999" },
+      ),
+    ).toEqual([
       `domain.id: "x_y" must consist of lower-case letters, digits and '-' (found "_")`,
       "server.grpc.tls.keyFile: is required",
       "server.grpc.tls.requireClientCert: needs tls.clientCaFile to check client certificates against",
@@ -45,16 +53,26 @@ describe("parseConfig", () => {
   });
 
   it("refuses external issuers without exactly one key source", () => {
-    expect(issues({ ...minimal, auth: { ...minimal.auth, externalIssuers: [{ issuer: "p" }, { issuer: "q", jwksUrl: "ftp://x", jwks: { keys: [] } }] } })).toEqual([
+    expect(
+      issues({
+        ...minimal,
+        auth: {
+          ...minimal.auth,
+          externalIssuers: [{ issuer: "p" }, { issuer: "q", jwksUrl: "ftp://x", jwks: { keys: [] } }],
+        },
+      }),
+    ).toEqual([
       "auth.externalIssuers[0]: give exactly one of jwks, jwksFile and jwksUrl",
-      "auth.externalIssuers[1].jwksUrl: \"ftp://x\" must be an http(s) URL",
+      'auth.externalIssuers[1].jwksUrl: "ftp://x" must be an http(s) URL',
       "auth.externalIssuers[1]: give exactly one of jwks, jwksFile and jwksUrl",
       "auth.externalIssuers[1].jwks: must be a JWKS with a non-empty keys list",
     ]);
   });
 
   it("refuses the same port for both listeners, and a document that is not a mapping", () => {
-    expect(issues({ ...minimal, server: { grpc: { port: 7000 }, http: { port: 7000 } } })).toEqual(["server.http.port: 7000 is already the gRPC port"]);
+    expect(issues({ ...minimal, server: { grpc: { port: 7000 }, http: { port: 7000 } } })).toEqual([
+      "server.http.port: 7000 is already the gRPC port",
+    ]);
     expect(issues("just text")[0]).toBe(": the configuration must be a YAML mapping");
   });
 });

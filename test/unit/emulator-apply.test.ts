@@ -25,7 +25,11 @@ const SIDECAR = 'k:{"name":"sidecar"}';
 
 /** A Deployment "web" with the given spec and extra metadata. */
 function dep(spec: Obj | undefined, metadata: Obj = {}): Obj {
-  const out: Obj = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "default", ...metadata } };
+  const out: Obj = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default", ...metadata },
+  };
   if (spec !== undefined) out["spec"] = spec;
   return out;
 }
@@ -36,7 +40,13 @@ function containers(...list: Obj[]): Obj {
 }
 
 /** A managedFields entry. */
-function entry(manager: string, operation: "Apply" | "Update", time: string, fieldsV1: Obj, apiVersion = "apps/v1"): Obj {
+function entry(
+  manager: string,
+  operation: "Apply" | "Update",
+  time: string,
+  fieldsV1: Obj,
+  apiVersion = "apps/v1",
+): Obj {
   return { manager, operation, apiVersion, time, fieldsType: "FieldsV1", fieldsV1 };
 }
 
@@ -78,7 +88,10 @@ function deepFreeze<T>(value: T): T {
 const ALICE_V1 = dep({ replicas: 2, ...containers({ name: "web", image: "nginx:1" }) }, { labels: { app: "web" } });
 const ALICE_V1_FIELDS = {
   "f:metadata": { "f:labels": { "f:app": {} } },
-  "f:spec": { "f:replicas": {}, "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } },
+  "f:spec": {
+    "f:replicas": {},
+    "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+  },
 };
 const CREATED = owned(ALICE_V1, entry("alice", "Apply", T1, ALICE_V1_FIELDS));
 
@@ -130,7 +143,9 @@ const cases: Case[] = [
         dep({ replicas: 3, ...containers({ name: "web", image: "nginx:1" }) }, { labels: { app: "web" } }),
         entry("alice", "Apply", T1, {
           "f:metadata": { "f:labels": { "f:app": {} } },
-          "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } },
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
         }),
         entry("bob", "Apply", T2, { "f:spec": { "f:replicas": {} } }),
       ),
@@ -141,7 +156,11 @@ const cases: Case[] = [
     name: "the same value is shared: both own it, no conflict",
     actual: () => apply(CREATED, dep({ replicas: 2 }), "bob", T2),
     expected: {
-      object: owned(ALICE_V1, entry("alice", "Apply", T1, ALICE_V1_FIELDS), entry("bob", "Apply", T2, { "f:spec": { "f:replicas": {} } })),
+      object: owned(
+        ALICE_V1,
+        entry("alice", "Apply", T1, ALICE_V1_FIELDS),
+        entry("bob", "Apply", T2, { "f:spec": { "f:replicas": {} } }),
+      ),
       conflicts: [],
     },
   },
@@ -154,7 +173,10 @@ const cases: Case[] = [
       return [v2, v3];
     },
     expected: [
-      owned(dep({ replicas: 2 }, { labels: { app: "web" } }), entry("alice", "Apply", T2, { "f:metadata": { "f:labels": { "f:app": {} } }, "f:spec": { "f:replicas": {} } })),
+      owned(
+        dep({ replicas: 2 }, { labels: { app: "web" } }),
+        entry("alice", "Apply", T2, { "f:metadata": { "f:labels": { "f:app": {} } }, "f:spec": { "f:replicas": {} } }),
+      ),
       owned(dep({ replicas: 2 }), entry("alice", "Apply", T3, { "f:spec": { "f:replicas": {} } })),
     ],
   },
@@ -169,7 +191,9 @@ const cases: Case[] = [
         ALICE_V1,
         entry("alice", "Apply", T1, {
           "f:metadata": { "f:labels": { "f:app": {} } },
-          "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } },
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
         }),
         entry("bob", "Apply", T2, { "f:spec": { "f:replicas": {} } }),
       ),
@@ -181,9 +205,16 @@ const cases: Case[] = [
     actual: () => apply(CREATED, dep(containers({ name: "sidecar", image: "envoy:1" })), "bob", T2),
     expected: {
       object: owned(
-        dep({ replicas: 2, ...containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" }) }, { labels: { app: "web" } }),
+        dep(
+          { replicas: 2, ...containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" }) },
+          { labels: { app: "web" } },
+        ),
         entry("alice", "Apply", T1, ALICE_V1_FIELDS),
-        entry("bob", "Apply", T2, { "f:spec": { "f:template": { "f:spec": { "f:containers": { [SIDECAR]: { ".": {}, "f:image": {}, "f:name": {} } } } } } }),
+        entry("bob", "Apply", T2, {
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [SIDECAR]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
+        }),
       ),
       conflicts: [],
     },
@@ -192,7 +223,12 @@ const cases: Case[] = [
     name: "changing another manager's container item conflicts on that item's field only",
     actual: () => {
       const both = ok(CREATED, dep(containers({ name: "sidecar", image: "envoy:1" })), "bob", T2);
-      return apply(both, dep(containers({ name: "sidecar", image: "envoy:1" }, { name: "web", image: "nginx:2" })), "bob", T3).conflicts;
+      return apply(
+        both,
+        dep(containers({ name: "sidecar", image: "envoy:1" }, { name: "web", image: "nginx:2" })),
+        "bob",
+        T3,
+      ).conflicts;
     },
     expected: [{ manager: "alice", field: '.spec.template.spec.containers[name="web"].image' }],
   },
@@ -203,7 +239,9 @@ const cases: Case[] = [
       scaled(ALICE_V1, 5),
       entry("alice", "Apply", T1, {
         "f:metadata": { "f:labels": { "f:app": {} } },
-        "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } },
+        "f:spec": {
+          "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+        },
       }),
       entry("kube-controller-manager", "Update", T2, { "f:spec": { "f:replicas": {} } }),
     ),
@@ -215,7 +253,10 @@ const cases: Case[] = [
       return [apply(live, ALICE_V1, "alice", T3), apply(live, ALICE_V1, "alice", T3, true)];
     },
     expected: [
-      { object: update(CREATED, scaled(CREATED, 5), "kube-controller-manager", T2), conflicts: [{ manager: "kube-controller-manager", field: ".spec.replicas" }] },
+      {
+        object: update(CREATED, scaled(CREATED, 5), "kube-controller-manager", T2),
+        conflicts: [{ manager: "kube-controller-manager", field: ".spec.replicas" }],
+      },
       { object: owned(ALICE_V1, entry("alice", "Apply", T3, ALICE_V1_FIELDS)), conflicts: [] },
     ],
   },
@@ -229,7 +270,11 @@ const cases: Case[] = [
     expected: {
       object: owned(
         dep({ ...containers({ name: "web", image: "nginx:1" }), replicas: 7 }),
-        entry("alice", "Apply", T1, { "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } } }),
+        entry("alice", "Apply", T1, {
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
+        }),
         entry("kube-controller-manager", "Update", T2, { "f:spec": { "f:replicas": {} } }),
       ),
       conflicts: [],
@@ -239,7 +284,15 @@ const cases: Case[] = [
     name: "a client-side apply create (Update) owns every field with '.', then a server-side apply conflicts with it",
     actual: () => {
       const annotation = { "kubectl.kubernetes.io/last-applied-configuration": "{}" };
-      const created = update(undefined, dep({ replicas: 2, ...containers({ name: "web", image: "nginx:1" }) }, { labels: { app: "web" }, annotations: annotation }), "kubectl-client-side-apply", T1);
+      const created = update(
+        undefined,
+        dep(
+          { replicas: 2, ...containers({ name: "web", image: "nginx:1" }) },
+          { labels: { app: "web" }, annotations: annotation },
+        ),
+        "kubectl-client-side-apply",
+        T1,
+      );
       const managedFields = (created["metadata"] as Obj)["managedFields"];
       const result = apply(created, dep(containers({ name: "web", image: "nginx:2" })), "kubectl", T2);
       return { managedFields, conflicts: result.conflicts };
@@ -253,7 +306,10 @@ const cases: Case[] = [
           },
           "f:spec": {
             "f:replicas": {},
-            "f:template": { ".": {}, "f:spec": { ".": {}, "f:containers": { ".": {}, [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+            "f:template": {
+              ".": {},
+              "f:spec": { ".": {}, "f:containers": { ".": {}, [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } },
+            },
           },
         }),
       ],
@@ -263,13 +319,22 @@ const cases: Case[] = [
   {
     name: "a container item dropped from the configuration is removed when solely owned",
     actual: () => {
-      const two = ok(undefined, dep(containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" })), "alice", T1);
+      const two = ok(
+        undefined,
+        dep(containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" })),
+        "alice",
+        T1,
+      );
       return apply(two, dep(containers({ name: "web", image: "nginx:1" })), "alice", T2);
     },
     expected: {
       object: owned(
         dep(containers({ name: "web", image: "nginx:1" })),
-        entry("alice", "Apply", T2, { "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } } }),
+        entry("alice", "Apply", T2, {
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
+        }),
       ),
       conflicts: [],
     },
@@ -277,15 +342,28 @@ const cases: Case[] = [
   {
     name: "a dropped container item another manager has fields in stays, with only that manager's fields and its key",
     actual: () => {
-      const two = ok(undefined, dep(containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" })), "alice", T1);
+      const two = ok(
+        undefined,
+        dep(containers({ name: "web", image: "nginx:1" }, { name: "sidecar", image: "envoy:1" })),
+        "alice",
+        T1,
+      );
       const withArgs = ok(two, dep(containers({ name: "sidecar", args: ["--verbose"] })), "bob", T2);
       return apply(withArgs, dep(containers({ name: "web", image: "nginx:1" })), "alice", T3);
     },
     expected: {
       object: owned(
         dep(containers({ name: "web", image: "nginx:1" }, { name: "sidecar", args: ["--verbose"] })),
-        entry("alice", "Apply", T3, { "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } } }),
-        entry("bob", "Apply", T2, { "f:spec": { "f:template": { "f:spec": { "f:containers": { [SIDECAR]: { ".": {}, "f:args": {}, "f:name": {} } } } } } }),
+        entry("alice", "Apply", T3, {
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
+        }),
+        entry("bob", "Apply", T2, {
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [SIDECAR]: { ".": {}, "f:args": {}, "f:name": {} } } } },
+          },
+        }),
       ),
       conflicts: [],
     },
@@ -305,7 +383,10 @@ const cases: Case[] = [
         entry("alice", "Apply", T1, { "f:metadata": { "f:finalizers": { 'v:"a.example/x"': {} } } }),
         entry("bob", "Apply", T2, { "f:metadata": { "f:finalizers": { 'v:"b.example/y"': {} } } }),
       ),
-      owned(dep(undefined, { finalizers: ["b.example/y"] }), entry("bob", "Apply", T2, { "f:metadata": { "f:finalizers": { 'v:"b.example/y"': {} } } })),
+      owned(
+        dep(undefined, { finalizers: ["b.example/y"] }),
+        entry("bob", "Apply", T2, { "f:metadata": { "f:finalizers": { 'v:"b.example/y"': {} } } }),
+      ),
       dep(undefined),
     ],
   },
@@ -317,12 +398,20 @@ const cases: Case[] = [
       delete ((edited["metadata"] as Obj)["labels"] as Obj)["tier"];
       return update(v1, edited, "kubectl-edit", T2);
     },
-    expected: owned(dep({ replicas: 2 }, { labels: { app: "web" } }), entry("alice", "Apply", T1, { "f:metadata": { "f:labels": { "f:app": {} } }, "f:spec": { "f:replicas": {} } })),
+    expected: owned(
+      dep({ replicas: 2 }, { labels: { app: "web" } }),
+      entry("alice", "Apply", T1, { "f:metadata": { "f:labels": { "f:app": {} } }, "f:spec": { "f:replicas": {} } }),
+    ),
   },
   {
     name: "an Update adding a label owns the label; its manager's fields accumulate over writes",
     actual: () => {
-      const labelled = update(CREATED, { ...CREATED, metadata: { ...(CREATED["metadata"] as Obj), labels: { app: "web", env: "prod" } } }, "kubectl-label", T2);
+      const labelled = update(
+        CREATED,
+        { ...CREATED, metadata: { ...(CREATED["metadata"] as Obj), labels: { app: "web", env: "prod" } } },
+        "kubectl-label",
+        T2,
+      );
       return update(labelled, scaled(labelled, 4), "kubectl-label", T3)["metadata"];
     },
     expected: {
@@ -332,18 +421,36 @@ const cases: Case[] = [
       managedFields: [
         entry("alice", "Apply", T1, {
           "f:metadata": { "f:labels": { "f:app": {} } },
-          "f:spec": { "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } } },
+          "f:spec": {
+            "f:template": { "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:image": {}, "f:name": {} } } } },
+          },
         }),
-        entry("kubectl-label", "Update", T3, { "f:metadata": { "f:labels": { "f:env": {} } }, "f:spec": { "f:replicas": {} } }),
+        entry("kubectl-label", "Update", T3, {
+          "f:metadata": { "f:labels": { "f:env": {} } },
+          "f:spec": { "f:replicas": {} },
+        }),
       ],
     },
   },
   {
     name: "container ports are keyed by containerPort and protocol (TCP by default) in sets and conflicts",
     actual: () => {
-      const live = ok(undefined, dep(containers({ name: "web", ports: [{ containerPort: 80, name: "http" }] })), "alice", T1);
-      const result = apply(live, dep(containers({ name: "web", ports: [{ containerPort: 80, protocol: "TCP", name: "web" }] })), "bob", T2);
-      return { fields: ((live["metadata"] as Obj)["managedFields"] as Obj[])[0]?.["fieldsV1"], conflicts: result.conflicts };
+      const live = ok(
+        undefined,
+        dep(containers({ name: "web", ports: [{ containerPort: 80, name: "http" }] })),
+        "alice",
+        T1,
+      );
+      const result = apply(
+        live,
+        dep(containers({ name: "web", ports: [{ containerPort: 80, protocol: "TCP", name: "web" }] })),
+        "bob",
+        T2,
+      );
+      return {
+        fields: ((live["metadata"] as Obj)["managedFields"] as Obj[])[0]?.["fieldsV1"],
+        conflicts: result.conflicts,
+      };
     },
     expected: {
       fields: {
@@ -351,19 +458,35 @@ const cases: Case[] = [
           "f:template": {
             "f:spec": {
               "f:containers": {
-                [WEB]: { ".": {}, "f:name": {}, "f:ports": { 'k:{"containerPort":80,"protocol":"TCP"}': { ".": {}, "f:containerPort": {}, "f:name": {} } } },
+                [WEB]: {
+                  ".": {},
+                  "f:name": {},
+                  "f:ports": {
+                    'k:{"containerPort":80,"protocol":"TCP"}': { ".": {}, "f:containerPort": {}, "f:name": {} },
+                  },
+                },
               },
             },
           },
         },
       },
-      conflicts: [{ manager: "alice", field: '.spec.template.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name' }],
+      conflicts: [
+        {
+          manager: "alice",
+          field: '.spec.template.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].name',
+        },
+      ],
     },
   },
   {
     name: "custom resources have atomic lists: the whole list is one field",
     actual: () => {
-      const widget = (items: string[]): Obj => ({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, spec: { items: items.map((name) => ({ name })) } });
+      const widget = (items: string[]): Obj => ({
+        apiVersion: "example.com/v1",
+        kind: "Widget",
+        metadata: { name: "w" },
+        spec: { items: items.map((name) => ({ name })) },
+      });
       const options = { force: false, kind: "Widget", builtin: false };
       const live = serverSideApply(undefined, widget(["a"]), { ...options, manager: "alice", now: T1 }).object;
       const result = serverSideApply(live, widget(["b"]), { ...options, manager: "bob", now: T2 });
@@ -377,19 +500,35 @@ const cases: Case[] = [
   {
     name: "server metadata and identity in the applied object are neither merged nor owned",
     actual: () => {
-      const live = { ...CREATED, metadata: { ...(CREATED["metadata"] as Obj), uid: "u-1", resourceVersion: "7", creationTimestamp: "2026-01-01T00:00:00Z" } };
-      const applied = dep({ replicas: 2, ...containers({ name: "web", image: "nginx:1" }) }, {
-        labels: { app: "web" },
-        uid: "other",
-        resourceVersion: "1",
-        creationTimestamp: null,
-        managedFields: [entry("mallory", "Apply", T1, { "f:spec": {} })],
-      });
+      const live = {
+        ...CREATED,
+        metadata: {
+          ...(CREATED["metadata"] as Obj),
+          uid: "u-1",
+          resourceVersion: "7",
+          creationTimestamp: "2026-01-01T00:00:00Z",
+        },
+      };
+      const applied = dep(
+        { replicas: 2, ...containers({ name: "web", image: "nginx:1" }) },
+        {
+          labels: { app: "web" },
+          uid: "other",
+          resourceVersion: "1",
+          creationTimestamp: null,
+          managedFields: [entry("mallory", "Apply", T1, { "f:spec": {} })],
+        },
+      );
       return apply(live, applied, "alice", T2).object;
     },
     expected: {
       ...CREATED,
-      metadata: { ...(CREATED["metadata"] as Obj), uid: "u-1", resourceVersion: "7", creationTimestamp: "2026-01-01T00:00:00Z" },
+      metadata: {
+        ...(CREATED["metadata"] as Obj),
+        uid: "u-1",
+        resourceVersion: "7",
+        creationTimestamp: "2026-01-01T00:00:00Z",
+      },
     },
   },
 ];
@@ -401,11 +540,23 @@ describe("server-side apply ownership and conflicts", () => {
 
   it("keeps live key order and appends new keys in applied order", () => {
     const live = ok(undefined, dep({ replicas: 2 }, { labels: { b: "1", a: "2" } }), "alice", T1);
-    const object = ok(live, dep({ strategy: { type: "Recreate" }, paused: false }, { labels: { z: "3", c: "4" } }), "bob", T2);
+    const object = ok(
+      live,
+      dep({ strategy: { type: "Recreate" }, paused: false }, { labels: { z: "3", c: "4" } }),
+      "bob",
+      T2,
+    );
     expect(Object.keys(object["metadata"] as Obj)).toEqual(["name", "namespace", "labels", "managedFields"]);
     expect(Object.keys((object["metadata"] as Obj)["labels"] as Obj)).toEqual(["b", "a", "z", "c"]);
     expect(Object.keys(object["spec"] as Obj)).toEqual(["replicas", "strategy", "paused"]);
-    expect(Object.keys(((object["metadata"] as Obj)["managedFields"] as Obj[])[0] ?? {})).toEqual(["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1"]);
+    expect(Object.keys(((object["metadata"] as Obj)["managedFields"] as Obj[])[0] ?? {})).toEqual([
+      "manager",
+      "operation",
+      "apiVersion",
+      "time",
+      "fieldsType",
+      "fieldsV1",
+    ]);
   });
 
   it("merges lists keeping live-only items after the shared item they followed", () => {
@@ -417,7 +568,9 @@ describe("server-side apply ownership and conflicts", () => {
 
   it("never mutates its inputs", () => {
     const live = deepFreeze(structuredClone(update(CREATED, scaled(CREATED, 5), "kube-controller-manager", T2)));
-    const applied = deepFreeze(dep({ replicas: 3, ...containers({ name: "sidecar", image: "envoy:1" }) }, { finalizers: ["x"] }));
+    const applied = deepFreeze(
+      dep({ replicas: 3, ...containers({ name: "sidecar", image: "envoy:1" }) }, { finalizers: ["x"] }),
+    );
     const before = JSON.stringify([live, applied]);
     apply(live, applied, "alice", T3, true);
     apply(live, applied, "bob", T3);
@@ -445,19 +598,33 @@ describe("field sets", () => {
 
   it("computes the applied set of an object: items with '.', sets as values, atomic lists as leaves", () => {
     const set = fieldSetOf(
-      { metadata: { finalizers: ["f"], labels: {} }, spec: { containers: [{ name: "web", args: ["a"], env: [{ name: "X", value: "1" }] }] } },
+      {
+        metadata: { finalizers: ["f"], labels: {} },
+        spec: { containers: [{ name: "web", args: ["a"], env: [{ name: "X", value: "1" }] }] },
+      },
       { kind: "Pod", builtin: true },
     );
     expect(fieldSetToFieldsV1(set)).toEqual({
       "f:metadata": { "f:finalizers": { 'v:"f"': {} }, "f:labels": {} },
-      "f:spec": { "f:containers": { [WEB]: { ".": {}, "f:args": {}, "f:env": { 'k:{"name":"X"}': { ".": {}, "f:name": {}, "f:value": {} } }, "f:name": {} } } },
+      "f:spec": {
+        "f:containers": {
+          [WEB]: {
+            ".": {},
+            "f:args": {},
+            "f:env": { 'k:{"name":"X"}': { ".": {}, "f:name": {}, "f:value": {} } },
+            "f:name": {},
+          },
+        },
+      },
     });
   });
 
   it("takes unions, differences and intersections", () => {
     const a = fieldSetFromFieldsV1({ "f:spec": { "f:replicas": {}, "f:paused": {} } });
     const b = fieldSetFromFieldsV1({ "f:spec": { "f:replicas": {}, "f:minReadySeconds": {} } });
-    expect(fieldSetToFieldsV1(unionFieldSets(a, b))).toEqual({ "f:spec": { "f:minReadySeconds": {}, "f:paused": {}, "f:replicas": {} } });
+    expect(fieldSetToFieldsV1(unionFieldSets(a, b))).toEqual({
+      "f:spec": { "f:minReadySeconds": {}, "f:paused": {}, "f:replicas": {} },
+    });
     expect(fieldSetToFieldsV1(differenceFieldSets(a, b))).toEqual({ "f:spec": { "f:paused": {} } });
     expect(fieldSetToFieldsV1(intersectFieldSets(a, b))).toEqual({ "f:spec": { "f:replicas": {} } });
     expect(fieldSetToFieldsV1(differenceFieldSets(a, a))).toEqual({});

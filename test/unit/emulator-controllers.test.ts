@@ -29,13 +29,30 @@ interface NodeSpec {
 function node(n: NodeSpec): KubeObject {
   const allocatable = { cpu: n.cpu, memory: n.memory, pods: String(n.pods ?? 110) };
   return {
-    metadata: { name: n.name, uid: `node-${n.name}`, creationTimestamp: STAMP, labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", ...n.labels } },
+    metadata: {
+      name: n.name,
+      uid: `node-${n.name}`,
+      creationTimestamp: STAMP,
+      labels: { "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", ...n.labels },
+    },
     spec: n.taints ? { taints: n.taints } : {},
     status: {
       capacity: allocatable,
       allocatable,
-      conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status", lastHeartbeatTime: STAMP, lastTransitionTime: STAMP }],
-      addresses: [{ type: "InternalIP", address: n.ip ?? "10.0.0.1" }, { type: "Hostname", address: n.name }],
+      conditions: [
+        {
+          type: "Ready",
+          status: "True",
+          reason: "KubeletReady",
+          message: "kubelet is posting ready status",
+          lastHeartbeatTime: STAMP,
+          lastTransitionTime: STAMP,
+        },
+      ],
+      addresses: [
+        { type: "InternalIP", address: n.ip ?? "10.0.0.1" },
+        { type: "Hostname", address: n.name },
+      ],
     },
   };
 }
@@ -65,7 +82,8 @@ function workload(name: string, spec: Obj): KubeObject {
   return { metadata: { name, namespace: NS, uid: randomUUID(), creationTimestamp: STAMP, generation: 1 }, spec };
 }
 
-const deployment = (name: string, replicas: number, p: PodShape = {}) => workload(name, { replicas, selector: { matchLabels: { app: name } }, template: template(name, p) });
+const deployment = (name: string, replicas: number, p: PodShape = {}) =>
+  workload(name, { replicas, selector: { matchLabels: { app: name } }, template: template(name, p) });
 
 function setup(nodes: NodeSpec[], podStartDelayMs = 0) {
   const store = new ObjectStore();
@@ -74,11 +92,13 @@ function setup(nodes: NodeSpec[], podStartDelayMs = 0) {
   return { store, ctl };
 }
 
-const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
+const get = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Obj)[k] : undefined), o);
 const pods = (store: ObjectStore) => store.list("/pods");
 const running = (store: ObjectStore) => pods(store).filter((p) => get(p, "status", "phase") === "Running");
 const pending = (store: ObjectStore) => pods(store).filter((p) => get(p, "status", "phase") === "Pending");
-const scheduledCondition = (p: KubeObject) => (get(p, "status", "conditions") as Obj[]).find((c) => c["type"] === "PodScheduled");
+const scheduledCondition = (p: KubeObject) =>
+  (get(p, "status", "conditions") as Obj[]).find((c) => c["type"] === "PodScheduled");
 const onNode = (store: ObjectStore, name: string) => pods(store).filter((p) => get(p, "spec", "nodeName") === name);
 
 /** Changes a stored object's spec as an update through the API would (generation bumped). */
@@ -114,12 +134,32 @@ describe("Deployments", () => {
     const hash = String(get(rs, "metadata", "labels", "pod-template-hash"));
     expect(hash).toMatch(new RegExp(`^${ALPHABET}{10}$`));
     expect(rs.metadata["name"]).toBe(`web-${hash}`);
-    expect(rs.metadata["ownerReferences"]).toEqual([{ apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: d.metadata["uid"], controller: true, blockOwnerDeletion: true }]);
-    expect(rs.metadata).toMatchObject({ namespace: NS, generation: 1, creationTimestamp: STAMP, annotations: { "deployment.kubernetes.io/revision": "1", "deployment.kubernetes.io/desired-replicas": "3" } });
+    expect(rs.metadata["ownerReferences"]).toEqual([
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name: "web",
+        uid: d.metadata["uid"],
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(rs.metadata).toMatchObject({
+      namespace: NS,
+      generation: 1,
+      creationTimestamp: STAMP,
+      annotations: { "deployment.kubernetes.io/revision": "1", "deployment.kubernetes.io/desired-replicas": "3" },
+    });
     expect(rs.metadata["uid"]).toMatch(/^[0-9a-f-]{36}$/);
     expect(get(rs, "spec", "replicas")).toBe(3);
     expect(get(rs, "spec", "selector")).toEqual({ matchLabels: { app: "web", "pod-template-hash": hash } });
-    expect(rs["status"]).toEqual({ replicas: 3, fullyLabeledReplicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: 1 });
+    expect(rs["status"]).toEqual({
+      replicas: 3,
+      fullyLabeledReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      observedGeneration: 1,
+    });
 
     const ps = pods(store);
     expect(ps).toHaveLength(3);
@@ -127,8 +167,19 @@ describe("Deployments", () => {
       expect(p.metadata["name"]).toMatch(new RegExp(`^web-${hash}-${ALPHABET}{5}$`));
       expect(p.metadata["generateName"]).toBe(`web-${hash}-`);
       expect(p.metadata["labels"]).toEqual({ app: "web", "pod-template-hash": hash });
-      expect(p.metadata["ownerReferences"]).toEqual([{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `web-${hash}`, uid: rs.metadata["uid"], controller: true, blockOwnerDeletion: true }]);
-      expect(get(p, "spec", "containers")).toEqual([{ name: "main", image: "nginx:1.27", resources: { requests: { cpu: "100m", memory: "64Mi" } } }]);
+      expect(p.metadata["ownerReferences"]).toEqual([
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: `web-${hash}`,
+          uid: rs.metadata["uid"],
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+      expect(get(p, "spec", "containers")).toEqual([
+        { name: "main", image: "nginx:1.27", resources: { requests: { cpu: "100m", memory: "64Mi" } } },
+      ]);
       const status = p["status"] as Obj;
       expect(status["phase"]).toBe("Running");
       expect(status["qosClass"]).toBe("Burstable");
@@ -169,8 +220,22 @@ describe("Deployments", () => {
       readyReplicas: 3,
       availableReplicas: 3,
       conditions: [
-        { type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability.", lastUpdateTime: STAMP, lastTransitionTime: STAMP },
-        { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: `ReplicaSet "web-${hash}" has successfully progressed.`, lastUpdateTime: STAMP, lastTransitionTime: STAMP },
+        {
+          type: "Available",
+          status: "True",
+          reason: "MinimumReplicasAvailable",
+          message: "Deployment has minimum availability.",
+          lastUpdateTime: STAMP,
+          lastTransitionTime: STAMP,
+        },
+        {
+          type: "Progressing",
+          status: "True",
+          reason: "NewReplicaSetAvailable",
+          message: `ReplicaSet "web-${hash}" has successfully progressed.`,
+          lastUpdateTime: STAMP,
+          lastTransitionTime: STAMP,
+        },
       ],
     });
     expect(get(live, "metadata", "annotations", "deployment.kubernetes.io/revision")).toBe("1");
@@ -189,12 +254,23 @@ describe("Deployments", () => {
     const rs = store.list("apps/replicasets")[0] as KubeObject;
     expect(rs.metadata["generation"]).toBe(2);
     expect(rs["status"]).toMatchObject({ replicas: 5, observedGeneration: 2 });
-    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ observedGeneration: 2, replicas: 5, readyReplicas: 5, availableReplicas: 5 });
+    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({
+      observedGeneration: 2,
+      replicas: 5,
+      readyReplicas: 5,
+      availableReplicas: 5,
+    });
 
     updateSpec(store, "apps/deployments", "web", (s) => (s["replicas"] = 1));
     ctl.reconcileAll();
     expect(pods(store)).toHaveLength(1);
-    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ observedGeneration: 3, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 });
+    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({
+      observedGeneration: 3,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+    });
 
     updateSpec(store, "apps/deployments", "web", (s) => (s["replicas"] = 0));
     ctl.reconcileAll();
@@ -210,7 +286,12 @@ describe("Deployments", () => {
     ctl.reconcileAll();
     const oldRs = store.list("apps/replicasets")[0] as KubeObject;
 
-    updateSpec(store, "apps/deployments", "web", (s) => (((s["template"] as Obj)["spec"] as { containers: Obj[] }).containers[0] as Obj)["image"] = "nginx:1.28");
+    updateSpec(
+      store,
+      "apps/deployments",
+      "web",
+      (s) => ((((s["template"] as Obj)["spec"] as { containers: Obj[] }).containers[0] as Obj)["image"] = "nginx:1.28"),
+    );
     ctl.reconcileAll();
     const rss = store.list("apps/replicasets");
     expect(rss).toHaveLength(1);
@@ -225,7 +306,13 @@ describe("Deployments", () => {
     }
     const d = store.get("apps/deployments", NS, "web") as KubeObject;
     expect(get(d, "metadata", "annotations", "deployment.kubernetes.io/revision")).toBe("2");
-    expect(d["status"]).toMatchObject({ observedGeneration: 2, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    expect(d["status"]).toMatchObject({
+      observedGeneration: 2,
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+    });
     expectSettled(store, ctl);
   });
 
@@ -237,7 +324,9 @@ describe("Deployments", () => {
     expect(pods(store)).toHaveLength(3);
     store.remove("apps/deployments", NS, "web");
     ctl.reconcileAll();
-    expect(store.list("apps/replicasets").map((r) => get(r, "metadata", "ownerReferences", "0", "name"))).toEqual(["api"]);
+    expect(store.list("apps/replicasets").map((r) => get(r, "metadata", "ownerReferences", "0", "name"))).toEqual([
+      "api",
+    ]);
     expect(pods(store).map((p) => get(p, "metadata", "labels", "app"))).toEqual(["api"]);
   });
 });
@@ -251,19 +340,44 @@ describe("scheduling", () => {
     store.put("apps/deployments", deployment("big", 1, { cpu: "4" }));
     store.put("apps/deployments", deployment("huge", 1, { cpu: "4", memory: "8Gi" }));
     ctl.reconcileAll();
-    const [big, huge] = ["big", "huge"].map((app) => pods(store).find((p) => get(p, "metadata", "labels", "app") === app) as KubeObject);
+    const [big, huge] = ["big", "huge"].map(
+      (app) => pods(store).find((p) => get(p, "metadata", "labels", "app") === app) as KubeObject,
+    );
     expect(get(big, "spec", "nodeName")).toBeUndefined();
     expect(get(big, "status", "phase")).toBe("Pending");
-    expect(scheduledCondition(big as KubeObject)).toEqual({ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/2 nodes are available: 2 Insufficient cpu.", lastProbeTime: null, lastTransitionTime: STAMP });
-    expect(scheduledCondition(huge as KubeObject)?.["message"]).toBe("0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory.");
+    expect(scheduledCondition(big as KubeObject)).toEqual({
+      type: "PodScheduled",
+      status: "False",
+      reason: "Unschedulable",
+      message: "0/2 nodes are available: 2 Insufficient cpu.",
+      lastProbeTime: null,
+      lastTransitionTime: STAMP,
+    });
+    expect(scheduledCondition(huge as KubeObject)?.["message"]).toBe(
+      "0/2 nodes are available: 2 Insufficient cpu, 2 Insufficient memory.",
+    );
     expect(store.get("apps/deployments", NS, "big")?.["status"]).toEqual({
       observedGeneration: 1,
       replicas: 1,
       updatedReplicas: 1,
       unavailableReplicas: 1,
       conditions: [
-        { type: "Available", status: "False", reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability.", lastUpdateTime: STAMP, lastTransitionTime: STAMP },
-        { type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: expect.stringMatching(/^ReplicaSet "big-\w{10}" is progressing\.$/), lastUpdateTime: STAMP, lastTransitionTime: STAMP },
+        {
+          type: "Available",
+          status: "False",
+          reason: "MinimumReplicasUnavailable",
+          message: "Deployment does not have minimum availability.",
+          lastUpdateTime: STAMP,
+          lastTransitionTime: STAMP,
+        },
+        {
+          type: "Progressing",
+          status: "True",
+          reason: "ReplicaSetUpdated",
+          message: expect.stringMatching(/^ReplicaSet "big-\w{10}" is progressing\.$/),
+          lastUpdateTime: STAMP,
+          lastTransitionTime: STAMP,
+        },
       ],
     });
     expectSettled(store, ctl);
@@ -280,10 +394,18 @@ describe("scheduling", () => {
     expect(onNode(store, "a")).toHaveLength(2);
     expect(onNode(store, "b")).toHaveLength(2);
     expect(pending(store)).toHaveLength(1);
-    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe("0/2 nodes are available: 2 Insufficient cpu.");
+    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe(
+      "0/2 nodes are available: 2 Insufficient cpu.",
+    );
     const marks = ctl.highWaterMarks();
-    for (const n of ["a", "b"]) expect(marks.get(n)).toEqual({ cpuMillis: 1000, memoryBytes: 512 * 1024 * 1024, pods: 2 });
-    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ replicas: 5, readyReplicas: 4, availableReplicas: 4, unavailableReplicas: 1 });
+    for (const n of ["a", "b"])
+      expect(marks.get(n)).toEqual({ cpuMillis: 1000, memoryBytes: 512 * 1024 * 1024, pods: 2 });
+    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({
+      replicas: 5,
+      readyReplicas: 4,
+      availableReplicas: 4,
+      unavailableReplicas: 1,
+    });
 
     // Scaling down removes the unscheduled pod first.
     updateSpec(store, "apps/deployments", "web", (s) => (s["replicas"] = 4));
@@ -305,20 +427,34 @@ describe("scheduling", () => {
     store.put("apps/deployments", deployment("web", 3));
     ctl.reconcileAll();
     expect(running(store)).toHaveLength(2);
-    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe("0/1 nodes are available: 1 Too many pods.");
+    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe(
+      "0/1 nodes are available: 1 Too many pods.",
+    );
     expect(ctl.highWaterMarks().get("a")?.pods).toBe(2);
   });
 
   it("honours nodeSelector and taints, with the scheduler's wording", () => {
     const { store, ctl } = setup([
-      { name: "a", cpu: "2", memory: "2Gi", labels: { disk: "ssd" }, taints: [{ key: "dedicated", value: "edge", effect: "NoSchedule" }] },
+      {
+        name: "a",
+        cpu: "2",
+        memory: "2Gi",
+        labels: { disk: "ssd" },
+        taints: [{ key: "dedicated", value: "edge", effect: "NoSchedule" }],
+      },
       { name: "b", cpu: "2", memory: "2Gi" },
       { name: "c", cpu: "2", memory: "2Gi", labels: { disk: "ssd" } },
     ]);
     store.put("apps/deployments", deployment("ssd", 2, { nodeSelector: { disk: "ssd" } }));
     store.put("apps/deployments", deployment("nvme", 1, { nodeSelector: { disk: "nvme" } }));
     store.put("apps/deployments", deployment("ded", 1, { nodeSelector: { disk: "ssd" }, cpu: "3" }));
-    store.put("apps/deployments", deployment("tol", 3, { nodeSelector: { disk: "ssd" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "edge", effect: "NoSchedule" }] }));
+    store.put(
+      "apps/deployments",
+      deployment("tol", 3, {
+        nodeSelector: { disk: "ssd" },
+        tolerations: [{ key: "dedicated", operator: "Equal", value: "edge", effect: "NoSchedule" }],
+      }),
+    );
     ctl.reconcileAll();
     const byApp = (app: string) => pods(store).filter((p) => get(p, "metadata", "labels", "app") === app);
     expect(byApp("ssd").map((p) => get(p, "spec", "nodeName"))).toEqual(["c", "c"]);
@@ -338,7 +474,9 @@ describe("scheduling", () => {
     store.put("/nodes", b);
     store.put("apps/deployments", deployment("any", 1, { cpu: "2500m" }));
     ctl.reconcileAll();
-    expect(scheduledCondition(byApp("any")[0] as KubeObject)?.["message"]).toBe("0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: edge}, 1 node(s) were unschedulable.");
+    expect(scheduledCondition(byApp("any")[0] as KubeObject)?.["message"]).toBe(
+      "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: edge}, 1 node(s) were unschedulable.",
+    );
   });
 
   it("retries pending pods when capacity appears", () => {
@@ -356,11 +494,23 @@ describe("scheduling", () => {
 describe("StatefulSets and DaemonSets", () => {
   it("a StatefulSet makes <name>-0..n-1, in order, and scales down from the top", () => {
     const { store, ctl } = setup([{ name: "a", cpu: "4", memory: "4Gi" }]);
-    store.put("apps/statefulsets", workload("db", { replicas: 3, serviceName: "db", selector: { matchLabels: { app: "db" } }, template: template("db", { cpu: "100m" }) }));
+    store.put(
+      "apps/statefulsets",
+      workload("db", {
+        replicas: 3,
+        serviceName: "db",
+        selector: { matchLabels: { app: "db" } },
+        template: template("db", { cpu: "100m" }),
+      }),
+    );
     ctl.reconcileAll();
     expect(pods(store).map((p) => p.metadata["name"])).toEqual(["db-0", "db-1", "db-2"]);
     const p1 = store.get("/pods", NS, "db-1") as KubeObject;
-    expect(p1.metadata["labels"]).toMatchObject({ app: "db", "apps.kubernetes.io/pod-index": "1", "statefulset.kubernetes.io/pod-name": "db-1" });
+    expect(p1.metadata["labels"]).toMatchObject({
+      app: "db",
+      "apps.kubernetes.io/pod-index": "1",
+      "statefulset.kubernetes.io/pod-name": "db-1",
+    });
     expect(p1["spec"]).toMatchObject({ hostname: "db-1", subdomain: "db" });
     expect(get(p1, "metadata", "ownerReferences", "0", "kind")).toBe("StatefulSet");
     const revision = get(p1, "metadata", "labels", "controller-revision-hash");
@@ -389,7 +539,10 @@ describe("StatefulSets and DaemonSets", () => {
       { name: "b", cpu: "1", memory: "1Gi" },
       { name: "c", cpu: "1", memory: "1Gi", taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }] },
     ]);
-    store.put("apps/daemonsets", workload("agent", { selector: { matchLabels: { app: "agent" } }, template: template("agent", { cpu: "100m" }) }));
+    store.put(
+      "apps/daemonsets",
+      workload("agent", { selector: { matchLabels: { app: "agent" } }, template: template("agent", { cpu: "100m" }) }),
+    );
     ctl.reconcileAll();
     const ps = pods(store);
     expect(ps.map((p) => get(p, "spec", "nodeName")).sort()).toEqual(["a", "b"]);
@@ -410,10 +563,18 @@ describe("StatefulSets and DaemonSets", () => {
     ctl.setNodeReady("b", false);
     ctl.reconcileAll();
     expect(pods(store).map((p) => get(p, "spec", "nodeName"))).toEqual(["a"]);
-    expect(store.get("apps/daemonsets", NS, "agent")?.["status"]).toMatchObject({ currentNumberScheduled: 1, desiredNumberScheduled: 1, numberReady: 1 });
+    expect(store.get("apps/daemonsets", NS, "agent")?.["status"]).toMatchObject({
+      currentNumberScheduled: 1,
+      desiredNumberScheduled: 1,
+      numberReady: 1,
+    });
     ctl.setNodeReady("b", true);
     ctl.reconcileAll();
-    expect(running(store).map((p) => get(p, "spec", "nodeName")).sort()).toEqual(["a", "b"]);
+    expect(
+      running(store)
+        .map((p) => get(p, "spec", "nodeName"))
+        .sort(),
+    ).toEqual(["a", "b"]);
     expectSettled(store, ctl);
   });
 
@@ -421,10 +582,17 @@ describe("StatefulSets and DaemonSets", () => {
     const { store, ctl } = setup([{ name: "a", cpu: "1", memory: "1Gi" }]);
     store.put("apps/deployments", deployment("web", 2, { cpu: "400m" }));
     ctl.reconcileAll();
-    store.put("apps/daemonsets", workload("agent", { selector: { matchLabels: { app: "agent" } }, template: template("agent", { cpu: "300m" }) }));
+    store.put(
+      "apps/daemonsets",
+      workload("agent", { selector: { matchLabels: { app: "agent" } }, template: template("agent", { cpu: "300m" }) }),
+    );
     ctl.reconcileAll();
     const agent = pods(store).find((p) => get(p, "metadata", "labels", "app") === "agent") as KubeObject;
-    expect(agent["status"]).toMatchObject({ phase: "Pending", reason: "OutOfcpu", message: "Pod was rejected: Node didn't have enough resource: cpu, requested: 300, used: 800, capacity: 1000" });
+    expect(agent["status"]).toMatchObject({
+      phase: "Pending",
+      reason: "OutOfcpu",
+      message: "Pod was rejected: Node didn't have enough resource: cpu, requested: 300, used: 800, capacity: 1000",
+    });
     expect(ctl.highWaterMarks().get("a")?.cpuMillis).toBe(800);
     expectSettled(store, ctl);
     // Room made: the daemon pod is admitted and runs.
@@ -448,7 +616,11 @@ describe("node loss", () => {
 
     ctl.setNodeReady("b", false);
     const b = store.get("/nodes", undefined, "b") as KubeObject;
-    expect((get(b, "status", "conditions") as Obj[]).find((c) => c["type"] === "Ready")).toMatchObject({ status: "False", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." });
+    expect((get(b, "status", "conditions") as Obj[]).find((c) => c["type"] === "Ready")).toMatchObject({
+      status: "False",
+      reason: "NodeStatusUnknown",
+      message: "Kubelet stopped posting node status.",
+    });
     expect(get(b, "spec", "taints")).toEqual([
       { key: "node.kubernetes.io/not-ready", effect: "NoSchedule" },
       { key: "node.kubernetes.io/not-ready", effect: "NoExecute", timeAdded: STAMP },
@@ -457,8 +629,15 @@ describe("node loss", () => {
     expect(onNode(store, "b")).toHaveLength(0);
     expect(pods(store).some((p) => before.has(p.metadata["name"]))).toBe(false);
     expect(pending(store)).toHaveLength(2);
-    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe("0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.");
-    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ replicas: 4, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 2 });
+    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe(
+      "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+    );
+    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({
+      replicas: 4,
+      readyReplicas: 2,
+      availableReplicas: 2,
+      unavailableReplicas: 2,
+    });
     expect(ctl.highWaterMarks().get("a")?.cpuMillis).toBe(1000);
 
     ctl.setNodeReady("b", true);
@@ -498,13 +677,26 @@ describe("node loss", () => {
     ];
     const { store, ctl } = setup(nodes);
     const cpus = ["100m", "250m", "500m", "700m"];
-    for (const name of ["x", "y", "z"]) store.put("apps/deployments", deployment(name, 1 + rand(4), { cpu: cpus[rand(4)] as string, memory: `${64 * (1 + rand(8))}Mi` }));
+    for (const name of ["x", "y", "z"])
+      store.put(
+        "apps/deployments",
+        deployment(name, 1 + rand(4), { cpu: cpus[rand(4)] as string, memory: `${64 * (1 + rand(8))}Mi` }),
+      );
     const down = new Set<string>();
     for (let step = 0; step < 60; step++) {
       const op = rand(4);
       const name = ["x", "y", "z"][rand(3)] as string;
       if (op === 0) updateSpec(store, "apps/deployments", name, (s) => (s["replicas"] = rand(7)));
-      else if (op === 1) updateSpec(store, "apps/deployments", name, (s) => ((((s["template"] as Obj)["spec"] as { containers: Obj[] }).containers[0] as Obj)["resources"] = { requests: { cpu: cpus[rand(4)] } }));
+      else if (op === 1)
+        updateSpec(
+          store,
+          "apps/deployments",
+          name,
+          (s) =>
+            ((((s["template"] as Obj)["spec"] as { containers: Obj[] }).containers[0] as Obj)["resources"] = {
+              requests: { cpu: cpus[rand(4)] },
+            }),
+        );
       else {
         const n = (nodes[rand(3)] as NodeSpec).name;
         const ready = down.has(n);
@@ -537,14 +729,21 @@ describe("pod start and watch-driven reconciliation", () => {
     vi.useFakeTimers();
     const { store, ctl } = setup([{ name: "a", cpu: "2", memory: "2Gi" }], 1000);
     store.put("apps/deployments", deployment("web", 2));
-    store.put("apps/statefulsets", workload("db", { replicas: 2, selector: { matchLabels: { app: "db" } }, template: template("db", {}) }));
+    store.put(
+      "apps/statefulsets",
+      workload("db", { replicas: 2, selector: { matchLabels: { app: "db" } }, template: template("db", {}) }),
+    );
     ctl.reconcileAll();
     const webPods = () => pods(store).filter((p) => get(p, "metadata", "labels", "app") === "web");
     expect(webPods()).toHaveLength(2);
     for (const p of webPods()) {
       expect(get(p, "status", "phase")).toBe("Pending");
       expect(get(p, "status", "containerStatuses", "0", "state")).toEqual({ waiting: { reason: "ContainerCreating" } });
-      expect((get(p, "status", "conditions") as Obj[]).find((c) => c["type"] === "Ready")).toMatchObject({ status: "False", reason: "ContainersNotReady", message: "containers with unready status: [main]" });
+      expect((get(p, "status", "conditions") as Obj[]).find((c) => c["type"] === "Ready")).toMatchObject({
+        status: "False",
+        reason: "ContainersNotReady",
+        message: "containers with unready status: [main]",
+      });
       expect(get(p, "status", "qosClass")).toBe("BestEffort");
     }
     expect(store.get("apps/deployments", NS, "web")?.["status"]).not.toHaveProperty("readyReplicas");
@@ -554,7 +753,10 @@ describe("pod start and watch-driven reconciliation", () => {
     expect(running(store)).toHaveLength(0);
     vi.advanceTimersByTime(1);
     expect(webPods().every((p) => get(p, "status", "phase") === "Running")).toBe(true);
-    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ readyReplicas: 2, availableReplicas: 2 });
+    expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({
+      readyReplicas: 2,
+      availableReplicas: 2,
+    });
     expect(get(store.get("/pods", NS, "db-1"), "status", "phase")).toBe("Pending");
     vi.advanceTimersByTime(1000);
     expect(get(store.get("/pods", NS, "db-1"), "status", "phase")).toBe("Running");
@@ -566,7 +768,10 @@ describe("pod start and watch-driven reconciliation", () => {
     ctl.start();
     try {
       store.put("apps/deployments", deployment("web", 2));
-      await vi.waitFor(() => expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ readyReplicas: 2 }), { timeout: 2000, interval: 5 });
+      await vi.waitFor(
+        () => expect(store.get("apps/deployments", NS, "web")?.["status"]).toMatchObject({ readyReplicas: 2 }),
+        { timeout: 2000, interval: 5 },
+      );
       await new Promise((r) => setImmediate(r));
       const rv = store.resourceVersion;
       await new Promise((r) => setImmediate(r));

@@ -33,9 +33,18 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "maps merge recursively; null deletes a key; a null for a missing key adds nothing",
     kind: "Deployment",
-    original: { metadata: { name: "web", labels: { app: "web", tier: "front" }, annotations: { a: "1" } }, spec: { replicas: 1 } },
-    patch: { metadata: { labels: { tier: null, version: "v2" }, annotations: { gone: null } }, spec: { replicas: 3, paused: null } },
-    expected: { metadata: { name: "web", labels: { app: "web", version: "v2" }, annotations: { a: "1" } }, spec: { replicas: 3 } },
+    original: {
+      metadata: { name: "web", labels: { app: "web", tier: "front" }, annotations: { a: "1" } },
+      spec: { replicas: 1 },
+    },
+    patch: {
+      metadata: { labels: { tier: null, version: "v2" }, annotations: { gone: null } },
+      spec: { replicas: 3, paused: null },
+    },
+    expected: {
+      metadata: { name: "web", labels: { app: "web", version: "v2" }, annotations: { a: "1" } },
+      spec: { replicas: 3 },
+    },
   },
   {
     name: "a map new to the object is taken without its nulls",
@@ -72,7 +81,10 @@ const SMP_CASES: SmpCase[] = [
       metadata: { annotations: { [LAST_APPLIED]: '{"new":true}' } },
       spec: {
         template: {
-          spec: { "$setElementOrder/containers": [{ name: "web" }, { name: "sidecar" }], containers: [{ image: "nginx:1.27", name: "web" }] },
+          spec: {
+            "$setElementOrder/containers": [{ name: "web" }, { name: "sidecar" }],
+            containers: [{ image: "nginx:1.27", name: "web" }],
+          },
         },
       },
     },
@@ -109,7 +121,9 @@ const SMP_CASES: SmpCase[] = [
     }),
     patch: deployment({
       "$setElementOrder/containers": [{ name: "web" }],
-      containers: [{ "$setElementOrder/env": [{ name: "A" }, { name: "C" }], env: [{ $patch: "delete", name: "B" }], name: "web" }],
+      containers: [
+        { "$setElementOrder/env": [{ name: "A" }, { name: "C" }], env: [{ $patch: "delete", name: "B" }], name: "web" },
+      ],
     }),
     expected: deployment({
       containers: [
@@ -127,18 +141,25 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "kubectl apply: a container port changed (new port added, old one deleted, merged by containerPort)",
     kind: "Deployment",
-    original: deployment({ containers: [{ name: "web", image: "nginx", ports: [{ name: "http", containerPort: 80, protocol: "TCP" }] }] }),
+    original: deployment({
+      containers: [{ name: "web", image: "nginx", ports: [{ name: "http", containerPort: 80, protocol: "TCP" }] }],
+    }),
     patch: deployment({
       "$setElementOrder/containers": [{ name: "web" }],
       containers: [
         {
           "$setElementOrder/ports": [{ containerPort: 8080 }],
           name: "web",
-          ports: [{ containerPort: 8080, name: "http" }, { $patch: "delete", containerPort: 80 }],
+          ports: [
+            { containerPort: 8080, name: "http" },
+            { $patch: "delete", containerPort: 80 },
+          ],
         },
       ],
     }),
-    expected: deployment({ containers: [{ name: "web", image: "nginx", ports: [{ containerPort: 8080, name: "http" }] }] }),
+    expected: deployment({
+      containers: [{ name: "web", image: "nginx", ports: [{ containerPort: 8080, name: "http" }] }],
+    }),
   },
   {
     name: "kubectl apply: an env var added at the end, placed by $setElementOrder",
@@ -146,7 +167,9 @@ const SMP_CASES: SmpCase[] = [
     original: deployment({ containers: [{ name: "web", env: [{ name: "A", value: "1" }] }] }),
     patch: deployment({
       "$setElementOrder/containers": [{ name: "web" }],
-      containers: [{ "$setElementOrder/env": [{ name: "A" }, { name: "B" }], env: [{ name: "B", value: "2" }], name: "web" }],
+      containers: [
+        { "$setElementOrder/env": [{ name: "A" }, { name: "B" }], env: [{ name: "B", value: "2" }], name: "web" },
+      ],
     }),
     expected: deployment({
       containers: [
@@ -164,7 +187,10 @@ const SMP_CASES: SmpCase[] = [
     name: "kubectl apply: a container added first, placed by $setElementOrder",
     kind: "Deployment",
     original: deployment({ containers: [{ name: "web", image: "nginx" }] }),
-    patch: deployment({ "$setElementOrder/containers": [{ name: "proxy" }, { name: "web" }], containers: [{ image: "envoy", name: "proxy" }] }),
+    patch: deployment({
+      "$setElementOrder/containers": [{ name: "proxy" }, { name: "web" }],
+      containers: [{ image: "envoy", name: "proxy" }],
+    }),
     expected: deployment({
       containers: [
         { name: "proxy", image: "envoy" },
@@ -205,7 +231,12 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "$setElementOrder: a server-only item that came before a named one stays before it",
     kind: "Deployment",
-    original: deployment({ containers: [{ name: "mesh-proxy", image: "injected" }, { name: "web", image: "v1" }] }),
+    original: deployment({
+      containers: [
+        { name: "mesh-proxy", image: "injected" },
+        { name: "web", image: "v1" },
+      ],
+    }),
     patch: deployment({
       "$setElementOrder/containers": [{ name: "web" }, { name: "worker" }],
       containers: [
@@ -224,8 +255,16 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "$setElementOrder: a server-only item after the named ones stays after them",
     kind: "Deployment",
-    original: deployment({ containers: [{ name: "web", image: "v1" }, { name: "mesh-proxy", image: "injected" }] }),
-    patch: deployment({ "$setElementOrder/containers": [{ name: "web" }, { name: "worker" }], containers: [{ name: "worker", image: "w" }] }),
+    original: deployment({
+      containers: [
+        { name: "web", image: "v1" },
+        { name: "mesh-proxy", image: "injected" },
+      ],
+    }),
+    patch: deployment({
+      "$setElementOrder/containers": [{ name: "web" }, { name: "worker" }],
+      containers: [{ name: "worker", image: "w" }],
+    }),
     expected: deployment({
       containers: [
         { name: "web", image: "v1" },
@@ -256,7 +295,12 @@ const SMP_CASES: SmpCase[] = [
         { name: "v2", secret: { secretName: "s" } },
       ],
     }),
-    patch: deployment({ volumes: [{ $patch: "delete", name: "v1" }, { $patch: "delete", name: "nope" }] }),
+    patch: deployment({
+      volumes: [
+        { $patch: "delete", name: "v1" },
+        { $patch: "delete", name: "nope" },
+      ],
+    }),
     expected: deployment({ volumes: [{ name: "v2", secret: { secretName: "s" } }] }),
   },
   {
@@ -276,19 +320,31 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "$retainKeys: kubectl apply switching the Deployment strategy to Recreate",
     kind: "Deployment",
-    original: { spec: { replicas: 1, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } },
+    original: {
+      spec: { replicas: 1, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } },
+    },
     patch: { spec: { strategy: { $retainKeys: ["type"], rollingUpdate: null, type: "Recreate" } } },
     expected: { spec: { replicas: 1, strategy: { type: "Recreate" } } },
   },
   {
     name: "$retainKeys in a list item: a volume changed from emptyDir to configMap",
     kind: "Deployment",
-    original: deployment({ volumes: [{ name: "cfg", emptyDir: {} }, { name: "data", emptyDir: {} }] }),
+    original: deployment({
+      volumes: [
+        { name: "cfg", emptyDir: {} },
+        { name: "data", emptyDir: {} },
+      ],
+    }),
     patch: deployment({
       "$setElementOrder/volumes": [{ name: "cfg" }, { name: "data" }],
       volumes: [{ $retainKeys: ["configMap", "name"], configMap: { name: "app-config" }, name: "cfg" }],
     }),
-    expected: deployment({ volumes: [{ name: "cfg", configMap: { name: "app-config" } }, { name: "data", emptyDir: {} }] }),
+    expected: deployment({
+      volumes: [
+        { name: "cfg", configMap: { name: "app-config" } },
+        { name: "data", emptyDir: {} },
+      ],
+    }),
   },
   {
     name: "a set of primitives (finalizers) merges as a union",
@@ -315,7 +371,13 @@ const SMP_CASES: SmpCase[] = [
     name: "kubectl apply on a set: $setElementOrder, an added value and $deleteFromPrimitiveList together",
     kind: "Deployment",
     original: { metadata: { finalizers: ["a", "b", "x"] } },
-    patch: { metadata: { "$setElementOrder/finalizers": ["a", "c"], finalizers: ["c"], "$deleteFromPrimitiveList/finalizers": ["b"] } },
+    patch: {
+      metadata: {
+        "$setElementOrder/finalizers": ["a", "c"],
+        finalizers: ["c"],
+        "$deleteFromPrimitiveList/finalizers": ["b"],
+      },
+    },
     expected: { metadata: { finalizers: ["a", "c", "x"] } },
   },
   {
@@ -328,9 +390,18 @@ const SMP_CASES: SmpCase[] = [
   {
     name: "atomic lists (args, tolerations) are replaced whole",
     kind: "Deployment",
-    original: deployment({ tolerations: [{ key: "k1", operator: "Exists" }], containers: [{ name: "web", args: ["a", "b"] }] }),
-    patch: deployment({ tolerations: [{ key: "k2", operator: "Equal", value: "v" }], containers: [{ name: "web", args: ["c"] }] }),
-    expected: deployment({ tolerations: [{ key: "k2", operator: "Equal", value: "v" }], containers: [{ name: "web", args: ["c"] }] }),
+    original: deployment({
+      tolerations: [{ key: "k1", operator: "Exists" }],
+      containers: [{ name: "web", args: ["a", "b"] }],
+    }),
+    patch: deployment({
+      tolerations: [{ key: "k2", operator: "Equal", value: "v" }],
+      containers: [{ name: "web", args: ["c"] }],
+    }),
+    expected: deployment({
+      tolerations: [{ key: "k2", operator: "Equal", value: "v" }],
+      containers: [{ name: "web", args: ["c"] }],
+    }),
   },
   {
     name: "Service ports merge by port: kubectl apply changing one targetPort",
@@ -344,7 +415,9 @@ const SMP_CASES: SmpCase[] = [
         ],
       },
     },
-    patch: { spec: { "$setElementOrder/ports": [{ port: 80 }, { port: 443 }], ports: [{ port: 80, targetPort: 9090 }] } },
+    patch: {
+      spec: { "$setElementOrder/ports": [{ port: 80 }, { port: 443 }], ports: [{ port: 80, targetPort: 9090 }] },
+    },
     expected: {
       spec: {
         selector: { app: "web" },
@@ -389,11 +462,18 @@ const SMP_CASES: SmpCase[] = [
     original: deployment({ containers: [{ name: "web" }] }),
     patch: deployment({
       "$setElementOrder/volumes": [{ name: "b" }, { name: "x" }, { name: "a" }],
-      volumes: [{ name: "b", secret: { secretName: "s", optional: null } }, { name: "a", emptyDir: {} }, { $patch: "delete", name: "c" }],
+      volumes: [
+        { name: "b", secret: { secretName: "s", optional: null } },
+        { name: "a", emptyDir: {} },
+        { $patch: "delete", name: "c" },
+      ],
     }),
     expected: deployment({
       containers: [{ name: "web" }],
-      volumes: [{ name: "b", secret: { secretName: "s" } }, { name: "a", emptyDir: {} }],
+      volumes: [
+        { name: "b", secret: { secretName: "s" } },
+        { name: "a", emptyDir: {} },
+      ],
     }),
   },
   {
@@ -517,7 +597,10 @@ const ERROR_CASES: ErrorCase[] = [
     name: "a patch list out of $setElementOrder's order",
     kind: "Deployment",
     original: deployment({ containers: [{ name: "a" }, { name: "b" }] }),
-    patch: deployment({ "$setElementOrder/containers": [{ name: "a" }, { name: "b" }], containers: [{ name: "b" }, { name: "a" }] }),
+    patch: deployment({
+      "$setElementOrder/containers": [{ name: "a" }, { name: "b" }],
+      containers: [{ name: "b" }, { name: "a" }],
+    }),
     message: /doesn't match \$setElementOrder list/,
   },
   {
@@ -574,7 +657,11 @@ const MERGE_CASES: [string, unknown, unknown, unknown][] = [
   ["a new nested map keeps its empty maps, not its nulls", {}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
   [
     "a custom resource: lists replaced, maps merged",
-    { apiVersion: "x.io/v1", kind: "Foo", spec: { size: 1, items: [{ name: "a" }, { name: "b" }], labels: { k: "v" } } },
+    {
+      apiVersion: "x.io/v1",
+      kind: "Foo",
+      spec: { size: 1, items: [{ name: "a" }, { name: "b" }], labels: { k: "v" } },
+    },
     { spec: { items: [{ name: "c" }], labels: { k: null, n: "m" } } },
     { apiVersion: "x.io/v1", kind: "Foo", spec: { size: 1, items: [{ name: "c" }], labels: { n: "m" } } },
   ],

@@ -15,7 +15,17 @@ it("hits only for the same blueprint commit and IESD, and gives identical files"
   const bp = readBlueprint("cnf/upf", await readFolder(join(ROOT, "blueprints", "cnf", "upf")));
   const intent = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8"));
   const pkg = intent.packages[1]!;
-  const src = (commit: string, edge: string) => ({ intent: intent.name, revision: 1, pkg, domain: "d", edge, namespace: intent.name, blueprint: { name: "upf", repository: "c", url: "file:///c", path: bp.path, revision: "main", commit }, deployment: { repository: "r", path: `${intent.name}/${pkg.name}` }, inputs: [] });
+  const src = (commit: string, edge: string) => ({
+    intent: intent.name,
+    revision: 1,
+    pkg,
+    domain: "d",
+    edge,
+    namespace: intent.name,
+    blueprint: { name: "upf", repository: "c", url: "file:///c", path: bp.path, revision: "main", commit },
+    deployment: { repository: "r", path: `${intent.name}/${pkg.name}` },
+    inputs: [],
+  });
   const cache = new HydrationCache(8);
   const first = cache.hydrate(bp, buildIesd(src("a".repeat(40), "edge-1"), bp));
   expect(cache.hydrate(bp, buildIesd(src("a".repeat(40), "edge-1"), bp))).toBe(first);

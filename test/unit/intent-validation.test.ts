@@ -15,10 +15,27 @@ function base(): Doc {
     spec: {
       timeout: "300s",
       packages: [
-        { name: "ingress", blueprint: "nginx-ingress", version: "1.9.4", replicas: 1, resources: { cpu: "500m", memory: "256Mi" }, qos: "gold", placement: { edge: "edge-1" }, config: { LOG_LEVEL: "info" } },
+        {
+          name: "ingress",
+          blueprint: "nginx-ingress",
+          version: "1.9.4",
+          replicas: 1,
+          resources: { cpu: "500m", memory: "256Mi" },
+          qos: "gold",
+          placement: { edge: "edge-1" },
+          config: { LOG_LEVEL: "info" },
+        },
         { name: "analytics", blueprint: "video-analytics", after: ["ingress"], placement: { domain: "domain-y" } },
       ],
-      links: [{ from: "ingress", to: "analytics", port: 8080, protocol: "http", policy: { timeout: "2s", retries: 2, loadBalancer: "ROUND_ROBIN" } }],
+      links: [
+        {
+          from: "ingress",
+          to: "analytics",
+          port: 8080,
+          protocol: "http",
+          policy: { timeout: "2s", retries: 2, loadBalancer: "ROUND_ROBIN" },
+        },
+      ],
     },
   };
 }
@@ -45,73 +62,320 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
   ["unknown top-level field", (d) => ((d.status = {}), d), "status", "unknown field"],
   ["missing metadata", (d) => (delete d.metadata, d), "metadata.name", "is required"],
   ["upper-case intent name", (d) => ((d.metadata.name = "Video"), d), "metadata.name", "lower-case"],
-  ["a reserved intent name", (d) => ((d.metadata.name = "camino-system"), d), "metadata.name", '"camino-system" is reserved'],
+  [
+    "a reserved intent name",
+    (d) => ((d.metadata.name = "camino-system"), d),
+    "metadata.name",
+    '"camino-system" is reserved',
+  ],
   ["intent name too long", (d) => ((d.metadata.name = "a".repeat(64)), d), "metadata.name", "at most 63"],
   ["intent name ending in a dash", (d) => ((d.metadata.name = "video-"), d), "metadata.name", "start and end"],
-  ["intent name of the wrong type", (d) => ((d.metadata.name = 42), d), "metadata.name", "must be a string, not an integer"],
+  [
+    "intent name of the wrong type",
+    (d) => ((d.metadata.name = 42), d),
+    "metadata.name",
+    "must be a string, not an integer",
+  ],
   ["unknown metadata field", (d) => ((d.metadata.labels = {}), d), "metadata.labels", "unknown field"],
   ["missing spec", (d) => (delete d.spec, d), "spec.packages", "is required"],
   ["no packages", (d) => ((d.spec.packages = []), (d.spec.links = []), d), "spec.packages", "at least one package"],
-  ["packages not a list", (d) => ((d.spec.packages = { a: 1 }), (d.spec.links = []), d), "spec.packages", "must be a list, not an object"],
+  [
+    "packages not a list",
+    (d) => ((d.spec.packages = { a: 1 }), (d.spec.links = []), d),
+    "spec.packages",
+    "must be a list, not an object",
+  ],
   ["bad timeout", (d) => ((d.spec.timeout = "5 minutes"), d), "spec.timeout", "unknown unit"],
   ["timeout without unit", (d) => ((d.spec.timeout = "300"), d), "spec.timeout", "needs a unit"],
   ["negative-looking timeout", (d) => ((d.spec.timeout = "-5s"), d), "spec.timeout", "needs a number"],
   ["timeout over the limit", (d) => ((d.spec.timeout = "48h"), d), "spec.timeout", "longer than the limit"],
   ["bad heal policy", (d) => ((d.spec.heal = "always"), d), "spec.heal", "is not one of none, replace"],
   ["unknown spec field", (d) => ((d.spec.priority = 1), d), "spec.priority", "unknown field"],
-  ["package name with upper case", (d) => ((d.spec.packages[0].name = "Ingress"), d), "spec.packages[0].name", "lower-case"],
-  ["package name starting with a digit (DNS-1035)", (d) => ((d.spec.packages[0].name = "1ngress"), d), "spec.packages[0].name", "must start with a lower-case letter"],
+  [
+    "package name with upper case",
+    (d) => ((d.spec.packages[0].name = "Ingress"), d),
+    "spec.packages[0].name",
+    "lower-case",
+  ],
+  [
+    "package name starting with a digit (DNS-1035)",
+    (d) => ((d.spec.packages[0].name = "1ngress"), d),
+    "spec.packages[0].name",
+    "must start with a lower-case letter",
+  ],
   ["package without name", (d) => (delete d.spec.packages[0].name, d), "spec.packages[0].name", "is required"],
-  ["package without blueprint", (d) => (delete d.spec.packages[1].blueprint, d), "spec.packages[1].blueprint", "is required"],
-  ["duplicate package names", (d) => ((d.spec.packages[1].name = "ingress"), (d.spec.packages[1].after = []), (d.spec.links = []), d), "spec.packages[1].name", "already the name of spec.packages[0]"],
-  ["unknown package field", (d) => ((d.spec.packages[0].image = "nginx"), d), "spec.packages[0].image", "unknown field"],
-  ["package not an object", (d) => (d.spec.packages.push("db"), d), "spec.packages[2]", "must be an object, not a string"],
+  [
+    "package without blueprint",
+    (d) => (delete d.spec.packages[1].blueprint, d),
+    "spec.packages[1].blueprint",
+    "is required",
+  ],
+  [
+    "duplicate package names",
+    (d) => ((d.spec.packages[1].name = "ingress"), (d.spec.packages[1].after = []), (d.spec.links = []), d),
+    "spec.packages[1].name",
+    "already the name of spec.packages[0]",
+  ],
+  [
+    "unknown package field",
+    (d) => ((d.spec.packages[0].image = "nginx"), d),
+    "spec.packages[0].image",
+    "unknown field",
+  ],
+  [
+    "package not an object",
+    (d) => (d.spec.packages.push("db"), d),
+    "spec.packages[2]",
+    "must be an object, not a string",
+  ],
   ["package is null", (d) => (d.spec.packages.push(null), d), "spec.packages[2]", "must be an object, not null"],
-  ["bad version tag", (d) => ((d.spec.packages[0].version = "1.9 beta"), d), "spec.packages[0].version", "must consist of"],
-  ["bad blueprint revision", (d) => ((d.spec.packages[0].blueprintRevision = "v1..2"), d), "spec.packages[0].blueprintRevision", "not a valid git tag"],
-  ["replicas as a string", (d) => ((d.spec.packages[0].replicas = "three"), d), "spec.packages[0].replicas", 'must be an integer, not a string "three"'],
-  ["fractional replicas", (d) => ((d.spec.packages[0].replicas = 1.5), d), "spec.packages[0].replicas", "must be an integer"],
-  ["negative replicas", (d) => ((d.spec.packages[0].replicas = -1), d), "spec.packages[0].replicas", "between 0 and 1000"],
-  ["bad cpu quantity", (d) => ((d.spec.packages[0].resources.cpu = "500 m"), d), "spec.packages[0].resources.cpu", 'unknown suffix " m"'],
-  ["cpu with an unknown suffix", (d) => ((d.spec.packages[0].resources.cpu = "2cores"), d), "spec.packages[0].resources.cpu", "unknown suffix"],
-  ["negative memory", (d) => ((d.spec.packages[0].resources.memory = "-1Gi"), d), "spec.packages[0].resources.memory", "must not be negative"],
-  ["memory in hex", (d) => ((d.spec.packages[0].resources.memory = "0x100"), d), "spec.packages[0].resources.memory", "unknown suffix"],
-  ["malformed exponent", (d) => ((d.spec.packages[0].resources.memory = "1e"), d), "spec.packages[0].resources.memory", "malformed exponent"],
-  ["cpu as a number", (d) => ((d.spec.packages[0].resources.cpu = 0.5), d), "spec.packages[0].resources.cpu", "must be a string, not a number"],
-  ["limit below request", (d) => ((d.spec.packages[0].resources.limits = { cpu: "250m" }), d), "spec.packages[0].resources.limits.cpu", "must not be less than the request"],
-  ["unknown resource", (d) => ((d.spec.packages[0].resources.gpu = "1"), d), "spec.packages[0].resources.gpu", "unknown field"],
-  ["qos not a label value", (d) => ((d.spec.packages[0].qos = "gold plus"), d), "spec.packages[0].qos", "must consist of"],
-  ["unknown after", (d) => ((d.spec.packages[1].after = ["ingres"]), d), "spec.packages[1].after[0]", 'unknown package "ingres"'],
-  ["self dependency", (d) => ((d.spec.packages[1].after = ["analytics"]), d), "spec.packages[1].after[0]", 'package "analytics" cannot come after itself'],
-  ["after listed twice", (d) => ((d.spec.packages[1].after = ["ingress", "ingress"]), d), "spec.packages[1].after[1]", "is listed twice"],
-  ["after not a list", (d) => ((d.spec.packages[1].after = "ingress"), d), "spec.packages[1].after", "must be a list, not a string"],
-  ["two-package cycle", (d) => ((d.spec.packages[0].after = ["analytics"]), d), "spec.packages[0].after", 'cycle: "ingress" after "analytics" after "ingress"'],
-  ["placement with edge and domain", (d) => ((d.spec.packages[0].placement = { edge: "edge-1", domain: "domain-y" }), d), "spec.packages[0].placement", "at most one of edge, domain and edgeSelector"],
-  ["bad edge name", (d) => ((d.spec.packages[0].placement = { edge: "Edge_1" }), d), "spec.packages[0].placement.edge", "lower-case"],
-  ["bad edge selector key", (d) => ((d.spec.packages[0].placement = { edgeSelector: { "zone!": "north" } }), d), 'spec.packages[0].placement.edgeSelector["zone!"]', "must consist of"],
-  ["unknown placement field", (d) => ((d.spec.packages[0].placement = { cluster: "c1" }), d), "spec.packages[0].placement.cluster", "unknown field"],
-  ["bad setter name", (d) => ((d.spec.packages[0].config = { "bad key": "x" }), d), 'spec.packages[0].config["bad key"]', "must consist of"],
-  ["config value an object", (d) => ((d.spec.packages[0].config = { LOG: { level: "x" } }), d), "spec.packages[0].config.LOG", "must be a string, number or boolean"],
-  ["config value too long", (d) => ((d.spec.packages[0].config = { BIG: "x".repeat(5000) }), d), "spec.packages[0].config.BIG", "at most 4096"],
-  ["link from an unknown package", (d) => ((d.spec.links[0].from = "nobody"), d), "spec.links[0].from", 'not a package of this intent'],
-  ["link to an unknown package", (d) => ((d.spec.links[0].to = "nobody"), d), "spec.links[0].to", 'not a package of this intent'],
+  [
+    "bad version tag",
+    (d) => ((d.spec.packages[0].version = "1.9 beta"), d),
+    "spec.packages[0].version",
+    "must consist of",
+  ],
+  [
+    "bad blueprint revision",
+    (d) => ((d.spec.packages[0].blueprintRevision = "v1..2"), d),
+    "spec.packages[0].blueprintRevision",
+    "not a valid git tag",
+  ],
+  [
+    "replicas as a string",
+    (d) => ((d.spec.packages[0].replicas = "three"), d),
+    "spec.packages[0].replicas",
+    'must be an integer, not a string "three"',
+  ],
+  [
+    "fractional replicas",
+    (d) => ((d.spec.packages[0].replicas = 1.5), d),
+    "spec.packages[0].replicas",
+    "must be an integer",
+  ],
+  [
+    "negative replicas",
+    (d) => ((d.spec.packages[0].replicas = -1), d),
+    "spec.packages[0].replicas",
+    "between 0 and 1000",
+  ],
+  [
+    "bad cpu quantity",
+    (d) => ((d.spec.packages[0].resources.cpu = "500 m"), d),
+    "spec.packages[0].resources.cpu",
+    'unknown suffix " m"',
+  ],
+  [
+    "cpu with an unknown suffix",
+    (d) => ((d.spec.packages[0].resources.cpu = "2cores"), d),
+    "spec.packages[0].resources.cpu",
+    "unknown suffix",
+  ],
+  [
+    "negative memory",
+    (d) => ((d.spec.packages[0].resources.memory = "-1Gi"), d),
+    "spec.packages[0].resources.memory",
+    "must not be negative",
+  ],
+  [
+    "memory in hex",
+    (d) => ((d.spec.packages[0].resources.memory = "0x100"), d),
+    "spec.packages[0].resources.memory",
+    "unknown suffix",
+  ],
+  [
+    "malformed exponent",
+    (d) => ((d.spec.packages[0].resources.memory = "1e"), d),
+    "spec.packages[0].resources.memory",
+    "malformed exponent",
+  ],
+  [
+    "cpu as a number",
+    (d) => ((d.spec.packages[0].resources.cpu = 0.5), d),
+    "spec.packages[0].resources.cpu",
+    "must be a string, not a number",
+  ],
+  [
+    "limit below request",
+    (d) => ((d.spec.packages[0].resources.limits = { cpu: "250m" }), d),
+    "spec.packages[0].resources.limits.cpu",
+    "must not be less than the request",
+  ],
+  [
+    "unknown resource",
+    (d) => ((d.spec.packages[0].resources.gpu = "1"), d),
+    "spec.packages[0].resources.gpu",
+    "unknown field",
+  ],
+  [
+    "qos not a label value",
+    (d) => ((d.spec.packages[0].qos = "gold plus"), d),
+    "spec.packages[0].qos",
+    "must consist of",
+  ],
+  [
+    "unknown after",
+    (d) => ((d.spec.packages[1].after = ["ingres"]), d),
+    "spec.packages[1].after[0]",
+    'unknown package "ingres"',
+  ],
+  [
+    "self dependency",
+    (d) => ((d.spec.packages[1].after = ["analytics"]), d),
+    "spec.packages[1].after[0]",
+    'package "analytics" cannot come after itself',
+  ],
+  [
+    "after listed twice",
+    (d) => ((d.spec.packages[1].after = ["ingress", "ingress"]), d),
+    "spec.packages[1].after[1]",
+    "is listed twice",
+  ],
+  [
+    "after not a list",
+    (d) => ((d.spec.packages[1].after = "ingress"), d),
+    "spec.packages[1].after",
+    "must be a list, not a string",
+  ],
+  [
+    "two-package cycle",
+    (d) => ((d.spec.packages[0].after = ["analytics"]), d),
+    "spec.packages[0].after",
+    'cycle: "ingress" after "analytics" after "ingress"',
+  ],
+  [
+    "placement with edge and domain",
+    (d) => ((d.spec.packages[0].placement = { edge: "edge-1", domain: "domain-y" }), d),
+    "spec.packages[0].placement",
+    "at most one of edge, domain and edgeSelector",
+  ],
+  [
+    "bad edge name",
+    (d) => ((d.spec.packages[0].placement = { edge: "Edge_1" }), d),
+    "spec.packages[0].placement.edge",
+    "lower-case",
+  ],
+  [
+    "bad edge selector key",
+    (d) => ((d.spec.packages[0].placement = { edgeSelector: { "zone!": "north" } }), d),
+    'spec.packages[0].placement.edgeSelector["zone!"]',
+    "must consist of",
+  ],
+  [
+    "unknown placement field",
+    (d) => ((d.spec.packages[0].placement = { cluster: "c1" }), d),
+    "spec.packages[0].placement.cluster",
+    "unknown field",
+  ],
+  [
+    "bad setter name",
+    (d) => ((d.spec.packages[0].config = { "bad key": "x" }), d),
+    'spec.packages[0].config["bad key"]',
+    "must consist of",
+  ],
+  [
+    "config value an object",
+    (d) => ((d.spec.packages[0].config = { LOG: { level: "x" } }), d),
+    "spec.packages[0].config.LOG",
+    "must be a string, number or boolean",
+  ],
+  [
+    "config value too long",
+    (d) => ((d.spec.packages[0].config = { BIG: "x".repeat(5000) }), d),
+    "spec.packages[0].config.BIG",
+    "at most 4096",
+  ],
+  [
+    "link from an unknown package",
+    (d) => ((d.spec.links[0].from = "nobody"), d),
+    "spec.links[0].from",
+    "not a package of this intent",
+  ],
+  [
+    "link to an unknown package",
+    (d) => ((d.spec.links[0].to = "nobody"), d),
+    "spec.links[0].to",
+    "not a package of this intent",
+  ],
   ["link to itself", (d) => ((d.spec.links[0].to = "ingress"), d), "spec.links[0].to", "cannot link to itself"],
-  ["link with to and external", (d) => ((d.spec.links[0].external = { host: "api.example", port: 443 }), d), "spec.links[0]", "either to or external"],
-  ["link without a target", (d) => (delete d.spec.links[0].to, d), "spec.links[0].to", "is required (or give external)"],
+  [
+    "link with to and external",
+    (d) => ((d.spec.links[0].external = { host: "api.example", port: 443 }), d),
+    "spec.links[0]",
+    "either to or external",
+  ],
+  [
+    "link without a target",
+    (d) => (delete d.spec.links[0].to, d),
+    "spec.links[0].to",
+    "is required (or give external)",
+  ],
   ["link port out of range", (d) => ((d.spec.links[0].port = 70000), d), "spec.links[0].port", "between 1 and 65535"],
   ["link without a port", (d) => (delete d.spec.links[0].port, d), "spec.links[0].port", "is required"],
-  ["link with an unknown protocol", (d) => ((d.spec.links[0].protocol = "udp"), d), "spec.links[0].protocol", "is not one of http, http2, grpc, tcp, tls"],
+  [
+    "link with an unknown protocol",
+    (d) => ((d.spec.links[0].protocol = "udp"), d),
+    "spec.links[0].protocol",
+    "is not one of http, http2, grpc, tcp, tls",
+  ],
   ["link without a protocol", (d) => (delete d.spec.links[0].protocol, d), "spec.links[0].protocol", "is required"],
-  ["bad load balancer", (d) => ((d.spec.links[0].policy.loadBalancer = "FASTEST"), d), "spec.links[0].policy.loadBalancer", "is not one of"],
-  ["too many retries", (d) => ((d.spec.links[0].policy.retries = 50), d), "spec.links[0].policy.retries", "between 0 and 10"],
-  ["bad policy timeout", (d) => ((d.spec.links[0].policy.timeout = "2"), d), "spec.links[0].policy.timeout", "needs a unit"],
-  ["external host with upper case", (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "API.example", port: 443 }, protocol: "tls" }), d), "spec.links[0].external.host", "lower-case"],
-  ["external without port", (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api.example" }, protocol: "tls" }), d), "spec.links[0].external.port", "is required"],
-  ["link port differing from external port", (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api.example", port: 443 }, port: 80, protocol: "tls" }), d), "spec.links[0].port", "differs from external.port"],
-  ["duplicate links", (d) => (d.spec.links.push({ ...d.spec.links[0] }), d), "spec.links[1]", "duplicates spec.links[0]"],
+  [
+    "bad load balancer",
+    (d) => ((d.spec.links[0].policy.loadBalancer = "FASTEST"), d),
+    "spec.links[0].policy.loadBalancer",
+    "is not one of",
+  ],
+  [
+    "too many retries",
+    (d) => ((d.spec.links[0].policy.retries = 50), d),
+    "spec.links[0].policy.retries",
+    "between 0 and 10",
+  ],
+  [
+    "bad policy timeout",
+    (d) => ((d.spec.links[0].policy.timeout = "2"), d),
+    "spec.links[0].policy.timeout",
+    "needs a unit",
+  ],
+  [
+    "external host with upper case",
+    (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "API.example", port: 443 }, protocol: "tls" }), d),
+    "spec.links[0].external.host",
+    "lower-case",
+  ],
+  [
+    "external without port",
+    (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api.example" }, protocol: "tls" }), d),
+    "spec.links[0].external.port",
+    "is required",
+  ],
+  [
+    "link port differing from external port",
+    (d) => (
+      (d.spec.links[0] = { from: "ingress", external: { host: "api.example", port: 443 }, port: 80, protocol: "tls" }),
+      d
+    ),
+    "spec.links[0].port",
+    "differs from external.port",
+  ],
+  [
+    "duplicate links",
+    (d) => (d.spec.links.push({ ...d.spec.links[0] }), d),
+    "spec.links[1]",
+    "duplicates spec.links[0]",
+  ],
   ["unknown link field", (d) => ((d.spec.links[0].weight = 1), d), "spec.links[0].weight", "unknown field"],
   ["deep nesting", (d) => ((d.spec.packages[0].config = deep(30)), d), "", "nests deeper than 16 levels"],
-  ["too many packages", (d) => ((d.spec.packages = Array.from({ length: 501 }, (_, i) => ({ name: `p${i}`, blueprint: "b" }))), (d.spec.links = []), d), "spec.packages", "has 501 entries; at most 500"],
+  [
+    "too many packages",
+    (d) => (
+      (d.spec.packages = Array.from({ length: 501 }, (_, i) => ({ name: `p${i}`, blueprint: "b" }))),
+      (d.spec.links = []),
+      d
+    ),
+    "spec.packages",
+    "has 501 entries; at most 500",
+  ],
 ];
 
 describe("a bad intent", () => {
@@ -132,7 +396,11 @@ describe("a bad intent", () => {
     d.metadata.name = "Bad";
     d.spec.packages[0].replicas = "x";
     d.spec.links[0].protocol = "udp";
-    expect(issuesOf(d).map((i) => i.path)).toEqual(["metadata.name", "spec.packages[0].replicas", "spec.links[0].protocol"]);
+    expect(issuesOf(d).map((i) => i.path)).toEqual([
+      "metadata.name",
+      "spec.packages[0].replicas",
+      "spec.links[0].protocol",
+    ]);
   });
 
   it("names a three-package cycle in order, with code ERR_INTENT_CYCLE", () => {
@@ -150,7 +418,9 @@ describe("a bad intent", () => {
     } catch (err) {
       expect(err).toBeInstanceOf(IntentError);
       expect((err as IntentError).code).toBe("ERR_INTENT_CYCLE");
-      expect((err as IntentError).message).toBe('invalid intent: spec.packages[0].after: the after lists form a cycle: "a" after "c" after "b" after "a"');
+      expect((err as IntentError).message).toBe(
+        'invalid intent: spec.packages[0].after: the after lists form a cycle: "a" after "c" after "b" after "a"',
+      );
     }
   });
 });
@@ -162,7 +432,11 @@ describe("intent text", () => {
     ["several documents", "a: 1\n---\nb: 2\n", "expected one document, found 2"],
     ["an empty file", "", "the document is empty"],
     ["an oversize document", "# " + "x".repeat(1024 * 1024 + 1), "at most 1048576 are allowed"],
-    ["an alias bomb", `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`, "alias"],
+    [
+      "an alias bomb",
+      `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+      "alias",
+    ],
   ];
   it.each(bad)("refuses %s", (_, text, message) => {
     expect(() => parseIntentText(text)).toThrow(IntentError);
@@ -177,7 +451,11 @@ describe("intent text", () => {
     expect(cnf3.resources.cpu).toEqual({ text: "1", millis: 1000 });
     expect(cnf3.resources.memory).toEqual({ text: "512Mi", bytes: 512 * 1024 * 1024 });
     expect(cnf3.placement).toEqual({ kind: "domain", domain: "domain-y" });
-    expect(intent.links.map((l) => `${l.from}->${l.to}:${l.port}/${l.protocol}`)).toEqual(["cnf1->cnf2:8805/http", "cnf2->cnf3:8080/grpc", "cnf2->cnf4:5201/tcp"]);
+    expect(intent.links.map((l) => `${l.from}->${l.to}:${l.port}/${l.protocol}`)).toEqual([
+      "cnf1->cnf2:8805/http",
+      "cnf2->cnf3:8080/grpc",
+      "cnf2->cnf4:5201/tcp",
+    ]);
   });
 
   it("takes YAML scalars as setter text, and JSON as well as YAML", () => {

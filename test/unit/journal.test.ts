@@ -10,7 +10,23 @@ afterEach(() => {
 
 function record(intent: string, revision = 1): DeploymentRecord {
   const at = new Date(0).toISOString();
-  return { id: `${intent}.${revision}`, intent, revision, state: "PENDING", reason: "submitted", digest: "", deploymentDigest: "d", intentJson: {}, timeoutMs: 1000, createdAt: at, updatedAt: at, packages: [], admission: [], touched: {}, events: [] };
+  return {
+    id: `${intent}.${revision}`,
+    intent,
+    revision,
+    state: "PENDING",
+    reason: "submitted",
+    digest: "",
+    deploymentDigest: "d",
+    intentJson: {},
+    timeoutMs: 1000,
+    createdAt: at,
+    updatedAt: at,
+    packages: [],
+    admission: [],
+    touched: {},
+    events: [],
+  };
 }
 
 describe("the deployment journal", () => {

@@ -9,11 +9,23 @@ const dag = fc
   .integer({ min: 1, max: 60 })
   .chain((n) =>
     fc.tuple(
-      fc.tuple(...Array.from({ length: n }, (_, i) => fc.subarray(Array.from({ length: i }, (_, j) => j), { maxLength: Math.min(5, i) }))),
-      fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n, maxLength: n }),
+      fc.tuple(
+        ...Array.from({ length: n }, (_, i) =>
+          fc.subarray(
+            Array.from({ length: i }, (_, j) => j),
+            { maxLength: Math.min(5, i) },
+          ),
+        ),
+      ),
+      fc.shuffledSubarray(
+        Array.from({ length: n }, (_, i) => i),
+        { minLength: n, maxLength: n },
+      ),
     ),
   )
-  .map(([deps, perm]) => perm.map((orig, index): Orderable => ({ name: `p${orig}`, index, after: deps[orig]!.map((d) => `p${d}`) })));
+  .map(([deps, perm]) =>
+    perm.map((orig, index): Orderable => ({ name: `p${orig}`, index, after: deps[orig]!.map((d) => `p${d}`) })),
+  );
 
 describe("orderPackages", () => {
   it("puts every package after what it waits for, in a strictly later wave", () => {
@@ -41,7 +53,11 @@ describe("orderPackages", () => {
   });
 
   it("is deterministic: ties keep document order", () => {
-    const packages: Orderable[] = ["e", "d", "c", "b", "a"].map((name, index) => ({ name, index, after: name === "a" ? [] : ["a"] }));
+    const packages: Orderable[] = ["e", "d", "c", "b", "a"].map((name, index) => ({
+      name,
+      index,
+      after: name === "a" ? [] : ["a"],
+    }));
     expect(orderPackages(packages)).toEqual({ order: ["a", "e", "d", "c", "b"], waves: [["a"], ["e", "d", "c", "b"]] });
   });
 
@@ -54,23 +70,28 @@ describe("orderPackages", () => {
       { name: "free", index: 4, after: [] },
     ];
     expect(() => orderPackages(packages)).toThrow(IntentError);
-    expect(() => orderPackages(packages)).toThrow('spec.packages[1].after: the after lists form a cycle: "x" after "y" after "z" after "x"');
+    expect(() => orderPackages(packages)).toThrow(
+      'spec.packages[1].after: the after lists form a cycle: "x" after "y" after "z" after "x"',
+    );
   });
 
   it("finds a cycle in any random graph with a back edge", () => {
     fc.assert(
-      fc.property(dag.filter((p) => p.some((q) => q.after.length > 0)), (packages) => {
-        const victim = packages.find((p) => p.after.length > 0)!;
-        // Make a dependency of `victim` wait for `victim`: a cycle.
-        const dep = packages.find((p) => p.name === victim.after[0])!;
-        const cyclic = packages.map((p) => (p === dep ? { ...p, after: [...p.after, victim.name] } : p));
-        try {
-          orderPackages(cyclic);
-          return false;
-        } catch (err) {
-          return err instanceof IntentError && err.code === "ERR_INTENT_CYCLE";
-        }
-      }),
+      fc.property(
+        dag.filter((p) => p.some((q) => q.after.length > 0)),
+        (packages) => {
+          const victim = packages.find((p) => p.after.length > 0)!;
+          // Make a dependency of `victim` wait for `victim`: a cycle.
+          const dep = packages.find((p) => p.name === victim.after[0])!;
+          const cyclic = packages.map((p) => (p === dep ? { ...p, after: [...p.after, victim.name] } : p));
+          try {
+            orderPackages(cyclic);
+            return false;
+          } catch (err) {
+            return err instanceof IntentError && err.code === "ERR_INTENT_CYCLE";
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

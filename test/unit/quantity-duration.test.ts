@@ -29,9 +29,12 @@ describe("parseQuantity", () => {
     expect(toUnits(parseQuantity("123Mi"))).toBe(128_974_848n);
   });
 
-  it.each(["", "m", "1x", "0x10", "1.2.3", "1e", "1e+", "Mi", " 1", "1 ", "1Mi2", "--1", "1e99", "1KiB"])("refuses %j", (text) => {
-    expect(() => parseQuantity(text)).toThrow();
-  });
+  it.each(["", "m", "1x", "0x10", "1.2.3", "1e", "1e+", "Mi", " 1", "1 ", "1Mi2", "--1", "1e99", "1KiB"])(
+    "refuses %j",
+    (text) => {
+      expect(() => parseQuantity(text)).toThrow();
+    },
+  );
 
   it("formats millicores as Kubernetes prints them", () => {
     expect(formatMilli(250n)).toBe("250m");

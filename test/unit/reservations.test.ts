@@ -15,8 +15,18 @@ function fakeEdge(name: string, allocatable: Resources) {
       reads++;
       const snapshot = { requested: { ...requested }, byPackage: new Map(byPackage) };
       if (gate) await gate;
-      const free = { cpuMillis: allocatable.cpuMillis - snapshot.requested.cpuMillis, memoryBytes: allocatable.memoryBytes - snapshot.requested.memoryBytes, pods: allocatable.pods - snapshot.requested.pods };
-      return { nodes: [{ name: `${name}-n1`, ready: true, allocatable, requested: snapshot.requested, free }], allocatable, requested: snapshot.requested, free, byPackage: snapshot.byPackage };
+      const free = {
+        cpuMillis: allocatable.cpuMillis - snapshot.requested.cpuMillis,
+        memoryBytes: allocatable.memoryBytes - snapshot.requested.memoryBytes,
+        pods: allocatable.pods - snapshot.requested.pods,
+      };
+      return {
+        nodes: [{ name: `${name}-n1`, ready: true, allocatable, requested: snapshot.requested, free }],
+        allocatable,
+        requested: snapshot.requested,
+        free,
+        byPackage: snapshot.byPackage,
+      };
     },
   };
   return {
@@ -24,8 +34,16 @@ function fakeEdge(name: string, allocatable: Resources) {
     /** Pods of a package appear on the edge. */
     run(key: string, r: Resources) {
       const had = byPackage.get(key) ?? { cpuMillis: 0, memoryBytes: 0, pods: 0 };
-      byPackage.set(key, { cpuMillis: had.cpuMillis + r.cpuMillis, memoryBytes: had.memoryBytes + r.memoryBytes, pods: had.pods + r.pods });
-      requested = { cpuMillis: requested.cpuMillis + r.cpuMillis, memoryBytes: requested.memoryBytes + r.memoryBytes, pods: requested.pods + r.pods };
+      byPackage.set(key, {
+        cpuMillis: had.cpuMillis + r.cpuMillis,
+        memoryBytes: had.memoryBytes + r.memoryBytes,
+        pods: had.pods + r.pods,
+      });
+      requested = {
+        cpuMillis: requested.cpuMillis + r.cpuMillis,
+        memoryBytes: requested.memoryBytes + r.memoryBytes,
+        pods: requested.pods + r.pods,
+      };
     },
     hold(): () => void {
       let release!: () => void;
@@ -117,9 +135,16 @@ describe("the capacity book", () => {
   });
 
   it("reports an edge whose capacity cannot be read as unhealthy, with the reason", async () => {
-    const broken = { name: "edge-9", labels: {}, capacity: () => Promise.reject(new Error("edge edge-9: list nodes: connection refused")) } as unknown as EdgeClient;
+    const broken = {
+      name: "edge-9",
+      labels: {},
+      capacity: () => Promise.reject(new Error("edge edge-9: list nodes: connection refused")),
+    } as unknown as EdgeClient;
     const book = new CapacityBook(() => [broken]);
     await book.refresh();
-    expect(book.edgeStates([broken])[0]).toMatchObject({ healthy: false, reason: expect.stringContaining("connection refused") });
+    expect(book.edgeStates([broken])[0]).toMatchObject({
+      healthy: false,
+      reason: expect.stringContaining("connection refused"),
+    });
   });
 });

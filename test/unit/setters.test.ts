@@ -12,25 +12,91 @@ function run(yaml: string, values: Record<string, string>) {
 
 /** [case, YAML, values, expected field value (as JSON), expected text fragment]. */
 const CASES: [string, string, Record<string, string>, unknown, string][] = [
-  ["a whole scalar", "image: nginx # kpt-set: ${image}\n", { image: "envoy" }, "envoy", "image: envoy # kpt-set: ${image}"],
-  ["a substring", "name: app-svc # kpt-set: ${app}-svc\n", { app: "web" }, "web-svc", "name: web-svc # kpt-set: ${app}-svc"],
-  ["several setters in one value", "image: nginx:1.0 # kpt-set: ${image}:${tag}\n", { image: "envoy", tag: "1.29" }, "envoy:1.29", "image: envoy:1.29"],
+  [
+    "a whole scalar",
+    "image: nginx # kpt-set: ${image}\n",
+    { image: "envoy" },
+    "envoy",
+    "image: envoy # kpt-set: ${image}",
+  ],
+  [
+    "a substring",
+    "name: app-svc # kpt-set: ${app}-svc\n",
+    { app: "web" },
+    "web-svc",
+    "name: web-svc # kpt-set: ${app}-svc",
+  ],
+  [
+    "several setters in one value",
+    "image: nginx:1.0 # kpt-set: ${image}:${tag}\n",
+    { image: "envoy", tag: "1.29" },
+    "envoy:1.29",
+    "image: envoy:1.29",
+  ],
   ["a number kept a number", "replicas: 1 # kpt-set: ${replicas}\n", { replicas: "3" }, 3, "replicas: 3 # kpt-set"],
   ["a boolean kept a boolean", "enabled: false # kpt-set: ${on}\n", { on: "true" }, true, "enabled: true"],
   ["a string field given digits stays a string", "tag: v1 # kpt-set: ${tag}\n", { tag: "2" }, "2", 'tag: "2"'],
   ["a quoted field keeps its quotes", 'tag: "1.0" # kpt-set: ${tag}\n', { tag: "1.1" }, "1.1", 'tag: "1.1" # kpt-set'],
   ["a number field given text becomes text", "port: 80 # kpt-set: ${port}\n", { port: "http" }, "http", "port: http"],
-  ["a newline injection stays one string", "name: a # kpt-set: ${name}\n", { name: "x\nkind: Secret" }, "x\nkind: Secret", "name: |-"],
-  ["template braces stay a string", "name: a # kpt-set: ${name}\n", { name: "{{ .Values.x }}" }, "{{ .Values.x }}", 'name: "{{ .Values.x }}"'],
+  [
+    "a newline injection stays one string",
+    "name: a # kpt-set: ${name}\n",
+    { name: "x\nkind: Secret" },
+    "x\nkind: Secret",
+    "name: |-",
+  ],
+  [
+    "template braces stay a string",
+    "name: a # kpt-set: ${name}\n",
+    { name: "{{ .Values.x }}" },
+    "{{ .Values.x }}",
+    'name: "{{ .Values.x }}"',
+  ],
   ["a colon-space value stays a string", "v: a # kpt-set: ${v}\n", { v: "a: b" }, "a: b", 'v: "a: b"'],
   ["a comment marker in a value stays a string", "v: a # kpt-set: ${v}\n", { v: "x # y" }, "x # y", 'v: "x # y"'],
-  ["a block list on the key line", "args: # kpt-set: ${args}\n  - a\n", { args: "[b, c]" }, ["b", "c"], "args: # kpt-set: ${args}\n  - b\n  - c"],
-  ["a block list from block YAML", "args: # kpt-set: ${args}\n  - a\n", { args: "- x\n- y" }, ["x", "y"], "  - x\n  - y"],
+  [
+    "a block list on the key line",
+    "args: # kpt-set: ${args}\n  - a\n",
+    { args: "[b, c]" },
+    ["b", "c"],
+    "args: # kpt-set: ${args}\n  - b\n  - c",
+  ],
+  [
+    "a block list from block YAML",
+    "args: # kpt-set: ${args}\n  - a\n",
+    { args: "- x\n- y" },
+    ["x", "y"],
+    "  - x\n  - y",
+  ],
   ["a flow list", "env: [a] # kpt-set: ${env}\n", { env: "[p, q]" }, ["p", "q"], "env: [p, q] # kpt-set: ${env}"],
-  ["a missing setter leaves the field", "image: nginx # kpt-set: ${image}\n", {}, "nginx", "image: nginx # kpt-set: ${image}"],
-  ["a partly missing pattern leaves the field", "image: nginx:1 # kpt-set: ${image}:${tag}\n", { image: "e" }, "nginx:1", "image: nginx:1"],
-  ["a setter named like an Object method has no value by inheritance", "v: keep # kpt-set: ${toString}\n", {}, "keep", "v: keep # kpt-set: ${toString}"],
-  ["an unrelated comment is not a setter", "image: nginx # set: ${image}\n", { image: "e" }, "nginx", "image: nginx # set"],
+  [
+    "a missing setter leaves the field",
+    "image: nginx # kpt-set: ${image}\n",
+    {},
+    "nginx",
+    "image: nginx # kpt-set: ${image}",
+  ],
+  [
+    "a partly missing pattern leaves the field",
+    "image: nginx:1 # kpt-set: ${image}:${tag}\n",
+    { image: "e" },
+    "nginx:1",
+    "image: nginx:1",
+  ],
+  [
+    "a setter named like an Object method has no value by inheritance",
+    "v: keep # kpt-set: ${toString}\n",
+    {},
+    "keep",
+    "v: keep # kpt-set: ${toString}",
+  ],
+  [
+    "an unrelated comment is not a setter",
+    "image: nginx # set: ${image}\n",
+    { image: "e" },
+    "nginx",
+    "image: nginx # set",
+  ],
 ];
 
 describe("applySetters", () => {
@@ -42,7 +108,9 @@ describe("applySetters", () => {
   });
 
   it("reports unresolved setters with their field paths, and which values were used", () => {
-    const r = run("spec:\n  template:\n    spec:\n      containers:\n        - image: a # kpt-set: ${image}:${tag}\n", { image: "x" });
+    const r = run("spec:\n  template:\n    spec:\n      containers:\n        - image: a # kpt-set: ${image}:${tag}\n", {
+      image: "x",
+    });
     expect(r.unresolved).toEqual([{ setter: "tag", path: "spec.template.spec.containers[0].image" }]);
     expect([...r.used]).toEqual([]);
   });
@@ -51,11 +119,14 @@ describe("applySetters", () => {
     const yaml = "# head comment\nkind: A\nz: 1 # kpt-set: ${z}\na: keep # plain comment\n---\nkind: B\n";
     const docs = parseYamlFile("t.yaml", yaml);
     applySetters(docs[0]!, { z: "2" });
-    expect(stringifyYamlFile(docs)).toBe("# head comment\nkind: A\nz: 2 # kpt-set: ${z}\na: keep # plain comment\n---\nkind: B\n");
+    expect(stringifyYamlFile(docs)).toBe(
+      "# head comment\nkind: A\nz: 2 # kpt-set: ${z}\na: keep # plain comment\n---\nkind: B\n",
+    );
   });
 
   it("round-trips an untouched file byte for byte", () => {
-    const yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x # kpt-set: ${name}\ndata:\n  list: # kpt-set: ${l}\n    - a\n  flow: [a, b]\n  q: \"quoted\"\n";
+    const yaml =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x # kpt-set: ${name}\ndata:\n  list: # kpt-set: ${l}\n    - a\n  flow: [a, b]\n  q: "quoted"\n';
     expect(stringifyYamlFile(parseYamlFile("t.yaml", yaml))).toBe(yaml);
   });
 

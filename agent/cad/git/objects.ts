@@ -48,7 +48,11 @@ export function parseTree(body: Buffer): TreeEntry[] {
     const space = body.indexOf(0x20, i);
     const nul = body.indexOf(0, space);
     const mode = body.toString("utf8", i, space) as EntryMode;
-    out.push({ mode: mode === ("040000" as EntryMode) ? "40000" : mode, name: body.toString("utf8", space + 1, nul), oid: body.toString("hex", nul + 1, nul + 21) });
+    out.push({
+      mode: mode === ("040000" as EntryMode) ? "40000" : mode,
+      name: body.toString("utf8", space + 1, nul),
+      oid: body.toString("hex", nul + 1, nul + 21),
+    });
     i = nul + 21;
   }
   return out;
@@ -64,7 +68,14 @@ export interface Signature {
 /** The body of a commit object. */
 export function commitBody(tree: string, parents: readonly string[], author: Signature, message: string): Buffer {
   const sig = (s: Signature) => `${s.name} <${s.email}> ${s.timestamp} +0000`;
-  const lines = [`tree ${tree}`, ...parents.map((p) => `parent ${p}`), `author ${sig(author)}`, `committer ${sig(author)}`, "", message.endsWith("\n") ? message : `${message}\n`];
+  const lines = [
+    `tree ${tree}`,
+    ...parents.map((p) => `parent ${p}`),
+    `author ${sig(author)}`,
+    `committer ${sig(author)}`,
+    "",
+    message.endsWith("\n") ? message : `${message}\n`,
+  ];
   return Buffer.from(lines.join("\n"));
 }
 

@@ -63,9 +63,17 @@ function explain(err: unknown, url: string): CaminoError {
   if (e.code === "UserCanceledError" || status === 401 || status === 403) {
     return new CaminoError("ERR_REPO_AUTH", "precondition", `${where}: the credentials were refused`, { cause: err });
   }
-  if (status === 404) return new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${where}: no repository there (HTTP 404)`, { cause: err });
-  if (e.code === "HttpError") return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: HTTP ${status ?? "error"}`, { cause: err });
-  return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: cannot be reached (${e.code ?? "error"})`, { cause: err });
+  if (status === 404)
+    return new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${where}: no repository there (HTTP 404)`, {
+      cause: err,
+    });
+  if (e.code === "HttpError")
+    return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: HTTP ${status ?? "error"}`, {
+      cause: err,
+    });
+  return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: cannot be reached (${e.code ?? "error"})`, {
+    cause: err,
+  });
 }
 
 /**
@@ -80,7 +88,8 @@ export async function checkRemote(url: string, branch: string, credentials?: Git
     throw explain(err, url);
   }
   const head = refs.find((r) => r.ref === `refs/heads/${branch}`);
-  if (!head) throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${redactUrl(url)}: branch ${branch} does not exist`);
+  if (!head)
+    throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${redactUrl(url)}: branch ${branch} does not exist`);
   return head.oid;
 }
 
@@ -96,7 +105,12 @@ export class RemoteGitRepository implements GitRepository {
     this.branch = options.branch ?? "main";
     this.#credentials = options.credentials;
     this.#maxAttempts = options.maxAttempts ?? 5;
-    this.#local = new LocalGitRepository({ dir: options.dir, branch: this.branch, ...(options.author ? { author: options.author } : {}), ...(options.now ? { now: options.now } : {}) });
+    this.#local = new LocalGitRepository({
+      dir: options.dir,
+      branch: this.branch,
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
   }
 
   /**
@@ -110,15 +124,37 @@ export class RemoteGitRepository implements GitRepository {
   async #fetchNow(): Promise<string | undefined> {
     try {
       if (!fs.existsSync(`${this.#local.gitdir}/HEAD`)) {
-        await git.clone({ fs, http, dir: this.#local.dir, url: this.url, ref: this.branch, singleBranch: true, noCheckout: true, ...auth(this.#credentials) });
+        await git.clone({
+          fs,
+          http,
+          dir: this.#local.dir,
+          url: this.url,
+          ref: this.branch,
+          singleBranch: true,
+          noCheckout: true,
+          ...auth(this.#credentials),
+        });
       } else {
         // The URL is always given: the clone's own config is never trusted to say where the remote is.
-        await git.fetch({ fs, http, dir: this.#local.dir, url: this.url, remote: "origin", ref: this.branch, singleBranch: true, tags: true, prune: true, ...auth(this.#credentials) });
+        await git.fetch({
+          fs,
+          http,
+          dir: this.#local.dir,
+          url: this.url,
+          remote: "origin",
+          ref: this.branch,
+          singleBranch: true,
+          tags: true,
+          prune: true,
+          ...auth(this.#credentials),
+        });
       }
     } catch (err) {
       throw explain(err, this.url);
     }
-    const remoteHead = await git.resolveRef({ fs, gitdir: this.#local.gitdir, ref: `refs/remotes/origin/${this.branch}` }).catch(() => undefined);
+    const remoteHead = await git
+      .resolveRef({ fs, gitdir: this.#local.gitdir, ref: `refs/remotes/origin/${this.branch}` })
+      .catch(() => undefined);
     if (remoteHead) await this.#local.setHead(remoteHead);
     return remoteHead;
   }
@@ -155,14 +191,24 @@ export class RemoteGitRepository implements GitRepository {
         if (!result.changed) return result;
         let reason: string | undefined;
         try {
-          const pushed = await git.push({ fs, http, dir: this.#local.dir, url: this.url, remote: "origin", ref: this.branch, ...auth(this.#credentials) });
+          const pushed = await git.push({
+            fs,
+            http,
+            dir: this.#local.dir,
+            url: this.url,
+            remote: "origin",
+            ref: this.branch,
+            ...auth(this.#credentials),
+          });
           if (pushed.ok && pushed.refs[`refs/heads/${this.branch}`]?.ok !== false) return result;
           reason = pushed.refs[`refs/heads/${this.branch}`]?.error ?? pushed.error ?? "refused";
         } catch (err) {
           const code = (err as { code?: string }).code;
-          const data = (err as { data?: { result?: { refs?: Record<string, { error?: string }> }; reason?: string } }).data;
+          const data = (err as { data?: { result?: { refs?: Record<string, { error?: string }> }; reason?: string } })
+            .data;
           if (code === "PushRejectedError") reason = data?.reason ?? "not-fast-forward";
-          else if (code === "GitPushError") reason = data?.result?.refs?.[`refs/heads/${this.branch}`]?.error ?? "refused";
+          else if (code === "GitPushError")
+            reason = data?.result?.refs?.[`refs/heads/${this.branch}`]?.error ?? "refused";
           else {
             if (remoteHead) await this.#local.setHead(remoteHead);
             throw explain(err, this.url);
@@ -173,8 +219,18 @@ export class RemoteGitRepository implements GitRepository {
         // A branch that moved (not a fast-forward, or a lost race for the server's ref lock) is retried on
         // the newer head; any other refusal (a hook, a protected branch) is final and says why.
         const moved = /not-fast-forward|fetch first|failed to update ref|stale info|non-fast-forward/i.test(reason);
-        if (!moved) throw new CaminoError("ERR_REPO_PUSH_REFUSED", "precondition", `${redactUrl(this.url)}: the server refused the push (${reason})`);
-        if (attempt >= this.#maxAttempts) throw new CaminoError("ERR_REPO_BUSY", "unavailable", `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`);
+        if (!moved)
+          throw new CaminoError(
+            "ERR_REPO_PUSH_REFUSED",
+            "precondition",
+            `${redactUrl(this.url)}: the server refused the push (${reason})`,
+          );
+        if (attempt >= this.#maxAttempts)
+          throw new CaminoError(
+            "ERR_REPO_BUSY",
+            "unavailable",
+            `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`,
+          );
       }
     });
   }

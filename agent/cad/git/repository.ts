@@ -47,7 +47,9 @@ function checkSegments(path: string): string[] {
   const parts = path.split("/");
   for (const p of parts) {
     if (p === "" || p === "." || p === ".." || p.toLowerCase() === ".git" || p.includes("\0") || p.includes("\\")) {
-      throw new TypeError(`invalid path ${JSON.stringify(path)}: segment ${JSON.stringify(p)} is not allowed in a git tree`);
+      throw new TypeError(
+        `invalid path ${JSON.stringify(path)}: segment ${JSON.stringify(p)} is not allowed in a git tree`,
+      );
     }
   }
   return parts;
@@ -123,7 +125,12 @@ export class LocalGitRepository implements GitRepository {
       }
       throw new Error(`${rev}: tags nested too deeply`);
     } catch (err) {
-      throw new CaminoError("ERR_REVISION_NOT_FOUND", "not-found", `revision ${JSON.stringify(rev)} not found in ${this.dir}`, { cause: err });
+      throw new CaminoError(
+        "ERR_REVISION_NOT_FOUND",
+        "not-found",
+        `revision ${JSON.stringify(rev)} not found in ${this.dir}`,
+        { cause: err },
+      );
     }
   }
 
@@ -298,7 +305,10 @@ export class LocalGitRepository implements GitRepository {
     const tree = root.dirty || !parentTree ? ((await writeTree(root)) as string) : parentTree;
     if (parent && tree === parentTree) return { commit: parent, changed: false };
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
-    const commit = await this.#objects.write("commit", commitBody(tree, parent ? [parent] : [], author, change.message));
+    const commit = await this.#objects.write(
+      "commit",
+      commitBody(tree, parent ? [parent] : [], author, change.message),
+    );
     await this.#updateRef(parent, commit);
     return { commit, changed: true };
   }
@@ -312,7 +322,11 @@ export class LocalGitRepository implements GitRepository {
       handle = await open(lock, "wx");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new CaminoError("ERR_REF_LOCKED", "unavailable", `refs/heads/${this.branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`);
+        throw new CaminoError(
+          "ERR_REF_LOCKED",
+          "unavailable",
+          `refs/heads/${this.branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`,
+        );
       }
       throw err;
     }

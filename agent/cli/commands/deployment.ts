@@ -6,7 +6,14 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
-import { DeploymentEventSchema, DeploymentSchema, DeploymentState, type AdmissionReason, type Deployment, type DeploymentEvent } from "../../../gen/camino/v1/types_pb.js";
+import {
+  DeploymentEventSchema,
+  DeploymentSchema,
+  DeploymentState,
+  type AdmissionReason,
+  type Deployment,
+  type DeploymentEvent,
+} from "../../../gen/camino/v1/types_pb.js";
 import { DurationError, formatDuration, parseDuration } from "../../intent/duration.js";
 import { CaminoError } from "../../errors.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect, type AgentConnection, type ClientFlags } from "../client.js";
@@ -15,7 +22,12 @@ import { structured, table, type OutputFormat } from "../output.js";
 import { parseFlags, type Command, type CommandIO } from "../command.js";
 
 /** States a whole intent rests in; the agent closes a watch once the deployment reaches one. */
-const TERMINAL: ReadonlySet<DeploymentState> = new Set([DeploymentState.READY, DeploymentState.TERMINATED, DeploymentState.FAILED, DeploymentState.ROLLED_BACK]);
+const TERMINAL: ReadonlySet<DeploymentState> = new Set([
+  DeploymentState.READY,
+  DeploymentState.TERMINATED,
+  DeploymentState.FAILED,
+  DeploymentState.ROLLED_BACK,
+]);
 
 /** Table cells longer than this are cut (tables only; JSON and YAML carry the whole text). */
 const REASON_WIDTH = 60;
@@ -92,10 +104,28 @@ export function formatDeployment(d: Deployment): string {
   if (d.timeoutMs) times.push(`timeout ${formatDuration(Number(d.timeoutMs))}`);
   let out = formatDeploymentLine(d) + "\n" + (times.length > 0 ? times.join(", ") + "\n" : "");
   if (d.packages.length > 0) {
-    out += "\n" + table(["PACKAGE", "WAVE", "EDGE", "STATE", "REASON"], d.packages.map((p) => [p.package, p.wave ? String(p.wave) : "-", p.edge || (p.domain ? `domain ${p.domain}` : "-"), stateName(p.state), p.reason || "-"]));
+    out +=
+      "\n" +
+      table(
+        ["PACKAGE", "WAVE", "EDGE", "STATE", "REASON"],
+        d.packages.map((p) => [
+          p.package,
+          p.wave ? String(p.wave) : "-",
+          p.edge || (p.domain ? `domain ${p.domain}` : "-"),
+          stateName(p.state),
+          p.reason || "-",
+        ]),
+      );
   }
   if (d.segments.length > 0) {
-    out += "\nsegments:\n" + d.segments.map((s) => `  ${s.id} in ${s.domain} (${s.packages.join(",")}) ${stateName(s.state)}${s.reason ? `: ${s.reason}` : ""}\n`).join("");
+    out +=
+      "\nsegments:\n" +
+      d.segments
+        .map(
+          (s) =>
+            `  ${s.id} in ${s.domain} (${s.packages.join(",")}) ${stateName(s.state)}${s.reason ? `: ${s.reason}` : ""}\n`,
+        )
+        .join("");
   }
   if (d.admission.length > 0) {
     out += "\nadmission refused:\n" + d.admission.map((r) => formatAdmissionReason(r) + "\n").join("");
@@ -125,7 +155,8 @@ export function formatDeploymentTable(deployments: readonly Deployment[]): strin
 export function formatSummary(name: string, final: DeploymentEvent, startedMs?: number): string {
   const state = stateName(final.state);
   if (exitCodeForState(final.state) !== EXIT.OK) return `${name}: ${state}: ${final.reason || "no reason given"}`;
-  const took = startedMs !== undefined && final.time ? ` in ${((timestampMs(final.time) - startedMs) / 1000).toFixed(1)} s` : "";
+  const took =
+    startedMs !== undefined && final.time ? ` in ${((timestampMs(final.time) - startedMs) / 1000).toFixed(1)} s` : "";
   return `${name}: ${state}${took}`;
 }
 
@@ -144,7 +175,9 @@ export function parseSince(text: string, nowMs: number): Timestamp {
     return timestampFromMs(nowMs - parseDuration(text));
   } catch (err) {
     if (!(err instanceof DurationError)) throw err;
-    throw new UsageError(`--since ${JSON.stringify(text)} is neither a duration (10m, 1h30m) nor an RFC 3339 time (2025-01-31T12:00:00Z)`);
+    throw new UsageError(
+      `--since ${JSON.stringify(text)} is neither a duration (10m, 1h30m) nor an RFC 3339 time (2025-01-31T12:00:00Z)`,
+    );
   }
 }
 
@@ -180,11 +213,19 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
   try {
     const stream = options.client.watchDeployment(
       { name: options.name, ...(options.since ? { since: options.since } : {}) },
-      { signal: options.signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}), ...(options.headers ? { headers: options.headers } : {}) },
+      {
+        signal: options.signal,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.headers ? { headers: options.headers } : {}),
+      },
     );
     for await (const { event } of stream) {
       if (!event) continue;
-      io.stdout.write(format === "json" ? JSON.stringify(toJson(DeploymentEventSchema, event, { alwaysEmitImplicit: true })) + "\n" : formatEvent(event) + "\n");
+      io.stdout.write(
+        format === "json"
+          ? JSON.stringify(toJson(DeploymentEventSchema, event, { alwaysEmitImplicit: true })) + "\n"
+          : formatEvent(event) + "\n",
+      );
       if (event.intent) name = event.intent;
       if (event.time && !firstSeen.has(event.deploymentId)) firstSeen.set(event.deploymentId, timestampMs(event.time));
       if (!event.package) final = event;
@@ -192,14 +233,19 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
   } catch (err) {
     // Leaving is not a failure of the call: say where the deployment stood, as a stream that ended early does.
     const interrupted = err instanceof ConnectError && err.code === Code.Canceled && options.signal.aborted;
-    const timedOut = err instanceof ConnectError && err.code === Code.DeadlineExceeded && options.timeoutMs !== undefined;
+    const timedOut =
+      err instanceof ConnectError && err.code === Code.DeadlineExceeded && options.timeoutMs !== undefined;
     if (!interrupted && !timedOut) throw err;
     const why = interrupted ? "interrupted" : "not settled within --timeout";
-    io.stderr.write(`${name}: stopped watching (${why}); ${final ? `last state ${stateName(final.state)}` : "no state seen"}; the deployment goes on\n`);
+    io.stderr.write(
+      `${name}: stopped watching (${why}); ${final ? `last state ${stateName(final.state)}` : "no state seen"}; the deployment goes on\n`,
+    );
     return EXIT.ERROR;
   }
   if (!final || !isTerminal(final.state)) {
-    io.stderr.write(`${name}: the watch ended before the deployment settled (${final ? `last state ${stateName(final.state)}` : "no state seen"})\n`);
+    io.stderr.write(
+      `${name}: the watch ended before the deployment settled (${final ? `last state ${stateName(final.state)}` : "no state seen"})\n`,
+    );
     return EXIT.ERROR;
   }
   if (format === "text") io.stderr.write(formatSummary(name, final, firstSeen.get(final.deploymentId)) + "\n");
@@ -229,7 +275,8 @@ export function streamTimeout(flags: ClientFlags, conn: AgentConnection): number
 /** Checks -o against the formats a command accepts. @throws UsageError */
 export function outputFormat<F extends string>(value: string | undefined, allowed: readonly F[]): F {
   const format = value ?? allowed[0];
-  if (!allowed.includes(format as F)) throw new UsageError(`-o must be ${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}`);
+  if (!allowed.includes(format as F))
+    throw new UsageError(`-o must be ${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}`);
   return format as F;
 }
 
@@ -259,14 +306,29 @@ deployment. The stream has no deadline unless --timeout is given.
   -o, --output FORMAT   text (default) or json
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" } }, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" } },
+      true,
+    );
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const name = oneName(positionals);
     const format = outputFormat(values.output, ["text", "json"] as const);
     const since = values.since !== undefined ? parseSince(values.since, Date.now()) : undefined;
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
-    return withInterrupt((signal) => followDeployment({ client, name, since, format, io, signal, timeoutMs: streamTimeout(values, conn), headers: conn.callOptions.headers }));
+    return withInterrupt((signal) =>
+      followDeployment({
+        client,
+        name,
+        since,
+        format,
+        io,
+        signal,
+        timeoutMs: streamTimeout(values, conn),
+        headers: conn.callOptions.headers,
+      }),
+    );
   },
 };
 
@@ -283,13 +345,17 @@ NAME is the intent name or a deployment id.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const name = oneName(positionals);
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).getDeployment({ name }, conn.callOptions);
     if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered without a deployment");
-    io.stdout.write(format === "table" ? formatDeployment(deployment) : structured(toJson(DeploymentSchema, deployment, { alwaysEmitImplicit: true }), format));
+    io.stdout.write(
+      format === "table"
+        ? formatDeployment(deployment)
+        : structured(toJson(DeploymentSchema, deployment, { alwaysEmitImplicit: true }), format),
+    );
     return EXIT.OK;
   },
 };
@@ -306,22 +372,29 @@ packages ready of total, last update and reason (cut to ${REASON_WIDTH} characte
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
     const deployments: Deployment[] = [];
     let pageToken = "";
     for (let page = 0; ; page++) {
-      if (page === MAX_PAGES) throw new CaminoError("ERR_BAD_RESPONSE", "internal", `the agent kept paging after ${MAX_PAGES} pages`);
+      if (page === MAX_PAGES)
+        throw new CaminoError("ERR_BAD_RESPONSE", "internal", `the agent kept paging after ${MAX_PAGES} pages`);
       const res = await client.listDeployments({ pageSize: 100, pageToken }, conn.callOptions);
       deployments.push(...res.deployments);
       if (!res.nextPageToken) break;
-      if (res.nextPageToken === pageToken) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered with the same page token twice");
+      if (res.nextPageToken === pageToken)
+        throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered with the same page token twice");
       pageToken = res.nextPageToken;
     }
     if (format !== "table") {
-      io.stdout.write(structured(deployments.map((d) => toJson(DeploymentSchema, d, { alwaysEmitImplicit: true })), format));
+      io.stdout.write(
+        structured(
+          deployments.map((d) => toJson(DeploymentSchema, d, { alwaysEmitImplicit: true })),
+          format,
+        ),
+      );
     } else if (deployments.length === 0) {
       io.stderr.write("no deployments\n");
     } else {
@@ -342,7 +415,7 @@ is in when the agent answers (TERMINATING while removal goes on); follow it with
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const name = oneName(positionals);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).terminateIntent({ name }, conn.callOptions);

@@ -25,7 +25,7 @@ edge.yaml:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     if (!values.config) throw new UsageError("--config is required");
     const config = await loadEmulatorConfig(values.config);
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
@@ -41,7 +41,16 @@ edge.yaml:
       options.https = { host: config.https.host, port: config.https.port, ...tls };
     }
     const emulator = await startEmulator(options);
-    io.stdout.write(JSON.stringify({ msg: "emulator listening", name: emulator.name, http: emulator.httpUrl, https: emulator.httpsUrl, admin: emulator.adminUrl, metrics: emulator.metricsUrl }) + "\n");
+    io.stdout.write(
+      JSON.stringify({
+        msg: "emulator listening",
+        name: emulator.name,
+        http: emulator.httpUrl,
+        https: emulator.httpsUrl,
+        admin: emulator.adminUrl,
+        metrics: emulator.metricsUrl,
+      }) + "\n",
+    );
     await new Promise<void>((resolve) => {
       const stop = () => void emulator.close().then(resolve);
       process.once("SIGTERM", stop);

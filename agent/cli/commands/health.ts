@@ -15,9 +15,11 @@ Calls grpc.health.v1.Health/Check (no token needed) and prints the status. Exit 
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, service: { type: "string" } });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const conn = connect(values, io.env);
-    const res = await conn.client(Health).check({ service: values.service ?? "" }, { timeoutMs: conn.callOptions.timeoutMs });
+    const res = await conn
+      .client(Health)
+      .check({ service: values.service ?? "" }, { timeoutMs: conn.callOptions.timeoutMs });
     io.stdout.write(`${Status[res.status]}\n`);
     return res.status === Status.SERVING ? EXIT.OK : EXIT.NOT_SERVING;
   },

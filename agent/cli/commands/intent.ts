@@ -30,7 +30,7 @@ follows as "package@edge [check] message". Nothing is committed.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const intent = await readIntent(positionals[0] as string);
@@ -65,8 +65,12 @@ deployment). --timeout bounds the submission (default 10s) and, only when given,
   -o, --output FORMAT   text (default) or json (with --watch, one JSON object per line)
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } }, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } },
+      true,
+    );
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat(values.output, ["text", "json"] as const);
     const intent = await readIntent(positionals[0] as string);
@@ -83,7 +87,16 @@ ${CLIENT_HELP}`,
     // them all without trusting this machine's clock); for a no-op, the deployment as it stands.
     const since = res.noOp ? undefined : timestampFromMs(0);
     return withInterrupt((signal) =>
-      followDeployment({ client, name: res.deploymentId || intent.name, since, format, io, signal, timeoutMs: streamTimeout(values, conn), headers: conn.callOptions.headers }),
+      followDeployment({
+        client,
+        name: res.deploymentId || intent.name,
+        since,
+        format,
+        io,
+        signal,
+        timeoutMs: streamTimeout(values, conn),
+        headers: conn.callOptions.headers,
+      }),
     );
   },
 };
@@ -101,11 +114,23 @@ export function formatPlan(plan: Plan, intent: Intent): string {
     ["ORDER", "WAVE", "PACKAGE", "AFTER", "PLACEMENT", "REPOSITORY", "FILES", "ADMITTED"],
     plan.order.map((name, i) => {
       const p = placed.get(name);
-      return [String(i + 1), String(waveOf.get(name) ?? ""), name, (after.get(name) ?? []).join(",") || "-", p?.edge ? `edge ${p.edge}` : `domain ${p?.domain ?? "?"}`, p?.repository || "-", String(p?.files.length ?? 0), p?.admitted ? "yes" : "no"];
+      return [
+        String(i + 1),
+        String(waveOf.get(name) ?? ""),
+        name,
+        (after.get(name) ?? []).join(",") || "-",
+        p?.edge ? `edge ${p.edge}` : `domain ${p?.domain ?? "?"}`,
+        p?.repository || "-",
+        String(p?.files.length ?? 0),
+        p?.admitted ? "yes" : "no",
+      ];
     }),
   );
   if (!plan.admitted) {
-    out += plan.admission.length > 0 ? `\nnot admitted:\n${plan.admission.map((r) => formatAdmissionReason(r) + "\n").join("")}` : "\nnot admitted (the agent gave no reasons)\n";
+    out +=
+      plan.admission.length > 0
+        ? `\nnot admitted:\n${plan.admission.map((r) => formatAdmissionReason(r) + "\n").join("")}`
+        : "\nnot admitted (the agent gave no reasons)\n";
   }
   return out;
 }
@@ -119,7 +144,11 @@ export async function readIntent(file: string): Promise<Intent> {
   try {
     text = file === "-" ? await readStdin() : await readFile(file, "utf8");
   } catch (err) {
-    throw new CaminoError("ERR_INPUT_UNREADABLE", "invalid", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new CaminoError(
+      "ERR_INPUT_UNREADABLE",
+      "invalid",
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return parseIntentText(text);
 }

@@ -25,9 +25,10 @@ Generates the domain's signing key: a private JWK written with mode 0600, and th
       alg: { type: "string" },
       force: { type: "boolean" },
     });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const alg = (values.alg ?? "EdDSA") as SigningAlgorithm;
-    if (!SIGNING_ALGORITHMS.includes(alg)) throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(", ")}`);
+    if (!SIGNING_ALGORITHMS.includes(alg))
+      throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(", ")}`);
     let keyFile = values["key-file"];
     if (!keyFile && values.config) keyFile = (await loadConfig(values.config, io.env)).auth.signingKeyFile;
     if (!keyFile) throw new UsageError("give --config or --key-file");

@@ -7,7 +7,8 @@ import { EXIT, UsageError } from "../exit-codes.js";
 import { structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
-const roleName = (r: RepositoryRole) => (r === RepositoryRole.BLUEPRINT ? "blueprint" : r === RepositoryRole.DEPLOYMENT ? "deployment" : "?");
+const roleName = (r: RepositoryRole) =>
+  r === RepositoryRole.BLUEPRINT ? "blueprint" : r === RepositoryRole.DEPLOYMENT ? "deployment" : "?";
 
 export const repoListCommand: Command = {
   name: "repo ls",
@@ -20,14 +21,39 @@ Lists registered repositories (ListRepositories, scope repos:admin). Credentials
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const conn = connect(values, io.env);
     const { repositories } = await conn.client(DomainManager).listRepositories({}, conn.callOptions);
     if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured(repositories.map((r) => ({ name: r.name, role: roleName(r.role), url: r.url, branch: r.branch, edge: r.edge, head: r.headCommit, credentials: r.credentialsRef })), values.output));
+      io.stdout.write(
+        structured(
+          repositories.map((r) => ({
+            name: r.name,
+            role: roleName(r.role),
+            url: r.url,
+            branch: r.branch,
+            edge: r.edge,
+            head: r.headCommit,
+            credentials: r.credentialsRef,
+          })),
+          values.output,
+        ),
+      );
       return EXIT.OK;
     }
-    io.stdout.write(table(["NAME", "ROLE", "EDGE", "BRANCH", "HEAD", "URL"], repositories.map((r) => [r.name, roleName(r.role), r.edge || "-", r.branch, r.headCommit.slice(0, 12) || "-", r.url])));
+    io.stdout.write(
+      table(
+        ["NAME", "ROLE", "EDGE", "BRANCH", "HEAD", "URL"],
+        repositories.map((r) => [
+          r.name,
+          roleName(r.role),
+          r.edge || "-",
+          r.branch,
+          r.headCommit.slice(0, 12) || "-",
+          r.url,
+        ]),
+      ),
+    );
     return EXIT.OK;
   },
 };
@@ -48,26 +74,52 @@ file so they never appear in the process list; the agent stores them and never r
   --credentials-file FILE   a file holding a token or user:password
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, role: { type: "string" }, edge: { type: "string" }, branch: { type: "string" }, "credentials-file": { type: "string" } }, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        ...CLIENT_FLAGS,
+        role: { type: "string" },
+        edge: { type: "string" },
+        branch: { type: "string" },
+        "credentials-file": { type: "string" },
+      },
+      true,
+    );
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     if (positionals.length !== 2) throw new UsageError("give NAME and URL");
     const [name, rawUrl] = positionals as [string, string];
-    if (values.role !== "blueprint" && values.role !== "deployment") throw new UsageError("--role must be blueprint or deployment");
+    if (values.role !== "blueprint" && values.role !== "deployment")
+      throw new UsageError("--role must be blueprint or deployment");
     const url = /^https?:\/\//.test(rawUrl) ? rawUrl : resolve(rawUrl);
     let credentials = "";
     if (values["credentials-file"]) {
       try {
         credentials = (await readFile(values["credentials-file"], "utf8")).trim();
       } catch (err) {
-        throw new UsageError(`--credentials-file: cannot read ${values["credentials-file"]} (${(err as NodeJS.ErrnoException).code})`);
+        throw new UsageError(
+          `--credentials-file: cannot read ${values["credentials-file"]} (${(err as NodeJS.ErrnoException).code})`,
+        );
       }
     }
     const conn = connect(values, io.env);
-    const { repository } = await conn.client(DomainManager).registerRepository(
-      { repository: { name, url, role: values.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT, branch: values.branch ?? "", edge: values.edge ?? "" }, credentials },
-      conn.callOptions,
+    const { repository } = await conn
+      .client(DomainManager)
+      .registerRepository(
+        {
+          repository: {
+            name,
+            url,
+            role: values.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT,
+            branch: values.branch ?? "",
+            edge: values.edge ?? "",
+          },
+          credentials,
+        },
+        conn.callOptions,
+      );
+    io.stdout.write(
+      `registered ${repository?.name} (${values.role}${repository?.edge ? ` for ${repository.edge}` : ""}) at ${repository?.headCommit.slice(0, 12)}\n`,
     );
-    io.stdout.write(`registered ${repository?.name} (${values.role}${repository?.edge ? ` for ${repository.edge}` : ""}) at ${repository?.headCommit.slice(0, 12)}\n`);
     return EXIT.OK;
   },
 };
@@ -82,7 +134,7 @@ repository that still holds deployed packages is refused (exit 1, FailedPrecondi
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give the repository NAME");
     const conn = connect(values, io.env);
     await conn.client(DomainManager).deleteRepository({ name: positionals[0] as string }, conn.callOptions);
@@ -103,10 +155,16 @@ setters (required ones marked *), default resources, exposed ports and prerequis
   -o, --output FORMAT   table (default), json or yaml
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, exported: { type: "boolean" } });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    const { values } = parseFlags(argv, {
+      ...CLIENT_FLAGS,
+      output: { type: "string", short: "o" },
+      exported: { type: "boolean" },
+    });
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const conn = connect(values, io.env);
-    const { entries } = await conn.client(DomainManager).listCatalogue({ exportedOnly: values.exported ?? false }, conn.callOptions);
+    const { entries } = await conn
+      .client(DomainManager)
+      .listCatalogue({ exportedOnly: values.exported ?? false }, conn.callOptions);
     if (values.output === "json" || values.output === "yaml") {
       io.stdout.write(
         structured(
@@ -118,7 +176,10 @@ ${CLIENT_HELP}`,
             exported: e.exported,
             revisions: e.revisions.map((r) => ({ tag: r.tag, commit: r.commit })),
             setters: e.setters.map((s) => ({ name: s.name, default: s.defaultValue, required: s.required })),
-            defaultResources: { cpuMillis: Number(e.defaultResources?.cpuMillis ?? 0n), memoryBytes: Number(e.defaultResources?.memoryBytes ?? 0n) },
+            defaultResources: {
+              cpuMillis: Number(e.defaultResources?.cpuMillis ?? 0n),
+              memoryBytes: Number(e.defaultResources?.memoryBytes ?? 0n),
+            },
             exposes: e.exposes.map((p) => ({ service: p.service, port: p.port, protocol: p.protocol })),
             prerequisites: e.prerequisites.map((p) => `${p.kind}/${p.name}`),
           })),
@@ -156,16 +217,45 @@ and memory of Ready nodes, the deployment repository and the commit its RootSync
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
     const conn = connect(values, io.env);
     const { edges } = await conn.client(DomainManager).listEdges({}, conn.callOptions);
     const cpu = (m: bigint | undefined) => `${Number(m ?? 0n) / 1000}`;
     const gib = (b: bigint | undefined) => `${(Number(b ?? 0n) / 2 ** 30).toFixed(1)}Gi`;
     if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured(edges.map((e) => ({ name: e.name, healthy: e.healthy, message: e.message, labels: Object.fromEntries(e.labels.map((l) => [l.key, l.value])), repository: e.repository, cpuFreeMillis: Number(e.capacity?.free?.cpuMillis ?? 0n), cpuAllocatableMillis: Number(e.capacity?.allocatable?.cpuMillis ?? 0n), memoryFreeBytes: Number(e.capacity?.free?.memoryBytes ?? 0n), memoryAllocatableBytes: Number(e.capacity?.allocatable?.memoryBytes ?? 0n), rootSyncCommit: e.rootSync?.commit ?? "", rootSyncErrors: e.rootSync?.errors ?? [] })), values.output));
+      io.stdout.write(
+        structured(
+          edges.map((e) => ({
+            name: e.name,
+            healthy: e.healthy,
+            message: e.message,
+            labels: Object.fromEntries(e.labels.map((l) => [l.key, l.value])),
+            repository: e.repository,
+            cpuFreeMillis: Number(e.capacity?.free?.cpuMillis ?? 0n),
+            cpuAllocatableMillis: Number(e.capacity?.allocatable?.cpuMillis ?? 0n),
+            memoryFreeBytes: Number(e.capacity?.free?.memoryBytes ?? 0n),
+            memoryAllocatableBytes: Number(e.capacity?.allocatable?.memoryBytes ?? 0n),
+            rootSyncCommit: e.rootSync?.commit ?? "",
+            rootSyncErrors: e.rootSync?.errors ?? [],
+          })),
+          values.output,
+        ),
+      );
       return EXIT.OK;
     }
-    io.stdout.write(table(["NAME", "HEALTH", "CPU FREE/ALLOC", "MEMORY FREE/ALLOC", "REPOSITORY", "SYNCED"], edges.map((e) => [e.name, e.healthy ? "ok" : `down: ${e.message}`, `${cpu(e.capacity?.free?.cpuMillis)}/${cpu(e.capacity?.allocatable?.cpuMillis)}`, `${gib(e.capacity?.free?.memoryBytes)}/${gib(e.capacity?.allocatable?.memoryBytes)}`, e.repository || "-", e.rootSync?.commit.slice(0, 12) || "-"])));
+    io.stdout.write(
+      table(
+        ["NAME", "HEALTH", "CPU FREE/ALLOC", "MEMORY FREE/ALLOC", "REPOSITORY", "SYNCED"],
+        edges.map((e) => [
+          e.name,
+          e.healthy ? "ok" : `down: ${e.message}`,
+          `${cpu(e.capacity?.free?.cpuMillis)}/${cpu(e.capacity?.allocatable?.cpuMillis)}`,
+          `${gib(e.capacity?.free?.memoryBytes)}/${gib(e.capacity?.allocatable?.memoryBytes)}`,
+          e.repository || "-",
+          e.rootSync?.commit.slice(0, 12) || "-",
+        ]),
+      ),
+    );
     return EXIT.OK;
   },
 };

@@ -28,8 +28,11 @@ Prints a JWT (typ camino-nb+jwt) on stdout, for the Authorization header of nort
       subject: { type: "string" },
       ttl: { type: "string" },
     });
-    if (values.help) return io.stdout.write(this.help + "\n"), EXIT.OK;
-    const scopes = (values.scope ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    const scopes = (values.scope ?? [])
+      .flatMap((s) => s.split(","))
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (scopes.length === 0) throw new UsageError("give at least one --scope");
     const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
     if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.join(", ")} (known: ${SCOPES.join(", ")})`);

@@ -642,7 +642,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       const file = join(out, `lifecycle-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
       writeFileSync(
         file,
-        JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, lifecycle: f }, null, 2) + "\n",
+        `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, lifecycle: f }, null, 2)}\n`,
       );
       console.log(`wrote ${file}`);
     })

@@ -144,22 +144,22 @@ async function main(): Promise<void> {
     ].join("  "),
   );
   console.log(
-    [
+    `${[
       "hydrate + validate (CAMINO)".padEnd(46),
       fmt(cad.hydrateSeconds, 3).padStart(8),
       fmt(cad.variants / cad.hydrateSeconds, 0).padStart(11),
       fmt(cad.kustomizeSeconds, 3).padStart(8),
       `${fmt(cad.hydrateSeconds / cad.kustomizeSeconds, 3)}`.padStart(7),
-    ].join("  ") + "   peer: kubectl kustomize, one invocation (target ratio <= 0.1)",
+    ].join("  ")}   peer: kubectl kustomize, one invocation (target ratio <= 0.1)`,
   );
   console.log(
-    [
+    `${[
       `commit ${cad.files} files (CAMINO git writer)`.padEnd(46),
       fmt(cad.commitSeconds, 3).padStart(8),
       fmt(cad.variants / cad.commitSeconds, 0).padStart(11),
       fmt(cad.gitCliSeconds, 3).padStart(8),
       `${fmt(cad.commitSeconds / cad.gitCliSeconds, 3)}`.padStart(7),
-    ].join("  ") + "   peer: git add -A && git commit (target ratio <= 1.0)\n",
+    ].join("  ")}   peer: git add -A && git commit (target ratio <= 1.0)\n`,
   );
 
   const emu = await runEmulatorBenchmarks(quick);
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(
     file,
-    JSON.stringify(
+    `${JSON.stringify(
       {
         date: new Date().toISOString(),
         node: process.version,
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
       },
       null,
       2,
-    ) + "\n",
+    )}\n`,
   );
   console.log(`wrote ${file}`);
 }

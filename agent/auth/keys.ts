@@ -61,9 +61,9 @@ export async function writeKeyFiles(key: GeneratedKey, options: WriteKeyOptions)
   await mkdir(dirname(options.keyFile), { recursive: true });
   await mkdir(dirname(options.jwksFile), { recursive: true });
   try {
-    await writeFile(options.keyFile, JSON.stringify(key.privateJwk, null, 2) + "\n", { mode: 0o600, flag });
+    await writeFile(options.keyFile, `${JSON.stringify(key.privateJwk, null, 2)}\n`, { mode: 0o600, flag });
     await chmod(options.keyFile, 0o600);
-    await writeFile(options.jwksFile, JSON.stringify({ keys: [key.publicJwk] }, null, 2) + "\n", { flag });
+    await writeFile(options.jwksFile, `${JSON.stringify({ keys: [key.publicJwk] }, null, 2)}\n`, { flag });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw new CaminoError(

@@ -141,7 +141,7 @@ export class Catalogue {
   async resolve(name: string, revision?: string): Promise<ResolvedBlueprint> {
     for (const repo of this.#blueprintRepos()) {
       const snap = await this.#snapshot(repo, false);
-      if (!snap || !snap.blueprints.has(name)) continue;
+      if (!snap?.blueprints.has(name)) continue;
       if (!revision)
         return {
           blueprint: snap.blueprints.get(name) as Blueprint,

@@ -159,7 +159,7 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
       objects.push([file, object]);
       for (const i of validateObject(object)) {
         issues.push({
-          path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? ": " + i.path : ""}`,
+          path: `${iesd.package}/${file}: ${kind}/${name}${i.path ? `: ${i.path}` : ""}`,
           message: i.message,
         });
       }

@@ -149,8 +149,8 @@ export class RepositoryRegistry {
 
   async #save(): Promise<void> {
     const records = [...this.#repos.values()].map((r) => r.record);
-    await writeAtomically(this.#file, JSON.stringify(records, null, 2) + "\n");
-    await writeAtomically(this.#secretsFile, JSON.stringify(Object.fromEntries(this.#secrets), null, 2) + "\n", 0o600);
+    await writeAtomically(this.#file, `${JSON.stringify(records, null, 2)}\n`);
+    await writeAtomically(this.#secretsFile, `${JSON.stringify(Object.fromEntries(this.#secrets), null, 2)}\n`, 0o600);
   }
 
   /** Every repository, in registration order. */

@@ -8,7 +8,17 @@
  * (kpt leaves it; CAMINO's strict mode turns that into an error). Values become YAML values of the field's
  * own type, never text spliced into the file: `x\nkind: Secret` or `{{` stays one string.
  */
-import { isMap, isScalar, isSeq, parse as parseYaml, Scalar, visit, YAMLSeq, type Document, type Node } from "yaml";
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  parse as parseYaml,
+  Scalar,
+  visit,
+  type YAMLSeq,
+  type Document,
+  type Node,
+} from "yaml";
 
 /** Where a setter is used. */
 export interface SetterUse {

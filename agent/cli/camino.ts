@@ -85,7 +85,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     const { code, message } = describeFailure(err);
     if (err instanceof ConfigError) {
       io.stderr.write(
-        `camino ${command.name}: invalid configuration${err.data["source"] ? ` in ${String(err.data["source"])}` : ""}:\n${err.issues.map((i) => `  ${i.path ? i.path + ": " : ""}${i.message}`).join("\n")}\n`,
+        `camino ${command.name}: invalid configuration${err.data["source"] ? ` in ${String(err.data["source"])}` : ""}:\n${err.issues.map((i) => `  ${i.path ? `${i.path}: ` : ""}${i.message}`).join("\n")}\n`,
       );
     } else {
       io.stderr.write(`camino ${command.name}: ${message}\n`);

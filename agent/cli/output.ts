@@ -8,10 +8,10 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join("  ");
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }
 
 /** JSON or YAML text of a value. */
 export function structured(value: unknown, format: "json" | "yaml"): string {
-  return format === "json" ? JSON.stringify(value, null, 2) + "\n" : stringify(value);
+  return format === "json" ? `${JSON.stringify(value, null, 2)}\n` : stringify(value);
 }

@@ -64,9 +64,9 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
       const extra = Object.entries(all)
         .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
         .join(" ");
-      stream.write(`${time} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}\n`);
+      stream.write(`${time} ${lvl.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}\n`);
     } else {
-      stream.write(JSON.stringify({ time, level: lvl, msg, ...all }) + "\n");
+      stream.write(`${JSON.stringify({ time, level: lvl, msg, ...all })}\n`);
     }
   };
 

@@ -33,7 +33,7 @@ import {
   type PlannerDeps,
 } from "./planner.js";
 import {
-  Journal,
+  type Journal,
   MAX_EVENTS_KEPT,
   SETTLED,
   type DeploymentRecord,
@@ -536,7 +536,7 @@ export class DeploymentManager {
           if (p.admission.length > 0)
             this.#event(live, p.package, "FAILED", p.admission.map((a) => `${a.check}: ${a.message}`).join("; "));
         throw new RunFailure(
-          `admission refused ${plan.admission.length} reason(s): ${plan.admission.map((a) => `${a.package}${a.edge ? "@" + a.edge : ""} [${a.check}] ${a.message}`).join("; ")}`,
+          `admission refused ${plan.admission.length} reason(s): ${plan.admission.map((a) => `${a.package}${a.edge ? `@${a.edge}` : ""} [${a.check}] ${a.message}`).join("; ")}`,
           plan.admission,
         );
       }

@@ -235,7 +235,7 @@ function usedAfter(allocatable: Amount, free: Amount, n: Need): { cpu: number; m
 function loadAfter(allocatable: Amount, free: Amount, n: Need): number {
   const cpu = fraction(allocatable.cpuMillis - free.cpuMillis + n.cpu, allocatable.cpuMillis);
   const memory = fraction(allocatable.memoryBytes - free.memoryBytes + n.memory, allocatable.memoryBytes);
-  return cpu > memory ? cpu : memory;
+  return Math.max(cpu, memory);
 }
 
 /** What one call has taken from an edge so far. */

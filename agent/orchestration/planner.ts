@@ -396,7 +396,7 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
       },
       largestPod: plan.demand.largestPod,
     };
-    if (!edge || !edge.healthy) {
+    if (!edge?.healthy) {
       plan.admission.push({
         package: name,
         edge: plan.edge,

@@ -4,7 +4,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
+import type { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
 import type { Catalogue } from "../cad/catalogue.js";
 import type { HydrationCache } from "../cad/hydration-cache.js";

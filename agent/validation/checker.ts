@@ -87,7 +87,7 @@ export class Checker {
     }
     const problem = opts.check?.(v);
     if (problem) {
-      this.add(path, `${JSON.stringify(v.length > 80 ? v.slice(0, 80) + "…" : v)} ${problem}`);
+      this.add(path, `${JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v)} ${problem}`);
       return undefined;
     }
     return v;

@@ -109,7 +109,7 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 }
 
 function hasOwn(target: Record<string, unknown>, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(target, key);
+  return Object.hasOwn(target, key);
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

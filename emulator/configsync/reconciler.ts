@@ -271,7 +271,7 @@ export class ConfigSyncReconciler {
     const last = st.last;
     const quiet = !!last && last.commit === commit && last.generation === generation;
     const full =
-      !last || !last.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
+      !last?.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);

@@ -73,7 +73,7 @@ describe("faults", () => {
     expect((await admin({ unavailable: ["default/stuck"] })).body).toMatchObject({ unavailable: ["default/stuck"] });
     const manifest = (name: string) =>
       `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ${name}, namespace: default}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec: {containers: [{name: main, image: nginx}]}\n`;
-    expect((await k(["apply", "-f", k.file(manifest("stuck") + "---\n" + manifest("fine"))])).code).toBe(0);
+    expect((await k(["apply", "-f", k.file(`${manifest("stuck")}---\n${manifest("fine")}`)])).code).toBe(0);
     // Reconciling is synchronous in-process: by now both Deployments' pods exist and run; only one is available.
     const pods = JSON.parse((await k(["get", "pods", "-l", "app=stuck", "-o", "json"])).stdout) as {
       items: { status: { phase: string; conditions: { type: string; status: string }[] } }[];

@@ -135,7 +135,7 @@ describe("PlanIntent", () => {
     ]);
     expect(parse(cnf2.files.find((f) => f.path.endsWith("deployment.yaml"))!.content).spec.replicas).toBe(2);
     // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile and IESD.
-    expect(plan!.files.map((f) => f.repository + ":" + f.path)).toHaveLength(27);
+    expect(plan!.files.map((f) => `${f.repository}:${f.path}`)).toHaveLength(27);
     expect(
       plan!.files
         .filter((f) => f.repository === "edge-2-deploy" && f.path.startsWith("paper-chain/_chain/"))

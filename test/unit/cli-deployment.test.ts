@@ -134,7 +134,7 @@ describe("deadlines", () => {
 
 describe("intent ls table", () => {
   it("counts ready packages and cuts long reasons to about 60 characters", () => {
-    const long = "edge-1 unreachable: " + "connection refused ".repeat(10);
+    const long = `edge-1 unreachable: ${"connection refused ".repeat(10)}`;
     const text = formatDeploymentTable([
       create(DeploymentSchema, {
         intent: "video-chain",

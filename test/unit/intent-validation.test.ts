@@ -431,7 +431,7 @@ describe("intent text", () => {
     ["duplicate keys", "apiVersion: camino.io/v1\napiVersion: camino.io/v1\n", "Map keys must be unique"],
     ["several documents", "a: 1\n---\nb: 2\n", "expected one document, found 2"],
     ["an empty file", "", "the document is empty"],
-    ["an oversize document", "# " + "x".repeat(1024 * 1024 + 1), "at most 1048576 are allowed"],
+    ["an oversize document", `# ${"x".repeat(1024 * 1024 + 1)}`, "at most 1048576 are allowed"],
     [
       "an alias bomb",
       `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,

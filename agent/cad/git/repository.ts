@@ -292,7 +292,7 @@ export class LocalGitRepository implements GitRepository {
     const writeTree = async (node: TreeNode): Promise<string | undefined> => {
       const entries: TreeEntry[] = [];
       for (const [name, e] of node.entries) {
-        if (e.node && e.node.dirty) {
+        if (e.node?.dirty) {
           const oid = await writeTree(e.node);
           if (oid) entries.push({ name, mode: "40000", oid });
         } else if (e.oid) entries.push({ name, mode: e.mode, oid: e.oid });

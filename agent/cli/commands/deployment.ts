@@ -102,7 +102,7 @@ export function formatDeployment(d: Deployment): string {
   if (d.createdAt) times.push(`created ${formatLocalTime(d.createdAt)}`);
   if (d.updatedAt) times.push(`updated ${formatLocalTime(d.updatedAt)}`);
   if (d.timeoutMs) times.push(`timeout ${formatDuration(Number(d.timeoutMs))}`);
-  let out = formatDeploymentLine(d) + "\n" + (times.length > 0 ? times.join(", ") + "\n" : "");
+  let out = `${formatDeploymentLine(d)}\n${times.length > 0 ? `${times.join(", ")}\n` : ""}`;
   if (d.packages.length > 0) {
     out +=
       "\n" +
@@ -128,7 +128,7 @@ export function formatDeployment(d: Deployment): string {
         .join("");
   }
   if (d.admission.length > 0) {
-    out += "\nadmission refused:\n" + d.admission.map((r) => formatAdmissionReason(r) + "\n").join("");
+    out += `\nadmission refused:\n${d.admission.map((r) => `${formatAdmissionReason(r)}\n`).join("")}`;
   }
   return out;
 }
@@ -223,8 +223,8 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
       if (!event) continue;
       io.stdout.write(
         format === "json"
-          ? JSON.stringify(toJson(DeploymentEventSchema, event, { alwaysEmitImplicit: true })) + "\n"
-          : formatEvent(event) + "\n",
+          ? `${JSON.stringify(toJson(DeploymentEventSchema, event, { alwaysEmitImplicit: true }))}\n`
+          : `${formatEvent(event)}\n`,
       );
       if (event.intent) name = event.intent;
       if (event.time && !firstSeen.has(event.deploymentId)) firstSeen.set(event.deploymentId, timestampMs(event.time));
@@ -248,7 +248,7 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
     );
     return EXIT.ERROR;
   }
-  if (format === "text") io.stderr.write(formatSummary(name, final, firstSeen.get(final.deploymentId)) + "\n");
+  if (format === "text") io.stderr.write(`${formatSummary(name, final, firstSeen.get(final.deploymentId))}\n`);
   return exitCodeForState(final.state);
 }
 
@@ -311,7 +311,7 @@ ${CLIENT_HELP}`,
       { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" } },
       true,
     );
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const name = oneName(positionals);
     const format = outputFormat(values.output, ["text", "json"] as const);
     const since = values.since !== undefined ? parseSince(values.since, Date.now()) : undefined;
@@ -345,7 +345,7 @@ NAME is the intent name or a deployment id.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const name = oneName(positionals);
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
@@ -372,7 +372,7 @@ packages ready of total, last update and reason (cut to ${REASON_WIDTH} characte
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
@@ -415,12 +415,12 @@ is in when the agent answers (TERMINATING while removal goes on); follow it with
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const name = oneName(positionals);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).terminateIntent({ name }, conn.callOptions);
     if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered without a deployment");
-    io.stdout.write(formatDeploymentLine(deployment) + "\n");
+    io.stdout.write(`${formatDeploymentLine(deployment)}\n`);
     return EXIT.OK;
   },
 };

@@ -25,7 +25,7 @@ edge.yaml:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     if (!values.config) throw new UsageError("--config is required");
     const config = await loadEmulatorConfig(values.config);
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
@@ -42,14 +42,14 @@ edge.yaml:
     }
     const emulator = await startEmulator(options);
     io.stdout.write(
-      JSON.stringify({
+      `${JSON.stringify({
         msg: "emulator listening",
         name: emulator.name,
         http: emulator.httpUrl,
         https: emulator.httpsUrl,
         admin: emulator.adminUrl,
         metrics: emulator.metricsUrl,
-      }) + "\n",
+      })}\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => void emulator.close().then(resolve);

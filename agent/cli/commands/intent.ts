@@ -30,7 +30,7 @@ follows as "package@edge [check] message". Nothing is committed.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const intent = await readIntent(positionals[0] as string);
@@ -70,7 +70,7 @@ ${CLIENT_HELP}`,
       { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } },
       true,
     );
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat(values.output, ["text", "json"] as const);
     const intent = await readIntent(positionals[0] as string);
@@ -79,7 +79,7 @@ ${CLIENT_HELP}`,
     const res = await client.submitIntent({ intent: intentToMessage(intent) }, conn.callOptions);
     io.stdout.write(
       format === "json"
-        ? JSON.stringify(toJson(SubmitIntentResponseSchema, res, { alwaysEmitImplicit: true })) + "\n"
+        ? `${JSON.stringify(toJson(SubmitIntentResponseSchema, res, { alwaysEmitImplicit: true }))}\n`
         : `deployment ${res.deploymentId} (intent ${intent.name}, revision ${res.revision}) ${res.noOp ? "unchanged: no-op" : "submitted"}\n`,
     );
     if (!values.watch) return EXIT.OK;
@@ -129,7 +129,7 @@ export function formatPlan(plan: Plan, intent: Intent): string {
   if (!plan.admitted) {
     out +=
       plan.admission.length > 0
-        ? `\nnot admitted:\n${plan.admission.map((r) => formatAdmissionReason(r) + "\n").join("")}`
+        ? `\nnot admitted:\n${plan.admission.map((r) => `${formatAdmissionReason(r)}\n`).join("")}`
         : "\nnot admitted (the agent gave no reasons)\n";
   }
   return out;

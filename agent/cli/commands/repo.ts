@@ -21,7 +21,7 @@ Lists registered repositories (ListRepositories, scope repos:admin). Credentials
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const conn = connect(values, io.env);
     const { repositories } = await conn.client(DomainManager).listRepositories({}, conn.callOptions);
     if (values.output === "json" || values.output === "yaml") {
@@ -85,7 +85,7 @@ ${CLIENT_HELP}`,
       },
       true,
     );
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     if (positionals.length !== 2) throw new UsageError("give NAME and URL");
     const [name, rawUrl] = positionals as [string, string];
     if (values.role !== "blueprint" && values.role !== "deployment")
@@ -102,21 +102,19 @@ ${CLIENT_HELP}`,
       }
     }
     const conn = connect(values, io.env);
-    const { repository } = await conn
-      .client(DomainManager)
-      .registerRepository(
-        {
-          repository: {
-            name,
-            url,
-            role: values.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT,
-            branch: values.branch ?? "",
-            edge: values.edge ?? "",
-          },
-          credentials,
+    const { repository } = await conn.client(DomainManager).registerRepository(
+      {
+        repository: {
+          name,
+          url,
+          role: values.role === "blueprint" ? RepositoryRole.BLUEPRINT : RepositoryRole.DEPLOYMENT,
+          branch: values.branch ?? "",
+          edge: values.edge ?? "",
         },
-        conn.callOptions,
-      );
+        credentials,
+      },
+      conn.callOptions,
+    );
     io.stdout.write(
       `registered ${repository?.name} (${values.role}${repository?.edge ? ` for ${repository.edge}` : ""}) at ${repository?.headCommit.slice(0, 12)}\n`,
     );
@@ -134,7 +132,7 @@ repository that still holds deployed packages is refused (exit 1, FailedPrecondi
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     if (positionals.length !== 1) throw new UsageError("give the repository NAME");
     const conn = connect(values, io.env);
     await conn.client(DomainManager).deleteRepository({ name: positionals[0] as string }, conn.callOptions);
@@ -160,7 +158,7 @@ ${CLIENT_HELP}`,
       output: { type: "string", short: "o" },
       exported: { type: "boolean" },
     });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const conn = connect(values, io.env);
     const { entries } = await conn
       .client(DomainManager)
@@ -217,7 +215,7 @@ and memory of Ready nodes, the deployment repository and the commit its RootSync
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const conn = connect(values, io.env);
     const { edges } = await conn.client(DomainManager).listEdges({}, conn.callOptions);
     const cpu = (m: bigint | undefined) => `${Number(m ?? 0n) / 1000}`;

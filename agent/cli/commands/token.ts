@@ -28,7 +28,7 @@ Prints a JWT (typ camino-nb+jwt) on stdout, for the Authorization header of nort
       subject: { type: "string" },
       ttl: { type: "string" },
     });
-    if (values.help) return (io.stdout.write(this.help + "\n"), EXIT.OK);
+    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
     const scopes = (values.scope ?? [])
       .flatMap((s) => s.split(","))
       .map((s) => s.trim())
@@ -63,7 +63,7 @@ Prints a JWT (typ camino-nb+jwt) on stdout, for the Authorization header of nort
       scopes,
       ttlSeconds,
     });
-    io.stdout.write(token + "\n");
+    io.stdout.write(`${token}\n`);
     return EXIT.OK;
   },
 };

@@ -47,7 +47,7 @@ export function parseFailpoints(spec: string | undefined): Failpoints {
       const action = actions.get(name);
       if (!action) return;
       if (action.kind === "delay") await sleep(action.ms, undefined, signal ? { signal } : undefined);
-      else if (action.kind === "error") throw new CaminoError("ERR_FAILPOINT", "internal", action.message);
+      else if (action.kind === "error") throw new CaminoError("ERR_FAILPOINT", action.message);
       else process.exit(action.code);
     },
   };

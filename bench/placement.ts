@@ -230,7 +230,9 @@ export function runPlacementBenchmark(options: PlacementBenchOptions = {}): Plac
     for (const m of round % 2 === 0 ? [ours, peer] : [peer, ours]) {
       const r = run(m.place, edges, intents);
       m.perIntent.push(...r.perIntentMs);
-      r.perIntentMs.forEach((ms, k) => m.perPackage.push(ms / (intents[k] as PackageToPlace[]).length));
+      r.perIntentMs.forEach((ms, k) => {
+        m.perPackage.push(ms / (intents[k] as PackageToPlace[]).length);
+      });
       m.totals.push(r.perIntentMs.reduce((s, x) => s + x, 0));
       m.last = r;
     }

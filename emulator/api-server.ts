@@ -100,7 +100,10 @@ function parseBody(text: string, contentType: string): Obj {
   return value as Obj;
 }
 
-const meta = (o: Obj) => (o["metadata"] ??= {}) as Obj;
+const meta = (o: Obj): Obj => {
+  o["metadata"] ??= {};
+  return o["metadata"] as Obj;
+};
 const clone = <T>(v: T): T => structuredClone(v);
 /** The part of an object whose change bumps `metadata.generation`. */
 const specOf = (o: Obj) =>
@@ -273,13 +276,15 @@ export class ApiServer {
   #get(t: Target, accept: string, res: ServerResponse): void {
     const o = this.#store.get(typeKey(t.type), t.namespace, t.name as string);
     if (!o) throw notFound(t.type, t.name as string);
-    if (wantsTable(accept))
-      return send(
+    if (wantsTable(accept)) {
+      send(
         res,
         200,
         toTable(typeKey(t.type), [o], String(o.metadata["resourceVersion"]), this.#o.now().getTime()),
         "application/json;as=Table;v=v1;g=meta.k8s.io",
       );
+      return;
+    }
     send(res, 200, this.#decorate(t.type, o));
   }
 
@@ -294,13 +299,15 @@ export class ApiServer {
   #list(t: Target, q: URLSearchParams, accept: string, res: ServerResponse): void {
     const items = this.#selected(t, q);
     const rv = String(this.#store.resourceVersion);
-    if (wantsTable(accept))
-      return send(
+    if (wantsTable(accept)) {
+      send(
         res,
         200,
         toTable(typeKey(t.type), items, rv, this.#o.now().getTime()),
         "application/json;as=Table;v=v1;g=meta.k8s.io",
       );
+      return;
+    }
     send(res, 200, {
       kind: `${t.type.kind}List`,
       apiVersion: groupVersion(t.type),
@@ -589,7 +596,8 @@ export class ApiServer {
       const applied = parseBody(text, "yaml");
       this.#checkIdentity(t, applied);
       const result = this.#apply(t, live, applied, manager, q.get("force") === "true", dryRun, q, headers);
-      return send(res, result.created ? 201 : 200, this.#decorate(t.type, result.object), "application/json", headers);
+      send(res, result.created ? 201 : 200, this.#decorate(t.type, result.object), "application/json", headers);
+      return;
     }
     if (!live) throw notFound(t.type, t.name);
     const patch = parseBody(text, "json");
@@ -773,7 +781,10 @@ export class ApiServer {
     if (t.name === undefined) throw methodNotAllowed("collection deletion is not supported by the emulator");
     const live = this.#store.get(typeKey(t.type), t.namespace, t.name);
     if (!live) throw notFound(t.type, t.name);
-    if (this.#dryRun(q)) return send(res, 200, this.#decorate(t.type, live));
+    if (this.#dryRun(q)) {
+      send(res, 200, this.#decorate(t.type, live));
+      return;
+    }
     send(res, 200, this.#deleteLive(t, live));
   }
 

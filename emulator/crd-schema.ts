@@ -78,7 +78,9 @@ function check(schema: Schema, value: unknown, path: string, strict: boolean, ou
       });
   }
   if (actual === "array" && schema.items)
-    (value as unknown[]).forEach((v, i) => check(schema.items as Schema, v, `${path}[${i}]`, strict, out));
+    (value as unknown[]).forEach((v, i) => {
+      check(schema.items as Schema, v, `${path}[${i}]`, strict, out);
+    });
   if (actual === "object") {
     const obj = value as Record<string, unknown>;
     for (const r of schema.required ?? [])

@@ -373,7 +373,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 function usageEndpointFor(usage: UsageModel) {
   return (req: http.IncomingMessage, reply: (code: number, body: unknown) => void): void => {
     const show = () => ({ fraction: usage.fraction, workloads: Object.fromEntries(usage.overrides) });
-    if (req.method === "GET") return reply(200, show());
+    if (req.method === "GET") {
+      reply(200, show());
+      return;
+    }
     let text = "";
     req.on("data", (c: Buffer) => (text += c.toString()));
     req.on("end", () => {

@@ -63,6 +63,10 @@ export function matchesLabels(labels: Record<string, string> | undefined, reqs: 
         return has;
       case "!exists":
         return !has;
+      default:
+        // Unreachable: the cases cover every op, and `satisfies never` stops compiling when one is added.
+        r satisfies never;
+        return false;
     }
   });
 }

@@ -48,7 +48,10 @@ export class ObjectStore {
 
   #of(typeKey: string): Map<string, KubeObject> {
     let m = this.#types.get(typeKey);
-    if (!m) this.#types.set(typeKey, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      this.#types.set(typeKey, m);
+    }
     return m;
   }
 

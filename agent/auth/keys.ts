@@ -68,7 +68,6 @@ export async function writeKeyFiles(key: GeneratedKey, options: WriteKeyOptions)
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw new CaminoError(
         "ERR_KEY_EXISTS",
-        "already-exists",
         `${(err as NodeJS.ErrnoException).path ?? options.keyFile} exists; pass --force to replace it`,
         { cause: err },
       );
@@ -90,13 +89,12 @@ export async function loadSigningKey(keyFile: string): Promise<SigningKey> {
         : code
           ? `cannot be read (${code})`
           : "is not a JSON Web Key";
-    throw new CaminoError("ERR_KEY_UNREADABLE", "precondition", `signing key file ${keyFile} ${why}`, { cause: err });
+    throw new CaminoError("ERR_KEY_UNREADABLE", `signing key file ${keyFile} ${why}`, { cause: err });
   }
   const alg = jwk.alg as SigningAlgorithm;
   if (!SIGNING_ALGORITHMS.includes(alg) || typeof jwk.d !== "string") {
     throw new CaminoError(
       "ERR_KEY_UNREADABLE",
-      "precondition",
       `signing key file ${keyFile} must hold a private ${SIGNING_ALGORITHMS.join(" or ")} JWK`,
     );
   }

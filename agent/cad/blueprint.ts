@@ -49,7 +49,7 @@ export interface Blueprint extends BlueprintInfo {
 /** A blueprint that cannot be read; names the package and file. */
 export class BlueprintError extends CaminoError {
   constructor(path: string, message: string, cause?: unknown) {
-    super("ERR_BLUEPRINT_INVALID", "invalid", `blueprint ${path}: ${message}`, { cause, data: { blueprint: path } });
+    super("ERR_BLUEPRINT_INVALID", `blueprint ${path}: ${message}`, { cause, data: { blueprint: path } });
   }
 }
 

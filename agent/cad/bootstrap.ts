@@ -35,7 +35,6 @@ export async function bootstrapRepositories(
       } catch (err) {
         throw new CaminoError(
           "ERR_CONFIG_INVALID",
-          "invalid",
           `repositories: credentials file of ${repo.name} cannot be read (${(err as NodeJS.ErrnoException).code})`,
           { cause: err },
         );

@@ -155,7 +155,6 @@ export class Catalogue {
       } catch {
         throw new CaminoError(
           "ERR_REVISION_NOT_FOUND",
-          "not-found",
           `blueprint ${name} has no revision ${JSON.stringify(revision)} (tags: ${
             snap.revisions
               .filter((r) => r.tag)
@@ -166,17 +165,12 @@ export class Catalogue {
       }
       const bp = (await this.#read(repo, commit)).get(name);
       if (!bp)
-        throw new CaminoError(
-          "ERR_REVISION_NOT_FOUND",
-          "not-found",
-          `blueprint ${name} does not exist at revision ${revision}`,
-        );
+        throw new CaminoError("ERR_REVISION_NOT_FOUND", `blueprint ${name} does not exist at revision ${revision}`);
       return { blueprint: bp, repository: repo, revision, commit };
     }
     const known = (await this.list()).map((e) => e.name);
     throw new CaminoError(
       "ERR_BLUEPRINT_NOT_FOUND",
-      "not-found",
       `unknown blueprint ${JSON.stringify(name)} (the catalogue has ${known.join(", ") || "nothing"})`,
     );
   }

@@ -138,7 +138,9 @@ export function hydratePackage(blueprint: Blueprint, iesd: Iesd): HydratedPackag
       if (!isMap(doc.contents)) continue;
       try {
         const r = applySetters(doc, all);
-        r.used.forEach((s) => used.add(s));
+        r.used.forEach((s) => {
+          used.add(s);
+        });
         for (const u of r.unresolved)
           issues.push({
             path: `${iesd.package}/${file}: ${u.path}`,

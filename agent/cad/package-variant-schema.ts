@@ -115,7 +115,9 @@ function check(schema: Schema, value: unknown, path: string, out: FieldIssue[]):
       return;
     case "list":
       if (!Array.isArray(value)) return void out.push({ path, message: "must be a list" });
-      value.forEach((v, i) => check(schema.items, v, `${path}[${i}]`, out));
+      value.forEach((v, i) => {
+        check(schema.items, v, `${path}[${i}]`, out);
+      });
       return;
     case "object": {
       if (!isObject(value)) return void out.push({ path, message: "must be an object" });

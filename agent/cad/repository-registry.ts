@@ -209,15 +209,10 @@ export class RepositoryRegistry {
     };
     if (record.role === "deployment") record.edge = input.edge as string;
     if (this.#repos.has(record.name))
-      throw new CaminoError(
-        "ERR_REPOSITORY_EXISTS",
-        "already-exists",
-        `repository ${record.name} is already registered`,
-      );
+      throw new CaminoError("ERR_REPOSITORY_EXISTS", `repository ${record.name} is already registered`);
     if (record.edge && this.forEdge(record.edge)) {
       throw new CaminoError(
         "ERR_REPOSITORY_EXISTS",
-        "already-exists",
         `edge ${record.edge} already has deployment repository ${this.forEdge(record.edge)?.record.name}`,
       );
     }
@@ -230,13 +225,9 @@ export class RepositoryRegistry {
     } else {
       const local = new LocalGitRepository({ dir: record.url, branch: record.branch });
       if (!existsSync(join(record.url, ".git", "HEAD")))
-        throw new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${record.url} is not a git repository`);
+        throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", `${record.url} is not a git repository`);
       if (!(await local.head()))
-        throw new CaminoError(
-          "ERR_REPO_BRANCH",
-          "precondition",
-          `${record.url}: branch ${record.branch} does not exist`,
-        );
+        throw new CaminoError("ERR_REPOSITORY_BRANCH", `${record.url}: branch ${record.branch} does not exist`);
     }
     // A clone left by an earlier registration of this name (or a failed one) is never reused.
     await rm(this.#cloneDir(record.name), { recursive: true, force: true });
@@ -271,14 +262,13 @@ export class RepositoryRegistry {
     if (!name)
       throw new ValidationError("ERR_REPOSITORY_INVALID", "request", [{ path: "name", message: "is required" }]);
     const repo = this.#repos.get(name);
-    if (!repo) throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", "not-found", `repository ${name} is not registered`);
+    if (!repo) throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", `repository ${name} is not registered`);
     if (repo.record.role === "deployment") {
       if (repo.git instanceof RemoteGitRepository) await repo.git.fetch();
       const intents = await new DeploymentRepository(repo.git).intents();
       if (intents.length > 0) {
         throw new CaminoError(
           "ERR_REPOSITORY_IN_USE",
-          "precondition",
           `repository ${name} still holds deployed packages of ${intents.join(", ")}; terminate them first`,
           { data: { intents } },
         );

@@ -86,8 +86,13 @@ export interface SyncState {
 
 /** An edge that could not be reached or answered badly (`ERR_EDGE_UNREACHABLE`, `ERR_EDGE_TIMEOUT`, `ERR_EDGE_API`). */
 export class EdgeError extends CaminoError {
-  constructor(code: string, edge: string, reason: string, cause?: unknown) {
-    super(code, code === "ERR_EDGE_API" ? "precondition" : "unavailable", `edge ${edge}: ${reason}`, {
+  constructor(
+    code: "ERR_EDGE_UNREACHABLE" | "ERR_EDGE_TIMEOUT" | "ERR_EDGE_API",
+    edge: string,
+    reason: string,
+    cause?: unknown,
+  ) {
+    super(code, `edge ${edge}: ${reason}`, {
       cause,
       data: { edge, reason },
     });
@@ -164,7 +169,6 @@ export class EdgeClient {
         const line = /line (\d+)/.exec(String((err as Error).message))?.[1];
         throw new CaminoError(
           "ERR_CONFIG_INVALID",
-          "invalid",
           `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} cannot be read${line ? ` (line ${line})` : ""}`,
         );
       }
@@ -172,7 +176,6 @@ export class EdgeClient {
       if (!kc.getContextObject(context) || !kc.getCurrentCluster()) {
         throw new CaminoError(
           "ERR_CONFIG_INVALID",
-          "invalid",
           `edges: kubeconfig ${edge.kubeconfig.file} of ${edge.name} has no context ${JSON.stringify(context)} with a cluster`,
         );
       }
@@ -185,7 +188,6 @@ export class EdgeClient {
         } catch (err) {
           throw new CaminoError(
             "ERR_CONFIG_INVALID",
-            "invalid",
             `edges: ${what} of ${edge.name} cannot be read (${(err as NodeJS.ErrnoException).code})`,
             { cause: err },
           );
@@ -391,7 +393,6 @@ export class EdgeClient {
       if (!ref)
         throw new CaminoError(
           "ERR_PREREQUISITE_KIND",
-          "invalid",
           `prerequisite kind ${p.kind} is not one CAMINO checks (${Object.keys(refs).join(", ")})`,
         );
       let present = true;

@@ -51,9 +51,15 @@ export function formatDuration(ms: number): string {
   let rest = ms;
   let out = "";
   const h = Math.floor(rest / 3_600_000);
-  if (h) (out += `${h}h`), (rest -= h * 3_600_000);
+  if (h) {
+    out += `${h}h`;
+    rest -= h * 3_600_000;
+  }
   const m = Math.floor(rest / 60_000);
-  if (m) (out += `${m}m`), (rest -= m * 60_000);
+  if (m) {
+    out += `${m}m`;
+    rest -= m * 60_000;
+  }
   if (rest) out += rest % 1000 === 0 ? `${rest / 1000}s` : rest >= 1000 ? `${rest / 1000}s` : `${rest}ms`;
   return out;
 }

@@ -45,7 +45,7 @@ export function parseIntentText(text: string, limits: IntentLimits = DEFAULT_INT
       },
     ]);
   }
-  const doc = docs[0]!;
+  const doc = docs[0];
   const problem = doc.errors[0];
   if (problem) throw new IntentError([{ path: "", message: yamlMessage(problem) }]);
   let value: unknown;

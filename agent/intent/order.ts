@@ -51,7 +51,11 @@ export function orderPackages(packages: readonly Orderable[]): Ordering {
     (a, b) => (wave.get(a.name) as number) - (wave.get(b.name) as number) || a.index - b.index,
   );
   const waves: string[][] = [];
-  for (const p of sorted) (waves[wave.get(p.name) as number] ??= []).push(p.name);
+  for (const p of sorted) {
+    const w = wave.get(p.name) as number;
+    waves[w] ??= [];
+    waves[w].push(p.name);
+  }
   return { order: sorted.map((p) => p.name), waves };
 }
 

@@ -287,7 +287,10 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
   const policy: LinkIntent["policy"] = {};
   if (po) {
     const t = c.duration(po["timeout"], joinPath(path, "policy", "timeout"), 3_600_000);
-    if (t) (policy.timeout = t.text), (policy.timeoutMs = t.ms);
+    if (t) {
+      policy.timeout = t.text;
+      policy.timeoutMs = t.ms;
+    }
     const r = c.integer(po["retries"], joinPath(path, "policy", "retries"), 0, 10);
     if (r !== undefined) policy.retries = r;
     const lb = c.oneOf<LoadBalancer>(po["loadBalancer"], joinPath(path, "policy", "loadBalancer"), LOAD_BALANCERS);
@@ -373,14 +376,21 @@ export function validateIntent(doc: unknown, limits: IntentLimits = DEFAULT_INTE
     if (!link) return;
     const key = `${link.from}→${link.to ?? `${link.external?.host}`}:${link.port}`;
     const first = linkKeys.get(key);
-    if (first !== undefined) c.add(`spec.links[${i}]`, `duplicates spec.links[${first}] (same from, to and port)`);
-    else linkKeys.set(key, i), links.push(link);
+    if (first !== undefined) {
+      c.add(`spec.links[${i}]`, `duplicates spec.links[${first}] (same from, to and port)`);
+    } else {
+      linkKeys.set(key, i);
+      links.push(link);
+    }
   });
 
   if (c.issues.length > 0) throw new IntentError(c.issues);
   // Ordering throws ERR_INTENT_CYCLE naming the cycle: an intent with a cycle is invalid.
   const { order, waves } = orderPackages(packages);
   const intent: Intent = { name: name as string, heal, packages, links, order, waves };
-  if (timeout) (intent.timeout = timeout.text), (intent.timeoutMs = timeout.ms);
+  if (timeout) {
+    intent.timeout = timeout.text;
+    intent.timeoutMs = timeout.ms;
+  }
   return intent;
 }

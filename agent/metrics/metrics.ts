@@ -2,7 +2,7 @@
  * The agent's Prometheus metrics, served on the HTTP/1.1 port at /metrics. One registry per agent (no
  * global state), so several agents in one process — the embedded demo, tests — do not mix their figures.
  */
-import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface AgentMetrics {
@@ -58,7 +58,7 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     const labels = { service: req.service.typeName, method: req.method.name };
     const stop = duration.startTimer(labels);
     inFlight.inc(labels);
-    let res;
+    let res: UnaryResponse | StreamResponse;
     try {
       res = await next(req);
     } catch (err) {

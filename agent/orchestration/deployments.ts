@@ -155,7 +155,7 @@ export class DeploymentManager {
     this.#closed = true;
     this.#closing.abort();
     for (const live of this.#byIntent.values())
-      live.controller?.abort(new CaminoError("ERR_SHUTDOWN", "unavailable", "the agent is shutting down"));
+      live.controller?.abort(new CaminoError("ERR_SHUTDOWN", "the agent is shutting down"));
     await Promise.allSettled([...this.#byIntent.values()].map((l) => l.run));
     await this.#deps.journal.flush();
   }
@@ -166,12 +166,9 @@ export class DeploymentManager {
     const intent = nameOrId.includes(".") ? nameOrId.slice(0, nameOrId.indexOf(".")) : nameOrId;
     const live = this.#byIntent.get(intent);
     if (!live || (nameOrId.includes(".") && live.record.id !== nameOrId)) {
-      throw new CaminoError(
-        "ERR_DEPLOYMENT_NOT_FOUND",
-        "not-found",
-        `${field}: no deployment ${JSON.stringify(nameOrId)}`,
-        { data: { field } },
-      );
+      throw new CaminoError("ERR_DEPLOYMENT_NOT_FOUND", `${field}: no deployment ${JSON.stringify(nameOrId)}`, {
+        data: { field },
+      });
     }
     return live;
   }
@@ -269,7 +266,7 @@ export class DeploymentManager {
    *   the intent is still in flight, or for a package placed in a peer domain.
    */
   async submit(intent: Intent, intentJson: unknown): Promise<{ id: string; revision: number; noOp: boolean }> {
-    if (this.#closed) throw new CaminoError("ERR_SHUTDOWN", "unavailable", "the agent is shutting down");
+    if (this.#closed) throw new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
     const remote: FieldIssue[] = [];
     for (const p of intent.packages) {
       if (p.placement.kind === "domain" && p.placement.domain !== this.#deps.domainId)
@@ -279,12 +276,9 @@ export class DeploymentManager {
         });
     }
     if (remote.length > 0)
-      throw new CaminoError(
-        "ERR_PLACEMENT_UNAVAILABLE",
-        "precondition",
-        remote.map((i) => `${i.path}: ${i.message}`).join("; "),
-        { data: { fields: remote.map((i) => i.path) } },
-      );
+      throw new CaminoError("ERR_PLACEMENT_UNAVAILABLE", remote.map((i) => `${i.path}: ${i.message}`).join("; "), {
+        data: { fields: remote.map((i) => i.path) },
+      });
     let existing = this.#byIntent.get(intent.name);
     // A run that has reached its final state only writes its record before it ends: wait for that.
     if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
@@ -297,7 +291,6 @@ export class DeploymentManager {
           : "is being submitted by another call";
       throw new CaminoError(
         "ERR_DEPLOYMENT_IN_PROGRESS",
-        "precondition",
         `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`,
       );
     }
@@ -766,16 +759,11 @@ export class DeploymentManager {
     if (this.#claimed.has(live.record.intent))
       throw new CaminoError(
         "ERR_DEPLOYMENT_IN_PROGRESS",
-        "precondition",
         `intent ${live.record.intent} is being submitted: terminate it once it has started`,
       );
     if (live.record.state === "TERMINATED" && !live.terminating) return live.record;
     if (live.terminating || live.record.state === "TERMINATING")
-      throw new CaminoError(
-        "ERR_DEPLOYMENT_IN_PROGRESS",
-        "precondition",
-        `intent ${live.record.intent} is already terminating`,
-      );
+      throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", `intent ${live.record.intent} is already terminating`);
     // Claimed before the first await, so a second call (a retry) cannot start another termination.
     live.terminating = true;
     live.controller?.abort(new RunFailure("terminated by request"));

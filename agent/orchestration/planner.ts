@@ -194,18 +194,13 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
   const waveOf = new Map(intent.waves.flatMap((w, i) => w.map((p) => [p, i + 1] as const)));
   const { resolved } = await resolveIntent(intent, deps);
   if (repoEdges.length === 0)
-    throw new CaminoError(
-      "ERR_NO_EDGE",
-      "precondition",
-      "this domain has no edge: register a deployment repository for one",
-    );
+    throw new CaminoError("ERR_NO_EDGE", "this domain has no edge: register a deployment repository for one");
   let chainBlueprint: ResolvedBlueprint;
   try {
     chainBlueprint = await deps.catalogue.resolve(CHAIN_BLUEPRINT);
   } catch (err) {
     throw new CaminoError(
       "ERR_NO_CHAIN_BLUEPRINT",
-      "precondition",
       `the catalogue has no ${CHAIN_BLUEPRINT} network blueprint, which every chain's namespace is made from`,
       { cause: err },
     );

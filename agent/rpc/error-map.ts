@@ -16,6 +16,7 @@ const CODES: Record<ErrorKind, Code> = {
   permission: Code.PermissionDenied,
   unavailable: Code.Unavailable,
   deadline: Code.DeadlineExceeded,
+  cancelled: Code.Canceled,
   internal: Code.Internal,
 };
 

@@ -60,7 +60,10 @@ export class ReflectionIndex {
     out.reverse();
     return out.map((f) => {
       let bytes = this.#encoded.get(f.name);
-      if (!bytes) this.#encoded.set(f.name, (bytes = toBinary(FileDescriptorProtoSchema, f.proto)));
+      if (!bytes) {
+        bytes = toBinary(FileDescriptorProtoSchema, f.proto);
+        this.#encoded.set(f.name, bytes);
+      }
       return bytes;
     });
   }

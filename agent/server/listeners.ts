@@ -45,7 +45,6 @@ async function tlsFiles(tls: TlsConfig, what: string): Promise<{ cert: Buffer; k
     } catch (err) {
       throw new CaminoError(
         "ERR_CONFIG_INVALID",
-        "invalid",
         `${what}.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`,
         { cause: err },
       );
@@ -65,7 +64,6 @@ function listen(server: http.Server | http2.Http2Server, cfg: ListenerConfig, wh
       reject(
         new CaminoError(
           err.code === "EADDRINUSE" ? "ERR_ADDRESS_IN_USE" : "ERR_LISTEN",
-          "unavailable",
           `${what}: cannot listen on ${cfg.host}:${cfg.port} (${err.code ?? err.message})`,
           { cause: err },
         ),

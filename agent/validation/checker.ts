@@ -121,12 +121,20 @@ export class Checker {
     if (s === undefined) return undefined;
     try {
       const ms = parseDuration(s);
-      if (ms <= 0) return (this.add(path, `${JSON.stringify(s)} must be positive`), undefined);
-      if (ms > maxMs)
-        return (this.add(path, `${JSON.stringify(s)} is longer than the limit of ${maxMs / 1000}s`), undefined);
+      if (ms <= 0) {
+        this.add(path, `${JSON.stringify(s)} must be positive`);
+        return undefined;
+      }
+      if (ms > maxMs) {
+        this.add(path, `${JSON.stringify(s)} is longer than the limit of ${maxMs / 1000}s`);
+        return undefined;
+      }
       return { text: s, ms };
     } catch (err) {
-      if (err instanceof DurationError) return (this.add(path, err.message), undefined);
+      if (err instanceof DurationError) {
+        this.add(path, err.message);
+        return undefined;
+      }
       throw err;
     }
   }

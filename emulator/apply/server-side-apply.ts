@@ -420,8 +420,14 @@ function compareObjects(
   };
   const walk = (l: unknown, r: unknown, path: FieldPath): void => {
     if (l === undefined && r === undefined) return;
-    if (l === undefined) return everything(r, path, added);
-    if (r === undefined) return everything(l, path, removed);
+    if (l === undefined) {
+      everything(r, path, added);
+      return;
+    }
+    if (r === undefined) {
+      everything(l, path, removed);
+      return;
+    }
     if (isPlainObject(l) && isPlainObject(r)) {
       const keys = [...Object.keys(l), ...Object.keys(r).filter((key) => !hasOwn(l, key))];
       for (const key of keys)

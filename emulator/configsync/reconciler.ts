@@ -109,7 +109,10 @@ export class ConfigSyncReconciler {
     if (this.#stopped) return;
     const key = `${typeKey}/${String(obj.metadata["namespace"])}/${String(obj.metadata["name"])}`;
     let st = this.#states.get(key);
-    if (!st) this.#states.set(key, (st = { key, running: false, again: false, inventory: new Map() }));
+    if (!st) {
+      st = { key, running: false, again: false, inventory: new Map() };
+      this.#states.set(key, st);
+    }
     if (st.timer) clearTimeout(st.timer);
     const state = st;
     state.timer = setTimeout(

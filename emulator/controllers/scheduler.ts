@@ -160,7 +160,10 @@ export function usageByNode(pods: readonly KubeObject[]): Map<string, NodeUsage>
 /** Adds a pod to a node's usage. */
 export function addUsage(usage: Map<string, NodeUsage>, nodeName: string, pod: KubeObject): void {
   let u = usage.get(nodeName);
-  if (!u) usage.set(nodeName, (u = { requested: new Map(), nonZero: { cpu: 0n, memory: 0n }, pods: 0 }));
+  if (!u) {
+    u = { requested: new Map(), nonZero: { cpu: 0n, memory: 0n }, pods: 0 };
+    usage.set(nodeName, u);
+  }
   add(u.requested, podRequests(pod));
   const nz = nonZeroRequests(pod);
   u.nonZero.cpu += nz.cpu;

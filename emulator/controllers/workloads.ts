@@ -333,7 +333,8 @@ export class WorkloadControllers {
     if (!live) throw new Error(`node "${name}" not found`);
     const node = clone(live);
     const now = this.#stamp();
-    const status = (node["status"] = rec(node["status"]));
+    const status = rec(node["status"]);
+    node["status"] = status;
     const conditions = arr(status["conditions"]);
     const prev = conditions.find((c) => c["type"] === "Ready");
     const wanted = ready
@@ -350,7 +351,8 @@ export class WorkloadControllers {
       lastTransitionTime: prev && prev["status"] === wanted.status ? (prev["lastTransitionTime"] ?? now) : now,
     };
     status["conditions"] = prev ? conditions.map((c) => (c === prev ? cond : c)) : [...conditions, cond];
-    const spec = (node["spec"] = rec(node["spec"]));
+    const spec = rec(node["spec"]);
+    node["spec"] = spec;
     const taints = arr(spec["taints"]).filter((t) => t["key"] !== NOT_READY_TAINT);
     if (!ready)
       taints.push(
@@ -923,7 +925,8 @@ export class WorkloadControllers {
     for (const pod of pending) {
       const result = schedulePod(pod, nodes, usage);
       const next = clone(pod);
-      const status = (next["status"] = { ...statusOf(next) });
+      const status = { ...statusOf(next) };
+      next["status"] = status;
       status["phase"] = "Pending";
       if (result.nodeName !== undefined) {
         next["spec"] = { ...specOf(next), nodeName: result.nodeName };

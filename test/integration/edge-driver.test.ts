@@ -143,8 +143,8 @@ describe("the edge driver", () => {
     const first = await edgeH.rootSync();
     await edgeH.registerRootSync({ url: dir, branch: "main", period: "100ms" });
     const again = await edgeH.rootSync();
-    expect((again?.["metadata"] as { generation: number }).generation).toBe(
-      (first?.["metadata"] as { generation: number }).generation,
+    expect((again!["metadata"] as { generation: number }).generation).toBe(
+      (first!["metadata"] as { generation: number }).generation,
     );
     expect(again?.["spec"]).toEqual(first?.["spec"]);
     const cm = (intent: string) =>
@@ -221,8 +221,8 @@ describe("the edge driver", () => {
     await new DeploymentRepository(await new LocalGitRepository({ dir: other }).init()).ensureSentinel();
     await edgeH.registerRootSync({ url: other, branch: "main", period: "100ms" });
     expect((await edgeH.rootSync())?.["spec"]).toMatchObject({ git: { repo: other } });
-    expect(((await edgeH.rootSync())?.["metadata"] as { generation: number }).generation).toBe(
-      (first?.["metadata"] as { generation: number }).generation + 1,
+    expect(((await edgeH.rootSync())!["metadata"] as { generation: number }).generation).toBe(
+      (first!["metadata"] as { generation: number }).generation + 1,
     );
   });
 

@@ -391,7 +391,7 @@ interface Sample {
   value: number;
 }
 
-const unescape = (v: string) => v.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+const unescapeLabel = (v: string) => v.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
 
 /** Parses exposition text, failing on any line outside the grammar, a sample before its TYPE, a repeated label or series. */
 function parseExposition(text: string): Sample[] {
@@ -418,7 +418,7 @@ function parseExposition(text: string): Sample[] {
     const labels: Record<string, string> = {};
     for (const [, k, v] of (pairs ?? "").matchAll(LABEL_PAIRS)) {
       expect(labels[k as string], `label ${k} twice in ${line}`).toBeUndefined();
-      labels[k as string] = unescape(v as string);
+      labels[k as string] = unescapeLabel(v as string);
     }
     const series = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     expect(seen.has(series), `series twice: ${line}`).toBe(false);

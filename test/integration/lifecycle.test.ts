@@ -331,7 +331,11 @@ function recordPushes(): {
       const [a, b] = files.map((f) => (JSON.parse(readFileSync(f, "utf8")) as { items: KubeDeployment[] }).items);
       return { "edge-1": a as KubeDeployment[], "edge-2": b as KubeDeployment[] };
     },
-    stop: () => hooks.forEach((h) => unlinkSync(h)),
+    stop: () => {
+      hooks.forEach((h) => {
+        unlinkSync(h);
+      });
+    },
   };
 }
 

@@ -39,18 +39,18 @@ describe("registration checks", () => {
   it("refuses wrong credentials, a missing branch, a missing repository and an unreachable server, without leaking secrets", async () => {
     const url = server.createRepo("checks");
     await expect(checkRemote(url, "main", { username: server.username, password: "wrong" })).rejects.toMatchObject({
-      code: "ERR_REPO_AUTH",
+      code: "ERR_REPOSITORY_AUTH",
     });
-    await expect(checkRemote(url, "main")).rejects.toMatchObject({ code: "ERR_REPO_AUTH" });
+    await expect(checkRemote(url, "main")).rejects.toMatchObject({ code: "ERR_REPOSITORY_AUTH" });
     await expect(checkRemote(url, "release", creds)).rejects.toMatchObject({
-      code: "ERR_REPO_BRANCH",
+      code: "ERR_REPOSITORY_BRANCH",
       message: `${url}: branch release does not exist`,
     });
     await expect(checkRemote(`${server.url}/nope.git`, "main", creds)).rejects.toMatchObject({
-      code: "ERR_REPO_NOT_FOUND",
+      code: "ERR_REPOSITORY_NOT_FOUND",
     });
     const err = await checkRemote("http://user:hunter2@127.0.0.1:1/x.git", "main", creds).catch((e: Error) => e);
-    expect(err).toMatchObject({ code: "ERR_REPO_UNREACHABLE" });
+    expect(err).toMatchObject({ code: "ERR_REPOSITORY_UNREACHABLE" });
     expect((err as Error).message).not.toContain("hunter2");
   });
 });
@@ -168,7 +168,7 @@ describe("remote repository hazards", () => {
     chmodSync(hook, 0o755);
     const remote = new RemoteGitRepository({ url, dir: clone(), credentials: creds });
     const err = await new DeploymentRepository(remote).ensureSentinel().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "ERR_REPO_PUSH_REFUSED" });
+    expect(err).toMatchObject({ code: "ERR_REPOSITORY_PUSH_REFUSED" });
     expect(await remote.head()).toBe(server.git("hooked", "rev-parse", "main").trim());
   });
 

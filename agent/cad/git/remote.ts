@@ -6,7 +6,7 @@
  * re-applying them on a newer head is the rebase.
  */
 import * as fs from "node:fs";
-import git from "isomorphic-git";
+import git, { type ServerRef } from "isomorphic-git";
 import http from "isomorphic-git/http/node";
 import { CaminoError } from "../../errors.js";
 import { LocalGitRepository, type ChangeSet, type CommitResult, type GitRepository } from "./repository.js";
@@ -61,17 +61,17 @@ function explain(err: unknown, url: string): CaminoError {
   const where = redactUrl(url);
   const status = e.data?.statusCode;
   if (e.code === "UserCanceledError" || status === 401 || status === 403) {
-    return new CaminoError("ERR_REPO_AUTH", "precondition", `${where}: the credentials were refused`, { cause: err });
+    return new CaminoError("ERR_REPOSITORY_AUTH", `${where}: the credentials were refused`, { cause: err });
   }
   if (status === 404)
-    return new CaminoError("ERR_REPO_NOT_FOUND", "precondition", `${where}: no repository there (HTTP 404)`, {
+    return new CaminoError("ERR_REPOSITORY_NOT_FOUND", `${where}: no repository there (HTTP 404)`, {
       cause: err,
     });
   if (e.code === "HttpError")
-    return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: HTTP ${status ?? "error"}`, {
+    return new CaminoError("ERR_REPOSITORY_UNREACHABLE", `${where}: HTTP ${status ?? "error"}`, {
       cause: err,
     });
-  return new CaminoError("ERR_REPO_UNREACHABLE", "unavailable", `${where}: cannot be reached (${e.code ?? "error"})`, {
+  return new CaminoError("ERR_REPOSITORY_UNREACHABLE", `${where}: cannot be reached (${e.code ?? "error"})`, {
     cause: err,
   });
 }
@@ -81,15 +81,14 @@ function explain(err: unknown, url: string): CaminoError {
  * @returns the branch's head commit
  */
 export async function checkRemote(url: string, branch: string, credentials?: GitCredentials): Promise<string> {
-  let refs;
+  let refs: ServerRef[];
   try {
     refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, ...auth(credentials) });
   } catch (err) {
     throw explain(err, url);
   }
   const head = refs.find((r) => r.ref === `refs/heads/${branch}`);
-  if (!head)
-    throw new CaminoError("ERR_REPO_BRANCH", "precondition", `${redactUrl(url)}: branch ${branch} does not exist`);
+  if (!head) throw new CaminoError("ERR_REPOSITORY_BRANCH", `${redactUrl(url)}: branch ${branch} does not exist`);
   return head.oid;
 }
 
@@ -221,14 +220,12 @@ export class RemoteGitRepository implements GitRepository {
         const moved = /not-fast-forward|fetch first|failed to update ref|stale info|non-fast-forward/i.test(reason);
         if (!moved)
           throw new CaminoError(
-            "ERR_REPO_PUSH_REFUSED",
-            "precondition",
+            "ERR_REPOSITORY_PUSH_REFUSED",
             `${redactUrl(this.url)}: the server refused the push (${reason})`,
           );
         if (attempt >= this.#maxAttempts)
           throw new CaminoError(
-            "ERR_REPO_BUSY",
-            "unavailable",
+            "ERR_REPOSITORY_BUSY",
             `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`,
           );
       }

@@ -6,7 +6,7 @@
  * moved by compare-and-swap under git's own lock file, so no writer ever loses another's commit.
  */
 import * as fs from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
@@ -58,7 +58,7 @@ function checkSegments(path: string): string[] {
 /** A conflicting ref update (another process moved the branch). */
 export class RefConflictError extends CaminoError {
   constructor(ref: string) {
-    super("ERR_REF_CONFLICT", "unavailable", `${ref} moved while committing; retry`);
+    super("ERR_REF_CONFLICT", `${ref} moved while committing; retry`);
   }
 }
 
@@ -125,12 +125,9 @@ export class LocalGitRepository implements GitRepository {
       }
       throw new Error(`${rev}: tags nested too deeply`);
     } catch (err) {
-      throw new CaminoError(
-        "ERR_REVISION_NOT_FOUND",
-        "not-found",
-        `revision ${JSON.stringify(rev)} not found in ${this.dir}`,
-        { cause: err },
-      );
+      throw new CaminoError("ERR_REVISION_NOT_FOUND", `revision ${JSON.stringify(rev)} not found in ${this.dir}`, {
+        cause: err,
+      });
     }
   }
 
@@ -273,7 +270,9 @@ export class LocalGitRepository implements GitRepository {
       const last = parts[parts.length - 1];
       if (!chain || last === undefined) continue;
       const node = chain[chain.length - 1] as TreeNode;
-      if (node.entries.delete(last)) chain.forEach((n) => (n.dirty = true));
+      if (node.entries.delete(last)) {
+        for (const n of chain) n.dirty = true;
+      }
     }
     // Blobs are written concurrently; trees after, bottom-up.
     const writes = [...(change.write ?? new Map<string, string>())];
@@ -287,7 +286,7 @@ export class LocalGitRepository implements GitRepository {
       const existing = node.entries.get(name);
       if (existing && existing.mode !== "40000" && existing.oid === oid) continue;
       node.entries.set(name, { mode: "100644", oid });
-      chain.forEach((n) => (n.dirty = true));
+      for (const n of chain) n.dirty = true;
     }
     const writeTree = async (node: TreeNode): Promise<string | undefined> => {
       const entries: TreeEntry[] = [];
@@ -317,14 +316,13 @@ export class LocalGitRepository implements GitRepository {
   async #updateRef(expected: string | undefined, next: string): Promise<void> {
     const ref = join(this.gitdir, "refs", "heads", this.branch);
     const lock = `${ref}.lock`;
-    let handle;
+    let handle: FileHandle | undefined;
     try {
       handle = await open(lock, "wx");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
         throw new CaminoError(
           "ERR_REF_LOCKED",
-          "unavailable",
           `refs/heads/${this.branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`,
         );
       }

@@ -15,7 +15,10 @@ finish, streams end, and the process exits 0.
   --config FILE   the domain config (YAML); environment variables CAMINO_* override it (see README)`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (!values.config) throw new UsageError("--config is required");
     const config = await loadConfig(values.config, io.env);
     const agent = await startAgent({ config });

@@ -311,7 +311,10 @@ ${CLIENT_HELP}`,
       { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" } },
       true,
     );
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const name = oneName(positionals);
     const format = outputFormat(values.output, ["text", "json"] as const);
     const since = values.since !== undefined ? parseSince(values.since, Date.now()) : undefined;
@@ -345,12 +348,15 @@ NAME is the intent name or a deployment id.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const name = oneName(positionals);
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).getDeployment({ name }, conn.callOptions);
-    if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered without a deployment");
+    if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a deployment");
     io.stdout.write(
       format === "table"
         ? formatDeployment(deployment)
@@ -372,7 +378,10 @@ packages ready of total, last update and reason (cut to ${REASON_WIDTH} characte
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
@@ -380,12 +389,12 @@ ${CLIENT_HELP}`,
     let pageToken = "";
     for (let page = 0; ; page++) {
       if (page === MAX_PAGES)
-        throw new CaminoError("ERR_BAD_RESPONSE", "internal", `the agent kept paging after ${MAX_PAGES} pages`);
+        throw new CaminoError("ERR_BAD_RESPONSE", `the agent kept paging after ${MAX_PAGES} pages`);
       const res = await client.listDeployments({ pageSize: 100, pageToken }, conn.callOptions);
       deployments.push(...res.deployments);
       if (!res.nextPageToken) break;
       if (res.nextPageToken === pageToken)
-        throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered with the same page token twice");
+        throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered with the same page token twice");
       pageToken = res.nextPageToken;
     }
     if (format !== "table") {
@@ -415,11 +424,14 @@ is in when the agent answers (TERMINATING while removal goes on); follow it with
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const name = oneName(positionals);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).terminateIntent({ name }, conn.callOptions);
-    if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered without a deployment");
+    if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a deployment");
     io.stdout.write(`${formatDeploymentLine(deployment)}\n`);
     return EXIT.OK;
   },

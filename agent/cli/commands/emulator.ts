@@ -25,7 +25,10 @@ edge.yaml:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { config: { type: "string", short: "c" } });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (!values.config) throw new UsageError("--config is required");
     const config = await loadEmulatorConfig(values.config);
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };

@@ -15,7 +15,10 @@ Calls grpc.health.v1.Health/Check (no token needed) and prints the status. Exit 
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, service: { type: "string" } });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const conn = connect(values, io.env);
     const res = await conn
       .client(Health)

@@ -30,14 +30,17 @@ follows as "package@edge [check] message". Nothing is committed.
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
     const intent = await readIntent(positionals[0] as string);
     const conn = connect(values, io.env);
     const res = await conn.client(DomainManager).planIntent({ intent: intentToMessage(intent) }, conn.callOptions);
     const plan = res.plan;
-    if (!plan) throw new CaminoError("ERR_BAD_RESPONSE", "internal", "the agent answered without a plan");
+    if (!plan) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a plan");
     if (format !== "table") {
       io.stdout.write(structured(toJson(PlanSchema, plan, { alwaysEmitImplicit: true }), format));
       return EXIT.OK;
@@ -70,7 +73,10 @@ ${CLIENT_HELP}`,
       { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } },
       true,
     );
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
     const format = outputFormat(values.output, ["text", "json"] as const);
     const intent = await readIntent(positionals[0] as string);
@@ -146,7 +152,6 @@ export async function readIntent(file: string): Promise<Intent> {
   } catch (err) {
     throw new CaminoError(
       "ERR_INPUT_UNREADABLE",
-      "invalid",
       `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }

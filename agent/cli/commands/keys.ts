@@ -25,7 +25,10 @@ Generates the domain's signing key: a private JWK written with mode 0600, and th
       alg: { type: "string" },
       force: { type: "boolean" },
     });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const alg = (values.alg ?? "EdDSA") as SigningAlgorithm;
     if (!SIGNING_ALGORITHMS.includes(alg))
       throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(", ")}`);

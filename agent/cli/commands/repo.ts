@@ -21,7 +21,10 @@ Lists registered repositories (ListRepositories, scope repos:admin). Credentials
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const conn = connect(values, io.env);
     const { repositories } = await conn.client(DomainManager).listRepositories({}, conn.callOptions);
     if (values.output === "json" || values.output === "yaml") {
@@ -85,7 +88,10 @@ ${CLIENT_HELP}`,
       },
       true,
     );
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (positionals.length !== 2) throw new UsageError("give NAME and URL");
     const [name, rawUrl] = positionals as [string, string];
     if (values.role !== "blueprint" && values.role !== "deployment")
@@ -132,7 +138,10 @@ repository that still holds deployed packages is refused (exit 1, FailedPrecondi
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     if (positionals.length !== 1) throw new UsageError("give the repository NAME");
     const conn = connect(values, io.env);
     await conn.client(DomainManager).deleteRepository({ name: positionals[0] as string }, conn.callOptions);
@@ -158,7 +167,10 @@ ${CLIENT_HELP}`,
       output: { type: "string", short: "o" },
       exported: { type: "boolean" },
     });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const conn = connect(values, io.env);
     const { entries } = await conn
       .client(DomainManager)
@@ -215,7 +227,10 @@ and memory of Ready nodes, the deployment repository and the commit its RootSync
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const conn = connect(values, io.env);
     const { edges } = await conn.client(DomainManager).listEdges({}, conn.callOptions);
     const cpu = (m: bigint | undefined) => `${Number(m ?? 0n) / 1000}`;

@@ -28,7 +28,10 @@ Prints a JWT (typ camino-nb+jwt) on stdout, for the Authorization header of nort
       subject: { type: "string" },
       ttl: { type: "string" },
     });
-    if (values.help) return (io.stdout.write(`${this.help}\n`), EXIT.OK);
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
     const scopes = (values.scope ?? [])
       .flatMap((s) => s.split(","))
       .map((s) => s.trim())

@@ -1,0 +1,71 @@
+/**
+ * Linked signals and deadlines, in one place: every async call of the agent takes an AbortSignal that joins
+ * the caller's signal (an RPC's, or a run's), the agent's shutdown signal and a per-operation deadline.
+ * The reason a signal carries says which of them fired, so an error can name it.
+ */
+import { setMaxListeners } from "node:events";
+import { CaminoError } from "../errors.js";
+
+/** The error a deadline aborts with: what did not finish, and in how long. */
+export class DeadlineError extends CaminoError {
+  constructor(what: string, ms: number) {
+    super("ERR_DEADLINE", `${what} did not finish within ${ms} ms`, { data: { ms } });
+  }
+}
+
+/**
+ * A signal that aborts when any of `signals` aborts, with that signal's reason. Undefined entries are skipped.
+ * Many listeners may wait on one run's signal (every call under way), so the listener limit is lifted.
+ * @example const signal = anySignal(ctx.signal, agentShutdown, deadline("dry run", 5000));
+ */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  const signal = present.length === 1 ? (present[0] as AbortSignal) : AbortSignal.any(present);
+  setMaxListeners(0, signal);
+  return signal;
+}
+
+/** A signal that aborts after `ms` with a {@link DeadlineError} naming `what`. Its timer does not hold the process open. */
+export function deadline(what: string, ms: number): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DeadlineError(what, ms)), ms);
+  timer.unref();
+  return controller.signal;
+}
+
+/**
+ * A controller whose signal also follows `parents`: aborting the controller stops only its own work, and any
+ * parent aborting stops it too. Used for a run that may be cancelled alone or with the agent.
+ */
+export function linkedController(...parents: (AbortSignal | undefined)[]): {
+  controller: AbortController;
+  signal: AbortSignal;
+} {
+  const controller = new AbortController();
+  return { controller, signal: anySignal(controller.signal, ...parents) };
+}
+
+/** The reason an aborted signal gives, as an Error (a plain `abort()` gives a DOMException named AbortError). */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new CaminoError("ERR_CANCELLED", "the operation was cancelled");
+}
+
+/**
+ * Waits `ms`, or until `signal` aborts (then rejects with its reason). For bounded polls and retry backoff,
+ * never for a test's timing.
+ */
+export function wait(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

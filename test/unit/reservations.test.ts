@@ -59,6 +59,52 @@ function fakeEdge(name: string, allocatable: Resources) {
   };
 }
 
+/** What an edge with one node reports when its pods request `requested` (`byPackage`: of which per package). */
+function capacityOf(
+  name: string,
+  allocatable: Resources,
+  requested: Resources,
+  byPackage: Record<string, Resources> = {},
+): EdgeCapacity {
+  const free = {
+    cpuMillis: allocatable.cpuMillis - requested.cpuMillis,
+    memoryBytes: allocatable.memoryBytes - requested.memoryBytes,
+    pods: allocatable.pods - requested.pods,
+  };
+  return {
+    nodes: [{ name: `${name}-n1`, ready: true, allocatable, requested, free }],
+    allocatable,
+    requested,
+    free,
+    byPackage: new Map(Object.entries(byPackage)),
+  };
+}
+
+/** A stand-in edge none of whose capacity readings ends until the test answers it, in whatever order it likes. */
+function answeredEdge(name: string, allocatable: Resources) {
+  const calls: { answered: boolean; resolve: (c: EdgeCapacity) => void }[] = [];
+  const edge = {
+    name,
+    labels: { zone: "north" },
+    capacity: () =>
+      new Promise<EdgeCapacity>((resolve) => {
+        calls.push({ answered: false, resolve });
+      }),
+  };
+  return {
+    client: edge as unknown as EdgeClient,
+    /** Every capacity call so far, in the order they were made. */
+    calls,
+    /** Ends call `i` with a reading showing `requested` in use. */
+    answer(i: number, requested: Resources, byPackage: Record<string, Resources> = {}): void {
+      const call = calls[i];
+      if (!call || call.answered) throw new Error(`capacity call ${i} is not outstanding`);
+      call.answered = true;
+      call.resolve(capacityOf(name, allocatable, requested, byPackage));
+    },
+  };
+}
+
 const GiB = 1024 ** 3;
 const amount = (cpuMillis: number, memoryBytes = 0, pods = 1) => ({ cpuMillis, memoryBytes, pods });
 
@@ -118,20 +164,48 @@ describe("the capacity book", () => {
   });
 
   it("never lets an older reading replace a newer one", async () => {
-    const e = fakeEdge("edge-1", amount(1000));
+    const e = answeredEdge("edge-1", amount(1000, 4 * GiB, 10));
     const book = new CapacityBook(() => [e.client]);
-    await book.refresh();
+    const initial = book.refresh();
+    e.answer(0, amount(0, 0, 0));
+    await initial;
     book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(400), target: amount(400) }]);
-    // A slow reading starts before the package's pods exist …
-    const release = e.hold();
-    const slow = book.refresh({ maxAgeMs: 0 });
-    release();
-    // … and a later one (started after them) releases the reservation.
-    e.run("a/p", amount(400));
-    await slow;
-    await book.refresh({ maxAgeMs: 0 });
+
+    // A reading is under way and a caller wants a newer one: it waits for the reading queued behind it.
+    const underWay = book.refresh();
+    const queued = book.refresh();
+    expect(e.calls).toHaveLength(2);
+    e.answer(1, amount(0, 0, 0));
+    // Callers keep asking as that reading ends. One that arrives in the few microtasks after it ended but before
+    // the queued one started (#inFlight is already cleared) starts a reading of its own; the queued one starts
+    // right after it, so two readings of the edge overlap. That window is the only way two readings of one edge
+    // can overlap; should #fresh close it, the guard this test protects can no longer be reached, and this test
+    // fails here to say so.
+    const callers: Promise<void>[] = [underWay, queued];
+    let older = -1;
+    for (let i = 0; i < 20 && older < 0; i++) {
+      await Promise.resolve();
+      const before = e.calls.length;
+      callers.push(book.refresh());
+      if (e.calls.length > before) older = before;
+    }
+    expect(older, "a caller arriving as a reading ended started a reading of its own").toBe(2);
+    for (let i = 0; i < 20 && e.calls.length < 4; i++) await Promise.resolve();
+    expect(e.calls, "the queued reading started while the older one was still out").toHaveLength(4);
+    expect(e.calls.map((c) => c.answered)).toEqual([true, true, false, false]);
+    const newer = 3;
+
+    // The newer reading, started second, answers first: the package's pods are there; the reservation goes.
+    e.answer(newer, amount(400), { "a/p": amount(400) });
+    await queued;
     expect(book.held("a")).toHaveLength(0);
     expect(book.edgeStates([e.client])[0]?.free.cpuMillis).toBe(600);
+    // The older one, started first, answers last with what the edge looked like before the pods: it is dropped.
+    e.answer(older, amount(0, 0, 0));
+    await Promise.all(callers);
+    expect(e.calls).toHaveLength(4);
+    expect(book.capacity("edge-1")?.byPackage.get("a/p")).toEqual(amount(400));
+    expect(book.edgeStates([e.client])[0]?.free).toEqual({ cpuMillis: 600, memoryBytes: 4 * GiB, pods: 9 });
   });
 
   it("reports an edge whose capacity cannot be read as unhealthy, with the reason", async () => {

@@ -1,135 +1,62 @@
 /**
  * The agent's configuration: a YAML file (`camino agent --config domain.yaml`), then environment overrides.
- * Every value is checked here, once, and every problem is reported with its path (or the environment
- * variable it came from). Relative file paths are resolved against the config file's folder. Defaults are
- * filled in one place: {@link DEFAULTS}.
+ * Every value is checked once, by the parser of its section (`domain-section.ts`, `server-section.ts`, …), and
+ * every problem is reported with its path (or the environment variable it came from). Relative file paths are
+ * resolved against the config file's folder. Each default is stated once, in its section's `…_DEFAULTS` and on the
+ * field it fills; the parsed {@link AgentConfig} has every default filled in, so no consumer defaults a setting again.
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml, YAMLError } from "yaml";
 import { ConfigError } from "../errors.js";
 import type { Jwks } from "../auth/keys.js";
-import type { TrustedIssuer } from "../auth/northbound-verifier.js";
-import { dns1123LabelProblem } from "../intent/names.js";
 import { DEFAULT_INTENT_LIMITS, type IntentLimits } from "../intent/model.js";
-import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import { Checker, joinPath, type Json } from "../validation/checker.js";
+import { Checker, type Json } from "../validation/checker.js";
+import { AUTH_DEFAULTS, parseAuthSection, type AuthConfig } from "./auth-section.js";
+import { DOMAIN_DEFAULTS, parseDomainSection, type DomainConfig } from "./domain-section.js";
+import { EDGE_DEFAULTS, parseEdgesSection, type ConfiguredEdge } from "./edges-section.js";
+import { LIFECYCLE_DEFAULTS, parseLifecycleSection, type LifecycleConfig } from "./lifecycle-section.js";
+import { parseLimitsSection } from "./limits-section.js";
+import { LOG_DEFAULTS, parseLogSection, type LogConfig } from "./log-section.js";
+import { parseRepositoriesSection, REPOSITORY_DEFAULTS, type ConfiguredRepository } from "./repositories-section.js";
+import { parseServerSection, SERVER_DEFAULTS, type ServerConfig } from "./server-section.js";
 
-/** TLS files of a listener. */
-export interface TlsConfig {
-  certFile: string;
-  keyFile: string;
-  /** CA bundle for client certificates: set it to ask clients for certificates (mTLS). */
-  clientCaFile?: string;
-  /** Refuse clients without a valid certificate. Default false (optional mTLS). */
-  requireClientCert: boolean;
-}
+export type { AuthConfig, ConfiguredIssuer } from "./auth-section.js";
+export type { DomainConfig } from "./domain-section.js";
+export type { ConfiguredEdge } from "./edges-section.js";
+export type { LifecycleConfig } from "./lifecycle-section.js";
+export type { LogConfig, LogFormat } from "./log-section.js";
+export type { ConfiguredRepository } from "./repositories-section.js";
+export type { ListenerConfig, ServerConfig, TlsConfig } from "./server-section.js";
 
-export interface ListenerConfig {
-  host: string;
-  /** 0 picks a free port. */
-  port: number;
-  tls?: TlsConfig;
-}
-
+/** The whole configuration, checked and with every default filled in. */
 export interface AgentConfig {
   /** The file it was read from, if any. */
   source?: string;
-  domain: {
-    /** DNS-1123 label, e.g. "domain-x". */
-    id: string;
-    /** Where the agent keeps its state. */
-    dataDir: string;
-    /** The API endpoint advertised to users and peers; default derived from the gRPC listener. */
-    endpoint?: string;
-  };
-  server: {
-    /** HTTP/2: gRPC (h2c or TLS), also Connect and gRPC-Web. */
-    grpc: ListenerConfig;
-    /** HTTP/1.1: Connect and gRPC-Web, and /metrics. */
-    http: ListenerConfig;
-    /** How long a graceful shutdown waits for in-flight calls, in seconds. */
-    shutdownGraceSeconds: number;
-    /** Largest request or response message, in bytes. */
-    maxMessageBytes: number;
-  };
-  auth: {
-    /** The domain's private signing key (a JWK file from `camino keys generate`). */
-    signingKeyFile: string;
-    /** The audience northbound tokens must name; default the domain id. */
-    audience: string;
-    clockToleranceSeconds: number;
-    maxTokenLifetimeSeconds: number;
-    externalIssuers: TrustedIssuer[];
-  };
-  log: { level: LogLevel; format: "json" | "text" };
+  domain: DomainConfig;
+  server: ServerConfig;
+  auth: AuthConfig;
+  log: LogConfig;
+  /** Limits on intents; see {@link DEFAULT_INTENT_LIMITS}. */
   limits: IntentLimits;
   /** The service lifecycle. */
   lifecycle: LifecycleConfig;
-  /** Repositories the agent makes sure are registered at start. */
+  /** Repositories the agent makes sure are registered at start. Default none. */
   repositories: ConfiguredRepository[];
-  /** The domain's edges (Kubernetes clusters). */
+  /** The domain's edges (Kubernetes clusters). Default none. */
   edges: ConfiguredEdge[];
 }
 
-export interface LifecycleConfig {
-  /** An intent without spec.timeout gets this, in ms. Default 300000. */
-  defaultTimeoutMs: number;
-  /** How often workload availability is asked while a deployment waits, in ms. Default 200. */
-  pollMs: number;
-  /** How long a rollback or termination waits for edges to sync it, in ms. Default 60000. */
-  cleanupTimeoutMs: number;
-  /** Capacity readings younger than this are reused by admission, in ms. Default 250. */
-  capacityMaxAgeMs: number;
-  /** Deployments running at once; more wait their turn. Default 32. */
-  maxConcurrentRuns: number;
-}
-
-/** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */
-export interface ConfiguredEdge {
-  name: string;
-  /** A kubeconfig file and context … */
-  kubeconfig?: { file: string; context?: string };
-  /** … or the API server URL, its CA file, and a file holding a bearer token. */
-  server?: string;
-  caFile?: string;
-  tokenFile?: string;
-  /** Labels for placement (edgeSelector). */
-  labels: Record<string, string>;
-  /** The deployment repository the edge's RootSync reconciles. */
-  repository?: string;
-  /** Per-call timeout in ms. Default 10000. */
-  timeoutMs: number;
-  /** How often the edge's RootSync polls its repository (spec.git.period), e.g. "15s" (the default) or "500ms". */
-  syncPeriod?: string;
-}
-
-/** A repository named in the config. Without `url`, a local repository is created under the data directory. */
-export interface ConfiguredRepository {
-  name: string;
-  role: "blueprint" | "deployment";
-  /** A local folder (absolute after parsing) or an http(s) URL; absent: `<dataDir>/repos/<name>`. */
-  url?: string;
-  branch: string;
-  edge?: string;
-  /** A file holding the token or user:password for a remote. */
-  credentialsFile?: string;
-  /** For a new local blueprint repository: a folder of kpt packages to seed it with (tagged v1). */
-  seedFrom?: string;
-}
-
-/** Defaults of every optional setting. */
+/** The defaults of every section, as each section's parser states them. */
 export const DEFAULTS = {
-  grpcHost: "127.0.0.1",
-  grpcPort: 50051,
-  httpHost: "127.0.0.1",
-  httpPort: 8080,
-  shutdownGraceSeconds: 10,
-  maxMessageBytes: 4 * 1024 * 1024,
-  clockToleranceSeconds: 30,
-  maxTokenLifetimeSeconds: 86_400,
-  logLevel: "info" as LogLevel,
-  logFormat: "json" as const,
+  domain: DOMAIN_DEFAULTS,
+  server: SERVER_DEFAULTS,
+  auth: AUTH_DEFAULTS,
+  log: LOG_DEFAULTS,
+  limits: DEFAULT_INTENT_LIMITS,
+  lifecycle: LIFECYCLE_DEFAULTS,
+  repositories: REPOSITORY_DEFAULTS,
+  edges: EDGE_DEFAULTS,
 } as const;
 
 /** Environment variables that override the file, and the setting each one sets. */
@@ -157,195 +84,6 @@ function setPath(doc: Json, path: string, value: unknown): void {
   at[keys[keys.length - 1] as string] = value;
 }
 
-function listener(c: Checker, v: unknown, path: string, host: string, port: number, base: string): ListenerConfig {
-  const o = c.object(v, path, ["host", "port", "tls"]) ?? {};
-  const out: ListenerConfig = {
-    host: c.string(o["host"], joinPath(path, "host"), { max: 253 }) ?? host,
-    port: c.integer(o["port"], joinPath(path, "port"), 0, 65535) ?? port,
-  };
-  const t = c.object(o["tls"], joinPath(path, "tls"), ["certFile", "keyFile", "clientCaFile", "requireClientCert"]);
-  if (t) {
-    const certFile = c.string(t["certFile"], joinPath(path, "tls", "certFile"), { required: true, max: 4096 });
-    const keyFile = c.string(t["keyFile"], joinPath(path, "tls", "keyFile"), { required: true, max: 4096 });
-    const clientCaFile = c.string(t["clientCaFile"], joinPath(path, "tls", "clientCaFile"), { max: 4096 });
-    const require = t["requireClientCert"];
-    if (require !== undefined && typeof require !== "boolean")
-      c.add(joinPath(path, "tls", "requireClientCert"), "must be true or false");
-    if (require === true && !clientCaFile)
-      c.add(joinPath(path, "tls", "requireClientCert"), "needs tls.clientCaFile to check client certificates against");
-    if (certFile && keyFile) {
-      out.tls = {
-        certFile: resolve(base, certFile),
-        keyFile: resolve(base, keyFile),
-        requireClientCert: require === true,
-      };
-      if (clientCaFile) out.tls.clientCaFile = resolve(base, clientCaFile);
-    }
-  }
-  return out;
-}
-
-function externalIssuers(c: Checker, v: unknown, base: string, jwksFiles: Map<string, Jwks>): TrustedIssuer[] {
-  return c.list(v, "auth.externalIssuers", 32).flatMap((raw, i) => {
-    const path = `auth.externalIssuers[${i}]`;
-    const o = c.object(raw, path, ["issuer", "jwks", "jwksFile", "jwksUrl", "audience"]);
-    if (!o) return [];
-    const issuer = c.string(o["issuer"], joinPath(path, "issuer"), { required: true, max: 1024 });
-    const url = c.string(o["jwksUrl"], joinPath(path, "jwksUrl"), {
-      max: 2048,
-      check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
-    });
-    const file = c.string(o["jwksFile"], joinPath(path, "jwksFile"), { max: 4096 });
-    const inline = o["jwks"];
-    const given = [o["jwksUrl"], o["jwksFile"], inline].filter((x) => x !== undefined && x !== null).length;
-    if (given !== 1) c.add(path, "give exactly one of jwks, jwksFile and jwksUrl");
-    let jwks: Jwks | undefined;
-    if (inline !== undefined) {
-      const keys = (inline as { keys?: unknown } | null)?.keys;
-      if (!Array.isArray(keys) || keys.length === 0)
-        c.add(joinPath(path, "jwks"), "must be a JWKS with a non-empty keys list");
-      else jwks = { keys } as Jwks;
-    }
-    if (file) {
-      jwks = jwksFiles.get(resolve(base, file));
-      if (!jwks) c.add(joinPath(path, "jwksFile"), `${file} cannot be read as a JWKS`);
-    }
-    const audience = c.string(o["audience"], joinPath(path, "audience"), { max: 1024 });
-    if (!issuer) return [];
-    const out: TrustedIssuer = { issuer };
-    if (jwks) out.jwks = jwks;
-    if (url) out.jwksUrl = url;
-    if (audience) out.audience = audience;
-    return [out];
-  });
-}
-
-function limits(c: Checker, v: unknown): IntentLimits {
-  const o = c.object(v, "limits", ["maxIntentBytes", "maxPackages", "maxLinks"]) ?? {};
-  return {
-    ...DEFAULT_INTENT_LIMITS,
-    maxBytes:
-      c.integer(o["maxIntentBytes"], "limits.maxIntentBytes", 1024, 16 * 1024 * 1024) ?? DEFAULT_INTENT_LIMITS.maxBytes,
-    maxPackages: c.integer(o["maxPackages"], "limits.maxPackages", 1, 500) ?? DEFAULT_INTENT_LIMITS.maxPackages,
-    maxLinks: c.integer(o["maxLinks"], "limits.maxLinks", 0, 5000) ?? DEFAULT_INTENT_LIMITS.maxLinks,
-  };
-}
-
-function lifecycle(c: Checker, v: unknown): LifecycleConfig {
-  const o =
-    c.object(v, "lifecycle", [
-      "defaultTimeoutSeconds",
-      "pollMs",
-      "cleanupTimeoutSeconds",
-      "capacityMaxAgeMs",
-      "maxConcurrentRuns",
-    ]) ?? {};
-  return {
-    defaultTimeoutMs:
-      (c.integer(o["defaultTimeoutSeconds"], "lifecycle.defaultTimeoutSeconds", 1, 86_400) ?? 300) * 1000,
-    pollMs: c.integer(o["pollMs"], "lifecycle.pollMs", 10, 60_000) ?? 200,
-    cleanupTimeoutMs: (c.integer(o["cleanupTimeoutSeconds"], "lifecycle.cleanupTimeoutSeconds", 1, 3600) ?? 60) * 1000,
-    capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? 250,
-    maxConcurrentRuns: c.integer(o["maxConcurrentRuns"], "lifecycle.maxConcurrentRuns", 1, 10_000) ?? 32,
-  };
-}
-
-function repositories(c: Checker, v: unknown, base: string): ConfiguredRepository[] {
-  const names = new Set<string>();
-  return c.list(v, "repositories", 64).flatMap((raw, i) => {
-    const path = `repositories[${i}]`;
-    const o = c.object(raw, path, ["name", "role", "url", "branch", "edge", "credentialsFile", "seedFrom"]);
-    if (!o) return [];
-    const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
-    const role = c.oneOf<"blueprint" | "deployment">(
-      o["role"],
-      joinPath(path, "role"),
-      ["blueprint", "deployment"],
-      true,
-    );
-    const url = c.string(o["url"], joinPath(path, "url"), { max: 2048 });
-    const branch = c.string(o["branch"], joinPath(path, "branch"), { max: 128 }) ?? "main";
-    const edge = c.string(o["edge"], joinPath(path, "edge"), { max: 63, check: dns1123LabelProblem });
-    const credentialsFile = c.string(o["credentialsFile"], joinPath(path, "credentialsFile"), { max: 4096 });
-    const seedFrom = c.string(o["seedFrom"], joinPath(path, "seedFrom"), { max: 4096 });
-    if (role === "deployment" && !edge) c.add(joinPath(path, "edge"), "is required for a deployment repository");
-    if (role === "blueprint" && edge) c.add(joinPath(path, "edge"), "only a deployment repository serves an edge");
-    if (seedFrom && role !== "blueprint") c.add(joinPath(path, "seedFrom"), "only a blueprint repository is seeded");
-    if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
-    if (!name || !role) return [];
-    names.add(name);
-    const out: ConfiguredRepository = { name, role, branch };
-    if (url) out.url = /^https?:\/\//.test(url) ? url : resolve(base, url);
-    if (edge) out.edge = edge;
-    if (credentialsFile) out.credentialsFile = resolve(base, credentialsFile);
-    if (seedFrom) out.seedFrom = resolve(base, seedFrom);
-    return [out];
-  });
-}
-
-function edges(c: Checker, v: unknown, base: string): ConfiguredEdge[] {
-  const names = new Set<string>();
-  return c.list(v, "edges", 256).flatMap((raw, i) => {
-    const path = `edges[${i}]`;
-    const o = c.object(raw, path, [
-      "name",
-      "kubeconfig",
-      "server",
-      "caFile",
-      "tokenFile",
-      "labels",
-      "repository",
-      "timeoutMs",
-      "syncPeriod",
-    ]);
-    if (!o) return [];
-    const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
-    if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
-    const kc = c.object(o["kubeconfig"], joinPath(path, "kubeconfig"), ["file", "context"]);
-    const server = c.string(o["server"], joinPath(path, "server"), {
-      max: 2048,
-      check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
-    });
-    if (!kc && !server) c.add(path, "give kubeconfig or server");
-    if (kc && server) c.add(path, "give kubeconfig or server, not both");
-    const file = (k: string, from: Record<string, unknown>, at: string) => {
-      const f = c.string(from[k], joinPath(at, k), { max: 4096 });
-      return f ? resolve(base, f) : undefined;
-    };
-    const labels = o["labels"];
-    const labelMap: Record<string, string> = {};
-    if (labels !== undefined) {
-      if (!labels || typeof labels !== "object" || Array.isArray(labels))
-        c.add(joinPath(path, "labels"), "must be a map of label keys to values");
-      else for (const [k, val] of Object.entries(labels)) labelMap[k] = String(val);
-    }
-    const repository = c.string(o["repository"], joinPath(path, "repository"), { max: 63, check: dns1123LabelProblem });
-    const timeoutMs = c.integer(o["timeoutMs"], joinPath(path, "timeoutMs"), 100, 600_000) ?? 10_000;
-    const syncPeriod = c.string(o["syncPeriod"], joinPath(path, "syncPeriod"), {
-      max: 32,
-      check: (s) => (/^\d+(ms|s|m|h)$/.test(s) ? undefined : 'must be a duration such as "15s" or "500ms"'),
-    });
-    if (!name) return [];
-    names.add(name);
-    const out: ConfiguredEdge = { name, labels: labelMap, timeoutMs };
-    if (syncPeriod) out.syncPeriod = syncPeriod;
-    if (kc) {
-      const f = file("file", kc, joinPath(path, "kubeconfig"));
-      if (!f) c.add(joinPath(path, "kubeconfig.file"), "is required");
-      else out.kubeconfig = { file: f, ...(typeof kc["context"] === "string" ? { context: kc["context"] } : {}) };
-    }
-    if (server) {
-      out.server = server;
-      const ca = file("caFile", o, path);
-      const token = file("tokenFile", o, path);
-      if (ca) out.caFile = ca;
-      if (token) out.tokenFile = token;
-    }
-    if (repository) out.repository = repository;
-    return [out];
-  });
-}
-
 export interface ParseConfigOptions {
   /** Folder that relative paths are resolved against. Default the current directory. */
   baseDir?: string;
@@ -362,7 +100,7 @@ export interface ParseConfigOptions {
  * @throws ConfigError naming every bad value by its path, or by the environment variable that set it.
  */
 export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): AgentConfig {
-  const base = options.baseDir ?? process.cwd();
+  const baseDir = options.baseDir ?? process.cwd();
   const c = new Checker();
   const isMapping = doc !== null && typeof doc === "object" && !Array.isArray(doc);
   if (!isMapping && doc !== undefined && doc !== null) c.add("", "the configuration must be a YAML mapping");
@@ -376,62 +114,21 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
   }
 
   c.object(root, "", ["domain", "server", "auth", "log", "limits", "lifecycle", "repositories", "edges"]);
-  const d = c.object(root["domain"], "domain", ["id", "dataDir", "endpoint"]) ?? {};
-  const id = c.string(d["id"], "domain.id", { required: true, max: 63, check: dns1123LabelProblem }) ?? "";
-  const dataDir = c.string(d["dataDir"], "domain.dataDir", { max: 4096 });
-  const endpoint = c.string(d["endpoint"], "domain.endpoint", {
-    max: 2048,
-    check: (s) => (/^https?:\/\//.test(s) && URL.canParse(s) ? undefined : "must be an http(s) URL"),
-  });
-
-  const s = c.object(root["server"], "server", ["grpc", "http", "shutdownGraceSeconds", "maxMessageBytes"]) ?? {};
-  const grpc = listener(c, s["grpc"], "server.grpc", DEFAULTS.grpcHost, DEFAULTS.grpcPort, base);
-  const http = listener(c, s["http"], "server.http", DEFAULTS.httpHost, DEFAULTS.httpPort, base);
-  if (grpc.port !== 0 && grpc.port === http.port && grpc.host === http.host)
-    c.add("server.http.port", `${http.port} is already the gRPC port`);
-
-  const a =
-    c.object(root["auth"], "auth", [
-      "signingKeyFile",
-      "audience",
-      "clockToleranceSeconds",
-      "maxTokenLifetimeSeconds",
-      "externalIssuers",
-    ]) ?? {};
-  const signingKeyFile = c.string(a["signingKeyFile"], "auth.signingKeyFile", { required: true, max: 4096 });
-  const l = c.object(root["log"], "log", ["level", "format"]) ?? {};
-
+  const domain = parseDomainSection(c, root["domain"], baseDir);
   const config: AgentConfig = {
-    domain: { id, dataDir: resolve(base, dataDir ?? `.camino/${id || "domain"}`) },
-    server: {
-      grpc,
-      http,
-      shutdownGraceSeconds:
-        c.integer(s["shutdownGraceSeconds"], "server.shutdownGraceSeconds", 0, 600) ?? DEFAULTS.shutdownGraceSeconds,
-      maxMessageBytes:
-        c.integer(s["maxMessageBytes"], "server.maxMessageBytes", 64 * 1024, 64 * 1024 * 1024) ??
-        DEFAULTS.maxMessageBytes,
-    },
-    auth: {
-      signingKeyFile: signingKeyFile ? resolve(base, signingKeyFile) : "",
-      audience: c.string(a["audience"], "auth.audience", { max: 1024 }) ?? id,
-      clockToleranceSeconds:
-        c.integer(a["clockToleranceSeconds"], "auth.clockToleranceSeconds", 0, 600) ?? DEFAULTS.clockToleranceSeconds,
-      maxTokenLifetimeSeconds:
-        c.integer(a["maxTokenLifetimeSeconds"], "auth.maxTokenLifetimeSeconds", 60, 31_536_000) ??
-        DEFAULTS.maxTokenLifetimeSeconds,
-      externalIssuers: externalIssuers(c, a["externalIssuers"], base, options.jwksFiles ?? new Map()),
-    },
-    log: {
-      level: c.oneOf<LogLevel>(l["level"], "log.level", LOG_LEVELS) ?? DEFAULTS.logLevel,
-      format: c.oneOf<"json" | "text">(l["format"], "log.format", ["json", "text"]) ?? DEFAULTS.logFormat,
-    },
-    limits: limits(c, root["limits"]),
-    lifecycle: lifecycle(c, root["lifecycle"]),
-    repositories: repositories(c, root["repositories"], base),
-    edges: edges(c, root["edges"], base),
+    domain,
+    server: parseServerSection(c, root["server"], baseDir),
+    auth: parseAuthSection(c, root["auth"], {
+      baseDir,
+      domainId: domain.id,
+      jwksFiles: options.jwksFiles ?? new Map(),
+    }),
+    log: parseLogSection(c, root["log"]),
+    limits: parseLimitsSection(c, root["limits"]),
+    lifecycle: parseLifecycleSection(c, root["lifecycle"]),
+    repositories: parseRepositoriesSection(c, root["repositories"], { baseDir, dataDir: domain.dataDir }),
+    edges: parseEdgesSection(c, root["edges"], baseDir),
   };
-  if (endpoint) config.domain.endpoint = endpoint;
   if (options.source) config.source = options.source;
 
   if (c.issues.length > 0) {

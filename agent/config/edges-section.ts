@@ -1,7 +1,7 @@
 /** The `edges` section of the agent config: the domain's Kubernetes clusters and how to reach them. */
 import { resolve } from "node:path";
-import { dns1123LabelProblem } from "../intent/names.js";
-import { joinPath, type Checker, type Json } from "../validation/checker.js";
+import { dns1123LabelProblem, labelKeyProblem, labelValueProblem } from "../intent/names.js";
+import { joinPath, typeName, type Checker, type Json } from "../validation/checker.js";
 import { httpUrlProblem } from "./http-url.js";
 
 /** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */
@@ -14,7 +14,7 @@ export interface ConfiguredEdge {
   server?: string;
   caFile?: string;
   tokenFile?: string;
-  /** Labels for placement (edgeSelector). Default none. */
+  /** Labels for placement (edgeSelector): Kubernetes label keys and values. Default none. */
   labels: Record<string, string>;
   /** The deployment repository the edge's RootSync reconciles. Absent: the edge has none (nothing is deployed there). */
   repository?: string;
@@ -31,6 +31,33 @@ export interface ConfiguredEdge {
 export const EDGE_DEFAULTS = {
   timeoutMs: 10_000,
 } as const;
+
+/** An edge's labels: Kubernetes label keys and values; YAML numbers and booleans are taken as their text. */
+function labels(c: Checker, v: unknown, path: string): Record<string, string> {
+  // A Map, then Object.fromEntries: a key such as "__proto__" becomes an own property, not a prototype.
+  const out = new Map<string, string>();
+  if (v === undefined || v === null) return {};
+  if (typeof v !== "object" || Array.isArray(v)) {
+    c.add(path, "must be a map of label keys to values");
+    return {};
+  }
+  for (const [k, raw] of Object.entries(v)) {
+    const at = joinPath(path, k);
+    const keyProblem = labelKeyProblem(k);
+    if (keyProblem) {
+      c.add(at, `key ${JSON.stringify(k)} ${keyProblem}`);
+      continue;
+    }
+    const value = typeof raw === "number" || typeof raw === "boolean" ? String(raw) : raw;
+    if (typeof value !== "string") c.add(at, `must be a string, number or boolean, not ${typeName(raw)}`);
+    else {
+      const valueProblem = labelValueProblem(value);
+      if (valueProblem) c.add(at, `${JSON.stringify(value)} ${valueProblem}`);
+      else out.set(k, value);
+    }
+  }
+  return Object.fromEntries(out);
+}
 
 /**
  * Checks the `edges` section; problems are added to `c` with their paths.
@@ -55,6 +82,7 @@ export function parseEdgesSection(c: Checker, v: unknown, base: string): Configu
     const name = c.string(o["name"], joinPath(path, "name"), { required: true, max: 63, check: dns1123LabelProblem });
     if (name && names.has(name)) c.add(joinPath(path, "name"), `${JSON.stringify(name)} is used twice`);
     const kc = c.object(o["kubeconfig"], joinPath(path, "kubeconfig"), ["file", "context"]);
+    const context = kc ? c.string(kc["context"], joinPath(path, "kubeconfig", "context"), { max: 253 }) : undefined;
     const server = c.string(o["server"], joinPath(path, "server"), { max: 2048, check: httpUrlProblem });
     if (!kc && !server) c.add(path, "give kubeconfig or server");
     if (kc && server) c.add(path, "give kubeconfig or server, not both");
@@ -62,13 +90,7 @@ export function parseEdgesSection(c: Checker, v: unknown, base: string): Configu
       const f = c.string(from[k], joinPath(at, k), { max: 4096 });
       return f ? resolve(base, f) : undefined;
     };
-    const labels = o["labels"];
-    const labelMap: Record<string, string> = {};
-    if (labels !== undefined) {
-      if (!labels || typeof labels !== "object" || Array.isArray(labels))
-        c.add(joinPath(path, "labels"), "must be a map of label keys to values");
-      else for (const [k, val] of Object.entries(labels)) labelMap[k] = String(val);
-    }
+    const labelMap = labels(c, o["labels"], joinPath(path, "labels"));
     const repository = c.string(o["repository"], joinPath(path, "repository"), { max: 63, check: dns1123LabelProblem });
     const timeoutMs = c.integer(o["timeoutMs"], joinPath(path, "timeoutMs"), 100, 600_000) ?? EDGE_DEFAULTS.timeoutMs;
     const syncPeriod = c.string(o["syncPeriod"], joinPath(path, "syncPeriod"), {
@@ -81,8 +103,8 @@ export function parseEdgesSection(c: Checker, v: unknown, base: string): Configu
     if (syncPeriod) out.syncPeriod = syncPeriod;
     if (kc) {
       const f = file("file", kc, joinPath(path, "kubeconfig"));
-      if (!f) c.add(joinPath(path, "kubeconfig.file"), "is required");
-      else out.kubeconfig = { file: f, ...(typeof kc["context"] === "string" ? { context: kc["context"] } : {}) };
+      if (!f) c.add(joinPath(path, "kubeconfig", "file"), "is required");
+      else out.kubeconfig = { file: f, ...(context ? { context } : {}) };
     }
     if (server) {
       out.server = server;

@@ -130,7 +130,7 @@ describe("config sections", () => {
       {
         name: "edge-2",
         kubeconfig: { file: "/etc/camino/kube/config", context: "edge-2" },
-        labels: { zone: "north" },
+        labels: { zone: "north", rack: "7" },
         repository: "edge-2-deploy",
         timeoutMs: 2500,
         syncPeriod: "500ms",
@@ -150,6 +150,10 @@ describe("config sections", () => {
       "edges[0]: give kubeconfig or server",
       "edges[1].timeoutMs: must be between 100 and 600000 (is 50)",
       'edges[1].syncPeriod: "15" must be a duration such as "15s" or "500ms"',
+      "edges[2].kubeconfig.context: must be a string, not an integer",
+      `edges[2].labels["zone!"]: key "zone!" must consist of letters, digits, '-', '_' and '.' (found "!")`,
+      "edges[2].labels.tier: must be a string, number or boolean, not an object",
+      "edges[2].kubeconfig.file: is required",
     ]);
   });
 });

@@ -2,29 +2,37 @@
  * One observer per edge for every deployment waiting on it. However many intents are in flight, the edge is
  * asked once per tick: one read of its RootSync while anyone waits for a commit to sync, and one listing of
  * the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents) while
- * anyone waits for a package to be available. Each
- * waiter judges the shared answer for itself (DESIGN.md section 5's sync predicate; every workload of the
- * package available). The loop runs only while someone waits.
+ * anyone waits for a package to be available. Each waiter judges the shared answer for itself (DESIGN.md
+ * section 5's sync predicate; every workload of the package available). The loop runs only while someone
+ * waits. Every edge call and every pause between ticks carries the observer's signal: {@link EdgeObserver.close}
+ * (or the parent signal given at construction) aborts the call under way and rejects every waiter.
  */
-import { judgeSync, type EdgeClient, type SyncState, type WorkloadStatus } from "../edge/edge-client.js";
+import type { EdgeClient } from "../edge/edge-client.js";
+import type { WorkloadStatus } from "../edge/readiness.js";
+import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
+import { CaminoError } from "../errors.js";
+import { abortReason, linkedController, wait } from "../util/signals.js";
 
-interface SyncWaiter {
+interface Settle<T> {
+  done: (value: T) => void;
+  fail: (reason: Error) => void;
+}
+
+interface SyncWaiter extends Settle<SyncState> {
   kind: "sync";
   commit: string;
   intent: string;
   isDescendant: (head: string, commit: string) => Promise<boolean>;
   deadline: number;
   last: SyncState;
-  done: (s: SyncState) => void;
 }
 
-interface WorkloadWaiter {
+interface WorkloadWaiter extends Settle<void> {
   kind: "workloads";
   intent: string;
   pkg: string;
   /** Told why not yet, on every tick. */
   waiting: (why: string) => void;
-  done: () => void;
 }
 
 type Waiter = SyncWaiter | WorkloadWaiter;
@@ -33,17 +41,41 @@ export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
   readonly #waiters = new Set<Waiter>();
+  readonly #controller: AbortController;
+  /** Aborts on close() or with the parent; given to every edge call and every pause of the loop. */
+  readonly #signal: AbortSignal;
   #running = false;
 
-  constructor(edge: EdgeClient, pollMs: number) {
+  /**
+   * @param pollMs how often the edge is asked while anyone waits
+   * @param parent closes the observer when it aborts (e.g. the agent's shutdown signal)
+   */
+  constructor(edge: EdgeClient, pollMs: number, parent?: AbortSignal) {
     this.#edge = edge;
     this.#pollMs = pollMs;
+    const { controller, signal } = linkedController(parent);
+    this.#controller = controller;
+    this.#signal = signal;
+    signal.addEventListener(
+      "abort",
+      () => {
+        const reason = abortReason(signal);
+        for (const w of [...this.#waiters]) w.fail(reason);
+      },
+      { once: true },
+    );
+  }
+
+  /** Stops observing: the edge call under way is aborted, and every waiter is rejected (`ERR_SHUTDOWN`). */
+  close(): void {
+    if (!this.#controller.signal.aborted)
+      this.#controller.abort(new CaminoError("ERR_SHUTDOWN", `the observer of edge ${this.#edge.name} was closed`));
   }
 
   /**
    * Resolves with the sync state once `commit` is synced for `intent`, the edge reports errors naming the
    * intent's objects (`failed`), or `timeoutMs` passes (not synced, with the last reason).
-   * @throws the signal's reason when it aborts
+   * @throws the signal's reason when it aborts; the observer's when it is closed
    */
   waitSynced(
     commit: string,
@@ -52,53 +84,46 @@ export class EdgeObserver {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<SyncState> {
-    return new Promise<SyncState>((resolve, reject) => {
-      signal.throwIfAborted();
-      const w: SyncWaiter = {
-        kind: "sync",
-        commit,
-        intent,
-        isDescendant,
-        deadline: Date.now() + timeoutMs,
-        last: { synced: false, errors: [], reason: "not checked yet" },
-        done: (s) => {
-          this.#waiters.delete(w);
-          signal.removeEventListener("abort", onAbort);
-          resolve(s);
-        },
-      };
-      const onAbort = () => {
-        this.#waiters.delete(w);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#add(w);
-    });
+    return this.#enqueue<SyncState>(signal, (settle) => ({
+      kind: "sync",
+      commit,
+      intent,
+      isDescendant,
+      deadline: Date.now() + timeoutMs,
+      last: { synced: false, errors: [], reason: "not checked yet" },
+      ...settle,
+    }));
   }
 
   /**
    * Resolves once every Deployment, StatefulSet and DaemonSet of the package is available.
    * @param onWaiting told why not yet, on every tick
-   * @throws the signal's reason when it aborts
+   * @throws the signal's reason when it aborts; the observer's when it is closed
    */
   waitAvailable(intent: string, pkg: string, signal: AbortSignal, onWaiting: (why: string) => void): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      signal.throwIfAborted();
-      const w: WorkloadWaiter = {
-        kind: "workloads",
-        intent,
-        pkg,
-        waiting: onWaiting,
-        done: () => {
-          this.#waiters.delete(w);
-          signal.removeEventListener("abort", onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
+    return this.#enqueue<void>(signal, (settle) => ({ kind: "workloads", intent, pkg, waiting: onWaiting, ...settle }));
+  }
+
+  /** Adds a waiter that leaves the set when it settles, and fails when the caller's signal aborts. */
+  #enqueue<T>(signal: AbortSignal, make: (settle: Settle<T>) => Waiter): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (signal.aborted) return reject(abortReason(signal));
+      if (this.#signal.aborted) return reject(abortReason(this.#signal));
+      const leave = () => {
         this.#waiters.delete(w);
-        reject(signal.reason);
+        signal.removeEventListener("abort", onAbort);
       };
+      const w = make({
+        done: (value) => {
+          leave();
+          resolve(value);
+        },
+        fail: (reason) => {
+          leave();
+          reject(reason);
+        },
+      });
+      const onAbort = () => w.fail(abortReason(signal));
       signal.addEventListener("abort", onAbort, { once: true });
       this.#add(w);
     });
@@ -114,16 +139,19 @@ export class EdgeObserver {
 
   async #loop(): Promise<void> {
     try {
-      while (this.#waiters.size > 0) {
+      while (this.#waiters.size > 0 && !this.#signal.aborted) {
         const started = Date.now();
         await this.#tick();
         const rest = this.#pollMs - (Date.now() - started);
-        if (this.#waiters.size > 0 && rest > 0) await new Promise((r) => setTimeout(r, rest));
+        if (this.#waiters.size > 0 && rest > 0) await wait(rest, this.#signal);
       }
+    } catch (err) {
+      // Closed during the pause between ticks: the waiters have been rejected already.
+      if (!this.#signal.aborted) throw err;
     } finally {
       this.#running = false;
       // A waiter added while the loop was ending starts it again.
-      if (this.#waiters.size > 0 && !this.#running) {
+      if (this.#waiters.size > 0 && !this.#running && !this.#signal.aborted) {
         this.#running = true;
         void this.#loop();
       }
@@ -142,11 +170,12 @@ export class EdgeObserver {
     let rs: Record<string, unknown> | undefined;
     let failure: string | undefined;
     try {
-      rs = await this.#edge.rootSync();
+      rs = await this.#edge.rootSync(this.#signal);
       if (!rs) failure = "no RootSync on the edge";
     } catch (err) {
       failure = (err as Error).message;
     }
+    if (this.#signal.aborted) return;
     const now = Date.now();
     await Promise.all(
       waiters.map(async (w) => {
@@ -167,8 +196,9 @@ export class EdgeObserver {
     if (waiters.length === 0) return;
     let all: WorkloadStatus[];
     try {
-      all = await this.#edge.workloadsOf([...new Set(waiters.map((w) => w.intent))].sort());
+      all = await this.#edge.workloadsOf([...new Set(waiters.map((w) => w.intent))].sort(), this.#signal);
     } catch (err) {
+      if (this.#signal.aborted) return;
       for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${(err as Error).message}`);
       return;
     }

@@ -1,0 +1,113 @@
+/**
+ * An edge's capacity from its nodes and pods, as the scheduler counts it: a node's allocatable resources less
+ * the requests of the pods bound to it that have not terminated. Pure arithmetic on API objects.
+ */
+import type { V1Container, V1Node, V1Pod } from "@kubernetes/client-node";
+import { millisOf, unitsOf } from "../intent/quantity.js";
+
+/** CPU, memory and pod slots. */
+export interface Resources {
+  cpuMillis: number;
+  memoryBytes: number;
+  pods: number;
+}
+
+/** One node's resources. `free` may be negative when pods were bound beyond what the node allows. */
+export interface NodeCapacity {
+  name: string;
+  ready: boolean;
+  allocatable: Resources;
+  requested: Resources;
+  free: Resources;
+}
+
+/** Per node, and in total over the Ready nodes. */
+export interface EdgeCapacity {
+  nodes: NodeCapacity[];
+  allocatable: Resources;
+  requested: Resources;
+  free: Resources;
+  /** Requests of scheduled pods per CAMINO package, keyed `<intent>/<package>` (from the pods' camino.io labels). */
+  byPackage: Map<string, Resources>;
+}
+
+const ZERO: Resources = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+
+const add = (a: Resources, b: Resources): Resources => ({
+  cpuMillis: a.cpuMillis + b.cpuMillis,
+  memoryBytes: a.memoryBytes + b.memoryBytes,
+  pods: a.pods + b.pods,
+});
+
+const sub = (a: Resources, b: Resources): Resources => ({
+  cpuMillis: a.cpuMillis - b.cpuMillis,
+  memoryBytes: a.memoryBytes - b.memoryBytes,
+  pods: a.pods - b.pods,
+});
+
+/** A container's requests; a container with limits and no requests requests its limits, as the API defaults it. */
+function requestsOf(c: V1Container): Resources {
+  const r = c.resources?.requests ?? c.resources?.limits ?? {};
+  return { cpuMillis: millisOf(r["cpu"]), memoryBytes: unitsOf(r["memory"]), pods: 0 };
+}
+
+/**
+ * What one pod takes from its node: one pod slot, and the larger of its containers' sum and its largest init
+ * container (init containers run one at a time, before the others).
+ */
+export function podRequests(pod: V1Pod): Resources {
+  let r: Resources = (pod.spec?.containers ?? []).reduce((acc, c) => add(acc, requestsOf(c)), { ...ZERO, pods: 1 });
+  for (const c of pod.spec?.initContainers ?? []) {
+    const init = requestsOf(c);
+    r = {
+      cpuMillis: Math.max(r.cpuMillis, init.cpuMillis),
+      memoryBytes: Math.max(r.memoryBytes, init.memoryBytes),
+      pods: 1,
+    };
+  }
+  return r;
+}
+
+/** Whether a pod holds resources: bound to a node, and not Succeeded or Failed. */
+const holdsResources = (p: V1Pod): boolean =>
+  Boolean(p.spec?.nodeName) && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+
+/**
+ * Allocatable, requested (by pods that have not terminated) and free CPU, memory and pods, per node and in
+ * total. The totals count Ready nodes only: nothing new is scheduled on a node that is not Ready.
+ * @example const c = capacityOf((await core.listNode()).items, (await core.listPodForAllNamespaces()).items);
+ */
+export function capacityOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): EdgeCapacity {
+  const requested = new Map<string, Resources>();
+  const byPackage = new Map<string, Resources>();
+  for (const p of pods) {
+    if (!holdsResources(p)) continue;
+    const node = p.spec?.nodeName as string;
+    const r = podRequests(p);
+    requested.set(node, add(requested.get(node) ?? ZERO, r));
+    const labels = p.metadata?.labels ?? {};
+    const intent = labels["camino.io/intent"];
+    const pkg = labels["camino.io/package"];
+    if (intent && pkg) byPackage.set(`${intent}/${pkg}`, add(byPackage.get(`${intent}/${pkg}`) ?? ZERO, r));
+  }
+  const perNode = nodes.map((n): NodeCapacity => {
+    const a = n.status?.allocatable ?? {};
+    const allocatable = {
+      cpuMillis: millisOf(a["cpu"]),
+      memoryBytes: unitsOf(a["memory"]),
+      pods: Number(a["pods"] ?? 0),
+    };
+    const used = requested.get(n.metadata?.name ?? "") ?? ZERO;
+    const ready = (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+    return { name: n.metadata?.name ?? "", ready, allocatable, requested: used, free: sub(allocatable, used) };
+  });
+  const ready = perNode.filter((n) => n.ready);
+  const total = (f: (n: NodeCapacity) => Resources) => ready.reduce((acc, n) => add(acc, f(n)), ZERO);
+  return {
+    nodes: perNode,
+    allocatable: total((n) => n.allocatable),
+    requested: total((n) => n.requested),
+    free: total((n) => n.free),
+    byPackage,
+  };
+}

@@ -1,6 +1,8 @@
 /**
- * The one startup file: from a validated config, build every part of the agent once and pass each its
- * dependencies explicitly — keys, verifier, metrics, health, routes, listeners — then serve until closed.
+ * The one startup file: from a validated config, build every component of the agent once, each from its own
+ * config section, and pass each its dependencies explicitly; start them in order (agent/component.ts) and
+ * close them in reverse. The components, in start order: repositories (cad), edges, federation, network,
+ * monitoring, lifecycle (orchestration), server (rpc and listeners).
  */
 import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -15,16 +17,20 @@ import { RepositoryRegistry } from "./cad/repository-registry.js";
 import { createNorthboundVerifier } from "./auth/northbound-verifier.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { parseFailpoints, type Failpoints } from "./failpoints.js";
-import { createMetrics } from "./metrics/metrics.js";
+import { createMetrics } from "./agent-metrics/metrics.js";
 import { authInterceptor } from "./rpc/auth-interceptor.js";
 import { errorMapInterceptor } from "./rpc/error-map.js";
 import { registerRoutes, unknownRoute } from "./rpc/routes.js";
 import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
 import { CapacityBook } from "./orchestration/reservations.js";
-import { DeploymentManager } from "./orchestration/deployments.js";
+import { DeploymentManager } from "./orchestration/deployment-manager.js";
 import { deployableEdges } from "./orchestration/planner.js";
 import { Journal } from "./orchestration/journal.js";
+import { ComponentSet, type Component } from "./component.js";
+import { createLocalOnlyFederation, type Federation } from "../federation/federation.js";
+import { createNoNetwork } from "./network/network-manager.js";
+import { createNoMonitoring } from "./monitoring/monitoring-service.js";
 
 /** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
 export const VERSION: string = ((): string => {
@@ -60,7 +66,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const logger = (options.logger ?? createLogger({ level: config.log.level, format: config.log.format })).child({
     domain: config.domain.id,
   });
+  const failpoints = options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]);
+  const components = new ComponentSet();
 
+  // auth: the domain's key and the northbound verifier.
   const key = await loadSigningKey(config.auth.signingKeyFile);
   const verifier = createNorthboundVerifier({
     domainId: config.domain.id,
@@ -70,53 +79,88 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     clockToleranceSeconds: config.auth.clockToleranceSeconds,
     maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
   });
-  const registry = await RepositoryRegistry.open({ dataDir: config.domain.dataDir, logger });
-  await bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger });
-  const catalogue = new Catalogue(registry);
-  const edges = await EdgeRegistry.fromConfig(config.edges);
-  // Edges may be slow or down at start: their RootSyncs are registered in the background, within their deadlines.
-  void registerRootSyncs(registry, edges, logger);
-  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
-  const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
 
-  // The advertised endpoint needs the bound port when port 0 was asked for, so routes are built lazily.
-  let endpoint = config.domain.endpoint ?? "";
-  const failpoints = options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]);
+  // repositories: the registry, and the repositories the config names.
+  const registry = await RepositoryRegistry.open({ dataDir: config.domain.dataDir, logger });
+  await components.start<Component>({
+    name: "repositories",
+    start: () => bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger }),
+    close: async () => {},
+  });
+  const catalogue = new Catalogue(registry);
+
+  // edges: one client per edge; their RootSyncs are registered in the background (edges may be slow or down at
+  // start), each within its deadline, and the registration is cancelled at shutdown.
+  const edges = await EdgeRegistry.fromConfig(config.edges);
+  let registering: Promise<void> = Promise.resolve();
+  await components.start<Component>({
+    name: "edges",
+    start: async (signal) => {
+      registering = registerRootSyncs(registry, edges, logger, signal).catch((err: unknown) =>
+        logger.warn("RootSync registration stopped", { error: String(err) }),
+      );
+    },
+    close: () => registering,
+  });
+
+  // federation, network, monitoring: the slots later components fill.
+  const federation: Federation = createLocalOnlyFederation({ domainId: config.domain.id });
+  await components.start<Component>({
+    name: "federation",
+    start: (signal) => federation.start(signal),
+    close: () => federation.close(),
+  });
+  const network = createNoNetwork();
+  const monitoring = createNoMonitoring();
+  await components.start<Component>({
+    name: "monitoring",
+    start: (signal) => monitoring.start(signal),
+    close: () => monitoring.close(),
+  });
+
+  // lifecycle: planning, admission with reservations, deployment, rollback, termination, recovery.
   const hydration = new HydrationCache();
   const book = new CapacityBook(() => deployableEdges({ registry, edges }));
   const lifecycle = config.lifecycle;
-  const deployments = new DeploymentManager({
+  const planner = {
     domainId: config.domain.id,
     registry,
     catalogue,
     hydration,
     edges,
     book,
+    federation,
+    network,
     capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
+  };
+  const deployments = new DeploymentManager({
+    ...planner,
     journal: new Journal(config.domain.dataDir),
     logger: logger.child({ component: "lifecycle" }),
     failpoints,
-    defaultTimeoutMs: lifecycle.defaultTimeoutMs,
-    pollMs: lifecycle.pollMs,
-    cleanupTimeoutMs: lifecycle.cleanupTimeoutMs,
-    maxConcurrentRuns: lifecycle.maxConcurrentRuns,
+    lifecycle,
   });
-  await deployments.init();
+  await components.start<Component>({
+    name: "lifecycle",
+    start: (signal) => deployments.start(signal),
+    close: () => deployments.close(),
+  });
+
+  // server: routes, the connect adapter and the two listeners.
+  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
+  const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
+  // The advertised endpoint needs the bound port when port 0 was asked for, so routes read it lazily.
+  let endpoint = config.domain.endpoint ?? "";
   const domainManager = {
-    domainId: config.domain.id,
+    ...planner,
     get endpoint() {
       return endpoint;
     },
     version: VERSION,
     limits: config.limits,
     failpoints,
-    registry,
-    catalogue,
-    hydration,
-    edges,
-    book,
     deployments,
-    capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
+    monitoring,
     logger,
   };
   const routes = registerRoutes({
@@ -133,27 +177,40 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     // An unknown JSON field in a Connect request is an error, as it is in a YAML intent.
     jsonOptions: { ignoreUnknownFields: false },
   });
-  const listeners = await startListeners({
-    grpc: config.server.grpc,
-    http: config.server.http,
-    rpc: adapter,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    logger,
+  let listeners: Awaited<ReturnType<typeof startListeners>> | undefined;
+  await components.start<Component>({
+    name: "server",
+    start: async () => {
+      listeners = await startListeners({
+        grpc: config.server.grpc,
+        http: config.server.http,
+        rpc: adapter,
+        metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        logger,
+      });
+    },
+    close: async () => {
+      health.shutdown();
+      await listeners?.close(config.server.shutdownGraceSeconds * 1000);
+    },
   });
-  endpoint ||= listeners.grpcUrl;
-  logger.info("agent listening", { grpc: listeners.grpcUrl, http: listeners.httpUrl, version: VERSION });
+  const bound = listeners as NonNullable<typeof listeners>;
+  endpoint ||= bound.grpcUrl;
+  logger.info("agent listening", { grpc: bound.grpcUrl, http: bound.httpUrl, version: VERSION });
 
   let closing: Promise<void> | undefined;
   return {
     domainId: config.domain.id,
-    grpcUrl: listeners.grpcUrl,
-    httpUrl: listeners.httpUrl,
+    grpcUrl: bound.grpcUrl,
+    httpUrl: bound.httpUrl,
     health,
     close() {
       closing ??= (async () => {
         logger.info("shutting down", { graceSeconds: config.server.shutdownGraceSeconds });
-        health.shutdown();
-        await Promise.all([listeners.close(config.server.shutdownGraceSeconds * 1000), deployments.close()]);
+        // The shutdown signal first (runs in flight stop, watch streams end), then each component in reverse.
+        await components.close((name, err) =>
+          logger.error("a component did not close cleanly", { component: name, error: String(err) }),
+        );
         logger.info("stopped");
       })();
       return closing;

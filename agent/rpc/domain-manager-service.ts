@@ -2,22 +2,21 @@
  * camino.v1.DomainManager handlers: protobuf in, domain calls, protobuf out. Methods whose issue has not
  * landed are left out of the implementation, so connect answers them UNIMPLEMENTED (README lists them).
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
-import type { Catalogue } from "../cad/catalogue.js";
-import type { HydrationCache } from "../cad/hydration-cache.js";
-import type { EdgeRegistry } from "../edge/edge-registry.js";
 import { registerRootSyncFor } from "../edge/root-syncs.js";
 import type { Logger } from "../log/logger.js";
-import type { RepositoryRegistry } from "../cad/repository-registry.js";
+import { parseCredentials, type GitCredentials } from "../cad/git/remote.js";
+import type { RegisteredRepository, RepositoryRecord, RepositoryRegistry } from "../cad/repository-registry.js";
 import type { Failpoints } from "../failpoints.js";
 import { intentFromMessage } from "../intent/load.js";
 import type { IntentLimits } from "../intent/model.js";
-import { planIntent } from "../orchestration/planner.js";
-import type { CapacityBook } from "../orchestration/reservations.js";
-import type { DeploymentManager } from "../orchestration/deployments.js";
+import { planIntent, type PlannerDeps } from "../orchestration/planner.js";
+import type { MonitoringService } from "../monitoring/monitoring-service.js";
+import type { DeploymentManager } from "../orchestration/deployment-manager.js";
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
@@ -31,20 +30,15 @@ import {
   repositoryToProto,
 } from "./convert.js";
 
-export interface DomainManagerDeps {
-  domainId: string;
+/** What the DomainManager handlers call: the planner's dependencies (PlanIntent) and the components. */
+export interface DomainManagerDeps extends PlannerDeps {
   /** The advertised API endpoint. */
   endpoint: string;
   version: string;
   limits: IntentLimits;
   failpoints: Failpoints;
-  registry: RepositoryRegistry;
-  catalogue: Catalogue;
-  hydration: HydrationCache;
-  edges: EdgeRegistry;
-  book: CapacityBook;
   deployments: DeploymentManager;
-  capacityMaxAgeMs: number;
+  monitoring: MonitoringService;
   logger: Logger;
 }
 
@@ -100,8 +94,11 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       };
     },
     async registerRepository(req, ctx) {
-      const r = await deps.registry.register(repositoryFromProto(req.repository), req.credentials || undefined);
-      // A deployment repository's edge gets its RootSync now.
+      const input = repositoryFromProto(req.repository);
+      const credentials = req.credentials || undefined;
+      // A retry after the edge refused the RootSync finds the registration kept, and writes the RootSync again.
+      const r = keptAlready(deps.registry, input, credentials) ?? (await deps.registry.register(input, credentials));
+      // A deployment repository's edge gets its RootSync now; ERR_ROOTSYNC_NOT_WRITTEN when the edge refuses.
       await registerRootSyncFor(r, deps.registry, deps.edges, deps.logger, ctx.signal);
       return { repository: repositoryToProto(r, await r.git.head()) };
     },
@@ -113,4 +110,32 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       return {};
     },
   };
+}
+
+/**
+ * The registered repository that `input` and `credentials` describe exactly (a retried RegisterRepository), or
+ * undefined. A registration that differs in any field is left to the registry, which refuses the taken name.
+ */
+function keptAlready(
+  registry: RepositoryRegistry,
+  input: Partial<RepositoryRecord>,
+  credentials: string | undefined,
+): RegisteredRepository | undefined {
+  const kept = input.name ? registry.get(input.name) : undefined;
+  if (!kept) return undefined;
+  const k = kept.record;
+  const same =
+    k.role === input.role &&
+    k.url === input.url &&
+    k.branch === (input.branch || "main") &&
+    k.edge === input.edge &&
+    sameSecret(registry.credentials(k.name), credentials ? parseCredentials(credentials) : undefined);
+  return same ? kept : undefined;
+}
+
+/** Whether two credentials are equal, compared in constant time. */
+function sameSecret(a: GitCredentials | undefined, b: GitCredentials | undefined): boolean {
+  if (!a || !b) return a === b;
+  const digest = (c: GitCredentials) => createHash("sha256").update(`${c.username}\n${c.password}`).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }

@@ -1,0 +1,311 @@
+/**
+ * The deployment of one revision, as steps over a {@link RunContext}:
+ *
+ *   admit ─► wave 0 (the chain's namespace and shared objects) ─► waves 1..n, each: dry run ─► commit ─► synced
+ *   ─► available ─► remove what the intent no longer has ─► commit remote segments ─► READY
+ *
+ * The run (deployment-run.ts) runs them in order, stops at the first error and rolls back in its `finally`.
+ * Every state change is a `setState` (an event on the bus, journalled behind); a step that is about to touch a
+ * repository records the repository's baseline durably first (`touch`).
+ */
+import { DeploymentRepository } from "../cad/deployment-repo.js";
+import { CaminoError, IntentError } from "../errors.js";
+import { packageObjects } from "./package-objects.js";
+import { planIntent, type AdmissionReason, type PlannedPackage } from "./planner.js";
+import {
+  allOrAbort,
+  edgeOf,
+  repositoryOf,
+  RunFailure,
+  setState,
+  touch,
+  waitSynced,
+  type RunContext,
+  type WaveState,
+} from "./run-context.js";
+import { runSteps, type Step } from "./steps.js";
+
+type Hydrated = NonNullable<PlannedPackage["hydrated"]>;
+
+/** A run while one wave is under way. */
+type WaveContext = RunContext & { wave: WaveState };
+
+const planOf = (ctx: RunContext) => {
+  if (!ctx.plan) throw new TypeError("a deployment step ran before admission");
+  return ctx.plan;
+};
+
+/**
+ * Admission. Reads the intent; plans it with `reserve` (placement, hydration, resources reserved in one
+ * synchronous step, prerequisites). Writes `ctx.plan` and each package record's edge, repository and
+ * blueprint commit. Emits ADMITTED per package and for the intent, or FAILED per refused package and throws.
+ */
+export const admit: Step<RunContext> = {
+  name: "admission",
+  async run(ctx) {
+    const { deps, live, intent, signal } = ctx;
+    const r = live.record;
+    await deps.failpoints.hit("deploy-admission", signal);
+    try {
+      ctx.plan = await planIntent(intent, deps, { revision: r.revision, reserve: true, signal });
+    } catch (err) {
+      if (err instanceof IntentError || (err instanceof CaminoError && err.kind === "precondition")) {
+        throw new RunFailure(`admission: ${err.message}`);
+      }
+      throw err;
+    }
+    const plan = ctx.plan;
+    r.digest = plan.digest;
+    for (const p of plan.packages) {
+      const rec = r.packages.find((x) => x.package === p.package);
+      if (!rec) continue;
+      rec.edge = p.edge ?? "";
+      rec.repository = p.repository ?? "";
+      rec.blueprintCommit = p.blueprintCommit ?? "";
+    }
+    if (!plan.admitted) {
+      r.admission = plan.admission;
+      for (const p of plan.packages) {
+        if (p.admission.length > 0) {
+          setState(deps, live, p.package, "FAILED", p.admission.map((a) => `${a.check}: ${a.message}`).join("; "));
+        }
+      }
+      const reasons = plan.admission.map((a) => `${a.package}${a.edge ? `@${a.edge}` : ""} [${a.check}] ${a.message}`);
+      throw new RunFailure(
+        `admission refused ${plan.admission.length} reason(s): ${reasons.join("; ")}`,
+        plan.admission,
+      );
+    }
+    for (const p of plan.packages) setState(deps, live, p.package, "ADMITTED", `${p.reason}; reserved on ${p.edge}`);
+    setState(deps, live, "", "ADMITTED", `every package admitted (${plan.packages.length})`);
+  },
+};
+
+/**
+ * Wave 0: the chain's namespace and shared objects, committed to every edge's repository the intent uses, and
+ * synced there (later waves' dry runs need the namespace). Records each repository's baseline first. Emits a
+ * COMMITTED progress event.
+ */
+export const chainWave: Step<RunContext> = {
+  name: "wave 0",
+  async run(ctx) {
+    const { deps, live, intent, signal } = ctx;
+    const plan = planOf(ctx);
+    const r = live.record;
+    await Promise.all(plan.chains.map((c) => touch(deps, live, c.repository)));
+    await deps.failpoints.hit("deploy-before-commit", signal);
+    await allOrAbort(plan.chains, signal, async (c, signal) => {
+      const git = repositoryOf(deps, c.repository).git;
+      const commit = await new DeploymentRepository(git).writeWave({
+        intent: intent.name,
+        revision: r.revision,
+        wave: 0,
+        packages: new Map(),
+        chain: c.files,
+      });
+      signal.throwIfAborted();
+      const edge = edgeOf(deps, c.edge);
+      await waitSynced(
+        deps,
+        { edge, repository: c.repository, commit: commit.commit, intent: intent.name, timeoutMs: r.timeoutMs },
+        signal,
+      );
+    });
+    const edges = plan.chains.map((c) => c.edge).join(", ");
+    setState(deps, live, "", "COMMITTED", `wave 0: the chain's namespace synced on ${edges}`, "progress");
+  },
+};
+
+/**
+ * A wave's server-side dry run: every object of every package of the wave, on its edge, now that the namespace
+ * exists. A refusal is an admission reason: FAILED for the packages refused, and the run stops.
+ */
+export const dryRunWave: Step<WaveContext> = {
+  name: "dry run",
+  async run(ctx) {
+    const { deps, live } = ctx;
+    const refused: AdmissionReason[] = [];
+    await allOrAbort(ctx.wave.packages, ctx.signal, async (p, signal) => {
+      const edge = edgeOf(deps, p.edge as string);
+      for (const x of await edge.dryRun(packageObjects(p.hydrated as Hydrated), signal)) {
+        if (x.ok) continue;
+        const causes = x.causes.map((c) => `${c.field}: ${c.message}`).join("; ");
+        const message = `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}`;
+        refused.push({ package: p.package, edge: edge.name, check: "dry-run", message });
+      }
+    });
+    if (refused.length === 0) return;
+    live.record.admission = refused;
+    for (const p of ctx.wave.packages) {
+      const mine = refused.filter((x) => x.package === p.package);
+      if (mine.length > 0) {
+        setState(deps, live, p.package, "FAILED", `dry run refused: ${mine.map((x) => x.message).join("; ")}`);
+      }
+    }
+    const what = refused.map((x) => `${x.package}@${x.edge} ${x.message}`).join("; ");
+    throw new RunFailure(`wave ${ctx.wave.number}: the edge refused the dry run: ${what}`, refused);
+  },
+};
+
+/**
+ * A wave's commit: one commit per repository (repositories in parallel), after each repository's baseline is
+ * recorded. Writes `ctx.wave.commits` and each package record's commit; emits COMMITTED per package.
+ */
+export const commitWave: Step<WaveContext> = {
+  name: "commit",
+  async run(ctx) {
+    const { deps, live, intent, signal } = ctx;
+    const r = live.record;
+    await Promise.all([...ctx.wave.byRepository.keys()].map((repo) => touch(deps, live, repo)));
+    await deps.failpoints.hit("deploy-before-commit", signal);
+    await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs]) => {
+      const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const));
+      const git = repositoryOf(deps, repo).git;
+      const commit = await new DeploymentRepository(git).writeWave({
+        intent: intent.name,
+        revision: r.revision,
+        wave: ctx.wave.number,
+        packages: files,
+      });
+      ctx.wave.commits.set(repo, commit.commit);
+      const how = commit.changed ? "committed" : "unchanged at";
+      for (const p of pkgs) {
+        const rec = r.packages.find((x) => x.package === p.package);
+        if (rec) rec.commit = commit.commit;
+        setState(deps, live, p.package, "COMMITTED", `${how} ${commit.commit.slice(0, 12)} in ${repo}`);
+      }
+    });
+  },
+};
+
+/** A wave's sync: each repository's commit synced by its edge (edges in parallel). Emits SYNCED per package. */
+export const syncWave: Step<WaveContext> = {
+  name: "synced",
+  async run(ctx) {
+    const { deps, live, intent, signal } = ctx;
+    await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
+      const commit = ctx.wave.commits.get(repo) as string;
+      const edge = edgeOf(deps, pkgs[0]?.edge as string);
+      await waitSynced(
+        deps,
+        { edge, repository: repo, commit, intent: intent.name, timeoutMs: live.record.timeoutMs },
+        signal,
+      );
+      for (const p of pkgs)
+        setState(deps, live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.slice(0, 12)}`);
+    });
+  },
+};
+
+/**
+ * A wave's availability: every workload of every package available on its edge (packages in parallel; what
+ * each waits for is kept in `live.waiting` for the timeout's message). Emits READY per package. A package's
+ * reservation goes when a capacity reading shows its pods (reservations.ts), not on this word alone.
+ */
+export const availableWave: Step<WaveContext> = {
+  name: "available",
+  async run(ctx) {
+    const { deps, live, intent, signal } = ctx;
+    await allOrAbort(ctx.wave.packages, signal, async (p, signal) => {
+      const edge = edgeOf(deps, p.edge as string);
+      await deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why) => {
+        live.waiting = why;
+      });
+      setState(deps, live, p.package, "READY", `workloads available on ${edge.name}`);
+    });
+  },
+};
+
+/** The steps of one wave, in order. */
+export const WAVE_STEPS: readonly Step<WaveContext>[] = [dryRunWave, commitWave, syncWave, availableWave];
+
+/** Waves 1..n, one after another, each running {@link WAVE_STEPS}. */
+export const waves: Step<RunContext> = {
+  name: "waves",
+  async run(ctx) {
+    const plan = planOf(ctx);
+    for (let w = 1; w <= plan.waves.length; w++) {
+      const packages = plan.packages.filter((p) => p.wave === w);
+      const byRepository = new Map<string, PlannedPackage[]>();
+      for (const p of packages) {
+        const repo = p.repository as string;
+        byRepository.set(repo, [...(byRepository.get(repo) ?? []), p]);
+      }
+      ctx.wave = { number: w, packages, byRepository, commits: new Map() };
+      await runSteps(WAVE_STEPS, ctx as WaveContext, `wave ${w}: `);
+    }
+  },
+};
+
+/**
+ * After an update: packages the intent no longer has are removed from every repository that still holds them,
+ * each removal committed (baseline recorded first) and synced. Emits a progress event per repository.
+ */
+export const removeDropped: Step<RunContext> = {
+  name: "cleanup of packages the intent no longer has",
+  async run(ctx) {
+    const { deps, live, signal } = ctx;
+    const plan = planOf(ctx);
+    const r = live.record;
+    const want = new Map<string, Set<string>>();
+    for (const c of plan.chains) want.set(c.repository, new Set(["_chain"]));
+    for (const p of plan.packages) if (p.repository) want.get(p.repository)?.add(p.package);
+    for (const repo of deps.registry.list().filter((x) => x.record.role === "deployment")) {
+      const held = await repo.git.listFiles(undefined, r.intent);
+      const present = new Set([...held.keys()].map((p) => p.split("/")[1] as string));
+      const keep = want.get(repo.record.name) ?? new Set<string>();
+      const drop = [...present].filter((p) => !keep.has(p));
+      if (drop.length === 0) continue;
+      await touch(deps, live, repo.record.name);
+      const d = new DeploymentRepository(repo.git);
+      const commit =
+        keep.size === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+      setState(deps, live, "", r.state, `removed ${drop.join(", ")} from ${repo.record.name}`, "progress");
+      const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
+      if (edge) {
+        await waitSynced(
+          deps,
+          { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs: r.timeoutMs },
+          signal,
+        );
+      }
+    }
+  },
+};
+
+/**
+ * Commits the intent's remote segments with their peers, once every local wave is READY. The plan has no
+ * segments until federation places packages in peer domains (today a peer placement is refused at admission),
+ * so this step commits nothing yet; it is where the segments' commit goes.
+ */
+export const commitSegments: Step<RunContext> = {
+  name: "commit remote segments",
+  async run(ctx) {
+    const plan = planOf(ctx);
+    for (const s of plan.segments) {
+      throw new RunFailure(`segment for ${s.domain} cannot be committed: this agent does not federate yet`);
+    }
+  },
+};
+
+/** The end: the intent READY, its record written durably before the run reports it settled. */
+export const ready: Step<RunContext> = {
+  name: "ready",
+  async run(ctx) {
+    const { deps, live } = ctx;
+    const plan = planOf(ctx);
+    const edges = [...new Set(plan.packages.map((p) => p.edge))].join(", ");
+    setState(deps, live, "", "READY", `every package READY (${plan.packages.length} on ${edges})`);
+    await deps.journal.save(live.record);
+  },
+};
+
+/** The deployment of one revision, in order. */
+export const DEPLOY_STEPS: readonly Step<RunContext>[] = [
+  admit,
+  chainWave,
+  waves,
+  removeDropped,
+  commitSegments,
+  ready,
+];

@@ -1,0 +1,230 @@
+/**
+ * The Service Lifecycle Manager: the lifecycle component of the agent. It accepts intents (submit), answers
+ * for deployments (get, list, watch) and terminates them; the work itself is step lists in deploy-steps.ts,
+ * rollback.ts and termination.ts, run by deployment-run.ts, over the store (deployment-store.ts), the event
+ * bus (event-bus.ts) and the run queue (run-queue.ts). At start it recovers what was in flight (recovery.ts).
+ */
+import { CaminoError, type FieldIssue } from "../errors.js";
+import type { Failpoints } from "../failpoints.js";
+import type { Intent } from "../intent/model.js";
+import type { Logger } from "../log/logger.js";
+import { anySignal } from "../util/signals.js";
+import { startDeployRun } from "./deployment-run.js";
+import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
+import { EdgeObservers } from "./edge-observers.js";
+import { EventBus, type WatchedEvent } from "./event-bus.js";
+import { SETTLED, type DeploymentRecord, type Journal } from "./journal.js";
+import { remotePlacementIssues, resolveIntent, type PlannerDeps } from "./planner.js";
+import { recoverDeployments } from "./recovery.js";
+import { RunFailure, setState, type LifecycleDeps, type LifecycleOptions } from "./run-context.js";
+import { RunQueue } from "./run-queue.js";
+import { terminate } from "./termination.js";
+
+/** What the lifecycle is built from. */
+export interface DeploymentManagerOptions extends PlannerDeps {
+  /** The durable record of deployments. */
+  journal: Journal;
+  logger: Logger;
+  failpoints: Failpoints;
+  /** The lifecycle's settings (agent config `lifecycle:`), every one filled in. */
+  lifecycle: LifecycleOptions;
+  /** The event bus; default a new one. Alerts and segments publish to the same bus. */
+  events?: EventBus;
+}
+
+/** The answer to a submission. */
+export interface Submitted {
+  id: string;
+  revision: number;
+  /** The intent was READY with the same spec and blueprint commits: nothing was done. */
+  noOp: boolean;
+}
+
+export class DeploymentManager {
+  readonly #deps: LifecycleDeps & { queue: RunQueue };
+  readonly #store = new DeploymentStore();
+  readonly #shutdown = new AbortController();
+  /** Intents whose submission is being accepted right now. */
+  readonly #claimed = new Set<string>();
+  #closed = false;
+
+  constructor(options: DeploymentManagerOptions) {
+    const { journal, logger, failpoints, lifecycle, events, ...planner } = options;
+    this.#deps = {
+      ...planner,
+      journal,
+      logger,
+      failpoints,
+      events: events ?? new EventBus(),
+      observers: new EdgeObservers(lifecycle.pollMs),
+      options: lifecycle,
+      shutdown: this.#shutdown.signal,
+      queue: new RunQueue({ maxConcurrent: lifecycle.maxConcurrentRuns }),
+    };
+  }
+
+  /** The lifecycle's event bus (public inside the agent: alerts and segments publish to it). */
+  get events(): EventBus {
+    return this.#deps.events;
+  }
+
+  /**
+   * Loads the journal and recovers what was in flight when the agent stopped. When `signal` aborts (the agent
+   * is shutting down), runs in flight stop and watch streams end, before the listeners drain.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    signal?.addEventListener("abort", () => this.#abortAll(), { once: true });
+    await recoverDeployments(this.#deps, this.#store);
+  }
+
+  /** Aborts runs in flight (each rolls back as far as it gets), stops the observers, waits for journal writes. */
+  async close(): Promise<void> {
+    this.#abortAll();
+    await Promise.allSettled([...this.#store.values()].map((l) => l.run));
+    this.#deps.observers.close();
+    await this.#deps.journal.flush();
+  }
+
+  #abortAll(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason = new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
+    this.#shutdown.abort(reason);
+    for (const l of this.#store.values()) l.controller?.abort(reason);
+  }
+
+  /** A deployment by intent name or deployment id (`<intent>.<revision>`). */
+  get(nameOrId: string): DeploymentRecord {
+    return this.#store.find(nameOrId).record;
+  }
+
+  /** One page of deployments sorted by intent name. */
+  list(pageSize: number, pageToken: string): { records: DeploymentRecord[]; next: string } {
+    return this.#store.list(pageSize, pageToken);
+  }
+
+  /** A deployment's events from `since` (or its current state), then live ones until it settles or `signal` aborts. */
+  watch(nameOrId: string, since: Date | undefined, signal: AbortSignal): AsyncGenerator<WatchedEvent> {
+    return this.#deps.events.watch(this.#store.find(nameOrId), since, anySignal(signal, this.#shutdown.signal));
+  }
+
+  /**
+   * Accepts an intent for deployment (or update): checks what can be checked at once, records it, and starts
+   * the run. Re-submitting an unchanged intent that is READY is a no-op.
+   * @throws IntentError (INVALID_ARGUMENT) naming the field; CaminoError precondition while a revision of the
+   *   intent is still in flight, or for a package placed in a peer domain this agent cannot reach
+   */
+  async submit(intent: Intent, intentJson: unknown): Promise<Submitted> {
+    if (this.#closed) throw new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
+    refuseIssues(remotePlacementIssues(intent, this.#deps));
+    let existing = this.#store.byIntent(intent.name);
+    // A run that has reached its final state only writes its record before it ends: wait for that.
+    if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
+    existing = this.#store.byIntent(intent.name);
+    const busy = existing && (!SETTLED.has(existing.record.state) || existing.controller || existing.terminating);
+    if (busy || this.#claimed.has(intent.name)) {
+      const what =
+        existing && busy
+          ? `revision ${existing.record.revision} is ${existing.record.state}`
+          : "is being submitted by another call";
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_IN_PROGRESS",
+        `intent ${intent.name} ${what}: wait for it to settle (camino intent watch ${intent.name})`,
+      );
+    }
+    // Claimed until its run is installed, so two submissions of one intent never both start.
+    this.#claimed.add(intent.name);
+    try {
+      return await this.#start(intent, intentJson, existing);
+    } finally {
+      this.#claimed.delete(intent.name);
+    }
+  }
+
+  async #start(intent: Intent, intentJson: unknown, existing: LiveDeployment | undefined): Promise<Submitted> {
+    // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
+    const { digest } = await resolveIntent(intent, this.#deps);
+    if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
+      return { id: existing.record.id, revision: existing.record.revision, noOp: true };
+    }
+    const revision = (existing?.record.revision ?? 0) + 1;
+    const at = new Date().toISOString();
+    const record: DeploymentRecord = {
+      id: `${intent.name}.${revision}`,
+      intent: intent.name,
+      revision,
+      state: "PENDING",
+      reason: "submitted",
+      digest: "",
+      deploymentDigest: digest,
+      intentJson,
+      timeoutMs: intent.timeoutMs ?? this.#deps.options.defaultTimeoutMs,
+      createdAt: at,
+      updatedAt: at,
+      packages: intent.order.map((name) => ({
+        package: name,
+        wave: intent.waves.findIndex((w) => w.includes(name)) + 1,
+        edge: "",
+        domain: this.#deps.domainId,
+        repository: "",
+        state: "PENDING",
+        reason: "waiting for admission",
+        blueprintCommit: "",
+        commit: "",
+        updatedAt: at,
+      })),
+      admission: [],
+      touched: {},
+      events: [],
+    };
+    // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
+    await this.#deps.journal.save(record);
+    const live: LiveDeployment = existing ?? { record };
+    live.record = record;
+    live.controller = new AbortController();
+    this.#store.set(live);
+    setState(this.#deps, live, "", "PENDING", "submitted");
+    for (const p of record.packages) setState(this.#deps, live, p.package, "PENDING", p.reason);
+    live.run = startDeployRun(this.#deps, live, intent);
+    return { id: record.id, revision, noOp: false };
+  }
+
+  /**
+   * Terminates an intent: a run in flight is stopped (it rolls back) first; then its packages are removed wave by
+   * wave in reverse order, its chain last, each removal synced, and its reservations released (termination.ts).
+   */
+  async terminate(name: string): Promise<DeploymentRecord> {
+    const live = this.#store.find(name);
+    const intent = live.record.intent;
+    if (this.#claimed.has(intent)) {
+      throw new CaminoError(
+        "ERR_DEPLOYMENT_IN_PROGRESS",
+        `intent ${intent} is being submitted: terminate it once it has started`,
+      );
+    }
+    if (live.record.state === "TERMINATED" && !live.terminating) return live.record;
+    if (live.terminating || live.record.state === "TERMINATING") {
+      throw new CaminoError("ERR_DEPLOYMENT_IN_PROGRESS", `intent ${intent} is already terminating`);
+    }
+    // Claimed before the first await, so a second call (a retry) cannot start another termination.
+    live.terminating = true;
+    live.controller?.abort(new RunFailure("terminated by request"));
+    await live.run?.catch(() => undefined);
+    live.controller = new AbortController();
+    setState(this.#deps, live, "", "TERMINATING", "terminate requested");
+    live.run = terminate(this.#deps, live).finally(() => {
+      delete live.controller;
+      delete live.terminating;
+      this.#deps.events.settled(live);
+    });
+    return live.record;
+  }
+}
+
+/** Refuses a submission with FAILED_PRECONDITION naming every field in `issues`. */
+function refuseIssues(issues: readonly FieldIssue[]): void {
+  if (issues.length === 0) return;
+  throw new CaminoError("ERR_PLACEMENT_UNAVAILABLE", issues.map((i) => `${i.path}: ${i.message}`).join("; "), {
+    data: { fields: issues.map((i) => i.path) },
+  });
+}

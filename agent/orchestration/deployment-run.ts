@@ -1,0 +1,72 @@
+/**
+ * One deploy run: waits for a turn, runs {@link DEPLOY_STEPS} under the revision's `spec.timeout`, and in its
+ * `finally` either leaves the deployment READY or rolls it back with the cause (rollback.ts), gives the turn
+ * back, and tells watchers the run is over.
+ */
+import { createHash } from "node:crypto";
+import { CaminoError } from "../errors.js";
+import type { Intent } from "../intent/model.js";
+import { anySignal } from "../util/signals.js";
+import { DEPLOY_STEPS } from "./deploy-steps.js";
+import type { LiveDeployment } from "./deployment-store.js";
+import { rollBack } from "./rollback.js";
+import { RunFailure, setState, type LifecycleDeps, type RunContext } from "./run-context.js";
+import type { RunQueue } from "./run-queue.js";
+import { runSteps } from "./steps.js";
+
+/** Starts the run of `live`'s revision of `intent`; `live.controller` must be set. Settles when the run ends. */
+export function startDeployRun(
+  deps: LifecycleDeps & { queue: RunQueue },
+  live: LiveDeployment,
+  intent: Intent,
+): Promise<void> {
+  const controller = live.controller as AbortController;
+  const r = live.record;
+  const ctx: RunContext = { deps, live, intent, signal: anySignal(controller.signal), stage: "waiting for a turn" };
+  const seconds = Math.round(r.timeoutMs / 100) / 10;
+  const timer = setTimeout(() => {
+    const waiting = live.waiting ? ` (waiting for ${live.waiting})` : "";
+    controller.abort(new RunFailure(`spec.timeout ${seconds}s passed during ${ctx.stage}${waiting}`));
+  }, r.timeoutMs);
+
+  return (async () => {
+    let giveBack: (() => void) | undefined;
+    try {
+      giveBack = await deps.queue.take(ctx.signal, ({ running, waiting }) =>
+        setState(
+          deps,
+          live,
+          "",
+          "PENDING",
+          `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`,
+          "progress",
+        ),
+      );
+      await runSteps(DEPLOY_STEPS, ctx);
+    } catch (err) {
+      await rollBack(deps, live, failureReason(deps, r.id, ctx.signal, err));
+    } finally {
+      clearTimeout(timer);
+      giveBack?.();
+    }
+  })().finally(() => {
+    delete live.controller;
+    deps.events.settled(live);
+  });
+}
+
+/**
+ * The reason a run ends with: the abort's reason (timeout, termination, shutdown), a domain error's message,
+ * or — for an unexpected error — an incident id whose details stay in the agent's log.
+ */
+function failureReason(deps: Pick<LifecycleDeps, "logger">, id: string, signal: AbortSignal, err: unknown): string {
+  if (signal.aborted && signal.reason instanceof Error) return signal.reason.message;
+  if (err instanceof RunFailure || err instanceof CaminoError) return err.message;
+  const incident = createHash("sha256").update(`${id}\0${Date.now()}`).digest("hex").slice(0, 12);
+  deps.logger.error("deployment failed unexpectedly", {
+    deployment: id,
+    incident,
+    error: String((err as Error)?.stack ?? err),
+  });
+  return `internal error (incident ${incident} in the agent's log)`;
+}

@@ -1,0 +1,467 @@
+/**
+ * The planning of one intent, as steps over a {@link PlanContext}:
+ *
+ *   resolve ─► place ─► segments ─► hydrate ─► network ─► admit and reserve ─► prerequisites ─► chain
+ *
+ * Each step collects admission reasons on the packages it judges and goes on; only an error that makes the
+ * whole plan meaningless (an unknown blueprint, no edge at all) is thrown. planner.ts runs the list and builds
+ * the IntentPlan from the context.
+ */
+import type { ResolvedBlueprint } from "../cad/catalogue.js";
+import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
+import { plainYaml } from "../cad/plain-yaml.js";
+import type { EdgeClient } from "../edge/edge-client.js";
+import { CaminoError, ValidationError } from "../errors.js";
+import type { Intent, PackageIntent } from "../intent/model.js";
+import { millisOf, unitsOf } from "../intent/quantity.js";
+import type { PlacedLink } from "../network/network-manager.js";
+import { demandOf, packageObjects, provides } from "./package-objects.js";
+import {
+  afterPlacing,
+  fits,
+  formatAmount,
+  placePackages,
+  type Demand,
+  type EdgeState,
+  type PackageToPlace,
+} from "./placement.js";
+import {
+  CHAIN_BLUEPRINT,
+  deployableEdges,
+  remotePlacementIssues,
+  resolveIntent,
+  type ChainPlan,
+  type PlannedPackage,
+  type PlannerDeps,
+  type SegmentPlan,
+} from "./planner.js";
+import type { ReservationEntry } from "./reservations.js";
+import type { Step, StepContext } from "./steps.js";
+
+/** One planning of one intent. */
+export interface PlanContext extends StepContext {
+  readonly intent: Intent;
+  readonly deps: PlannerDeps;
+  readonly revision: number;
+  /** Record the reservations when every package is admitted (a deployment); a plan only looks. */
+  readonly reserve: boolean;
+  /** Package → its blueprint, resolved to a commit (resolve). */
+  resolved: Map<string, ResolvedBlueprint>;
+  /** The chain-base blueprint (resolve). */
+  chainBlueprint?: ResolvedBlueprint;
+  /** The edges packages can go to (resolve). */
+  edges: EdgeClient[];
+  /** Every edge with a deployment repository as placement sees it: free room after others' reservations (place). */
+  states: Map<string, EdgeState>;
+  /** Package → its plan, in intent order (place; then every step adds to it). */
+  planned: Map<string, PlannedPackage>;
+  /** Packages placed in peer domains, one segment per domain (segments). */
+  segments: SegmentPlan[];
+  /** Edge → the chain's per-link files there (network). */
+  links: Map<string, Map<string, string>>;
+  /** The reservations recorded for the intent (admit). */
+  reservations: ReservationEntry[];
+  /** Wave 0 per edge (chain). */
+  chains: ChainPlan[];
+}
+
+const plannedOf = (ctx: PlanContext, name: string) => ctx.planned.get(name) as PlannedPackage;
+const packageOf = (ctx: PlanContext, name: string) => ctx.intent.packages.find((p) => p.name === name) as PackageIntent;
+const isRemote = (ctx: PlanContext, pkg: PackageIntent) =>
+  pkg.placement.kind === "domain" && pkg.placement.domain !== ctx.deps.domainId;
+
+/** What a package is expected to ask for before it is hydrated: its (or its blueprint's default) requests × replicas. */
+function estimate(pkg: PackageIntent, r: ResolvedBlueprint): Demand {
+  const cpu = pkg.resources.cpu?.millis ?? millisOf(r.blueprint.defaultResources.cpu);
+  const memory = pkg.resources.memory?.bytes ?? unitsOf(r.blueprint.defaultResources.memory);
+  return {
+    total: { cpuMillis: cpu * pkg.replicas, memoryBytes: memory * pkg.replicas, pods: pkg.replicas },
+    largestPod: { cpuMillis: cpu, memoryBytes: memory },
+  };
+}
+
+/** The address a consumer is given for a link's provider: its Service name, or for a peer's package its cross-domain host. */
+function providerHost(intent: string, target: PlannedPackage, domainId: string): string {
+  return target.domain === domainId
+    ? serviceHost(target.package, intent)
+    : `${target.package}.${intent}.${target.domain}.camino`;
+}
+
+/**
+ * Resolve. Reads the intent and the catalogue. Writes `resolved` (every blueprint to a commit),
+ * `chainBlueprint` and `edges`. Throws IntentError naming the field for an unknown blueprint, revision or edge,
+ * and a precondition error when the domain has no edge or no chain-base blueprint.
+ */
+export const resolve: Step<PlanContext> = {
+  name: "resolve",
+  async run(ctx) {
+    const { deps } = ctx;
+    ctx.resolved = (await resolveIntent(ctx.intent, deps)).resolved;
+    if (deps.registry.edges().length === 0) {
+      throw new CaminoError("ERR_NO_EDGE", "this domain has no edge: register a deployment repository for one");
+    }
+    try {
+      ctx.chainBlueprint = await deps.catalogue.resolve(CHAIN_BLUEPRINT);
+    } catch (err) {
+      throw new CaminoError(
+        "ERR_NO_CHAIN_BLUEPRINT",
+        `the catalogue has no ${CHAIN_BLUEPRINT} network blueprint, which every chain's namespace is made from`,
+        { cause: err },
+      );
+    }
+    ctx.edges = deployableEdges(deps);
+  },
+};
+
+/**
+ * Place. Reads the edges' capacity (a shared reading no older than `capacityMaxAgeMs`) minus other intents'
+ * reservations, and places every local package (placement.ts: explicit edge, edgeSelector, or automatic).
+ * Writes `states` and `planned` (edge, repository, reason), and placement/resources reasons.
+ */
+export const place: Step<PlanContext> = {
+  name: "place",
+  async run(ctx) {
+    const { deps, intent } = ctx;
+    await deps.book.refresh({ maxAgeMs: deps.capacityMaxAgeMs, signal: ctx.signal });
+    // From here to the reservation (admit) nothing awaits: the free amounts read are the ones reserved against.
+    const states = deps.book.edgeStates(ctx.edges, intent.name);
+    // An edge with a deployment repository but no Kubernetes connection can be named, never used.
+    for (const name of deps.registry.edges()) {
+      if (ctx.edges.some((e) => e.name === name)) continue;
+      const none = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+      const reason = "no Kubernetes connection is configured for it (edges: in the agent's config)";
+      states.push({ name, labels: {}, healthy: false, reason, allocatable: none, free: none, nodeFree: [] });
+    }
+    ctx.states = new Map(states.map((s) => [s.name, s]));
+    const linked = new Map<string, string[]>(intent.packages.map((p) => [p.name, []]));
+    for (const l of intent.links) {
+      if (l.to === undefined) continue;
+      linked.get(l.from)?.push(l.to);
+      linked.get(l.to)?.push(l.from);
+    }
+    const waveOf = new Map(intent.waves.flatMap((w, i) => w.map((p) => [p, i + 1] as const)));
+    const toPlace: PackageToPlace[] = [];
+    for (const name of intent.order) {
+      const pkg = packageOf(ctx, name);
+      const r = ctx.resolved.get(name) as ResolvedBlueprint;
+      ctx.planned.set(name, {
+        package: name,
+        wave: waveOf.get(name) ?? 1,
+        domain: deps.domainId,
+        reason: "",
+        blueprintCommit: r.commit,
+        admission: [],
+      });
+      if (isRemote(ctx, pkg)) continue;
+      const p = pkg.placement;
+      const request =
+        p.kind === "edge"
+          ? { kind: "edge" as const, edge: p.edge }
+          : p.kind === "selector"
+            ? { kind: "selector" as const, selector: p.selector }
+            : { kind: "auto" as const };
+      toPlace.push({ name, index: pkg.index, request, demand: estimate(pkg, r), linked: linked.get(name) ?? [] });
+    }
+    const placement = placePackages(toPlace, states);
+    for (const d of placement.decisions) {
+      const p = plannedOf(ctx, d.package);
+      p.edge = d.edge;
+      p.reason = d.reason;
+    }
+    const nameAt = new Map(intent.packages.map((p) => [p.index, p.name]));
+    for (const issue of placement.issues) {
+      const name = nameAt.get(Number(/^spec\.packages\[(\d+)\]/.exec(issue.path)?.[1])) ?? "";
+      const p = ctx.planned.get(name);
+      if (!p) continue;
+      const pkg = packageOf(ctx, name);
+      // An explicit edge stays the package's edge even when it cannot take it now, so the plan shows its files.
+      if (pkg.placement.kind === "edge") {
+        p.edge = pkg.placement.edge;
+        p.reason = "placement.edge";
+      }
+      const check = issue.path.endsWith(".resources") ? "resources" : "placement";
+      p.admission.push({ package: name, edge: p.edge ?? "", check, message: `${issue.path}: ${issue.message}` });
+    }
+    for (const p of ctx.planned.values()) {
+      if (p.edge) p.repository = deps.registry.forEdge(p.edge)?.record.name as string;
+    }
+  },
+};
+
+/**
+ * Segments. Packages placed in a peer domain are grouped into one segment per domain (`segments`), when
+ * federation can place there; otherwise each gets a placement reason saying why (the same verdict SubmitIntent
+ * refuses with). Proposing the segments to the peers arrives with federation. Also marks local packages that
+ * no edge was chosen for.
+ */
+export const segments: Step<PlanContext> = {
+  name: "segments",
+  async run(ctx) {
+    const issues = new Map(remotePlacementIssues(ctx.intent, ctx.deps).map((i) => [i.path, i.message]));
+    const byDomain = new Map<string, string[]>();
+    for (const name of ctx.intent.order) {
+      const pkg = packageOf(ctx, name);
+      const p = plannedOf(ctx, name);
+      if (pkg.placement.kind === "domain" && isRemote(ctx, pkg)) {
+        const domain = pkg.placement.domain;
+        p.domain = domain;
+        p.reason = `placement.domain ${domain}`;
+        const path = `spec.packages[${pkg.index}].placement.domain`;
+        const refused = issues.get(path);
+        if (refused) p.admission.push({ package: name, edge: "", check: "placement", message: `${path}: ${refused}` });
+        else byDomain.set(domain, [...(byDomain.get(domain) ?? []), name]);
+      } else if (!p.edge && p.admission.length === 0) {
+        p.admission.push({ package: name, edge: "", check: "placement", message: "no edge was chosen" });
+      }
+    }
+    ctx.segments = [...byDomain].map(([domain, packages]) => ({ domain, packages }));
+  },
+};
+
+/**
+ * Hydrate. Every locally placed package, its links given their providers' addresses (a local package's Service
+ * name is known before it exists; a remote one's from its segment). Writes each plan's `hydrated`, `iesdYaml`,
+ * `packageVariantYaml` and `demand`; schema problems of hydrated objects are `schema` reasons.
+ */
+export const hydrate: Step<PlanContext> = {
+  name: "hydrate",
+  async run(ctx) {
+    const { deps, intent } = ctx;
+    for (const name of intent.order) {
+      const plan = plannedOf(ctx, name);
+      if (!plan.edge) continue;
+      const pkg = packageOf(ctx, name);
+      const r = ctx.resolved.get(name) as ResolvedBlueprint;
+      const inputs: IesdInput[] = intent.links
+        .filter((l) => l.from === name)
+        .map((l) =>
+          l.to !== undefined
+            ? {
+                link: `${l.from}-${l.to}`,
+                package: l.to,
+                host: providerHost(intent.name, plannedOf(ctx, l.to), deps.domainId),
+                port: l.port,
+                protocol: l.protocol,
+              }
+            : {
+                link: `${l.from}-${l.external?.host}`,
+                package: l.external?.host as string,
+                host: l.external?.host as string,
+                port: l.port,
+                protocol: l.protocol,
+              },
+        );
+      const iesd = buildIesd(
+        {
+          intent: intent.name,
+          revision: ctx.revision,
+          pkg,
+          domain: deps.domainId,
+          edge: plan.edge,
+          namespace: intent.name,
+          blueprint: blueprintRef(r),
+          deployment: { repository: plan.repository as string, path: `${intent.name}/${name}` },
+          inputs,
+        },
+        r.blueprint,
+      );
+      try {
+        plan.hydrated = deps.hydration.hydrate(r.blueprint, iesd);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        for (const i of err.issues) {
+          const message = i.path ? `${i.path}: ${i.message}` : i.message;
+          plan.admission.push({ package: name, edge: plan.edge, check: "schema", message });
+        }
+        continue;
+      }
+      plan.iesdYaml = plan.hydrated.files.get(`${intent.name}/${name}/iesd.yaml`) as string;
+      plan.packageVariantYaml = plainYaml(plan.hydrated.packageVariant);
+      plan.demand = demandOf(packageObjects(plan.hydrated));
+    }
+  },
+};
+
+/**
+ * Network. Asks the Network Manager for the chain's per-link objects on every edge, now that every end of every
+ * link is placed. Writes `links` (edge → files), committed with the chain in wave 0.
+ */
+export const network: Step<PlanContext> = {
+  name: "network",
+  async run(ctx) {
+    const { intent, deps } = ctx;
+    const end = (name: string) => {
+      const p = plannedOf(ctx, name);
+      return { package: name, domain: p.domain, ...(p.edge ? { edge: p.edge } : {}) };
+    };
+    const links: PlacedLink[] = intent.links.map((l) => ({
+      name: l.to !== undefined ? `${l.from}-${l.to}` : `${l.from}-${l.external?.host}`,
+      from: end(l.from),
+      to: l.to !== undefined ? end(l.to) : { external: { host: l.external?.host as string, port: l.port } },
+      port: l.port,
+      protocol: l.protocol,
+    }));
+    ctx.links = await deps.network.planLinks({ intent: intent.name, revision: ctx.revision, links }, ctx.signal);
+  },
+};
+
+/**
+ * Admit and reserve. The exact requests of the hydrated pods, packages in order, against what each edge (and
+ * each of its nodes) has free after other intents' reservations; what the edge already runs of a package (an
+ * update) is not asked for twice. Writes `reservations` and `resources` reasons; with `reserve` and no reason
+ * anywhere, records the intent's reservations in the same synchronous step as the checks.
+ */
+export const admit: Step<PlanContext> = {
+  name: "admit and reserve",
+  async run(ctx) {
+    const { deps, intent } = ctx;
+    const working = new Map<string, EdgeState>(
+      [...ctx.states].map(([k, s]) => [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }]),
+    );
+    for (const name of intent.order) {
+      const plan = plannedOf(ctx, name);
+      if (!plan.edge || !plan.demand || plan.admission.length > 0) continue;
+      const edge = working.get(plan.edge);
+      const seen = deps.book.observed(plan.edge, intent.name, name);
+      const d = plan.demand;
+      const more: Demand = {
+        total: {
+          cpuMillis: Math.max(0, d.total.cpuMillis - seen.cpuMillis),
+          memoryBytes: Math.max(0, d.total.memoryBytes - seen.memoryBytes),
+          pods: Math.max(0, d.total.pods - seen.pods),
+        },
+        largestPod: d.largestPod,
+      };
+      if (!edge?.healthy) {
+        const why = edge?.reason ?? "not connected";
+        const message = `edge ${plan.edge} cannot be asked for its capacity: ${why}`;
+        plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
+        continue;
+      }
+      if (!fits(more, edge)) {
+        const message = `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations`;
+        plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
+        continue;
+      }
+      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left.
+      working.set(plan.edge, afterPlacing(more, edge));
+      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total });
+    }
+    const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
+    if (ctx.reserve && !refused) deps.book.reserve(intent.name, ctx.reservations);
+  },
+};
+
+/**
+ * Prerequisites. What a blueprint declares it needs (an IngressClass, a CRD) must be provided by a package of an
+ * earlier wave on the same edge, or be present on the edge (asked in parallel). Adds `prerequisite` reasons;
+ * any reason anywhere releases the reservations `admit` recorded.
+ */
+export const prerequisites: Step<PlanContext> = {
+  name: "prerequisites",
+  async run(ctx) {
+    const { deps, intent } = ctx;
+    const needs: { plan: PlannedPackage; kind: string; name: string }[] = [];
+    for (const name of intent.order) {
+      const plan = plannedOf(ctx, name);
+      if (!plan.edge) continue;
+      for (const pre of (ctx.resolved.get(name) as ResolvedBlueprint).blueprint.prerequisites) {
+        const earlier = intent.order.some((other) => {
+          const o = plannedOf(ctx, other);
+          return (
+            o.wave < plan.wave &&
+            o.edge === plan.edge &&
+            o.hydrated !== undefined &&
+            provides(packageObjects(o.hydrated), pre.kind, pre.name)
+          );
+        });
+        if (!earlier) needs.push({ plan, kind: pre.kind, name: pre.name });
+      }
+    }
+    await Promise.all(
+      needs.map(async (n) => {
+        const edge = deps.edges.get(n.plan.edge as string) as EdgeClient;
+        const reason = (message: string) =>
+          n.plan.admission.push({ package: n.plan.package, edge: edge.name, check: "prerequisite", message });
+        try {
+          const [r] = await edge.prerequisites([{ kind: n.kind, name: n.name }], ctx.signal);
+          if (!r?.present) {
+            reason(
+              `needs ${n.kind}/${n.name}, which edge ${edge.name} does not have and no package of an earlier wave provides`,
+            );
+          }
+        } catch (err) {
+          reason(`cannot check ${n.kind}/${n.name} on edge ${edge.name}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
+    if (ctx.reserve && refused) deps.book.release(intent.name);
+  },
+};
+
+/**
+ * Chain. Wave 0 on every edge the intent uses: the chain's namespace and shared objects hydrated from the
+ * chain-base blueprint, plus the Network Manager's per-link files for that edge. Writes `chains`.
+ */
+export const chain: Step<PlanContext> = {
+  name: "chain",
+  async run(ctx) {
+    const { deps, intent } = ctx;
+    const r = ctx.chainBlueprint as ResolvedBlueprint;
+    const used = new Set(intent.order.map((n) => ctx.planned.get(n)?.edge).filter((e): e is string => !!e));
+    for (const edge of [...used].sort()) {
+      const repository = deps.registry.forEdge(edge)?.record.name as string;
+      const chainPkg: PackageIntent = {
+        name: "chain",
+        index: -1,
+        blueprint: CHAIN_BLUEPRINT,
+        replicas: 1,
+        resources: {},
+        after: [],
+        placement: { kind: "edge", edge },
+        config: { intent: intent.name },
+      };
+      const iesd = buildIesd(
+        {
+          intent: intent.name,
+          revision: ctx.revision,
+          pkg: chainPkg,
+          domain: deps.domainId,
+          edge,
+          namespace: intent.name,
+          blueprint: blueprintRef(r),
+          deployment: { repository, path: `${intent.name}/_chain` },
+          inputs: [],
+        },
+        r.blueprint,
+      );
+      const files = new Map(deps.hydration.hydrate(r.blueprint, iesd).files);
+      for (const [path, text] of ctx.links.get(edge) ?? []) files.set(path, text);
+      ctx.chains.push({ edge, repository, files });
+    }
+  },
+};
+
+function blueprintRef(r: ResolvedBlueprint) {
+  return {
+    name: r.blueprint.name,
+    repository: r.repository.record.name,
+    url: r.repository.record.url,
+    path: r.blueprint.path,
+    revision: r.revision,
+    commit: r.commit,
+  };
+}
+
+/** The planning of an intent, in order. */
+export const PLAN_STEPS: readonly Step<PlanContext>[] = [
+  resolve,
+  place,
+  segments,
+  hydrate,
+  network,
+  admit,
+  prerequisites,
+  chain,
+];

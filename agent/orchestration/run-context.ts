@@ -1,0 +1,182 @@
+/**
+ * What every lifecycle step list shares: the dependencies of the lifecycle, the context of one run over one
+ * deployment, and the few operations steps are made of (record a state, find a repository or an edge, note a
+ * repository's baseline, wait for an edge to sync, run tasks in parallel all-or-nothing).
+ */
+import type { RegisteredRepository } from "../cad/repository-registry.js";
+import type { EdgeClient } from "../edge/edge-client.js";
+import type { Failpoints } from "../failpoints.js";
+import type { Intent } from "../intent/model.js";
+import type { Logger } from "../log/logger.js";
+import { anySignal } from "../util/signals.js";
+import type { LiveDeployment } from "./deployment-store.js";
+import type { EdgeObservers } from "./edge-observers.js";
+import type { EventBus } from "./event-bus.js";
+import type { Journal, StateName } from "./journal.js";
+import type { AdmissionReason, IntentPlan, PlannedPackage, PlannerDeps } from "./planner.js";
+import type { StepContext } from "./steps.js";
+
+/** The lifecycle's settings, every one filled in by the config parser (agent/config). */
+export interface LifecycleOptions {
+  /** An intent without spec.timeout gets this, in ms. */
+  defaultTimeoutMs: number;
+  /** How often an edge is asked while a deployment waits on it, in ms. */
+  pollMs: number;
+  /** How long a rollback or termination waits for the edges to sync it, in ms. */
+  cleanupTimeoutMs: number;
+  /** Deployments running at once; later submissions wait their turn. */
+  maxConcurrentRuns: number;
+}
+
+/** What the lifecycle's steps are given. */
+export interface LifecycleDeps extends PlannerDeps {
+  journal: Journal;
+  logger: Logger;
+  failpoints: Failpoints;
+  events: EventBus;
+  observers: EdgeObservers;
+  options: LifecycleOptions;
+  /** Aborts when the agent shuts down. */
+  shutdown: AbortSignal;
+}
+
+/** Why a run stopped before READY: the reason the deployment ends with. */
+export class RunFailure extends Error {
+  constructor(
+    message: string,
+    readonly admission: AdmissionReason[] = [],
+  ) {
+    super(message);
+    this.name = "RunFailure";
+  }
+}
+
+/** One deploy run over one deployment. */
+export interface RunContext extends StepContext {
+  readonly deps: LifecycleDeps;
+  readonly live: LiveDeployment;
+  readonly intent: Intent;
+  /** The admitted plan: set by the admission step, read by every later step. */
+  plan?: IntentPlan;
+  /** The wave under way: set by the waves step for its wave's steps. */
+  wave?: WaveState;
+}
+
+/** One wave under way: its packages, grouped by repository, and the commit each repository got. */
+export interface WaveState {
+  readonly number: number;
+  readonly packages: readonly PlannedPackage[];
+  readonly byRepository: ReadonlyMap<string, readonly PlannedPackage[]>;
+  readonly commits: Map<string, string>;
+}
+
+/** One rollback or termination over one deployment. */
+export interface CleanupContext extends StepContext {
+  readonly deps: LifecycleDeps;
+  readonly live: LiveDeployment;
+  /** Why the rollback runs (the run's failure). */
+  readonly cause: string;
+  /** Problems met on the way, reported in the final reason. */
+  readonly problems: string[];
+}
+
+/**
+ * Records a state change of the intent (`pkg` "") or of one package, publishes its event, and journals the
+ * record behind (coalesced; a step that needs it durable awaits `journal.save`).
+ */
+export function setState(
+  deps: Pick<LifecycleDeps, "events" | "journal" | "logger">,
+  live: LiveDeployment,
+  pkg: string,
+  state: StateName,
+  reason: string,
+  kind: "state" | "progress" = "state",
+): void {
+  const r = live.record;
+  const time = new Date().toISOString();
+  let wave = 0;
+  r.updatedAt = time;
+  if (pkg === "") {
+    r.state = state;
+    r.reason = reason;
+  } else {
+    const p = r.packages.find((x) => x.package === pkg);
+    if (p) {
+      p.state = state;
+      p.reason = reason;
+      p.updatedAt = time;
+      wave = p.wave;
+    }
+  }
+  deps.events.publish(r, { time, package: pkg, state, reason, kind, wave });
+  deps.journal.saveLater(r, (err) =>
+    deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+  );
+}
+
+/** A registered repository. @throws RunFailure when it is no longer registered */
+export function repositoryOf(deps: Pick<LifecycleDeps, "registry">, name: string): RegisteredRepository {
+  const r = deps.registry.get(name);
+  if (!r) throw new RunFailure(`deployment repository ${name} is no longer registered`);
+  return r;
+}
+
+/** A configured edge. @throws RunFailure when it is no longer configured */
+export function edgeOf(deps: Pick<LifecycleDeps, "edges">, name: string): EdgeClient {
+  const e = deps.edges.get(name);
+  if (!e) throw new RunFailure(`edge ${name} is no longer configured`);
+  return e;
+}
+
+/** Records a repository's head (durably) before this revision first writes to it: what a rollback restores. */
+export async function touch(deps: LifecycleDeps, live: LiveDeployment, repository: string): Promise<void> {
+  if (repository in live.record.touched) return;
+  live.record.touched[repository] = (await repositoryOf(deps, repository).git.head()) ?? "";
+  await deps.journal.save(live.record);
+}
+
+/**
+ * Waits until `edge` has synced `commit` of `repository` for `intent` (DESIGN.md section 5's predicate).
+ * @throws RunFailure when the edge reports errors naming the intent's objects, or `timeoutMs` passes
+ */
+export async function waitSynced(
+  deps: LifecycleDeps,
+  w: { edge: EdgeClient; repository: string; commit: string; intent: string; timeoutMs: number },
+  signal: AbortSignal,
+): Promise<void> {
+  const git = repositoryOf(deps, w.repository).git;
+  const state = await deps.observers
+    .of(w.edge)
+    .waitSynced(w.commit, w.intent, (head, c) => git.isDescendant(head, c), w.timeoutMs, signal);
+  const short = w.commit.slice(0, 12);
+  if (state.failed) throw new RunFailure(`edge ${w.edge.name} cannot sync commit ${short}: ${state.reason}`);
+  if (!state.synced) throw new RunFailure(`edge ${w.edge.name} did not sync commit ${short}: ${state.reason}`);
+}
+
+/**
+ * Runs tasks in parallel under one signal; the first failure aborts the others, and it is thrown only once
+ * every task has stopped — so nothing of a failed wave is still committing while the rollback runs.
+ */
+export async function allOrAbort<T>(
+  items: readonly T[],
+  parent: AbortSignal,
+  task: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const signal = anySignal(parent, controller.signal);
+  let first: unknown;
+  let failed = false;
+  await Promise.allSettled(
+    items.map((item) =>
+      task(item, signal).catch((err: unknown) => {
+        if (!failed) {
+          failed = true;
+          first = err;
+          controller.abort(err);
+        }
+        throw err;
+      }),
+    ),
+  );
+  if (failed) throw first;
+}

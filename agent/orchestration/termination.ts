@@ -1,0 +1,101 @@
+/**
+ * Terminating an intent, as steps over a {@link CleanupContext}: its packages are removed from every repository
+ * wave by wave in reverse order, its chain last, each removal committed and synced (bounded); then its
+ * reservations are released and the outcome recorded. A removal that cannot be synced is a problem reported
+ * in the final reason, not a stop: the intent ends TERMINATED either way, because its repositories no longer
+ * hold it.
+ */
+import { DeploymentRepository } from "../cad/deployment-repo.js";
+import { anySignal, deadline } from "../util/signals.js";
+import type { LiveDeployment } from "./deployment-store.js";
+import { setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
+import type { Step } from "./steps.js";
+
+/**
+ * Removes the intent's packages from every deployment repository, the last wave first and the chain (wave 0)
+ * last; repositories in parallel within a wave. Emits TERMINATING when a package's removal is committed and
+ * TERMINATED when its edge has synced it.
+ */
+export const removeWaves: Step<CleanupContext> = {
+  name: "remove the waves",
+  async run(ctx) {
+    const { deps, live } = ctx;
+    const r = live.record;
+    const timeoutMs = deps.options.cleanupTimeoutMs;
+    const repos = deps.registry.list().filter((x) => x.record.role === "deployment");
+    const order = [...new Set(r.packages.map((p) => p.wave))].sort((a, b) => b - a);
+    for (const w of [...order, 0]) {
+      await Promise.all(
+        repos.map(async (repo) => {
+          const held = await repo.git.listFiles(undefined, r.intent);
+          const present = new Set([...held.keys()].map((p) => p.split("/")[1] as string));
+          const drop =
+            w === 0
+              ? [...present]
+              : r.packages.filter((p) => p.wave === w && present.has(p.package)).map((p) => p.package);
+          if (drop.length === 0) return;
+          const d = new DeploymentRepository(repo.git);
+          const commit =
+            w === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+          const short = commit.commit.slice(0, 12);
+          for (const p of drop) {
+            if (p !== "_chain") setState(deps, live, p, "TERMINATING", `removed from ${repo.record.name} at ${short}`);
+          }
+          const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
+          if (edge) {
+            await waitSynced(
+              deps,
+              { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs },
+              ctx.signal,
+            ).catch((err: unknown) => ctx.problems.push((err as Error).message));
+          }
+          for (const p of drop) {
+            if (p !== "_chain")
+              setState(deps, live, p, "TERMINATED", `removed from edge ${repo.record.edge ?? repo.record.name}`);
+          }
+        }),
+      );
+    }
+  },
+};
+
+/** Releases the intent's reservations. */
+export const releaseTerminated: Step<CleanupContext> = {
+  name: "release the reservations",
+  async run(ctx) {
+    ctx.deps.book.release(ctx.live.record.intent);
+  },
+};
+
+/** Records the intent TERMINATED (with any problems met), durably. */
+export const recordTermination: Step<CleanupContext> = {
+  name: "record the termination",
+  async run(ctx) {
+    const { deps, live, problems } = ctx;
+    const reason =
+      problems.length > 0
+        ? `removed from every repository (${problems.join("; ")})`
+        : "removed from every repository and edge";
+    setState(deps, live, "", "TERMINATED", reason);
+    await deps.journal.save(live.record).catch((err: unknown) => {
+      deps.logger.error("cannot write the deployment journal", { intent: live.record.intent, error: String(err) });
+    });
+  },
+};
+
+/** The termination of an intent, in order. */
+export const TERMINATION_STEPS: readonly Step<CleanupContext>[] = [removeWaves, releaseTerminated, recordTermination];
+
+/** Terminates `live`'s intent; never throws (problems are in the final reason). */
+export async function terminate(deps: LifecycleDeps, live: LiveDeployment): Promise<void> {
+  const signal = anySignal(deadline("the termination", deps.options.cleanupTimeoutMs), deps.shutdown);
+  const ctx: CleanupContext = { deps, live, cause: "terminate requested", problems: [], signal, stage: "" };
+  for (const step of TERMINATION_STEPS) {
+    ctx.stage = step.name;
+    try {
+      await step.run(ctx);
+    } catch (err) {
+      ctx.problems.push((err as Error).message);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The federation component as the agent sees it: peers, trust and segments behind one object with
+ * `start(signal)` and `close()`. Until federation lands, {@link createLocalOnlyFederation} is the component:
+ * no peers, and any placement in another domain is refused with a reason that says so.
+ *
+ * Shared types live here, in federation/, and federation/ imports nothing from agent/: the agent depends on
+ * these interfaces, never the other way round, so there is no import cycle.
+ */
+import type { PeerDirectory } from "./peers.js";
+import type { SegmentBroker } from "./segments.js";
+import type { PeerTrust } from "./trust.js";
+
+export type { PeerDirectory, PeerView } from "./peers.js";
+export type { PlacementVerdict, SegmentBroker, SegmentOffer, SegmentProposal } from "./segments.js";
+export type { PeerTrust, VerifiedPeer } from "./trust.js";
+
+export interface Federation {
+  readonly peers: PeerDirectory;
+  readonly segments: SegmentBroker;
+  /** Undefined while this agent does not federate. */
+  readonly trust: PeerTrust | undefined;
+  start(signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The options of {@link createLocalOnlyFederation}. */
+export interface LocalOnlyFederationOptions {
+  /** This domain's id: placement here is always allowed. */
+  domainId: string;
+}
+
+/** A federation component with no peers: placement in another domain is refused, segments cannot be made. */
+export function createLocalOnlyFederation(options: LocalOnlyFederationOptions): Federation {
+  const refuse = (domain: string) =>
+    `placement in peer domain ${JSON.stringify(domain)} is not available yet: this agent does not federate with peers (cross-domain placement arrives with federation)`;
+  const unavailable = (domain: string): Promise<never> => Promise.reject(new Error(refuse(domain)));
+  return {
+    peers: { list: () => [], get: () => undefined },
+    segments: {
+      canPlace: (domain) => (domain === options.domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
+      propose: (p) => unavailable(p.domain),
+      commit: (o) => unavailable(o.domain),
+      abort: async () => undefined,
+      terminate: async () => undefined,
+    },
+    trust: undefined,
+    async start() {},
+    async close() {},
+  };
+}

@@ -56,6 +56,11 @@ export interface Demand {
   largestPod: PodAmount;
 }
 
+/** Free CPU and memory on one ready node, named when it came from a capacity reading. */
+export interface NodeRoom extends PodAmount {
+  name?: string;
+}
+
 /** One edge as placement sees it, taken by the caller from capacity readings and reservations. */
 export interface EdgeState {
   name: string;
@@ -68,8 +73,8 @@ export interface EdgeState {
   allocatable: Amount;
   /** Free = allocatable - observed requests - reservations of intents in flight (caller computes). */
   free: Amount;
-  /** Free cpu/memory per ready node (after observed requests; reservations are not per node). */
-  nodeFree: readonly PodAmount[];
+  /** Free cpu/memory per ready node: after observed requests and the pods other intents have booked there. */
+  nodeFree: readonly NodeRoom[];
 }
 
 /** Where a package asked to run, peer domains aside (those are not placed on this domain's edges). */
@@ -206,7 +211,7 @@ export function fits(d: Demand, e: EdgeState): boolean {
  */
 export function afterPlacing(d: Demand, e: EdgeState): EdgeState {
   const t = d.total;
-  const nodeFree = e.nodeFree.map((x) => ({ cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes }));
+  const nodeFree = e.nodeFree.map((x) => ({ ...x }));
   packPods(need(d), nodeFree, true);
   return {
     ...e,

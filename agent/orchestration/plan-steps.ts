@@ -35,7 +35,7 @@ import {
   type PlannerDeps,
   type SegmentPlan,
 } from "./planner.js";
-import type { ReservationEntry } from "./reservations.js";
+import { bookedOnNodes, type ReservationEntry } from "./reservations.js";
 import type { Step, StepContext } from "./steps.js";
 
 /** One planning of one intent. */
@@ -339,13 +339,16 @@ export const admit: Step<PlanContext> = {
         continue;
       }
       if (!fits(more, edge)) {
-        const message = `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations`;
+        const message = `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations; ${roomPerNode(edge)}`;
         plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
         continue;
       }
-      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left.
-      working.set(plan.edge, afterPlacing(more, edge));
-      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total });
+      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left; the
+      // pods are booked on the nodes they were packed onto, so other intents see those nodes fuller.
+      const after = afterPlacing(more, edge);
+      working.set(plan.edge, after);
+      const nodes = bookedOnNodes(edge.nodeFree, after.nodeFree);
+      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total, nodes });
     }
     const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
     if (ctx.reserve && !refused) deps.book.reserve(intent.name, ctx.reservations);
@@ -442,6 +445,15 @@ export const chain: Step<PlanContext> = {
     }
   },
 };
+
+/** The free room of each of an edge's ready nodes after reservations, largest first (at most 8 named). */
+function roomPerNode(edge: EdgeState): string {
+  if (edge.nodeFree.length === 0) return "it has no ready node";
+  const nodes = [...edge.nodeFree].sort((a, b) => b.cpuMillis - a.cpuMillis || b.memoryBytes - a.memoryBytes);
+  const shown = nodes.slice(0, 8).map((n, i) => `${n.name ?? `node ${i + 1}`} ${formatAmount(n)}`);
+  const more = nodes.length > 8 ? `, and ${nodes.length - 8} more` : "";
+  return `largest free room per node after reservations: ${shown.join("; ")}${more}`;
+}
 
 function blueprintRef(r: ResolvedBlueprint) {
   return {

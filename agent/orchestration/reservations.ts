@@ -4,7 +4,9 @@
  *
  * A reservation is made for every package of an intent at once, in one synchronous step after the free
  * amounts were computed (JavaScript runs it to the end without interleaving), so intents admitted together
- * never over-commit an edge. A reservation is released when its intent fails, or when a capacity reading of
+ * never over-commit an edge. It books the package's pods onto the edge's nodes (the admission's first fit), and
+ * every other intent then sees those nodes with that much less room: an edge with room in total but not on
+ * any one node refuses a pod, as the scheduler would. A reservation is released when its intent fails, or when a capacity reading of
  * the edge shows the package's pods requesting at least what was reserved — not before: until then the edge's
  * own figures do not include it yet.
  *
@@ -13,7 +15,14 @@
  * slow old reading can never bring back capacity that a release already assumed was in use.
  */
 import type { EdgeCapacity, EdgeClient } from "../edge/edge-client.js";
-import type { Amount, EdgeState } from "./placement.js";
+import type { Amount, EdgeState, NodeRoom } from "./placement.js";
+
+/** CPU and memory booked on one node of an edge for a package's pods. */
+export interface NodeBooking {
+  node: string;
+  cpuMillis: number;
+  memoryBytes: number;
+}
 
 export interface ReservationEntry {
   edge: string;
@@ -22,6 +31,24 @@ export interface ReservationEntry {
   amount: Amount;
   /** Released once the edge's pods of the package request at least this (the package's full demand). */
   target: Amount;
+  /** Where on the edge's nodes the pods were booked (counted against those nodes until released). */
+  nodes: NodeBooking[];
+}
+
+/**
+ * What a placement took from each node: the difference between the nodes' room before and after it
+ * (`afterPlacing` of the same edge). Nodes without a name (not from a reading) cannot be booked.
+ */
+export function bookedOnNodes(before: readonly NodeRoom[], after: readonly NodeRoom[]): NodeBooking[] {
+  const out: NodeBooking[] = [];
+  before.forEach((b, i) => {
+    const a = after[i];
+    if (!a || !b.name) return;
+    const cpuMillis = b.cpuMillis - a.cpuMillis;
+    const memoryBytes = b.memoryBytes - a.memoryBytes;
+    if (cpuMillis > 0 || memoryBytes > 0) out.push({ node: b.name, cpuMillis, memoryBytes });
+  });
+  return out;
 }
 
 interface Reading {
@@ -134,6 +161,24 @@ export class CapacityBook {
     return this.capacity(edge)?.byPackage.get(`${intent}/${pkg}`) ?? ZERO;
   }
 
+  /** Per node of an edge, the CPU and memory booked by unreleased reservations (of every intent, or all but `except`). */
+  bookedOn(edge: string, except?: string): Map<string, { cpuMillis: number; memoryBytes: number }> {
+    const out = new Map<string, { cpuMillis: number; memoryBytes: number }>();
+    for (const [intent, entries] of this.#reserved) {
+      if (intent === except) continue;
+      for (const r of entries) {
+        if (r.edge !== edge) continue;
+        for (const b of r.nodes) {
+          const sum = out.get(b.node) ?? { cpuMillis: 0, memoryBytes: 0 };
+          sum.cpuMillis += b.cpuMillis;
+          sum.memoryBytes += b.memoryBytes;
+          out.set(b.node, sum);
+        }
+      }
+    }
+    return out;
+  }
+
   /** Sum of unreleased reservations on an edge (of every intent, or all but `except`). */
   reservedOn(edge: string, except?: string): Amount {
     const sum = { ...ZERO };
@@ -151,7 +196,7 @@ export class CapacityBook {
 
   /**
    * Each edge as placement sees it: healthy when its last reading succeeded; free = observed free minus
-   * reservations of other intents (an intent re-placed is not counted against itself).
+   * reservations of other intents (an intent re-placed is not counted against itself), in total and per node.
    */
   edgeStates(edges: readonly EdgeClient[], except?: string): EdgeState[] {
     return edges.map((e) => {
@@ -168,6 +213,7 @@ export class CapacityBook {
           nodeFree: [],
         };
       const held = this.reservedOn(e.name, except);
+      const booked = this.bookedOn(e.name, except);
       return {
         name: e.name,
         labels: e.labels,
@@ -180,7 +226,11 @@ export class CapacityBook {
         },
         nodeFree: c.nodes
           .filter((n) => n.ready)
-          .map((n) => ({ cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes })),
+          .map((n) => ({
+            name: n.name,
+            cpuMillis: n.free.cpuMillis - (booked.get(n.name)?.cpuMillis ?? 0),
+            memoryBytes: n.free.memoryBytes - (booked.get(n.name)?.memoryBytes ?? 0),
+          })),
       };
     });
   }
@@ -191,7 +241,12 @@ export class CapacityBook {
     else
       this.#reserved.set(
         intent,
-        entries.map((e) => ({ ...e, amount: { ...e.amount }, target: { ...e.target } })),
+        entries.map((e) => ({
+          ...e,
+          amount: { ...e.amount },
+          target: { ...e.target },
+          nodes: e.nodes.map((n) => ({ ...n })),
+        })),
       );
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EdgeCapacity, EdgeClient, Resources } from "../../agent/edge/edge-client.js";
-import { CapacityBook } from "../../agent/orchestration/reservations.js";
+import { afterPlacing, fits, type Demand } from "../../agent/orchestration/placement.js";
+import { bookedOnNodes, CapacityBook } from "../../agent/orchestration/reservations.js";
 
 /** A stand-in edge whose capacity readings the test controls (the book only reads name, labels and capacity). */
 function fakeEdge(name: string, allocatable: Resources) {
@@ -113,7 +114,9 @@ describe("the capacity book", () => {
     const e = fakeEdge("edge-1", amount(4000, 8 * GiB, 110));
     const book = new CapacityBook(() => [e.client]);
     await book.refresh();
-    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(1500, GiB, 2), target: amount(1500, GiB, 2) }]);
+    book.reserve("a", [
+      { edge: "edge-1", package: "p", amount: amount(1500, GiB, 2), target: amount(1500, GiB, 2), nodes: [] },
+    ]);
     const [seenByB] = book.edgeStates([e.client], "b");
     expect(seenByB?.free).toEqual({ cpuMillis: 2500, memoryBytes: 7 * GiB, pods: 108 });
     // An intent does not count against itself (an update re-places it).
@@ -134,7 +137,7 @@ describe("the capacity book", () => {
     const e = fakeEdge("edge-1", amount(1000));
     const book = new CapacityBook(() => [e.client]);
     await book.refresh();
-    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(600), target: amount(600) }]);
+    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(600), target: amount(600), nodes: [] }]);
     expect(book.reservedOn("edge-1").cpuMillis).toBe(600);
     book.release("a");
     expect(book.reservedOn("edge-1").cpuMillis).toBe(0);
@@ -169,7 +172,7 @@ describe("the capacity book", () => {
     const initial = book.refresh();
     e.answer(0, amount(0, 0, 0));
     await initial;
-    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(400), target: amount(400) }]);
+    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(400), target: amount(400), nodes: [] }]);
 
     // A reading is under way and a caller wants a newer one: it waits for the reading queued behind it.
     const underWay = book.refresh();
@@ -220,5 +223,63 @@ describe("the capacity book", () => {
       healthy: false,
       reason: expect.stringContaining("connection refused"),
     });
+  });
+});
+
+describe("reservations per node", () => {
+  /** An edge of two 4-CPU nodes with about 3.3 CPU free on each (6.6 free in total), as npm start's edge-1. */
+  function twoNodeEdge(): EdgeClient {
+    const node = (name: string) => ({
+      name,
+      ready: true,
+      allocatable: amount(4000, 16 * GiB, 110),
+      requested: amount(700, GiB, 3),
+      free: amount(3300, 15 * GiB, 107),
+    });
+    const nodes = [node("n1"), node("n2")];
+    const edge = {
+      name: "edge-1",
+      labels: {},
+      async capacity(): Promise<EdgeCapacity> {
+        return {
+          nodes,
+          allocatable: amount(8000, 32 * GiB, 220),
+          requested: amount(1400, 2 * GiB, 6),
+          free: amount(6600, 30 * GiB, 214),
+          byPackage: new Map(),
+        };
+      },
+    };
+    return edge as unknown as EdgeClient;
+  }
+  const pod: Demand = { total: amount(2000, GiB, 1), largestPod: { cpuMillis: 2000, memoryBytes: GiB } };
+
+  /** Admits one 2-CPU pod for `intent` as the planner's admit step does: fit, pack onto nodes, book. */
+  function admit(book: CapacityBook, edge: EdgeClient, intent: string): boolean {
+    const [state] = book.edgeStates([edge], intent);
+    if (!state || !fits(pod, state)) return false;
+    const after = afterPlacing(pod, state);
+    const nodes = bookedOnNodes(state.nodeFree, after.nodeFree);
+    book.reserve(intent, [{ edge: edge.name, package: "p", amount: pod.total, target: pod.total, nodes }]);
+    return true;
+  }
+
+  it("books pods onto nodes: of three 2-CPU pods submitted at once, the third is refused though 2.6 CPU are free in total", async () => {
+    const edge = twoNodeEdge();
+    const book = new CapacityBook(() => [edge]);
+    await book.refresh();
+    expect(admit(book, edge, "a")).toBe(true);
+    expect(admit(book, edge, "b")).toBe(true);
+    const [seenByC] = book.edgeStates([edge], "c");
+    expect(seenByC?.free.cpuMillis).toBe(2600);
+    expect(seenByC?.nodeFree.map((n) => [n.name, n.cpuMillis])).toEqual([
+      ["n1", 1300],
+      ["n2", 1300],
+    ]);
+    expect(admit(book, edge, "c")).toBe(false);
+    // Releasing one intent gives its node's room back, and the third fits there.
+    book.release("a");
+    expect(admit(book, edge, "c")).toBe(true);
+    expect(book.held("c")[0]?.nodes).toEqual([{ node: "n1", cpuMillis: 2000, memoryBytes: GiB }]);
   });
 });

@@ -4,8 +4,10 @@
  * and wave. Removal and rollback touch only that intent's paths, so concurrent intents never undo each other.
  * The `camino-system` sentinel Namespace is always present: ConfigSync refuses a commit that would delete
  * every namespace and cluster-scoped object (KNV2006), which would block removing an edge's last chain.
+ * Every write takes the caller's signal (`options.signal`): on a remote repository it stops the fetch and the
+ * push, each of which also has its own deadline.
  */
-import type { CommitResult, GitRepository } from "./git/repository.js";
+import type { CommitResult, GitRepository, OperationOptions } from "./git/repository.js";
 
 /** Path of the sentinel; `_` cannot start an intent name, so no intent's paths can collide with it. */
 export const SENTINEL_PATH = "_camino/camino-system.yaml";
@@ -35,18 +37,18 @@ export class DeploymentRepository {
   constructor(readonly repo: GitRepository) {}
 
   /** Makes sure the sentinel exists (a first commit on an empty repository). */
-  async ensureSentinel(): Promise<CommitResult> {
-    return this.repo.commit({
-      write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
-      message: "camino: keep the camino-system sentinel",
-    });
+  async ensureSentinel(options: OperationOptions = {}): Promise<CommitResult> {
+    return this.repo.commit(
+      { write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]), message: "camino: keep the camino-system sentinel" },
+      options,
+    );
   }
 
   /**
    * Writes one wave: each package's folder is replaced by its new files (so a file the package no longer has
    * is removed), and unchanged files stay the same blobs. Nothing changed → no commit.
    */
-  async writeWave(w: WaveWrite): Promise<CommitResult> {
+  async writeWave(w: WaveWrite, options: OperationOptions = {}): Promise<CommitResult> {
     const write = new Map<string, string>([[SENTINEL_PATH, SENTINEL_TEXT]]);
     const remove: string[] = [];
     if (w.chain) {
@@ -63,31 +65,46 @@ export class DeploymentRepository {
         write.set(p, t);
       }
     }
-    return this.repo.commit({ write, remove, message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}` });
+    return this.repo.commit(
+      { write, remove, message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}` },
+      options,
+    );
   }
 
   /** Removes an intent's packages (all, or the named ones), leaving every other path as it is. */
-  async removeIntent(intent: string, revision: number, packages?: readonly string[]): Promise<CommitResult> {
+  async removeIntent(
+    intent: string,
+    revision: number,
+    packages?: readonly string[],
+    options: OperationOptions = {},
+  ): Promise<CommitResult> {
     const remove = packages ? packages.map((p) => `${intent}/${p}`) : [intent];
-    return this.repo.commit({
-      write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
-      remove,
-      message: `camino: remove ${intent} revision ${revision}`,
-    });
+    return this.repo.commit(
+      {
+        write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
+        remove,
+        message: `camino: remove ${intent} revision ${revision}`,
+      },
+      options,
+    );
   }
 
   /**
    * Rolls an intent back: its paths become what they were at `baseline` (absent if it had none then), in a new
    * commit; the rest of the tree, including other intents' later commits, is untouched.
    */
-  async restoreIntent(intent: string, revision: number, baseline: string | undefined): Promise<CommitResult> {
+  async restoreIntent(
+    intent: string,
+    revision: number,
+    baseline: string | undefined,
+    options: OperationOptions = {},
+  ): Promise<CommitResult> {
     const before = baseline ? await this.repo.readFiles(baseline, intent) : new Map<string, string>();
     before.set(SENTINEL_PATH, SENTINEL_TEXT);
-    return this.repo.commit({
-      write: before,
-      remove: [intent],
-      message: `camino: roll back ${intent} revision ${revision}`,
-    });
+    return this.repo.commit(
+      { write: before, remove: [intent], message: `camino: roll back ${intent} revision ${revision}` },
+      options,
+    );
   }
 
   /** Intents that have paths in the repository now. */

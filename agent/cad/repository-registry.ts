@@ -13,8 +13,8 @@ import { CaminoError, ValidationError, type FieldIssue } from "../errors.js";
 import { dns1123LabelProblem, gitRevisionProblem } from "../intent/names.js";
 import type { Logger } from "../log/logger.js";
 import { DeploymentRepository } from "./deployment-repo.js";
-import { checkRemote, parseCredentials, RemoteGitRepository } from "./git/remote.js";
-import { LocalGitRepository, type GitRepository } from "./git/repository.js";
+import { checkRemote, parseCredentials, RemoteGitRepository, type RemoteDeadlines } from "./git/remote.js";
+import { LocalGitRepository, type GitRepository, type OperationOptions } from "./git/repository.js";
 
 export type RepositoryRole = "blueprint" | "deployment";
 
@@ -35,6 +35,8 @@ export interface RepositoryRegistryOptions {
   dataDir: string;
   logger: Logger;
   author?: { name: string; email: string };
+  /** How long each network operation of a remote repository may take; defaults in DEFAULT_REMOTE_DEADLINES. */
+  deadlines?: Partial<RemoteDeadlines>;
 }
 
 /** A repository, its record, and its git handle. */
@@ -144,6 +146,7 @@ export class RepositoryRegistry {
       dir: this.#cloneDir(record.name),
       ...(secret ? { credentials: parseCredentials(secret) } : {}),
       ...(author ? { author } : {}),
+      ...(this.#options.deadlines ? { deadlines: this.#options.deadlines } : {}),
     });
   }
 
@@ -181,11 +184,17 @@ export class RepositoryRegistry {
 
   /**
    * Checks and keeps a repository. A remote is fetched once (cloned into the data directory).
+   * `options.signal` stops the check and the first clone (each also has its deadline).
    * @throws ValidationError for bad fields, CaminoError already-exists for a taken name or edge,
-   *   precondition for a missing branch or refused credentials, unavailable for an unreachable remote.
+   *   precondition for a missing branch or refused credentials, unavailable for an unreachable remote,
+   *   ERR_DEADLINE or the caller's code when stopped.
    */
-  register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
-    return this.#serial(() => this.#register(input, credentials));
+  register(
+    input: Partial<RepositoryRecord>,
+    credentials?: string,
+    options: OperationOptions = {},
+  ): Promise<RegisteredRepository> {
+    return this.#serial(() => this.#register(input, credentials, options));
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -198,7 +207,11 @@ export class RepositoryRegistry {
     return join(this.#options.dataDir, "clones", name);
   }
 
-  async #register(input: Partial<RepositoryRecord>, credentials?: string): Promise<RegisteredRepository> {
+  async #register(
+    input: Partial<RepositoryRecord>,
+    credentials: string | undefined,
+    options: OperationOptions,
+  ): Promise<RegisteredRepository> {
     const issues = repositoryProblems(input);
     if (issues.length > 0) throw new ValidationError("ERR_REPOSITORY_INVALID", "repository", issues);
     const record: RepositoryRecord = {
@@ -217,7 +230,10 @@ export class RepositoryRegistry {
       );
     }
     if (isRemote(record.url)) {
-      await checkRemote(record.url, record.branch, credentials ? parseCredentials(credentials) : undefined);
+      await checkRemote(record.url, record.branch, credentials ? parseCredentials(credentials) : undefined, {
+        ...options,
+        ...(this.#options.deadlines ? { deadlines: this.#options.deadlines } : {}),
+      });
       if (credentials) {
         record.credentialsRef = `camino-repo-${record.name}`;
         this.#secrets.set(record.credentialsRef, credentials);
@@ -234,7 +250,7 @@ export class RepositoryRegistry {
     const registered = { record, git: this.#handle(record) };
     if (registered.git instanceof RemoteGitRepository) {
       try {
-        await registered.git.fetch();
+        await registered.git.fetch(options);
       } catch (err) {
         if (record.credentialsRef) this.#secrets.delete(record.credentialsRef);
         throw err;
@@ -252,19 +268,20 @@ export class RepositoryRegistry {
 
   /**
    * Forgets a repository (its content is left where it is).
+   * `options.signal` stops the fetch of a remote deployment repository (which also has its deadline).
    * @throws CaminoError not-found, or precondition when a deployment repository still holds deployed packages
    */
-  remove(name: string): Promise<void> {
-    return this.#serial(() => this.#remove(name));
+  remove(name: string, options: OperationOptions = {}): Promise<void> {
+    return this.#serial(() => this.#remove(name, options));
   }
 
-  async #remove(name: string): Promise<void> {
+  async #remove(name: string, options: OperationOptions): Promise<void> {
     if (!name)
       throw new ValidationError("ERR_REPOSITORY_INVALID", "request", [{ path: "name", message: "is required" }]);
     const repo = this.#repos.get(name);
     if (!repo) throw new CaminoError("ERR_REPOSITORY_NOT_FOUND", `repository ${name} is not registered`);
     if (repo.record.role === "deployment") {
-      if (repo.git instanceof RemoteGitRepository) await repo.git.fetch();
+      if (repo.git instanceof RemoteGitRepository) await repo.git.fetch(options);
       const intents = await new DeploymentRepository(repo.git).intents();
       if (intents.length > 0) {
         throw new CaminoError(

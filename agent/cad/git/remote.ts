@@ -3,13 +3,30 @@
  * kept as a local clone in the agent's data directory. Reads use the clone (refresh first with `fetch`).
  * A commit is fetch → re-apply the change on the remote head → push; when another writer pushed in between
  * (non-fast-forward), it fetches and re-applies again, within a bounded budget. Changes are by path, so
- * re-applying them on a newer head is the rebase.
+ * re-applying them on a newer head is the rebase. Every network operation runs under the caller's signal and
+ * its own deadline ({@link RemoteDeadlines}), so a server that never answers cannot hold a deployment.
  */
 import * as fs from "node:fs";
 import git, { type ServerRef } from "isomorphic-git";
-import http from "isomorphic-git/http/node";
 import { CaminoError } from "../../errors.js";
-import { LocalGitRepository, type ChangeSet, type CommitResult, type GitRepository } from "./repository.js";
+import { redactUrl } from "./redact-url.js";
+import {
+  remoteDeadlines,
+  remoteOperation,
+  stoppedError,
+  type RemoteDeadlines,
+  type RemoteOperation,
+} from "./remote-operation.js";
+import {
+  LocalGitRepository,
+  type ChangeSet,
+  type CommitResult,
+  type GitRepository,
+  type OperationOptions,
+} from "./repository.js";
+
+export { redactUrl } from "./redact-url.js";
+export { DEFAULT_REMOTE_DEADLINES, type RemoteDeadlines } from "./remote-operation.js";
 
 /** Credentials for a remote: a token (sent as the password, user "oauth2") or "user:password". */
 export interface GitCredentials {
@@ -23,18 +40,6 @@ export function parseCredentials(text: string): GitCredentials {
   return i > 0 ? { username: text.slice(0, i), password: text.slice(i + 1) } : { username: "oauth2", password: text };
 }
 
-/** A URL with any user:password part removed, for messages and storage. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return "(invalid URL)";
-  }
-}
-
 export interface RemoteRepositoryOptions {
   url: string;
   branch?: string;
@@ -43,10 +48,19 @@ export interface RemoteRepositoryOptions {
   credentials?: GitCredentials;
   /** Push attempts before giving up on a busy remote. Default 5. */
   maxAttempts?: number;
+  /** How long each clone, fetch and push may take; defaults in {@link DEFAULT_REMOTE_DEADLINES}. */
+  deadlines?: Partial<RemoteDeadlines>;
   author?: { name: string; email: string };
   now?: () => Date;
 }
 
+/** Options of {@link checkRemote}. */
+export interface CheckRemoteOptions extends OperationOptions {
+  /** The check's deadline is `deadlines.check`; defaults in {@link DEFAULT_REMOTE_DEADLINES}. */
+  deadlines?: Partial<RemoteDeadlines>;
+}
+
+/** Credentials go in the Authorization header through isomorphic-git's callbacks, never into a URL. */
 function auth(credentials: GitCredentials | undefined) {
   return {
     onAuth: () => (credentials ? { username: credentials.username, password: credentials.password } : { cancel: true }),
@@ -55,41 +69,53 @@ function auth(credentials: GitCredentials | undefined) {
   };
 }
 
-/** Turns isomorphic-git's transport errors into CAMINO errors that say what is wrong, without credentials. */
-function explain(err: unknown, url: string): CaminoError {
-  const e = err as { code?: string; data?: { statusCode?: number }; message?: string };
-  const where = redactUrl(url);
-  const status = e.data?.statusCode;
-  if (e.code === "UserCanceledError" || status === 401 || status === 403) {
-    return new CaminoError("ERR_REPOSITORY_AUTH", `${where}: the credentials were refused`, { cause: err });
-  }
-  if (status === 404)
-    return new CaminoError("ERR_REPOSITORY_NOT_FOUND", `${where}: no repository there (HTTP 404)`, {
-      cause: err,
-    });
-  if (e.code === "HttpError")
-    return new CaminoError("ERR_REPOSITORY_UNREACHABLE", `${where}: HTTP ${status ?? "error"}`, {
-      cause: err,
-    });
-  return new CaminoError("ERR_REPOSITORY_UNREACHABLE", `${where}: cannot be reached (${e.code ?? "error"})`, {
-    cause: err,
-  });
-}
-
 /**
  * Checks a remote before it is registered: reachable, credentials accepted, branch present.
  * @returns the branch's head commit
  */
-export async function checkRemote(url: string, branch: string, credentials?: GitCredentials): Promise<string> {
-  let refs: ServerRef[];
-  try {
-    refs = await git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, ...auth(credentials) });
-  } catch (err) {
-    throw explain(err, url);
-  }
+export async function checkRemote(
+  url: string,
+  branch: string,
+  credentials?: GitCredentials,
+  options: CheckRemoteOptions = {},
+): Promise<string> {
+  const deadlineMs = remoteDeadlines(options.deadlines).check;
+  const refs: ServerRef[] = await remoteOperation("check", url, { signal: options.signal, deadlineMs }, (http) =>
+    git.listServerRefs({ http, url, prefix: `refs/heads/${branch}`, ...auth(credentials) }),
+  );
   const head = refs.find((r) => r.ref === `refs/heads/${branch}`);
   if (!head) throw new CaminoError("ERR_REPOSITORY_BRANCH", `${redactUrl(url)}: branch ${branch} does not exist`);
   return head.oid;
+}
+
+/** Why the server did not take a push, and whether that was a race with another writer. */
+interface Refusal {
+  reason: string;
+  /** The branch moved under the push (someone else's push came first): worth re-applying on the newer head. */
+  raced: boolean;
+}
+
+/**
+ * git's receive-pack status tokens for a ref another writer moved or locked first ("ng <ref> <token>"); they
+ * are fixed protocol values, not prose. Any other token (a hook, a protected branch) is the server's decision.
+ */
+const RACE_TOKENS = new Set(["failed to update ref", "failed to lock"]);
+
+/** A refused push, from isomorphic-git's error codes: PushRejectedError (checked here) or GitPushError (the server's). */
+function refusal(err: unknown, ref: string): Refusal | undefined {
+  const e = err as {
+    code?: unknown;
+    data?: { reason?: string; result?: { refs?: Record<string, { error?: string }> } };
+  };
+  if (e.code === "PushRejectedError") {
+    const reason = e.data?.reason ?? "not-fast-forward";
+    return { reason, raced: reason === "not-fast-forward" };
+  }
+  if (e.code === "GitPushError") {
+    const reason = e.data?.result?.refs?.[ref]?.error ?? "refused";
+    return { reason, raced: RACE_TOKENS.has(reason) };
+  }
+  return undefined;
 }
 
 export class RemoteGitRepository implements GitRepository {
@@ -98,12 +124,14 @@ export class RemoteGitRepository implements GitRepository {
   readonly #local: LocalGitRepository;
   readonly #credentials: GitCredentials | undefined;
   readonly #maxAttempts: number;
+  readonly #deadlines: RemoteDeadlines;
 
   constructor(options: RemoteRepositoryOptions) {
     this.url = options.url;
     this.branch = options.branch ?? "main";
     this.#credentials = options.credentials;
     this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#deadlines = remoteDeadlines(options.deadlines);
     this.#local = new LocalGitRepository({
       dir: options.dir,
       branch: this.branch,
@@ -115,25 +143,31 @@ export class RemoteGitRepository implements GitRepository {
   /**
    * Clones (first time) or fetches, and moves the local branch to the remote's head. Queued with commits, so a
    * refresh never moves the branch between a commit and its push.
+   * @throws CaminoError: ERR_DEADLINE, or the caller's code when `signal` aborts; ERR_REPOSITORY_* when the
+   *   remote cannot be reached or refuses
    */
-  fetch(): Promise<string | undefined> {
-    return this.#local.exclusive(() => this.#fetchNow());
+  fetch(options: OperationOptions = {}): Promise<string | undefined> {
+    return this.#exclusive("fetch", options.signal, () => this.#fetchNow(options.signal));
   }
 
-  async #fetchNow(): Promise<string | undefined> {
-    try {
-      if (!fs.existsSync(`${this.#local.gitdir}/HEAD`)) {
-        await git.clone({
-          fs,
-          http,
-          dir: this.#local.dir,
-          url: this.url,
-          ref: this.branch,
-          singleBranch: true,
-          noCheckout: true,
-          ...auth(this.#credentials),
-        });
-      } else {
+  /** The local clone's queue, with a caller that gives up while queued told which operation it was. */
+  #exclusive<T>(op: RemoteOperation, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (!signal) return this.#local.exclusive(fn);
+    let started = false;
+    const run = () => {
+      started = true;
+      return fn();
+    };
+    return this.#local.exclusive(run, signal).catch((err: unknown) => {
+      throw started ? err : stoppedError(op, this.url, signal, err);
+    });
+  }
+
+  async #fetchNow(signal: AbortSignal | undefined): Promise<string | undefined> {
+    const cloned = fs.existsSync(`${this.#local.gitdir}/HEAD`);
+    const op = cloned ? "fetch" : "clone";
+    await remoteOperation(op, this.url, { signal, deadlineMs: this.#deadlines[op] }, async (http) => {
+      if (cloned) {
         // The URL is always given: the clone's own config is never trusted to say where the remote is.
         await git.fetch({
           fs,
@@ -147,10 +181,20 @@ export class RemoteGitRepository implements GitRepository {
           prune: true,
           ...auth(this.#credentials),
         });
+      } else {
+        // A clone that fails removes what it wrote, so the next try clones again.
+        await git.clone({
+          fs,
+          http,
+          dir: this.#local.dir,
+          url: this.url,
+          ref: this.branch,
+          singleBranch: true,
+          noCheckout: true,
+          ...auth(this.#credentials),
+        });
       }
-    } catch (err) {
-      throw explain(err, this.url);
-    }
+    });
     const remoteHead = await git
       .resolveRef({ fs, gitdir: this.#local.gitdir, ref: `refs/remotes/origin/${this.branch}` })
       .catch(() => undefined);
@@ -181,53 +225,75 @@ export class RemoteGitRepository implements GitRepository {
     return this.#local.isDescendant(head, commit);
   }
 
-  /** Commits and pushes, re-applying on the newer remote head when the push is refused because the branch moved. */
-  commit(change: ChangeSet): Promise<CommitResult> {
-    return this.#local.exclusive(async () => {
+  /**
+   * Commits and pushes, re-applying on the newer remote head when the push is refused because the branch moved.
+   * When anything fails the local branch goes back to where it was before the commit. A push stopped after the
+   * server received it may still land there; the next fetch shows it.
+   * @throws CaminoError: ERR_DEADLINE, or the caller's code when `signal` aborts; ERR_REPOSITORY_PUSH_REFUSED
+   *   when the server refuses (a hook, a protected branch); ERR_REPOSITORY_BUSY when the branch keeps moving
+   */
+  commit(change: ChangeSet, options: OperationOptions = {}): Promise<CommitResult> {
+    const { signal } = options;
+    return this.#exclusive("push", signal, async () => {
+      let refused: (Refusal & { base: string | undefined }) | undefined;
       for (let attempt = 1; ; attempt++) {
-        const remoteHead = await this.#fetchNow();
-        const result = await this.#local.commitNow(change);
-        if (!result.changed) return result;
-        let reason: string | undefined;
-        try {
-          const pushed = await git.push({
-            fs,
-            http,
-            dir: this.#local.dir,
-            url: this.url,
-            remote: "origin",
-            ref: this.branch,
-            ...auth(this.#credentials),
-          });
-          if (pushed.ok && pushed.refs[`refs/heads/${this.branch}`]?.ok !== false) return result;
-          reason = pushed.refs[`refs/heads/${this.branch}`]?.error ?? pushed.error ?? "refused";
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          const data = (err as { data?: { result?: { refs?: Record<string, { error?: string }> }; reason?: string } })
-            .data;
-          if (code === "PushRejectedError") reason = data?.reason ?? "not-fast-forward";
-          else if (code === "GitPushError")
-            reason = data?.result?.refs?.[`refs/heads/${this.branch}`]?.error ?? "refused";
-          else {
-            if (remoteHead) await this.#local.setHead(remoteHead);
-            throw explain(err, this.url);
+        const remoteHead = await this.#fetchNow(signal);
+        if (refused) {
+          // A refusal with the branch where it was, and no race reported, is the server's decision: final.
+          if (!refused.raced && remoteHead === refused.base) {
+            throw new CaminoError(
+              "ERR_REPOSITORY_PUSH_REFUSED",
+              `${redactUrl(this.url)}: the server refused the push (${refused.reason})`,
+              { data: { reason: refused.reason } },
+            );
+          }
+          if (attempt > this.#maxAttempts) {
+            throw new CaminoError(
+              "ERR_REPOSITORY_BUSY",
+              `${redactUrl(this.url)}: push refused ${attempt - 1} times (the branch keeps moving)`,
+            );
           }
         }
-        // Nothing of ours landed: the local branch goes back to what the remote has.
-        if (remoteHead) await this.#local.setHead(remoteHead);
-        // A branch that moved (not a fast-forward, or a lost race for the server's ref lock) is retried on
-        // the newer head; any other refusal (a hook, a protected branch) is final and says why.
-        const moved = /not-fast-forward|fetch first|failed to update ref|stale info|non-fast-forward/i.test(reason);
-        if (!moved)
-          throw new CaminoError(
-            "ERR_REPOSITORY_PUSH_REFUSED",
-            `${redactUrl(this.url)}: the server refused the push (${reason})`,
-          );
-        if (attempt >= this.#maxAttempts)
-          throw new CaminoError(
-            "ERR_REPOSITORY_BUSY",
-            `${redactUrl(this.url)}: push refused ${attempt} times (the branch keeps moving)`,
-          );
+        const before = await this.#local.head();
+        const result = await this.#local.commitNow(change);
+        if (!result.changed) return result;
+        let outcome: Refusal | undefined;
+        try {
+          outcome = await this.#push(signal);
+        } catch (err) {
+          // Nothing of ours is known to have landed: the local branch goes back to where it was.
+          await this.#local.setHead(before);
+          throw err;
+        }
+        if (!outcome) return result;
+        await this.#local.setHead(before);
+        refused = { ...outcome, base: remoteHead };
+      }
+    });
+  }
+
+  /** Pushes the branch; resolves to why the server refused it, or undefined when it landed. */
+  #push(signal: AbortSignal | undefined): Promise<Refusal | undefined> {
+    const ref = `refs/heads/${this.branch}`;
+    return remoteOperation("push", this.url, { signal, deadlineMs: this.#deadlines.push }, async (http) => {
+      try {
+        const pushed = await git.push({
+          fs,
+          http,
+          dir: this.#local.dir,
+          url: this.url,
+          remote: "origin",
+          ref: this.branch,
+          ...auth(this.#credentials),
+        });
+        const status = pushed.refs[ref];
+        if (pushed.ok && status?.ok !== false) return undefined;
+        const reason = status?.error ?? pushed.error ?? "refused";
+        return { reason, raced: RACE_TOKENS.has(reason) };
+      } catch (err) {
+        const r = refusal(err, ref);
+        if (r) return r;
+        throw err;
       }
     });
   }

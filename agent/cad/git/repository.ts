@@ -10,6 +10,7 @@ import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
+import { abortReason } from "../../util/signals.js";
 import { commitBody, ObjectWriter, treeBody, type EntryMode, type Signature, type TreeEntry } from "./objects.js";
 
 export interface LocalRepositoryOptions {
@@ -28,6 +29,15 @@ export interface ChangeSet {
   write?: ReadonlyMap<string, string>;
   remove?: readonly string[];
   message: string;
+}
+
+/** Options of a repository operation that may wait for others or for the network. */
+export interface OperationOptions {
+  /**
+   * Stops the operation: the caller's signal (an RPC's or a run's, linked with the agent's shutdown). A remote
+   * adds its own per-operation deadline; a local repository checks the signal only before it starts.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CommitResult {
@@ -72,7 +82,8 @@ export interface GitRepository {
   readFiles(commit?: string, prefix?: string): Promise<Map<string, string>>;
   /** The text of one blob. */
   readBlob(oid: string): Promise<string>;
-  commit(change: ChangeSet): Promise<CommitResult>;
+  /** Commits a change on the branch (and, for a remote, pushes it). */
+  commit(change: ChangeSet, options?: OperationOptions): Promise<CommitResult>;
   /** Whether `head` is `commit` or a descendant of it. */
   isDescendant(head: string, commit: string): Promise<boolean>;
 }
@@ -213,21 +224,47 @@ export class LocalGitRepository implements GitRepository {
     return out;
   }
 
-  /** Commits a change set on the branch. Serialised with every other commit to this repository. */
-  commit(change: ChangeSet): Promise<CommitResult> {
-    return this.exclusive(() => this.commitNow(change));
+  /**
+   * Commits a change set on the branch. Serialised with every other commit to this repository; a signal that
+   * aborts before the commit's turn comes stops it (a commit that has started runs to its end: it is local).
+   */
+  commit(change: ChangeSet, options: OperationOptions = {}): Promise<CommitResult> {
+    return this.exclusive(() => this.commitNow(change), options.signal);
   }
 
-  /** Runs `fn` after every earlier exclusive operation on this repository, and before any later one. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn);
+  /**
+   * Runs `fn` after every earlier exclusive operation on this repository, and before any later one. When
+   * `signal` aborts before `fn` has started, the call rejects at once with its reason and `fn` never runs; once
+   * `fn` has started, the call waits for it (`fn` watches the signal itself), so the repository is settled
+   * when the caller hears.
+   */
+  exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    let started = false;
+    const run = this.#queue.then(() => {
+      if (signal?.aborted) throw abortReason(signal);
+      started = true;
+      return fn();
+    });
     this.#queue = run.catch(() => undefined);
-    return run;
+    if (!signal) return run;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        if (!started) reject(abortReason(signal));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
-  /** Points the branch at a commit (after a fetch), without the serialisation of {@link commit}. */
-  async setHead(oid: string): Promise<void> {
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.branch}`, value: oid, force: true });
+  /**
+   * Points the branch at a commit (after a fetch), or removes it (undefined: back to no commit), without the
+   * serialisation of {@link commit}.
+   */
+  async setHead(oid: string | undefined): Promise<void> {
+    const ref = `refs/heads/${this.branch}`;
+    if (oid === undefined) await git.deleteRef({ fs, gitdir: this.gitdir, ref });
+    else await git.writeRef({ fs, gitdir: this.gitdir, ref, value: oid, force: true });
   }
 
   /** {@link commit} without serialisation; callers hold {@link exclusive}. */

@@ -1,13 +1,20 @@
 /**
  * Keeping each edge's RootSync pointed at its deployment repository (DESIGN.md section 4: registering a
- * deployment repository (re)creates its edge's RootSync). An edge that cannot be reached is logged and shows
- * in its health; the repository stays registered.
+ * deployment repository (re)creates its edge's RootSync). An edge that does not take the RootSync is an error
+ * the caller sees (`ERR_ROOTSYNC_NOT_WRITTEN`); the repository stays registered, so registering it again (or
+ * restarting the agent) writes the RootSync again.
  */
 import type { RegisteredRepository, RepositoryRegistry } from "../cad/repository-registry.js";
+import { CaminoError, findError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { EdgeRegistry } from "./edge-registry.js";
 
-/** Registers the RootSync for one deployment repository, if its edge is configured. Returns whether it did. */
+/**
+ * Writes the RootSync for one deployment repository, if its edge is configured. Returns whether it did (false
+ * for a blueprint repository, or an edge this agent has no connection to).
+ * @throws CaminoError `ERR_ROOTSYNC_NOT_WRITTEN` naming the edge and the reason, with the edge's error as cause,
+ *   when the edge cannot be reached or refuses; the signal's reason when it aborts
+ */
 export async function registerRootSyncFor(
   repo: RegisteredRepository,
   registry: RepositoryRegistry,
@@ -29,24 +36,41 @@ export async function registerRootSyncFor(
       },
       signal,
     );
-    logger.info("RootSync registered", { edge: edge.name, repository: repo.record.name });
-    return true;
   } catch (err) {
-    logger.warn("RootSync not registered: the edge did not take it", {
-      edge: edge.name,
-      repository: repo.record.name,
-      error: err,
-    });
-    return false;
+    const refused = signal?.aborted
+      ? undefined
+      : findError(err, "ERR_EDGE_UNREACHABLE", "ERR_EDGE_TIMEOUT", "ERR_EDGE_API");
+    if (!refused) throw err;
+    const reason = String(refused.data["reason"] ?? refused.message);
+    throw new CaminoError(
+      "ERR_ROOTSYNC_NOT_WRITTEN",
+      `edge ${edge.name} did not take the RootSync of repository ${repo.record.name} (${reason}); the repository stays registered, and registering it again writes the RootSync again`,
+      { cause: err, data: { edge: edge.name, repository: repo.record.name, reason } },
+    );
   }
+  logger.info("RootSync registered", { edge: edge.name, repository: repo.record.name });
+  return true;
 }
 
-/** Registers the RootSyncs of every deployment repository whose edge is configured, in parallel. */
+/**
+ * Writes the RootSyncs of every deployment repository whose edge is configured, in parallel, in the background
+ * of the agent's start: each failure is logged (the edge's health shows it too), none is thrown, and the
+ * signal (the agent's shutdown) aborts the calls under way.
+ */
 export async function registerRootSyncs(
   registry: RepositoryRegistry,
   edges: EdgeRegistry,
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
-  await Promise.all(registry.list().map((r) => registerRootSyncFor(r, registry, edges, logger, signal)));
+  await Promise.all(
+    registry.list().map(async (r) => {
+      try {
+        await registerRootSyncFor(r, registry, edges, logger, signal);
+      } catch (err) {
+        if (signal?.aborted) return;
+        logger.warn("RootSync not registered", { repository: r.record.name, edge: r.record.edge, error: err });
+      }
+    }),
+  );
 }

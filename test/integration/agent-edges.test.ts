@@ -79,4 +79,10 @@ it("registers the RootSync on the edge, which syncs the deployment repository; e
   const table = await camino(["edge", "ls"], env);
   expect(table.stdout).toMatch(/edge-1\s+ok\s+4\/4\s+8.0Gi\/8.0Gi\s+edge-1-deploy\s+[0-9a-f]{12}/);
   expect(table.stdout).toMatch(/edge-2\s+down: .*connection refused/);
+  // The RootSync registration at start logged edge-2's refusal with its reason, and the agent kept serving.
+  expect(agent.logs.find((l) => l["msg"] === "RootSync not registered" && l["edge"] === "edge-2")).toMatchObject({
+    repository: "edge-2-deploy",
+    error: { code: "ERR_ROOTSYNC_NOT_WRITTEN", message: expect.stringContaining("connection refused") },
+  });
+  expect(agent.child.exitCode).toBeNull();
 });

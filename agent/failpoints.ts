@@ -1,9 +1,18 @@
 /**
  * Failpoints: named places in the agent where a test can make it stop, stall or fail, set by the environment
- * variable CAMINO_FAILPOINTS, e.g. `plan-intent=delay(500);after-commit:edge-1=exit(137)`. Every run then
+ * variable CAMINO_FAILPOINTS, e.g. `plan-intent=delay(500);deploy-before-commit=exit(137)`. Every run then
  * fails at the same place, instead of at a random timer. Unset (the normal case), a hit costs a map lookup.
  *
  * Actions: `delay(MS)` waits (abortable), `error(MESSAGE)` throws, `exit(CODE)` ends the process at once.
+ *
+ * The failpoints that exist, one per `failpoints.hit("…")` name in agent/ (keep this list in step with them);
+ * a name in CAMINO_FAILPOINTS that is none of these is accepted and never fires:
+ * - `plan-intent`: agent/rpc/domain-manager-service.ts, the PlanIntent handler, before the intent is read and
+ *   planned (waits under the call's signal).
+ * - `deploy-admission`: agent/orchestration/deploy-steps.ts, a deployment run's `admission` step, before the
+ *   intent is planned and its resources reserved.
+ * - `deploy-before-commit`: agent/orchestration/deploy-steps.ts, the `wave 0` step and every later wave's `commit`
+ *   step, once per wave: after the repositories' baselines are recorded durably, before anything is committed.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CaminoError, ConfigError } from "./errors.js";

@@ -4,55 +4,21 @@
  * witness, sees each request's socket closed. Covers the three clients the edge driver uses (CoreV1Api,
  * CustomObjectsApi, KubernetesObjectApi with its discovery request).
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeClient, EdgeError } from "../../agent/edge/edge-client.js";
+import { startSilentEdge, type SilentEdge } from "../helpers/silent-edge.js";
 
-/** A request the silent server received, and whether its socket has closed. */
-interface Seen {
-  url: string;
-  closed: Promise<void>;
-}
-
-let server: Server;
-let url: string;
-const seen: Seen[] = [];
-let onRequest: ((r: Seen) => void) | undefined;
+let silent: SilentEdge;
 
 beforeAll(async () => {
-  // Accepts every request and never answers.
-  server = createServer((req: IncomingMessage) => {
-    const r: Seen = { url: req.url ?? "", closed: new Promise((resolve) => req.socket.once("close", () => resolve())) };
-    seen.push(r);
-    onRequest?.(r);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  silent = await startSilentEdge();
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  await silent?.close();
 });
 
-/** Resolves when every request seen from index `from` on has its socket closed; fails naming those still open. */
-async function allClosed(from: number, boundMs = 5000): Promise<string[]> {
-  const mine = seen.slice(from);
-  const open = new Set(mine.map((r) => r.url));
-  for (const r of mine) void r.closed.then(() => open.delete(r.url));
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still open after ${boundMs} ms: ${[...open].join(", ")}`)), boundMs);
-  });
-  try {
-    await Promise.race([Promise.all(mine.map((r) => r.closed)), bound]);
-  } finally {
-    clearTimeout(timer);
-  }
-  return mine.map((r) => r.url);
-}
-
-const silentEdge = (timeoutMs: number) => EdgeClient.fromConfig({ name: "silent", server: url, labels: {}, timeoutMs });
+const silentEdge = (timeoutMs: number) =>
+  EdgeClient.fromConfig({ name: "silent", server: silent.url, labels: {}, timeoutMs });
 
 describe("an edge that never answers", () => {
   // Capacity lists nodes and pods in parallel: either may be the one reported.
@@ -62,7 +28,7 @@ describe("an edge that never answers", () => {
     ["list Deployments", (e: EdgeClient) => e.workloads("chain", undefined), "/apis/apps/v1"],
   ])("is aborted at the deadline (%s), and its request is closed", async (what, call, path) => {
     const edge = await silentEdge(300);
-    const from = seen.length;
+    const from = silent.requests.length;
     const started = Date.now();
     const err = await call(edge).then(
       () => undefined,
@@ -82,16 +48,14 @@ describe("an edge that never answers", () => {
       reason: expect.stringMatching(new RegExp(`^${what} did not answer within 300 ms$`)),
     });
     // The witness: the server saw the request, and then its socket closed.
-    const urls = await allClosed(from);
+    const urls = await silent.allClosed(from);
     expect(urls.some((u) => u.startsWith(path))).toBe(true);
   });
 
   it("is aborted when the caller's signal aborts mid-call: the caller's reason, the request closed, health untouched", async () => {
     const edge = await silentEdge(60_000);
-    const from = seen.length;
-    const arrived = new Promise<void>((resolve) => {
-      onRequest = () => resolve();
-    });
+    const from = silent.requests.length;
+    const arrived = silent.nextRequest();
     const controller = new AbortController();
     const reason = new Error("the caller gave up");
     const call = edge.rootSync(controller.signal).then(
@@ -99,15 +63,13 @@ describe("an edge that never answers", () => {
       (e: unknown) => e,
     );
     await arrived;
-    onRequest = undefined;
     controller.abort(reason);
     expect(await call).toBe(reason);
-    const urls = await allClosed(from);
-    expect(urls).toHaveLength(1);
+    expect(await silent.allClosed(from)).toHaveLength(1);
     // The caller giving up says nothing about the edge.
     expect(edge.health).toMatchObject({ healthy: false, reason: "not checked yet" });
     // An already aborted signal sends nothing.
     await expect(edge.rootSync(controller.signal)).rejects.toBe(reason);
-    expect(seen).toHaveLength(from + 1);
+    expect(silent.requests).toHaveLength(from + 1);
   });
 });

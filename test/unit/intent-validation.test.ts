@@ -1,5 +1,6 @@
 /** Validation of intent documents: every bad intent is refused naming the field path; good ones are normalised. */
 import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { IntentError } from "../../agent/errors.js";
 import { intentDigest, intentFromMessage, intentToMessage, parseIntentText } from "../../agent/intent/load.js";
@@ -8,37 +9,13 @@ import { validateIntent } from "../../agent/intent/validate.js";
 // biome-ignore lint/suspicious/noExplicitAny: the table below writes deliberately wrong values at arbitrary depths
 type Doc = Record<string, any>;
 
+const VIDEO_CHAIN: Doc = parseYaml(
+  readFileSync(new URL("../fixtures/intents/video-chain.yaml", import.meta.url), "utf8"),
+);
+
+/** A fresh copy of the valid intent in test/fixtures/intents/video-chain.yaml, for a row to break. */
 function base(): Doc {
-  return {
-    apiVersion: "camino.io/v1",
-    kind: "DeploymentIntent",
-    metadata: { name: "video-chain" },
-    spec: {
-      timeout: "300s",
-      packages: [
-        {
-          name: "ingress",
-          blueprint: "nginx-ingress",
-          version: "1.9.4",
-          replicas: 1,
-          resources: { cpu: "500m", memory: "256Mi" },
-          qos: "gold",
-          placement: { edge: "edge-1" },
-          config: { LOG_LEVEL: "info" },
-        },
-        { name: "analytics", blueprint: "video-analytics", after: ["ingress"], placement: { domain: "domain-y" } },
-      ],
-      links: [
-        {
-          from: "ingress",
-          to: "analytics",
-          port: 8080,
-          protocol: "http",
-          policy: { timeout: "2s", retries: 2, loadBalancer: "ROUND_ROBIN" },
-        },
-      ],
-    },
-  };
+  return structuredClone(VIDEO_CHAIN);
 }
 
 function issuesOf(doc: unknown): { path: string; message: string }[] {
@@ -53,56 +30,111 @@ function issuesOf(doc: unknown): { path: string; message: string }[] {
 
 const deep = (levels: number): unknown => (levels === 0 ? "x" : { a: deep(levels - 1) });
 
-/** [what, change to the base intent, expected path, part of the message]. */
+/** [what, change to the base intent, the path of the issue it must raise, and that issue's whole message]. */
 const BAD: [string, (d: Doc) => unknown, string, string][] = [
-  ["document not an object", () => ["a"], "", "must be an object"],
-  ["document is null", () => null, "", "must be an object"],
-  ["wrong apiVersion", (d) => ((d.apiVersion = "camino.io/v2"), d), "apiVersion", 'must be "camino.io/v1"'],
+  ["document not an object", () => ["a"], "", "the document must be an object, not a list"],
+  ["document is null", () => null, "", "the document must be an object, not null"],
+  [
+    "wrong apiVersion",
+    (d) => ((d.apiVersion = "camino.io/v2"), d),
+    "apiVersion",
+    'must be "camino.io/v1" (is "camino.io/v2")',
+  ],
   ["missing apiVersion", (d) => (delete d.apiVersion, d), "apiVersion", "is required"],
-  ["wrong kind", (d) => ((d.kind = "Intent"), d), "kind", 'must be "DeploymentIntent"'],
-  ["unknown top-level field", (d) => ((d.status = {}), d), "status", "unknown field"],
+  ["wrong kind", (d) => ((d.kind = "Intent"), d), "kind", 'must be "DeploymentIntent" (is "Intent")'],
+  [
+    "unknown top-level field",
+    (d) => ((d.status = {}), d),
+    "status",
+    "unknown field (allowed: apiVersion, kind, metadata, spec)",
+  ],
   ["missing metadata", (d) => (delete d.metadata, d), "metadata.name", "is required"],
-  ["upper-case intent name", (d) => ((d.metadata.name = "Video"), d), "metadata.name", "lower-case"],
+  [
+    "upper-case intent name",
+    (d) => ((d.metadata.name = "Video"), d),
+    "metadata.name",
+    '"Video" must consist of lower-case letters, digits and \'-\' (found "V")',
+  ],
   [
     "a reserved intent name",
     (d) => ((d.metadata.name = "camino-system"), d),
     "metadata.name",
     '"camino-system" is reserved',
   ],
-  ["intent name too long", (d) => ((d.metadata.name = "a".repeat(64)), d), "metadata.name", "at most 63"],
-  ["intent name ending in a dash", (d) => ((d.metadata.name = "video-"), d), "metadata.name", "start and end"],
+  [
+    "intent name too long",
+    (d) => ((d.metadata.name = "a".repeat(64)), d),
+    "metadata.name",
+    "must be at most 63 characters (has 64)",
+  ],
+  [
+    "intent name ending in a dash",
+    (d) => ((d.metadata.name = "video-"), d),
+    "metadata.name",
+    '"video-" must start and end with a lower-case letter or digit',
+  ],
   [
     "intent name of the wrong type",
     (d) => ((d.metadata.name = 42), d),
     "metadata.name",
     "must be a string, not an integer",
   ],
-  ["unknown metadata field", (d) => ((d.metadata.labels = {}), d), "metadata.labels", "unknown field"],
+  ["unknown metadata field", (d) => ((d.metadata.labels = {}), d), "metadata.labels", "unknown field (allowed: name)"],
   ["missing spec", (d) => (delete d.spec, d), "spec.packages", "is required"],
-  ["no packages", (d) => ((d.spec.packages = []), (d.spec.links = []), d), "spec.packages", "at least one package"],
+  [
+    "no packages",
+    (d) => ((d.spec.packages = []), (d.spec.links = []), d),
+    "spec.packages",
+    "must list at least one package",
+  ],
   [
     "packages not a list",
     (d) => ((d.spec.packages = { a: 1 }), (d.spec.links = []), d),
     "spec.packages",
     "must be a list, not an object",
   ],
-  ["bad timeout", (d) => ((d.spec.timeout = "5 minutes"), d), "spec.timeout", "unknown unit"],
-  ["timeout without unit", (d) => ((d.spec.timeout = "300"), d), "spec.timeout", "needs a unit"],
-  ["negative-looking timeout", (d) => ((d.spec.timeout = "-5s"), d), "spec.timeout", "needs a number"],
-  ["timeout over the limit", (d) => ((d.spec.timeout = "48h"), d), "spec.timeout", "longer than the limit"],
-  ["bad heal policy", (d) => ((d.spec.heal = "always"), d), "spec.heal", "is not one of none, replace"],
-  ["unknown spec field", (d) => ((d.spec.priority = 1), d), "spec.priority", "unknown field"],
+  [
+    "bad timeout",
+    (d) => ((d.spec.timeout = "5 minutes"), d),
+    "spec.timeout",
+    'duration "5 minutes" has an unknown unit " minutes" (ns, us, ms, s, m, h)',
+  ],
+  [
+    "timeout without unit",
+    (d) => ((d.spec.timeout = "300"), d),
+    "spec.timeout",
+    'duration "300" needs a unit after 300 (ns, us, ms, s, m, h)',
+  ],
+  [
+    "negative-looking timeout",
+    (d) => ((d.spec.timeout = "-5s"), d),
+    "spec.timeout",
+    'duration "-5s" needs a number at position 1 (e.g. "300s", "5m", "1h30m")',
+  ],
+  [
+    "timeout over the limit",
+    (d) => ((d.spec.timeout = "48h"), d),
+    "spec.timeout",
+    '"48h" is longer than the limit of 86400s',
+  ],
+  ["bad heal policy", (d) => ((d.spec.heal = "always"), d), "spec.heal", '"always" is not one of none, replace'],
+  [
+    "unknown spec field",
+    (d) => ((d.spec.priority = 1), d),
+    "spec.priority",
+    "unknown field (allowed: timeout, heal, packages, links)",
+  ],
   [
     "package name with upper case",
     (d) => ((d.spec.packages[0].name = "Ingress"), d),
     "spec.packages[0].name",
-    "lower-case",
+    '"Ingress" must consist of lower-case letters, digits and \'-\' (found "I")',
   ],
   [
     "package name starting with a digit (DNS-1035)",
     (d) => ((d.spec.packages[0].name = "1ngress"), d),
     "spec.packages[0].name",
-    "must start with a lower-case letter",
+    '"1ngress" must start with a lower-case letter',
   ],
   ["package without name", (d) => (delete d.spec.packages[0].name, d), "spec.packages[0].name", "is required"],
   [
@@ -115,13 +147,13 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "duplicate package names",
     (d) => ((d.spec.packages[1].name = "ingress"), (d.spec.packages[1].after = []), (d.spec.links = []), d),
     "spec.packages[1].name",
-    "already the name of spec.packages[0]",
+    '"ingress" is already the name of spec.packages[0]',
   ],
   [
     "unknown package field",
     (d) => ((d.spec.packages[0].image = "nginx"), d),
     "spec.packages[0].image",
-    "unknown field",
+    "unknown field (allowed: name, blueprint, blueprintRevision, version, replicas, resources, qos, after, placement, config)",
   ],
   [
     "package not an object",
@@ -134,13 +166,13 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "bad version tag",
     (d) => ((d.spec.packages[0].version = "1.9 beta"), d),
     "spec.packages[0].version",
-    "must consist of",
+    "\"1.9 beta\" must consist of letters, digits, '_', '.' and '-' (found \" \")",
   ],
   [
     "bad blueprint revision",
     (d) => ((d.spec.packages[0].blueprintRevision = "v1..2"), d),
     "spec.packages[0].blueprintRevision",
-    "not a valid git tag",
+    '"v1..2" is not a valid git tag or commit',
   ],
   [
     "replicas as a string",
@@ -152,43 +184,43 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "fractional replicas",
     (d) => ((d.spec.packages[0].replicas = 1.5), d),
     "spec.packages[0].replicas",
-    "must be an integer",
+    "must be an integer, not a number",
   ],
   [
     "negative replicas",
     (d) => ((d.spec.packages[0].replicas = -1), d),
     "spec.packages[0].replicas",
-    "between 0 and 1000",
+    "must be between 0 and 1000 (is -1)",
   ],
   [
     "bad cpu quantity",
     (d) => ((d.spec.packages[0].resources.cpu = "500 m"), d),
     "spec.packages[0].resources.cpu",
-    'unknown suffix " m"',
+    'quantity "500 m" has an unknown suffix " m" (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent)',
   ],
   [
     "cpu with an unknown suffix",
     (d) => ((d.spec.packages[0].resources.cpu = "2cores"), d),
     "spec.packages[0].resources.cpu",
-    "unknown suffix",
+    'quantity "2cores" has an unknown suffix "cores" (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent)',
   ],
   [
     "negative memory",
     (d) => ((d.spec.packages[0].resources.memory = "-1Gi"), d),
     "spec.packages[0].resources.memory",
-    "must not be negative",
+    '"-1Gi" must not be negative',
   ],
   [
     "memory in hex",
     (d) => ((d.spec.packages[0].resources.memory = "0x100"), d),
     "spec.packages[0].resources.memory",
-    "unknown suffix",
+    'quantity "0x100" has an unknown suffix "x100" (use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent)',
   ],
   [
     "malformed exponent",
     (d) => ((d.spec.packages[0].resources.memory = "1e"), d),
     "spec.packages[0].resources.memory",
-    "malformed exponent",
+    'quantity "1e" has a malformed exponent "e"',
   ],
   [
     "cpu as a number",
@@ -200,19 +232,19 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "limit below request",
     (d) => ((d.spec.packages[0].resources.limits = { cpu: "250m" }), d),
     "spec.packages[0].resources.limits.cpu",
-    "must not be less than the request",
+    '"250m" must not be less than the request "500m"',
   ],
   [
     "unknown resource",
     (d) => ((d.spec.packages[0].resources.gpu = "1"), d),
     "spec.packages[0].resources.gpu",
-    "unknown field",
+    "unknown field (allowed: cpu, memory, limits)",
   ],
   [
     "qos not a label value",
     (d) => ((d.spec.packages[0].qos = "gold plus"), d),
     "spec.packages[0].qos",
-    "must consist of",
+    "\"gold plus\" must consist of letters, digits, '-', '_' and '.' (found \" \")",
   ],
   [
     "unknown after",
@@ -230,7 +262,7 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "after listed twice",
     (d) => ((d.spec.packages[1].after = ["ingress", "ingress"]), d),
     "spec.packages[1].after[1]",
-    "is listed twice",
+    '"ingress" is listed twice',
   ],
   [
     "after not a list",
@@ -242,68 +274,73 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "two-package cycle",
     (d) => ((d.spec.packages[0].after = ["analytics"]), d),
     "spec.packages[0].after",
-    'cycle: "ingress" after "analytics" after "ingress"',
+    'the after lists form a cycle: "ingress" after "analytics" after "ingress"',
   ],
   [
     "placement with edge and domain",
     (d) => ((d.spec.packages[0].placement = { edge: "edge-1", domain: "domain-y" }), d),
     "spec.packages[0].placement",
-    "at most one of edge, domain and edgeSelector",
+    "give at most one of edge, domain and edgeSelector (has edge and domain)",
   ],
   [
     "bad edge name",
     (d) => ((d.spec.packages[0].placement = { edge: "Edge_1" }), d),
     "spec.packages[0].placement.edge",
-    "lower-case",
+    '"Edge_1" must consist of lower-case letters, digits and \'-\' (found "E")',
   ],
   [
     "bad edge selector key",
     (d) => ((d.spec.packages[0].placement = { edgeSelector: { "zone!": "north" } }), d),
     'spec.packages[0].placement.edgeSelector["zone!"]',
-    "must consist of",
+    "key \"zone!\" must consist of letters, digits, '-', '_' and '.' (found \"!\")",
   ],
   [
     "unknown placement field",
     (d) => ((d.spec.packages[0].placement = { cluster: "c1" }), d),
     "spec.packages[0].placement.cluster",
-    "unknown field",
+    "unknown field (allowed: edge, domain, edgeSelector)",
   ],
   [
     "bad setter name",
     (d) => ((d.spec.packages[0].config = { "bad key": "x" }), d),
     'spec.packages[0].config["bad key"]',
-    "must consist of",
+    "key \"bad key\" must consist of letters, digits, '_', '-' and '.' (found \" \")",
   ],
   [
     "config value an object",
     (d) => ((d.spec.packages[0].config = { LOG: { level: "x" } }), d),
     "spec.packages[0].config.LOG",
-    "must be a string, number or boolean",
+    "must be a string, number or boolean, not an object",
   ],
   [
     "config value too long",
     (d) => ((d.spec.packages[0].config = { BIG: "x".repeat(5000) }), d),
     "spec.packages[0].config.BIG",
-    "at most 4096",
+    "must be at most 4096 characters (has 5000)",
   ],
   [
     "link from an unknown package",
     (d) => ((d.spec.links[0].from = "nobody"), d),
     "spec.links[0].from",
-    "not a package of this intent",
+    '"nobody" is not a package of this intent',
   ],
   [
     "link to an unknown package",
     (d) => ((d.spec.links[0].to = "nobody"), d),
     "spec.links[0].to",
-    "not a package of this intent",
+    '"nobody" is not a package of this intent',
   ],
-  ["link to itself", (d) => ((d.spec.links[0].to = "ingress"), d), "spec.links[0].to", "cannot link to itself"],
+  [
+    "link to itself",
+    (d) => ((d.spec.links[0].to = "ingress"), d),
+    "spec.links[0].to",
+    'a package cannot link to itself ("ingress")',
+  ],
   [
     "link with to and external",
     (d) => ((d.spec.links[0].external = { host: "api.example", port: 443 }), d),
     "spec.links[0]",
-    "either to or external",
+    "give either to or external, not both",
   ],
   [
     "link without a target",
@@ -311,38 +348,43 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "spec.links[0].to",
     "is required (or give external)",
   ],
-  ["link port out of range", (d) => ((d.spec.links[0].port = 70000), d), "spec.links[0].port", "between 1 and 65535"],
+  [
+    "link port out of range",
+    (d) => ((d.spec.links[0].port = 70000), d),
+    "spec.links[0].port",
+    "must be between 1 and 65535 (is 70000)",
+  ],
   ["link without a port", (d) => (delete d.spec.links[0].port, d), "spec.links[0].port", "is required"],
   [
     "link with an unknown protocol",
-    (d) => ((d.spec.links[0].protocol = "udp"), d),
+    (d) => ((d.spec.links[0].protocol = "quic"), d),
     "spec.links[0].protocol",
-    "is not one of http, http2, grpc, tcp, tls",
+    '"quic" is not one of http, http2, grpc, tcp, tls',
   ],
   ["link without a protocol", (d) => (delete d.spec.links[0].protocol, d), "spec.links[0].protocol", "is required"],
   [
     "bad load balancer",
     (d) => ((d.spec.links[0].policy.loadBalancer = "FASTEST"), d),
     "spec.links[0].policy.loadBalancer",
-    "is not one of",
+    '"FASTEST" is not one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, PASSTHROUGH',
   ],
   [
     "too many retries",
     (d) => ((d.spec.links[0].policy.retries = 50), d),
     "spec.links[0].policy.retries",
-    "between 0 and 10",
+    "must be between 0 and 10 (is 50)",
   ],
   [
     "bad policy timeout",
     (d) => ((d.spec.links[0].policy.timeout = "2"), d),
     "spec.links[0].policy.timeout",
-    "needs a unit",
+    'duration "2" needs a unit after 2 (ns, us, ms, s, m, h)',
   ],
   [
     "external host with upper case",
     (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "API.example", port: 443 }, protocol: "tls" }), d),
     "spec.links[0].external.host",
-    "lower-case",
+    '"API.example" must be lower-case',
   ],
   [
     "external without port",
@@ -357,16 +399,21 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
       d
     ),
     "spec.links[0].port",
-    "differs from external.port",
+    "80 differs from external.port 443; give the port once",
   ],
   [
     "duplicate links",
     (d) => (d.spec.links.push({ ...d.spec.links[0] }), d),
     "spec.links[1]",
-    "duplicates spec.links[0]",
+    "duplicates spec.links[0] (same from, to and port)",
   ],
-  ["unknown link field", (d) => ((d.spec.links[0].weight = 1), d), "spec.links[0].weight", "unknown field"],
-  ["deep nesting", (d) => ((d.spec.packages[0].config = deep(30)), d), "", "nests deeper than 16 levels"],
+  [
+    "unknown link field",
+    (d) => ((d.spec.links[0].weight = 1), d),
+    "spec.links[0].weight",
+    "unknown field (allowed: from, to, external, port, protocol, policy)",
+  ],
+  ["deep nesting", (d) => ((d.spec.packages[0].config = deep(30)), d), "", "the document nests deeper than 16 levels"],
   [
     "too many packages",
     (d) => (
@@ -375,28 +422,20 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
       d
     ),
     "spec.packages",
-    "has 501 entries; at most 500",
+    "has 501 entries; at most 500 are allowed",
   ],
 ];
 
 describe("a bad intent", () => {
-  it("has at least 40 cases in the table", () => {
-    expect(BAD.length).toBeGreaterThanOrEqual(40);
-  });
-
   it.each(BAD)("is refused: %s", (_, change, path, message) => {
-    const issues = issuesOf(change(base()));
-    expect(issues.length, "no issue reported").toBeGreaterThan(0);
-    const match = issues.find((i) => i.path === path);
-    expect(match, `no issue at ${path}; got ${JSON.stringify(issues)}`).toBeDefined();
-    expect(match!.message).toContain(message);
+    expect(issuesOf(change(base()))).toContainEqual({ path, message });
   });
 
   it("reports every problem at once, each with its path", () => {
     const d = base();
     d.metadata.name = "Bad";
     d.spec.packages[0].replicas = "x";
-    d.spec.links[0].protocol = "udp";
+    d.spec.links[0].protocol = "quic";
     expect(issuesOf(d).map((i) => i.path)).toEqual([
       "metadata.name",
       "spec.packages[0].replicas",

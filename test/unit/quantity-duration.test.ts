@@ -1,7 +1,7 @@
 /** Kubernetes quantities and Go-style durations, parsed exactly. */
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "../../agent/intent/duration.js";
-import { formatMilli, parseQuantity, toMilli, toUnits } from "../../agent/intent/quantity.js";
+import { DurationError, formatDuration, parseDuration } from "../../agent/intent/duration.js";
+import { formatMilli, parseQuantity, QuantityError, toMilli, toUnits } from "../../agent/intent/quantity.js";
 
 describe("parseQuantity", () => {
   it.each([
@@ -29,12 +29,25 @@ describe("parseQuantity", () => {
     expect(toUnits(parseQuantity("123Mi"))).toBe(128_974_848n);
   });
 
-  it.each(["", "m", "1x", "0x10", "1.2.3", "1e", "1e+", "Mi", " 1", "1 ", "1Mi2", "--1", "1e99", "1KiB"])(
-    "refuses %j",
-    (text) => {
-      expect(() => parseQuantity(text)).toThrow();
-    },
-  );
+  it.each([
+    ["", "empty quantity"],
+    ["m", 'quantity "m" must start with a number'],
+    ["1x", 'quantity "1x" has an unknown suffix "x"'],
+    ["0x10", 'quantity "0x10" has an unknown suffix "x10"'],
+    ["1.2.3", 'quantity "1.2.3" has an unknown suffix ".3"'],
+    ["1e", 'quantity "1e" has a malformed exponent "e"'],
+    ["1e+", 'quantity "1e+" has a malformed exponent "e+"'],
+    ["Mi", 'quantity "Mi" must start with a number'],
+    [" 1", 'quantity " 1" must start with a number'],
+    ["1 ", 'quantity "1 " has an unknown suffix " "'],
+    ["1Mi2", 'quantity "1Mi2" has an unknown suffix "Mi2"'],
+    ["--1", 'quantity "--1" must start with a number'],
+    ["1e99", 'quantity "1e99" has an exponent out of range'],
+    ["1KiB", 'quantity "1KiB" has an unknown suffix "KiB"'],
+  ])("refuses %j: %s", (text, message) => {
+    expect(() => parseQuantity(text)).toThrow(QuantityError);
+    expect(() => parseQuantity(text)).toThrow(message);
+  });
 
   it("formats millicores as Kubernetes prints them", () => {
     expect(formatMilli(250n)).toBe("250m");
@@ -55,7 +68,7 @@ describe("parseDuration", () => {
     expect(parseDuration(text)).toBe(ms);
   });
   it.each(["", "5", "5 m", "m", "5d", "1..5s", "-5s", "5sm"])("refuses %j", (text) => {
-    expect(() => parseDuration(text)).toThrow();
+    expect(() => parseDuration(text)).toThrow(DurationError);
   });
   it("formats back", () => {
     expect(formatDuration(5_400_000)).toBe("1h30m");

@@ -103,6 +103,55 @@ describe("a remote repository whose server stops answering", () => {
     expect(server.git("hung", "rev-parse", "main").trim()).toBe(commit);
   });
 
+  it("a commit queued behind a hung push stops when its caller aborts, without waiting for that push", async () => {
+    const { url, dir } = repository("queued");
+    const remote = new RemoteGitRepository({ url, dir, credentials: creds, deadlines: { push: 3_000 } });
+    const repo = new DeploymentRepository(remote);
+    await remote.fetch();
+    const before = git(dir, "rev-parse", "refs/heads/main");
+
+    proxy.hold(isService("git-receive-pack"), "silent");
+    const held = proxy.nextHeld();
+    let firstEnded = false;
+    const first = repo.ensureSentinel().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    void first.finally(() => {
+      firstEnded = true;
+    });
+    await within(5_000, held, "the first push never reached the server");
+    const controller = new AbortController();
+    const second = repo
+      .writeWave(
+        {
+          intent: "chain",
+          revision: 1,
+          wave: 1,
+          packages: new Map([["web", new Map([["chain/web/a.yaml", "a: 1\n"]])]]),
+        },
+        { signal: controller.signal },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    controller.abort();
+    expect(await within(2_000, second, "the queued commit did not stop")).toMatchObject({
+      code: "ERR_CANCELLED",
+      // A plain abort() gives Node's own reason (an AbortError), whose text is Node's.
+      message: expect.stringMatching(/^push to \S+\/queued\.git stopped: /),
+      data: { operation: "push", repository: url },
+    });
+    expect(firstEnded).toBe(false);
+    expect(await within(10_000, first, "the first push did not end")).toMatchObject({ code: "ERR_DEADLINE" });
+
+    // The queued change was never written, here or there.
+    expect(git(dir, "rev-parse", "refs/heads/main")).toBe(before);
+    expect(server.git("queued", "rev-parse", "main").trim()).toBe(before);
+    expect(server.git("queued", "ls-tree", "-r", "--name-only", "main").trim()).toBe("");
+  });
+
   it("a caller's signal aborting a fetch mid-way closes the request, and keeps the clone as it was", async () => {
     const { url, dir } = repository("midway");
     const remote = new RemoteGitRepository({ url, dir, credentials: creds });

@@ -262,6 +262,18 @@ describe("the edge driver", () => {
       code: "ERR_EDGE_UNREACHABLE",
       message: expect.stringContaining("refused the credentials (HTTP 401)"),
     });
+    // Without the edge's CA, the server's certificate does not verify: said by its TLS code.
+    const noCa = await EdgeClient.fromConfig({
+      name: "edge-s",
+      server: secure.url,
+      tokenFile: secure.tokenFile!,
+      labels: {},
+      timeoutMs: 1500,
+    });
+    await expect(noCa.capacity()).rejects.toMatchObject({
+      code: "ERR_EDGE_UNREACHABLE",
+      message: expect.stringMatching(/^edge edge-s: list (nodes|pods): TLS verification failed \([A-Z_]+\)$/),
+    });
   });
 
   it("reaches an edge through a kubeconfig file and context, as for a real cluster", async () => {

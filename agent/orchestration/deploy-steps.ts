@@ -96,13 +96,16 @@ export const chainWave: Step<RunContext> = {
     await deps.failpoints.hit("deploy-before-commit", signal);
     await allOrAbort(plan.chains, signal, async (c, signal) => {
       const git = repositoryOf(deps, c.repository).git;
-      const commit = await new DeploymentRepository(git).writeWave({
-        intent: intent.name,
-        revision: r.revision,
-        wave: 0,
-        packages: new Map(),
-        chain: c.files,
-      });
+      const commit = await new DeploymentRepository(git).writeWave(
+        {
+          intent: intent.name,
+          revision: r.revision,
+          wave: 0,
+          packages: new Map(),
+          chain: c.files,
+        },
+        { signal },
+      );
       signal.throwIfAborted();
       const edge = edgeOf(deps, c.edge);
       await waitSynced(
@@ -158,15 +161,13 @@ export const commitWave: Step<WaveContext> = {
     const r = live.record;
     await Promise.all([...ctx.wave.byRepository.keys()].map((repo) => touch(deps, live, repo)));
     await deps.failpoints.hit("deploy-before-commit", signal);
-    await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs]) => {
+    await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
       const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const));
       const git = repositoryOf(deps, repo).git;
-      const commit = await new DeploymentRepository(git).writeWave({
-        intent: intent.name,
-        revision: r.revision,
-        wave: ctx.wave.number,
-        packages: files,
-      });
+      const commit = await new DeploymentRepository(git).writeWave(
+        { intent: intent.name, revision: r.revision, wave: ctx.wave.number, packages: files },
+        { signal },
+      );
       ctx.wave.commits.set(repo, commit.commit);
       const how = commit.changed ? "committed" : "unchanged at";
       for (const p of pkgs) {
@@ -258,8 +259,7 @@ export const removeDropped: Step<RunContext> = {
       if (drop.length === 0) continue;
       await touch(deps, live, repo.record.name);
       const d = new DeploymentRepository(repo.git);
-      const commit =
-        keep.size === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+      const commit = await d.removeIntent(r.intent, r.revision, keep.size === 0 ? undefined : drop, { signal });
       setState(deps, live, "", r.state, `removed ${drop.join(", ")} from ${repo.record.name}`, "progress");
       const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
       if (edge) {

@@ -26,7 +26,9 @@ export const restore: Step<CleanupContext> = {
         try {
           const registered = repositoryOf(deps, repo);
           const d = new DeploymentRepository(registered.git);
-          const commit = await d.restoreIntent(r.intent, r.revision, baseline || undefined);
+          // Not the shutdown signal: at shutdown the restore is still committed (its wait is skipped below).
+          const signal = deadline(`the restore of ${repo}`, timeoutMs);
+          const commit = await d.restoreIntent(r.intent, r.revision, baseline || undefined, { signal });
           const edge = registered.record.edge ? deps.edges.get(registered.record.edge) : undefined;
           if (!edge || deps.shutdown.aborted) return;
           await waitSynced(

@@ -35,8 +35,10 @@ export const removeWaves: Step<CleanupContext> = {
               : r.packages.filter((p) => p.wave === w && present.has(p.package)).map((p) => p.package);
           if (drop.length === 0) return;
           const d = new DeploymentRepository(repo.git);
-          const commit =
-            w === 0 ? await d.removeIntent(r.intent, r.revision) : await d.removeIntent(r.intent, r.revision, drop);
+          const packages = w === 0 ? undefined : drop;
+          // Bounded, but not stopped by the shutdown: a removal under way is committed (a restart finishes the rest).
+          const signal = deadline(`the removal from ${repo.record.name}`, timeoutMs);
+          const commit = await d.removeIntent(r.intent, r.revision, packages, { signal });
           const short = commit.commit.slice(0, 12);
           for (const p of drop) {
             if (p !== "_chain") setState(deps, live, p, "TERMINATING", `removed from ${repo.record.name} at ${short}`);

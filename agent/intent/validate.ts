@@ -36,6 +36,7 @@ import {
 } from "./names.js";
 import { isIPv4 } from "node:net";
 import { orderPackages } from "./order.js";
+import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
 
 /** Namespaces an intent (whose name is its chain's namespace) must not take. */
 const RESERVED_NAMESPACES = new Set([
@@ -47,37 +48,47 @@ const RESERVED_NAMESPACES = new Set([
   "istio-system",
   "config-management-system",
 ]);
-import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
+/** Null and undefined both mean "not given" (see {@link validateIntent} on absent, null and empty). */
+function absent(v: unknown): v is null | undefined {
+  return v === undefined || v === null;
+}
+
+/**
+ * A quantity field: absent (undefined or null) gives undefined; an empty string is refused, since it is not a
+ * Kubernetes quantity and, unlike leaving the field out, says nothing (the API never sees one: see validateIntent).
+ */
+function quantity(
+  c: Checker,
+  v: unknown,
+  path: string,
+  unit: "milli" | "bytes",
+): { text: string; amount: number } | undefined {
+  if (v === "") {
+    c.add(path, 'must not be empty: "" is not a Kubernetes quantity; to give none, leave the field out');
+    return undefined;
+  }
+  const text = c.string(v, path, { max: 64 });
+  if (text === undefined) return undefined;
+  try {
+    const q = parseQuantity(text);
+    const amount = unit === "milli" ? toMilli(q) : toUnits(q);
+    const max = unit === "milli" ? 1_000_000_000n : BigInt(Number.MAX_SAFE_INTEGER);
+    if (amount < 0n) c.add(path, `${JSON.stringify(text)} must not be negative`);
+    else if (amount > max) c.add(path, `${JSON.stringify(text)} is larger than any edge`);
+    else return { text, amount: Number(amount) };
+  } catch (err) {
+    if (!(err instanceof QuantityError)) throw err;
+    c.add(path, err.message);
+  }
+  return undefined;
+}
 
 function resourceAmounts(c: Checker, v: Json, path: string): ResourceAmounts {
   const out: ResourceAmounts = {};
-  const cpu = c.string(v["cpu"], joinPath(path, "cpu"), { max: 64 });
-  if (cpu !== undefined) {
-    try {
-      const q = parseQuantity(cpu);
-      const millis = toMilli(q);
-      if (millis < 0n) c.add(joinPath(path, "cpu"), `${JSON.stringify(cpu)} must not be negative`);
-      else if (millis > 1_000_000_000n) c.add(joinPath(path, "cpu"), `${JSON.stringify(cpu)} is larger than any edge`);
-      else out.cpu = { text: cpu, millis: Number(millis) };
-    } catch (err) {
-      if (!(err instanceof QuantityError)) throw err;
-      c.add(joinPath(path, "cpu"), err.message);
-    }
-  }
-  const memory = c.string(v["memory"], joinPath(path, "memory"), { max: 64 });
-  if (memory !== undefined) {
-    try {
-      const q = parseQuantity(memory);
-      const bytes = toUnits(q);
-      if (bytes < 0n) c.add(joinPath(path, "memory"), `${JSON.stringify(memory)} must not be negative`);
-      else if (bytes > BigInt(Number.MAX_SAFE_INTEGER))
-        c.add(joinPath(path, "memory"), `${JSON.stringify(memory)} is larger than any edge`);
-      else out.memory = { text: memory, bytes: Number(bytes) };
-    } catch (err) {
-      if (!(err instanceof QuantityError)) throw err;
-      c.add(joinPath(path, "memory"), err.message);
-    }
-  }
+  const cpu = quantity(c, v["cpu"], joinPath(path, "cpu"), "milli");
+  if (cpu) out.cpu = { text: cpu.text, millis: cpu.amount };
+  const memory = quantity(c, v["memory"], joinPath(path, "memory"), "bytes");
+  if (memory) out.memory = { text: memory.text, bytes: memory.amount };
   return out;
 }
 
@@ -272,11 +283,11 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
       check: hostProblem,
     });
     const port = c.integer(ext["port"], joinPath(path, "external", "port"), 1, 65535);
-    if (ext["port"] === undefined) c.add(joinPath(path, "external", "port"), "is required");
+    if (absent(ext["port"])) c.add(joinPath(path, "external", "port"), "is required");
     if (host !== undefined && port !== undefined) external = { host, port };
   }
   let port = c.integer(o["port"], joinPath(path, "port"), 1, 65535);
-  if (port === undefined && o["port"] === undefined) {
+  if (absent(o["port"])) {
     if (external) port = external.port;
     else if (to !== undefined) c.add(joinPath(path, "port"), "is required");
   } else if (port !== undefined && external && port !== external.port) {
@@ -306,6 +317,22 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
 
 /**
  * Validates an intent document and returns the model.
+ *
+ * One validator serves every surface — the CLI's YAML or JSON text (`parseIntentText` in load.ts) and the
+ * DeploymentIntent message of the API (`intentFromMessage`, through its proto3 JSON form) — so the same
+ * document gets the same answer. How absent, `null` and empty values read:
+ * - `null` means absent, everywhere, as the proto3 JSON mapping reads it (a message cannot carry a null at all):
+ *   an optional field takes its default, and a required one is refused as `is required`, which is what the API
+ *   says when the field is not set (`port: null` on a link is `spec.links[0].port: is required` on every surface).
+ * - proto/camino/v1/intent.proto declares the scalar fields without presence (plain `string` and `uint32`; only
+ *   `replicas` and `retries` are wrappers), so a message never carries an empty string or a 0 there: on the API,
+ *   they read as absent. The text surfaces can say more, and where the empty value is not a value of the field they
+ *   refuse it: a quantity `""` (`resources.cpu`, `.memory` and their limits) is not a Kubernetes quantity and is
+ *   refused naming its path; a port of 0 is out of range there, and unset on the API (so `is required`, or for a
+ *   link to an external endpoint, that endpoint's port).
+ * - Other strings read empty as absent on every surface: the proto gives empty a meaning for `timeout`,
+ *   `blueprintRevision` and `placement`, and the rest (`heal`, `version`, `qos`, the link's `to` and policy) are
+ *   optional text whose empty form was never a value.
  * @param doc the plain JSON form of the document
  * @throws IntentError listing every problem with its field path (code ERR_INTENT_CYCLE for a cycle).
  */

@@ -235,6 +235,18 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     '"250m" must not be less than the request "500m"',
   ],
   [
+    "an empty cpu request",
+    (d) => ((d.spec.packages[0].resources.cpu = ""), d),
+    "spec.packages[0].resources.cpu",
+    'must not be empty: "" is not a Kubernetes quantity; to give none, leave the field out',
+  ],
+  [
+    "an empty memory limit",
+    (d) => ((d.spec.packages[0].resources.limits = { memory: "" }), d),
+    "spec.packages[0].resources.limits.memory",
+    'must not be empty: "" is not a Kubernetes quantity; to give none, leave the field out',
+  ],
+  [
     "unknown resource",
     (d) => ((d.spec.packages[0].resources.gpu = "1"), d),
     "spec.packages[0].resources.gpu",
@@ -355,6 +367,7 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "must be between 1 and 65535 (is 70000)",
   ],
   ["link without a port", (d) => (delete d.spec.links[0].port, d), "spec.links[0].port", "is required"],
+  ["link port null", (d) => ((d.spec.links[0].port = null), d), "spec.links[0].port", "is required"],
   [
     "link with an unknown protocol",
     (d) => ((d.spec.links[0].protocol = "quic"), d),
@@ -389,6 +402,12 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
   [
     "external without port",
     (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api.example" }, protocol: "tls" }), d),
+    "spec.links[0].external.port",
+    "is required",
+  ],
+  [
+    "external port null",
+    (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api.example", port: null }, protocol: "tls" }), d),
     "spec.links[0].external.port",
     "is required",
   ],

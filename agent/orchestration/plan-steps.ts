@@ -123,7 +123,7 @@ export const place: Step<PlanContext> = {
   async run(ctx) {
     const { deps, intent } = ctx;
     await deps.book.refresh({ maxAgeMs: deps.capacityMaxAgeMs, signal: ctx.signal });
-    // From here to the reservation (admit) nothing awaits: the free amounts read are the ones reserved against.
+    // Placement works on this reading; the admit step reads the book again before it reserves.
     const states = deps.book.edgeStates(ctx.edges, intent.name);
     // An edge with a deployment repository but no Kubernetes connection can be named, never used.
     for (const name of deps.registry.edges()) {
@@ -307,7 +307,7 @@ export const network: Step<PlanContext> = {
 
 /**
  * Admit and reserve. The exact requests of the hydrated pods, packages in order, against what each edge (and
- * each of its nodes) has free after other intents' reservations; what the edge already runs of a package (an
+ * each of its nodes) has free after other intents' reservations, read again at this step's start; what the edge already runs of a package (an
  * update) is not asked for twice. Writes `reservations` and `resources` reasons; with `reserve` and no reason
  * anywhere, records the intent's reservations in the same synchronous step as the checks.
  */
@@ -315,8 +315,15 @@ export const admit: Step<PlanContext> = {
   name: "admit and reserve",
   async run(ctx) {
     const { deps, intent } = ctx;
+    // The edges as the book sees them now, not as the place step saw them: steps are awaited one after the other,
+    // so another intent's admission may have reserved in between. From this read to `reserve` below nothing
+    // awaits, so the free amounts checked are the ones reserved against (placement may then be refused here).
+    const now = new Map(deps.book.edgeStates(ctx.edges, intent.name).map((s) => [s.name, s]));
     const working = new Map<string, EdgeState>(
-      [...ctx.states].map(([k, s]) => [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }]),
+      [...ctx.states].map(([k, placed]) => {
+        const s = now.get(k) ?? placed;
+        return [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }];
+      }),
     );
     for (const name of intent.order) {
       const plan = plannedOf(ctx, name);

@@ -97,9 +97,15 @@ export class EdgeTransport {
    */
   async call<T>(what: string, fn: (apis: EdgeApis) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw abortReason(signal);
+    // The caller's signal is followed by a listener removed when the call ends, not joined with AbortSignal.any:
+    // the caller's signal often lives long (an observer's, the agent's), and on Node 20 every AbortSignal.any
+    // built on it stays referenced from it for good (nodejs/node#55351), one per call.
+    const caller = new AbortController();
+    const follow = () => caller.abort(abortReason(signal as AbortSignal));
+    signal?.addEventListener("abort", follow, { once: true });
     const limit = deadline(`${what} on edge ${this.edge}`, this.timeoutMs);
     try {
-      const result = await this.#signals.run(anySignal(signal, limit), () => fn(this.apis));
+      const result = await this.#signals.run(anySignal(caller.signal, limit), () => fn(this.apis));
       this.#seen(true, "ok");
       return result;
     } catch (err) {
@@ -111,6 +117,8 @@ export class EdgeTransport {
       if (e.code === "ERR_EDGE_API") this.#seen(true, "ok");
       else this.#seen(false, e.data["reason"] as string);
       throw e;
+    } finally {
+      signal?.removeEventListener("abort", follow);
     }
   }
 

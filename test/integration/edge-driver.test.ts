@@ -165,11 +165,12 @@ describe("the edge driver", () => {
       await repo.writeWave({ intent: "intent-b", revision: 1, wave: 1, packages: new Map([["p", cm("intent-b")]]) })
     ).commit;
     const isDescendant = (h: string, c: string) => local.isDescendant(h, c);
-    // B moved HEAD past A: A is synced once the edge is at B (a descendant), not only at exactly A.
+    // B moved HEAD past A: A is synced once the edge is at B (a descendant), not only at exactly A. (A slow run
+    // may see the edge at A first: the wait is for the edge at B.)
     const stateA = await until(
-      "intent-a synced",
+      "intent-a synced at B",
       () => edgeH.syncState(a, "intent-a", isDescendant),
-      (s) => s.synced,
+      (s) => s.synced && s.commit === b,
     );
     expect(stateA).toMatchObject({ synced: true, commit: b, errors: [] });
     expect(await edgeH.syncState(b, "intent-b", isDescendant)).toMatchObject({ synced: true });

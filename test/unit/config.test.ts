@@ -1,8 +1,9 @@
 /** The agent config: defaults, relative paths, environment overrides, and every bad value named. */
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../agent/config/config.js";
+import { loadConfig, parseConfig } from "../../agent/config/config.js";
 import { ConfigError } from "../../agent/errors.js";
 
 /** A config document from test/fixtures/config. */
@@ -82,6 +83,24 @@ describe("parseConfig", () => {
   it("refuses the same port for both listeners, and a document that is not a mapping", () => {
     expect(issues(fixture("same-port.yaml"))).toEqual(["server.http.port: 7000 is already the gRPC port"]);
     expect(issues(fixture("not-a-mapping.yaml"))[0]).toBe(": the configuration must be a YAML mapping");
+  });
+});
+
+describe("loadConfig", () => {
+  const at = (name: string) => fileURLToPath(new URL(`../fixtures/config/jwks-file/${name}`, import.meta.url));
+
+  it("reads the JWKS file an external issuer names, relative to the config file", async () => {
+    const c = await loadConfig(at("domain.yaml"), {});
+    const jwks = JSON.parse(readFileSync(at("portal.jwks.json"), "utf8"));
+    expect(c.auth.externalIssuers).toEqual([{ issuer: "https://portal.example", audience: "domain-x", jwks }]);
+  });
+
+  it("names a JWKS file it cannot read", async () => {
+    const err = await loadConfig(at("missing.yaml"), {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      { path: "auth.externalIssuers[0].jwksFile", message: "gone.jwks.json cannot be read as a JWKS" },
+    ]);
   });
 });
 

@@ -8,7 +8,7 @@ import { CaminoError, type FieldIssue } from "../errors.js";
 import type { Failpoints } from "../failpoints.js";
 import type { Intent } from "../intent/model.js";
 import type { Logger } from "../log/logger.js";
-import { anySignal } from "../util/signals.js";
+import { linkSignals } from "../util/signals.js";
 import { startDeployRun } from "./deployment-run.js";
 import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
 import { EdgeObservers } from "./edge-observers.js";
@@ -104,8 +104,14 @@ export class DeploymentManager {
   }
 
   /** A deployment's events from `since` (or its current state), then live ones until it settles or `signal` aborts. */
-  watch(nameOrId: string, since: Date | undefined, signal: AbortSignal): AsyncGenerator<WatchedEvent> {
-    return this.#deps.events.watch(this.#store.find(nameOrId), since, anySignal(signal, this.#shutdown.signal));
+  async *watch(nameOrId: string, since: Date | undefined, signal: AbortSignal): AsyncGenerator<WatchedEvent> {
+    const live = this.#store.find(nameOrId);
+    const link = linkSignals(signal, this.#shutdown.signal);
+    try {
+      yield* this.#deps.events.watch(live, since, link.signal);
+    } finally {
+      link.dispose();
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
  * instead of throwing, so the reservations are always released and the outcome always recorded.
  */
 import { DeploymentRepository } from "../cad/deployment-repo.js";
-import { anySignal, deadline } from "../util/signals.js";
+import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { repositoryOf, setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
 import type { Step } from "./steps.js";
@@ -84,7 +84,8 @@ export const ROLLBACK_STEPS: readonly Step<CleanupContext>[] = [restore, release
 
 /** Rolls back `live`'s revision because of `cause`; never throws. */
 export async function rollBack(deps: LifecycleDeps, live: LiveDeployment, cause: string): Promise<void> {
-  const signal = anySignal(deadline("the rollback", deps.options.cleanupTimeoutMs), deps.shutdown);
+  const link = linkSignals(deadline("the rollback", deps.options.cleanupTimeoutMs), deps.shutdown);
+  const signal = link.signal;
   const ctx: CleanupContext = { deps, live, cause, problems: [], signal, stage: "" };
   try {
     // A step never throws; the signal only bounds the waits, so every step runs.
@@ -94,5 +95,7 @@ export async function rollBack(deps: LifecycleDeps, live: LiveDeployment, cause:
     }
   } catch (err) {
     deps.logger.error("the rollback failed unexpectedly", { intent: live.record.intent, error: String(err) });
+  } finally {
+    link.dispose();
   }
 }

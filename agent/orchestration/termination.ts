@@ -6,7 +6,7 @@
  * hold it.
  */
 import { DeploymentRepository } from "../cad/deployment-repo.js";
-import { anySignal, deadline } from "../util/signals.js";
+import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
 import type { Step } from "./steps.js";
@@ -90,14 +90,19 @@ export const TERMINATION_STEPS: readonly Step<CleanupContext>[] = [removeWaves, 
 
 /** Terminates `live`'s intent; never throws (problems are in the final reason). */
 export async function terminate(deps: LifecycleDeps, live: LiveDeployment): Promise<void> {
-  const signal = anySignal(deadline("the termination", deps.options.cleanupTimeoutMs), deps.shutdown);
+  const link = linkSignals(deadline("the termination", deps.options.cleanupTimeoutMs), deps.shutdown);
+  const signal = link.signal;
   const ctx: CleanupContext = { deps, live, cause: "terminate requested", problems: [], signal, stage: "" };
-  for (const step of TERMINATION_STEPS) {
-    ctx.stage = step.name;
-    try {
-      await step.run(ctx);
-    } catch (err) {
-      ctx.problems.push((err as Error).message);
+  try {
+    for (const step of TERMINATION_STEPS) {
+      ctx.stage = step.name;
+      try {
+        await step.run(ctx);
+      } catch (err) {
+        ctx.problems.push((err as Error).message);
+      }
     }
+  } finally {
+    link.dispose();
   }
 }

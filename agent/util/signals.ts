@@ -16,13 +16,50 @@ export class DeadlineError extends CaminoError {
 /**
  * A signal that aborts when any of `signals` aborts, with that signal's reason. Undefined entries are skipped.
  * Many listeners may wait on one run's signal (every call under way), so the listener limit is lifted.
- * @example const signal = anySignal(ctx.signal, agentShutdown, deadline("dry run", 5000));
+ * For parents that live about as long as the result (a run's signal, a call's deadline): on Node 20,
+ * `AbortSignal.any` leaves an entry on each parent for every signal made from it (nodejs/node#55351), so a
+ * long-lived parent such as the agent's shutdown signal is linked with {@link linkSignals} instead.
+ * @example const signal = anySignal(runSignal, deadline("dry run", 5000));
  */
 export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
   const signal = present.length === 1 ? (present[0] as AbortSignal) : AbortSignal.any(present);
   setMaxListeners(0, signal);
   return signal;
+}
+
+/** A signal linked to its parents until {@link LinkedSignal.dispose} is called. */
+export interface LinkedSignal {
+  readonly signal: AbortSignal;
+  /** Unlinks from the parents (idempotent): call it when the work the signal bounds is over. */
+  dispose(): void;
+}
+
+/**
+ * Like {@link anySignal}, with listeners that `dispose` removes, so that linking to a long-lived parent (the
+ * agent's shutdown signal) leaves nothing behind on it once the work is over.
+ * @example const link = linkSignals(ctx.signal, shutdown); try { await work(link.signal) } finally { link.dispose() }
+ */
+export function linkSignals(...signals: (AbortSignal | undefined)[]): LinkedSignal {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const parents = signals.filter((s): s is AbortSignal => s !== undefined);
+  const dispose = () => {
+    for (const p of parents) p.removeEventListener("abort", onAbort);
+  };
+  function onAbort(this: AbortSignal) {
+    dispose();
+    controller.abort(this.reason);
+  }
+  for (const p of parents) {
+    if (p.aborted) {
+      controller.abort(p.reason);
+      break;
+    }
+    p.addEventListener("abort", onAbort, { once: true });
+  }
+  if (controller.signal.aborted) dispose();
+  return { signal: controller.signal, dispose };
 }
 
 /** A signal that aborts after `ms` with a {@link DeadlineError} naming `what`. Its timer does not hold the process open. */

@@ -67,7 +67,11 @@ export const admit: Step<RunContext> = {
       r.admission = plan.admission;
       for (const p of plan.packages) {
         if (p.admission.length > 0) {
-          setState(deps, live, p.package, "FAILED", p.admission.map((a) => `${a.check}: ${a.message}`).join("; "));
+          setState(deps, live, {
+            package: p.package,
+            state: "FAILED",
+            reason: p.admission.map((a) => `${a.check}: ${a.message}`).join("; "),
+          });
         }
       }
       const reasons = plan.admission.map((a) => `${a.package}${a.edge ? `@${a.edge}` : ""} [${a.check}] ${a.message}`);
@@ -76,8 +80,9 @@ export const admit: Step<RunContext> = {
         plan.admission,
       );
     }
-    for (const p of plan.packages) setState(deps, live, p.package, "ADMITTED", `${p.reason}; reserved on ${p.edge}`);
-    setState(deps, live, "", "ADMITTED", `every package admitted (${plan.packages.length})`);
+    for (const p of plan.packages)
+      setState(deps, live, { package: p.package, state: "ADMITTED", reason: `${p.reason}; reserved on ${p.edge}` });
+    setState(deps, live, { state: "ADMITTED", reason: `every package admitted (${plan.packages.length})` });
   },
 };
 
@@ -115,7 +120,11 @@ export const chainWave: Step<RunContext> = {
       );
     });
     const edges = plan.chains.map((c) => c.edge).join(", ");
-    setState(deps, live, "", "COMMITTED", `wave 0: the chain's namespace synced on ${edges}`, "progress");
+    setState(deps, live, {
+      state: "COMMITTED",
+      reason: `wave 0: the chain's namespace synced on ${edges}`,
+      kind: "progress",
+    });
   },
 };
 
@@ -142,7 +151,11 @@ export const dryRunWave: Step<WaveContext> = {
     for (const p of ctx.wave.packages) {
       const mine = refused.filter((x) => x.package === p.package);
       if (mine.length > 0) {
-        setState(deps, live, p.package, "FAILED", `dry run refused: ${mine.map((x) => x.message).join("; ")}`);
+        setState(deps, live, {
+          package: p.package,
+          state: "FAILED",
+          reason: `dry run refused: ${mine.map((x) => x.message).join("; ")}`,
+        });
       }
     }
     const what = refused.map((x) => `${x.package}@${x.edge} ${x.message}`).join("; ");
@@ -173,7 +186,11 @@ export const commitWave: Step<WaveContext> = {
       for (const p of pkgs) {
         const rec = r.packages.find((x) => x.package === p.package);
         if (rec) rec.commit = commit.commit;
-        setState(deps, live, p.package, "COMMITTED", `${how} ${commit.commit.slice(0, 12)} in ${repo}`);
+        setState(deps, live, {
+          package: p.package,
+          state: "COMMITTED",
+          reason: `${how} ${commit.commit.slice(0, 12)} in ${repo}`,
+        });
       }
     });
   },
@@ -193,7 +210,11 @@ export const syncWave: Step<WaveContext> = {
         signal,
       );
       for (const p of pkgs)
-        setState(deps, live, p.package, "SYNCED", `edge ${edge.name} synced ${commit.slice(0, 12)}`);
+        setState(deps, live, {
+          package: p.package,
+          state: "SYNCED",
+          reason: `edge ${edge.name} synced ${commit.slice(0, 12)}`,
+        });
     });
   },
 };
@@ -212,7 +233,7 @@ export const availableWave: Step<WaveContext> = {
       await deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why) => {
         live.waiting = why;
       });
-      setState(deps, live, p.package, "READY", `workloads available on ${edge.name}`);
+      setState(deps, live, { package: p.package, state: "READY", reason: `workloads available on ${edge.name}` });
     });
   },
 };
@@ -260,7 +281,11 @@ export const removeDropped: Step<RunContext> = {
       await touch(deps, live, repo.record.name);
       const d = new DeploymentRepository(repo.git);
       const commit = await d.removeIntent(r.intent, r.revision, keep.size === 0 ? undefined : drop, { signal });
-      setState(deps, live, "", r.state, `removed ${drop.join(", ")} from ${repo.record.name}`, "progress");
+      setState(deps, live, {
+        state: r.state,
+        reason: `removed ${drop.join(", ")} from ${repo.record.name}`,
+        kind: "progress",
+      });
       const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
       if (edge) {
         await waitSynced(
@@ -295,7 +320,7 @@ export const ready: Step<RunContext> = {
     const { deps, live } = ctx;
     const plan = planOf(ctx);
     const edges = [...new Set(plan.packages.map((p) => p.edge))].join(", ");
-    setState(deps, live, "", "READY", `every package READY (${plan.packages.length} on ${edges})`);
+    setState(deps, live, { state: "READY", reason: `every package READY (${plan.packages.length} on ${edges})` });
     await deps.journal.save(live.record);
   },
 };

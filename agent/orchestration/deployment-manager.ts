@@ -189,8 +189,9 @@ export class DeploymentManager {
     live.record = record;
     live.controller = new AbortController();
     this.#store.set(live);
-    setState(this.#deps, live, "", "PENDING", "submitted");
-    for (const p of record.packages) setState(this.#deps, live, p.package, "PENDING", p.reason);
+    setState(this.#deps, live, { state: "PENDING", reason: "submitted" });
+    for (const p of record.packages)
+      setState(this.#deps, live, { package: p.package, state: "PENDING", reason: p.reason });
     live.run = startDeployRun(this.#deps, live, intent);
     return { id: record.id, revision, noOp: false };
   }
@@ -217,7 +218,7 @@ export class DeploymentManager {
     live.controller?.abort(new RunFailure("terminated by request"));
     await live.run?.catch(() => undefined);
     live.controller = new AbortController();
-    setState(this.#deps, live, "", "TERMINATING", "terminate requested");
+    setState(this.#deps, live, { state: "TERMINATING", reason: "terminate requested" });
     live.run = terminate(this.#deps, live).finally(() => {
       delete live.controller;
       delete live.terminating;

@@ -33,14 +33,11 @@ export function startDeployRun(
     let giveBack: (() => void) | undefined;
     try {
       giveBack = await deps.queue.take(ctx.signal, ({ running, waiting }) =>
-        setState(
-          deps,
-          live,
-          "",
-          "PENDING",
-          `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`,
-          "progress",
-        ),
+        setState(deps, live, {
+          state: "PENDING",
+          reason: `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`,
+          kind: "progress",
+        }),
       );
       await runSteps(DEPLOY_STEPS, ctx);
     } catch (err) {

@@ -18,6 +18,18 @@ interface Settle<T> {
   fail: (reason: Error) => void;
 }
 
+/** What a sync waiter waits for. */
+export interface SyncWait {
+  /** The commit that must be synced (or a descendant of it). */
+  commit: string;
+  /** Sync errors count against the wait only when they name this intent's objects. */
+  intent: string;
+  /** Whether `head` is `commit` or a descendant of it (from the repository's history). */
+  isDescendant: (head: string, commit: string) => Promise<boolean>;
+  /** After this long the wait resolves, not synced, with the last reason. */
+  timeoutMs: number;
+}
+
 interface SyncWaiter extends Settle<SyncState> {
   kind: "sync";
   commit: string;
@@ -77,13 +89,8 @@ export class EdgeObserver {
    * intent's objects (`failed`), or `timeoutMs` passes (not synced, with the last reason).
    * @throws the signal's reason when it aborts; the observer's when it is closed
    */
-  waitSynced(
-    commit: string,
-    intent: string,
-    isDescendant: SyncWaiter["isDescendant"],
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<SyncState> {
+  waitSynced(wait: SyncWait, signal: AbortSignal): Promise<SyncState> {
+    const { commit, intent, isDescendant, timeoutMs } = wait;
     return this.#enqueue<SyncState>(signal, (settle) => ({
       kind: "sync",
       commit,

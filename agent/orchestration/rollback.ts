@@ -64,14 +64,24 @@ export const recordRollback: Step<CleanupContext> = {
     const touchedAny = Object.keys(r.touched).length > 0;
     for (const p of r.packages) {
       if (p.state !== "FAILED" || touchedAny) {
-        setState(deps, live, p.package, "ROLLED_BACK", p.state === "FAILED" ? p.reason : `rolled back: ${cause}`);
+        setState(deps, live, {
+          package: p.package,
+          state: "ROLLED_BACK",
+          reason: p.state === "FAILED" ? p.reason : `rolled back: ${cause}`,
+        });
       }
     }
     const notRestored = problems.filter((p) => p.includes(": not restored: "));
     if (notRestored.length > 0) {
-      setState(deps, live, "", "FAILED", `${cause}; the rollback could not restore ${notRestored.join("; ")}`);
+      setState(deps, live, {
+        state: "FAILED",
+        reason: `${cause}; the rollback could not restore ${notRestored.join("; ")}`,
+      });
     } else {
-      setState(deps, live, "", "ROLLED_BACK", problems.length > 0 ? `${cause} (${problems.join("; ")})` : cause);
+      setState(deps, live, {
+        state: "ROLLED_BACK",
+        reason: problems.length > 0 ? `${cause} (${problems.join("; ")})` : cause,
+      });
     }
     await deps.journal.save(r).catch((err: unknown) => {
       deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) });

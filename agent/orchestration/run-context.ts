@@ -80,18 +80,27 @@ export interface CleanupContext extends StepContext {
   readonly problems: string[];
 }
 
+/** One state change: of the intent (no `package`) or of one of its packages. */
+export interface StateChange {
+  /** The package; absent for the intent itself. */
+  package?: string;
+  state: StateName;
+  reason: string;
+  /** "state" (the default) changes the state; "progress" only reports, keeping the state. */
+  kind?: "state" | "progress";
+}
+
 /**
- * Records a state change of the intent (`pkg` "") or of one package, publishes its event, and journals the
- * record behind (coalesced; a step that needs it durable awaits `journal.save`).
+ * Records a state change, publishes its event on the bus, and journals the record behind (coalesced; a step
+ * that needs it durable awaits `journal.save`).
  */
 export function setState(
   deps: Pick<LifecycleDeps, "events" | "journal" | "logger">,
   live: LiveDeployment,
-  pkg: string,
-  state: StateName,
-  reason: string,
-  kind: "state" | "progress" = "state",
+  change: StateChange,
 ): void {
+  const { state, reason } = change;
+  const pkg = change.package ?? "";
   const r = live.record;
   const time = new Date().toISOString();
   let wave = 0;
@@ -108,7 +117,7 @@ export function setState(
       wave = p.wave;
     }
   }
-  deps.events.publish(r, { time, package: pkg, state, reason, kind, wave });
+  deps.events.publish(r, { time, package: pkg, state, reason, kind: change.kind ?? "state", wave });
   deps.journal.saveLater(r, (err) =>
     deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
   );
@@ -147,7 +156,15 @@ export async function waitSynced(
   const git = repositoryOf(deps, w.repository).git;
   const state = await deps.observers
     .of(w.edge)
-    .waitSynced(w.commit, w.intent, (head, c) => git.isDescendant(head, c), w.timeoutMs, signal);
+    .waitSynced(
+      {
+        commit: w.commit,
+        intent: w.intent,
+        isDescendant: (head, c) => git.isDescendant(head, c),
+        timeoutMs: w.timeoutMs,
+      },
+      signal,
+    );
   const short = w.commit.slice(0, 12);
   if (state.failed) throw new RunFailure(`edge ${w.edge.name} cannot sync commit ${short}: ${state.reason}`);
   if (!state.synced) throw new RunFailure(`edge ${w.edge.name} did not sync commit ${short}: ${state.reason}`);

@@ -41,7 +41,12 @@ export const removeWaves: Step<CleanupContext> = {
           const commit = await d.removeIntent(r.intent, r.revision, packages, { signal });
           const short = commit.commit.slice(0, 12);
           for (const p of drop) {
-            if (p !== "_chain") setState(deps, live, p, "TERMINATING", `removed from ${repo.record.name} at ${short}`);
+            if (p !== "_chain")
+              setState(deps, live, {
+                package: p,
+                state: "TERMINATING",
+                reason: `removed from ${repo.record.name} at ${short}`,
+              });
           }
           const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
           if (edge) {
@@ -53,7 +58,11 @@ export const removeWaves: Step<CleanupContext> = {
           }
           for (const p of drop) {
             if (p !== "_chain")
-              setState(deps, live, p, "TERMINATED", `removed from edge ${repo.record.edge ?? repo.record.name}`);
+              setState(deps, live, {
+                package: p,
+                state: "TERMINATED",
+                reason: `removed from edge ${repo.record.edge ?? repo.record.name}`,
+              });
           }
         }),
       );
@@ -78,7 +87,7 @@ export const recordTermination: Step<CleanupContext> = {
       problems.length > 0
         ? `removed from every repository (${problems.join("; ")})`
         : "removed from every repository and edge";
-    setState(deps, live, "", "TERMINATED", reason);
+    setState(deps, live, { state: "TERMINATED", reason });
     await deps.journal.save(live.record).catch((err: unknown) => {
       deps.logger.error("cannot write the deployment journal", { intent: live.record.intent, error: String(err) });
     });

@@ -34,7 +34,8 @@ async function waiting(observer: EdgeObserver, first: "sync" | "workloads") {
       () => "resolved",
       (e: unknown) => e,
     );
-  const sync = () => settled(observer.waitSynced(C, "chain", never, 60_000, caller));
+  const sync = () =>
+    settled(observer.waitSynced({ commit: C, intent: "chain", isDescendant: never, timeoutMs: 60_000 }, caller));
   const workloads = () => settled(observer.waitAvailable("chain", "p", caller, () => {}));
   const [a, b] = first === "sync" ? [sync(), workloads()] : [workloads(), sync()];
   await silent.untilRequests(from + 1);
@@ -52,9 +53,12 @@ describe("the edge observer", () => {
       "/apis/configsync.gke.io/v1beta1/namespaces/config-management-system/rootsyncs/root-sync",
     ]);
     const count = silent.requests.length;
-    await expect(observer.waitSynced(C, "chain", never, 60_000, new AbortController().signal)).rejects.toMatchObject(
-      shutdown,
-    );
+    await expect(
+      observer.waitSynced(
+        { commit: C, intent: "chain", isDescendant: never, timeoutMs: 60_000 },
+        new AbortController().signal,
+      ),
+    ).rejects.toMatchObject(shutdown);
     expect(silent.requests).toHaveLength(count);
   });
 

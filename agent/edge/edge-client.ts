@@ -1,7 +1,7 @@
 /**
  * One edge (a Kubernetes cluster), reached only through @kubernetes/client-node: server-side-apply dry runs
  * (admission), capacity from nodes and pods, prerequisite checks, the RootSync, the sync predicate of
- * DESIGN.md section 5, and workload readiness. A thin facade: every call goes through the edge's transport
+ * docs/configuration-as-data.md, RootSync registration, and workload readiness. A thin facade: every call goes through the edge's transport
  * (a deadline joined with the caller's signal, both of which abort the HTTP request; health kept; failures
  * explained), and the judging is done by the pure modules next to it.
  */
@@ -182,7 +182,7 @@ export class EdgeClient {
   }
 
   /**
-   * Whether the edge has synced `commit` for `intent` (DESIGN.md section 5; see {@link judgeSync}).
+   * Whether the edge has synced `commit` for `intent` (docs/configuration-as-data.md, RootSync registration; see {@link judgeSync}).
    * @param isDescendant whether `head` is `commit` or a descendant of it (from the repository's history)
    */
   async syncState(

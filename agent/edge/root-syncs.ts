@@ -1,5 +1,5 @@
 /**
- * Keeping each edge's RootSync pointed at its deployment repository (DESIGN.md section 4: registering a
+ * Keeping each edge's RootSync pointed at its deployment repository (docs/configuration-as-data.md: registering a
  * deployment repository (re)creates its edge's RootSync). An edge that does not take the RootSync is an error
  * the caller sees (`ERR_ROOTSYNC_NOT_WRITTEN`); the repository stays registered, so registering it again (or
  * restarting the agent) writes the RootSync again.

@@ -1,5 +1,5 @@
 /**
- * The sync predicate of DESIGN.md section 5, on a RootSync as the edge reports it: the edge has synced a commit
+ * The sync predicate of docs/configuration-as-data.md, RootSync registration, on a RootSync as the edge reports it: the edge has synced a commit
  * for an intent when its sync commit is the commit or a descendant of it, its spec's generation is observed,
  * Syncing is False, and no error names an object of the intent. Pure, except for the ancestry question, which
  * the caller answers from the repository's history.

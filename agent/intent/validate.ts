@@ -1,5 +1,5 @@
 /**
- * Validation of a deployment intent document (DESIGN.md section 3) into the {@link Intent} model.
+ * Validation of a deployment intent document (docs/intent-format.md) into the {@link Intent} model.
  * The input is the plain JSON form: what YAML/JSON parsing gives, or the proto3 JSON mapping of the
  * DeploymentIntent message. Every problem is collected with its field path (`spec.packages[1].after[0]`),
  * so one rejection tells the user everything that is wrong.

@@ -2,8 +2,8 @@
  * One observer per edge for every deployment waiting on it. However many intents are in flight, the edge is
  * asked once per tick: one read of its RootSync while anyone waits for a commit to sync, and one listing of
  * the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents) while
- * anyone waits for a package to be available. Each waiter judges the shared answer for itself (DESIGN.md
- * section 5's sync predicate; every workload of the package available). The loop runs only while someone
+ * anyone waits for a package to be available. Each waiter judges the shared answer for itself (the sync
+ * predicate of docs/configuration-as-data.md; every workload of the package available). The loop runs only while someone
  * waits. Every edge call and every pause between ticks carries the observer's signal: {@link EdgeObserver.close}
  * (or the parent signal given at construction) aborts the call under way and rejects every waiter.
  */

@@ -145,7 +145,7 @@ export async function touch(deps: LifecycleDeps, live: LiveDeployment, repositor
 }
 
 /**
- * Waits until `edge` has synced `commit` of `repository` for `intent` (DESIGN.md section 5's predicate).
+ * Waits until `edge` has synced `commit` of `repository` for `intent` (the sync predicate of docs/configuration-as-data.md).
  * @throws RunFailure when the edge reports errors naming the intent's objects, or `timeoutMs` passes
  */
 export async function waitSynced(
@@ -154,17 +154,15 @@ export async function waitSynced(
   signal: AbortSignal,
 ): Promise<void> {
   const git = repositoryOf(deps, w.repository).git;
-  const state = await deps.observers
-    .of(w.edge)
-    .waitSynced(
-      {
-        commit: w.commit,
-        intent: w.intent,
-        isDescendant: (head, c) => git.isDescendant(head, c),
-        timeoutMs: w.timeoutMs,
-      },
-      signal,
-    );
+  const state = await deps.observers.of(w.edge).waitSynced(
+    {
+      commit: w.commit,
+      intent: w.intent,
+      isDescendant: (head, c) => git.isDescendant(head, c),
+      timeoutMs: w.timeoutMs,
+    },
+    signal,
+  );
   const short = w.commit.slice(0, 12);
   if (state.failed) throw new RunFailure(`edge ${w.edge.name} cannot sync commit ${short}: ${state.reason}`);
   if (!state.synced) throw new RunFailure(`edge ${w.edge.name} did not sync commit ${short}: ${state.reason}`);

@@ -1,4 +1,4 @@
-/** The sync predicate (DESIGN.md section 5) on RootSync objects: commits, generations, error attribution, malformed statuses. */
+/** The sync predicate (docs/configuration-as-data.md, RootSync registration) on RootSync objects: commits, generations, error attribution, malformed statuses. */
 import { describe, expect, it } from "vitest";
 import { judgeSync } from "../../agent/edge/sync-predicate.js";
 

@@ -585,7 +585,7 @@ export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PUR
   messageDesc(file_camino_v1_domain_manager, 29);
 
 /**
- * The northbound API of a domain (DESIGN.md section 8). Every call carries
+ * The northbound API of a domain (docs/api.md). Every call carries
  * `authorization: Bearer <JWT>` (typ camino-nb+jwt) with the scope the method names.
  *
  * @generated from service camino.v1.DomainManager

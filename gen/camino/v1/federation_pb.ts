@@ -603,7 +603,7 @@ export const FederationQueryMonitoringResponseSchema: GenMessage<FederationQuery
   messageDesc(file_camino_v1_federation, 22);
 
 /**
- * Peer-to-peer federation between domains (DESIGN.md section 7). Every call carries
+ * Peer-to-peer federation between domains (docs/federation.md). Every call carries
  * `authorization: Bearer <JWT>` (typ camino-fed+jwt; iss caller, aud callee, rdg = base64url SHA-256
  * of the request's binary encoding). No message here holds a map, so that encoding is deterministic.
  *

@@ -15,7 +15,8 @@ it("leaves out a broken package, says why, and still resolves the others", async
   const repo = await new LocalGitRepository({ dir }).init();
   const files = await readFolder(join(ROOT, "blueprints", "cnf", "upf"));
   const write = new Map([...files].map(([p, t]) => [`upf/${p}`, t]));
-  write.set("broken/Kptfile", "apiVersion: kpt.dev/v1alpha1\nkind: Kptfile\nmetadata: {name: broken}\n");
+  // A package whose Kptfile has an older apiVersion: the catalogue lists the others and names its problem.
+  write.set("broken/Kptfile", readFileSync(join(ROOT, "test", "fixtures", "blueprints", "broken", "Kptfile"), "utf8"));
   await repo.commit({ write, message: "catalogue" });
   const registry = await RepositoryRegistry.open({
     dataDir: mkdtempSync(join(tmpdir(), "camino-data-")),

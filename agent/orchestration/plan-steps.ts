@@ -35,7 +35,7 @@ import {
   type PlannerDeps,
   type SegmentPlan,
 } from "./planner.js";
-import { bookedOnNodes, type ReservationEntry } from "./reservations.js";
+import type { ReservationEntry } from "./reservations.js";
 import type { Step, StepContext } from "./steps.js";
 
 /** One planning of one intent. */
@@ -350,12 +350,10 @@ export const admit: Step<PlanContext> = {
         plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
         continue;
       }
-      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left; the
-      // pods are booked on the nodes they were packed onto, so other intents see those nodes fuller.
-      const after = afterPlacing(more, edge);
-      working.set(plan.edge, after);
-      const nodes = bookedOnNodes(edge.nodeFree, after.nodeFree);
-      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total, nodes });
+      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left; other
+      // intents then see the pods booked onto the nodes by the same first fit (reservations.ts).
+      working.set(plan.edge, afterPlacing(more, edge));
+      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total, pod: d.largestPod });
     }
     const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
     if (ctx.reserve && !refused) deps.book.reserve(intent.name, ctx.reservations);

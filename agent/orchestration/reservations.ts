@@ -4,9 +4,12 @@
  *
  * A reservation is made for every package of an intent at once, in one synchronous step after the free
  * amounts were computed (JavaScript runs it to the end without interleaving), so intents admitted together
- * never over-commit an edge. It books the package's pods onto the edge's nodes (the admission's first fit), and
- * every other intent then sees those nodes with that much less room: an edge with room in total but not on
- * any one node refuses a pod, as the scheduler would. A reservation is released when its intent fails, or when a capacity reading of
+ * never over-commit an edge. Reservations are booked onto the edge's nodes as well as its totals: every time
+ * an intent looks at an edge, the pods other intents have reserved there (and that the edge does not show yet)
+ * are packed, in the order they were reserved, onto the nodes' observed free room by the admission's first
+ * fit, so an edge with room in total but not on any one node refuses a pod, as the scheduler would. The packing
+ * is redone on every reading rather than kept per node, because the scheduler does not place pods where the
+ * admission's packing did: a booking kept on one node would be released when its pod shows up on another. A reservation is released when its intent fails, or when a capacity reading of
  * the edge shows the package's pods requesting at least what was reserved — not before: until then the edge's
  * own figures do not include it yet.
  *
@@ -15,14 +18,7 @@
  * slow old reading can never bring back capacity that a release already assumed was in use.
  */
 import type { EdgeCapacity, EdgeClient } from "../edge/edge-client.js";
-import type { Amount, EdgeState, NodeRoom } from "./placement.js";
-
-/** CPU and memory booked on one node of an edge for a package's pods. */
-export interface NodeBooking {
-  node: string;
-  cpuMillis: number;
-  memoryBytes: number;
-}
+import type { Amount, EdgeState, NodeRoom, PodAmount } from "./placement.js";
 
 export interface ReservationEntry {
   edge: string;
@@ -31,24 +27,25 @@ export interface ReservationEntry {
   amount: Amount;
   /** Released once the edge's pods of the package request at least this (the package's full demand). */
   target: Amount;
-  /** Where on the edge's nodes the pods were booked (counted against those nodes until released). */
-  nodes: NodeBooking[];
+  /** The size of each reserved pod (the package's largest: never less than any of its pods). */
+  pod: PodAmount;
 }
 
 /**
- * What a placement took from each node: the difference between the nodes' room before and after it
- * (`afterPlacing` of the same edge). Nodes without a name (not from a reading) cannot be booked.
+ * Books `pods` pods of `pod`'s size onto `rooms` by first fit, in place. A pod that fits no node is taken from
+ * the node with the most CPU room, which then shows less than nothing: what is reserved is never forgotten.
  */
-export function bookedOnNodes(before: readonly NodeRoom[], after: readonly NodeRoom[]): NodeBooking[] {
-  const out: NodeBooking[] = [];
-  before.forEach((b, i) => {
-    const a = after[i];
-    if (!a || !b.name) return;
-    const cpuMillis = b.cpuMillis - a.cpuMillis;
-    const memoryBytes = b.memoryBytes - a.memoryBytes;
-    if (cpuMillis > 0 || memoryBytes > 0) out.push({ node: b.name, cpuMillis, memoryBytes });
-  });
-  return out;
+export function bookPods(rooms: NodeRoom[], pod: PodAmount, pods: number): void {
+  for (let i = 0; i < pods; i++) {
+    let at = rooms.findIndex((n) => n.cpuMillis >= pod.cpuMillis && n.memoryBytes >= pod.memoryBytes);
+    if (at < 0 && rooms.length > 0) {
+      at = rooms.reduce((best, n, j) => (n.cpuMillis > (rooms[best] as NodeRoom).cpuMillis ? j : best), 0);
+    }
+    const room = rooms[at];
+    if (!room) return;
+    room.cpuMillis -= pod.cpuMillis;
+    room.memoryBytes -= pod.memoryBytes;
+  }
 }
 
 interface Reading {
@@ -161,24 +158,6 @@ export class CapacityBook {
     return this.capacity(edge)?.byPackage.get(`${intent}/${pkg}`) ?? ZERO;
   }
 
-  /** Per node of an edge, the CPU and memory booked by unreleased reservations (of every intent, or all but `except`). */
-  bookedOn(edge: string, except?: string): Map<string, { cpuMillis: number; memoryBytes: number }> {
-    const out = new Map<string, { cpuMillis: number; memoryBytes: number }>();
-    for (const [intent, entries] of this.#reserved) {
-      if (intent === except) continue;
-      for (const r of entries) {
-        if (r.edge !== edge) continue;
-        for (const b of r.nodes) {
-          const sum = out.get(b.node) ?? { cpuMillis: 0, memoryBytes: 0 };
-          sum.cpuMillis += b.cpuMillis;
-          sum.memoryBytes += b.memoryBytes;
-          out.set(b.node, sum);
-        }
-      }
-    }
-    return out;
-  }
-
   /** Sum of unreleased reservations on an edge (of every intent, or all but `except`). */
   reservedOn(edge: string, except?: string): Amount {
     const sum = { ...ZERO };
@@ -213,7 +192,13 @@ export class CapacityBook {
           nodeFree: [],
         };
       const held = this.reservedOn(e.name, except);
-      const booked = this.bookedOn(e.name, except);
+      const nodeFree: NodeRoom[] = c.nodes
+        .filter((n) => n.ready)
+        .map((n) => ({ name: n.name, cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes }));
+      for (const [intent, entries] of this.#reserved) {
+        if (intent === except) continue;
+        for (const r of entries) if (r.edge === e.name) bookPods(nodeFree, r.pod, r.amount.pods);
+      }
       return {
         name: e.name,
         labels: e.labels,
@@ -224,13 +209,7 @@ export class CapacityBook {
           memoryBytes: c.free.memoryBytes - held.memoryBytes,
           pods: c.free.pods - held.pods,
         },
-        nodeFree: c.nodes
-          .filter((n) => n.ready)
-          .map((n) => ({
-            name: n.name,
-            cpuMillis: n.free.cpuMillis - (booked.get(n.name)?.cpuMillis ?? 0),
-            memoryBytes: n.free.memoryBytes - (booked.get(n.name)?.memoryBytes ?? 0),
-          })),
+        nodeFree,
       };
     });
   }
@@ -245,7 +224,7 @@ export class CapacityBook {
           ...e,
           amount: { ...e.amount },
           target: { ...e.target },
-          nodes: e.nodes.map((n) => ({ ...n })),
+          pod: { ...e.pod },
         })),
       );
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EdgeCapacity, EdgeClient, Resources } from "../../agent/edge/edge-client.js";
 import { afterPlacing, fits, type Demand } from "../../agent/orchestration/placement.js";
-import { bookedOnNodes, CapacityBook } from "../../agent/orchestration/reservations.js";
+import { CapacityBook } from "../../agent/orchestration/reservations.js";
 
 /** A stand-in edge whose capacity readings the test controls (the book only reads name, labels and capacity). */
 function fakeEdge(name: string, allocatable: Resources) {
@@ -115,7 +115,13 @@ describe("the capacity book", () => {
     const book = new CapacityBook(() => [e.client]);
     await book.refresh();
     book.reserve("a", [
-      { edge: "edge-1", package: "p", amount: amount(1500, GiB, 2), target: amount(1500, GiB, 2), nodes: [] },
+      {
+        edge: "edge-1",
+        package: "p",
+        amount: amount(1500, GiB, 2),
+        target: amount(1500, GiB, 2),
+        pod: { cpuMillis: 0, memoryBytes: 0 },
+      },
     ]);
     const [seenByB] = book.edgeStates([e.client], "b");
     expect(seenByB?.free).toEqual({ cpuMillis: 2500, memoryBytes: 7 * GiB, pods: 108 });
@@ -137,7 +143,9 @@ describe("the capacity book", () => {
     const e = fakeEdge("edge-1", amount(1000));
     const book = new CapacityBook(() => [e.client]);
     await book.refresh();
-    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(600), target: amount(600), nodes: [] }]);
+    book.reserve("a", [
+      { edge: "edge-1", package: "p", amount: amount(600), target: amount(600), pod: { cpuMillis: 0, memoryBytes: 0 } },
+    ]);
     expect(book.reservedOn("edge-1").cpuMillis).toBe(600);
     book.release("a");
     expect(book.reservedOn("edge-1").cpuMillis).toBe(0);
@@ -172,7 +180,9 @@ describe("the capacity book", () => {
     const initial = book.refresh();
     e.answer(0, amount(0, 0, 0));
     await initial;
-    book.reserve("a", [{ edge: "edge-1", package: "p", amount: amount(400), target: amount(400), nodes: [] }]);
+    book.reserve("a", [
+      { edge: "edge-1", package: "p", amount: amount(400), target: amount(400), pod: { cpuMillis: 0, memoryBytes: 0 } },
+    ]);
 
     // A reading is under way and a caller wants a newer one: it waits for the reading queued behind it.
     const underWay = book.refresh();
@@ -258,9 +268,10 @@ describe("reservations per node", () => {
   function admit(book: CapacityBook, edge: EdgeClient, intent: string): boolean {
     const [state] = book.edgeStates([edge], intent);
     if (!state || !fits(pod, state)) return false;
-    const after = afterPlacing(pod, state);
-    const nodes = bookedOnNodes(state.nodeFree, after.nodeFree);
-    book.reserve(intent, [{ edge: edge.name, package: "p", amount: pod.total, target: pod.total, nodes }]);
+    afterPlacing(pod, state);
+    book.reserve(intent, [
+      { edge: edge.name, package: "p", amount: pod.total, target: pod.total, pod: pod.largestPod },
+    ]);
     return true;
   }
 
@@ -277,9 +288,23 @@ describe("reservations per node", () => {
       ["n2", 1300],
     ]);
     expect(admit(book, edge, "c")).toBe(false);
-    // Releasing one intent gives its node's room back, and the third fits there.
+    // Releasing one intent gives a node's room back, and the third fits there.
     book.release("a");
+    expect(book.edgeStates([edge], "c")[0]?.nodeFree.map((n) => [n.name, n.cpuMillis])).toEqual([
+      ["n1", 1300],
+      ["n2", 3300],
+    ]);
     expect(admit(book, edge, "c")).toBe(true);
-    expect(book.held("c")[0]?.nodes).toEqual([{ node: "n1", cpuMillis: 2000, memoryBytes: GiB }]);
+    // A pod reserved where no node has room any more still counts: the node with the most room shows less than none.
+    book.reserve("d", [
+      {
+        edge: edge.name,
+        package: "p",
+        amount: amount(2000, GiB, 1),
+        target: amount(2000, GiB, 1),
+        pod: pod.largestPod,
+      },
+    ]);
+    expect(book.edgeStates([edge], "e")[0]?.nodeFree.map((n) => n.cpuMillis)).toEqual([-700, 1300]);
   });
 });

@@ -8,7 +8,7 @@
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
-import { setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
+import { RunFailure, setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
 import type { Step } from "./steps.js";
 
 /**
@@ -25,6 +25,9 @@ export const removeWaves: Step<CleanupContext> = {
     const repos = deps.registry.list().filter((x) => x.record.role === "deployment");
     const order = [...new Set(r.packages.map((p) => p.wave))].sort((a, b) => b - a);
     for (const w of [...order, 0]) {
+      // At shutdown the next wave is left for the restart (recovery.ts finishes a TERMINATING intent), so the
+      // reverse-wave order holds on the edges.
+      if (deps.shutdown.aborted) throw new RunFailure("the agent shut down during the termination");
       await Promise.all(
         repos.map(async (repo) => {
           const held = await repo.git.listFiles(undefined, r.intent);
@@ -49,20 +52,25 @@ export const removeWaves: Step<CleanupContext> = {
               });
           }
           const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
+          let unconfirmed = "";
           if (edge) {
             await waitSynced(
               deps,
               { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs },
               ctx.signal,
-            ).catch((err: unknown) => ctx.problems.push((err as Error).message));
+            ).catch((err: unknown) => {
+              unconfirmed = (err as Error).message;
+              ctx.problems.push(unconfirmed);
+            });
           }
           for (const p of drop) {
-            if (p !== "_chain")
-              setState(deps, live, {
-                package: p,
-                state: "TERMINATED",
-                reason: `removed from edge ${repo.record.edge ?? repo.record.name}`,
-              });
+            if (p === "_chain") continue;
+            // Said as it is: the repository no longer holds the package; whether the edge has removed it yet is
+            // known only when it synced.
+            const reason = unconfirmed
+              ? `removed from ${repo.record.name}; the edge has not confirmed it: ${unconfirmed}`
+              : `removed from edge ${repo.record.edge ?? repo.record.name}`;
+            setState(deps, live, { package: p, state: "TERMINATED", reason });
           }
         }),
       );
@@ -105,6 +113,11 @@ export async function terminate(deps: LifecycleDeps, live: LiveDeployment): Prom
   try {
     for (const step of TERMINATION_STEPS) {
       ctx.stage = step.name;
+      if (deps.shutdown.aborted) {
+        // Left TERMINATING, durably: the restarted agent finishes the termination (recovery.ts).
+        await deps.journal.save(live.record).catch(() => undefined);
+        return;
+      }
       try {
         await step.run(ctx);
       } catch (err) {

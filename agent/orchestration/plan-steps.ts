@@ -3,6 +3,7 @@
  *
  *   resolve ─► place ─► segments ─► hydrate ─► network ─► admit and reserve ─► prerequisites ─► chain
  *
+ * (admit and prerequisites live in admission-steps.ts; the context in plan-context.ts.)
  * Each step collects admission reasons on the packages it judges and goes on; only an error that makes the
  * whole plan meaningless (an unknown blueprint, no edge at all) is thrown. planner.ts runs the list and builds
  * the IntentPlan from the context.
@@ -10,65 +11,22 @@
 import type { ResolvedBlueprint } from "../cad/catalogue.js";
 import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
 import { plainYaml } from "../cad/plain-yaml.js";
-import type { EdgeClient } from "../edge/edge-client.js";
 import { CaminoError, ValidationError } from "../errors.js";
-import type { Intent, PackageIntent } from "../intent/model.js";
+import type { PackageIntent } from "../intent/model.js";
 import { millisOf, unitsOf } from "../intent/quantity.js";
 import type { PlacedLink } from "../network/network-manager.js";
-import { demandOf, packageObjects, provides } from "./package-objects.js";
-import {
-  afterPlacing,
-  fits,
-  formatAmount,
-  placePackages,
-  type Demand,
-  type EdgeState,
-  type PackageToPlace,
-} from "./placement.js";
+import { admit, prerequisites } from "./admission-steps.js";
+import { demandOf, packageObjects } from "./package-objects.js";
+import { isRemote, packageOf, plannedOf, type PlanContext } from "./plan-context.js";
+import { placePackages, type Demand, type PackageToPlace } from "./placement.js";
 import {
   CHAIN_BLUEPRINT,
   deployableEdges,
   remotePlacementIssues,
   resolveIntent,
-  type ChainPlan,
   type PlannedPackage,
-  type PlannerDeps,
-  type SegmentPlan,
 } from "./planner.js";
-import type { ReservationEntry } from "./reservations.js";
-import type { Step, StepContext } from "./steps.js";
-
-/** One planning of one intent. */
-export interface PlanContext extends StepContext {
-  readonly intent: Intent;
-  readonly deps: PlannerDeps;
-  readonly revision: number;
-  /** Record the reservations when every package is admitted (a deployment); a plan only looks. */
-  readonly reserve: boolean;
-  /** Package → its blueprint, resolved to a commit (resolve). */
-  resolved: Map<string, ResolvedBlueprint>;
-  /** The chain-base blueprint (resolve). */
-  chainBlueprint?: ResolvedBlueprint;
-  /** The edges packages can go to (resolve). */
-  edges: EdgeClient[];
-  /** Every edge with a deployment repository as placement sees it: free room after others' reservations (place). */
-  states: Map<string, EdgeState>;
-  /** Package → its plan, in intent order (place; then every step adds to it). */
-  planned: Map<string, PlannedPackage>;
-  /** Packages placed in peer domains, one segment per domain (segments). */
-  segments: SegmentPlan[];
-  /** Edge → the chain's per-link files there (network). */
-  links: Map<string, Map<string, string>>;
-  /** The reservations recorded for the intent (admit). */
-  reservations: ReservationEntry[];
-  /** Wave 0 per edge (chain). */
-  chains: ChainPlan[];
-}
-
-const plannedOf = (ctx: PlanContext, name: string) => ctx.planned.get(name) as PlannedPackage;
-const packageOf = (ctx: PlanContext, name: string) => ctx.intent.packages.find((p) => p.name === name) as PackageIntent;
-const isRemote = (ctx: PlanContext, pkg: PackageIntent) =>
-  pkg.placement.kind === "domain" && pkg.placement.domain !== ctx.deps.domainId;
+import type { Step } from "./steps.js";
 
 /** What a package is expected to ask for before it is hydrated: its (or its blueprint's default) requests × replicas. */
 function estimate(pkg: PackageIntent, r: ResolvedBlueprint): Demand {
@@ -306,109 +264,6 @@ export const network: Step<PlanContext> = {
 };
 
 /**
- * Admit and reserve. The exact requests of the hydrated pods, packages in order, against what each edge (and
- * each of its nodes) has free after other intents' reservations, read again at this step's start; what the edge already runs of a package (an
- * update) is not asked for twice. Writes `reservations` and `resources` reasons; with `reserve` and no reason
- * anywhere, records the intent's reservations in the same synchronous step as the checks.
- */
-export const admit: Step<PlanContext> = {
-  name: "admit and reserve",
-  async run(ctx) {
-    const { deps, intent } = ctx;
-    // The edges as the book sees them now, not as the place step saw them: steps are awaited one after the other,
-    // so another intent's admission may have reserved in between. From this read to `reserve` below nothing
-    // awaits, so the free amounts checked are the ones reserved against (placement may then be refused here).
-    const now = new Map(deps.book.edgeStates(ctx.edges, intent.name).map((s) => [s.name, s]));
-    const working = new Map<string, EdgeState>(
-      [...ctx.states].map(([k, placed]) => {
-        const s = now.get(k) ?? placed;
-        return [k, { ...s, free: { ...s.free }, nodeFree: s.nodeFree.map((n) => ({ ...n })) }];
-      }),
-    );
-    for (const name of intent.order) {
-      const plan = plannedOf(ctx, name);
-      if (!plan.edge || !plan.demand || plan.admission.length > 0) continue;
-      const edge = working.get(plan.edge);
-      const seen = deps.book.observed(plan.edge, intent.name, name);
-      const d = plan.demand;
-      const more: Demand = {
-        total: {
-          cpuMillis: Math.max(0, d.total.cpuMillis - seen.cpuMillis),
-          memoryBytes: Math.max(0, d.total.memoryBytes - seen.memoryBytes),
-          pods: Math.max(0, d.total.pods - seen.pods),
-        },
-        largestPod: d.largestPod,
-      };
-      if (!edge?.healthy) {
-        const why = edge?.reason ?? "not connected";
-        const message = `edge ${plan.edge} cannot be asked for its capacity: ${why}`;
-        plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
-        continue;
-      }
-      if (!fits(more, edge)) {
-        const message = `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations; ${roomPerNode(edge)}`;
-        plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
-        continue;
-      }
-      // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left; other
-      // intents then see the pods booked onto the nodes by the same first fit (reservations.ts).
-      working.set(plan.edge, afterPlacing(more, edge));
-      ctx.reservations.push({ edge: plan.edge, package: name, amount: more.total, target: d.total, pod: d.largestPod });
-    }
-    const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
-    if (ctx.reserve && !refused) deps.book.reserve(intent.name, ctx.reservations);
-  },
-};
-
-/**
- * Prerequisites. What a blueprint declares it needs (an IngressClass, a CRD) must be provided by a package of an
- * earlier wave on the same edge, or be present on the edge (asked in parallel). Adds `prerequisite` reasons;
- * any reason anywhere releases the reservations `admit` recorded.
- */
-export const prerequisites: Step<PlanContext> = {
-  name: "prerequisites",
-  async run(ctx) {
-    const { deps, intent } = ctx;
-    const needs: { plan: PlannedPackage; kind: string; name: string }[] = [];
-    for (const name of intent.order) {
-      const plan = plannedOf(ctx, name);
-      if (!plan.edge) continue;
-      for (const pre of (ctx.resolved.get(name) as ResolvedBlueprint).blueprint.prerequisites) {
-        const earlier = intent.order.some((other) => {
-          const o = plannedOf(ctx, other);
-          return (
-            o.wave < plan.wave &&
-            o.edge === plan.edge &&
-            o.hydrated !== undefined &&
-            provides(packageObjects(o.hydrated), pre.kind, pre.name)
-          );
-        });
-        if (!earlier) needs.push({ plan, kind: pre.kind, name: pre.name });
-      }
-    }
-    await Promise.all(
-      needs.map(async (n) => {
-        const edge = deps.edges.get(n.plan.edge as string) as EdgeClient;
-        const reason = (message: string) =>
-          n.plan.admission.push({ package: n.plan.package, edge: edge.name, check: "prerequisite", message });
-        try {
-          const [r] = await edge.prerequisites([{ kind: n.kind, name: n.name }], ctx.signal);
-          if (!r?.present) {
-            reason(
-              `needs ${n.kind}/${n.name}, which edge ${edge.name} does not have and no package of an earlier wave provides`,
-            );
-          }
-        } catch (err) {
-          reason(`cannot check ${n.kind}/${n.name} on edge ${edge.name}: ${(err as Error).message}`);
-        }
-      }),
-    );
-    const refused = [...ctx.planned.values()].some((p) => p.admission.length > 0);
-    if (ctx.reserve && refused) deps.book.release(intent.name);
-  },
-};
-
-/**
  * Chain. Wave 0 on every edge the intent uses: the chain's namespace and shared objects hydrated from the
  * chain-base blueprint, plus the Network Manager's per-link files for that edge. Writes `chains`.
  */
@@ -450,15 +305,6 @@ export const chain: Step<PlanContext> = {
     }
   },
 };
-
-/** The free room of each of an edge's ready nodes after reservations, largest first (at most 8 named). */
-function roomPerNode(edge: EdgeState): string {
-  if (edge.nodeFree.length === 0) return "it has no ready node";
-  const nodes = [...edge.nodeFree].sort((a, b) => b.cpuMillis - a.cpuMillis || b.memoryBytes - a.memoryBytes);
-  const shown = nodes.slice(0, 8).map((n, i) => `${n.name ?? `node ${i + 1}`} ${formatAmount(n)}`);
-  const more = nodes.length > 8 ? `, and ${nodes.length - 8} more` : "";
-  return `largest free room per node after reservations: ${shown.join("; ")}${more}`;
-}
 
 function blueprintRef(r: ResolvedBlueprint) {
   return {

@@ -1,0 +1,41 @@
+/** The context the planning steps share (plan-steps.ts, admission-steps.ts), and the lookups they all use. */
+import type { ResolvedBlueprint } from "../cad/catalogue.js";
+import type { EdgeClient } from "../edge/edge-client.js";
+import type { Intent, PackageIntent } from "../intent/model.js";
+import type { EdgeState } from "./placement.js";
+import type { ChainPlan, PlannedPackage, PlannerDeps, SegmentPlan } from "./planner.js";
+import type { ReservationEntry } from "./reservations.js";
+import type { StepContext } from "./steps.js";
+
+/** One planning of one intent. */
+export interface PlanContext extends StepContext {
+  readonly intent: Intent;
+  readonly deps: PlannerDeps;
+  readonly revision: number;
+  /** Record the reservations when every package is admitted (a deployment); a plan only looks. */
+  readonly reserve: boolean;
+  /** Package → its blueprint, resolved to a commit (resolve). */
+  resolved: Map<string, ResolvedBlueprint>;
+  /** The chain-base blueprint (resolve). */
+  chainBlueprint?: ResolvedBlueprint;
+  /** The edges packages can go to (resolve). */
+  edges: EdgeClient[];
+  /** Every edge with a deployment repository as placement sees it: free room after others' reservations (place). */
+  states: Map<string, EdgeState>;
+  /** Package → its plan, in intent order (place; then every step adds to it). */
+  planned: Map<string, PlannedPackage>;
+  /** Packages placed in peer domains, one segment per domain (segments). */
+  segments: SegmentPlan[];
+  /** Edge → the chain's per-link files there (network). */
+  links: Map<string, Map<string, string>>;
+  /** The reservations recorded for the intent (admit). */
+  reservations: ReservationEntry[];
+  /** Wave 0 per edge (chain). */
+  chains: ChainPlan[];
+}
+
+export const plannedOf = (ctx: PlanContext, name: string) => ctx.planned.get(name) as PlannedPackage;
+export const packageOf = (ctx: PlanContext, name: string) =>
+  ctx.intent.packages.find((p) => p.name === name) as PackageIntent;
+export const isRemote = (ctx: PlanContext, pkg: PackageIntent) =>
+  pkg.placement.kind === "domain" && pkg.placement.domain !== ctx.deps.domainId;

@@ -504,11 +504,11 @@ describe("rollback at each stage, with an intent submitted alongside on the same
         { name: "s1", edge: "edge-1" },
         { name: "s2", edge: "edge-2", after: ["s1"] },
       ];
-      await Promise.all([submit(intentDoc("stuck", pkgs, "8s")), submit(intentDoc("calm-stuck", calm()))]);
+      await Promise.all([submit(intentDoc("stuck", pkgs, "15s")), submit(intentDoc("calm-stuck", calm()))]);
       const [d] = await Promise.all([settle("stuck"), settle("calm-stuck")]);
       expect(S[d.state]).toBe("ROLLED_BACK");
       expect(d.reason).toMatch(
-        /^spec\.timeout 8s passed during wave 1: available \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/,
+        /^spec\.timeout 15s passed during wave 1: available \(waiting for s1 on edge-1: Deployment\/s1 0\/1 available\)/,
       );
       expect(d.packages.map((p) => [p.package, S[p.state]])).toEqual([
         ["s1", "ROLLED_BACK"],

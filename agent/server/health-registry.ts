@@ -4,6 +4,7 @@
  * On shutdown every name turns NOT_SERVING and watchers are told, then released.
  */
 import { EventEmitter, on } from "node:events";
+import { linkSignals } from "../util/signals.js";
 
 export type ServingStatus = "SERVING" | "NOT_SERVING";
 
@@ -43,8 +44,9 @@ export class HealthRegistry {
    * registry shuts down (after yielding NOT_SERVING) or `signal` aborts.
    */
   async *watch(service: string, signal: AbortSignal): AsyncGenerator<ServingStatus | undefined> {
-    const stop = AbortSignal.any([signal, this.#closed.signal]);
-    const changes = on(this.#events, "change", { signal: stop });
+    // Linked, not AbortSignal.any: the registry's signal lives as long as the agent (see agent/util/signals.ts).
+    const link = linkSignals(signal, this.#closed.signal);
+    const changes = on(this.#events, "change", { signal: link.signal });
     let last: ServingStatus | undefined | null = null;
     const current = this.#status.get(service);
     yield current;
@@ -59,7 +61,9 @@ export class HealthRegistry {
         }
       }
     } catch (err) {
-      if (!stop.aborted) throw err;
+      if (!link.signal.aborted) throw err;
+    } finally {
+      link.dispose();
     }
     if (this.#closed.signal.aborted && last !== "NOT_SERVING" && !signal.aborted) yield "NOT_SERVING";
   }

@@ -301,7 +301,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       this.onNodesChanged?.(faults.nodesNotReady);
     },
     close: async () => {
-      reconciler?.stop();
+      await reconciler?.stop();
       controllers?.stop();
       await Promise.all(listeners.map(closeListener));
       for (const side of [admin, metrics]) {

@@ -7,17 +7,17 @@
  * status ConfigSync writes: source/rendering/sync with commit, gitStatus, lastUpdate, errors and errorSummary;
  * lastSyncedCommit; observedGeneration; conditions Reconciling, Stalled, Syncing. One object's apply error
  * does not stop the others; each is reported with its code.
+ *
+ * Repositories are read with the git CLI ({@link GitReader}), not with the agent's git code: a defect in how the
+ * agent writes objects shows here as a source error instead of being read back by the same code.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseDuration } from "../../agent/intent/duration.js";
-import { RemoteGitRepository } from "../../agent/cad/git/remote.js";
-import { LocalGitRepository, type GitRepository } from "../../agent/cad/git/repository.js";
 import type { ApiServer, Target } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 import { ApiError } from "../status.js";
+import { isFileMode } from "./git-objects.js";
+import { GitReader, type GitCredentials } from "./git-reader.js";
 
 const MANAGER = "configsync.gke.io";
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "configmanagement.gke.io" };
@@ -35,6 +35,14 @@ export interface ReconcilerOptions {
   failingObjects?: () => ReadonlySet<string>;
   /** Shortest period honoured, in ms. Default 50. */
   minPeriodMs?: number;
+  /** Bound on one git command (fetch, diff) or object read, in ms. Default 30000. */
+  gitTimeoutMs?: number;
+}
+
+/** A file of the repository as last synced: its blob and the objects parsed from it. */
+interface SyncedFile {
+  oid: string;
+  objects: Obj[];
 }
 
 interface SyncState {
@@ -44,11 +52,13 @@ interface SyncState {
   again: boolean;
   /** resource ids ("group/Kind/namespace/name") applied from the repository. */
   inventory: Map<string, Target>;
-  clone?: string;
-  remote?: RemoteGitRepository;
-  remoteKey?: string;
+  /** The reader of `spec.git.repo`, and that repo (a new one gets a new reader). */
+  reader?: GitReader;
+  repo?: string;
   /** Parsed objects per file of the last sync, by blob id: an unchanged file is neither read nor parsed again. */
-  files?: Map<string, { oid: string; objects: Obj[] }>;
+  files?: Map<string, SyncedFile>;
+  /** Where `files` was read: the reader, commit and folder; the next commit is read as a diff from it. */
+  filesAt?: { reader: GitReader; commit: string; dir: string };
   /** The last sync: its commit and generation, whether it was clean, and rounds since everything was applied. */
   last?: { commit: string; generation: unknown; clean: boolean; sinceFull: number };
 }
@@ -65,10 +75,12 @@ export class ConfigSyncReconciler {
   readonly #o: Required<Omit<ReconcilerOptions, "failingObjects">> & Pick<ReconcilerOptions, "failingObjects">;
   readonly #states = new Map<string, SyncState>();
   readonly #unwatch: (() => void)[] = [];
+  /** Readers being closed; {@link stop} waits for them, so no git process outlives the reconciler. */
+  readonly #closing = new Set<Promise<void>>();
   #stopped = false;
 
   constructor(options: ReconcilerOptions) {
-    this.#o = { now: () => new Date(), minPeriodMs: 50, ...options };
+    this.#o = { now: () => new Date(), minPeriodMs: 50, gitTimeoutMs: 30_000, ...options };
   }
 
   start(): void {
@@ -91,18 +103,26 @@ export class ConfigSyncReconciler {
     }
   }
 
-  stop(): void {
+  /** Stops every sync and resolves once every git process the reconciler started has exited. */
+  async stop(): Promise<void> {
     this.#stopped = true;
     for (const u of this.#unwatch) u();
     for (const k of [...this.#states.keys()]) this.#forget(k);
+    await Promise.all(this.#closing);
   }
 
   #forget(key: string): void {
     const st = this.#states.get(key);
     if (!st) return;
     if (st.timer) clearTimeout(st.timer);
-    if (st.clone) rmSync(st.clone, { recursive: true, force: true });
+    if (st.reader) this.#close(st.reader);
     this.#states.delete(key);
+  }
+
+  #close(reader: GitReader): void {
+    const closed = reader.close().catch(() => undefined);
+    this.#closing.add(closed);
+    void closed.then(() => this.#closing.delete(closed));
   }
 
   #schedule(typeKey: string, obj: KubeObject, delay: number): void {
@@ -150,15 +170,16 @@ export class ConfigSyncReconciler {
     }
   }
 
-  /** The repository of a sync, opened once (a clone under a temp folder for a remote). */
-  async #repository(rs: KubeObject, st: SyncState): Promise<GitRepository> {
+  /**
+   * The reader of a sync's repository, opened once per repository and brought up to date (a remote is fetched
+   * into the reader's mirror with the token of `spec.git.secretRef`).
+   */
+  async #repository(rs: KubeObject, st: SyncState, branch: string, revision: string): Promise<GitReader> {
     const repo = String(get(rs, "spec", "git", "repo") ?? "");
-    const branch = String(get(rs, "spec", "git", "branch") ?? "master");
     if (!repo) throw new SourceError("1061", "spec.git.repo is required");
-    if (!/^https?:\/\//.test(repo)) return new LocalGitRepository({ dir: repo.replace(/^file:\/\//, ""), branch });
     const secretName = get(rs, "spec", "git", "secretRef", "name");
-    let credentials: { username: string; password: string } | undefined;
-    if (get(rs, "spec", "git", "auth") === "token" && typeof secretName === "string") {
+    let credentials: GitCredentials | undefined;
+    if (/^https?:\/\//i.test(repo) && get(rs, "spec", "git", "auth") === "token" && typeof secretName === "string") {
       const secret = this.#o.store.get("/secrets", String(rs.metadata["namespace"]), secretName);
       if (!secret)
         throw new SourceError(
@@ -169,21 +190,60 @@ export class ConfigSyncReconciler {
       const decode = (k: string) => (data[k] ? Buffer.from(data[k], "base64").toString("utf8") : "");
       credentials = { username: decode("username") || "oauth2", password: decode("token") };
     }
-    // A rotated token makes a new clone too: the key includes the credentials.
-    const key = `${repo}\0${branch}\0${credentials?.username ?? ""}\0${credentials?.password ?? ""}`;
-    if (!st.remote || st.remoteKey !== key) {
-      st.remoteKey = key;
-      if (st.clone) rmSync(st.clone, { recursive: true, force: true });
-      st.clone = mkdtempSync(join(tmpdir(), "camino-configsync-"));
-      st.remote = new RemoteGitRepository({
-        url: repo,
-        branch,
-        dir: join(st.clone, "repo"),
-        ...(credentials ? { credentials } : {}),
-      });
+    if (!st.reader || st.repo !== repo) {
+      // A sync still running after its RootSync was deleted or the reconciler stopped opens nothing.
+      if (this.#stopped || this.#states.get(st.key) !== st) throw new SourceError("2004", "the sync was stopped");
+      if (st.reader) this.#close(st.reader);
+      st.reader = new GitReader({ repository: repo, timeoutMs: this.#o.gitTimeoutMs });
+      st.repo = repo;
     }
-    await st.remote.fetch();
-    return st.remote;
+    // Credentials are given to each fetch, not kept in the mirror: a rotated token is used from the next one.
+    await st.reader.fetch({ branch, tags: revision !== "HEAD", ...(credentials ? { credentials } : {}) });
+    return st.reader;
+  }
+
+  /**
+   * The files of a commit under `dir`, parsed. Read in full (every tree checked) when nothing is known of this
+   * reader and folder or when `full`; otherwise as the change from the last commit read, from `git diff-tree`.
+   * Only new blobs are read and parsed.
+   */
+  async #files(
+    reader: GitReader,
+    st: SyncState,
+    commit: string,
+    dir: string,
+    full: boolean,
+  ): Promise<Map<string, SyncedFile>> {
+    const known = st.filesAt?.reader === reader && st.filesAt.dir === dir ? st.files : undefined;
+    const at = st.filesAt?.commit;
+    if (known && at === commit && !full) return known;
+    let next: Map<string, SyncedFile>;
+    let wanted: Map<string, string>;
+    if (known && at && !full) {
+      next = new Map(known);
+      wanted = new Map();
+      for (const c of await reader.changes(at, commit, dir)) {
+        next.delete(c.path);
+        if (c.from) next.delete(c.from);
+        if (c.status !== "D" && isFileMode(c.newMode)) wanted.set(c.path, c.newOid);
+      }
+    } else {
+      next = new Map();
+      wanted = await reader.listFiles(commit, dir);
+    }
+    const blobs = await Promise.all(
+      [...wanted].map(async ([path, oid]) => {
+        const same = known?.get(path);
+        return [path, oid, same?.oid === oid ? same : await reader.readBlob(oid)] as const;
+      }),
+    );
+    // Parsed in path order, so the first file that is not YAML is the one reported.
+    for (const [path, oid, blob] of blobs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      next.set(
+        path,
+        Buffer.isBuffer(blob) ? { oid, objects: parseObjects(new Map([[path, blob.toString("utf8")]])) } : blob,
+      );
+    return new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   async #sync(typeKey: string, rs: KubeObject, st: SyncState): Promise<void> {
@@ -199,30 +259,30 @@ export class ConfigSyncReconciler {
     let commit = "";
     let objects: Obj[] = [];
     let changedFiles = new Set<string>();
+    const failing = this.#o.failingObjects?.() ?? new Set<string>();
+    // Only what changed is applied again — unless the last round was not clean, the spec moved, faults are
+    // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
+    // Such a round reads the whole tree again too.
+    const last = st.last;
+    const full =
+      !last?.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
     try {
-      const repo = await this.#repository(rs, st);
+      const reader = await this.#repository(rs, st, gitStatus.branch, gitStatus.revision);
       const rev = gitStatus.revision === "HEAD" ? undefined : gitStatus.revision;
-      commit = rev ? await repo.resolve(rev) : ((await repo.head()) ?? "");
+      commit = rev ? await reader.resolve(rev) : ((await reader.head(gitStatus.branch)) ?? "");
       if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
-      const listed = await repo.listFiles(commit, dir);
+      const next = await this.#files(reader, st, commit, dir, full);
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
-      if (dir && listed.size === 0)
+      if (dir && next.size === 0)
         throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
-      const next = new Map<string, { oid: string; objects: Obj[] }>();
-      for (const [path, oid] of listed) {
-        const known = st.files?.get(path);
-        next.set(
-          path,
-          known && known.oid === oid
-            ? known
-            : { oid, objects: parseObjects(new Map([[path, await repo.readBlob(oid)]])) },
-        );
-      }
       changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
       st.files = next;
+      st.filesAt = { reader, commit, dir };
       objects = [...next.values()].flatMap((f) => f.objects);
     } catch (err) {
+      // A sync cut short by its RootSync's deletion or the reconciler stopping reports nothing.
+      if (this.#stopped || this.#states.get(st.key) !== st) return;
       delete st.last;
       const e =
         err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
@@ -266,15 +326,9 @@ export class ConfigSyncReconciler {
       });
     }
 
+    const quiet = !!last && last.commit === commit && last.generation === generation;
     const errors: SyncError[] = [];
     const applied = new Map<string, Target>();
-    const failing = this.#o.failingObjects?.() ?? new Set<string>();
-    // Only what changed is applied again — unless the last round was not clean, the spec moved, faults are
-    // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
-    const last = st.last;
-    const quiet = !!last && last.commit === commit && last.generation === generation;
-    const full =
-      !last?.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);

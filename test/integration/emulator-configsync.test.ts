@@ -4,9 +4,11 @@
  * ConfigSync's does at each step, KNV2006 is reproduced and avoided by the sentinel, a sync fault is reported
  * for its object only, and a remote repository is pulled with the token of the RootSync's secret.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBlueprint } from "../../agent/cad/blueprint.js";
 import { DeploymentRepository, SENTINEL_PATH, SENTINEL_TEXT } from "../../agent/cad/deployment-repo.js";
@@ -299,6 +301,30 @@ describe("the GitOps loop", () => {
         errorMessage: "KNV1061: secret config-management-system/missing named by spec.git.secretRef does not exist",
       },
     ]);
+    // A wrong token: the server's refusal is the source error, and the token is in no message.
+    const wrong = "wrong-token-do-not-print";
+    emulator.api.applyObject(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "wrong-creds", namespace: "config-management-system" },
+        data: { username: Buffer.from(git.username).toString("base64"), token: Buffer.from(wrong).toString("base64") },
+      },
+      "camino",
+    );
+    emulator.api.applyObject(rootSync("wrong", url, { auth: "token", secretRef: { name: "wrong-creds" } }), "camino");
+    for (let i = 0; i < 400 && !get(status("wrong"), "source", "errors"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(get(status("wrong"), "source", "errors")).toEqual([
+      {
+        code: "2004",
+        errorMessage: `KNV2004: unable to sync repo: git fetch ${url}: the server refused the credentials given`,
+      },
+    ]);
+    const shown = JSON.stringify(status("wrong"));
+    expect(shown).not.toContain(wrong);
+    expect(shown).not.toContain(Buffer.from(`${git.username}:${wrong}`).toString("base64"));
+    expect(get(status("wrong"), "lastSyncedCommit")).toBeUndefined();
   });
 
   it("keeps a RepoSync inside its own namespace", async () => {
@@ -339,6 +365,56 @@ describe("the GitOps loop", () => {
         errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync",
       },
     ]);
+  });
+
+  it("applies nothing of a commit with a corrupt object, reports it as a source error, and syncs the next good commit", async () => {
+    // Written by the plain git CLI, then one loose object replaced by the zlib of other content: git itself
+    // would hand out the other content without a word.
+    const dir = mkdtempSync(join(tmpdir(), "camino-corrupt-"));
+    const env = { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@l" };
+    const cli = (...args: string[]) =>
+      execFileSync("git", ["-C", dir, ...args], {
+        encoding: "utf8",
+        env: { ...env, GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@l" },
+      }).trim();
+    const cm = (v: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: checked\n  namespace: corrupt\ndata:\n  v: ${v}\n`;
+    const commitFile = (text: string) => {
+      writeFileSync(join(dir, "cm.yaml"), text);
+      cli("add", "cm.yaml");
+      cli("commit", "-q", "-m", text.slice(-8));
+      return cli("rev-parse", "HEAD");
+    };
+    cli("init", "-q", "-b", "main");
+    const c1 = commitFile(cm("good"));
+    emulator.api.applyObject(rootSync("corrupt", dir), "camino");
+    await syncedTo("corrupt", c1);
+    expect(get(obj("/configmaps", "corrupt", "checked"), "data", "v")).toBe("good");
+
+    const c2 = commitFile(cm("next"));
+    const blob = cli("rev-parse", `${c2}:cm.yaml`);
+    const file = join(dir, ".git", "objects", blob.slice(0, 2), blob.slice(2));
+    const evil = cm("evil");
+    chmodSync(file, 0o644);
+    writeFileSync(file, deflateSync(`blob ${Buffer.byteLength(evil)}\0${evil}`));
+    expect(cli("cat-file", "blob", blob)).toBe(evil.trim());
+    for (let i = 0; i < 200 && get(status("corrupt"), "source", "commit") !== c2; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(get(status("corrupt"), "source", "errors")).toEqual([
+      {
+        code: "2004",
+        errorMessage: expect.stringMatching(new RegExp(`^KNV2004: unable to sync repo: object ${blob} is corrupt`)),
+      },
+    ]);
+    expect(get(status("corrupt"), "lastSyncedCommit")).toBe(c1);
+    expect(get(status("corrupt"), "sync", "commit")).toBe(c1);
+    expect(get(obj("/configmaps", "corrupt", "checked"), "data", "v")).toBe("good");
+    // git fsck, the other witness, agrees that the repository is corrupt.
+    expect(() => cli("fsck", "--strict", "--no-dangling")).toThrow(/hash mismatch|corrupt/);
+
+    const c3 = commitFile(cm("fixed"));
+    await syncedTo("corrupt", c3);
+    expect(get(obj("/configmaps", "corrupt", "checked"), "data", "v")).toBe("fixed");
   });
 
   it("applies and prunes nothing from a commit with a file that is not YAML, and reports it as a source error", async () => {

@@ -5,6 +5,7 @@
  * (agent/rpc/error-map.ts). Errors are classified by their code along the `cause` chain ({@link findError}),
  * never by their message text. Messages name the field and the problem; they never carry secrets.
  */
+import type { FieldIssue } from "../common/field-issue.js";
 
 /** What an error means to a caller; the RPC edge maps it to a status code. */
 export type ErrorKind =
@@ -143,11 +144,7 @@ export function systemCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** One problem found while validating a document, at a field path such as `spec.packages[1].after[0]`. */
-export interface FieldIssue {
-  path: string;
-  message: string;
-}
+export type { FieldIssue };
 
 /** A document (intent, config) failed validation; `issues` lists every problem found, in document order. */
 export class ValidationError extends CaminoError {

@@ -3,9 +3,9 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { ConfigError } from "../agent/errors.js";
-import { dns1123LabelProblem, dns1123SubdomainProblem } from "../agent/intent/names.js";
-import { parseQuantity, QuantityError } from "../agent/intent/quantity.js";
-import { Checker, joinPath } from "../agent/validation/checker.js";
+import { dns1123LabelProblem, dns1123SubdomainProblem } from "../common/names.js";
+import { parseQuantity, QuantityError } from "../common/quantity.js";
+import { Checker, joinPath } from "../common/checker.js";
 import type { EmulatedNode } from "./emulator.js";
 import { faultProblems, type Faults } from "./faults.js";
 

@@ -4,8 +4,8 @@
  * image), non-negative replicas, Service ports, and CRD names. Plus the schema checks themselves: the
  * Kubernetes and Istio models (strict about unknown fields when asked) and CRD schemas for custom resources.
  */
-import { validateObject } from "../agent/cad/schema.js";
-import { dns1035LabelProblem, dns1123LabelProblem, dns1123SubdomainProblem } from "../agent/intent/names.js";
+import { validateObject } from "../common/schema.js";
+import { dns1035LabelProblem, dns1123LabelProblem, dns1123SubdomainProblem } from "../common/names.js";
 import { SYNC_SCHEMA, validateAgainstCrdSchema } from "./crd-schema.js";
 import type { ResourceType } from "./resources.js";
 import { duplicateValue, invalidValue, requiredValue, unknownField, type StatusCause } from "./status.js";

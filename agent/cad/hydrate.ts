@@ -9,7 +9,7 @@ import { ValidationError, type FieldIssue } from "../errors.js";
 import { LOCAL_CONFIG, type Blueprint } from "./blueprint.js";
 import { caminoLabels, type Iesd } from "./iesd.js";
 import { validatePackageVariant } from "./package-variant-schema.js";
-import { validateObject } from "./schema.js";
+import { validateObject } from "../../common/schema.js";
 import { applySetters, SetterValueError } from "./setters.js";
 import { plainYaml } from "./plain-yaml.js";
 import { stringifyYamlFile } from "./yaml-io.js";

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { CaminoError, ValidationError, type FieldIssue } from "../errors.js";
-import { dns1123LabelProblem, gitRevisionProblem } from "../intent/names.js";
+import { dns1123LabelProblem, gitRevisionProblem } from "../../common/names.js";
 import type { Logger } from "../log/logger.js";
 import { DeploymentRepository } from "./deployment-repo.js";
 import { checkRemote, parseCredentials, RemoteGitRepository, type RemoteDeadlines } from "./git/remote.js";

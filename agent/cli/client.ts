@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { parseDuration } from "../intent/duration.js";
+import { parseDuration } from "../../common/duration.js";
 import { UsageError } from "./exit-codes.js";
 
 /** Flags every command that calls an agent accepts (merge into a parseArgs options object). */

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import type { Jwks } from "../auth/keys.js";
 import type { TrustedIssuer } from "../auth/northbound-verifier.js";
-import { joinPath, type Checker } from "../validation/checker.js";
+import { joinPath, type Checker } from "../../common/checker.js";
 import { httpUrlProblem } from "./http-url.js";
 
 /** An external issuer whose tokens the API accepts, with its audience filled in. */

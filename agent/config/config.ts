@@ -11,7 +11,7 @@ import { parse as parseYaml, YAMLError } from "yaml";
 import { ConfigError } from "../errors.js";
 import type { Jwks } from "../auth/keys.js";
 import { DEFAULT_INTENT_LIMITS, type IntentLimits } from "../intent/model.js";
-import { Checker, type Json } from "../validation/checker.js";
+import { Checker, type Json } from "../../common/checker.js";
 import { AUTH_DEFAULTS, parseAuthSection, type AuthConfig } from "./auth-section.js";
 import { DOMAIN_DEFAULTS, parseDomainSection, type DomainConfig } from "./domain-section.js";
 import { EDGE_DEFAULTS, parseEdgesSection, type ConfiguredEdge } from "./edges-section.js";

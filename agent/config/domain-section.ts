@@ -1,7 +1,7 @@
 /** The `domain` section of the agent config: who this agent is and where it keeps its state. */
 import { resolve } from "node:path";
-import { dns1123LabelProblem } from "../intent/names.js";
-import type { Checker } from "../validation/checker.js";
+import { dns1123LabelProblem } from "../../common/names.js";
+import type { Checker } from "../../common/checker.js";
 import { httpUrlProblem } from "./http-url.js";
 
 /** The `domain` section, parsed. */

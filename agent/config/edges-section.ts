@@ -1,7 +1,7 @@
 /** The `edges` section of the agent config: the domain's Kubernetes clusters and how to reach them. */
 import { resolve } from "node:path";
-import { dns1123LabelProblem, labelKeyProblem, labelValueProblem } from "../intent/names.js";
-import { joinPath, typeName, type Checker, type Json } from "../validation/checker.js";
+import { dns1123LabelProblem, labelKeyProblem, labelValueProblem } from "../../common/names.js";
+import { joinPath, typeName, type Checker, type Json } from "../../common/checker.js";
 import { httpUrlProblem } from "./http-url.js";
 
 /** An edge: a Kubernetes cluster reached by a kubeconfig context or inline (server, CA, token). */

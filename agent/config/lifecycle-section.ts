@@ -1,5 +1,5 @@
 /** The `lifecycle` section of the agent config: the timing and concurrency of deployments. */
-import type { Checker } from "../validation/checker.js";
+import type { Checker } from "../../common/checker.js";
 
 /** The `lifecycle` section, parsed: every field is set, in milliseconds where the file says seconds. */
 export interface LifecycleConfig {

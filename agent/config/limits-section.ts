@@ -1,6 +1,6 @@
 /** The `limits` section of the agent config: how large an intent the agent accepts. */
 import { DEFAULT_INTENT_LIMITS, type IntentLimits } from "../intent/model.js";
-import type { Checker } from "../validation/checker.js";
+import type { Checker } from "../../common/checker.js";
 
 /**
  * Checks the `limits` section; problems are added to `c` with their paths. The section sets three of the

@@ -1,6 +1,6 @@
 /** The `log` section of the agent config. */
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
-import type { Checker } from "../validation/checker.js";
+import type { Checker } from "../../common/checker.js";
 
 /** The log formats the agent writes. */
 export type LogFormat = "json" | "text";

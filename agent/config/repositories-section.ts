@@ -1,7 +1,7 @@
 /** The `repositories` section of the agent config: repositories the agent makes sure are registered at start. */
 import { join, resolve } from "node:path";
-import { dns1123LabelProblem } from "../intent/names.js";
-import { joinPath, type Checker } from "../validation/checker.js";
+import { dns1123LabelProblem } from "../../common/names.js";
+import { joinPath, type Checker } from "../../common/checker.js";
 
 /** A repository named in the config. */
 export interface ConfiguredRepository {

@@ -1,6 +1,6 @@
 /** The `server` section of the agent config: the two listeners, their TLS files, and limits on calls. */
 import { resolve } from "node:path";
-import { joinPath, type Checker } from "../validation/checker.js";
+import { joinPath, type Checker } from "../../common/checker.js";
 
 /** TLS files of a listener, absolute. */
 export interface TlsConfig {

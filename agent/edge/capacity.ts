@@ -3,7 +3,7 @@
  * the requests of the pods bound to it that have not terminated. Pure arithmetic on API objects.
  */
 import type { V1Container, V1Node, V1Pod } from "@kubernetes/client-node";
-import { millisOf, unitsOf } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../../common/quantity.js";
 
 /** CPU, memory and pod slots. */
 export interface Resources {

@@ -5,7 +5,7 @@
  * so one rejection tells the user everything that is wrong.
  */
 import { IntentError } from "../errors.js";
-import { Checker, joinPath, nestingDepth, typeName, type Json } from "../validation/checker.js";
+import { Checker, joinPath, nestingDepth, typeName, type Json } from "../../common/checker.js";
 import {
   DEFAULT_INTENT_LIMITS,
   HEAL_POLICIES,
@@ -33,10 +33,10 @@ import {
   labelKeyProblem,
   labelValueProblem,
   setterNameProblem,
-} from "./names.js";
+} from "../../common/names.js";
 import { isIPv4 } from "node:net";
 import { orderPackages } from "./order.js";
-import { parseQuantity, QuantityError, toMilli, toUnits } from "./quantity.js";
+import { parseQuantity, QuantityError, toMilli, toUnits } from "../../common/quantity.js";
 
 /** Namespaces an intent (whose name is its chain's namespace) must not take. */
 const RESERVED_NAMESPACES = new Set([

@@ -6,7 +6,7 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { HydratedPackage } from "../cad/hydrate.js";
-import { millisOf, unitsOf } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../../common/quantity.js";
 import type { Amount, Demand } from "./placement.js";
 
 const LOCAL_CONFIG = "config.kubernetes.io/local-config";

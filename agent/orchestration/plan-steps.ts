@@ -13,7 +13,7 @@ import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
 import { plainYaml } from "../cad/plain-yaml.js";
 import { CaminoError, ValidationError } from "../errors.js";
 import type { PackageIntent } from "../intent/model.js";
-import { millisOf, unitsOf } from "../intent/quantity.js";
+import { millisOf, unitsOf } from "../../common/quantity.js";
 import type { PlacedLink } from "../network/network-manager.js";
 import { admit, prerequisites } from "./admission-steps.js";
 import { demandOf, packageObjects } from "./package-objects.js";

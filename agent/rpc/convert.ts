@@ -14,7 +14,7 @@ import {
 } from "../../gen/camino/v1/types_pb.js";
 import type { CatalogueEntry as Entry } from "../cad/catalogue.js";
 import type { RegisteredRepository, RepositoryRecord } from "../cad/repository-registry.js";
-import { parseQuantity, toMilli, toUnits } from "../intent/quantity.js";
+import { parseQuantity, toMilli, toUnits } from "../../common/quantity.js";
 import type { IntentPlan, AdmissionReason as Reason } from "../orchestration/planner.js";
 import type { DeploymentRecord, EventRecord, StateName } from "../orchestration/journal.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";

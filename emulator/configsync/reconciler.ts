@@ -12,7 +12,7 @@
  * agent writes objects shows here as a source error instead of being read back by the same code.
  */
 import { parseAllDocuments } from "yaml";
-import { parseDuration } from "../../agent/intent/duration.js";
+import { parseDuration } from "../../common/duration.js";
 import type { ApiServer, Target } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 import { ApiError } from "../status.js";

@@ -9,7 +9,7 @@
  * Also the kubelet's admission of pods whose `spec.nodeName` was set by their creator (DaemonSet pods): the
  * same resource fit, against the pods already admitted to the node. Pure functions over store objects.
  */
-import { parseQuantity, toMilli } from "../../agent/intent/quantity.js";
+import { parseQuantity, toMilli } from "../../common/quantity.js";
 import type { KubeObject } from "../store.js";
 
 type Obj = Record<string, unknown>;

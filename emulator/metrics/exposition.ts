@@ -10,7 +10,7 @@
  * same text, series sorted, so scrapes are reproducible.
  */
 import { createHash } from "node:crypto";
-import { parseQuantity, toMilli, toUnits, type Quantity } from "../../agent/intent/quantity.js";
+import { parseQuantity, toMilli, toUnits, type Quantity } from "../../common/quantity.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 
 /** How much of its requests a container uses. */

@@ -6,7 +6,7 @@
  */
 import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseQuantity, toMilli, toUnits } from "../../agent/intent/quantity.js";
+import { parseQuantity, toMilli, toUnits } from "../../common/quantity.js";
 import { startEmulator, type Emulator } from "../../emulator/emulator.js";
 import { kubectlFor, type Kubectl } from "../helpers/kubectl.js";
 

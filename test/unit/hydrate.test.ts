@@ -8,7 +8,7 @@ import { readFolder } from "../../agent/cad/folder.js";
 import { hydratePackage, HydrationError } from "../../agent/cad/hydrate.js";
 import { buildIesd, serviceHost, type IesdSource } from "../../agent/cad/iesd.js";
 import { validatePackageVariant } from "../../agent/cad/package-variant-schema.js";
-import { validateObject } from "../../agent/cad/schema.js";
+import { validateObject } from "../../common/schema.js";
 import { parseIntentText } from "../../agent/intent/load.js";
 import type { Intent, PackageIntent } from "../../agent/intent/model.js";
 

@@ -1,7 +1,7 @@
 /** Kubernetes quantities and Go-style durations, parsed exactly. */
 import { describe, expect, it } from "vitest";
-import { DurationError, formatDuration, parseDuration } from "../../agent/intent/duration.js";
-import { formatMilli, parseQuantity, QuantityError, toMilli, toUnits } from "../../agent/intent/quantity.js";
+import { DurationError, formatDuration, parseDuration } from "../../common/duration.js";
+import { formatMilli, parseQuantity, QuantityError, toMilli, toUnits } from "../../common/quantity.js";
 
 describe("parseQuantity", () => {
   it.each([

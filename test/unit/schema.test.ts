@@ -1,6 +1,6 @@
 /** Object validation against the Kubernetes and Istio schemas, strict about unknown fields as the API server is. */
 import { describe, expect, it } from "vitest";
-import { validateObject } from "../../agent/cad/schema.js";
+import { validateObject } from "../../common/schema.js";
 
 const deployment = (extra: Record<string, unknown> = {}, container: Record<string, unknown> = {}) => ({
   apiVersion: "apps/v1",

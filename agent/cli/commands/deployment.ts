@@ -14,7 +14,7 @@ import {
   type Deployment,
   type DeploymentEvent,
 } from "../../../gen/camino/v1/types_pb.js";
-import { DurationError, formatDuration, parseDuration } from "../../intent/duration.js";
+import { DurationError, formatDuration, parseDuration } from "../../../common/duration.js";
 import { CaminoError } from "../../errors.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect, type AgentConnection, type ClientFlags } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";

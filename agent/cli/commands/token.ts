@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/config.js";
 import { loadSigningKey } from "../../auth/keys.js";
 import { mintNorthboundToken, SCOPES } from "../../auth/token.js";
-import { parseDuration } from "../../intent/duration.js";
+import { parseDuration } from "../../../common/duration.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { parseFlags, type Command } from "../command.js";
 

@@ -2,8 +2,8 @@
  * The walker behind every document validation (intents, agent config): typed reads of a plain JSON value
  * that record a {@link FieldIssue} with the field path instead of throwing, so one pass reports every problem.
  */
-import { DurationError, parseDuration } from "../intent/duration.js";
-import type { FieldIssue } from "../errors.js";
+import { DurationError, parseDuration } from "./duration.js";
+import type { FieldIssue } from "./field-issue.js";
 
 /** A JSON object. */
 export type Json = Record<string, unknown>;

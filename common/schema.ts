@@ -13,7 +13,7 @@ import {
   Gateway,
 } from "@kubernetes-models/istio/networking.istio.io/v1";
 import { PeerAuthentication, AuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
-import type { FieldIssue } from "../errors.js";
+import type { FieldIssue } from "./field-issue.js";
 
 interface Validatable {
   validate(): void;

@@ -24,7 +24,7 @@ import {
   type V1APIResourceList,
 } from "@kubernetes/client-node";
 import { CaminoError } from "../errors.js";
-import { abortReason, anySignal, deadline } from "../util/signals.js";
+import { abortReason, anySignal, startDeadline } from "../util/signals.js";
 import { EdgeError, explainEdgeFailure } from "./edge-errors.js";
 
 /** The field manager of every server-side apply CAMINO makes. */
@@ -107,7 +107,8 @@ export class EdgeTransport {
     const caller = new AbortController();
     const follow = () => caller.abort(abortReason(signal as AbortSignal));
     signal?.addEventListener("abort", follow, { once: true });
-    const limit = deadline(`${what} on edge ${this.edge}`, this.timeoutMs);
+    const timer = startDeadline(`${what} on edge ${this.edge}`, this.timeoutMs);
+    const limit = timer.signal;
     try {
       const result = await fn(this.#apisFor(anySignal(caller.signal, limit)));
       this.#seen(true, "ok");
@@ -122,6 +123,7 @@ export class EdgeTransport {
       else this.#seen(false, e.data["reason"] as string);
       throw e;
     } finally {
+      timer.clear();
       signal?.removeEventListener("abort", follow);
     }
   }

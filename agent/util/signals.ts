@@ -62,12 +62,29 @@ export function linkSignals(...signals: (AbortSignal | undefined)[]): LinkedSign
   return { signal: controller.signal, dispose };
 }
 
-/** A signal that aborts after `ms` with a {@link DeadlineError} naming `what`. Its timer does not hold the process open. */
-export function deadline(what: string, ms: number): AbortSignal {
+/** A deadline whose timer can be cleared once the work it bounds is over. */
+export interface DeadlineTimer {
+  /** Aborts after the time given, with a {@link DeadlineError}. */
+  readonly signal: AbortSignal;
+  /** Clears the timer (idempotent), so nothing of the deadline outlives the work. */
+  clear(): void;
+}
+
+/**
+ * Starts a deadline of `ms` naming `what`. Its timer does not hold the process open; `clear` it when the work
+ * is over, so that hot paths (one deadline per edge call) do not leave a timer and its controller behind.
+ * @example const limit = startDeadline("list nodes", 10_000); try { await call(limit.signal) } finally { limit.clear() }
+ */
+export function startDeadline(what: string, ms: number): DeadlineTimer {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DeadlineError(what, ms)), ms);
   timer.unref();
-  return controller.signal;
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** A signal that aborts after `ms` with a {@link DeadlineError} naming `what` (see {@link startDeadline}). */
+export function deadline(what: string, ms: number): AbortSignal {
+  return startDeadline(what, ms).signal;
 }
 
 /**

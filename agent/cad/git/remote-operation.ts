@@ -7,7 +7,7 @@
  */
 import type { HttpClient } from "isomorphic-git";
 import { CaminoError, findError, systemCode } from "../../errors.js";
-import { abortReason, anySignal, deadline } from "../../util/signals.js";
+import { abortReason, anySignal, startDeadline } from "../../util/signals.js";
 import { gitHttpClient } from "./http-client.js";
 import { redactUrl } from "./redact-url.js";
 
@@ -69,7 +69,8 @@ export async function remoteOperation<T>(
   options: { signal?: AbortSignal | undefined; deadlineMs: number },
   fn: (http: HttpClient) => Promise<T>,
 ): Promise<T> {
-  const limit = deadline(`${DESCRIBE[op]} ${redactUrl(url)}`, options.deadlineMs);
+  const timer = startDeadline(`${DESCRIBE[op]} ${redactUrl(url)}`, options.deadlineMs);
+  const limit = timer.signal;
   const signal = anySignal(options.signal, limit);
   try {
     if (signal.aborted) throw abortReason(signal);
@@ -83,6 +84,8 @@ export async function remoteOperation<T>(
       });
     }
     throw stoppedError(op, url, signal, err);
+  } finally {
+    timer.clear();
   }
 }
 

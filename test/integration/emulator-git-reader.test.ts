@@ -32,6 +32,8 @@ const ENV = {
 };
 
 const dirs: string[] = [];
+/** Repositories written in a test, checked by `git fsck --strict` after it; corrupted ones must fail it. */
+const repos = new Map<string, "sound" | "corrupted">();
 const readers: GitReader[] = [];
 const git = (dir: string, ...args: string[]): string =>
   execFileSync("git", ["-C", dir, ...args], { env: ENV, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -42,6 +44,7 @@ const gitBytes = (dir: string, ...args: string[]): Buffer =>
 function plainRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), "camino-plain-git-"));
   dirs.push(dir);
+  repos.set(dir, "sound");
   git(dir, "init", "-q", "-b", "main");
   return dir;
 }
@@ -64,18 +67,29 @@ function reader(repository: string, timeoutMs?: number): GitReader {
 }
 
 /** Replaces a loose object's file with the zlib of other content: the id no longer matches what is inside. */
-function corruptLooseObject(dir: string, oid: string, type: string, content: string): void {
+function corruptLooseObject(dir: string, oid: string, type: string, content: string | Buffer): void {
   const file = join(dir, ".git", "objects", oid.slice(0, 2), oid.slice(2));
+  const body = Buffer.from(content);
   chmodSync(file, 0o644);
   unlinkSync(file);
-  writeFileSync(
-    file,
-    deflateSync(Buffer.concat([Buffer.from(`${type} ${Buffer.byteLength(content)}\0`), Buffer.from(content)])),
-  );
+  writeFileSync(file, deflateSync(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body])));
+  repos.set(dir, "corrupted");
 }
 
 afterEach(async () => {
   await Promise.all(readers.splice(0).map((r) => r.close()));
+  const written = [...repos];
+  repos.clear();
+  for (const [dir, state] of written) {
+    let problems = "";
+    try {
+      git(dir, "fsck", "--strict", "--no-dangling");
+    } catch (err) {
+      problems = String((err as { stderr?: unknown }).stderr);
+    }
+    if (state === "sound") expect(problems, dir).toBe("");
+    else expect(problems, dir).toMatch(/hash(-path)? mismatch/);
+  }
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -124,7 +138,6 @@ describe("reading a repository written by the git CLI", () => {
     expect((await r.listFiles(c2, "missing")).size).toBe(0);
     for (const [path, oid] of all)
       expect((await r.readBlob(oid)).toString("utf8")).toBe(git(dir, "show", `${c2}:${path}`));
-    expect(git(dir, "fsck", "--strict", "--no-dangling")).toBe("");
   });
 
   it("reads a bare repository, and says so when a folder is not a repository", async () => {
@@ -134,6 +147,7 @@ describe("reading a repository written by the git CLI", () => {
     const bare = mkdtempSync(join(tmpdir(), "camino-plain-bare-"));
     dirs.push(bare);
     execFileSync("git", ["clone", "-q", "--bare", dir, bare], { env: ENV });
+    repos.set(bare, "sound");
     expect(await reader(bare).head("main")).toBe(c);
     const empty = mkdtempSync(join(tmpdir(), "camino-not-git-"));
     dirs.push(empty);
@@ -315,10 +329,7 @@ describe("corrupt objects", () => {
     const tree = git(dir, "rev-parse", `${c2}:app`).trim();
     // A well-formed tree, but another one: it names the first commit's blob.
     const other = gitBytes(dir, "cat-file", "tree", git(dir, "rev-parse", `${c1}:app`).trim());
-    const file = join(dir, ".git", "objects", tree.slice(0, 2), tree.slice(2));
-    chmodSync(file, 0o644);
-    unlinkSync(file);
-    writeFileSync(file, deflateSync(Buffer.concat([Buffer.from(`tree ${other.length}\0`), other])));
+    corruptLooseObject(dir, tree, "tree", other);
     const r = reader(dir);
     await expect(r.listFiles(c2)).rejects.toMatchObject({ code: "ERR_GIT_OBJECT_CORRUPT" });
     await expect(reader(dir).changes(c1, c2)).rejects.toMatchObject({ code: "ERR_GIT_OBJECT_CORRUPT" });

@@ -54,7 +54,10 @@ export function isTreeMode(mode: string): boolean {
 }
 
 /**
- * The entries of a tree object, in stored order.
+ * The entries of a tree object, in stored order. Besides the format, what `git fsck` counts as an error in a
+ * tree is refused too: entries out of git's order (names compared as bytes, a folder's as if it ended in "/")
+ * and a name given twice. Such a tree hashes to its id like any other, but git's own diff and checkout go wrong
+ * on it, so a writer that makes one has a defect this must show.
  * @throws GitReadError (ERR_GIT_OBJECT_CORRUPT) when the content is not a well-formed tree.
  */
 export function parseTree(oid: string, content: Buffer): TreeEntry[] {
@@ -62,6 +65,8 @@ export function parseTree(oid: string, content: Buffer): TreeEntry[] {
   const out: TreeEntry[] = [];
   const corrupt = (why: string) =>
     new GitReadError("ERR_GIT_OBJECT_CORRUPT", `tree ${oid} is corrupt: ${why}`, { data: { oid } });
+  const names = new Set<string>();
+  let previous: Buffer | undefined;
   let i = 0;
   while (i < content.length) {
     const space = content.indexOf(0x20, i);
@@ -73,6 +78,12 @@ export function parseTree(oid: string, content: Buffer): TreeEntry[] {
     if (nul + 1 + idBytes > content.length) throw corrupt(`entry at byte ${i} is cut short`);
     const name = content.toString("utf8", space + 1, nul);
     if (name === "." || name === ".." || name.includes("/")) throw corrupt(`entry name ${JSON.stringify(name)}`);
+    const key = Buffer.concat([content.subarray(space + 1, nul), Buffer.from(isTreeMode(mode) ? "/" : "")]);
+    if (names.has(name)) throw corrupt(`entry ${JSON.stringify(name)} is there twice (fsck: duplicateEntries)`);
+    if (previous && Buffer.compare(previous, key) >= 0)
+      throw corrupt(`entry ${JSON.stringify(name)} is out of git's order (fsck: treeNotSorted)`);
+    names.add(name);
+    previous = key;
     out.push({ mode, name, oid: content.toString("hex", nul + 1, nul + 1 + idBytes) });
     i = nul + 1 + idBytes;
   }

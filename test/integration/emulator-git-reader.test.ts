@@ -32,8 +32,8 @@ const ENV = {
 };
 
 const dirs: string[] = [];
-/** Repositories written in a test, checked by `git fsck --strict` after it; corrupted ones must fail it. */
-const repos = new Map<string, "sound" | "corrupted">();
+/** Repositories written in a test, checked by `git fsck --strict` after it: sound, or what fsck must find wrong. */
+const repos = new Map<string, "sound" | RegExp>();
 const readers: GitReader[] = [];
 const git = (dir: string, ...args: string[]): string =>
   execFileSync("git", ["-C", dir, ...args], { env: ENV, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -73,7 +73,7 @@ function corruptLooseObject(dir: string, oid: string, type: string, content: str
   chmodSync(file, 0o644);
   unlinkSync(file);
   writeFileSync(file, deflateSync(Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body])));
-  repos.set(dir, "corrupted");
+  repos.set(dir, /hash(-path)? mismatch/);
 }
 
 afterEach(async () => {
@@ -88,7 +88,7 @@ afterEach(async () => {
       problems = String((err as { stderr?: unknown }).stderr);
     }
     if (state === "sound") expect(problems, dir).toBe("");
-    else expect(problems, dir).toMatch(/hash(-path)? mismatch/);
+    else expect(problems, dir).toMatch(state);
   }
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -333,6 +333,45 @@ describe("corrupt objects", () => {
     const r = reader(dir);
     await expect(r.listFiles(c2)).rejects.toMatchObject({ code: "ERR_GIT_OBJECT_CORRUPT" });
     await expect(reader(dir).changes(c1, c2)).rejects.toMatchObject({ code: "ERR_GIT_OBJECT_CORRUPT" });
+  });
+
+  it("refuses a tree whose entries are out of git's order or named twice, though its id matches its content", async () => {
+    const dir = plainRepo();
+    write(dir, "a.yaml", "a: 1\n");
+    const c1 = commit(dir, "one");
+    const blob = Buffer.from(git(dir, "rev-parse", `${c1}:a.yaml`).trim(), "hex");
+    const entry = (mode: string, name: string) => Buffer.concat([Buffer.from(`${mode} ${name}\0`), blob]);
+    // What a defective writer might make: written as it is (--literally), with an id that matches.
+    const tree = (...entries: Buffer[]) =>
+      execFileSync("git", ["-C", dir, "hash-object", "-t", "tree", "-w", "--literally", "--stdin"], {
+        env: ENV,
+        input: Buffer.concat(entries),
+      })
+        .toString()
+        .trim();
+    const commitOf = (t: string) => git(dir, "commit-tree", "-p", c1, "-m", "defective", t).trim();
+    const unsorted = commitOf(tree(entry("100644", "b.yaml"), entry("100644", "a.yaml")));
+    const twice = commitOf(tree(entry("100644", "a.yaml"), entry("100644", "a.yaml")));
+    // A folder sorts as if its name ended in "/": "a" (a folder) comes after "a.yaml", so this order is right.
+    const folder = tree(entry("100644", "x.yaml"));
+    const sorted = commitOf(
+      tree(entry("100644", "a.yaml"), Buffer.concat([Buffer.from("40000 a\0"), Buffer.from(folder, "hex")])),
+    );
+    const r = reader(dir);
+    expect([...(await r.listFiles(sorted)).keys()]).toEqual(["a.yaml", "a/x.yaml"]);
+    await expect(r.listFiles(unsorted)).rejects.toMatchObject({
+      code: "ERR_GIT_OBJECT_CORRUPT",
+      message: expect.stringContaining("treeNotSorted"),
+    });
+    await expect(r.listFiles(twice)).rejects.toMatchObject({
+      code: "ERR_GIT_OBJECT_CORRUPT",
+      message: expect.stringContaining("duplicateEntries"),
+    });
+    await expect(r.changes(c1, unsorted)).rejects.toMatchObject({ code: "ERR_GIT_OBJECT_CORRUPT" });
+    // git fsck, the witness, finds the same trees wrong.
+    git(dir, "update-ref", "refs/heads/unsorted", unsorted);
+    git(dir, "update-ref", "refs/heads/twice", twice);
+    repos.set(dir, /treeNotSorted[\s\S]*duplicateEntries|duplicateEntries[\s\S]*treeNotSorted/);
   });
 });
 

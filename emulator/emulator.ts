@@ -1,5 +1,5 @@
 /**
- * An emulated edge cluster (DESIGN.md section 5): the Kubernetes API over HTTP and HTTPS (bearer token
+ * An emulated edge cluster (docs/architecture.md, "An emulator behaviour"): the Kubernetes API over HTTP and HTTPS (bearer token
  * required on HTTPS), with the namespaces a new cluster has and the nodes of its config. Embeddable
  * in-process, or run as `camino emulator --config edge.yaml`. A test double for Kubernetes: the agent
  * reaches it only through the Kubernetes API, as it would a real cluster.

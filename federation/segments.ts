@@ -1,5 +1,5 @@
 /**
- * Cross-domain chain segments (DESIGN section 7): the part of an intent placed in a peer domain, proposed to
+ * Cross-domain chain segments (docs/federation.md): the part of an intent placed in a peer domain, proposed to
  * the peer (which admits and reserves it under a lease), then committed, aborted or terminated. This is the
  * interface the lifecycle's plan and deploy steps call; the implementation lands with federation.
  */

@@ -1,5 +1,5 @@
 /**
- * Trust between domains (DESIGN section 7): every federation call carries a short-lived JWT signed by the
+ * Trust between domains (docs/federation.md): every federation call carries a short-lived JWT signed by the
  * caller (`typ: camino-fed+jwt`, `aud` the callee, `rdg` the digest of the request's protobuf encoding). This is
  * the interface the peering service and client need; the implementation lands with federation.
  */
@@ -16,7 +16,7 @@ export interface VerifiedPeer {
 export interface PeerTrust {
   /**
    * Verifies a peer's bearer token for one request (`request`: the request message's protobuf binary encoding,
-   * re-encoded by the callee). Rejects with an error whose code is an `ERR_PEER_*` code.
+   * re-encoded by the callee). Rejects with an error naming why (its codes join the error table with federation).
    */
   verify(token: string, request: Uint8Array, signal?: AbortSignal): Promise<VerifiedPeer>;
   /** Signs a token for one call to `peer` carrying `request`. */

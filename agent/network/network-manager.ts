@@ -1,5 +1,5 @@
 /**
- * The Network Manager slot (DESIGN section 6): the mesh and NetworkPolicy objects for every link of a chain,
+ * The Network Manager slot (docs/network.md): the mesh and NetworkPolicy objects for every link of a chain,
  * hydrated from the network blueprints (blueprints/network/). The planner's `network` step asks it, once every
  * package is placed and hydrated, for the files each edge's repository gets for the chain's links; they are
  * committed in wave 0 with the chain's namespace. Until the Network Manager lands, {@link createNoNetwork} is

@@ -1,6 +1,6 @@
 /**
  * How the emulator's ConfigSync reads a repository: through the real `git` CLI, never through the agent's git
- * code, so that what the agent writes is read back by an independent implementation (DESIGN.md section 5: the
+ * code, so that what the agent writes is read back by an independent implementation (the
  * emulator is a test double, and a double that shares the code under test cannot catch its defects).
  *
  *  - Objects come from one long-lived `git cat-file --batch` ({@link CatFileBatch}), each checked against its

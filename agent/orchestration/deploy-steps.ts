@@ -307,9 +307,10 @@ export const commitSegments: Step<RunContext> = {
   name: "commit remote segments",
   async run(ctx) {
     const plan = planOf(ctx);
-    for (const s of plan.segments) {
-      throw new RunFailure(`segment for ${s.domain} cannot be committed: this agent does not federate yet`);
-    }
+    // Unreachable while federation is local-only (it never lets a package into another domain); a guard, so
+    // that a plan with segments can never reach READY without them.
+    const domains = plan.segments.map((s) => s.domain);
+    if (domains.length > 0) throw new RunFailure(`segments in ${domains.join(", ")} cannot be committed yet`);
   },
 };
 

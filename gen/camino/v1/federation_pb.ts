@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/federation.proto.
  */
 export const file_camino_v1_federation: GenFile = /*@__PURE__*/
-  fileDesc("ChpjYW1pbm8vdjEvZmVkZXJhdGlvbi5wcm90bxIJY2FtaW5vLnYxIjUKDEhlbGxvUmVxdWVzdBIlCgZjYWxsZXIYASABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbyI2Cg1IZWxsb1Jlc3BvbnNlEiUKBmNhbGxlZRgBIAEoCzIVLmNhbWluby52MS5Eb21haW5JbmZvIhAKDkdldEtleXNSZXF1ZXN0IjUKD0dldEtleXNSZXNwb25zZRIMCgRqd2tzGAEgASgJEhQKDGFubm91bmNlbWVudBgCIAEoCSIVChNHZXRDYXRhbG9ndWVSZXF1ZXN0InkKFEdldENhdGFsb2d1ZVJlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5jYW1pbm8udjEuQ2F0YWxvZ3VlRW50cnkSJQoIY2FwYWNpdHkYAiABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSDgoGZGlnZXN0GAMgASgJIvQBCg5TZWdtZW50UGFja2FnZRIMCgRuYW1lGAEgASgJEhEKCWJsdWVwcmludBgCIAEoCRIaChJibHVlcHJpbnRfcmV2aXNpb24YAyABKAkSDwoHdmVyc2lvbhgEIAEoCRIQCghyZXBsaWNhcxgFIAEoBRILCgNjcHUYBiABKAkSDgoGbWVtb3J5GAcgASgJEhEKCWNwdV9saW1pdBgIIAEoCRIUCgxtZW1vcnlfbGltaXQYCSABKAkSCwoDcW9zGAogASgJEg0KBWFmdGVyGAsgAygJEiAKBmNvbmZpZxgMIAMoCzIQLmNhbWluby52MS5MYWJlbCKVAQoLU2VnbWVudExpbmsSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByb3RvY29sGAQgASgJEhYKDnBvbGljeV90aW1lb3V0GAUgASgJEhYKDnBvbGljeV9yZXRyaWVzGAYgASgFEhwKFHBvbGljeV9sb2FkX2JhbGFuY2VyGAcgASgJIn0KDlNlcnZpY2VBZGRyZXNzEg8KB3BhY2thZ2UYASABKAkSDAoEaG9zdBgCIAEoCRIMCgRwb3J0GAMgASgNEhcKD2dhdGV3YXlfYWRkcmVzcxgEIAEoCRIUCgxnYXRld2F5X3BvcnQYBSABKA0SDwoHbmV0d29yaxgGIAEoCSL9AQoVUHJvcG9zZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEisKCHBhY2thZ2VzGAQgAygLMhkuY2FtaW5vLnYxLlNlZ21lbnRQYWNrYWdlEiUKBWxpbmtzGAUgAygLMhYuY2FtaW5vLnYxLlNlZ21lbnRMaW5rEjMKEG9yaWdpbl9hZGRyZXNzZXMYBiADKAsyGS5jYW1pbm8udjEuU2VydmljZUFkZHJlc3MSJQoGb3JpZ2luGAcgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8ingEKFlByb3Bvc2VTZWdtZW50UmVzcG9uc2USEgoKc2VnbWVudF9pZBgBIAEoCRI0ChFvZmZlcmVkX2FkZHJlc3NlcxgCIAMoCzIZLmNhbWluby52MS5TZXJ2aWNlQWRkcmVzcxI6ChZyZXNlcnZhdGlvbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIqChRDb21taXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJIkIKFUNvbW1pdFNlZ21lbnRSZXNwb25zZRIpCgdzZWdtZW50GAEgASgLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiOQoTQWJvcnRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSIWChRBYm9ydFNlZ21lbnRSZXNwb25zZSItChdUZXJtaW5hdGVTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJIkUKGFRlcm1pbmF0ZVNlZ21lbnRSZXNwb25zZRIpCgdzZWdtZW50GAEgASgLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiJwoRR2V0U2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCSI/ChJHZXRTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzIikKE1dhdGNoU2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCSJrChRXYXRjaFNlZ21lbnRSZXNwb25zZRIpCgdzZWdtZW50GAEgASgLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibgogRmVkZXJhdGlvblF1ZXJ5TW9uaXRvcmluZ1JlcXVlc3QSJQoFc2NvcGUYASABKA4yFi5jYW1pbm8udjEuTWV0cmljU2NvcGUSEgoKc2VnbWVudF9pZBgCIAEoCRIPCgdtZXRyaWNzGAMgAygJIk0KIUZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXNwb25zZRIoCgdzYW1wbGVzGAEgAygLMhcuY2FtaW5vLnYxLk1ldHJpY1NhbXBsZTLABgoKRmVkZXJhdGlvbhI6CgVIZWxsbxIXLmNhbWluby52MS5IZWxsb1JlcXVlc3QaGC5jYW1pbm8udjEuSGVsbG9SZXNwb25zZRJACgdHZXRLZXlzEhkuY2FtaW5vLnYxLkdldEtleXNSZXF1ZXN0GhouY2FtaW5vLnYxLkdldEtleXNSZXNwb25zZRJPCgxHZXRDYXRhbG9ndWUSHi5jYW1pbm8udjEuR2V0Q2F0YWxvZ3VlUmVxdWVzdBofLmNhbWluby52MS5HZXRDYXRhbG9ndWVSZXNwb25zZRJVCg5Qcm9wb3NlU2VnbWVudBIgLmNhbWluby52MS5Qcm9wb3NlU2VnbWVudFJlcXVlc3QaIS5jYW1pbm8udjEuUHJvcG9zZVNlZ21lbnRSZXNwb25zZRJSCg1Db21taXRTZWdtZW50Eh8uY2FtaW5vLnYxLkNvbW1pdFNlZ21lbnRSZXF1ZXN0GiAuY2FtaW5vLnYxLkNvbW1pdFNlZ21lbnRSZXNwb25zZRJPCgxBYm9ydFNlZ21lbnQSHi5jYW1pbm8udjEuQWJvcnRTZWdtZW50UmVxdWVzdBofLmNhbWluby52MS5BYm9ydFNlZ21lbnRSZXNwb25zZRJbChBUZXJtaW5hdGVTZWdtZW50EiIuY2FtaW5vLnYxLlRlcm1pbmF0ZVNlZ21lbnRSZXF1ZXN0GiMuY2FtaW5vLnYxLlRlcm1pbmF0ZVNlZ21lbnRSZXNwb25zZRJJCgpHZXRTZWdtZW50EhwuY2FtaW5vLnYxLkdldFNlZ21lbnRSZXF1ZXN0Gh0uY2FtaW5vLnYxLkdldFNlZ21lbnRSZXNwb25zZRJRCgxXYXRjaFNlZ21lbnQSHi5jYW1pbm8udjEuV2F0Y2hTZWdtZW50UmVxdWVzdBofLmNhbWluby52MS5XYXRjaFNlZ21lbnRSZXNwb25zZTABEmwKD1F1ZXJ5TW9uaXRvcmluZxIrLmNhbWluby52MS5GZWRlcmF0aW9uUXVlcnlNb25pdG9yaW5nUmVxdWVzdBosLmNhbWluby52MS5GZWRlcmF0aW9uUXVlcnlNb25pdG9yaW5nUmVzcG9uc2ViBnByb3RvMw", [file_camino_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("ChpjYW1pbm8vdjEvZmVkZXJhdGlvbi5wcm90bxIJY2FtaW5vLnYxIjUKDEhlbGxvUmVxdWVzdBIlCgZjYWxsZXIYASABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbyI2Cg1IZWxsb1Jlc3BvbnNlEiUKBmNhbGxlZRgBIAEoCzIVLmNhbWluby52MS5Eb21haW5JbmZvIhAKDkdldEtleXNSZXF1ZXN0IjUKD0dldEtleXNSZXNwb25zZRIMCgRqd2tzGAEgASgJEhQKDGFubm91bmNlbWVudBgCIAEoCSIVChNHZXRDYXRhbG9ndWVSZXF1ZXN0InkKFEdldENhdGFsb2d1ZVJlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5jYW1pbm8udjEuQ2F0YWxvZ3VlRW50cnkSJQoIY2FwYWNpdHkYAiABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSDgoGZGlnZXN0GAMgASgJIvQBCg5TZWdtZW50UGFja2FnZRIMCgRuYW1lGAEgASgJEhEKCWJsdWVwcmludBgCIAEoCRIaChJibHVlcHJpbnRfcmV2aXNpb24YAyABKAkSDwoHdmVyc2lvbhgEIAEoCRIQCghyZXBsaWNhcxgFIAEoBRILCgNjcHUYBiABKAkSDgoGbWVtb3J5GAcgASgJEhEKCWNwdV9saW1pdBgIIAEoCRIUCgxtZW1vcnlfbGltaXQYCSABKAkSCwoDcW9zGAogASgJEg0KBWFmdGVyGAsgAygJEiAKBmNvbmZpZxgMIAMoCzIQLmNhbWluby52MS5MYWJlbCKxAQoLU2VnbWVudExpbmsSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByb3RvY29sGAQgASgJEhYKDnBvbGljeV90aW1lb3V0GAUgASgJEhYKDnBvbGljeV9yZXRyaWVzGAYgASgFEhwKFHBvbGljeV9sb2FkX2JhbGFuY2VyGAcgASgJEhoKEmNvbnN1bWVyX3ByaW5jaXBhbBgIIAEoCSKoAQoOU2VydmljZUFkZHJlc3MSDwoHcGFja2FnZRgBIAEoCRIMCgRob3N0GAIgASgJEgwKBHBvcnQYAyABKA0SFwoPZ2F0ZXdheV9hZGRyZXNzGAQgASgJEhQKDGdhdGV3YXlfcG9ydBgFIAEoDRIPCgduZXR3b3JrGAYgASgJEhAKCHByb3RvY29sGAcgASgJEhcKD3NwaWZmZV9pZGVudGl0eRgIIAEoCSL9AQoVUHJvcG9zZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEisKCHBhY2thZ2VzGAQgAygLMhkuY2FtaW5vLnYxLlNlZ21lbnRQYWNrYWdlEiUKBWxpbmtzGAUgAygLMhYuY2FtaW5vLnYxLlNlZ21lbnRMaW5rEjMKEG9yaWdpbl9hZGRyZXNzZXMYBiADKAsyGS5jYW1pbm8udjEuU2VydmljZUFkZHJlc3MSJQoGb3JpZ2luGAcgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8i0QEKFlByb3Bvc2VTZWdtZW50UmVzcG9uc2USEgoKc2VnbWVudF9pZBgBIAEoCRI0ChFvZmZlcmVkX2FkZHJlc3NlcxgCIAMoCzIZLmNhbWluby52MS5TZXJ2aWNlQWRkcmVzcxI6ChZyZXNlcnZhdGlvbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVtZXNoX3Jvb3RfZmluZ2VycHJpbnQYBCABKAkSEgoKZ2VuZXJhdGlvbhgFIAEoBCI+ChRDb21taXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQiQgoVQ29tbWl0U2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyI5ChNBYm9ydFNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhYKFEFib3J0U2VnbWVudFJlc3BvbnNlIi0KF1Rlcm1pbmF0ZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkiRQoYVGVybWluYXRlU2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyInChFHZXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJIj8KEkdldFNlZ21lbnRSZXNwb25zZRIpCgdzZWdtZW50GAEgASgLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiKQoTV2F0Y2hTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJImsKFFdhdGNoU2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuCiBGZWRlcmF0aW9uUXVlcnlNb25pdG9yaW5nUmVxdWVzdBIlCgVzY29wZRgBIAEoDjIWLmNhbWluby52MS5NZXRyaWNTY29wZRISCgpzZWdtZW50X2lkGAIgASgJEg8KB21ldHJpY3MYAyADKAkiTQohRmVkZXJhdGlvblF1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEigKB3NhbXBsZXMYASADKAsyFy5jYW1pbm8udjEuTWV0cmljU2FtcGxlMsAGCgpGZWRlcmF0aW9uEjoKBUhlbGxvEhcuY2FtaW5vLnYxLkhlbGxvUmVxdWVzdBoYLmNhbWluby52MS5IZWxsb1Jlc3BvbnNlEkAKB0dldEtleXMSGS5jYW1pbm8udjEuR2V0S2V5c1JlcXVlc3QaGi5jYW1pbm8udjEuR2V0S2V5c1Jlc3BvbnNlEk8KDEdldENhdGFsb2d1ZRIeLmNhbWluby52MS5HZXRDYXRhbG9ndWVSZXF1ZXN0Gh8uY2FtaW5vLnYxLkdldENhdGFsb2d1ZVJlc3BvbnNlElUKDlByb3Bvc2VTZWdtZW50EiAuY2FtaW5vLnYxLlByb3Bvc2VTZWdtZW50UmVxdWVzdBohLmNhbWluby52MS5Qcm9wb3NlU2VnbWVudFJlc3BvbnNlElIKDUNvbW1pdFNlZ21lbnQSHy5jYW1pbm8udjEuQ29tbWl0U2VnbWVudFJlcXVlc3QaIC5jYW1pbm8udjEuQ29tbWl0U2VnbWVudFJlc3BvbnNlEk8KDEFib3J0U2VnbWVudBIeLmNhbWluby52MS5BYm9ydFNlZ21lbnRSZXF1ZXN0Gh8uY2FtaW5vLnYxLkFib3J0U2VnbWVudFJlc3BvbnNlElsKEFRlcm1pbmF0ZVNlZ21lbnQSIi5jYW1pbm8udjEuVGVybWluYXRlU2VnbWVudFJlcXVlc3QaIy5jYW1pbm8udjEuVGVybWluYXRlU2VnbWVudFJlc3BvbnNlEkkKCkdldFNlZ21lbnQSHC5jYW1pbm8udjEuR2V0U2VnbWVudFJlcXVlc3QaHS5jYW1pbm8udjEuR2V0U2VnbWVudFJlc3BvbnNlElEKDFdhdGNoU2VnbWVudBIeLmNhbWluby52MS5XYXRjaFNlZ21lbnRSZXF1ZXN0Gh8uY2FtaW5vLnYxLldhdGNoU2VnbWVudFJlc3BvbnNlMAESbAoPUXVlcnlNb25pdG9yaW5nEisuY2FtaW5vLnYxLkZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXF1ZXN0GiwuY2FtaW5vLnYxLkZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXNwb25zZWIGcHJvdG8z", [file_camino_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message camino.v1.HelloRequest
@@ -245,6 +245,14 @@ export type SegmentLink = Message<"camino.v1.SegmentLink"> & {
    * @generated from field: string policy_load_balancer = 7;
    */
   policyLoadBalancer: string;
+
+  /**
+   * The consumer's exact SPIFFE principal "<trust domain>/ns/<namespace>/sa/<service account>", which the
+   * provider's AuthorizationPolicy allows (never a trust domain alias).
+   *
+   * @generated from field: string consumer_principal = 8;
+   */
+  consumerPrincipal: string;
 };
 
 /**
@@ -255,7 +263,8 @@ export const SegmentLinkSchema: GenMessage<SegmentLink> = /*@__PURE__*/
   messageDesc(file_camino_v1_federation, 7);
 
 /**
- * An address one side exposes for a package the other side calls.
+ * An address one side exposes for a package the other side calls: what the consumer side's ServiceEntry and
+ * DestinationRule are generated from (docs/network.md).
  *
  * @generated from message camino.v1.ServiceAddress
  */
@@ -273,12 +282,15 @@ export type ServiceAddress = Message<"camino.v1.ServiceAddress"> & {
   host: string;
 
   /**
+   * The provider-side ServiceEntry's port: the consumer's ServiceEntry uses the same number, because the SNI
+   * (outbound_.<port>_._.<host>) carries it.
+   *
    * @generated from field: uint32 port = 3;
    */
   port: number;
 
   /**
-   * The east-west gateway that carries it.
+   * The east-west gateway that carries it: an IP (STATIC resolution) or a DNS name (DNS resolution).
    *
    * @generated from field: string gateway_address = 4;
    */
@@ -293,6 +305,21 @@ export type ServiceAddress = Message<"camino.v1.ServiceAddress"> & {
    * @generated from field: string network = 6;
    */
   network: string;
+
+  /**
+   * The link's protocol: http, http2, grpc or tcp (udp and sctp links cannot cross a mesh gateway).
+   *
+   * @generated from field: string protocol = 7;
+   */
+  protocol: string;
+
+  /**
+   * The provider's SPIFFE identity, spiffe://<trust domain>/ns/<namespace>/sa/<service account>; the consumer's
+   * ServiceEntry lists it in subjectAltNames.
+   *
+   * @generated from field: string spiffe_identity = 8;
+   */
+  spiffeIdentity: string;
 };
 
 /**
@@ -373,6 +400,20 @@ export type ProposeSegmentResponse = Message<"camino.v1.ProposeSegmentResponse">
    * @generated from field: google.protobuf.Timestamp reservation_expires_at = 3;
    */
   reservationExpiresAt?: Timestamp | undefined;
+
+  /**
+   * SHA-256 (hex) of the peer's mesh root certificate; the certificate itself comes from Hello.
+   *
+   * @generated from field: string mesh_root_fingerprint = 4;
+   */
+  meshRootFingerprint: string;
+
+  /**
+   * The offer's generation: CommitSegment is fenced by (segment id, generation).
+   *
+   * @generated from field: uint64 generation = 5;
+   */
+  generation: bigint;
 };
 
 /**
@@ -390,6 +431,11 @@ export type CommitSegmentRequest = Message<"camino.v1.CommitSegmentRequest"> & {
    * @generated from field: string segment_id = 1;
    */
   segmentId: string;
+
+  /**
+   * @generated from field: uint64 generation = 2;
+   */
+  generation: bigint;
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/types.proto.
  */
 export const file_camino_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLjAQoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLFAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAginAEKClJlcG9zaXRvcnkSDAoEbmFtZRgBIAEoCRInCgRyb2xlGAIgASgOMhkuY2FtaW5vLnYxLlJlcG9zaXRvcnlSb2xlEgsKA3VybBgDIAEoCRIOCgZicmFuY2gYBCABKAkSFwoPY3JlZGVudGlhbHNfcmVmGAUgASgJEgwKBGVkZ2UYBiABKAkSEwoLaGVhZF9jb21taXQYByABKAkiQQoOUm9vdFN5bmNTdGF0dXMSDgoGY29tbWl0GAEgASgJEg8KB3N5bmNpbmcYAiABKAgSDgoGZXJyb3JzGAMgAygJItIBCgRFZGdlEgwKBG5hbWUYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg8KB2hlYWx0aHkYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIlCghjYXBhY2l0eRgFIAEoCzITLmNhbWluby52MS5DYXBhY2l0eRISCgpyZXBvc2l0b3J5GAYgASgJEiwKCXJvb3Rfc3luYxgHIAEoCzIZLmNhbWluby52MS5Sb290U3luY1N0YXR1cxIPCgduZXR3b3JrGAggASgJIpwBCgRQZWVyEgoKAmlkGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEhEKCXJlYWNoYWJsZRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiMKBGluZm8YBSABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbxItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJeCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSDwoHY29udGVudBgFIAEoCSLvAQoLUGFja2FnZVBsYW4SDwoHcGFja2FnZRgBIAEoCRIMCgRlZGdlGAIgASgJEg4KBmRvbWFpbhgDIAEoCRISCgpyZXBvc2l0b3J5GAQgASgJEgwKBGllc2QYBSABKAkSFwoPcGFja2FnZV92YXJpYW50GAYgASgJEiUKBWZpbGVzGAcgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEg4KBnJlYXNvbhgIIAEoCRIQCghhZG1pdHRlZBgJIAEoCBItCglhZG1pc3Npb24YCiADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIlAKD0FkbWlzc2lvblJlYXNvbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDQoFY2hlY2sYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSKfAgoEUGxhbhIOCgZpbnRlbnQYASABKAkSDQoFb3JkZXIYAiADKAkSHgoFd2F2ZXMYAyADKAsyDy5jYW1pbm8udjEuV2F2ZRIvCgpwbGFjZW1lbnRzGAQgAygLMhsuY2FtaW5vLnYxLlBhY2thZ2VQbGFjZW1lbnQSJQoFZmlsZXMYBSADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSFQoNaW50ZW50X2RpZ2VzdBgGIAEoCRIoCghwYWNrYWdlcxgHIAMoCzIWLmNhbWluby52MS5QYWNrYWdlUGxhbhIQCghhZG1pdHRlZBgIIAEoCBItCglhZG1pc3Npb24YCSADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIvUBCg1QYWNrYWdlU3RhdHVzEg8KB3BhY2thZ2UYASABKAkSKQoFc3RhdGUYAiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIMCgRlZGdlGAQgASgJEg4KBmRvbWFpbhgFIAEoCRIYChBibHVlcHJpbnRfY29tbWl0GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHdhdmUYCCABKA0SEgoKcmVwb3NpdG9yeRgJIAEoCRIOCgZjb21taXQYCiABKAkieAoNU2VnbWVudFN0YXR1cxIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSEAoIcGFja2FnZXMYAyADKAkSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCSKHAwoKRGVwbG95bWVudBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCRIqCghwYWNrYWdlcxgGIAMoCzIYLmNhbWluby52MS5QYWNrYWdlU3RhdHVzEioKCHNlZ21lbnRzGAcgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaW50ZW50X2RpZ2VzdBgKIAEoCRItCglhZG1pc3Npb24YCyADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uEhIKCnRpbWVvdXRfbXMYDCABKAQi3AEKD0RlcGxveW1lbnRFdmVudBIVCg1kZXBsb3ltZW50X2lkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwYWNrYWdlGAUgASgJEikKBXN0YXRlGAYgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YByABKAkSDAoEa2luZBgIIAEoCRIMCgR3YXZlGAkgASgNInkKDE1ldHJpY1NhbXBsZRIOCgZtZXRyaWMYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg0KBXZhbHVlGAMgASgBEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvABCgVBbGVydBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSDwoHcGFja2FnZRgDIAEoCRIMCgRlZGdlGAQgASgJEioKCHNldmVyaXR5GAUgASgOMhguY2FtaW5vLnYxLkFsZXJ0U2V2ZXJpdHkSDwoHc3VtbWFyeRgGIAEoCRIOCgZmaXJpbmcYByABKAgSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKnAKDlJlcG9zaXRvcnlSb2xlEh8KG1JFUE9TSVRPUllfUk9MRV9VTlNQRUNJRklFRBAAEh0KGVJFUE9TSVRPUllfUk9MRV9CTFVFUFJJTlQQARIeChpSRVBPU0lUT1JZX1JPTEVfREVQTE9ZTUVOVBACKuoCCg9EZXBsb3ltZW50U3RhdGUSIAocREVQTE9ZTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhwKGERFUExPWU1FTlRfU1RBVEVfUEVORElORxABEh0KGURFUExPWU1FTlRfU1RBVEVfQURNSVRURUQQAhIeChpERVBMT1lNRU5UX1NUQVRFX0NPTU1JVFRFRBADEhsKF0RFUExPWU1FTlRfU1RBVEVfU1lOQ0VEEAQSGgoWREVQTE9ZTUVOVF9TVEFURV9SRUFEWRAFEh0KGURFUExPWU1FTlRfU1RBVEVfREVHUkFERUQQBhIbChdERVBMT1lNRU5UX1NUQVRFX0ZBSUxFRBAHEiAKHERFUExPWU1FTlRfU1RBVEVfUk9MTEVEX0JBQ0sQCBIfChtERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFURUQQCRIgChxERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFUSU5HEAoqZwoLTWV0cmljU2NvcGUSHAoYTUVUUklDX1NDT1BFX1VOU1BFQ0lGSUVEEAASHwobTUVUUklDX1NDT1BFX0lORlJBU1RSVUNUVVJFEAESGQoVTUVUUklDX1NDT1BFX1dPUktMT0FEEAIqgQEKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TRVZFUklUWV9JTkZPEAESGgoWQUxFUlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0FMRVJUX1NFVkVSSVRZX0NSSVRJQ0FMEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSKkAgoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJEhUKDXBlZXJfZW5kcG9pbnQYCyABKAkSKAoIZ2F0ZXdheXMYDCADKAsyFi5jYW1pbm8udjEuRWRnZUdhdGV3YXkiSwoLRWRnZUdhdGV3YXkSDAoEZWRnZRgBIAEoCRIPCgduZXR3b3JrGAIgASgJEg8KB2FkZHJlc3MYAyABKAkSDAoEcG9ydBgEIAEoDSKAAQoQRGVwZW5kZW5jeUhlYWx0aBIMCgRuYW1lGAEgASgJEgwKBGtpbmQYAiABKAkSDwoHaGVhbHRoeRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEi4KCmNoZWNrZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiMKBUxhYmVsEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSI0CghRdWFudGl0eRISCgpjcHVfbWlsbGlzGAEgASgDEhQKDG1lbW9yeV9ieXRlcxgCIAEoAyKiAQoIQ2FwYWNpdHkSKAoLYWxsb2NhdGFibGUYASABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSJgoJcmVxdWVzdGVkGAIgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EiEKBHVzZWQYAyABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEZnJlZRgEIAEoCzITLmNhbWluby52MS5RdWFudGl0eSJUCgZTZXR0ZXISDAoEbmFtZRgBIAEoCRIVCg1kZWZhdWx0X3ZhbHVlGAIgASgJEhAKCHJlcXVpcmVkGAMgASgIEhMKC2Rlc2NyaXB0aW9uGAQgASgJIj4KC0V4cG9zZWRQb3J0Eg8KB3NlcnZpY2UYASABKAkSDAoEcG9ydBgCIAEoDRIQCghwcm90b2NvbBgDIAEoCSIqCgxQcmVyZXF1aXNpdGUSDAoEa2luZBgBIAEoCRIMCgRuYW1lGAIgASgJIjAKEUJsdWVwcmludFJldmlzaW9uEgsKA3RhZxgBIAEoCRIOCgZjb21taXQYAiABKAki1QIKDkNhdGFsb2d1ZUVudHJ5EgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEgoKcmVwb3NpdG9yeRgDIAEoCRIMCgRwYXRoGAQgASgJEi8KCXJldmlzaW9ucxgFIAMoCzIcLmNhbWluby52MS5CbHVlcHJpbnRSZXZpc2lvbhIiCgdzZXR0ZXJzGAYgAygLMhEuY2FtaW5vLnYxLlNldHRlchIuChFkZWZhdWx0X3Jlc291cmNlcxgHIAEoCzITLmNhbWluby52MS5RdWFudGl0eRInCgdleHBvc2VzGAggAygLMhYuY2FtaW5vLnYxLkV4cG9zZWRQb3J0Ei4KDXByZXJlcXVpc2l0ZXMYCSADKAsyFy5jYW1pbm8udjEuUHJlcmVxdWlzaXRlEhAKCGV4cG9ydGVkGAogASgIEg4KBmRvbWFpbhgLIAEoCSKcAQoKUmVwb3NpdG9yeRIMCgRuYW1lGAEgASgJEicKBHJvbGUYAiABKA4yGS5jYW1pbm8udjEuUmVwb3NpdG9yeVJvbGUSCwoDdXJsGAMgASgJEg4KBmJyYW5jaBgEIAEoCRIXCg9jcmVkZW50aWFsc19yZWYYBSABKAkSDAoEZWRnZRgGIAEoCRITCgtoZWFkX2NvbW1pdBgHIAEoCSJBCg5Sb290U3luY1N0YXR1cxIOCgZjb21taXQYASABKAkSDwoHc3luY2luZxgCIAEoCBIOCgZlcnJvcnMYAyADKAki0gEKBEVkZ2USDAoEbmFtZRgBIAEoCRIgCgZsYWJlbHMYAiADKAsyEC5jYW1pbm8udjEuTGFiZWwSDwoHaGVhbHRoeRgDIAEoCBIPCgdtZXNzYWdlGAQgASgJEiUKCGNhcGFjaXR5GAUgASgLMhMuY2FtaW5vLnYxLkNhcGFjaXR5EhIKCnJlcG9zaXRvcnkYBiABKAkSLAoJcm9vdF9zeW5jGAcgASgLMhkuY2FtaW5vLnYxLlJvb3RTeW5jU3RhdHVzEg8KB25ldHdvcmsYCCABKAkiiQIKBFBlZXISCgoCaWQYASABKAkSEAoIZW5kcG9pbnQYAiABKAkSEQoJcmVhY2hhYmxlGAMgASgIEg8KB21lc3NhZ2UYBCABKAkSIwoEaW5mbxgFIAEoCzIVLmNhbWluby52MS5Eb21haW5JbmZvEi0KCWxhc3Rfc2VlbhgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcm91bmRfdHJpcF9tcxgHIAEoARIPCgdrZXlfaWRzGAggAygJEhIKCmxhc3RfZXJyb3IYCSABKAkSEgoKY29tcGF0aWJsZRgKIAEoCBIbChNleHBvcnRlZF9ibHVlcHJpbnRzGAsgASgNIicKBFdhdmUSDQoFaW5kZXgYASABKA0SEAoIcGFja2FnZXMYAiADKAkiUQoQUGFja2FnZVBsYWNlbWVudBIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJeCgtQbGFubmVkRmlsZRISCgpyZXBvc2l0b3J5GAEgASgJEgwKBHBhdGgYAiABKAkSDgoGc2hhMjU2GAMgASgJEgwKBHNpemUYBCABKAQSDwoHY29udGVudBgFIAEoCSLvAQoLUGFja2FnZVBsYW4SDwoHcGFja2FnZRgBIAEoCRIMCgRlZGdlGAIgASgJEg4KBmRvbWFpbhgDIAEoCRISCgpyZXBvc2l0b3J5GAQgASgJEgwKBGllc2QYBSABKAkSFwoPcGFja2FnZV92YXJpYW50GAYgASgJEiUKBWZpbGVzGAcgAygLMhYuY2FtaW5vLnYxLlBsYW5uZWRGaWxlEg4KBnJlYXNvbhgIIAEoCRIQCghhZG1pdHRlZBgJIAEoCBItCglhZG1pc3Npb24YCiADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIlAKD0FkbWlzc2lvblJlYXNvbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDQoFY2hlY2sYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSKfAgoEUGxhbhIOCgZpbnRlbnQYASABKAkSDQoFb3JkZXIYAiADKAkSHgoFd2F2ZXMYAyADKAsyDy5jYW1pbm8udjEuV2F2ZRIvCgpwbGFjZW1lbnRzGAQgAygLMhsuY2FtaW5vLnYxLlBhY2thZ2VQbGFjZW1lbnQSJQoFZmlsZXMYBSADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSFQoNaW50ZW50X2RpZ2VzdBgGIAEoCRIoCghwYWNrYWdlcxgHIAMoCzIWLmNhbWluby52MS5QYWNrYWdlUGxhbhIQCghhZG1pdHRlZBgIIAEoCBItCglhZG1pc3Npb24YCSADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uIvUBCg1QYWNrYWdlU3RhdHVzEg8KB3BhY2thZ2UYASABKAkSKQoFc3RhdGUYAiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIMCgRlZGdlGAQgASgJEg4KBmRvbWFpbhgFIAEoCRIYChBibHVlcHJpbnRfY29tbWl0GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHdhdmUYCCABKA0SEgoKcmVwb3NpdG9yeRgJIAEoCRIOCgZjb21taXQYCiABKAkieAoNU2VnbWVudFN0YXR1cxIKCgJpZBgBIAEoCRIOCgZkb21haW4YAiABKAkSEAoIcGFja2FnZXMYAyADKAkSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCSKHAwoKRGVwbG95bWVudBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKQoFc3RhdGUYBCABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgFIAEoCRIqCghwYWNrYWdlcxgGIAMoCzIYLmNhbWluby52MS5QYWNrYWdlU3RhdHVzEioKCHNlZ21lbnRzGAcgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaW50ZW50X2RpZ2VzdBgKIAEoCRItCglhZG1pc3Npb24YCyADKAsyGi5jYW1pbm8udjEuQWRtaXNzaW9uUmVhc29uEhIKCnRpbWVvdXRfbXMYDCABKAQi3AEKD0RlcGxveW1lbnRFdmVudBIVCg1kZXBsb3ltZW50X2lkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwYWNrYWdlGAUgASgJEikKBXN0YXRlGAYgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YByABKAkSDAoEa2luZBgIIAEoCRIMCgR3YXZlGAkgASgNInkKDE1ldHJpY1NhbXBsZRIOCgZtZXRyaWMYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg0KBXZhbHVlGAMgASgBEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvABCgVBbGVydBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSDwoHcGFja2FnZRgDIAEoCRIMCgRlZGdlGAQgASgJEioKCHNldmVyaXR5GAUgASgOMhguY2FtaW5vLnYxLkFsZXJ0U2V2ZXJpdHkSDwoHc3VtbWFyeRgGIAEoCRIOCgZmaXJpbmcYByABKAgSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKnAKDlJlcG9zaXRvcnlSb2xlEh8KG1JFUE9TSVRPUllfUk9MRV9VTlNQRUNJRklFRBAAEh0KGVJFUE9TSVRPUllfUk9MRV9CTFVFUFJJTlQQARIeChpSRVBPU0lUT1JZX1JPTEVfREVQTE9ZTUVOVBACKuoCCg9EZXBsb3ltZW50U3RhdGUSIAocREVQTE9ZTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhwKGERFUExPWU1FTlRfU1RBVEVfUEVORElORxABEh0KGURFUExPWU1FTlRfU1RBVEVfQURNSVRURUQQAhIeChpERVBMT1lNRU5UX1NUQVRFX0NPTU1JVFRFRBADEhsKF0RFUExPWU1FTlRfU1RBVEVfU1lOQ0VEEAQSGgoWREVQTE9ZTUVOVF9TVEFURV9SRUFEWRAFEh0KGURFUExPWU1FTlRfU1RBVEVfREVHUkFERUQQBhIbChdERVBMT1lNRU5UX1NUQVRFX0ZBSUxFRBAHEiAKHERFUExPWU1FTlRfU1RBVEVfUk9MTEVEX0JBQ0sQCBIfChtERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFURUQQCRIgChxERVBMT1lNRU5UX1NUQVRFX1RFUk1JTkFUSU5HEAoqZwoLTWV0cmljU2NvcGUSHAoYTUVUUklDX1NDT1BFX1VOU1BFQ0lGSUVEEAASHwobTUVUUklDX1NDT1BFX0lORlJBU1RSVUNUVVJFEAESGQoVTUVUUklDX1NDT1BFX1dPUktMT0FEEAIqgQEKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TRVZFUklUWV9JTkZPEAESGgoWQUxFUlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0FMRVJUX1NFVkVSSVRZX0NSSVRJQ0FMEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * What a domain tells about itself, to users and to peers.
@@ -74,9 +74,26 @@ export type DomainInfo = Message<"camino.v1.DomainInfo"> & {
   catalogueDigest: string;
 
   /**
+   * The federation API version the domain speaks, e.g. "camino.v1/1". A peer whose major part differs is
+   * reported incompatible and not called.
+   *
    * @generated from field: string version = 10;
    */
   version: string;
+
+  /**
+   * The domain's federation endpoint (https URL) peers call.
+   *
+   * @generated from field: string peer_endpoint = 11;
+   */
+  peerEndpoint: string;
+
+  /**
+   * One east-west gateway per edge network, as peers reach them.
+   *
+   * @generated from field: repeated camino.v1.EdgeGateway gateways = 12;
+   */
+  gateways: EdgeGateway[];
 };
 
 /**
@@ -85,6 +102,44 @@ export type DomainInfo = Message<"camino.v1.DomainInfo"> & {
  */
 export const DomainInfoSchema: GenMessage<DomainInfo> = /*@__PURE__*/
   messageDesc(file_camino_v1_types, 0);
+
+/**
+ * An edge's east-west gateway: where a peer's sidecars dial the edge's services (AUTO_PASSTHROUGH, 15443).
+ *
+ * @generated from message camino.v1.EdgeGateway
+ */
+export type EdgeGateway = Message<"camino.v1.EdgeGateway"> & {
+  /**
+   * @generated from field: string edge = 1;
+   */
+  edge: string;
+
+  /**
+   * The edge's network (istio-system's topology.istio.io/network label).
+   *
+   * @generated from field: string network = 2;
+   */
+  network: string;
+
+  /**
+   * An IP address or a DNS name.
+   *
+   * @generated from field: string address = 3;
+   */
+  address: string;
+
+  /**
+   * @generated from field: uint32 port = 4;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message camino.v1.EdgeGateway.
+ * Use `create(EdgeGatewaySchema)` to create a new message.
+ */
+export const EdgeGatewaySchema: GenMessage<EdgeGateway> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 1);
 
 /**
  * The health of one dependency of the agent (Redis, Prometheus, a peer, an edge).
@@ -125,7 +180,7 @@ export type DependencyHealth = Message<"camino.v1.DependencyHealth"> & {
  * Use `create(DependencyHealthSchema)` to create a new message.
  */
 export const DependencyHealthSchema: GenMessage<DependencyHealth> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 1);
+  messageDesc(file_camino_v1_types, 2);
 
 /**
  * A key/value pair where a map would break deterministic encoding.
@@ -149,7 +204,7 @@ export type Label = Message<"camino.v1.Label"> & {
  * Use `create(LabelSchema)` to create a new message.
  */
 export const LabelSchema: GenMessage<Label> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 2);
+  messageDesc(file_camino_v1_types, 3);
 
 /**
  * @generated from message camino.v1.Quantity
@@ -175,7 +230,7 @@ export type Quantity = Message<"camino.v1.Quantity"> & {
  * Use `create(QuantitySchema)` to create a new message.
  */
 export const QuantitySchema: GenMessage<Quantity> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 3);
+  messageDesc(file_camino_v1_types, 4);
 
 /**
  * @generated from message camino.v1.Capacity
@@ -207,7 +262,7 @@ export type Capacity = Message<"camino.v1.Capacity"> & {
  * Use `create(CapacitySchema)` to create a new message.
  */
 export const CapacitySchema: GenMessage<Capacity> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 4);
+  messageDesc(file_camino_v1_types, 5);
 
 /**
  * @generated from message camino.v1.Setter
@@ -239,7 +294,7 @@ export type Setter = Message<"camino.v1.Setter"> & {
  * Use `create(SetterSchema)` to create a new message.
  */
 export const SetterSchema: GenMessage<Setter> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 5);
+  messageDesc(file_camino_v1_types, 6);
 
 /**
  * @generated from message camino.v1.ExposedPort
@@ -266,7 +321,7 @@ export type ExposedPort = Message<"camino.v1.ExposedPort"> & {
  * Use `create(ExposedPortSchema)` to create a new message.
  */
 export const ExposedPortSchema: GenMessage<ExposedPort> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 6);
+  messageDesc(file_camino_v1_types, 7);
 
 /**
  * @generated from message camino.v1.Prerequisite
@@ -290,7 +345,7 @@ export type Prerequisite = Message<"camino.v1.Prerequisite"> & {
  * Use `create(PrerequisiteSchema)` to create a new message.
  */
 export const PrerequisiteSchema: GenMessage<Prerequisite> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 7);
+  messageDesc(file_camino_v1_types, 8);
 
 /**
  * @generated from message camino.v1.BlueprintRevision
@@ -314,7 +369,7 @@ export type BlueprintRevision = Message<"camino.v1.BlueprintRevision"> & {
  * Use `create(BlueprintRevisionSchema)` to create a new message.
  */
 export const BlueprintRevisionSchema: GenMessage<BlueprintRevision> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 8);
+  messageDesc(file_camino_v1_types, 9);
 
 /**
  * @generated from message camino.v1.CatalogueEntry
@@ -373,6 +428,13 @@ export type CatalogueEntry = Message<"camino.v1.CatalogueEntry"> & {
    * @generated from field: bool exported = 10;
    */
   exported: boolean;
+
+  /**
+   * The domain offering it: empty for this domain's own entries, a peer's id for entries a peer advertises.
+   *
+   * @generated from field: string domain = 11;
+   */
+  domain: string;
 };
 
 /**
@@ -380,7 +442,7 @@ export type CatalogueEntry = Message<"camino.v1.CatalogueEntry"> & {
  * Use `create(CatalogueEntrySchema)` to create a new message.
  */
 export const CatalogueEntrySchema: GenMessage<CatalogueEntry> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 9);
+  messageDesc(file_camino_v1_types, 10);
 
 /**
  * @generated from message camino.v1.Repository
@@ -433,7 +495,7 @@ export type Repository = Message<"camino.v1.Repository"> & {
  * Use `create(RepositorySchema)` to create a new message.
  */
 export const RepositorySchema: GenMessage<Repository> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 10);
+  messageDesc(file_camino_v1_types, 11);
 
 /**
  * @generated from message camino.v1.RootSyncStatus
@@ -460,7 +522,7 @@ export type RootSyncStatus = Message<"camino.v1.RootSyncStatus"> & {
  * Use `create(RootSyncStatusSchema)` to create a new message.
  */
 export const RootSyncStatusSchema: GenMessage<RootSyncStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 11);
+  messageDesc(file_camino_v1_types, 12);
 
 /**
  * @generated from message camino.v1.Edge
@@ -512,7 +574,7 @@ export type Edge = Message<"camino.v1.Edge"> & {
  * Use `create(EdgeSchema)` to create a new message.
  */
 export const EdgeSchema: GenMessage<Edge> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 12);
+  messageDesc(file_camino_v1_types, 13);
 
 /**
  * @generated from message camino.v1.Peer
@@ -547,6 +609,41 @@ export type Peer = Message<"camino.v1.Peer"> & {
    * @generated from field: google.protobuf.Timestamp last_seen = 6;
    */
   lastSeen?: Timestamp | undefined;
+
+  /**
+   * Round-trip time of the last successful Hello, in milliseconds.
+   *
+   * @generated from field: double round_trip_ms = 7;
+   */
+  roundTripMs: number;
+
+  /**
+   * The key ids this agent accepts from the peer.
+   *
+   * @generated from field: repeated string key_ids = 8;
+   */
+  keyIds: string[];
+
+  /**
+   * The last error calling the peer, empty when the last call succeeded.
+   *
+   * @generated from field: string last_error = 9;
+   */
+  lastError: string;
+
+  /**
+   * False when the peer's federation API version is incompatible; such a peer is not called.
+   *
+   * @generated from field: bool compatible = 10;
+   */
+  compatible: boolean;
+
+  /**
+   * The number of exported blueprints the peer advertises.
+   *
+   * @generated from field: uint32 exported_blueprints = 11;
+   */
+  exportedBlueprints: number;
 };
 
 /**
@@ -554,7 +651,7 @@ export type Peer = Message<"camino.v1.Peer"> & {
  * Use `create(PeerSchema)` to create a new message.
  */
 export const PeerSchema: GenMessage<Peer> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 13);
+  messageDesc(file_camino_v1_types, 14);
 
 /**
  * One set of packages deployable in parallel.
@@ -578,7 +675,7 @@ export type Wave = Message<"camino.v1.Wave"> & {
  * Use `create(WaveSchema)` to create a new message.
  */
 export const WaveSchema: GenMessage<Wave> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 14);
+  messageDesc(file_camino_v1_types, 15);
 
 /**
  * @generated from message camino.v1.PackagePlacement
@@ -612,7 +709,7 @@ export type PackagePlacement = Message<"camino.v1.PackagePlacement"> & {
  * Use `create(PackagePlacementSchema)` to create a new message.
  */
 export const PackagePlacementSchema: GenMessage<PackagePlacement> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 15);
+  messageDesc(file_camino_v1_types, 16);
 
 /**
  * @generated from message camino.v1.PlannedFile
@@ -651,7 +748,7 @@ export type PlannedFile = Message<"camino.v1.PlannedFile"> & {
  * Use `create(PlannedFileSchema)` to create a new message.
  */
 export const PlannedFileSchema: GenMessage<PlannedFile> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 16);
+  messageDesc(file_camino_v1_types, 17);
 
 /**
  * One package of a plan: where it goes and, for a local package, what hydration made of it.
@@ -725,7 +822,7 @@ export type PackagePlan = Message<"camino.v1.PackagePlan"> & {
  * Use `create(PackagePlanSchema)` to create a new message.
  */
 export const PackagePlanSchema: GenMessage<PackagePlan> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 17);
+  messageDesc(file_camino_v1_types, 18);
 
 /**
  * One reason admission control refuses a package.
@@ -761,7 +858,7 @@ export type AdmissionReason = Message<"camino.v1.AdmissionReason"> & {
  * Use `create(AdmissionReasonSchema)` to create a new message.
  */
 export const AdmissionReasonSchema: GenMessage<AdmissionReason> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 18);
+  messageDesc(file_camino_v1_types, 19);
 
 /**
  * Everything up to admission; nothing committed.
@@ -831,7 +928,7 @@ export type Plan = Message<"camino.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 19);
+  messageDesc(file_camino_v1_types, 20);
 
 /**
  * @generated from message camino.v1.PackageStatus
@@ -897,7 +994,7 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
  * Use `create(PackageStatusSchema)` to create a new message.
  */
 export const PackageStatusSchema: GenMessage<PackageStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 20);
+  messageDesc(file_camino_v1_types, 21);
 
 /**
  * @generated from message camino.v1.SegmentStatus
@@ -934,7 +1031,7 @@ export type SegmentStatus = Message<"camino.v1.SegmentStatus"> & {
  * Use `create(SegmentStatusSchema)` to create a new message.
  */
 export const SegmentStatusSchema: GenMessage<SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 21);
+  messageDesc(file_camino_v1_types, 22);
 
 /**
  * @generated from message camino.v1.Deployment
@@ -1010,7 +1107,7 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 22);
+  messageDesc(file_camino_v1_types, 23);
 
 /**
  * @generated from message camino.v1.DeploymentEvent
@@ -1071,7 +1168,7 @@ export type DeploymentEvent = Message<"camino.v1.DeploymentEvent"> & {
  * Use `create(DeploymentEventSchema)` to create a new message.
  */
 export const DeploymentEventSchema: GenMessage<DeploymentEvent> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 23);
+  messageDesc(file_camino_v1_types, 24);
 
 /**
  * @generated from message camino.v1.MetricSample
@@ -1103,7 +1200,7 @@ export type MetricSample = Message<"camino.v1.MetricSample"> & {
  * Use `create(MetricSampleSchema)` to create a new message.
  */
 export const MetricSampleSchema: GenMessage<MetricSample> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 24);
+  messageDesc(file_camino_v1_types, 25);
 
 /**
  * @generated from message camino.v1.Alert
@@ -1160,7 +1257,7 @@ export type Alert = Message<"camino.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 25);
+  messageDesc(file_camino_v1_types, 26);
 
 /**
  * @generated from enum camino.v1.RepositoryRole

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
-import { ConfigError } from "../agent/errors.js";
+import { ConfigError } from "../common/errors.js";
 import { dns1123LabelProblem, dns1123SubdomainProblem } from "../common/names.js";
 import { parseQuantity, QuantityError } from "../common/quantity.js";
 import { Checker, joinPath } from "../common/checker.js";

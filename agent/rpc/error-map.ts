@@ -17,6 +17,7 @@ const CODES: Record<ErrorKind, Code> = {
   unavailable: Code.Unavailable,
   deadline: Code.DeadlineExceeded,
   cancelled: Code.Canceled,
+  exhausted: Code.ResourceExhausted,
   internal: Code.Internal,
 };
 

@@ -17,7 +17,7 @@ import type { IntentLimits } from "../intent/model.js";
 import { planIntent, type PlannerDeps } from "../orchestration/planner.js";
 import type { MonitoringService } from "../monitoring/monitoring-service.js";
 import type { DeploymentManager } from "../orchestration/deployment-manager.js";
-import { toJson } from "@bufbuild/protobuf";
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
 import {
@@ -64,7 +64,11 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       return { deploymentId: r.id, revision: BigInt(r.revision), noOp: r.noOp };
     },
     getDeployment(req) {
-      return { deployment: deploymentToProto(deps.deployments.get(req.name)) };
+      const record = deps.deployments.get(req.name);
+      return {
+        deployment: deploymentToProto(record),
+        intent: fromJson(DeploymentIntentSchema, record.intentJson as JsonValue, { ignoreUnknownFields: true }),
+      };
     },
     listDeployments(req) {
       const { records, next } = deps.deployments.list(req.pageSize, req.pageToken);

@@ -21,6 +21,13 @@ import { createMetrics } from "./agent-metrics/metrics.js";
 import { authInterceptor } from "./rpc/auth-interceptor.js";
 import { errorMapInterceptor } from "./rpc/error-map.js";
 import { registerRoutes, unknownRoute } from "./rpc/routes.js";
+import { auditDir, createAuditLog } from "./audit/audit-log.js";
+import {
+  auditInterceptor,
+  DOMAIN_MANAGER_AUDITED,
+  northboundCaller,
+  remoteAddressValues,
+} from "./rpc/audit-interceptor.js";
 import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
 import { CapacityBook } from "./orchestration/reservations.js";
@@ -163,15 +170,20 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     monitoring,
     logger,
   };
+  // audit: northbound writes, refused ones too; closed after the server, so in-flight calls are recorded.
+  const audit = createAuditLog({ dir: auditDir(config.domain.dataDir), ...config.audit, logger });
+  await components.start<Component>({ name: "audit", start: () => audit.open(), close: () => audit.close() });
   const routes = registerRoutes({
     domainManager,
     health,
     common: [metrics.interceptor, errorMapInterceptor(logger)],
     auth: authInterceptor(verifier),
+    audit: auditInterceptor({ log: audit, caller: northboundCaller, methods: DOMAIN_MANAGER_AUDITED }),
   });
   const adapter = connectNodeAdapter({
     routes,
     fallback: unknownRoute,
+    contextValues: remoteAddressValues,
     readMaxBytes: config.server.maxMessageBytes,
     writeMaxBytes: config.server.maxMessageBytes,
     // An unknown JSON field in a Connect request is an error, as it is in a YAML intent.

@@ -12,6 +12,7 @@ import { ConfigError } from "../errors.js";
 import type { Jwks } from "../auth/keys.js";
 import { DEFAULT_INTENT_LIMITS, type IntentLimits } from "../intent/model.js";
 import { Checker, type Json } from "../../common/checker.js";
+import { AUDIT_DEFAULTS, parseAuditSection, type AuditConfig } from "./audit-section.js";
 import { AUTH_DEFAULTS, parseAuthSection, type AuthConfig } from "./auth-section.js";
 import { DOMAIN_DEFAULTS, parseDomainSection, type DomainConfig } from "./domain-section.js";
 import { EDGE_DEFAULTS, parseEdgesSection, type ConfiguredEdge } from "./edges-section.js";
@@ -21,6 +22,7 @@ import { LOG_DEFAULTS, parseLogSection, type LogConfig } from "./log-section.js"
 import { parseRepositoriesSection, REPOSITORY_DEFAULTS, type ConfiguredRepository } from "./repositories-section.js";
 import { parseServerSection, SERVER_DEFAULTS, type ServerConfig } from "./server-section.js";
 
+export type { AuditConfig } from "./audit-section.js";
 export type { AuthConfig, ConfiguredIssuer } from "./auth-section.js";
 export type { DomainConfig } from "./domain-section.js";
 export type { ConfiguredEdge } from "./edges-section.js";
@@ -45,6 +47,8 @@ export interface AgentConfig {
   repositories: ConfiguredRepository[];
   /** The domain's edges (Kubernetes clusters). Default none. */
   edges: ConfiguredEdge[];
+  /** The audit log's rotation (the log is under `<domain.dataDir>/audit/`). */
+  audit: AuditConfig;
 }
 
 /** The defaults of every section, as each section's parser states them. */
@@ -57,6 +61,7 @@ export const DEFAULTS = {
   lifecycle: LIFECYCLE_DEFAULTS,
   repositories: REPOSITORY_DEFAULTS,
   edges: EDGE_DEFAULTS,
+  audit: AUDIT_DEFAULTS,
 } as const;
 
 /** Environment variables that override the file, and the setting each one sets. */
@@ -113,7 +118,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
   }
 
-  c.object(root, "", ["domain", "server", "auth", "log", "limits", "lifecycle", "repositories", "edges"]);
+  c.object(root, "", ["domain", "server", "auth", "log", "limits", "lifecycle", "repositories", "edges", "audit"]);
   const domain = parseDomainSection(c, root["domain"], baseDir);
   const config: AgentConfig = {
     domain,
@@ -128,6 +133,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     lifecycle: parseLifecycleSection(c, root["lifecycle"]),
     repositories: parseRepositoriesSection(c, root["repositories"], { baseDir, dataDir: domain.dataDir }),
     edges: parseEdgesSection(c, root["edges"], baseDir),
+    audit: parseAuditSection(c, root["audit"]),
   };
   if (options.source) config.source = options.source;
 

@@ -31,6 +31,8 @@ export interface RoutesOptions {
   common: Interceptor[];
   /** Northbound authentication, for DomainManager only. */
   auth: Interceptor;
+  /** The audit trail of DomainManager writes: outermost, so it records the outcome of every call, refusals too. */
+  audit?: Interceptor;
 }
 
 /** Files served by reflection; Federation's file is described so that peers' operators can read the contract. */
@@ -48,7 +50,7 @@ export function registerRoutes(options: RoutesOptions): (router: ConnectRouter) 
   const index = new ReflectionIndex({ files: FILES, services: served });
   return (router) => {
     router.service(DomainManager, createDomainManagerService(options.domainManager), {
-      interceptors: [...options.common, options.auth],
+      interceptors: [...(options.audit ? [options.audit] : []), ...options.common, options.auth],
     });
     router.service(Health, createHealthService(options.health), { interceptors: options.common });
     router.service(ReflectionV1, createReflectionV1(index), { interceptors: options.common });

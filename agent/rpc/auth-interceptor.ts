@@ -41,12 +41,14 @@ export function authInterceptor(
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new AuthenticationError("ERR_TOKEN_MALFORMED", "authorization header must be `Bearer <token>`");
     const principal = await verifier.verify(match[1] as string);
+    // Set before the scope check: a refusal still names who was refused (the audit trail reads it); the handler
+    // never runs for a refused call, so nothing else can see it.
+    req.contextValues.set(principalKey, principal);
     const needed = scopes[req.method.name];
     if (!needed) throw new PermissionError(`${req.method.name} is not open to northbound callers`);
     if (!principal.scopes.has(needed)) {
       throw new PermissionError(`${req.method.name} needs scope ${needed}`, { data: { scope: needed } });
     }
-    req.contextValues.set(principalKey, principal);
     return next(req);
   };
 }

@@ -36,6 +36,9 @@ export const ERROR_CODES = {
   ERR_BLUEPRINT_NOT_FOUND: "not-found",
   ERR_REVISION_NOT_FOUND: "not-found",
   ERR_HYDRATION: "invalid",
+  // Network Manager
+  ERR_NETWORK_HYDRATION: "invalid",
+  ERR_SEGMENT_OFFER_INVALID: "invalid",
   ERR_REPOSITORY_INVALID: "invalid",
   ERR_REPOSITORY_EXISTS: "already-exists",
   ERR_REPOSITORY_NOT_FOUND: "not-found",

@@ -27,6 +27,13 @@ export interface VerifiedPeer {
 export interface TrustedPeer {
   id: string;
   jwks: PublicJwks;
+  /**
+   * Where the keys were configured from, e.g. `url:https://…/jwks.json` or `file:/etc/…`. When given and
+   * unchanged at {@link PeerTrust.setPeers}, the peer keeps the keys it holds (configured and announced) even if
+   * `jwks` now differs: a JWKS URL that starts serving a key nobody announced changes nothing. When absent, the
+   * keys count as changed when `jwks` differs.
+   */
+  keySource?: string;
 }
 
 /** What {@link PeerTrust.applyAnnouncement} changed in a peer's key set. */

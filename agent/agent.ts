@@ -20,7 +20,7 @@ import { parseFailpoints, type Failpoints } from "./failpoints.js";
 import { createMetrics } from "./agent-metrics/metrics.js";
 import { authInterceptor } from "./rpc/auth-interceptor.js";
 import { errorMapInterceptor } from "./rpc/error-map.js";
-import { registerRoutes, unknownRoute } from "./rpc/routes.js";
+import { registerPeerRoutes, registerRoutes, unknownRoute } from "./rpc/routes.js";
 import { auditDir, createAuditLog } from "./audit/audit-log.js";
 import {
   auditInterceptor,
@@ -30,6 +30,8 @@ import {
 } from "./rpc/audit-interceptor.js";
 import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
+import { startPeerListener, type PeerListener } from "./server/peer-listener.js";
+import { createPeering } from "./peering.js";
 import { CapacityBook } from "./orchestration/reservations.js";
 import { DeploymentManager } from "./orchestration/deployment-manager.js";
 import { deployableEdges } from "./orchestration/planner.js";
@@ -62,7 +64,14 @@ export interface RunningAgent {
   readonly domainId: string;
   readonly grpcUrl: string;
   readonly httpUrl: string;
+  /** The peer listener's URL (https), when the agent federates. */
+  readonly federationUrl: string | undefined;
   readonly health: HealthRegistry;
+  /**
+   * Applies what can change at run time from a re-read config (SIGHUP): the federation trust list. A peer
+   * removed from it is refused from then on. @throws CaminoError for an unreadable peer CA file
+   */
+  reload(config: AgentConfig): Promise<void>;
   /** Graceful shutdown: health turns NOT_SERVING, streams end, in-flight calls finish, listeners close. */
   close(): Promise<void>;
 }
@@ -94,7 +103,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     start: () => bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger }),
     close: async () => {},
   });
-  const catalogue = new Catalogue(registry);
 
   // edges: one client per edge; their RootSyncs are registered in the background (edges may be slow or down at
   // start), each within its deadline, and the registration is cancelled at shutdown.
@@ -110,13 +118,25 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     close: () => registering,
   });
 
-  // federation, network, monitoring: the slots later components fill.
-  const federation: Federation = createLocalOnlyFederation({ domainId: config.domain.id });
-  await components.start<Component>({
-    name: "federation",
-    start: (signal) => federation.start(signal),
-    close: () => federation.close(),
-  });
+  // federation: with a `federation` section, trust, the peer registry and the Federation service (started once
+  // the listeners are up, so the first Hello already carries this domain's endpoints); without it, local only.
+  const catalogue = new Catalogue(registry);
+  let endpoint = config.domain.endpoint ?? "";
+  let peerEndpoint = config.federation?.endpoint ?? "";
+  const peering = config.federation
+    ? await createPeering({
+        domainId: config.domain.id,
+        config: config.federation,
+        keys: { current: () => key, published: () => ({ keys: [key.publicJwk] }) },
+        catalogue,
+        edges,
+        apiEndpoint: () => endpoint,
+        peerEndpoint: () => peerEndpoint,
+        version: VERSION,
+        logger: logger.child({ component: "federation" }),
+      })
+    : undefined;
+  const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
   const network = createNoNetwork();
   const monitoring = createNoMonitoring();
   await components.start<Component>({
@@ -157,13 +177,13 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes read it lazily.
-  let endpoint = config.domain.endpoint ?? "";
   const domainManager = {
     ...planner,
     get endpoint() {
       return endpoint;
     },
     version: VERSION,
+    ...(peering ? { domainInfo: () => peering.local.info() } : {}),
     limits: config.limits,
     failpoints,
     deployments,
@@ -208,14 +228,59 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   });
   const bound = listeners as NonNullable<typeof listeners>;
   endpoint ||= bound.grpcUrl;
-  logger.info("agent listening", { grpc: bound.grpcUrl, http: bound.httpUrl, version: VERSION });
+
+  // The peer listener (TLS; Federation, health and reflection only), then the peers' refresh loops.
+  let peerListener: PeerListener | undefined;
+  if (peering && config.federation) {
+    const fed = config.federation;
+    const peerAdapter = connectNodeAdapter({
+      routes: registerPeerRoutes({
+        federation: peering.federation.service,
+        health,
+        common: [metrics.interceptor, errorMapInterceptor(logger)],
+        auth: peering.federation.auth,
+      }),
+      fallback: unknownRoute,
+      readMaxBytes: config.server.maxMessageBytes,
+      writeMaxBytes: config.server.maxMessageBytes,
+    });
+    await components.start<Component>({
+      name: "peer-server",
+      start: async () => {
+        peerListener = await startPeerListener(fed, peerAdapter, logger);
+        peerEndpoint ||= peerListener.url;
+      },
+      close: async () => {
+        await peerListener?.close(config.server.shutdownGraceSeconds * 1000);
+      },
+    });
+  }
+  await components.start<Component>({
+    name: "federation",
+    start: (signal) => federation.start(signal),
+    close: () => federation.close(),
+  });
+  logger.info("agent listening", {
+    grpc: bound.grpcUrl,
+    http: bound.httpUrl,
+    ...(peerListener ? { federation: peerListener.url } : {}),
+    version: VERSION,
+  });
 
   let closing: Promise<void> | undefined;
   return {
     domainId: config.domain.id,
     grpcUrl: bound.grpcUrl,
     httpUrl: bound.httpUrl,
+    federationUrl: peerListener?.url,
     health,
+    async reload(next) {
+      if (!peering) {
+        if (next.federation) logger.warn("the federation section is read at start only; restart the agent to federate");
+        return;
+      }
+      await peering.reload(next.federation?.peers ?? []);
+    },
     close() {
       closing ??= (async () => {
         logger.info("shutting down", { graceSeconds: config.server.shutdownGraceSeconds });

@@ -10,7 +10,7 @@ import type { PeerDirectory } from "./peers.js";
 import type { SegmentBroker } from "./segments.js";
 import type { PeerTrust } from "./trust.js";
 
-export type { PeerDirectory, PeerView } from "./peers.js";
+export type { PeerCatalogue, PeerDirectory, PeerView } from "./peers.js";
 export type { PlacementVerdict, SegmentBroker, SegmentOffer, SegmentProposal } from "./segments.js";
 export type { PeerTrust, VerifiedPeer } from "./trust.js";
 

@@ -16,6 +16,7 @@ import { AUDIT_DEFAULTS, parseAuditSection, type AuditConfig } from "./audit-sec
 import { AUTH_DEFAULTS, parseAuthSection, type AuthConfig } from "./auth-section.js";
 import { DOMAIN_DEFAULTS, parseDomainSection, type DomainConfig } from "./domain-section.js";
 import { EDGE_DEFAULTS, parseEdgesSection, type ConfiguredEdge } from "./edges-section.js";
+import { FEDERATION_DEFAULTS, parseFederationSection, type FederationConfig } from "./federation-section.js";
 import { LIFECYCLE_DEFAULTS, parseLifecycleSection, type LifecycleConfig } from "./lifecycle-section.js";
 import { parseLimitsSection } from "./limits-section.js";
 import { LOG_DEFAULTS, parseLogSection, type LogConfig } from "./log-section.js";
@@ -26,6 +27,7 @@ export type { AuditConfig } from "./audit-section.js";
 export type { AuthConfig, ConfiguredIssuer } from "./auth-section.js";
 export type { DomainConfig } from "./domain-section.js";
 export type { ConfiguredEdge } from "./edges-section.js";
+export type { ConfiguredPeer, FederationConfig } from "./federation-section.js";
 export type { LifecycleConfig } from "./lifecycle-section.js";
 export type { LogConfig, LogFormat } from "./log-section.js";
 export type { ConfiguredRepository } from "./repositories-section.js";
@@ -49,6 +51,8 @@ export interface AgentConfig {
   edges: ConfiguredEdge[];
   /** The audit log's rotation (the log is under `<domain.dataDir>/audit/`). */
   audit: AuditConfig;
+  /** Peering with other domains. Absent: this agent does not federate. */
+  federation?: FederationConfig;
 }
 
 /** The defaults of every section, as each section's parser states them. */
@@ -62,6 +66,7 @@ export const DEFAULTS = {
   repositories: REPOSITORY_DEFAULTS,
   edges: EDGE_DEFAULTS,
   audit: AUDIT_DEFAULTS,
+  federation: FEDERATION_DEFAULTS,
 } as const;
 
 /** Environment variables that override the file, and the setting each one sets. */
@@ -73,6 +78,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: string; type: "strin
   CAMINO_GRPC_PORT: { path: "server.grpc.port", type: "integer" },
   CAMINO_HTTP_HOST: { path: "server.http.host", type: "string" },
   CAMINO_HTTP_PORT: { path: "server.http.port", type: "integer" },
+  CAMINO_FEDERATION_PORT: { path: "federation.listen.port", type: "integer" },
   CAMINO_SIGNING_KEY_FILE: { path: "auth.signingKeyFile", type: "string" },
   CAMINO_LOG_LEVEL: { path: "log.level", type: "string" },
   CAMINO_LOG_FORMAT: { path: "log.format", type: "string" },
@@ -118,7 +124,18 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     setPath(root, path, type === "integer" && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
   }
 
-  c.object(root, "", ["domain", "server", "auth", "log", "limits", "lifecycle", "repositories", "edges", "audit"]);
+  c.object(root, "", [
+    "domain",
+    "server",
+    "auth",
+    "log",
+    "limits",
+    "lifecycle",
+    "repositories",
+    "edges",
+    "audit",
+    "federation",
+  ]);
   const domain = parseDomainSection(c, root["domain"], baseDir);
   const config: AgentConfig = {
     domain,
@@ -135,6 +152,8 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     edges: parseEdgesSection(c, root["edges"], baseDir),
     audit: parseAuditSection(c, root["audit"]),
   };
+  const federation = parseFederationSection(c, root["federation"], baseDir, domain.id);
+  if (federation) config.federation = federation;
   if (options.source) config.source = options.source;
 
   if (c.issues.length > 0) {

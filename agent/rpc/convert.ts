@@ -27,7 +27,15 @@ import {
   type DeploymentEvent,
 } from "../../gen/camino/v1/types_pb.js";
 import type { EdgeView } from "../edge/edge-registry.js";
-import { EdgeSchema, type Edge } from "../../gen/camino/v1/types_pb.js";
+import {
+  type DependencyHealth,
+  DependencyHealthSchema,
+  EdgeSchema,
+  type Edge,
+  type Peer,
+  PeerSchema,
+} from "../../gen/camino/v1/types_pb.js";
+import type { PeerView } from "../../federation/federation.js";
 
 export function edgeToProto(e: EdgeView): Edge {
   const q = (r: { cpuMillis: number; memoryBytes: number } | undefined) => ({
@@ -190,5 +198,33 @@ export function eventToProto(r: DeploymentRecord, e: EventRecord): DeploymentEve
     reason: e.reason,
     kind: e.kind,
     wave: e.wave,
+  });
+}
+
+/** A peer as ListPeers shows it. */
+export function peerToProto(p: PeerView): Peer {
+  return create(PeerSchema, {
+    id: p.id,
+    endpoint: p.endpoint,
+    reachable: p.reachable,
+    message: p.healthy ? "" : p.reason,
+    ...(p.info ? { info: p.info } : {}),
+    ...(p.lastSeen ? { lastSeen: timestampFromDate(p.lastSeen) } : {}),
+    roundTripMs: p.roundTripMs ?? 0,
+    keyIds: p.keyIds,
+    lastError: p.lastError,
+    compatible: p.compatible,
+    exportedBlueprints: p.catalogue?.entries.length ?? 0,
+  });
+}
+
+/** A peer as a dependency of the agent (GetDomainInfo). */
+export function peerHealthToProto(p: PeerView): DependencyHealth {
+  return create(DependencyHealthSchema, {
+    name: p.id,
+    kind: "peer",
+    healthy: p.healthy,
+    message: p.healthy ? `reachable, ${Math.round(p.roundTripMs ?? 0)} ms` : p.reason,
+    ...(p.lastSeen ? { checkedAt: timestampFromDate(p.lastSeen) } : {}),
   });
 }

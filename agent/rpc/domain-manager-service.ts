@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
-import { DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
+import { type DomainInfo, DomainInfoSchema } from "../../gen/camino/v1/types_pb.js";
 import { registerRootSyncFor } from "../edge/root-syncs.js";
 import type { Logger } from "../log/logger.js";
 import { parseCredentials, type GitCredentials } from "../cad/git/remote.js";
@@ -25,6 +25,8 @@ import {
   deploymentToProto,
   edgeToProto,
   eventToProto,
+  peerHealthToProto,
+  peerToProto,
   planToProto,
   repositoryFromProto,
   repositoryToProto,
@@ -34,6 +36,8 @@ import {
 export interface DomainManagerDeps extends PlannerDeps {
   /** The advertised API endpoint. */
   endpoint: string;
+  /** This domain's full DomainInfo (mesh, gateways, catalogue digest) when it federates. */
+  domainInfo?: () => Promise<DomainInfo>;
   version: string;
   limits: IntentLimits;
   failpoints: Failpoints;
@@ -44,11 +48,17 @@ export interface DomainManagerDeps extends PlannerDeps {
 
 export function createDomainManagerService(deps: DomainManagerDeps): Partial<ServiceImpl<typeof DomainManager>> {
   return {
-    getDomainInfo() {
-      return {
-        domain: create(DomainInfoSchema, { id: deps.domainId, apiEndpoint: deps.endpoint, version: deps.version }),
-        dependencies: [],
-      };
+    async getDomainInfo() {
+      const domain = deps.domainInfo
+        ? await deps.domainInfo()
+        : create(DomainInfoSchema, { id: deps.domainId, apiEndpoint: deps.endpoint });
+      domain.version = deps.version;
+      domain.apiEndpoint ||= deps.endpoint;
+      // Peers are dependencies: one that is down shows here, and never turns the agent's own health NOT_SERVING.
+      return { domain, dependencies: deps.federation.peers.list().map(peerHealthToProto) };
+    },
+    listPeers() {
+      return { peers: deps.federation.peers.list().map(peerToProto) };
     },
     async planIntent(req, ctx) {
       await deps.failpoints.hit("plan-intent", ctx.signal);
@@ -84,11 +94,16 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       return { deployment: deploymentToProto(await deps.deployments.terminate(req.name)) };
     },
     async listCatalogue(req) {
-      return {
-        entries: (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(
-          catalogueEntryToProto,
-        ),
-      };
+      const entries = (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(
+        catalogueEntryToProto,
+      );
+      if (req.includePeers) {
+        // Each peer's advertised entries, as fetched when its catalogue digest last changed, marked with its domain.
+        for (const peer of deps.federation.peers.list()) {
+          for (const e of peer.catalogue?.entries ?? []) entries.push({ ...e, domain: peer.id });
+        }
+      }
+      return { entries };
     },
     async listRepositories() {
       return {

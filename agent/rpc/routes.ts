@@ -3,13 +3,13 @@
  * unknown method gets (UNIMPLEMENTED as a real gRPC status, not an HTTP 404, so every gRPC stack reports it).
  */
 import type { DescFile } from "@bufbuild/protobuf";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 
 /** connect-node's handler signature (its request/response types are not exported by name). */
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 import { DomainManager, file_camino_v1_domain_manager } from "../../gen/camino/v1/domain_manager_pb.js";
-import { file_camino_v1_federation } from "../../gen/camino/v1/federation_pb.js";
+import { Federation, file_camino_v1_federation } from "../../gen/camino/v1/federation_pb.js";
 import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
 import {
   file_grpc_reflection_v1_reflection,
@@ -96,3 +96,32 @@ export const unknownRoute: NodeHandler = (req, res) => {
   res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
   res.end("not found\n");
 };
+
+/** What the peer listener serves: the Federation service behind its own authentication, health and reflection. */
+export interface PeerRoutesOptions {
+  federation: Partial<ServiceImpl<typeof Federation>>;
+  health: HealthRegistry;
+  /** Outermost first: run for every call (metrics, error mapping, audit). */
+  common: Interceptor[];
+  /** Federation authentication (federation/call-auth.ts): every Federation call is verified before its handler. */
+  auth: Interceptor;
+}
+
+const PEER_FILES: readonly DescFile[] = [
+  file_camino_v1_federation,
+  file_grpc_health_v1_health,
+  file_grpc_reflection_v1_reflection,
+  file_grpc_reflection_v1alpha_reflection,
+];
+
+/** Registers the peer listener's services: camino.v1.Federation, health and reflection, nothing else. */
+export function registerPeerRoutes(options: PeerRoutesOptions): (router: ConnectRouter) => void {
+  const served = [Federation, Health, ReflectionV1, ReflectionV1alpha].map((s) => s.typeName);
+  const index = new ReflectionIndex({ files: PEER_FILES, services: served });
+  return (router) => {
+    router.service(Federation, options.federation, { interceptors: [...options.common, options.auth] });
+    router.service(Health, createHealthService(options.health), { interceptors: options.common });
+    router.service(ReflectionV1, createReflectionV1(index), { interceptors: options.common });
+    router.service(ReflectionV1alpha, createReflectionV1alpha(index), { interceptors: options.common });
+  };
+}

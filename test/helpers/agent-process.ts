@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { generateSigningKey, loadSigningKey, writeKeyFiles, type SigningKey } from "../../agent/auth/keys.js";
 import { mintNorthboundToken } from "../../agent/auth/token.js";
+import { ensureDomainPki } from "../../agent/auth/domain-pki.js";
 import { makePki, type TestPki } from "./tls.js";
 
 /** The project root, from the source tree (vitest) or from dist/ (benchmarks). */
@@ -34,6 +35,21 @@ export interface AgentProcessOptions {
   extraConfig?: Record<string, unknown>;
   /** Log level of the agent. Default "debug". */
   logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * Federate: a peer listener on a free port with certificates made for the domain (agent/auth/domain-pki.ts),
+   * no peers yet (see `setPeers`), and these settings merged into the `federation` section.
+   */
+  federation?: Record<string, unknown>;
+}
+
+/** The federation files of an agent started with `federation`. */
+export interface FederationFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  meshRootFile: string;
+  /** The domain's public JWKS. */
+  jwksFile: string;
 }
 
 export interface AgentProcess {
@@ -44,6 +60,13 @@ export interface AgentProcess {
   pki?: TestPki;
   grpcUrl: string;
   httpUrl: string;
+  /** The peer listener's https URL, when started with `federation`. */
+  federationUrl?: string;
+  federationFiles?: FederationFiles;
+  /** Rewrites the config's trust list to `peers` (their endpoints, JWKS files and CAs) and sends SIGHUP. */
+  setPeers(peers: readonly AgentProcess[], extra?: (peer: AgentProcess) => Record<string, unknown>): Promise<void>;
+  /** Stops the agent (SIGTERM) and starts it again with the same config, data and ports. */
+  restart(): Promise<void>;
   /** host:port of the gRPC listener. */
   grpcTarget: string;
   child: ChildProcess;
@@ -97,14 +120,112 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     ],
     ...options.extraConfig,
   };
+  const federationFiles = options.federation
+    ? {
+        ...(await ensureDomainPki({
+          dir: join(dir, "federation"),
+          domainId,
+          hosts: ["127.0.0.1", "localhost"],
+          trustDomain: `${domainId}.camino`,
+        })),
+        jwksFile: join(dir, "keys", "jwks.json"),
+      }
+    : undefined;
+  if (federationFiles) {
+    (config as Record<string, unknown>)["federation"] = {
+      listen: { host: "127.0.0.1", port: 0 },
+      tls: { certFile: federationFiles.certFile, keyFile: federationFiles.keyFile },
+      meshRootCertFile: federationFiles.meshRootFile,
+      refreshIntervalSeconds: 1,
+      callTimeoutMs: 2000,
+      peers: [],
+      ...options.federation,
+    };
+  }
   const configFile = join(dir, "domain.yaml");
   writeFileSync(configFile, stringify(config));
 
+  let run = await spawnAgent(configFile, dir, options.env);
+  const agent: AgentProcess = {
+    domainId,
+    dir,
+    configFile,
+    key,
+    grpcUrl: run.grpcUrl,
+    httpUrl: run.httpUrl,
+    grpcTarget: new URL(run.grpcUrl).host,
+    get child() {
+      return run.child;
+    },
+    get logs() {
+      return run.logs;
+    },
+    token: (scopes, ttlSeconds = 600) =>
+      mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
+    async setPeers(peers, extra) {
+      const fed = config as unknown as { federation: { peers: unknown[] } };
+      fed.federation.peers = peers.map((p) => ({
+        id: p.domainId,
+        endpoint: p.federationUrl,
+        jwksFile: p.federationFiles?.jwksFile,
+        caFile: p.federationFiles?.caFile,
+        ...extra?.(p),
+      }));
+      writeFileSync(configFile, stringify(config));
+      const before = run.logs.length;
+      process.kill(run.child.pid as number, "SIGHUP");
+      await until(() => run.logs.slice(before).some((l) => l["msg"] === "trust list reloaded"), "trust list reloaded");
+    },
+    async restart() {
+      await run.stop("SIGTERM");
+      // The same ports again, so peers and clients find it where it was.
+      const c = config as unknown as {
+        server: { grpc: { port: number }; http: { port: number } };
+        federation?: { listen: { port: number } };
+      };
+      c.server.grpc.port = Number(new URL(run.grpcUrl).port);
+      c.server.http.port = Number(new URL(run.httpUrl).port);
+      if (c.federation && run.federationUrl) c.federation.listen.port = Number(new URL(run.federationUrl).port);
+      writeFileSync(configFile, stringify(config));
+      run = await spawnAgent(configFile, dir, options.env);
+    },
+    async stop(signal = "SIGTERM") {
+      const result = await run.stop(signal);
+      rmSync(dir, { recursive: true, force: true });
+      return result;
+    },
+  };
+  if (run.federationUrl) agent.federationUrl = run.federationUrl;
+  if (federationFiles) agent.federationFiles = federationFiles;
+  if (pki) agent.pki = pki;
+  return agent;
+}
+
+/** Polls `check` every 20 ms until it holds, for at most 15 s. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface AgentRun {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  grpcUrl: string;
+  httpUrl: string;
+  federationUrl?: string;
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `camino agent --config` in its own process group and resolves once it logs where it listens. */
+async function spawnAgent(configFile: string, dir: string, env: Record<string, string> | undefined): Promise<AgentRun> {
   const child = spawn(process.execPath, [CAMINO, "agent", "--config", configFile], {
     cwd: dir,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...options.env },
+    env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
   });
   live.add(child);
   const logs: Record<string, unknown>[] = [];
@@ -137,20 +258,12 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     setTimeout(() => reject(new Error(`agent did not listen within 15s:\n${raw}`)), 15_000).unref();
   });
   const entry = await listening;
-  const grpcUrl = entry["grpc"] as string;
-  const agent: AgentProcess = {
-    domainId,
-    dir,
-    configFile,
-    key,
-    grpcUrl,
-    httpUrl: entry["http"] as string,
-    grpcTarget: new URL(grpcUrl).host,
+  const out: AgentRun = {
     child,
     logs,
-    token: (scopes, ttlSeconds = 600) =>
-      mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
-    async stop(signal = "SIGTERM") {
+    grpcUrl: entry["grpc"] as string,
+    httpUrl: entry["http"] as string,
+    async stop(signal) {
       if (child.exitCode === null && child.signalCode === null) {
         try {
           process.kill(-(child.pid as number), signal);
@@ -158,11 +271,9 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
           // Already gone.
         }
       }
-      const result = await exited;
-      rmSync(dir, { recursive: true, force: true });
-      return result;
+      return exited;
     },
   };
-  if (pki) agent.pki = pki;
-  return agent;
+  if (typeof entry["federation"] === "string") out.federationUrl = entry["federation"];
+  return out;
 }

@@ -9,8 +9,10 @@ export const agentCommand: Command = {
   help: `Usage: camino agent --config FILE
 
 Runs the domain's agent: the gRPC Domain Manager API (HTTP/2) and the Connect/gRPC-Web/metrics port
-(HTTP/1.1). Logs go to stderr as JSON lines. SIGTERM or SIGINT shuts down gracefully: in-flight calls
-finish, streams end, and the process exits 0.
+(HTTP/1.1), and with a \`federation\` section the peer listener (TLS). Logs go to stderr as JSON lines.
+SIGHUP re-reads the config and applies the federation trust list (peers added or removed) with no restart;
+a config that does not validate is logged and ignored. SIGTERM or SIGINT shuts down gracefully: in-flight
+calls finish, streams end, and the process exits 0.
 
   --config FILE   the domain config (YAML); environment variables CAMINO_* override it (see README)`,
   async run(argv, io) {
@@ -37,6 +39,15 @@ finish, streams end, and the process exits 0.
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
+      process.on("SIGHUP", () => {
+        if (stopping) return;
+        const file = values.config as string;
+        loadConfig(file, io.env)
+          .then((next) => agent.reload(next))
+          .catch((err: unknown) =>
+            io.stderr.write(`camino: SIGHUP: ${file} not applied: ${(err as Error).message}\n`),
+          );
+      });
     });
     return EXIT.OK;
   },

@@ -153,12 +153,13 @@ ${CLIENT_HELP}`,
 export const catalogueCommand: Command = {
   name: "catalogue",
   summary: "list the blueprints this domain can deploy",
-  help: `Usage: camino catalogue [--exported] [-o table|json|yaml] [client flags]
+  help: `Usage: camino catalogue [--exported] [--peers] [-o table|json|yaml] [client flags]
 
 Lists the catalogue (ListCatalogue, scope catalogue:read): each blueprint with its repository, revisions,
 setters (required ones marked *), default resources, exposed ports and prerequisites.
 
   --exported            only blueprints exported to peers
+  --peers               also the blueprints trusted peer domains advertise, with their domain
   -o, --output FORMAT   table (default), json or yaml
 ${CLIENT_HELP}`,
   async run(argv, io) {
@@ -166,6 +167,7 @@ ${CLIENT_HELP}`,
       ...CLIENT_FLAGS,
       output: { type: "string", short: "o" },
       exported: { type: "boolean" },
+      peers: { type: "boolean" },
     });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
@@ -174,12 +176,13 @@ ${CLIENT_HELP}`,
     const conn = connect(values, io.env);
     const { entries } = await conn
       .client(DomainManager)
-      .listCatalogue({ exportedOnly: values.exported ?? false }, conn.callOptions);
+      .listCatalogue({ exportedOnly: values.exported ?? false, includePeers: values.peers ?? false }, conn.callOptions);
     if (values.output === "json" || values.output === "yaml") {
       io.stdout.write(
         structured(
           entries.map((e) => ({
             name: e.name,
+            ...(e.domain ? { domain: e.domain } : {}),
             description: e.description,
             repository: e.repository,
             path: e.path,
@@ -200,10 +203,11 @@ ${CLIENT_HELP}`,
     }
     io.stdout.write(
       table(
-        ["NAME", "REPOSITORY", "REVISIONS", "EXPORTED", "PORTS", "SETTERS"],
+        ["NAME", "DOMAIN", "REPOSITORY", "REVISIONS", "EXPORTED", "PORTS", "SETTERS"],
         entries.map((e) => [
           e.name,
-          `${e.repository}/${e.path}`,
+          e.domain || "(this domain)",
+          e.domain ? "-" : `${e.repository}/${e.path}`,
           e.revisions.map((r) => r.tag || r.commit.slice(0, 7)).join(","),
           e.exported ? "yes" : "no",
           e.exposes.map((p) => `${p.port}/${p.protocol}`).join(",") || "-",

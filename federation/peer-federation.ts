@@ -1,0 +1,88 @@
+/**
+ * The federation component of an agent that peers with other domains: its trust, its peer registry, the
+ * Federation service peers call (with the interceptor that verifies them), and reload of the trust list.
+ * The agent builds it from its `federation` config section and serves {@link PeerFederation.service} on its
+ * peer listener.
+ */
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import type { Federation as FederationService } from "../gen/camino/v1/federation_pb.js";
+import type { DomainInfo } from "../gen/camino/v1/types_pb.js";
+import { federationServerAuth, type FederationLogger } from "./call-auth.js";
+import type { Federation } from "./federation.js";
+import { PeerRegistry, type RegistryPeer } from "./peer-registry.js";
+import { createPeeringService, type ExportedCatalogue } from "./peering-service.js";
+import type { PeerTrust } from "./trust.js";
+
+/** A peer of the trust list, ready for the registry, with the methods it may call. */
+export interface FederationPeer extends RegistryPeer {
+  allow: readonly string[];
+}
+
+export interface PeerFederationOptions {
+  domainId: string;
+  trust: PeerTrust;
+  peers: readonly FederationPeer[];
+  localInfo(): Promise<DomainInfo>;
+  exportedCatalogue(signal: AbortSignal): Promise<ExportedCatalogue>;
+  clientTls?: { cert: string; key: string };
+  refreshIntervalMs: number;
+  callTimeoutMs: number;
+  logger: FederationLogger;
+}
+
+export interface PeerFederation extends Federation {
+  readonly peers: PeerRegistry;
+  readonly trust: PeerTrust;
+  /** The Federation service's handlers, and the interceptor that must run before them. */
+  readonly service: Partial<ServiceImpl<typeof FederationService>>;
+  readonly auth: Interceptor;
+  /** Applies a new trust list (SIGHUP): a removed peer is refused from now on. */
+  setPeers(peers: readonly FederationPeer[]): void;
+}
+
+export function createPeerFederation(options: PeerFederationOptions): PeerFederation {
+  const allowed = new Map<string, ReadonlySet<string>>();
+  const registry = new PeerRegistry({
+    trust: options.trust,
+    localInfo: options.localInfo,
+    refreshIntervalMs: options.refreshIntervalMs,
+    callTimeoutMs: options.callTimeoutMs,
+    logger: options.logger,
+    ...(options.clientTls ? { clientTls: options.clientTls } : {}),
+  });
+  const setPeers = (peers: readonly FederationPeer[]) => {
+    allowed.clear();
+    for (const p of peers) allowed.set(p.id, new Set(p.allow));
+    registry.setPeers(peers);
+  };
+  setPeers(options.peers);
+  const refuse = (domain: string) => {
+    const peer = registry.get(domain);
+    return peer
+      ? `placement in peer domain ${JSON.stringify(domain)} is not available yet: cross-domain segments arrive with federation part 2`
+      : `domain ${JSON.stringify(domain)} is neither this domain (${options.domainId}) nor a trusted peer`;
+  };
+  const unavailable = (domain: string): Promise<never> => Promise.reject(new Error(refuse(domain)));
+  return {
+    peers: registry,
+    trust: options.trust,
+    service: createPeeringService({
+      trust: options.trust,
+      localInfo: options.localInfo,
+      exportedCatalogue: options.exportedCatalogue,
+    }),
+    auth: federationServerAuth({ trust: options.trust, allowed: (p) => allowed.get(p), logger: options.logger }),
+    segments: {
+      canPlace: (domain) => (domain === options.domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
+      propose: (p) => unavailable(p.domain),
+      commit: (o) => unavailable(o.domain),
+      abort: async () => undefined,
+      terminate: async () => undefined,
+    },
+    setPeers,
+    async start(signal) {
+      registry.start(signal);
+    },
+    close: () => registry.close(),
+  };
+}

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ERR_INPUT_UNREADABLE: "invalid",
   ERR_KEY_UNREADABLE: "invalid",
   ERR_KEY_EXISTS: "already-exists",
+  ERR_KEY_ROTATION_PENDING: "precondition",
   // Configuration as data
   ERR_BLUEPRINT_INVALID: "invalid",
   ERR_BLUEPRINT_NOT_FOUND: "not-found",

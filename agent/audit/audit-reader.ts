@@ -37,9 +37,13 @@ export async function auditFiles(dir: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CaminoError("ERR_INPUT_UNREADABLE", `no audit log: cannot read ${dir} (${code ?? "unknown error"})`, {
-      cause: err,
-    });
+    throw new CaminoError(
+      "ERR_INPUT_UNREADABLE",
+      code === "ENOENT"
+        ? `no audit log: ${dir} does not exist (is this the agent's data directory? an agent creates it when it starts)`
+        : `no audit log: cannot read ${dir} (${code ?? "unknown error"})`,
+      { cause: err },
+    );
   }
   const rotated = names
     .map((n) => /^audit\.log\.(\d+)$/.exec(n))

@@ -3,6 +3,7 @@
  * failure into one line on stderr and an exit code from exit-codes.ts.
  */
 import { agentCommand } from "./commands/agent.js";
+import { auditCommand } from "./commands/audit.js";
 import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
 import {
@@ -42,6 +43,7 @@ const COMMANDS: readonly Command[] = [
   repoRemoveCommand,
   edgeListCommand,
   healthCommand,
+  auditCommand,
   emulatorCommand,
 ];
 

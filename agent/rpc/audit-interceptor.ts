@@ -214,10 +214,23 @@ export function auditInterceptor(options: AuditInterceptorOptions): Interceptor 
       record(res.message, { outcome: "ok" });
       return res;
     }
-    // A stream is recorded when it ends: with its error, as cancelled when the client left, or ok.
+    // A stream is recorded once, when it ends: with its error, or ok; or as cancelled when the call's signal
+    // aborts first (the client left, or the server shuts down), since a handler waiting for its next message may
+    // never be asked for it again.
+    let recorded = false;
+    const recordOnce = (result: { outcome: string; error?: string }) => {
+      if (recorded) return;
+      recorded = true;
+      req.signal.removeEventListener("abort", onAbort);
+      record(undefined, result);
+    };
+    const cancelled = { outcome: GRPC_NAMES[Code.Canceled] as string };
+    const onAbort = () => recordOnce(cancelled);
+    if (req.signal.aborted) onAbort();
+    else req.signal.addEventListener("abort", onAbort);
     const output = res.message;
     const watch = async function* () {
-      let result: { outcome: string; error?: string } = { outcome: GRPC_NAMES[Code.Canceled] as string };
+      let result: { outcome: string; error?: string } = cancelled;
       try {
         yield* output;
         result = { outcome: "ok" };
@@ -225,7 +238,7 @@ export function auditInterceptor(options: AuditInterceptorOptions): Interceptor 
         result = failure(err);
         throw err;
       } finally {
-        record(undefined, result);
+        recordOnce(result);
       }
     };
     return { ...res, message: watch() } as StreamResponse;

@@ -50,7 +50,19 @@ export async function federationPeers(
         ...(p.jwksFile ? { jwksFile: p.jwksFile } : {}),
         ...(p.jwksUrl ? { jwksUrl: p.jwksUrl } : {}),
       };
-      return { id: p.id, endpoint: p.endpoint, ca, allow: p.allow, readKeys: (signal) => readJwks(source, signal) };
+      const keySource = p.jwksUrl
+        ? `url:${p.jwksUrl}`
+        : p.jwksFile
+          ? `file:${p.jwksFile}`
+          : `inline:${JSON.stringify(p.jwks)}`;
+      return {
+        id: p.id,
+        endpoint: p.endpoint,
+        ca,
+        allow: p.allow,
+        keySource,
+        readKeys: (signal: AbortSignal) => readJwks(source, signal),
+      };
     }),
   );
 }

@@ -33,6 +33,12 @@ export interface RegistryPeer {
   ca: string;
   /** Reads the peer's keys (inline, file, or its JWKS URL over the pinned CA): once, at setup. */
   readKeys(signal: AbortSignal): Promise<PublicJwks>;
+  /**
+   * Where its keys come from, e.g. `url:https://…`, `file:/etc/…`, `inline:…`. A JWKS URL is read once and never
+   * again while it stays configured (keys then change only by signed announcement); a file is read again at each
+   * reload; inline keys when they change.
+   */
+  keySource: string;
 }
 
 /** All the registry keeps about one peer. */
@@ -60,6 +66,8 @@ interface Entry {
   failures: number;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** Set when a refresh was asked for while a round ran. */
+  again?: boolean;
   /** Aborts the entry's calls when it is removed or the registry closes. */
   controller: AbortController;
 }
@@ -111,7 +119,13 @@ export class PeerRegistry implements PeerDirectory {
     for (const [id, e] of this.#entries) {
       const next = wanted.get(id);
       if (!next || next.endpoint !== e.peer.endpoint || next.ca !== e.peer.ca) this.#remove(id);
-      else e.peer = next;
+      else {
+        if (next.keySource !== e.peer.keySource || next.keySource.startsWith("file:")) {
+          e.keysRead = false;
+          this.#schedule(e, 0);
+        }
+        e.peer = next;
+      }
     }
     for (const p of peers) {
       if (this.#entries.has(p.id)) continue;
@@ -190,13 +204,19 @@ export class PeerRegistry implements PeerDirectory {
     if (this.#closed || e.controller.signal.aborted) return;
     clearTimeout(e.timer);
     e.timer = setTimeout(() => {
+      // A round under way runs again as soon as it ends.
+      if (e.running) {
+        e.again = true;
+        return;
+      }
       e.running = this.#round(e).finally(() => {
         e.running = undefined;
         if (!this.#entries.has(e.peer.id)) return;
         // Jittered: ±20 % of the interval; while failing, back off from a tenth of it, doubling, up to the interval.
         const base = this.#options.refreshIntervalMs;
         const next = e.failures === 0 ? base : Math.min(base, (base / 10) * 2 ** (e.failures - 1));
-        this.#schedule(e, next * (0.8 + Math.random() * 0.4));
+        this.#schedule(e, e.again ? 0 : next * (0.8 + Math.random() * 0.4));
+        e.again = false;
       });
     }, delayMs);
     e.timer.unref?.();
@@ -207,7 +227,8 @@ export class PeerRegistry implements PeerDirectory {
     const { callTimeoutMs } = this.#options;
     const signal = e.controller.signal;
     const call = { signal, timeoutMs: callTimeoutMs };
-    const s = e.status;
+    // The round works on a copy, published whole at its end: ListPeers never sees a half-refreshed peer.
+    const s: PeerStatus = { ...e.status };
     try {
       if (!e.keysRead) {
         e.configuredKeys = await e.peer.readKeys(AbortSignal.any([signal, AbortSignal.timeout(callTimeoutMs)]));
@@ -267,6 +288,7 @@ export class PeerRegistry implements PeerDirectory {
       s.lastError = why;
       e.failures++;
     } finally {
+      if (!signal.aborted) e.status = s;
       this.#options.onChange?.(s);
     }
   }

@@ -65,8 +65,8 @@ export interface AgentProcess {
   federationFiles?: FederationFiles;
   /** Rewrites the config's trust list to `peers` (their endpoints, JWKS files and CAs) and sends SIGHUP. */
   setPeers(peers: readonly AgentProcess[], extra?: (peer: AgentProcess) => Record<string, unknown>): Promise<void>;
-  /** Stops the agent (SIGTERM) and starts it again with the same config, data and ports. */
-  restart(): Promise<void>;
+  /** Stops the agent (SIGTERM), runs `whileDown`, and starts it again with the same config, data and ports. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** host:port of the gRPC listener. */
   grpcTarget: string;
   child: ChildProcess;
@@ -176,8 +176,9 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       process.kill(run.child.pid as number, "SIGHUP");
       await until(() => run.logs.slice(before).some((l) => l["msg"] === "trust list reloaded"), "trust list reloaded");
     },
-    async restart() {
+    async restart(whileDown) {
       await run.stop("SIGTERM");
+      await whileDown?.();
       // The same ports again, so peers and clients find it where it was.
       const c = config as unknown as {
         server: { grpc: { port: number }; http: { port: number } };

@@ -22,6 +22,7 @@ import {
   repoRemoveCommand,
 } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
+import { peersListCommand } from "./commands/peers.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
@@ -42,6 +43,7 @@ const COMMANDS: readonly Command[] = [
   repoAddCommand,
   repoRemoveCommand,
   edgeListCommand,
+  peersListCommand,
   healthCommand,
   auditCommand,
   emulatorCommand,

@@ -91,15 +91,25 @@ export async function loadSigningKey(keyFile: string): Promise<SigningKey> {
           : "is not a JSON Web Key";
     throw new CaminoError("ERR_KEY_UNREADABLE", `signing key file ${keyFile} ${why}`, { cause: err });
   }
-  const alg = jwk.alg as SigningAlgorithm;
-  if (!SIGNING_ALGORITHMS.includes(alg) || typeof jwk.d !== "string") {
-    throw new CaminoError(
-      "ERR_KEY_UNREADABLE",
-      `signing key file ${keyFile} must hold a private ${SIGNING_ALGORITHMS.join(" or ")} JWK`,
-    );
+  return importSigningKey(jwk, `signing key file ${keyFile}`);
+}
+
+/**
+ * Imports a private JWK as a {@link SigningKey}; `what` names where it came from in errors.
+ * @throws CaminoError ERR_KEY_UNREADABLE when it is not a private EdDSA or ES256 JWK.
+ */
+export async function importSigningKey(jwk: JWK, what: string): Promise<SigningKey> {
+  const alg = jwk?.alg as SigningAlgorithm;
+  if (jwk === null || typeof jwk !== "object" || !SIGNING_ALGORITHMS.includes(alg) || typeof jwk.d !== "string") {
+    throw new CaminoError("ERR_KEY_UNREADABLE", `${what} must hold a private ${SIGNING_ALGORITHMS.join(" or ")} JWK`);
   }
   const { d: _d, ...pub } = jwk;
   const kid = jwk.kid ?? (await calculateJwkThumbprint(pub));
-  const privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+  let privateKey: CryptoKey;
+  try {
+    privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+  } catch (err) {
+    throw new CaminoError("ERR_KEY_UNREADABLE", `${what} holds a key that cannot be imported`, { cause: err });
+  }
   return { kid, alg, privateKey, publicJwk: { ...pub, kid, alg, use: "sig" } };
 }

@@ -1,7 +1,9 @@
 /**
- * Verification of northbound tokens: signature (EdDSA or ES256 only, so `alg: none` and HMAC confusion are
- * impossible), `typ: camino-nb+jwt`, issuer (this domain, or a configured external issuer by its JWKS),
- * audience, `exp`/`nbf` with a small clock tolerance, and a bounded lifetime. Failures say what is wrong
+ * Verification of northbound tokens: a protected header allow-list checked before jose reads the token (only
+ * `alg` EdDSA or ES256, `kid` and `typ`: no `jku`, `x5u`, `jwk`, `crit`, and so no `alg: none` or HMAC
+ * confusion), `typ: camino-nb+jwt`, issuer (this domain by any key its ring publishes now, or a configured
+ * external issuer by its JWKS), audience, `exp`/`nbf` with a small clock tolerance, an `iat` no further ahead
+ * than that tolerance, and a bounded lifetime (`exp − iat`, and the age since `iat`). Failures say what is wrong
  * with the token, never what the token is.
  */
 import {
@@ -13,6 +15,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from "jose";
+import { checkJwsHeader } from "../../common/jws-header.js";
 import { AuthenticationError } from "../errors.js";
 import type { Jwks } from "./keys.js";
 import { NORTHBOUND_TOKEN_TYPE } from "./token.js";
@@ -32,8 +35,12 @@ export interface TrustedIssuer {
 export interface NorthboundVerifierOptions {
   /** This domain's id: the issuer of its own tokens. */
   domainId: string;
-  /** This domain's public keys. */
-  jwks: Jwks;
+  /**
+   * This domain's public keys, or a function answering the keys published now (the key ring's `published`, so
+   * tokens signed by any key of a rotation verify). A function is called on every verification; when it answers
+   * a different object, the keys are re-read and remembered verifications are dropped.
+   */
+  jwks: Jwks | (() => Jwks);
   /** The audience tokens must name. Default the domain id. */
   audience?: string;
   /** Other issuers (portals, cross-domain orchestrators). */
@@ -64,6 +71,8 @@ export interface NorthboundVerifier {
 }
 
 const ALGORITHMS = ["EdDSA", "ES256"];
+/** Longest token accepted; longer ones are refused before they are parsed. */
+const MAX_TOKEN_BYTES = 16 * 1024;
 
 function scopesOf(payload: JWTPayload): Set<string> {
   const out = new Set<string>();
@@ -76,7 +85,11 @@ function scopesOf(payload: JWTPayload): Set<string> {
 
 function explain(err: unknown): AuthenticationError {
   if (err instanceof errors.JWTExpired)
-    return new AuthenticationError("ERR_TOKEN_EXPIRED", "token has expired", { cause: err });
+    return new AuthenticationError(
+      err.claim === "iat" ? "ERR_TOKEN_LIFETIME" : "ERR_TOKEN_EXPIRED",
+      err.claim === "iat" ? "token was issued longer ago than the longest token lifetime" : "token has expired",
+      { cause: err },
+    );
   if (err instanceof errors.JWTClaimValidationFailed) {
     const what =
       err.claim === "nbf"
@@ -119,7 +132,9 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
   // Exact token text → principal, its expiry and when the entry lapses. Insertion order makes it FIFO.
   const cache = new Map<string, { principal: Principal; expMs: number; untilMs: number }>();
   const issuers = new Map<string, { keys: JWTVerifyGetKey; audience: string }>();
-  issuers.set(options.domainId, { keys: createLocalJWKSet(options.jwks), audience });
+  const ownKeys = typeof options.jwks === "function" ? options.jwks : () => options.jwks as Jwks;
+  let ownJwks = ownKeys();
+  issuers.set(options.domainId, { keys: createLocalJWKSet(ownJwks), audience });
   for (const ext of options.externalIssuers ?? []) {
     const keys = ext.jwks
       ? createLocalJWKSet(ext.jwks)
@@ -132,11 +147,33 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
 
   return {
     async verify(token) {
+      const published = ownKeys();
+      if (published !== ownJwks) {
+        // A rotation changed this domain's keys: a retired key must stop verifying now, remembered tokens too.
+        ownJwks = published;
+        issuers.set(options.domainId, { keys: createLocalJWKSet(published), audience });
+        cache.clear();
+      }
       const hit = cache.get(token);
       if (hit) {
         const t = now().getTime();
         if (t < hit.untilMs && t < hit.expMs + tolerance * 1000) return hit.principal;
         cache.delete(token);
+      }
+      if (token.length > MAX_TOKEN_BYTES) {
+        throw new AuthenticationError("ERR_TOKEN_MALFORMED", `token is over ${MAX_TOKEN_BYTES} bytes`);
+      }
+      // jose ignores header members it does not know (jku, x5u, jwk…): refuse them before it reads the token.
+      const header = checkJwsHeader(token, NORTHBOUND_TOKEN_TYPE, false);
+      if (!header.ok) {
+        throw new AuthenticationError(
+          header.kind === "type"
+            ? "ERR_TOKEN_TYPE"
+            : header.kind === "header"
+              ? "ERR_TOKEN_HEADER"
+              : "ERR_TOKEN_MALFORMED",
+          `token ${header.problem}`,
+        );
       }
       let claims: JWTPayload;
       try {
@@ -159,6 +196,8 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
           audience: trusted.audience,
           clockTolerance: tolerance,
           currentDate: now(),
+          // Bounds the age since iat, and (only when set) makes jose refuse an iat ahead of the clock tolerance.
+          maxTokenAge: maxLifetime,
           requiredClaims: ["exp", "iat"],
         }));
       } catch (err) {

@@ -10,7 +10,14 @@ import type { SigningKey } from "./keys.js";
 export const NORTHBOUND_TOKEN_TYPE = "camino-nb+jwt";
 
 /** Every scope a northbound method may require. */
-export const SCOPES = ["intents:write", "intents:read", "catalogue:read", "monitoring:read", "repos:admin"] as const;
+export const SCOPES = [
+  "intents:write",
+  "intents:read",
+  "catalogue:read",
+  "monitoring:read",
+  "repos:admin",
+  "keys:admin",
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface MintTokenOptions {

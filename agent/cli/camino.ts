@@ -13,7 +13,7 @@ import {
   intentWatchCommand,
 } from "./commands/deployment.js";
 import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
-import { keysGenerateCommand } from "./commands/keys.js";
+import { keysGenerateCommand, keysRotateCommand } from "./commands/keys.js";
 import {
   catalogueCommand,
   edgeListCommand,
@@ -30,6 +30,7 @@ import { ConfigError } from "../errors.js";
 const COMMANDS: readonly Command[] = [
   agentCommand,
   keysGenerateCommand,
+  keysRotateCommand,
   tokenCommand,
   // "intent plan" first: `camino intent` lists the subcommands in this order.
   intentPlanCommand,

@@ -25,6 +25,7 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   WatchDeployment: "intents:read",
   QueryMonitoring: "monitoring:read",
   ListAlerts: "monitoring:read",
+  RotateKeys: "keys:admin",
 };
 
 /** The caller of the current call, set by the auth interceptor. */

@@ -1,5 +1,5 @@
 import { loadConfig } from "../../config/config.js";
-import { loadSigningKey } from "../../auth/keys.js";
+import { loadKeyRing } from "../../auth/key-ring.js";
 import { mintNorthboundToken, SCOPES } from "../../auth/token.js";
 import { parseDuration } from "../../../common/duration.js";
 import { EXIT, UsageError } from "../exit-codes.js";
@@ -57,7 +57,8 @@ Prints a JWT (typ camino-nb+jwt) on stdout, for the Authorization header of nort
       audience ??= config.auth.audience;
     }
     if (!keyFile || !issuer) throw new UsageError("give --config, or --key-file and --issuer");
-    const key = await loadSigningKey(keyFile);
+    // The key that signs now, through a rotation too (the ring's files, read only).
+    const key = (await loadKeyRing({ keyFile, readOnly: true })).current();
     const token = await mintNorthboundToken({
       key,
       issuer,

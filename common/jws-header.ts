@@ -22,8 +22,11 @@ export interface CheckedJwsHeader {
   typ: string;
 }
 
-/** Why a header was refused: `malformed` (not a compact JWS), `header` (a member or value not allowed), `type`. */
-export type JwsHeaderProblem = { ok: false; kind: "malformed" | "header" | "type"; problem: string };
+/**
+ * Why a header was refused: `malformed` (not a compact JWS), `header` (a member or value not allowed), `alg` (an
+ * algorithm not allowed, such as `none` or HS256), `type` (another `typ`).
+ */
+export type JwsHeaderProblem = { ok: false; kind: "malformed" | "header" | "alg" | "type"; problem: string };
 
 /** The outcome of {@link checkJwsHeader}. */
 export type JwsHeaderCheck = { ok: true; header: CheckedJwsHeader } | JwsHeaderProblem;
@@ -70,7 +73,7 @@ export function checkJwsHeader(compact: string, expectedTyp: string, requireKid 
   if (typeof alg !== "string" || !(JWS_ALGORITHMS as readonly string[]).includes(alg)) {
     return {
       ok: false,
-      kind: "header",
+      kind: "alg",
       problem: `has algorithm ${printable(alg)}, which is not allowed (use ${JWS_ALGORITHMS.join(" or ")})`,
     };
   }

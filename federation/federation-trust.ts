@@ -72,6 +72,14 @@ interface PeerState {
   bucket: TokenBucket;
 }
 
+/** The code of each kind of header refusal (an algorithm not allowed is a header problem for peers). */
+const HEADER_CODES = {
+  malformed: "ERR_PEER_TOKEN_MALFORMED",
+  header: "ERR_PEER_TOKEN_HEADER",
+  alg: "ERR_PEER_TOKEN_HEADER",
+  type: "ERR_PEER_TOKEN_TYPE",
+} as const satisfies Record<string, ErrorCode>;
+
 const DEFAULTS = {
   clockToleranceSeconds: 30,
   tokenTtlSeconds: 60,
@@ -179,15 +187,7 @@ export function createFederationTrust(options: FederationTrustOptions): PeerTrus
         throw refuse("ERR_PEER_TOKEN_TOO_LARGE", `federation token is over ${MAX_FEDERATION_TOKEN_BYTES} bytes`);
       }
       const header = checkJwsHeader(token, FEDERATION_TOKEN_TYPE);
-      if (!header.ok) {
-        const code =
-          header.kind === "type"
-            ? "ERR_PEER_TOKEN_TYPE"
-            : header.kind === "header"
-              ? "ERR_PEER_TOKEN_HEADER"
-              : "ERR_PEER_TOKEN_MALFORMED";
-        throw refuse(code, `federation token ${header.problem}`);
-      }
+      if (!header.ok) throw refuse(HEADER_CODES[header.kind], `federation token ${header.problem}`);
       // Unverified, only to choose whose keys verify it.
       const claims = decodeJsonSegment(token.split(".")[1] as string);
       if (!claims) throw refuse("ERR_PEER_TOKEN_MALFORMED", "federation token payload is not a JSON object");

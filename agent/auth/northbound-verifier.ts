@@ -71,6 +71,13 @@ export interface NorthboundVerifier {
 }
 
 const ALGORITHMS = ["EdDSA", "ES256"];
+/** The code of each kind of header refusal. */
+const HEADER_CODES = {
+  malformed: "ERR_TOKEN_MALFORMED",
+  header: "ERR_TOKEN_HEADER",
+  alg: "ERR_TOKEN_ALG",
+  type: "ERR_TOKEN_TYPE",
+} as const;
 /** Longest token accepted; longer ones are refused before they are parsed. */
 const MAX_TOKEN_BYTES = 16 * 1024;
 
@@ -165,16 +172,7 @@ export function createNorthboundVerifier(options: NorthboundVerifierOptions): No
       }
       // jose ignores header members it does not know (jku, x5u, jwk…): refuse them before it reads the token.
       const header = checkJwsHeader(token, NORTHBOUND_TOKEN_TYPE, false);
-      if (!header.ok) {
-        throw new AuthenticationError(
-          header.kind === "type"
-            ? "ERR_TOKEN_TYPE"
-            : header.kind === "header"
-              ? "ERR_TOKEN_HEADER"
-              : "ERR_TOKEN_MALFORMED",
-          `token ${header.problem}`,
-        );
-      }
+      if (!header.ok) throw new AuthenticationError(HEADER_CODES[header.kind], `token ${header.problem}`);
       let claims: JWTPayload;
       try {
         claims = decodeJwt(token);

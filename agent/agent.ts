@@ -38,7 +38,7 @@ import { deployableEdges } from "./orchestration/planner.js";
 import { Journal } from "./orchestration/journal.js";
 import { ComponentSet, type Component } from "./component.js";
 import { createLocalOnlyFederation, type Federation } from "../federation/federation.js";
-import { createNoNetwork } from "./network/network-manager.js";
+import { createNetworkManager, meshReaderOf } from "./network/network-manager.js";
 import { createNoMonitoring } from "./monitoring/monitoring-service.js";
 
 /** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
@@ -137,7 +137,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       })
     : undefined;
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
-  const network = createNoNetwork();
+  const hydration = new HydrationCache();
+  const network = createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) });
   const monitoring = createNoMonitoring();
   await components.start<Component>({
     name: "monitoring",
@@ -146,7 +147,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   });
 
   // lifecycle: planning, admission with reservations, deployment, rollback, termination, recovery.
-  const hydration = new HydrationCache();
   const book = new CapacityBook(() => deployableEdges({ registry, edges }));
   const lifecycle = config.lifecycle;
   const planner = {

@@ -33,8 +33,17 @@ export interface EmulatorOptions {
   /** HTTPS listener with a bearer token. */
   https?: { host?: string; port?: number; cert: string | Buffer; key: string | Buffer; token: string };
   nodes?: EmulatedNode[];
-  /** The east-west gateway: its LoadBalancer address and the edge's mesh network (topology.istio.io/network). */
+  /**
+   * The east-west gateway: its LoadBalancer address and the edge's mesh network (topology.istio.io/network).
+   * Default: network `<name>-network` and an address in 192.0.2.0/24 derived from the name, as an install has.
+   */
   eastWest?: { address: string; network: string };
+  /**
+   * Istio's install-time settings for trust between meshes: `ISTIO_MULTIROOT_MESH` and `SHARED_MESH_CONFIG` on
+   * istiod, `PROXY_CONFIG_XDS_AGENT` in the mesh's default proxy metadata. Default: multi-root on, the shared
+   * mesh config `camino-mesh-trust`, as an edge installed for CAMINO's cross-domain links has.
+   */
+  istio?: { multiRoot?: boolean; xdsAgent?: boolean; sharedMeshConfig?: string };
   /** Admin endpoint (faults, usage), plain HTTP on loopback. Omit to disable. */
   admin?: { host?: string; port?: number };
   /** Metrics listener: kube-state-metrics at /metrics, cAdvisor at /metrics/cadvisor. Omit to disable. */
@@ -74,6 +83,62 @@ export interface Emulator {
   /** Per node, the highest sum of requests of pods bound to it ever seen (never above allocatable). */
   highWaterMarks(): Map<string, HighWaterMark>;
   close(): Promise<void>;
+}
+
+/** A gateway address in TEST-NET-1 and a network named after the edge, stable for a name. */
+function defaultEastWest(name: string): { address: string; network: string } {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 250;
+  return { address: `192.0.2.${h + 2}`, network: `${name}-network` };
+}
+
+/**
+ * istiod's Deployment and the mesh config, as an install made for cross-domain links has them. The emulator runs
+ * no control plane, so the Deployment asks for no replicas: it is there for what CAMINO reads, its settings.
+ */
+function istioControlPlane(
+  store: ObjectStore,
+  stamp: string,
+  istio: { multiRoot?: boolean; xdsAgent?: boolean; sharedMeshConfig?: string },
+): void {
+  const labels = { app: "istiod", istio: "pilot" };
+  const env = [
+    { name: "ISTIO_MULTIROOT_MESH", value: String(istio.multiRoot ?? true) },
+    { name: "PILOT_ENABLE_CROSS_CLUSTER_WORKLOAD_ENTRY", value: "true" },
+  ];
+  const shared = istio.sharedMeshConfig ?? "camino-mesh-trust";
+  if (shared) env.push({ name: "SHARED_MESH_CONFIG", value: shared });
+  store.put("apps/deployments", {
+    metadata: {
+      name: "istiod",
+      namespace: "istio-system",
+      uid: "deploy-istiod",
+      creationTimestamp: stamp,
+      generation: 1,
+      labels,
+    },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: "discovery", image: "docker.io/istio/pilot:1.24.2", env }] },
+      },
+    },
+    status: { observedGeneration: 1, replicas: 0 },
+  });
+  const mesh = [
+    "defaultConfig:",
+    "  proxyMetadata:",
+    `    PROXY_CONFIG_XDS_AGENT: "${String(istio.xdsAgent ?? true)}"`,
+    '    ISTIO_META_DNS_CAPTURE: "true"',
+    '    ISTIO_META_DNS_AUTO_ALLOCATE: "true"',
+    "",
+  ].join("\n");
+  store.put("/configmaps", {
+    metadata: { name: "istio", namespace: "istio-system", uid: "cm-istio", creationTimestamp: stamp, generation: 1 },
+    data: { mesh },
+  });
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<number> {
@@ -161,8 +226,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       status: { phase: "Active" },
     });
   ns("config-management-system");
-  ns("istio-system", options.eastWest ? { "topology.istio.io/network": options.eastWest.network } : {});
-  if (options.eastWest) {
+  const eastWest = options.eastWest ?? defaultEastWest(options.name);
+  ns("istio-system", { "topology.istio.io/network": eastWest.network });
+  {
     store.put("/services", {
       metadata: {
         name: "istio-eastwestgateway",
@@ -173,7 +239,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         labels: {
           app: "istio-eastwestgateway",
           istio: "eastwestgateway",
-          "topology.istio.io/network": options.eastWest.network,
+          "topology.istio.io/network": eastWest.network,
         },
       },
       spec: {
@@ -187,9 +253,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" },
         ],
       },
-      status: { loadBalancer: { ingress: [{ ip: options.eastWest.address }] } },
+      status: { loadBalancer: { ingress: [{ ip: eastWest.address }] } },
     });
   }
+  istioControlPlane(store, stamp, options.istio ?? {});
 
   let faults: Faults = { ...NO_FAULTS, ...options.faults };
   const usage = defaultUsage();

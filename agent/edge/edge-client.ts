@@ -18,6 +18,7 @@ import {
   type EdgeTransport,
 } from "./edge-transport.js";
 import { kubeConfigFor } from "./kubeconfig.js";
+import { readEdgeMesh, type EdgeMesh } from "./mesh-install.js";
 import {
   WORKLOAD_KINDS,
   allAvailable,
@@ -122,6 +123,11 @@ export class EdgeClient {
       r.causes = (status?.details?.causes ?? []).map((c) => ({ field: c.field ?? "", message: c.message ?? "" }));
     }
     return r;
+  }
+
+  /** The edge's mesh network, east-west gateway and multi-root trust settings, as its Istio install reports them. */
+  async mesh(signal?: AbortSignal): Promise<EdgeMesh> {
+    return readEdgeMesh(this.name, this.#transport, signal);
   }
 
   /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */

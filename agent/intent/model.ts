@@ -6,8 +6,9 @@
 export const INTENT_API_VERSION = "camino.io/v1";
 export const INTENT_KIND = "DeploymentIntent";
 
-export type LinkProtocol = "http" | "http2" | "grpc" | "tcp" | "tls";
-export const LINK_PROTOCOLS: readonly LinkProtocol[] = ["http", "http2", "grpc", "tcp", "tls"];
+/** `udp` and `sctp` (PFCP, GTP-U, NGAP) cannot be meshed: such links get NetworkPolicy rules only. */
+export type LinkProtocol = "http" | "http2" | "grpc" | "tcp" | "tls" | "udp" | "sctp";
+export const LINK_PROTOCOLS: readonly LinkProtocol[] = ["http", "http2", "grpc", "tcp", "tls", "udp", "sctp"];
 
 export type LoadBalancer = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "PASSTHROUGH";
 export const LOAD_BALANCERS: readonly LoadBalancer[] = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "PASSTHROUGH"];

@@ -298,7 +298,10 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
   const policy: LinkIntent["policy"] = {};
   if (po) {
     const t = c.duration(po["timeout"], joinPath(path, "policy", "timeout"), 3_600_000);
-    if (t) {
+    // Istio refuses a route timeout under 1ms, and keeps no finer precision.
+    if (t && (t.ms < 1 || !Number.isInteger(t.ms))) {
+      c.add(joinPath(path, "policy", "timeout"), `${JSON.stringify(t.text)} must be whole milliseconds, at least 1ms`);
+    } else if (t) {
       policy.timeout = t.text;
       policy.timeoutMs = t.ms;
     }
@@ -306,6 +309,15 @@ function linkSpec(c: Checker, v: unknown, path: string, names: ReadonlySet<strin
     if (r !== undefined) policy.retries = r;
     const lb = c.oneOf<LoadBalancer>(po["loadBalancer"], joinPath(path, "policy", "loadBalancer"), LOAD_BALANCERS);
     if (lb) policy.loadBalancer = lb;
+  }
+  if (protocol !== undefined && po) {
+    // Timeouts and retries are HTTP routing; a load balancer needs the mesh. Given elsewhere, they would be dropped.
+    const http = protocol === "http" || protocol === "http2" || protocol === "grpc";
+    for (const f of ["timeout", "retries"] as const)
+      if (!http && !absent(po[f]))
+        c.add(joinPath(path, "policy", f), `applies to http, http2 and grpc links only (this link is ${protocol})`);
+    if ((protocol === "udp" || protocol === "sctp") && !absent(po["loadBalancer"]))
+      c.add(joinPath(path, "policy", "loadBalancer"), `needs the mesh, which cannot carry ${protocol}`);
   }
   if (from === undefined || protocol === undefined || port === undefined || (to === undefined && !external))
     return undefined;

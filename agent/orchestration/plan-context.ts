@@ -2,6 +2,7 @@
 import type { ResolvedBlueprint } from "../cad/catalogue.js";
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
+import type { NetworkPlan } from "../network/network-manager.js";
 import type { EdgeState } from "./placement.js";
 import type { ChainPlan, PlannedPackage, PlannerDeps, SegmentPlan } from "./planner.js";
 import type { ReservationEntry } from "./reservations.js";
@@ -28,6 +29,8 @@ export interface PlanContext extends StepContext {
   segments: SegmentPlan[];
   /** Edge → the chain's per-link files there (network). */
   links: Map<string, Map<string, string>>;
+  /** What the Network Manager planned: objects per edge, each link's placement and notes (network). */
+  network?: NetworkPlan;
   /** The reservations recorded for the intent (admit). */
   reservations: ReservationEntry[];
   /** Wave 0 per edge (chain). */

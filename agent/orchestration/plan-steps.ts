@@ -12,8 +12,9 @@ import type { ResolvedBlueprint } from "../cad/catalogue.js";
 import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
 import { plainYaml } from "../cad/plain-yaml.js";
 import { CaminoError, ValidationError } from "../errors.js";
-import type { PackageIntent } from "../intent/model.js";
+import type { LinkIntent, PackageIntent } from "../intent/model.js";
 import { millisOf, unitsOf } from "../../common/quantity.js";
+import { istioDuration } from "../network/link-units.js";
 import type { PlacedLink } from "../network/network-manager.js";
 import { admit, prerequisites } from "./admission-steps.js";
 import { demandOf, packageObjects } from "./package-objects.js";
@@ -195,14 +196,14 @@ export const hydrate: Step<PlanContext> = {
         .map((l) =>
           l.to !== undefined
             ? {
-                link: `${l.from}-${l.to}`,
+                link: linkName(l),
                 package: l.to,
                 host: providerHost(intent.name, plannedOf(ctx, l.to), deps.domainId),
                 port: l.port,
                 protocol: l.protocol,
               }
             : {
-                link: `${l.from}-${l.external?.host}`,
+                link: linkName(l),
                 package: l.external?.host as string,
                 host: l.external?.host as string,
                 port: l.port,
@@ -240,9 +241,50 @@ export const hydrate: Step<PlanContext> = {
   },
 };
 
+/** A link's name, which its network objects are named after: `<from>-<to>-<port>` (unique: duplicates are refused). */
+export function linkName(l: LinkIntent): string {
+  return `${l.from}-${l.to ?? l.external?.host}-${l.port}`;
+}
+
+type PodTemplate = {
+  metadata?: { labels?: Record<string, string> };
+  spec?: { serviceAccountName?: string; containers?: { ports?: { name?: string; containerPort?: number }[] }[] };
+};
+
+/** The pod templates of a hydrated package's workloads. */
+function podTemplates(p: PlannedPackage): PodTemplate[] {
+  return (p.hydrated?.objects ?? []).flatMap((o) => {
+    const t = (o["spec"] as { template?: PodTemplate } | undefined)?.template;
+    return ["Deployment", "StatefulSet", "DaemonSet"].includes(String(o["kind"])) && t ? [t] : [];
+  });
+}
+
+/** The pod port behind a provider's Service port (its targetPort, a named port looked up), or the port itself. */
+function targetPortOf(p: PlannedPackage, port: number): number {
+  for (const o of p.hydrated?.objects ?? []) {
+    if (o["kind"] !== "Service") continue;
+    const ports = ((o["spec"] as { ports?: unknown[] } | undefined)?.ports ?? []) as {
+      port?: number;
+      targetPort?: number | string;
+    }[];
+    const sp = ports.find((x) => x.port === port);
+    if (!sp) continue;
+    if (typeof sp.targetPort === "number") return sp.targetPort;
+    if (typeof sp.targetPort === "string") {
+      for (const t of podTemplates(p))
+        for (const c of t.spec?.containers ?? [])
+          for (const cp of c.ports ?? []) if (cp.name === sp.targetPort && cp.containerPort) return cp.containerPort;
+    }
+    return port;
+  }
+  return port;
+}
+
 /**
  * Network. Asks the Network Manager for the chain's per-link objects on every edge, now that every end of every
- * link is placed. Writes `links` (edge → files), committed with the chain in wave 0.
+ * link is placed and hydrated (the provider's pod port and the consumer's service account come from its
+ * objects). Writes `links` (edge → files, committed with the chain in wave 0) and `network`; a link that cannot
+ * work as placed is a placement reason on its consumer.
  */
 export const network: Step<PlanContext> = {
   name: "network",
@@ -252,14 +294,36 @@ export const network: Step<PlanContext> = {
       const p = plannedOf(ctx, name);
       return { package: name, domain: p.domain, ...(p.edge ? { edge: p.edge } : {}) };
     };
-    const links: PlacedLink[] = intent.links.map((l) => ({
-      name: l.to !== undefined ? `${l.from}-${l.to}` : `${l.from}-${l.external?.host}`,
-      from: end(l.from),
-      to: l.to !== undefined ? end(l.to) : { external: { host: l.external?.host as string, port: l.port } },
-      port: l.port,
-      protocol: l.protocol,
-    }));
-    ctx.links = await deps.network.planLinks({ intent: intent.name, revision: ctx.revision, links }, ctx.signal);
+    const links: PlacedLink[] = intent.links.map((l) => {
+      const from = plannedOf(ctx, l.from);
+      const policy: PlacedLink["policy"] = {};
+      if (l.policy.timeoutMs !== undefined) policy.timeout = istioDuration(l.policy.timeoutMs);
+      if (l.policy.retries !== undefined) policy.retries = l.policy.retries;
+      if (l.policy.loadBalancer !== undefined) policy.loadBalancer = l.policy.loadBalancer;
+      return {
+        name: linkName(l),
+        from: { ...end(l.from), serviceAccount: podTemplates(from)[0]?.spec?.serviceAccountName ?? "default" },
+        to:
+          l.to !== undefined
+            ? { ...end(l.to), targetPort: targetPortOf(plannedOf(ctx, l.to), l.port) }
+            : { external: { host: l.external?.host as string, port: l.port } },
+        port: l.port,
+        protocol: l.protocol,
+        policy,
+      };
+    });
+    const repositories = new Map<string, string>();
+    for (const p of ctx.planned.values()) if (p.edge && p.repository) repositories.set(p.edge, p.repository);
+    const plan = await deps.network.planLinks(
+      { intent: intent.name, revision: ctx.revision, domain: deps.domainId, links, repositories },
+      ctx.signal,
+    );
+    ctx.network = plan;
+    ctx.links = plan.files;
+    for (const problem of plan.problems) {
+      const p = ctx.planned.get(problem.package);
+      p?.admission.push({ package: problem.package, edge: problem.edge, check: "placement", message: problem.message });
+    }
   },
 };
 

@@ -16,7 +16,7 @@ import type { EdgeRegistry } from "../edge/edge-registry.js";
 import { CaminoError, IntentError, type FieldIssue } from "../errors.js";
 import { intentDigest } from "../intent/load.js";
 import type { Intent } from "../intent/model.js";
-import type { NetworkManager } from "../network/network-manager.js";
+import type { NetworkManager, NetworkPlan } from "../network/network-manager.js";
 import { objectsOf } from "./package-objects.js";
 import type { PlanContext } from "./plan-context.js";
 import { PLAN_STEPS } from "./plan-steps.js";
@@ -84,6 +84,8 @@ export interface IntentPlan {
   admission: AdmissionReason[];
   /** The reservations recorded (when admitting with `reserve`). */
   reservations: ReservationEntry[];
+  /** The network objects per edge and every link's placement, as the Network Manager planned them. */
+  network: Pick<NetworkPlan, "objects" | "links" | "meshes">;
 }
 
 /** What planning reads. */
@@ -228,6 +230,11 @@ function planOf(ctx: PlanContext): IntentPlan {
     admitted: admission.length === 0,
     admission,
     reservations: ctx.reserve && admission.length === 0 ? ctx.reservations : [],
+    network: {
+      objects: ctx.network?.objects ?? [],
+      links: ctx.network?.links ?? [],
+      meshes: ctx.network?.meshes ?? [],
+    },
   };
 }
 

@@ -5,6 +5,8 @@ import {
   PackagePlanSchema,
   PlannedFileSchema,
   PlanSchema,
+  NetworkObjectSchema,
+  LinkPlanSchema,
   RepositoryRole,
   RepositorySchema,
   WaveSchema,
@@ -149,6 +151,11 @@ export function planToProto(plan: IntentPlan): Plan {
     ),
     admitted: plan.admitted,
     admission: plan.admission.map(reasonToProto),
+    networkObjects: plan.network.objects.map((o) => create(NetworkObjectSchema, o)),
+    links: plan.network.links.map((l) => {
+      const { note, ...rest } = l;
+      return create(LinkPlanSchema, { ...rest, edges: [...l.edges], ...(note ? { note } : {}) });
+    }),
   });
 }
 

@@ -3,7 +3,7 @@
  * deployment repositories (and a catalogue seeded from blueprints/) in a temp folder, an edge emulator per edge
  * embedded in-process (Kubernetes API on a loopback port, ConfigSync reconciling its repository fast, workload
  * controllers), an EdgeRegistry of clients pointed at them, a CapacityBook, the HydrationCache, a local-only
- * federation, no network manager, a Journal, and a DeploymentManager with short polls. Tests drive the manager's
+ * federation, the Network Manager, a Journal, and a DeploymentManager with short polls. Tests drive the manager's
  * API and judge by independent witnesses: the git CLI on the repositories, and the emulators' object stores.
  *
  * Nothing listens beyond loopback; {@link InProcessDomain.close} stops every part and removes the temp folder.
@@ -23,7 +23,7 @@ import type { ConfiguredRepository } from "../../agent/config/config.js";
 import { EdgeRegistry } from "../../agent/edge/edge-registry.js";
 import { parseFailpoints, type Failpoints } from "../../agent/failpoints.js";
 import type { LogFields, Logger } from "../../agent/log/logger.js";
-import { createNoNetwork } from "../../agent/network/network-manager.js";
+import { createNetworkManager, meshReaderOf } from "../../agent/network/network-manager.js";
 import { DeploymentManager } from "../../agent/orchestration/deployment-manager.js";
 import { Journal } from "../../agent/orchestration/journal.js";
 import { deployableEdges, type PlannerDeps } from "../../agent/orchestration/planner.js";
@@ -260,15 +260,17 @@ export async function startInProcessDomain(options: InProcessDomainOptions = {})
     federation = createLocalOnlyFederation({ domainId: o.domainId });
     await federation.start(new AbortController().signal);
     const book = new CapacityBook(() => deployableEdges({ registry, edges }));
+    const catalogue = new Catalogue(registry);
+    const hydration = new HydrationCache();
     const planner: PlannerDeps = {
       domainId: o.domainId,
       registry,
-      catalogue: new Catalogue(registry),
-      hydration: new HydrationCache(),
+      catalogue,
+      hydration,
       edges,
       book,
       federation,
-      network: createNoNetwork(),
+      network: createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) }),
       capacityMaxAgeMs: o.capacityMaxAgeMs,
     };
     manager = new DeploymentManager({

@@ -12,7 +12,7 @@ import type { Failpoints } from "../../agent/failpoints.js";
 import type { Intent } from "../../agent/intent/model.js";
 import { validateIntent } from "../../agent/intent/validate.js";
 import type { DeploymentRecord, EventRecord, StateName } from "../../agent/orchestration/journal.js";
-import type { NetworkManager } from "../../agent/network/network-manager.js";
+import { emptyNetworkPlan, type NetworkManager } from "../../agent/network/network-manager.js";
 import { planIntent } from "../../agent/orchestration/planner.js";
 import type { Emulator } from "../../emulator/emulator.js";
 import type { KubeObject } from "../../emulator/store.js";
@@ -240,7 +240,7 @@ describe("on one domain of two edges", () => {
         planLinks: (_input, signal) =>
           new Promise((resolve, reject) => {
             signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-            asked.push(() => resolve(new Map()));
+            asked.push(() => resolve(emptyNetworkPlan()));
             if (asked.length === 2) for (const go of asked) go();
           }),
       };

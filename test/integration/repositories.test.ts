@@ -65,12 +65,19 @@ describe("the catalogue", () => {
     const { entries } = await client.listCatalogue({}, { headers });
     expect(entries.map((e) => e.name)).toEqual([
       "chain-base",
+      "chain-eastwest",
       "ingress-rule",
+      "link-allow-gateway",
+      "link-allow-local",
+      "link-allow-remote",
+      "link-authorization",
       "link-cross-domain-consumer",
       "link-cross-domain-provider",
+      "link-destination",
       "link-external",
       "link-inter-edge-consumer",
-      "link-intra-edge",
+      "link-route",
+      "mesh-trust",
       "nginx-ingress",
       "traffic-sink",
       "upf",
@@ -100,7 +107,7 @@ describe("the catalogue", () => {
     expect(rule.prerequisites).toEqual(["IngressClass/nginx"]);
     expect(rule.setters.filter((s) => s.required).map((s) => s.name)).toEqual(["backend", "host"]);
     const tableOut = await camino(["catalogue"], env);
-    expect(tableOut.stdout).toMatch(/upf\s+catalogue\/cnf\/upf\s+v1,[0-9a-f]{7}\s+yes\s+8805\/TCP,2152\/UDP/);
+    expect(tableOut.stdout).toMatch(/upf\s+catalogue\/cnf\/upf\s+v1,[0-9a-f]{7}\s+yes\s+8805\/UDP,2152\/UDP/);
   });
 });
 

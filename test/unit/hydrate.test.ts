@@ -75,12 +75,19 @@ describe("the sample blueprints", () => {
   it("are the five CNFs and the network packages", () => {
     expect([...blueprints.keys()].sort()).toEqual([
       "chain-base",
+      "chain-eastwest",
       "ingress-rule",
+      "link-allow-gateway",
+      "link-allow-local",
+      "link-allow-remote",
+      "link-authorization",
       "link-cross-domain-consumer",
       "link-cross-domain-provider",
+      "link-destination",
       "link-external",
       "link-inter-edge-consumer",
-      "link-intra-edge",
+      "link-route",
+      "mesh-trust",
       "nginx-ingress",
       "traffic-sink",
       "upf",
@@ -104,7 +111,7 @@ describe("the sample blueprints", () => {
     expect(upf.exported).toBe(true);
     expect(upf.defaultResources).toEqual({ cpu: "500m", memory: "256Mi" });
     expect(upf.exposes).toEqual([
-      { service: "upf", port: 8805, protocol: "TCP" },
+      { service: "upf", port: 8805, protocol: "UDP" },
       { service: "upf", port: 2152, protocol: "UDP" },
     ]);
     expect(upf.setters.find((s) => s.name === "version")).toMatchObject({ default: "2.1.0", required: false });
@@ -217,13 +224,23 @@ describe("hydratePackage", () => {
       port: "8080",
       host: "api.partner.example",
       backend: "web",
-      "consumer-principal": "cluster.local/ns/t/sa/default",
-      "caller-principal": "domain-x.camino/ns/t/sa/default",
+      hosts: '["b.t.svc.cluster.local"]',
+      "gateway-hosts": '["./b.t.domain-y.camino"]',
+      principals: '["cluster.local/ns/t/sa/default"]',
+      "target-port": "8080",
+      "target-ports": '["8080"]',
+      "subject-alt-names": '["spiffe://domain-y.camino/ns/t/sa/default"]',
       "gateway-address": "192.0.2.10",
-      "gateway-network": "network-2",
-      "provider-host": "b.t.domain-y.camino",
+      "gateway-port": "15443",
+      "gateway-cidr": "192.0.2.10/32",
       "local-host": "b.t.svc.cluster.local",
-      vip: "240.240.0.9",
+      protocol: "TCP",
+      "network-protocol": "TCP",
+      resolution: "STATIC",
+      cidr: "0.0.0.0/0",
+      addresses: "[]",
+      name: "remote-b-8080",
+      "mesh-config": "caCertificates: []",
     };
     for (const bp of blueprints.values()) {
       const required = bp.setters.filter((s) => s.required && s.name !== "namespace").map((s) => s.name);

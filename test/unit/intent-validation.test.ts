@@ -372,7 +372,7 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     "link with an unknown protocol",
     (d) => ((d.spec.links[0].protocol = "quic"), d),
     "spec.links[0].protocol",
-    '"quic" is not one of http, http2, grpc, tcp, tls',
+    '"quic" is not one of http, http2, grpc, tcp, tls, udp, sctp',
   ],
   ["link without a protocol", (d) => (delete d.spec.links[0].protocol, d), "spec.links[0].protocol", "is required"],
   [
@@ -425,6 +425,42 @@ const BAD: [string, (d: Doc) => unknown, string, string][] = [
     (d) => (d.spec.links.push({ ...d.spec.links[0] }), d),
     "spec.links[1]",
     "duplicates spec.links[0] (same from, to and port)",
+  ],
+  [
+    "negative retries",
+    (d) => ((d.spec.links[0].policy.retries = -1), d),
+    "spec.links[0].policy.retries",
+    "must be between 0 and 10 (is -1)",
+  ],
+  [
+    "a timeout Istio refuses (under 1ms)",
+    (d) => ((d.spec.links[0].policy.timeout = "500us"), d),
+    "spec.links[0].policy.timeout",
+    '"500us" must be whole milliseconds, at least 1ms',
+  ],
+  [
+    "a timeout on a tcp link (Istio routes tcp by connection: it would be dropped)",
+    (d) => ((d.spec.links[0].protocol = "tcp"), d),
+    "spec.links[0].policy.timeout",
+    "applies to http, http2 and grpc links only (this link is tcp)",
+  ],
+  [
+    "a load balancer on a udp link (the mesh cannot carry udp)",
+    (d) => ((d.spec.links[0].protocol = "udp"), (d.spec.links[0].policy = { loadBalancer: "RANDOM" }), d),
+    "spec.links[0].policy.loadBalancer",
+    "needs the mesh, which cannot carry udp",
+  ],
+  [
+    "external without host",
+    (d) => ((d.spec.links[0] = { from: "ingress", external: { port: 443 }, protocol: "tls" }), d),
+    "spec.links[0].external.host",
+    "is required",
+  ],
+  [
+    "external host that is neither a DNS name nor an IP",
+    (d) => ((d.spec.links[0] = { from: "ingress", external: { host: "api_partner!", port: 443 }, protocol: "tls" }), d),
+    "spec.links[0].external.host",
+    `"api_partner!" label "api_partner!" must consist of lower-case letters, digits and '-' (found "_")`,
   ],
   [
     "unknown link field",
@@ -511,7 +547,7 @@ describe("intent text", () => {
     expect(cnf3.resources.memory).toEqual({ text: "512Mi", bytes: 512 * 1024 * 1024 });
     expect(cnf3.placement).toEqual({ kind: "domain", domain: "domain-y" });
     expect(intent.links.map((l) => `${l.from}->${l.to}:${l.port}/${l.protocol}`)).toEqual([
-      "cnf1->cnf2:8805/http",
+      "cnf1->cnf2:8805/udp",
       "cnf2->cnf3:8080/grpc",
       "cnf2->cnf4:5201/tcp",
     ]);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/types.proto.
  */
 export const file_camino_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLEAgoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJEhUKDXBlZXJfZW5kcG9pbnQYCyABKAkSKAoIZ2F0ZXdheXMYDCADKAsyFi5jYW1pbm8udjEuRWRnZUdhdGV3YXkSHgoWZmVkZXJhdGlvbl9hcGlfdmVyc2lvbhgNIAEoCSJLCgtFZGdlR2F0ZXdheRIMCgRlZGdlGAEgASgJEg8KB25ldHdvcmsYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLVAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAgSDgoGZG9tYWluGAsgASgJIpwBCgpSZXBvc2l0b3J5EgwKBG5hbWUYASABKAkSJwoEcm9sZRgCIAEoDjIZLmNhbWluby52MS5SZXBvc2l0b3J5Um9sZRILCgN1cmwYAyABKAkSDgoGYnJhbmNoGAQgASgJEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCRIMCgRlZGdlGAYgASgJEhMKC2hlYWRfY29tbWl0GAcgASgJIkEKDlJvb3RTeW5jU3RhdHVzEg4KBmNvbW1pdBgBIAEoCRIPCgdzeW5jaW5nGAIgASgIEg4KBmVycm9ycxgDIAMoCSLSAQoERWRnZRIMCgRuYW1lGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSJQoIY2FwYWNpdHkYBSABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSEgoKcmVwb3NpdG9yeRgGIAEoCRIsCglyb290X3N5bmMYByABKAsyGS5jYW1pbm8udjEuUm9vdFN5bmNTdGF0dXMSDwoHbmV0d29yaxgIIAEoCSKJAgoEUGVlchIKCgJpZBgBIAEoCRIQCghlbmRwb2ludBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIjCgRpbmZvGAUgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yb3VuZF90cmlwX21zGAcgASgBEg8KB2tleV9pZHMYCCADKAkSEgoKbGFzdF9lcnJvchgJIAEoCRISCgpjb21wYXRpYmxlGAogASgIEhsKE2V4cG9ydGVkX2JsdWVwcmludHMYCyABKA0iJwoEV2F2ZRINCgVpbmRleBgBIAEoDRIQCghwYWNrYWdlcxgCIAMoCSJRChBQYWNrYWdlUGxhY2VtZW50Eg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRIOCgZkb21haW4YAyABKAkSDgoGcmVhc29uGAQgASgJIl4KC1BsYW5uZWRGaWxlEhIKCnJlcG9zaXRvcnkYASABKAkSDAoEcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIPCgdjb250ZW50GAUgASgJIu8BCgtQYWNrYWdlUGxhbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEhIKCnJlcG9zaXRvcnkYBCABKAkSDAoEaWVzZBgFIAEoCRIXCg9wYWNrYWdlX3ZhcmlhbnQYBiABKAkSJQoFZmlsZXMYByADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSDgoGcmVhc29uGAggASgJEhAKCGFkbWl0dGVkGAkgASgIEi0KCWFkbWlzc2lvbhgKIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24iUAoPQWRtaXNzaW9uUmVhc29uEg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRINCgVjaGVjaxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIp8CCgRQbGFuEg4KBmludGVudBgBIAEoCRINCgVvcmRlchgCIAMoCRIeCgV3YXZlcxgDIAMoCzIPLmNhbWluby52MS5XYXZlEi8KCnBsYWNlbWVudHMYBCADKAsyGy5jYW1pbm8udjEuUGFja2FnZVBsYWNlbWVudBIlCgVmaWxlcxgFIAMoCzIWLmNhbWluby52MS5QbGFubmVkRmlsZRIVCg1pbnRlbnRfZGlnZXN0GAYgASgJEigKCHBhY2thZ2VzGAcgAygLMhYuY2FtaW5vLnYxLlBhY2thZ2VQbGFuEhAKCGFkbWl0dGVkGAggASgIEi0KCWFkbWlzc2lvbhgJIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24i9QEKDVBhY2thZ2VTdGF0dXMSDwoHcGFja2FnZRgBIAEoCRIpCgVzdGF0ZRgCIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAMgASgJEgwKBGVkZ2UYBCABKAkSDgoGZG9tYWluGAUgASgJEhgKEGJsdWVwcmludF9jb21taXQYBiABKAkSLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEd2F2ZRgIIAEoDRISCgpyZXBvc2l0b3J5GAkgASgJEg4KBmNvbW1pdBgKIAEoCSJ4Cg1TZWdtZW50U3RhdHVzEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIQCghwYWNrYWdlcxgDIAMoCRIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJIocDCgpEZXBsb3ltZW50EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEioKCHBhY2thZ2VzGAYgAygLMhguY2FtaW5vLnYxLlBhY2thZ2VTdGF0dXMSKgoIc2VnbWVudHMYByADKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1pbnRlbnRfZGlnZXN0GAogASgJEi0KCWFkbWlzc2lvbhgLIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SEgoKdGltZW91dF9tcxgMIAEoBCLcAQoPRGVwbG95bWVudEV2ZW50EhUKDWRlcGxveW1lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhY2thZ2UYBSABKAkSKQoFc3RhdGUYBiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIMCgRraW5kGAggASgJEgwKBHdhdmUYCSABKA0ieQoMTWV0cmljU2FtcGxlEg4KBm1ldHJpYxgBIAEoCRIgCgZsYWJlbHMYAiADKAsyEC5jYW1pbm8udjEuTGFiZWwSDQoFdmFsdWUYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKBUFsZXJ0EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIPCgdwYWNrYWdlGAMgASgJEgwKBGVkZ2UYBCABKAkSKgoIc2V2ZXJpdHkYBSABKA4yGC5jYW1pbm8udjEuQWxlcnRTZXZlcml0eRIPCgdzdW1tYXJ5GAYgASgJEg4KBmZpcmluZxgHIAEoCBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqcAoOUmVwb3NpdG9yeVJvbGUSHwobUkVQT1NJVE9SWV9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZUkVQT1NJVE9SWV9ST0xFX0JMVUVQUklOVBABEh4KGlJFUE9TSVRPUllfUk9MRV9ERVBMT1lNRU5UEAIq6gIKD0RlcGxveW1lbnRTdGF0ZRIgChxERVBMT1lNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYREVQTE9ZTUVOVF9TVEFURV9QRU5ESU5HEAESHQoZREVQTE9ZTUVOVF9TVEFURV9BRE1JVFRFRBACEh4KGkRFUExPWU1FTlRfU1RBVEVfQ09NTUlUVEVEEAMSGwoXREVQTE9ZTUVOVF9TVEFURV9TWU5DRUQQBBIaChZERVBMT1lNRU5UX1NUQVRFX1JFQURZEAUSHQoZREVQTE9ZTUVOVF9TVEFURV9ERUdSQURFRBAGEhsKF0RFUExPWU1FTlRfU1RBVEVfRkFJTEVEEAcSIAocREVQTE9ZTUVOVF9TVEFURV9ST0xMRURfQkFDSxAIEh8KG0RFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRFRBAJEiAKHERFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRJTkcQCipnCgtNZXRyaWNTY29wZRIcChhNRVRSSUNfU0NPUEVfVU5TUEVDSUZJRUQQABIfChtNRVRSSUNfU0NPUEVfSU5GUkFTVFJVQ1RVUkUQARIZChVNRVRSSUNfU0NPUEVfV09SS0xPQUQQAiqBAQoNQWxlcnRTZXZlcml0eRIeChpBTEVSVF9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX1NFVkVSSVRZX0lORk8QARIaChZBTEVSVF9TRVZFUklUWV9XQVJOSU5HEAISGwoXQUxFUlRfU0VWRVJJVFlfQ1JJVElDQUwQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLEAgoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJEhUKDXBlZXJfZW5kcG9pbnQYCyABKAkSKAoIZ2F0ZXdheXMYDCADKAsyFi5jYW1pbm8udjEuRWRnZUdhdGV3YXkSHgoWZmVkZXJhdGlvbl9hcGlfdmVyc2lvbhgNIAEoCSJLCgtFZGdlR2F0ZXdheRIMCgRlZGdlGAEgASgJEg8KB25ldHdvcmsYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLVAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAgSDgoGZG9tYWluGAsgASgJIpwBCgpSZXBvc2l0b3J5EgwKBG5hbWUYASABKAkSJwoEcm9sZRgCIAEoDjIZLmNhbWluby52MS5SZXBvc2l0b3J5Um9sZRILCgN1cmwYAyABKAkSDgoGYnJhbmNoGAQgASgJEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCRIMCgRlZGdlGAYgASgJEhMKC2hlYWRfY29tbWl0GAcgASgJIkEKDlJvb3RTeW5jU3RhdHVzEg4KBmNvbW1pdBgBIAEoCRIPCgdzeW5jaW5nGAIgASgIEg4KBmVycm9ycxgDIAMoCSLSAQoERWRnZRIMCgRuYW1lGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSJQoIY2FwYWNpdHkYBSABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSEgoKcmVwb3NpdG9yeRgGIAEoCRIsCglyb290X3N5bmMYByABKAsyGS5jYW1pbm8udjEuUm9vdFN5bmNTdGF0dXMSDwoHbmV0d29yaxgIIAEoCSKJAgoEUGVlchIKCgJpZBgBIAEoCRIQCghlbmRwb2ludBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIjCgRpbmZvGAUgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yb3VuZF90cmlwX21zGAcgASgBEg8KB2tleV9pZHMYCCADKAkSEgoKbGFzdF9lcnJvchgJIAEoCRISCgpjb21wYXRpYmxlGAogASgIEhsKE2V4cG9ydGVkX2JsdWVwcmludHMYCyABKA0iJwoEV2F2ZRINCgVpbmRleBgBIAEoDRIQCghwYWNrYWdlcxgCIAMoCSJRChBQYWNrYWdlUGxhY2VtZW50Eg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRIOCgZkb21haW4YAyABKAkSDgoGcmVhc29uGAQgASgJIl4KC1BsYW5uZWRGaWxlEhIKCnJlcG9zaXRvcnkYASABKAkSDAoEcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIPCgdjb250ZW50GAUgASgJIu8BCgtQYWNrYWdlUGxhbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEhIKCnJlcG9zaXRvcnkYBCABKAkSDAoEaWVzZBgFIAEoCRIXCg9wYWNrYWdlX3ZhcmlhbnQYBiABKAkSJQoFZmlsZXMYByADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSDgoGcmVhc29uGAggASgJEhAKCGFkbWl0dGVkGAkgASgIEi0KCWFkbWlzc2lvbhgKIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24iUAoPQWRtaXNzaW9uUmVhc29uEg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRINCgVjaGVjaxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIvYCCgRQbGFuEg4KBmludGVudBgBIAEoCRINCgVvcmRlchgCIAMoCRIeCgV3YXZlcxgDIAMoCzIPLmNhbWluby52MS5XYXZlEi8KCnBsYWNlbWVudHMYBCADKAsyGy5jYW1pbm8udjEuUGFja2FnZVBsYWNlbWVudBIlCgVmaWxlcxgFIAMoCzIWLmNhbWluby52MS5QbGFubmVkRmlsZRIVCg1pbnRlbnRfZGlnZXN0GAYgASgJEigKCHBhY2thZ2VzGAcgAygLMhYuY2FtaW5vLnYxLlBhY2thZ2VQbGFuEhAKCGFkbWl0dGVkGAggASgIEi0KCWFkbWlzc2lvbhgJIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SMQoPbmV0d29ya19vYmplY3RzGAogAygLMhguY2FtaW5vLnYxLk5ldHdvcmtPYmplY3QSIgoFbGlua3MYCyADKAsyEy5jYW1pbm8udjEuTGlua1BsYW4ifQoNTmV0d29ya09iamVjdBIMCgRlZGdlGAEgASgJEgwKBGxpbmsYAiABKAkSEwoLYXBpX3ZlcnNpb24YAyABKAkSDAoEa2luZBgEIAEoCRIRCgluYW1lc3BhY2UYBSABKAkSDAoEbmFtZRgGIAEoCRIMCgRwYXRoGAcgASgJIpIBCghMaW5rUGxhbhIMCgRsaW5rGAEgASgJEgwKBGZyb20YAiABKAkSCgoCdG8YAyABKAkSEQoJcGxhY2VtZW50GAQgASgJEhAKCHByb3RvY29sGAUgASgJEgwKBHBvcnQYBiABKA0SDgoGbWVzaGVkGAcgASgIEg0KBWVkZ2VzGAggAygJEgwKBG5vdGUYCSABKAki9QEKDVBhY2thZ2VTdGF0dXMSDwoHcGFja2FnZRgBIAEoCRIpCgVzdGF0ZRgCIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAMgASgJEgwKBGVkZ2UYBCABKAkSDgoGZG9tYWluGAUgASgJEhgKEGJsdWVwcmludF9jb21taXQYBiABKAkSLgoKdXBkYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEd2F2ZRgIIAEoDRISCgpyZXBvc2l0b3J5GAkgASgJEg4KBmNvbW1pdBgKIAEoCSJ4Cg1TZWdtZW50U3RhdHVzEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIQCghwYWNrYWdlcxgDIAMoCRIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJIocDCgpEZXBsb3ltZW50EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEioKCHBhY2thZ2VzGAYgAygLMhguY2FtaW5vLnYxLlBhY2thZ2VTdGF0dXMSKgoIc2VnbWVudHMYByADKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1pbnRlbnRfZGlnZXN0GAogASgJEi0KCWFkbWlzc2lvbhgLIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SEgoKdGltZW91dF9tcxgMIAEoBCLcAQoPRGVwbG95bWVudEV2ZW50EhUKDWRlcGxveW1lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3BhY2thZ2UYBSABKAkSKQoFc3RhdGUYBiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgHIAEoCRIMCgRraW5kGAggASgJEgwKBHdhdmUYCSABKA0ieQoMTWV0cmljU2FtcGxlEg4KBm1ldHJpYxgBIAEoCRIgCgZsYWJlbHMYAiADKAsyEC5jYW1pbm8udjEuTGFiZWwSDQoFdmFsdWUYAyABKAESKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKBUFsZXJ0EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIPCgdwYWNrYWdlGAMgASgJEgwKBGVkZ2UYBCABKAkSKgoIc2V2ZXJpdHkYBSABKA4yGC5jYW1pbm8udjEuQWxlcnRTZXZlcml0eRIPCgdzdW1tYXJ5GAYgASgJEg4KBmZpcmluZxgHIAEoCBIuCgpzdGFydGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXNvbHZlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqcAoOUmVwb3NpdG9yeVJvbGUSHwobUkVQT1NJVE9SWV9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZUkVQT1NJVE9SWV9ST0xFX0JMVUVQUklOVBABEh4KGlJFUE9TSVRPUllfUk9MRV9ERVBMT1lNRU5UEAIq6gIKD0RlcGxveW1lbnRTdGF0ZRIgChxERVBMT1lNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYREVQTE9ZTUVOVF9TVEFURV9QRU5ESU5HEAESHQoZREVQTE9ZTUVOVF9TVEFURV9BRE1JVFRFRBACEh4KGkRFUExPWU1FTlRfU1RBVEVfQ09NTUlUVEVEEAMSGwoXREVQTE9ZTUVOVF9TVEFURV9TWU5DRUQQBBIaChZERVBMT1lNRU5UX1NUQVRFX1JFQURZEAUSHQoZREVQTE9ZTUVOVF9TVEFURV9ERUdSQURFRBAGEhsKF0RFUExPWU1FTlRfU1RBVEVfRkFJTEVEEAcSIAocREVQTE9ZTUVOVF9TVEFURV9ST0xMRURfQkFDSxAIEh8KG0RFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRFRBAJEiAKHERFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRJTkcQCipnCgtNZXRyaWNTY29wZRIcChhNRVRSSUNfU0NPUEVfVU5TUEVDSUZJRUQQABIfChtNRVRSSUNfU0NPUEVfSU5GUkFTVFJVQ1RVUkUQARIZChVNRVRSSUNfU0NPUEVfV09SS0xPQUQQAiqBAQoNQWxlcnRTZXZlcml0eRIeChpBTEVSVF9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX1NFVkVSSVRZX0lORk8QARIaChZBTEVSVF9TRVZFUklUWV9XQVJOSU5HEAISGwoXQUxFUlRfU0VWRVJJVFlfQ1JJVElDQUwQA2IGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * What a domain tells about itself, to users and to peers.
@@ -928,6 +928,20 @@ export type Plan = Message<"camino.v1.Plan"> & {
    * @generated from field: repeated camino.v1.AdmissionReason admission = 9;
    */
   admission: AdmissionReason[];
+
+  /**
+   * The network objects per edge (their files are among `files`, under <intent>/_chain/).
+   *
+   * @generated from field: repeated camino.v1.NetworkObject network_objects = 10;
+   */
+  networkObjects: NetworkObject[];
+
+  /**
+   * Every link as the Network Manager planned it.
+   *
+   * @generated from field: repeated camino.v1.LinkPlan links = 11;
+   */
+  links: LinkPlan[];
 };
 
 /**
@@ -936,6 +950,130 @@ export type Plan = Message<"camino.v1.Plan"> & {
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
   messageDesc(file_camino_v1_types, 20);
+
+/**
+ * One network object of a plan (docs/network.md), on the edge whose repository gets it.
+ *
+ * @generated from message camino.v1.NetworkObject
+ */
+export type NetworkObject = Message<"camino.v1.NetworkObject"> & {
+  /**
+   * @generated from field: string edge = 1;
+   */
+  edge: string;
+
+  /**
+   * The link it serves; empty for an object of the chain or one shared by links (a remote provider's ServiceEntry).
+   *
+   * @generated from field: string link = 2;
+   */
+  link: string;
+
+  /**
+   * @generated from field: string api_version = 3;
+   */
+  apiVersion: string;
+
+  /**
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 5;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 6;
+   */
+  name: string;
+
+  /**
+   * The folder of the deployment repository it is written to.
+   *
+   * @generated from field: string path = 7;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message camino.v1.NetworkObject.
+ * Use `create(NetworkObjectSchema)` to create a new message.
+ */
+export const NetworkObjectSchema: GenMessage<NetworkObject> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 21);
+
+/**
+ * One link of a plan, as the Network Manager planned it.
+ *
+ * @generated from message camino.v1.LinkPlan
+ */
+export type LinkPlan = Message<"camino.v1.LinkPlan"> & {
+  /**
+   * <from>-<to>-<port>; its objects are named after it.
+   *
+   * @generated from field: string link = 1;
+   */
+  link: string;
+
+  /**
+   * @generated from field: string from = 2;
+   */
+  from: string;
+
+  /**
+   * The provider package, or the external host.
+   *
+   * @generated from field: string to = 3;
+   */
+  to: string;
+
+  /**
+   * "intra-edge", "inter-edge", "cross-domain" or "external".
+   *
+   * @generated from field: string placement = 4;
+   */
+  placement: string;
+
+  /**
+   * @generated from field: string protocol = 5;
+   */
+  protocol: string;
+
+  /**
+   * @generated from field: uint32 port = 6;
+   */
+  port: number;
+
+  /**
+   * False for udp and sctp: Istio cannot carry them, the link gets NetworkPolicy rules only.
+   *
+   * @generated from field: bool meshed = 7;
+   */
+  meshed: boolean;
+
+  /**
+   * The edges that get objects for it.
+   *
+   * @generated from field: repeated string edges = 8;
+   */
+  edges: string[];
+
+  /**
+   * Why the link gets what it gets, when the table of docs/network.md does not say it all.
+   *
+   * @generated from field: string note = 9;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message camino.v1.LinkPlan.
+ * Use `create(LinkPlanSchema)` to create a new message.
+ */
+export const LinkPlanSchema: GenMessage<LinkPlan> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 22);
 
 /**
  * @generated from message camino.v1.PackageStatus
@@ -1001,7 +1139,7 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
  * Use `create(PackageStatusSchema)` to create a new message.
  */
 export const PackageStatusSchema: GenMessage<PackageStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 21);
+  messageDesc(file_camino_v1_types, 23);
 
 /**
  * @generated from message camino.v1.SegmentStatus
@@ -1038,7 +1176,7 @@ export type SegmentStatus = Message<"camino.v1.SegmentStatus"> & {
  * Use `create(SegmentStatusSchema)` to create a new message.
  */
 export const SegmentStatusSchema: GenMessage<SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 22);
+  messageDesc(file_camino_v1_types, 24);
 
 /**
  * @generated from message camino.v1.Deployment
@@ -1114,7 +1252,7 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 23);
+  messageDesc(file_camino_v1_types, 25);
 
 /**
  * @generated from message camino.v1.DeploymentEvent
@@ -1175,7 +1313,7 @@ export type DeploymentEvent = Message<"camino.v1.DeploymentEvent"> & {
  * Use `create(DeploymentEventSchema)` to create a new message.
  */
 export const DeploymentEventSchema: GenMessage<DeploymentEvent> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 24);
+  messageDesc(file_camino_v1_types, 26);
 
 /**
  * @generated from message camino.v1.MetricSample
@@ -1207,7 +1345,7 @@ export type MetricSample = Message<"camino.v1.MetricSample"> & {
  * Use `create(MetricSampleSchema)` to create a new message.
  */
 export const MetricSampleSchema: GenMessage<MetricSample> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 25);
+  messageDesc(file_camino_v1_types, 27);
 
 /**
  * @generated from message camino.v1.Alert
@@ -1264,7 +1402,7 @@ export type Alert = Message<"camino.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 26);
+  messageDesc(file_camino_v1_types, 28);
 
 /**
  * @generated from enum camino.v1.RepositoryRole

@@ -13,6 +13,7 @@ import {
   intentWatchCommand,
 } from "./commands/deployment.js";
 import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
+import { intentGraphCommand } from "./commands/intent-graph.js";
 import { keysGenerateCommand, keysRotateCommand } from "./commands/keys.js";
 import {
   catalogueCommand,
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   intentGetCommand,
   intentListCommand,
   intentTerminateCommand,
+  intentGraphCommand,
   catalogueCommand,
   repoListCommand,
   repoAddCommand,

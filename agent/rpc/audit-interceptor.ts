@@ -27,6 +27,7 @@ import { findError } from "../errors.js";
 import type { AuditCaller } from "../audit/audit-record.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { principalKey } from "./auth-interceptor.js";
+import { codeOfKind } from "./error-map.js";
 
 /** Who is calling, from the context values the authentication interceptor set; undefined when nobody was verified. */
 export type AuditCallerOf = (values: ContextValues) => AuditCaller | undefined;
@@ -149,11 +150,23 @@ const GRPC_NAMES: Readonly<Record<number, string>> = {
   [Code.Unauthenticated]: "UNAUTHENTICATED",
 };
 
-/** The outcome of a failed call: its status code name and, when there is one, its CAMINO error code. */
+/**
+ * The outcome of a failed call: its status code name and, when there is one, its CAMINO error code. Outermost, the
+ * interceptor sees errors the error map already turned into statuses; a domain error it sees unmapped (placed inside
+ * the error map by mistake) gets the status the error map would give it.
+ */
 function failure(err: unknown): { outcome: string; error?: string } {
-  const status = ConnectError.from(err);
-  const code = findError(err)?.code ?? status.metadata.get("camino-error-code") ?? undefined;
-  const outcome = GRPC_NAMES[status.code] ?? "UNKNOWN";
+  const domain = findError(err);
+  const status =
+    err instanceof ConnectError
+      ? err.code
+      : domain
+        ? codeOfKind(domain.kind)
+        : err instanceof Error && err.name === "AbortError"
+          ? Code.Canceled
+          : ConnectError.from(err).code;
+  const code = domain?.code ?? (err instanceof ConnectError ? err.metadata.get("camino-error-code") : undefined);
+  const outcome = GRPC_NAMES[status] ?? "UNKNOWN";
   // Only a well-formed code: the metadata could come from elsewhere.
   return code && /^ERR_[A-Z0-9_]{1,60}$/.test(code) ? { outcome, error: code } : { outcome };
 }

@@ -21,6 +21,11 @@ const CODES: Record<ErrorKind, Code> = {
   internal: Code.Internal,
 };
 
+/** The status code a domain error of `kind` is answered with. */
+export function codeOfKind(kind: ErrorKind): Code {
+  return CODES[kind];
+}
+
 /** Converts any error into the ConnectError a caller sees. */
 export function toConnectError(err: unknown, logger: Logger, procedure: string): ConnectError {
   if (err instanceof ConnectError) return err;

@@ -146,7 +146,10 @@ describe("northbound audit", () => {
         },
         { headers: { authorization: `Bearer ${admin}` } },
       )
-      .catch((e: unknown) => ConnectError.from(e));
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
     // The caller does get the message; the audit trail does not keep it.
     expect(err?.rawMessage).toContain(SECRET_IN_MESSAGE);
     await log.close();
@@ -163,6 +166,33 @@ describe("northbound audit", () => {
     for (const secret of [SECRET_CREDENTIALS, SECRET_URL_PASSWORD, SECRET_IN_MESSAGE, admin, "git.example"]) {
       expect(all).not.toContain(secret);
     }
+  });
+});
+
+describe("audit placed inside the error map", () => {
+  it("still records the status the caller gets for a domain error", async () => {
+    const dir = join(root, "inner");
+    const log = createAuditLog({ dir, logger });
+    const verifier = createNorthboundVerifier({ domainId: "domain-x", jwks: { keys: [key.publicJwk] } });
+    const transport = createRouterTransport((router) =>
+      router.service(
+        DomainManager,
+        {},
+        {
+          interceptors: [
+            errorMapInterceptor(logger),
+            auditInterceptor({ log, caller: northboundCaller, methods: DOMAIN_MANAGER_AUDITED }),
+            authInterceptor(verifier),
+          ],
+        },
+      ),
+    );
+    const client = createClient(DomainManager, transport);
+    await expect(client.deleteRepository({ name: "r" })).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await log.close();
+    expect((await readAuditLog(dir)).records).toMatchObject([
+      { target: "r", outcome: "UNAUTHENTICATED", error: "ERR_TOKEN_MISSING" },
+    ]);
   });
 });
 

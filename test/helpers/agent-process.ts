@@ -64,7 +64,11 @@ export interface AgentProcess {
   federationUrl?: string;
   federationFiles?: FederationFiles;
   /** Rewrites the config's trust list to `peers` (their endpoints, JWKS files and CAs) and sends SIGHUP. */
-  setPeers(peers: readonly AgentProcess[], extra?: (peer: AgentProcess) => Record<string, unknown>): Promise<void>;
+  setPeers(
+    peers: readonly AgentProcess[],
+    extra?: (peer: AgentProcess) => Record<string, unknown>,
+    more?: readonly Record<string, unknown>[],
+  ): Promise<void>;
   /** Stops the agent (SIGTERM), runs `whileDown`, and starts it again with the same config, data and ports. */
   restart(whileDown?: () => Promise<void>): Promise<void>;
   /** host:port of the gRPC listener. */
@@ -162,7 +166,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     },
     token: (scopes, ttlSeconds = 600) =>
       mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
-    async setPeers(peers, extra) {
+    async setPeers(peers, extra, more = []) {
       const fed = config as unknown as { federation: { peers: unknown[] } };
       fed.federation.peers = peers.map((p) => ({
         id: p.domainId,
@@ -171,6 +175,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
         caFile: p.federationFiles?.caFile,
         ...extra?.(p),
       }));
+      fed.federation.peers.push(...more);
       writeFileSync(configFile, stringify(config));
       const before = run.logs.length;
       process.kill(run.child.pid as number, "SIGHUP");

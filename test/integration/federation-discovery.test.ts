@@ -93,11 +93,9 @@ describe("three domains discover each other", () => {
 
   it("camino peers ls shows each peer up, with its gateways, catalogue and keys", async () => {
     const token = await x.token(["catalogue:read"]);
-    const { stdout } = await run(
-      process.execPath,
-      [CAMINO, "peers", "ls", "--server", x.grpcUrl, "-o", "json"],
-      { env: { ...process.env, CAMINO_TOKEN: token } },
-    );
+    const { stdout } = await run(process.execPath, [CAMINO, "peers", "ls", "--server", x.grpcUrl, "-o", "json"], {
+      env: { ...process.env, CAMINO_TOKEN: token },
+    });
     const rows = JSON.parse(stdout) as { id: string; reachable: boolean; keyIds: string[]; lastError: string }[];
     expect(rows.map((r) => r.id)).toEqual(["domain-y", "domain-z"]);
     expect(rows.every((r) => r.reachable && r.lastError === "")).toBe(true);
@@ -149,6 +147,32 @@ describe("three domains discover each other", () => {
     await x.setPeers([y, z]);
     await peerBecomes(y, "domain-x", up);
     await peerBecomes(x, "domain-y", up);
+  });
+
+  it("a peer presenting a certificate from the wrong CA, or one nobody answers for: Hello ends in its bound, the reason shows, the others are unaffected", async () => {
+    const wrongCa = {
+      id: "domain-w",
+      endpoint: z.federationUrl,
+      jwksFile: z.federationFiles?.jwksFile,
+      caFile: y.federationFiles?.caFile,
+    };
+    const gone = {
+      id: "domain-v",
+      endpoint: "https://127.0.0.1:1",
+      jwksFile: z.federationFiles?.jwksFile,
+      caFile: z.federationFiles?.caFile,
+    };
+    await x.setPeers([y, z], undefined, [wrongCa, gone]);
+    try {
+      const w = await peerBecomes(x, "domain-w", (p) => p.lastError !== "");
+      expect(w.reachable).toBe(false);
+      expect(w.lastError).toMatch(/certificate|self.signed|unable to verify/i);
+      const v = await peerBecomes(x, "domain-v", (p) => p.lastError !== "");
+      expect(v.lastError).toMatch(/ECONNREFUSED|unavailable/i);
+      expect((await peersOf(x)).filter((p) => up(p)).map((p) => p.id)).toEqual(["domain-y", "domain-z"]);
+    } finally {
+      await x.setPeers([y, z]);
+    }
   });
 
   it("the peer listener serves nothing but Federation, health and reflection", async () => {

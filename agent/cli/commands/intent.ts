@@ -132,6 +132,25 @@ export function formatPlan(plan: Plan, intent: Intent): string {
       ];
     }),
   );
+  if (plan.links.length > 0) {
+    // The network of every link: where its ends are, which edges get objects for it, and why when it is special.
+    const objects = (link: string, edge: string) =>
+      plan.networkObjects.filter((o) => o.link === link && o.edge === edge).map((o) => o.kind);
+    out += `\nlinks (${plan.networkObjects.length} network objects):\n`;
+    out += table(
+      ["LINK", "PLACEMENT", "PROTOCOL", "EDGE", "OBJECTS"],
+      plan.links.flatMap((l) =>
+        (l.edges.length > 0 ? l.edges : ["-"]).map((edge) => [
+          l.link,
+          l.placement,
+          `${l.port}/${l.protocol}`,
+          edge,
+          objects(l.link, edge).join(",") || "-",
+        ]),
+      ),
+    );
+    for (const l of plan.links) if (l.note) out += `  ${l.link}: ${l.note}\n`;
+  }
   if (!plan.admitted) {
     out +=
       plan.admission.length > 0

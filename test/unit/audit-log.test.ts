@@ -2,14 +2,15 @@
  * The audit log on disk: size rotation that keeps at most N files and cuts no record, concurrent appends that all
  * land as whole lines, a failing disk that never throws at the caller, and the reader's view in time order.
  */
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { rmSync } from "node:fs";
 import { createAuditLog, type AuditLog } from "../../agent/audit/audit-log.js";
 import { readAuditLog } from "../../agent/audit/audit-reader.js";
 import { createLogger } from "../../agent/log/logger.js";
+import { parseConfig } from "../../agent/config/config.js";
+import { ConfigError } from "../../agent/errors.js";
 
 const root = mkdtempSync(join(tmpdir(), "camino-audit-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -199,5 +200,26 @@ describe("readAuditLog", () => {
     expect(await targets({ method: "submitintent" })).toEqual(["chain"]);
     expect(await targets({ method: "camino.v1.Federation/ProposeSegment", peer: "domain-z" })).toEqual(["s2"]);
     await expect(readAuditLog(join(root, "nowhere"))).rejects.toMatchObject({ code: "ERR_INPUT_UNREADABLE" });
+  });
+});
+
+describe("the audit config section", () => {
+  const base = { domain: { id: "domain-x" }, auth: { signingKeyFile: "k.jwk" } };
+  it("defaults to 5 files of 10 MiB, and takes other sizes", () => {
+    expect(parseConfig(base, { baseDir: "/etc/camino" }).audit).toEqual({ maxBytes: 10 * 1024 * 1024, files: 5 });
+    expect(parseConfig({ ...base, audit: { maxBytes: 65536, files: 3 } }, { baseDir: "/" }).audit).toEqual({
+      maxBytes: 65536,
+      files: 3,
+    });
+  });
+
+  it("names each bad value", () => {
+    let issues: string[] = [];
+    try {
+      parseConfig({ ...base, audit: { maxBytes: 100, files: 1, dir: "/tmp" } }, { baseDir: "/" });
+    } catch (err) {
+      if (err instanceof ConfigError) issues = err.issues.map((i) => i.path);
+    }
+    expect(issues.sort()).toEqual(["audit.dir", "audit.files", "audit.maxBytes"]);
   });
 });

@@ -1,33 +1,53 @@
 /**
- * `npm start`: the embedded default. Today that is one agent (domain-x) with the example config and two
- * emulated edges (edge-1, edge-2) in-process, whose RootSyncs the agent points at its deployment repositories;
- * it makes the domain's signing key on first run, submits the paper's chain kept inside one domain
- * (scenarios/chain-one-domain.yaml) through the API, shows every state change until it is READY, and prints
- * where everything listens and how to call it. Ctrl-C stops it gracefully.
+ * `npm start`: the embedded default, two domains that trust each other. domain-x (edges edge-1 and edge-2) and
+ * domain-y (edge-3) each run as their own process (scripts/domain.ts: an agent from deploy/examples/domain-*.yaml
+ * with its edges emulated in-process), on their own ports, with their own signing keys and certificates (made
+ * on first run under .camino/). Once each sees the other as a peer, it submits the paper's chain kept inside
+ * domain-x (scenarios/chain-one-domain.yaml) through domain-x's API, shows every state change until READY, and
+ * prints where everything listens and which peers each domain sees. Ctrl-C stops both domains gracefully.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { DomainManager } from "../gen/camino/v1/domain_manager_pb.js";
-import { DeploymentState } from "../gen/camino/v1/types_pb.js";
-import { startAgent } from "../agent/agent.js";
-import { loadConfig } from "../agent/config/config.js";
+import { DeploymentState, type Peer } from "../gen/camino/v1/types_pb.js";
+import { type AgentConfig, loadConfig } from "../agent/config/config.js";
+import { ensureDomainPki } from "../agent/auth/domain-pki.js";
 import { generateSigningKey, loadSigningKey, writeKeyFiles } from "../agent/auth/keys.js";
 import { mintNorthboundToken } from "../agent/auth/token.js";
 import { describeFailure } from "../agent/cli/exit-codes.js";
 import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
-import { createLogger } from "../agent/log/logger.js";
 import { ConfigError } from "../agent/errors.js";
-import { startEmulator, type Emulator } from "../emulator/emulator.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const configFile = "deploy/examples/domain-x.yaml";
 const scenario = "scenarios/chain-one-domain.yaml";
+const DOMAINS = [
+  { config: "deploy/examples/domain-x.yaml", edges: ["edge-1", "edge-2"], firstEdge: 0 },
+  { config: "deploy/examples/domain-y.yaml", edges: ["edge-3"], firstEdge: 2 },
+];
 
-async function run(): Promise<void> {
-  process.chdir(root);
-  const config = await loadConfig(configFile);
+interface Ready {
+  domain: string;
+  grpc: string;
+  http: string;
+  federation: string;
+  edges: { name: string; url: string }[];
+}
+
+interface Domain {
+  configFile: string;
+  config: AgentConfig;
+  child: ChildProcess;
+  ready: Ready;
+  token: string;
+}
+
+/** Makes the domain's signing key and its federation certificates, once. */
+async function prepare(config: AgentConfig): Promise<void> {
   try {
     await loadSigningKey(config.auth.signingKeyFile);
   } catch {
@@ -36,51 +56,115 @@ async function run(): Promise<void> {
       keyFile: config.auth.signingKeyFile,
       jwksFile: config.auth.signingKeyFile.replace(/\.jwk$/, ".jwks.json"),
     });
-    console.log(`made the domain's signing key: ${config.auth.signingKeyFile}`);
+    console.log(`made ${config.domain.id}'s signing key: ${config.auth.signingKeyFile}`);
   }
-  // Two emulated edges stand in for the domain's clusters (no Kubernetes on these machines).
-  const edges: Emulator[] = await Promise.all(
-    ["edge-1", "edge-2"].map((name, i) =>
-      startEmulator({
-        name,
-        http: { port: 0 },
-        eastWest: { address: `192.0.2.${10 + i}`, network: `network-${i + 1}` },
-        nodes: [
-          { name: `${name}-node-1`, cpu: "4", memory: "8Gi" },
-          { name: `${name}-node-2`, cpu: "4", memory: "8Gi" },
-        ],
-      }),
-    ),
-  );
-  if (config.edges.length === 0) {
-    config.edges = edges.map((e, i) => ({
-      name: e.name,
-      server: e.httpUrl as string,
-      labels: { zone: i === 0 ? "north" : "south" },
-      repository: `${e.name}-deploy`,
-      timeoutMs: 5000,
-      syncPeriod: "500ms",
-    }));
+  const fed = config.federation;
+  if (fed) {
+    await ensureDomainPki({
+      dir: dirname(fed.tls.certFile),
+      domainId: config.domain.id,
+      hosts: ["127.0.0.1", "localhost"],
+      trustDomain: fed.trustDomain,
+    });
   }
-  const agent = await startAgent({ config, logger: createLogger({ level: config.log.level, format: "text" }) });
+}
 
-  // Show the agent at work: deploy the chain through the public API, with a short-lived token.
-  const key = await loadSigningKey(config.auth.signingKeyFile);
-  const token = await mintNorthboundToken({
-    key,
-    issuer: config.domain.id,
-    audience: config.auth.audience,
-    subject: "npm-start",
-    scopes: ["intents:write", "intents:read"],
-    ttlSeconds: 300,
+/** Starts one domain's process and resolves with its addresses once it listens. */
+function launch(
+  configFile: string,
+  edges: string[],
+  firstEdge: number,
+): { child: ChildProcess; ready: Promise<Ready> } {
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("domain.js", import.meta.url)), configFile, edges.join(","), String(firstEdge)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const name = configFile.replace(/^.*\/|\.yaml$/g, "");
+  const ready = new Promise<Ready>((resolve, reject) => {
+    let failure = "";
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+      if (line.startsWith('{"failed"')) {
+        const f = (JSON.parse(line) as { failed: { code: string; message: string } }).failed;
+        failure = f.message;
+        if (f.code === "ERR_ADDRESS_IN_USE") failure += "\n  (another process holds the port: a previous npm start?)";
+        return;
+      }
+      process.stderr.write(`[${name}] ${line}\n`);
+    });
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      if (line.startsWith('{"ready"')) resolve((JSON.parse(line) as { ready: Ready }).ready);
+      else process.stdout.write(`[${name}] ${line}\n`);
+    });
+    child.once("exit", (code) => reject(new Error(`${name} stopped (exit ${code}) before it listened: ${failure}`)));
   });
-  const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
-  const headers = { authorization: `Bearer ${token}` };
+  return { child, ready };
+}
+
+/** Waits (bounded) until `domain` sees every peer of its trust list up. */
+async function peersUp(d: Domain): Promise<Peer[]> {
+  const client = createClient(DomainManager, createGrpcTransport({ baseUrl: d.ready.grpc }));
+  const headers = { authorization: `Bearer ${d.token}` };
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const { peers } = await client.listPeers({}, { headers, timeoutMs: 5000 });
+    if (peers.every((p) => p.reachable && !p.lastError) || Date.now() > end) return peers;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function run(): Promise<void> {
+  process.chdir(root);
+  const configs = await Promise.all(DOMAINS.map((d) => loadConfig(d.config)));
+  for (const c of configs) await prepare(c);
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stopAll = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nstopping both domains…");
+    for (const c of children) c.kill("SIGTERM");
+  };
+  process.on("SIGINT", stopAll);
+  process.on("SIGTERM", stopAll);
+  const exited = (c: ChildProcess) =>
+    new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once("exit", () => r())));
+
+  const domains: Domain[] = [];
+  try {
+    const launched = DOMAINS.map((d) => launch(d.config, d.edges, d.firstEdge));
+    children.push(...launched.map((l) => l.child));
+    const started = await Promise.all(launched.map(async (l) => ({ child: l.child, ready: await l.ready })));
+    for (const [i, { child, ready }] of started.entries()) {
+      const config = configs[i] as AgentConfig;
+      const key = await loadSigningKey(config.auth.signingKeyFile);
+      const token = await mintNorthboundToken({
+        key,
+        issuer: config.domain.id,
+        audience: config.auth.audience,
+        subject: "npm-start",
+        scopes: ["intents:write", "intents:read", "catalogue:read"],
+        ttlSeconds: 600,
+      });
+      domains.push({ configFile: DOMAINS[i]?.config as string, config, child, ready, token });
+    }
+  } catch (err) {
+    stopAll();
+    await Promise.all(children.map(exited));
+    throw err;
+  }
+  const [x] = domains as [Domain, Domain];
+  const seen = await Promise.all(domains.map(peersUp));
+
+  // Show domain-x at work: deploy the chain through its public API.
+  const client = createClient(DomainManager, createGrpcTransport({ baseUrl: x.ready.grpc }));
+  const headers = { authorization: `Bearer ${x.token}` };
   const intent = parseIntentText(await readFile(scenario, "utf8"));
   const started = Date.now();
   const submitted = await client.submitIntent({ intent: intentToMessage(intent) }, { headers, timeoutMs: 10_000 });
   console.log(
-    `submitted ${scenario}: deployment ${submitted.deploymentId}${submitted.noOp ? " (unchanged since the last run: nothing to do)" : ""}`,
+    `submitted ${scenario} to ${x.ready.domain}: deployment ${submitted.deploymentId}${submitted.noOp ? " (unchanged since the last run: nothing to do)" : ""}`,
   );
   let final = "";
   for await (const { event } of client.watchDeployment({ name: submitted.deploymentId }, { headers })) {
@@ -96,58 +180,52 @@ async function run(): Promise<void> {
   const placements = (deployment?.packages ?? []).map((p) => `${p.package} -> ${p.edge}`).join(", ");
 
   const cmd = "./bin/camino.js";
-  const edgeLines = edges
-    .map(
-      (e) =>
-        `  ${e.name}: emulated cluster at ${e.httpUrl}  (KUBECONFIG=/dev/null kubectl --server ${e.httpUrl} get nodes)`,
-    )
-    .join("\n");
+  const describe = (d: Domain, peers: Peer[]) => {
+    const edges = d.ready.edges
+      .map(
+        (e) =>
+          `    ${e.name}: emulated cluster at ${e.url}  (KUBECONFIG=/dev/null kubectl --server ${e.url} get nodes)`,
+      )
+      .join("\n");
+    const peerLines = peers
+      .map(
+        (p) =>
+          `    ${p.id}: ${p.reachable && !p.lastError ? `up, ${p.roundTripMs.toFixed(1)} ms, ${p.exportedBlueprints} exported blueprints, keys ${p.keyIds.map((k) => k.slice(0, 8)).join(",")}` : `down: ${p.lastError}`}`,
+      )
+      .join("\n");
+    return `${d.ready.domain} (${d.configFile}):
+  gRPC (HTTP/2, h2c):  ${d.ready.grpc}
+  HTTP/1.1:            ${d.ready.http}   (Connect, gRPC-Web, ${d.ready.http}/metrics)
+  federation (TLS):    ${d.ready.federation}
+  edges:
+${edges}
+  peers it sees:
+${peerLines || "    (none)"}`;
+  };
   console.log(`
-CAMINO agent for ${config.domain.id} is running.
-  gRPC (HTTP/2, h2c):  ${agent.grpcUrl}
-  HTTP/1.1:            ${agent.httpUrl}   (Connect, gRPC-Web, ${agent.httpUrl}/metrics)
-Edges (their RootSyncs follow the deployment repositories under .camino/domain-x/repos/):
-${edgeLines}
+CAMINO: two domains are running, each in its own process, trusting each other.
+${domains.map((d, i) => describe(d, seen[i] ?? [])).join("\n")}
 
-Deployed ${scenario} (intent ${intent.name}): ${final}
+Deployed ${scenario} in ${x.ready.domain} (intent ${intent.name}): ${final}
   placement: ${placements}
 
-Call it from another terminal:
-  export CAMINO_TOKEN=$(${cmd} token --config ${configFile} --scope intents:write,intents:read,catalogue:read,repos:admin)
-  ${cmd} intent plan ${scenario}
+Call domain-x from another terminal:
+  export CAMINO_TOKEN=$(${cmd} token --config ${x.configFile} --scope intents:write,intents:read,catalogue:read,repos:admin)
   ${cmd} intent get ${intent.name}
-  ${cmd} intent watch ${intent.name} --since 10m
-  ${cmd} catalogue
-  ${cmd} repo ls
+  ${cmd} intent plan ${scenario}
+  ${cmd} peers ls
+  ${cmd} catalogue --peers
   ${cmd} edge ls
-  ${cmd} health
-  npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${agent.grpcUrl}
-  npx buf curl --protocol grpc --http2-prior-knowledge -H "Authorization: Bearer $CAMINO_TOKEN" \\
-    ${agent.grpcUrl}/camino.v1.DomainManager/GetDomainInfo
+  npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${x.ready.grpc}
+domain-y answers the same way: --server ${domains[1]?.ready.grpc} with a token from --config ${domains[1]?.configFile}.
 
-Ctrl-C stops it.`);
+Ctrl-C stops both domains.`);
 
-  await new Promise<void>((resolve) => {
-    const stop = () =>
-      void agent
-        .close()
-        .then(() => Promise.all(edges.map((e) => e.close())))
-        .then(() => resolve());
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await Promise.all(children.map(exited));
 }
 
 run().catch((err: unknown) => {
   if (err instanceof ConfigError) console.error(`npm start: ${err.message}`);
-  else {
-    const { message } = describeFailure(err);
-    console.error(`npm start: ${message}`);
-    if ((err as { code?: string }).code === "ERR_ADDRESS_IN_USE") {
-      console.error(
-        "Another process holds the port; stop it, or choose others: CAMINO_GRPC_PORT=50061 CAMINO_HTTP_PORT=8090 npm start",
-      );
-    }
-  }
+  else console.error(`npm start: ${describeFailure(err).message}`);
   process.exitCode = 1;
 });

@@ -15,6 +15,7 @@ type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 import { CaminoError } from "../errors.js";
 import type { ListenerConfig, TlsConfig } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
+import { guardHttp2Session } from "./h2-session-guard.js";
 
 type Handler = NodeHandler;
 
@@ -104,6 +105,8 @@ export async function startListeners(options: ListenersOptions): Promise<Listene
   h2.on("session", (s) => {
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
+    // A header over 64 KiB ends the session in nghttp2 but Node keeps the socket: drop it so the client hears.
+    guardHttp2Session(s, { logger });
   });
   h2.on("sessionError", (err) => logger.debug("http2 session error", { error: err }));
 

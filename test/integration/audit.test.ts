@@ -66,7 +66,9 @@ interface Row {
 /** `camino audit -o json` until it shows `count` records (the agent writes them just after answering). */
 async function auditUntil(count: number, extra: string[] = []): Promise<Row[]> {
   let rows: Row[] = [];
-  for (let i = 0; i < 100; i++) {
+  // Bounded well inside the test's timeout, so a missing record fails on the rows seen, not on the clock.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
     const res = await camino(["audit", "--config", agent.configFile, "-o", "json", ...extra]);
     expect(res.code, res.stderr).toBe(0);
     rows = res.stdout

@@ -26,7 +26,7 @@ export function renderMermaid(graph: ChainGraph): string {
   const pkg = new Map(graph.packages.map((p) => [p.name, p]));
   const externalId = new Map(graph.externals.map((x, i) => [x.id, `ext_${i}`]));
   const node = (p: GraphPackage, indent: string) =>
-    `${indent}${mermaidId(p.name)}["${text(`${p.name}<br/>${p.blueprint}<br/>wave ${p.wave} · ${stateStyle(p.state).title}`)}"]\n`;
+    `${indent}${mermaidId(p.name)}["${[p.name, p.blueprint, `wave ${p.wave} · ${stateStyle(p.state).title}`].map(text).join("<br/>")}"]\n`;
   let out = `---\ntitle: "${text(`${graph.intent} (${graph.source})`)}"\n---\nflowchart LR\n`;
   graph.domains.forEach((d, di) => {
     out += `  subgraph domain_${di}["domain ${text(d.domain)}"]\n`;

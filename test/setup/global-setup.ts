@@ -71,6 +71,7 @@ const NEEDED: Record<string, string[]> = {
   curl: ["curl", "--version"],
   openssl: ["openssl", "version"],
   prometheus: ["prometheus", "--version"],
+  graphviz: ["dot", "-V"],
 };
 
 function works(cmd: string[]): boolean {

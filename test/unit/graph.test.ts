@@ -270,6 +270,7 @@ describe("the Mermaid flowchart", () => {
       graph.packages.map((p) => `pkg_${p.name}`).sort(),
     );
     expect(nodes.filter((id) => id?.startsWith("ext_"))).toHaveLength(graph.externals.length);
+    expect(text).toContain('pkg_sink["sink<br/>traffic-sink<br/>wave 3 · FAILED"]');
     const edges = [...text.matchAll(/^\s*(\w+) -->\|"([^"]*)"\| (\w+)$/gm)].map((m) => [m[1], m[2], m[3]]);
     expect(edges).toHaveLength(graph.links.length);
     expect(edges[0]).toEqual(["pkg_ingress", "intra-edge 8805/http", "pkg_upf"]);

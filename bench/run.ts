@@ -20,7 +20,9 @@ import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
+import { federationTable, runFederationBenchmark } from "./federation.js";
 import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
+import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
 import { measure, medianOf, type Summary } from "./stats.js";
@@ -130,6 +132,9 @@ async function main(): Promise<void> {
   const placement = runPlacementBenchmark();
   console.log(`${formatPlacementFigures(placement)}\n`);
 
+  const network = await runNetworkBenchmark(quick);
+  console.log(`${formatNetworkFigures(network)}\n`);
+
   const cad = await runCadBenchmarks(quick ? 100 : 1000);
   console.log(
     `Configuration as Data, ${cad.variants} variants of one blueprint (Deployment + Service + VirtualService)`,
@@ -213,6 +218,9 @@ async function main(): Promise<void> {
     `Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`,
   );
 
+  const federation = await runFederationBenchmark(quick);
+  console.log(`${federationTable(federation)}\n`);
+
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
 
@@ -235,6 +243,8 @@ async function main(): Promise<void> {
         order500: { medianMs: orderMs, waves },
         validate500: { medianMs: validateMs },
         placement,
+        network,
+        federation,
         lifecycle,
       },
       null,

@@ -1,21 +1,32 @@
 /**
  * Northbound authentication and authorisation against a real agent: every way a token can be wrong is
  * refused with UNAUTHENTICATED, a missing scope with PERMISSION_DENIED, and tokens of configured external
- * issuers (inline JWKS, and a JWKS URL served here) are accepted. Health stays open.
+ * issuers (inline JWKS, and a JWKS URL served here) are accepted. Health stays open. Forged tokens that a key
+ * holder could mint (iat in the future, jku/x5u headers) are refused, and an oversized authorization header gets a
+ * status on both ports instead of leaving the client to its deadline.
  */
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
+import { promisify } from "node:util";
+import { status as grpcStatus } from "@grpc/grpc-js";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { base64url, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
+import {
+  DomainManager,
+  GetDomainInfoRequestSchema,
+  GetDomainInfoResponseSchema,
+} from "../../gen/camino/v1/domain_manager_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { generateSigningKey, type GeneratedKey } from "../../agent/auth/keys.js";
 import { importJWK, type CryptoKey } from "jose";
 import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { grpcJsClient, grpcJsUnary } from "../helpers/grpc-js.js";
 
 const now = () => Math.floor(Date.now() / 1000);
+const execFileAsync = promisify(execFile);
 
 interface TokenSpec {
   key?: CryptoKey;
@@ -28,6 +39,8 @@ interface TokenSpec {
   iat?: number;
   nbf?: number;
   exp?: number | undefined;
+  /** Extra protected header members. */
+  header?: Record<string, unknown>;
 }
 
 let agent: AgentProcess;
@@ -40,6 +53,7 @@ async function sign(spec: TokenSpec): Promise<string> {
   const key = spec.key ?? agent.key.privateKey;
   const header: Record<string, unknown> = { alg: spec.alg ?? agent.key.alg, kid: spec.kid ?? agent.key.kid };
   if (spec.typ !== undefined) header["typ"] = spec.typ;
+  Object.assign(header, spec.header);
   const jwt = new SignJWT({ scope: spec.scope ?? "intents:write catalogue:read" })
     .setProtectedHeader(header as { alg: string })
     .setIssuer(spec.iss ?? "domain-x")
@@ -192,6 +206,22 @@ describe("northbound tokens", () => {
       "ERR_TOKEN_LIFETIME",
       async () => `Bearer ${await good({ exp: now() + 3 * 86_400 })}`,
     ],
+    // Issue 12: forged with the domain's own key, these used to be accepted.
+    [
+      "a token issued 10 minutes in the future, without nbf",
+      "ERR_TOKEN_CLAIM",
+      async () => `Bearer ${await good({ iat: now() + 600, exp: now() + 1200 })}`,
+    ],
+    [
+      "a correctly signed token carrying a jku header",
+      "ERR_TOKEN_HEADER",
+      async () => `Bearer ${await good({ header: { jku: "https://evil.example/jwks.json" } })}`,
+    ],
+    [
+      "a correctly signed token carrying an x5u header",
+      "ERR_TOKEN_HEADER",
+      async () => `Bearer ${await good({ header: { x5u: "https://evil.example/cert.pem" } })}`,
+    ],
   ];
 
   it.each(refused)("refuses %s with UNAUTHENTICATED (%s)", async (_, reason, make) => {
@@ -242,5 +272,54 @@ describe("northbound tokens", () => {
     await callWith(`Bearer ${token}x`);
     const text = JSON.stringify(agent.logs);
     expect(text).not.toContain(token.split(".")[2]);
+  });
+});
+
+describe("oversized authorization headers", () => {
+  const huge = `Bearer ${"a".repeat(70 * 1024)}`;
+
+  it("are answered on the HTTP/2 port by a gRPC C-core client (Python) with a status, not left to its deadline", async () => {
+    // C core sends the value without Huffman coding, so nghttp2 meets a 70 KB header field: a connection error.
+    const script = [
+      "import grpc, sys",
+      "ch = grpc.insecure_channel(sys.argv[1])",
+      "try:",
+      "    ch.unary_unary('/camino.v1.DomainManager/GetDomainInfo')(b'', metadata=[('authorization', sys.argv[2])], timeout=30)",
+      "    print('OK')",
+      "except grpc.RpcError as e:",
+      "    print(e.code().name)",
+    ].join("\n");
+    const { stdout } = await execFileAsync("/usr/bin/python3", ["-c", script, agent.grpcTarget, huge], {
+      timeout: 60_000,
+      maxBuffer: 1 << 20,
+    });
+    expect(stdout.trim()).toBe("UNAVAILABLE");
+  });
+
+  it("are refused by the token check for a client whose encoding fits (grpc-js)", async () => {
+    const client = grpcJsClient(agent.grpcTarget);
+    try {
+      const err = await grpcJsUnary(
+        client,
+        "/camino.v1.DomainManager/GetDomainInfo",
+        GetDomainInfoRequestSchema,
+        GetDomainInfoResponseSchema,
+        {},
+        { authorization: huge },
+      ).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: grpcStatus.UNAUTHENTICATED });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("are answered 431 on the HTTP/1.1 port", async () => {
+    const res = await fetch(`${agent.httpUrl}/camino.v1.DomainManager/GetDomainInfo`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: huge },
+      body: "{}",
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(res.status).toBe(431);
   });
 });

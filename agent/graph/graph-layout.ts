@@ -118,12 +118,12 @@ interface EdgeData {
  * first) and turned back for drawing; each `after` entry is an edge too, for the layout only, so waves run
  * left to right even between packages no link joins.
  *
- * Cluster titles sit in the top band of their frame. dagre keeps `edgesep / 2` between a frame's border and a
- * nested frame, and `edgesep / 2 + nodesep / 2` between it and a package or a link's label, so both separations
- * are set above the band's height; a package is at least as wide as the titles of the frames around it, so a
- * frame is never narrower than its title.
+ * Cluster titles sit in the top band of their frame. Below a frame's top border, dagre keeps `edgesep` to a
+ * nested frame's border or a link's label and `(edgesep + nodesep) / 2` to a package, so both are set above the
+ * band's height; a package is at least as wide as the titles of the frames around it, so a frame is never
+ * narrower than its title.
  */
-export async function layoutChainGraph(graph: ChainGraph): Promise<ChainLayout> {
+export function layoutChainGraph(graph: ChainGraph): ChainLayout {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   g.setGraph({
     rankdir: "LR",
@@ -162,7 +162,8 @@ export async function layoutChainGraph(graph: ChainGraph): Promise<ChainLayout> 
     });
   }
   const end = (id: string) => (id.startsWith("external:") ? id : `package:${id}`);
-  const rank = (id: string) => graph.packages.find((p) => p.name === id)?.order ?? Number.MAX_SAFE_INTEGER;
+  const orderOf = new Map(graph.packages.map((p) => [p.name, p.order]));
+  const rank = (id: string) => orderOf.get(id) ?? Number.MAX_SAFE_INTEGER;
   const ends = new Map<string, [string, string]>();
   for (const l of graph.links) {
     const backwards = rank(l.to) < rank(l.from);

@@ -81,10 +81,10 @@ function legendItems(graph: ChainGraph): LegendItem[] {
 
 /**
  * Lays out and renders a chain graph as SVG text.
- * @example await writeFile("chain.svg", await renderSvg(buildChainGraph({ intent, placements, source: "plan" })));
+ * @example await writeFile("chain.svg", renderSvg(buildChainGraph({ intent, placements, source: "plan" })));
  */
-export async function renderSvg(graph: ChainGraph): Promise<string> {
-  return svgFromLayout(graph, await layoutChainGraph(graph));
+export function renderSvg(graph: ChainGraph): string {
+  return svgFromLayout(graph, layoutChainGraph(graph));
 }
 
 /** Renders an already computed layout (pure). */

@@ -84,7 +84,7 @@ ${CLIENT_HELP}`,
     const format = graphFormat(values.format, values.output);
     const conn = connect(values, io.env);
     const graph = isIntentName(target) ? await deployedGraph(conn, target) : await plannedGraph(conn, target);
-    const text = format === "svg" ? await renderSvg(graph) : format === "dot" ? renderDot(graph) : renderMermaid(graph);
+    const text = format === "svg" ? renderSvg(graph) : format === "dot" ? renderDot(graph) : renderMermaid(graph);
     if (!values.output) {
       io.stdout.write(text);
       return EXIT.OK;

@@ -122,9 +122,11 @@ describe("northbound audit", () => {
       { caller: { kind: "unknown" }, method, target: "chain-a", outcome: "UNAUTHENTICATED", error: expect.any(String) },
     ]);
     for (const text of files(dir)) {
-      expect(text).not.toContain(writer);
-      expect(text).not.toContain(reader);
+      // No token, nor a piece of one (record strings are cut at 256 characters): every JWT starts "eyJ".
+      for (const t of [writer, reader]) for (const part of t.split(".")) expect(text).not.toContain(part.slice(0, 16));
+      expect(text).not.toContain("eyJ");
       expect(text).not.toContain("not.a.token");
+      expect(text).not.toMatch(/bearer/i);
     }
   });
 
@@ -163,7 +165,7 @@ describe("northbound audit", () => {
       error: "ERR_REPOSITORY_AUTH",
     });
     const all = files(dir).join("");
-    for (const secret of [SECRET_CREDENTIALS, SECRET_URL_PASSWORD, SECRET_IN_MESSAGE, admin, "git.example"]) {
+    for (const secret of [SECRET_CREDENTIALS, SECRET_URL_PASSWORD, SECRET_IN_MESSAGE, "git.example", "eyJ"]) {
       expect(all).not.toContain(secret);
     }
   });

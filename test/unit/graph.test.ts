@@ -261,6 +261,20 @@ describe("the SVG", () => {
   });
 });
 
+describe("a chain of one package", () => {
+  it("draws it alone, placed nowhere, with no links", () => {
+    const lone = parseIntentText(
+      "apiVersion: camino.io/v1\nkind: DeploymentIntent\nmetadata: {name: lone}\nspec:\n  packages:\n    - {name: only, blueprint: upf}\n",
+    );
+    const g = buildChainGraph({ intent: lone, placements: [], source: "plan" });
+    expect(g.domains).toEqual([{ domain: "?", edges: [], unplaced: ["only"] }]);
+    const doc = parseSvg(renderSvg(g));
+    expect(elements(doc, "g").filter((x) => attr(x, "data-package")).length).toBe(1);
+    expect(elements(doc, "g").filter((x) => classes(x).includes("link"))).toHaveLength(0);
+    expect(renderMermaid(g).match(/-->/g)).toBeNull();
+  });
+});
+
 describe("the Mermaid flowchart", () => {
   const text = renderMermaid(graph);
 

@@ -6,8 +6,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import type { KeyRing } from "../auth/key-ring.js";
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../auth/keys.js";
-import { RequestError } from "../errors.js";
+import type { SigningAlgorithm } from "../auth/keys.js";
 import type { Logger } from "../log/logger.js";
 
 /** What {@link createKeysService} needs. */
@@ -24,15 +23,8 @@ export interface KeysServiceDeps {
 export function createKeysService(deps: KeysServiceDeps): Pick<ServiceImpl<typeof DomainManager>, "rotateKeys"> {
   return {
     async rotateKeys(req) {
+      // The ring refuses an algorithm it does not know (ERR_REQUEST_INVALID).
       const algorithm = (req.algorithm || "EdDSA") as SigningAlgorithm;
-      if (!SIGNING_ALGORITHMS.includes(algorithm)) {
-        throw new RequestError([
-          {
-            path: "algorithm",
-            message: `must be one of ${SIGNING_ALGORITHMS.join(", ")} (is ${JSON.stringify(req.algorithm).slice(0, 40)})`,
-          },
-        ]);
-      }
       const r = await deps.keyRing.rotate(algorithm);
       deps.logger?.info("key rotation started", {
         currentKeyId: r.previousKeyId,

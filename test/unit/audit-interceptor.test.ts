@@ -68,6 +68,8 @@ function northbound(log: AuditLog) {
       {
         submitIntent: () => ({ deploymentId: "d-1", revision: 1n, noOp: false }),
         listRepositories: () => ({ repositories: [] }),
+        rotateKeys: () => ({ currentKeyId: "key-1", nextKeyId: "key-2" }),
+        deleteRepository: () => ({}),
         registerRepository: () => {
           throw new CaminoError("ERR_REPOSITORY_AUTH", `the server refused credentials ${SECRET_IN_MESSAGE}`);
         },
@@ -168,6 +170,25 @@ describe("northbound audit", () => {
     for (const secret of [SECRET_CREDENTIALS, SECRET_URL_PASSWORD, SECRET_IN_MESSAGE, "git.example", "eyJ"]) {
       expect(all).not.toContain(secret);
     }
+  });
+});
+
+describe("northbound targets", () => {
+  it("names the next key of RotateKeys, and the repository of DeleteRepository", async () => {
+    const dir = join(root, "keys");
+    const log = createAuditLog({ dir, logger });
+    const client = northbound(log);
+    const admin = { headers: { authorization: `Bearer ${await token(["keys:admin", "repos:admin"])}` } };
+    await client.rotateKeys({ algorithm: "EdDSA" }, admin);
+    await client.deleteRepository({ name: "old-blueprints" }, admin);
+    // Refused before the key exists: no target to name.
+    await expect(client.rotateKeys({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+    await log.close();
+    expect((await readAuditLog(dir)).records.map((r) => [r.method.split("/")[1], r.target, r.outcome])).toEqual([
+      ["RotateKeys", "key-2", "ok"],
+      ["DeleteRepository", "old-blueprints", "ok"],
+      ["RotateKeys", "", "UNAUTHENTICATED"],
+    ]);
   });
 });
 

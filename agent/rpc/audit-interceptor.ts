@@ -2,7 +2,7 @@
  * Records audited calls in the audit log, with the outcome the caller got. Put it OUTERMOST on a service (before
  * metrics, error mapping and authentication) so that it sees every refusal, after errors became gRPC statuses:
  * routes.ts does so for DomainManager. It records which methods it is given (northbound: the writes), or every
- * method of the service (federation: `all: true`).
+ * method of their service (federation: `all: true`).
  *
  * The record is built from an allow-list: the caller from verified context values ({@link AuditCallerOf}), the
  * target from one named field per method ({@link audited}), the outcome from the status code and the CAMINO error
@@ -124,7 +124,11 @@ export interface AuditInterceptorOptions {
   caller: AuditCallerOf;
   /** The methods to record. */
   methods: readonly AuditedMethod[];
-  /** Record every method of the service, those not in `methods` with an empty target. Default false. */
+  /**
+   * Also record the methods `methods` leaves out, of the services it names (with an empty target), so a method
+   * added to the service later is recorded too; other services (health, reflection) stay unrecorded, so the
+   * interceptor can sit in a list shared by every service. Default false.
+   */
   all?: boolean;
   /** The clock, for durations. Default `performance.now`. */
   now?: () => number;
@@ -174,11 +178,12 @@ function failure(err: unknown): { outcome: string; error?: string } {
 /** Creates the interceptor. */
 export function auditInterceptor(options: AuditInterceptorOptions): Interceptor {
   const methods = new Map(options.methods.map((m) => [m.key, m]));
+  const services = new Set(options.methods.map((m) => m.key.slice(0, m.key.lastIndexOf("/"))));
   const now = options.now ?? (() => performance.now());
   return (next) => async (req) => {
     const key = `${req.service.typeName}/${req.method.name}`;
     const method = methods.get(key);
-    if (!method && !options.all) return next(req);
+    if (!method && !(options.all && services.has(req.service.typeName))) return next(req);
     const started = now();
     let request: unknown;
     const record = (response: unknown, result: { outcome: string; error?: string }) => {

@@ -18,6 +18,7 @@ import { importJWK, type CryptoKey } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { Federation } from "../../gen/camino/v1/federation_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { RepositoryRole } from "../../gen/camino/v1/types_pb.js";
 import { generateSigningKey, type SigningKey } from "../../agent/auth/keys.js";
 import { createNorthboundVerifier } from "../../agent/auth/northbound-verifier.js";
@@ -231,7 +232,21 @@ describe("federation audit", () => {
       req.contextValues.set(peerKey, { domain });
       return next(req);
     };
-    const transport = createRouterTransport((router) =>
+    const federationAudit = auditInterceptor({
+      log,
+      caller: peerCallerOf(peerKey),
+      // Only two methods listed: `all` records the others with an empty target.
+      methods: FEDERATION_AUDITED.slice(3, 5),
+      all: true,
+    });
+    const transport = createRouterTransport((router) => {
+      router.service(
+        Health,
+        { check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }) },
+        {
+          interceptors: [federationAudit],
+        },
+      );
       router.service(
         Federation,
         {
@@ -245,20 +260,10 @@ describe("federation audit", () => {
           getKeys: () => ({ jwks: "{}" }),
         },
         {
-          interceptors: [
-            // Only two methods listed: `all` records the others with an empty target.
-            auditInterceptor({
-              log,
-              caller: peerCallerOf(peerKey),
-              methods: FEDERATION_AUDITED.slice(3, 5),
-              all: true,
-            }),
-            errorMapInterceptor(logger),
-            verify,
-          ],
+          interceptors: [federationAudit, errorMapInterceptor(logger), verify],
         },
-      ),
-    );
+      );
+    });
     const client = createClient(Federation, transport);
     const asY = { headers: { "x-test-peer": "domain-y" } };
     const seen = [];
@@ -267,6 +272,8 @@ describe("federation audit", () => {
     await expect(client.getSegment({ segmentId: "seg-2" }, asY)).rejects.toMatchObject({ code: Code.NotFound });
     await client.getKeys({}, asY);
     await expect(client.getKeys({})).rejects.toMatchObject({ code: Code.Unauthenticated });
+    // The same interceptor on another service (health, in a list shared by all services) records nothing there.
+    await createClient(Health, transport).check({});
     await log.close();
 
     const { records } = await readAuditLog(dir);

@@ -282,6 +282,16 @@ describe("createFederationTrust", () => {
     await expect(x.sign("domain-y", REQUEST)).rejects.toMatchObject({ code: "ERR_PEER_NOT_FOUND" });
   });
 
+  it("refuses a call in flight when its peer is removed before the signature check ends, and remembers nothing", async () => {
+    const token = await y.sign("domain-x", REQUEST);
+    const inFlight = x.verify(token, REQUEST);
+    x.setPeers([{ id: "domain-z", jwks: { keys: [zKey.publicJwk] } }]);
+    await expect(inFlight).rejects.toMatchObject({ code: "ERR_PEER_UNTRUSTED" });
+    // Trusted again: the token was never accepted, so it is not a replay.
+    x.setPeers(options.peers);
+    await expect(x.verify(token, REQUEST)).resolves.toMatchObject({ domain: "domain-y" });
+  });
+
   it("rate-limits a flooding peer while another peer is unaffected, and forged tokens spend no budget", async () => {
     x = createFederationTrust({ ...options, rateLimit: { perSecond: 2, burst: 3 } });
     // Forgeries first: refused before the budget is touched.

@@ -18,7 +18,8 @@
  *
  * From `retiresAt` the rotation is finished; {@link KeyRing.settle} (run at load and before a rotation) makes it
  * durable: the next key replaces the key file (written aside, then renamed over it) and the next file is removed.
- * A crash between the two leaves a next file holding the key file's key, which the next load removes.
+ * A crash between the two leaves a next file holding the key file's key, which the next load removes. When given
+ * a `jwksFile`, the ring rewrites it (public keys only) whenever it writes the key files.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -58,6 +59,12 @@ export interface KeyRingOptions {
   now?: () => Date;
   /** Never write (for `camino token`): a finished rotation is followed in memory but not made durable. */
   readOnly?: boolean;
+  /**
+   * The public JWKS file `camino keys generate` wrote beside the key, when peers are configured with it: rewritten
+   * with every published key when a rotation starts and when it is settled, so a peer that reads it later (at its
+   * start) trusts the keys published then. Peers already running follow announcements, not this file.
+   */
+  jwksFile?: string;
 }
 
 /** A rotation under way. */
@@ -121,6 +128,18 @@ async function writePrivate(path: string, text: string): Promise<void> {
   try {
     await writeFile(tmp, text, { mode: 0o600, flag: "wx" });
     await chmod(tmp, 0o600);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Writes a public file the same way (old or new, never half), readable by all. */
+async function writePublic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(tmp, text, { mode: 0o644, flag: "wx" });
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -205,6 +224,12 @@ export async function loadKeyRing(options: KeyRingOptions): Promise<KeyRing> {
     return "retired";
   };
 
+  const writeJwks = async () => {
+    if (options.jwksFile && !options.readOnly) {
+      await writePublic(options.jwksFile, `${JSON.stringify(ring.published(), null, 2)}\n`);
+    }
+  };
+
   const ring: KeyRing = {
     current() {
       const p = phase();
@@ -228,6 +253,7 @@ export async function loadKeyRing(options: KeyRingOptions): Promise<KeyRing> {
       await unlink(nextFile).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ENOENT") throw err;
       });
+      await writeJwks();
       return true;
     },
     async rotate(algorithm = "EdDSA") {
@@ -261,6 +287,7 @@ export async function loadKeyRing(options: KeyRingOptions): Promise<KeyRing> {
         await writePrivate(nextFile, `${JSON.stringify(doc, null, 2)}\n`);
         const n = await readNext(nextFile, key.kid);
         adopt(n);
+        await writeJwks();
         return { ...(n as Next).rotation };
       } finally {
         rotating = false;

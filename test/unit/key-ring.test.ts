@@ -45,7 +45,8 @@ describe("loadKeyRing", () => {
   });
 
   it("announces the next key at once, signs with it after the overlap, retires the old one after that", async () => {
-    const ring = await loadKeyRing({ keyFile, now, overlapSeconds: 900, retireAfterSeconds: 300 });
+    const jwksFile = join(dir, "domain.jwks.json");
+    const ring = await loadKeyRing({ keyFile, jwksFile, now, overlapSeconds: 900, retireAfterSeconds: 300 });
     const r = await ring.rotate("ES256");
     expect(r).toEqual({
       previousKeyId: firstKid,
@@ -56,8 +57,9 @@ describe("loadKeyRing", () => {
       retiresAt: new Date(T0.getTime() + 1_200_000),
     });
     const next = r.nextKeyId;
-    // Announced: both published, the old key still signs.
+    // Announced: both published (the public JWKS file too, for peers that read it when they start).
     expect(kids(ring.published())).toEqual([firstKid, next]);
+    expect(kids(JSON.parse(readFileSync(jwksFile, "utf8")))).toEqual([firstKid, next]);
     expect(ring.current().kid).toBe(firstKid);
     // The next key's file is private, and another process reading the files sees the same ring.
     expect(statSync(nextKeyFile(keyFile)).mode & 0o777).toBe(0o600);
@@ -86,6 +88,7 @@ describe("loadKeyRing", () => {
     expect(JSON.parse(readFileSync(keyFile, "utf8")).kid).toBe(next);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(existsSync(nextKeyFile(keyFile))).toBe(false);
+    expect(JSON.parse(readFileSync(jwksFile, "utf8")).keys).toEqual([ring.current().publicJwk]);
     const reloaded = await loadKeyRing({ keyFile, now });
     expect(kids(reloaded.published())).toEqual([next]);
     // And the ring rotates again.

@@ -107,7 +107,9 @@ describe("the catalogue", () => {
     expect(rule.prerequisites).toEqual(["IngressClass/nginx"]);
     expect(rule.setters.filter((s) => s.required).map((s) => s.name)).toEqual(["backend", "host"]);
     const tableOut = await camino(["catalogue"], env);
-    expect(tableOut.stdout).toMatch(/upf\s+catalogue\/cnf\/upf\s+v1,[0-9a-f]{7}\s+yes\s+8805\/UDP,2152\/UDP/);
+    expect(tableOut.stdout).toMatch(
+      /upf\s+\(this domain\)\s+catalogue\/cnf\/upf\s+v1,[0-9a-f]{7}\s+yes\s+8805\/UDP,2152\/UDP/,
+    );
   });
 });
 
@@ -141,8 +143,14 @@ describe("PlanIntent", () => {
       "paper-chain/cnf2/service.yaml",
     ]);
     expect(parse(cnf2.files.find((f) => f.path.endsWith("deployment.yaml"))!.content).spec.replicas).toBe(2);
-    // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile and IESD.
-    expect(plan!.files.map((f) => `${f.repository}:${f.path}`)).toHaveLength(27);
+    // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile and IESD;
+    // on edge-1 the udp link cnf1 → cnf2's two NetworkPolicies with their Kptfile and IESD (cnf2 → cnf4 crosses
+    // to edge-2, whose gateway cannot be read without a Kubernetes connection; cnf2 → cnf3 waits for a peer).
+    expect(plan!.files.map((f) => `${f.repository}:${f.path}`)).toHaveLength(31);
+    expect(plan!.networkObjects.map((o) => `${o.edge} ${o.kind} ${o.name}`)).toEqual([
+      "edge-1 NetworkPolicy cnf1-cnf2-8805-egress",
+      "edge-1 NetworkPolicy cnf1-cnf2-8805",
+    ]);
     expect(
       plan!.files
         .filter((f) => f.repository === "edge-2-deploy" && f.path.startsWith("paper-chain/_chain/"))

@@ -70,6 +70,13 @@ const CASES: [string, string, Record<string, string>, unknown, string][] = [
   ],
   ["a flow list", "env: [a] # kpt-set: ${env}\n", { env: "[p, q]" }, ["p", "q"], "env: [p, q] # kpt-set: ${env}"],
   [
+    "a JSON list (read as YAML reads it: every item one string)",
+    "hosts: # kpt-set: ${hosts}\n  - a\n",
+    { hosts: '["spiffe://td/ns/a/sa/b", 8080, "x: y", "[z]"]' },
+    ["spiffe://td/ns/a/sa/b", "8080", "x: y", "[z]"],
+    '  - spiffe://td/ns/a/sa/b\n  - "8080"\n  - "x: y"\n  - "[z]"',
+  ],
+  [
     "a missing setter leaves the field",
     "image: nginx # kpt-set: ${image}\n",
     {},
@@ -133,5 +140,7 @@ describe("applySetters", () => {
   it("refuses a list setter given something that is not a list", () => {
     expect(() => run("args: # kpt-set: ${args}\n  - a\n", { args: "{a: 1}" })).toThrow(SetterValueError);
     expect(() => run("args: # kpt-set: ${args}\n  - a\n", { args: "[[nested]]" })).toThrow("list of scalars");
+    expect(() => run("args: # kpt-set: ${args}\n  - a\n", { args: '[["nested"]]' })).toThrow("list of scalars");
+    expect(() => run("args: # kpt-set: ${args}\n  - a\n", { args: '[{"a": 1}]' })).toThrow("list of scalars");
   });
 });

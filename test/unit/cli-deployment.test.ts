@@ -253,6 +253,48 @@ spec:
     );
     expect(bare.endsWith("\nnot admitted (the agent gave no reasons)\n")).toBe(true);
   });
+  it("lists each link with its placement and the network objects each edge gets, and the link's note", () => {
+    const text = formatPlan(
+      create(PlanSchema, {
+        intent: "video-chain",
+        order: ["cnf1", "cnf2"],
+        packages: [
+          { package: "cnf1", edge: "edge-1", admitted: true },
+          { package: "cnf2", edge: "edge-2", admitted: true },
+        ],
+        admitted: true,
+        links: [
+          {
+            link: "cnf1-cnf2-8080",
+            placement: "inter-edge",
+            protocol: "grpc",
+            port: 8080,
+            meshed: true,
+            edges: ["edge-1", "edge-2"],
+          },
+          {
+            link: "cnf1-cnf2-8805",
+            placement: "inter-edge",
+            protocol: "udp",
+            port: 8805,
+            meshed: false,
+            note: "not connected: udp cannot cross edges",
+          },
+        ],
+        networkObjects: [
+          { edge: "edge-1", link: "cnf1-cnf2-8080", kind: "ServiceEntry", name: "remote-cnf2-8080" },
+          { edge: "edge-1", link: "cnf1-cnf2-8080", kind: "VirtualService", name: "cnf1-cnf2-8080" },
+          { edge: "edge-2", link: "cnf1-cnf2-8080", kind: "AuthorizationPolicy", name: "cnf1-cnf2-8080" },
+        ],
+      }),
+      intent,
+    );
+    expect(text).toMatch(/\nlinks \(3 network objects\):\nLINK +PLACEMENT +PROTOCOL +EDGE +OBJECTS\n/);
+    expect(text).toMatch(/\ncnf1-cnf2-8080 +inter-edge +8080\/grpc +edge-1 +ServiceEntry,VirtualService\n/);
+    expect(text).toMatch(/\ncnf1-cnf2-8080 +inter-edge +8080\/grpc +edge-2 +AuthorizationPolicy\n/);
+    expect(text).toMatch(/\ncnf1-cnf2-8805 +inter-edge +8805\/udp +- +-\n/);
+    expect(text).toContain("\n  cnf1-cnf2-8805: not connected: udp cannot cross edges\n");
+  });
 });
 
 /** A DomainManager whose WatchDeployment runs `watch`; the other methods stay unimplemented. */

@@ -148,6 +148,8 @@ export function linkUnits(
   const shared = new Map<string, NetworkUnit>();
   const links: LinkNetworkPlan[] = [];
   const problems: NetworkProblem[] = [];
+  /** "edge host" → the first link that routes it there. */
+  const routed = new Map<string, string>();
   const share = (u: NetworkUnit) => {
     const key = `${u.edge}/${u.folder}`;
     if (!shared.has(key)) shared.set(key, u);
@@ -303,6 +305,17 @@ export function linkUnits(
         for (const e of [consumerEdge, providerEdge])
           share({ edge: e, blueprint: "chain-eastwest", folder: "eastwest", link: "", setters: { namespace: ns } });
       }
+    }
+    // Istio applies one VirtualService per host to a sidecar: a second consumer's route on the same edge is shadowed.
+    for (const u of units) {
+      if (u.link !== link.name || u.blueprint !== "link-route") continue;
+      const key = `${u.edge} ${u.setters["host"]}`;
+      const first = routed.get(key);
+      if (first === undefined) routed.set(key, link.name);
+      else
+        notes.push(
+          `link ${first} already routes ${u.setters["host"]} on ${u.edge}; Istio applies one VirtualService per host there, so this link's timeout and retries may not apply`,
+        );
     }
     if (notes.length > 0) plan.note = notes.join("; ");
     plan.edges = [...new Set(units.filter((u) => u.link === link.name).map((u) => u.edge))].sort();

@@ -395,6 +395,11 @@ describe("split over two edges", () => {
     expect(a.spec.http[0].match[0].sourceLabels).toEqual({ "camino.io/package": "ingress" });
     expect(b.spec.http[0].timeout).toBe("15s");
     expect(b.spec.http[0].match[0].sourceLabels).toEqual({ "camino.io/package": "probe" });
+    // Istio applies one VirtualService per host to a sidecar: the plan says the second may not take effect.
+    expect(p.links.find((l) => l.link === "ingress-analytics-8080")?.note).not.toMatch(/already routes/);
+    expect(p.links.find((l) => l.link === "probe-analytics-8080")?.note).toMatch(
+      /link ingress-analytics-8080 already routes analytics\.chain\.svc\.cluster\.local on edge-1; Istio applies one VirtualService per host there/,
+    );
   });
 
   it("says which networks the link crosses", () => {

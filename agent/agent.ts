@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { AgentConfig } from "./config/config.js";
-import { loadSigningKey } from "./auth/keys.js";
+import { loadKeyRing } from "./auth/key-ring.js";
 import { bootstrapRepositories } from "./cad/bootstrap.js";
 import { Catalogue } from "./cad/catalogue.js";
 import { HydrationCache } from "./cad/hydration-cache.js";
@@ -27,7 +27,11 @@ import {
   DOMAIN_MANAGER_AUDITED,
   northboundCaller,
   remoteAddressValues,
+  FEDERATION_AUDITED,
+  peerCallerOf,
 } from "./rpc/audit-interceptor.js";
+import { createKeysService } from "./rpc/keys-service.js";
+import { verifiedPeerKey } from "../federation/call-auth.js";
 import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
 import { startPeerListener, type PeerListener } from "./server/peer-listener.js";
@@ -85,11 +89,30 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const failpoints = options.failpoints ?? parseFailpoints(process.env["CAMINO_FAILPOINTS"]);
   const components = new ComponentSet();
 
-  // auth: the domain's key and the northbound verifier.
-  const key = await loadSigningKey(config.auth.signingKeyFile);
+  // auth: the domain's key ring (the key signing now, and a rotation's next and previous keys) and the northbound
+  // verifier, which accepts every key the ring publishes, so tokens keep working through a rotation.
+  const keyRing = await loadKeyRing({
+    keyFile: config.auth.signingKeyFile,
+    jwksFile: config.auth.signingKeyFile.replace(/\.jwk$/, ".jwks.json"),
+    ...(config.federation ? { overlapSeconds: config.federation.keyOverlapSeconds } : {}),
+  });
+  // A finished rotation is made durable (the next key becomes the key file) soon after it finishes.
+  let settling: NodeJS.Timeout | undefined;
+  await components.start<Component>({
+    name: "keys",
+    start: async () => {
+      settling = setInterval(
+        () =>
+          void keyRing.settle().catch((err: unknown) => logger.warn("key ring not settled", { error: String(err) })),
+        10_000,
+      );
+      settling.unref();
+    },
+    close: async () => clearInterval(settling),
+  });
   const verifier = createNorthboundVerifier({
     domainId: config.domain.id,
-    jwks: { keys: [key.publicJwk] },
+    jwks: () => keyRing.published(),
     audience: config.auth.audience,
     externalIssuers: config.auth.externalIssuers,
     clockToleranceSeconds: config.auth.clockToleranceSeconds,
@@ -127,7 +150,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     ? await createPeering({
         domainId: config.domain.id,
         config: config.federation,
-        keys: { current: () => key, published: () => ({ keys: [key.publicJwk] }) },
+        keys: keyRing,
         catalogue,
         edges,
         apiEndpoint: () => endpoint,
@@ -199,6 +222,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     common: [metrics.interceptor, errorMapInterceptor(logger)],
     auth: authInterceptor(verifier),
     audit: auditInterceptor({ log: audit, caller: northboundCaller, methods: DOMAIN_MANAGER_AUDITED }),
+    keys: createKeysService({ keyRing, logger }),
   });
   const adapter = connectNodeAdapter({
     routes,
@@ -237,10 +261,21 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       routes: registerPeerRoutes({
         federation: peering.federation.service,
         health,
-        common: [metrics.interceptor, errorMapInterceptor(logger)],
+        // Every federation call is audited, refusals too (audit outermost); health and reflection are not.
+        common: [
+          auditInterceptor({
+            log: audit,
+            caller: peerCallerOf(verifiedPeerKey),
+            methods: FEDERATION_AUDITED,
+            all: true,
+          }),
+          metrics.interceptor,
+          errorMapInterceptor(logger),
+        ],
         auth: peering.federation.auth,
       }),
       fallback: unknownRoute,
+      contextValues: remoteAddressValues,
       readMaxBytes: config.server.maxMessageBytes,
       writeMaxBytes: config.server.maxMessageBytes,
     });

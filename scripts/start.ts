@@ -18,6 +18,7 @@ import { DeploymentState, type Peer } from "../gen/camino/v1/types_pb.js";
 import { type AgentConfig, loadConfig } from "../agent/config/config.js";
 import { ensureDomainPki } from "../agent/auth/domain-pki.js";
 import { generateSigningKey, loadSigningKey, writeKeyFiles } from "../agent/auth/keys.js";
+import { loadKeyRing } from "../agent/auth/key-ring.js";
 import { mintNorthboundToken } from "../agent/auth/token.js";
 import { describeFailure } from "../agent/cli/exit-codes.js";
 import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
@@ -138,7 +139,7 @@ async function run(): Promise<void> {
     const started = await Promise.all(launched.map(async (l) => ({ child: l.child, ready: await l.ready })));
     for (const [i, { child, ready }] of started.entries()) {
       const config = configs[i] as AgentConfig;
-      const key = await loadSigningKey(config.auth.signingKeyFile);
+      const key = (await loadKeyRing({ keyFile: config.auth.signingKeyFile, readOnly: true })).current();
       const token = await mintNorthboundToken({
         key,
         issuer: config.domain.id,

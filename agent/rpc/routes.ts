@@ -33,6 +33,8 @@ export interface RoutesOptions {
   auth: Interceptor;
   /** The audit trail of DomainManager writes: outermost, so it records the outcome of every call, refusals too. */
   audit?: Interceptor;
+  /** RotateKeys (agent/rpc/keys-service.ts), served as part of DomainManager. */
+  keys?: Partial<ServiceImpl<typeof DomainManager>>;
 }
 
 /** Files served by reflection; Federation's file is described so that peers' operators can read the contract. */
@@ -49,9 +51,13 @@ export function registerRoutes(options: RoutesOptions): (router: ConnectRouter) 
   const served = [DomainManager, Health, ReflectionV1, ReflectionV1alpha].map((s) => s.typeName);
   const index = new ReflectionIndex({ files: FILES, services: served });
   return (router) => {
-    router.service(DomainManager, createDomainManagerService(options.domainManager), {
-      interceptors: [...(options.audit ? [options.audit] : []), ...options.common, options.auth],
-    });
+    router.service(
+      DomainManager,
+      { ...createDomainManagerService(options.domainManager), ...options.keys },
+      {
+        interceptors: [...(options.audit ? [options.audit] : []), ...options.common, options.auth],
+      },
+    );
     router.service(Health, createHealthService(options.health), { interceptors: options.common });
     router.service(ReflectionV1, createReflectionV1(index), { interceptors: options.common });
     router.service(ReflectionV1alpha, createReflectionV1alpha(index), { interceptors: options.common });

@@ -11,6 +11,7 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import type { FederationConfig } from "../config/config.js";
 import { CaminoError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { guardHttp2Session } from "./h2-session-guard.js";
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 
@@ -52,6 +53,8 @@ export async function startPeerListener(
   );
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (s) => {
+    // A peer whose header block nghttp2 refuses is cut at once rather than left hanging (h2-session-guard.ts).
+    guardHttp2Session(s, { logger });
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
   });

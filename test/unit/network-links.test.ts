@@ -96,7 +96,7 @@ const find = (objects: readonly Obj[], kind: string, name: string) => {
 /** Every object schema-valid; every NetworkPolicy rule names its peers and its ports; every principal exact. */
 function expectTight(objects: readonly Obj[]) {
   for (const o of objects) {
-    expect(validateObject(o as Record<string, unknown>), `${o.kind}/${o.metadata?.name}`).toEqual([]);
+    expect(validateObject(o as unknown as Record<string, unknown>), `${o.kind}/${o.metadata?.name}`).toEqual([]);
     expect(o.metadata?.namespace === NS || o.kind === "Namespace", `${o.kind}/${o.metadata?.name} namespace`).toBe(
       true,
     );

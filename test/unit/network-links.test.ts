@@ -82,6 +82,7 @@ function manager(meshes: Record<string, EdgeMesh> = MESHES, read: string[] = [])
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read deep into specs whose whole shape they then assert.
 type Obj = KubernetesObject & { spec: Record<string, any> };
 
 /** The objects an edge's files hold (local config left out, as ConfigSync leaves it). */

@@ -18,6 +18,7 @@ export interface EmulatorConfig {
   usageFraction?: number;
   podStartDelayMs?: number;
   eastWest?: { address: string; network: string };
+  istio?: { multiRoot?: boolean; xdsAgent?: boolean; sharedMeshConfig?: string };
   faults?: Partial<Faults>;
   nodes: EmulatedNode[];
 }
@@ -34,6 +35,7 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
       "usageFraction",
       "podStartDelayMs",
       "eastWest",
+      "istio",
       "faults",
       "nodes",
     ]) ?? {};
@@ -88,6 +90,22 @@ export function parseEmulatorConfig(doc: unknown, base: string): EmulatorConfig 
       check: dns1123LabelProblem,
     });
     if (address && network) out.eastWest = { address, network };
+  }
+  const istio = c.object(root["istio"], "istio", ["multiRoot", "xdsAgent", "sharedMeshConfig"]);
+  if (istio) {
+    out.istio = {};
+    for (const k of ["multiRoot", "xdsAgent"] as const) {
+      const v = istio[k];
+      if (v === undefined) continue;
+      if (typeof v !== "boolean") c.add(`istio.${k}`, "must be true or false");
+      else out.istio[k] = v;
+    }
+    // "" is an install without SHARED_MESH_CONFIG; absent, the default (camino-mesh-trust).
+    const shared =
+      istio["sharedMeshConfig"] === ""
+        ? ""
+        : c.string(istio["sharedMeshConfig"], "istio.sharedMeshConfig", { max: 253 });
+    if (shared !== undefined) out.istio.sharedMeshConfig = shared;
   }
   if (root["faults"] !== undefined) {
     const problems = faultProblems(root["faults"]);

@@ -19,7 +19,8 @@ edge.yaml:
   metrics: {host: 127.0.0.1, port: 0}         # /metrics (kube-state-metrics), /metrics/cadvisor
   usageFraction: 0.5                          # share of requests a workload uses
   podStartDelayMs: 0                          # a scheduled pod becomes Ready after this long
-  eastWest: {address: 192.0.2.10, network: network-1}
+  eastWest: {address: 192.0.2.10, network: network-1}   # default: <name>-network, an address from the name
+  istio: {multiRoot: true, xdsAgent: true, sharedMeshConfig: camino-mesh-trust}   # istiod's install settings
   faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: [], unavailable: []}
   nodes:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
@@ -38,6 +39,7 @@ edge.yaml:
     if (config.usageFraction !== undefined) options.usageFraction = config.usageFraction;
     if (config.podStartDelayMs !== undefined) options.podStartDelayMs = config.podStartDelayMs;
     if (config.eastWest) options.eastWest = config.eastWest;
+    if (config.istio) options.istio = config.istio;
     if (config.faults) options.faults = config.faults;
     if (config.https) {
       const tls = await readTls(config.https.certFile, config.https.keyFile, config.https.tokenFile);

@@ -20,6 +20,7 @@ import { runCadBenchmarks } from "./cad.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
+import { federationTable, runFederationBenchmark } from "./federation.js";
 import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
 import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
@@ -217,6 +218,9 @@ async function main(): Promise<void> {
     `Edge driver admission path (3-object dry run + capacity read, emulator processes over HTTP): one edge p50 ${fmt(edge.one.p50Ms, 2)} ms, p99 ${fmt(edge.one.p99Ms, 2)} ms; 10 edges in parallel p50 ${fmt(edge.ten.p50Ms, 2)} ms, p99 ${fmt(edge.ten.p99Ms, 2)} ms per round (${fmt(edge.ten.p50Ms / edge.one.p50Ms)}x one edge for 10x the work)\n`,
   );
 
+  const federation = await runFederationBenchmark(quick);
+  console.log(`${federationTable(federation)}\n`);
+
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
 
@@ -240,6 +244,7 @@ async function main(): Promise<void> {
         validate500: { medianMs: validateMs },
         placement,
         network,
+        federation,
         lifecycle,
       },
       null,

@@ -160,7 +160,7 @@ describe("camino intent plan and health against an agent", () => {
   it("prints the order and waves as a table", async () => {
     const res = await camino(["intent", "plan", paperChain], env);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 27 files");
+    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 31 files");
     const lines = res.stdout.trim().split("\n");
     const header = lines.findIndex((l) => l.startsWith("ORDER"));
     const rows = lines.slice(header + 1, header + 5).map((l) => l.split(/\s{2,}/));
@@ -174,12 +174,28 @@ describe("camino intent plan and health against an agent", () => {
     expect(res.stdout).toContain(
       'cnf1@edge-1 [placement] spec.packages[0].placement.edge: edge "edge-1" is unhealthy (no Kubernetes connection is configured for it',
     );
+    // Every link, with the network objects each edge gets, and why the udp one gets NetworkPolicy only.
+    expect(res.stdout).toMatch(/\nlinks \(2 network objects\):\nLINK +PLACEMENT +PROTOCOL +EDGE +OBJECTS\n/);
+    expect(res.stdout).toMatch(/\ncnf1-cnf2-8805 +intra-edge +8805\/udp +edge-1 +NetworkPolicy,NetworkPolicy\n/);
+    expect(res.stdout).toMatch(/\ncnf2-cnf3-8080 +cross-domain +8080\/grpc +- +-\n/);
+    expect(res.stdout).toContain(
+      "  cnf1-cnf2-8805: udp: Istio cannot carry udp, so this link gets NetworkPolicy rules only",
+    );
   });
 
   it("prints JSON and YAML for scripts, and reads stdin", async () => {
     const json = await camino(["intent", "plan", paperChain, "-o", "json"], env);
     expect(JSON.parse(json.stdout)).toMatchObject({
       intent: "paper-chain",
+      networkObjects: [
+        { edge: "edge-1", link: "cnf1-cnf2-8805", kind: "NetworkPolicy", name: "cnf1-cnf2-8805-egress" },
+        { edge: "edge-1", link: "cnf1-cnf2-8805", kind: "NetworkPolicy", name: "cnf1-cnf2-8805" },
+      ],
+      links: [
+        { link: "cnf1-cnf2-8805", placement: "intra-edge", protocol: "udp", meshed: false, edges: ["edge-1"] },
+        { link: "cnf2-cnf3-8080", placement: "cross-domain", protocol: "grpc", meshed: true, edges: [] },
+        { link: "cnf2-cnf4-5201", placement: "inter-edge", protocol: "tcp", meshed: true, edges: [] },
+      ],
       order: ["cnf1", "cnf2", "cnf3", "cnf4"],
       waves: [
         { index: 1, packages: ["cnf1"] },

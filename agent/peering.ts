@@ -7,7 +7,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { GetCatalogueResponseSchema } from "../gen/camino/v1/federation_pb.js";
-import { CapacitySchema, type DomainInfo, DomainInfoSchema, type EdgeGateway } from "../gen/camino/v1/types_pb.js";
+import {
+  CapacitySchema,
+  type DomainInfo,
+  DomainInfoSchema,
+  type EdgeGateway,
+  EdgeGatewaySchema,
+} from "../gen/camino/v1/types_pb.js";
 import { createFederationTrust, type DomainKeySource } from "../federation/federation-trust.js";
 import { createPeerFederation, type FederationPeer, type PeerFederation } from "../federation/peer-federation.js";
 import { readPeerJwks } from "../federation/peer-jwks.js";
@@ -78,8 +84,8 @@ export interface LocalDomainDeps {
   edges: EdgeRegistry;
   /** The agent's software version. */
   version: string;
-  /** Each edge's east-west gateway, as peers reach it (empty until edges report them). */
-  gateways(): EdgeGateway[];
+  /** How long the edges' gateways, as read, are kept. Default 30 s. */
+  gatewaysMaxAgeMs?: number;
 }
 
 /** This domain as peers see it. */
@@ -87,6 +93,8 @@ export class LocalDomain {
   readonly #deps: LocalDomainDeps;
   #meshRoot: string | undefined;
   #exported: { key: string; entries: ExportedCatalogue["entries"]; digest: string } | undefined;
+  #gateways: { at: number; list: EdgeGateway[] } = { at: 0, list: [] };
+  #reading: Promise<void> | undefined;
 
   constructor(deps: LocalDomainDeps) {
     this.#deps = deps;
@@ -107,8 +115,47 @@ export class LocalDomain {
     }
   }
 
+  /**
+   * Each edge's east-west gateway and network, as its Istio install reports them. Read in the background and
+   * kept for a while, so that Hello never waits on an edge; an edge that cannot be read, or has no gateway
+   * address yet, is left out until it can.
+   */
+  #edgeGateways(): EdgeGateway[] {
+    const maxAge = this.#deps.gatewaysMaxAgeMs ?? 30_000;
+    if (!this.#reading && Date.now() - this.#gateways.at > maxAge) {
+      this.#reading = (async () => {
+        const read = await Promise.all(
+          this.#deps.edges.list().map((e) => e.mesh(AbortSignal.timeout(5000)).catch(() => undefined)),
+        );
+        const list = read.flatMap((m) =>
+          m?.gateway
+            ? [
+                create(EdgeGatewaySchema, {
+                  edge: m.edge,
+                  network: m.network ?? "",
+                  address: m.gateway.address,
+                  port: m.gateway.port,
+                }),
+              ]
+            : [],
+        );
+        this.#gateways = { at: Date.now(), list };
+      })().finally(() => {
+        this.#reading = undefined;
+      });
+    }
+    return this.#gateways.list;
+  }
+
+  /** Reads the edges' gateways now (at start, so the first Hello already carries them). */
+  async refreshGateways(): Promise<void> {
+    this.#gateways.at = 0;
+    this.#edgeGateways();
+    await this.#reading;
+  }
+
   async info(): Promise<DomainInfo> {
-    const gateways = this.#deps.gateways();
+    const gateways = this.#edgeGateways();
     const first = gateways[0];
     return create(DomainInfoSchema, {
       id: this.#deps.domainId,
@@ -204,9 +251,10 @@ export async function createPeering(options: PeeringOptions): Promise<Peering> {
     catalogue: options.catalogue,
     edges: options.edges,
     version: options.version,
-    gateways: () => [],
   });
   await local.load();
+  // The edges' gateways are read in the background: an edge that is slow at start does not hold the agent up.
+  void local.refreshGateways();
   const read = async (file: string, field: string) => {
     try {
       return await readFile(file, "utf8");

@@ -5,19 +5,27 @@
  * it is back; a peer removed from the trust list by SIGHUP is refused from then on.
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
+import { Federation } from "../../gen/camino/v1/federation_pb.js";
+import { federationClientAuth } from "../../federation/call-auth.js";
+import { createFederationTrust } from "../../federation/federation-trust.js";
+import type { PublicJwks } from "../../federation/trust.js";
 import type { Peer } from "../../gen/camino/v1/types_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
-import { CAMINO, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { CAMINO, ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
 
 const run = promisify(execFile);
 let x: AgentProcess;
 let y: AgentProcess;
 let z: AgentProcess;
+let edge3: EmulatorProcess;
 
 async function api(agent: AgentProcess) {
   const headers = { authorization: `Bearer ${await agent.token(["catalogue:read"])}` };
@@ -44,14 +52,28 @@ async function peerBecomes(agent: AgentProcess, id: string, check: (p: Peer) => 
 const up = (p: Peer) => p.reachable && p.lastError === "" && !!p.info;
 
 beforeAll(async () => {
+  // domain-y has one emulated edge, so it has an east-west gateway and capacity to advertise.
+  edge3 = await startEmulatorProcess({ name: "edge-3", nodes: [{ name: "node-1", cpu: "4", memory: "8Gi" }] });
+  const edges = [{ name: "edge-3", server: edge3.url, repository: "edge-3-deploy", timeoutMs: 2000 }];
+  const repositories = [
+    { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") },
+    { name: "edge-3-deploy", role: "deployment", edge: "edge-3" },
+  ];
   [x, y, z] = await Promise.all(
-    ["domain-x", "domain-y", "domain-z"].map((domainId) => startAgentProcess({ domainId, federation: {} })),
+    ["domain-x", "domain-y", "domain-z"].map((domainId) =>
+      startAgentProcess({
+        domainId,
+        federation: {},
+        ...(domainId === "domain-y" ? { extraConfig: { edges }, repositories } : {}),
+      }),
+    ),
   );
   await Promise.all([x.setPeers([y, z]), y.setPeers([x, z]), z.setPeers([x, y])]);
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all([x, y, z].map((a) => a?.stop()));
+  await edge3?.stop();
 });
 
 describe("three domains discover each other", () => {
@@ -78,6 +100,39 @@ describe("three domains discover each other", () => {
         expect(peer.lastSeen).toBeDefined();
       }
     }
+  });
+
+  it("a peer's Hello carries one east-west gateway per edge network, read from its edges", async () => {
+    const peer = await peerBecomes(x, "domain-y", (p) => up(p) && (p.info?.gateways.length ?? 0) > 0);
+    expect(
+      peer.info?.gateways.map((g) => ({ edge: g.edge, network: g.network, address: g.address, port: g.port })),
+    ).toEqual([{ edge: "edge-3", network: "net-edge-3", address: "192.0.2.10", port: 15443 }]);
+  });
+
+  it("GetCatalogue answers a trusted peer with exported blueprints and capacity summed over the edges, nothing per edge", async () => {
+    const trust = createFederationTrust({
+      domainId: "domain-x",
+      ownKeys: {
+        current: () => ({ kid: x.key.kid, alg: x.key.alg, privateKey: x.key.privateKey }),
+        published: () => ({ keys: [x.key.publicJwk] }),
+      },
+      peers: [{ id: "domain-y", jwks: { keys: [y.key.publicJwk] } as PublicJwks }],
+    });
+    const ca = readFileSync(y.federationFiles?.caFile as string, "utf8");
+    const client = createClient(
+      Federation,
+      createGrpcTransport({
+        baseUrl: y.federationUrl as string,
+        nodeOptions: { ca },
+        interceptors: [federationClientAuth(trust, "domain-y")],
+      }),
+    );
+    const cat = await client.getCatalogue({});
+    expect(cat.capacity?.allocatable?.cpuMillis).toBe(4000n);
+    expect(cat.capacity?.allocatable?.memoryBytes).toBe(8n * 2n ** 30n);
+    expect(cat.entries.length).toBeGreaterThan(0);
+    expect(cat.entries.every((e) => e.exported && e.repository === "" && e.path === "")).toBe(true);
+    expect(JSON.stringify(cat.entries, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain("edge-3");
   });
 
   it("ListCatalogue with peers lists each peer's exported blueprints, marked with its domain, and nothing unexported", async () => {

@@ -212,9 +212,7 @@ export function linkUnits(
         units.push(unit(consumerEdge, "link-route", link.name, vs));
       }
     } else if (placement === "cross-domain") {
-      notes.push(
-        "generated from the peer's segment offer (planCrossDomainConsumer / planCrossDomainProvider) once segments are proposed",
-      );
+      notes.push("waiting for the peer's segment offer: its objects are generated from it");
     } else {
       const provider = link.to as ProviderEnd;
       const providerEdge = provider.edge;

@@ -14,6 +14,7 @@ import type { HydrationCache } from "../cad/hydration-cache.js";
 import type { EdgeRegistry } from "../edge/edge-registry.js";
 import type { EdgeMesh } from "../edge/mesh-install.js";
 import type { LinkProtocol, LoadBalancer } from "../intent/model.js";
+import { planCrossDomainConsumer, SegmentOfferError, type SegmentOffer } from "./cross-domain.js";
 import { linkUnits } from "./link-units.js";
 import { hydrateUnits } from "./network-hydrator.js";
 
@@ -63,6 +64,12 @@ export interface NetworkPlanInput {
   links: readonly PlacedLink[];
   /** Edge → its deployment repository (recorded in each network package's IESD). */
   repositories: ReadonlyMap<string, string>;
+  /**
+   * The peers' offers for the links into their domains (federation's ProposeSegment answers). A cross-domain
+   * link whose peer has an offer gets its consumer side ({@link planCrossDomainConsumer}); without one it gets
+   * nothing yet, and the plan says so.
+   */
+  offers?: readonly SegmentOffer[];
 }
 
 /** Files for the chain's links: edge → (repository path → text), under `<intent>/_chain/`. */
@@ -154,6 +161,26 @@ export function createNetworkManager(options: NetworkManagerOptions): NetworkMan
       }
       const meshes = await Promise.all([...remoteEdges].sort().map((e) => options.mesh(e, signal)));
       const planned = linkUnits(input, { trustDomain, meshes: new Map(meshes.map((m) => [m.edge, m])) });
+      for (const l of input.links) {
+        const to = l.to;
+        const offer = "external" in to ? undefined : input.offers?.find((o) => o.domain === to.domain);
+        const lp = planned.links.find((x) => x.link === l.name);
+        if (!offer || !lp || lp.placement !== "cross-domain" || !l.from.edge) continue;
+        try {
+          const consumer = planCrossDomainConsumer(l, offer, input.intent);
+          planned.units.push(...consumer.units);
+          lp.edges = [l.from.edge];
+          lp.note = [`through ${offer.domain}'s offer`, ...consumer.notes].join("; ");
+        } catch (err) {
+          if (!(err instanceof SegmentOfferError)) throw err;
+          const why = err.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+          planned.problems.push({
+            package: l.from.package,
+            edge: l.from.edge,
+            message: `link ${l.name}: ${offer.domain}'s offer cannot be used: ${why}`,
+          });
+        }
+      }
       const hydrated = await hydrateUnits(planned.units, input, options, signal);
       return { ...hydrated, links: planned.links, problems: planned.problems, meshes };
     },

@@ -674,9 +674,44 @@ describe("an end in a peer domain (hand-made offers)", () => {
     expect(attempt("domain-y.camino/ns/chain/sa/cnf2")).toBe("accepted");
   });
 
-  it("the planner's own path leaves a link into a peer domain to the offer", async () => {
-    const p = await plan([outgoing]);
-    expect([...p.files.keys()]).toEqual([]);
-    expect(p.links[0]).toMatchObject({ placement: "cross-domain", edges: [] });
+  it("through the Network Manager: nothing without the peer's offer; with it, the consumer side; a bad offer, a placement reason", async () => {
+    const waiting = await plan([outgoing]);
+    expect([...waiting.files.keys()]).toEqual([]);
+    expect(waiting.links[0]).toMatchObject({
+      placement: "cross-domain",
+      edges: [],
+      note: "waiting for the peer's segment offer: its objects are generated from it",
+    });
+    const nm = manager();
+    const base = {
+      intent: NS,
+      revision: 1,
+      domain: DOMAIN,
+      links: [outgoing],
+      repositories: new Map([["edge-1", "edge-1-deploy"]]),
+    };
+    const offered = await nm.planLinks({ ...base, offers: [offer] });
+    expect(ids(objectsAt(offered.files, "edge-1"))).toEqual([
+      "DestinationRule/cnf2-cnf3-8080",
+      "NetworkPolicy/cnf2-cnf3-8080-egress",
+      "ServiceEntry/cnf2-cnf3-8080",
+      "VirtualService/cnf2-cnf3-8080",
+    ]);
+    expect(offered.links[0]).toMatchObject({ edges: ["edge-1"], note: "through domain-y's offer" });
+    const a = offer.addresses[0] as SegmentOffer["addresses"][0];
+    const bad = await nm.planLinks({
+      ...base,
+      offers: [{ ...offer, addresses: [{ ...a, spiffeIdentity: "spiffe://x/y" }] }],
+    });
+    expect([...bad.files.keys()]).toEqual([]);
+    expect(bad.problems).toEqual([
+      {
+        package: "cnf2",
+        edge: "edge-1",
+        message: expect.stringMatching(
+          /^link cnf2-cnf3-8080: domain-y's offer cannot be used: offeredAddresses\[0\]\.spiffeIdentity: /,
+        ),
+      },
+    ]);
   });
 });

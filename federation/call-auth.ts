@@ -9,6 +9,7 @@ import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { CaminoError, findError } from "../common/errors.js";
+import { MAX_FEDERATION_TOKEN_BYTES } from "./fed-token.js";
 import type { PeerTrust, VerifiedPeer } from "./trust.js";
 
 /** The verified peer of the current federation call, set by {@link federationServerAuth}. */
@@ -22,8 +23,6 @@ export interface FederationLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Bearer tokens longer than this are refused before they are parsed. */
-export const MAX_TOKEN_BYTES = 8 * 1024;
 
 /** The path of the first field along `message` that its schema does not know, or undefined. */
 export function unknownFieldPath(schema: DescMessage, message: Message): string | undefined {
@@ -75,8 +74,8 @@ async function authorise(
   method: string,
 ): Promise<VerifiedPeer> {
   if (!header) throw new CaminoError("ERR_PEER_TOKEN_MISSING", "missing authorization header (Bearer token)");
-  if (header.length > MAX_TOKEN_BYTES + 16)
-    throw new CaminoError("ERR_PEER_TOKEN_TOO_LARGE", `the token is over ${MAX_TOKEN_BYTES} bytes`);
+  if (header.length > MAX_FEDERATION_TOKEN_BYTES + 16)
+    throw new CaminoError("ERR_PEER_TOKEN_TOO_LARGE", `the token is over ${MAX_FEDERATION_TOKEN_BYTES} bytes`);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new CaminoError("ERR_PEER_TOKEN_MALFORMED", "authorization header must be `Bearer <token>`");
   const unknown = unknownFieldPath(schema, message);
@@ -108,7 +107,7 @@ function logRefusal(logger: FederationLogger, err: unknown, method: string, head
 /** The `iss` a token claims, unverified, for logs only (bounded; never the token). */
 function claimedIssuer(header: string | null): string {
   const payload = header?.split(" ")[1]?.split(".")[1];
-  if (!payload || payload.length > MAX_TOKEN_BYTES) return "unknown";
+  if (!payload || payload.length > MAX_FEDERATION_TOKEN_BYTES) return "unknown";
   try {
     const iss = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { iss?: unknown }).iss;
     return typeof iss === "string" ? iss.slice(0, 64) : "unknown";

@@ -23,7 +23,6 @@ export interface FederationLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-
 /** The path of the first field along `message` that its schema does not know, or undefined. */
 export function unknownFieldPath(schema: DescMessage, message: Message): string | undefined {
   return walk(reflect(schema, message), schema.name);

@@ -98,6 +98,7 @@ export async function runNetworkBenchmark(quick: boolean): Promise<NetworkFigure
         gateway: { address: `192.0.2.${i + 10}`, port: 15443, hostname: false },
         multiRoot: true,
         xdsAgent: true,
+        dnsProxy: true,
         problems: [],
       },
     ]),

@@ -28,6 +28,11 @@ export interface EdgeMesh {
   multiRoot: boolean;
   /** `PROXY_CONFIG_XDS_AGENT=true` in the mesh's default proxy metadata: proxies take trust bundles over xDS. */
   xdsAgent: boolean;
+  /**
+   * Istio's DNS proxying with address allocation (`ISTIO_META_DNS_CAPTURE` and `ISTIO_META_DNS_AUTO_ALLOCATE` in
+   * the mesh's default proxy metadata): how a ServiceEntry's host without a Kubernetes Service resolves in a pod.
+   */
+  dnsProxy: boolean;
   /** The ConfigMap (in istio-system) istiod merges into its mesh config (`SHARED_MESH_CONFIG`), if set. */
   sharedMeshConfig?: string;
   /** What is missing for links to other edges or domains, in words. */
@@ -68,14 +73,14 @@ function istiodEnv(d: Obj | undefined): Map<string, string> {
   return new Map((c?.env ?? []).map((e) => [e.name, e.value ?? ""]));
 }
 
-/** `defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT` of a mesh config text. */
-function xdsAgentOf(mesh: string | undefined): boolean {
-  if (!mesh) return false;
+/** `defaultConfig.proxyMetadata` of a mesh config text (empty when absent or unreadable). */
+function proxyMetadataOf(mesh: string | undefined): Record<string, unknown> {
+  if (!mesh) return {};
   try {
     const m = parseYaml(mesh) as { defaultConfig?: { proxyMetadata?: Record<string, unknown> } } | null;
-    return String(m?.defaultConfig?.proxyMetadata?.["PROXY_CONFIG_XDS_AGENT"] ?? "") === "true";
+    return m?.defaultConfig?.proxyMetadata ?? {};
   } catch {
-    return false;
+    return {};
   }
 }
 
@@ -91,7 +96,7 @@ export async function readEdgeMesh(edge: string, transport: EdgeTransport, signa
     readOrAbsent(transport, ref("apps/v1", "Deployment", "istiod", ISTIO_NAMESPACE), signal),
     readOrAbsent(transport, ref("v1", "ConfigMap", "istio", ISTIO_NAMESPACE), signal),
   ]);
-  const mesh: EdgeMesh = { edge, multiRoot: false, xdsAgent: false, problems: [] };
+  const mesh: EdgeMesh = { edge, multiRoot: false, xdsAgent: false, dnsProxy: false, problems: [] };
   const network = ns?.metadata?.labels?.[NETWORK_LABEL];
   if (network) mesh.network = network;
   else mesh.problems.push(`${ISTIO_NAMESPACE} has no ${NETWORK_LABEL} label`);
@@ -112,6 +117,9 @@ export async function readEdgeMesh(edge: string, transport: EdgeTransport, signa
   mesh.multiRoot = env.get("ISTIO_MULTIROOT_MESH") === "true";
   const shared = env.get("SHARED_MESH_CONFIG");
   if (shared) mesh.sharedMeshConfig = shared;
-  mesh.xdsAgent = xdsAgentOf(meshConfig?.data?.["mesh"]);
+  const metadata = proxyMetadataOf(meshConfig?.data?.["mesh"]);
+  const on = (k: string) => String(metadata[k] ?? "") === "true";
+  mesh.xdsAgent = on("PROXY_CONFIG_XDS_AGENT");
+  mesh.dnsProxy = on("ISTIO_META_DNS_CAPTURE") && on("ISTIO_META_DNS_AUTO_ALLOCATE");
   return mesh;
 }

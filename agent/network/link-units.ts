@@ -268,6 +268,10 @@ export function linkUnits(
           notes.push(
             `network ${ours?.network ?? "?"} → ${theirs.network ?? "?"} through ${gateway.address}:${gateway.port}`,
           );
+        if (ours && !ours.dnsProxy)
+          notes.push(
+            `edge ${consumerEdge}'s mesh does not proxy DNS (ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_AUTO_ALLOCATE): ${host} will not resolve there`,
+          );
         // Consumer edge: the provider's name resolves here (one ServiceEntry per host and port, shared by the
         // links that need it), the egress to the provider edge's gateway, and the link's own routing.
         share({

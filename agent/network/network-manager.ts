@@ -191,7 +191,14 @@ export function createNetworkManager(options: NetworkManagerOptions): NetworkMan
 export function meshReaderOf(edges: Pick<EdgeRegistry, "get">): MeshReader {
   return async (edge, signal) => {
     const client = edges.get(edge);
-    if (!client) return { edge, multiRoot: false, xdsAgent: false, problems: [`no Kubernetes connection to ${edge}`] };
+    if (!client)
+      return {
+        edge,
+        multiRoot: false,
+        xdsAgent: false,
+        dnsProxy: false,
+        problems: [`no Kubernetes connection to ${edge}`],
+      };
     return client.mesh(signal);
   };
 }

@@ -289,6 +289,7 @@ describe("a chain's network on two emulated edges", () => {
       gateway: { address: gatewayIp("edge-2"), port: 15443, hostname: false },
       multiRoot: true,
       xdsAgent: true,
+      dnsProxy: true,
       sharedMeshConfig: "camino-mesh-trust",
       problems: [],
     });

@@ -50,6 +50,7 @@ const MESHES: Record<string, EdgeMesh> = {
     gateway: { address: "192.0.2.11", port: 15443, hostname: false },
     multiRoot: true,
     xdsAgent: true,
+    dnsProxy: true,
     sharedMeshConfig: "camino-mesh-trust",
     problems: [],
   },
@@ -59,6 +60,7 @@ const MESHES: Record<string, EdgeMesh> = {
     gateway: { address: "192.0.2.22", port: 15443, hostname: false },
     multiRoot: true,
     xdsAgent: true,
+    dnsProxy: true,
     sharedMeshConfig: "camino-mesh-trust",
     problems: [],
   },
@@ -409,6 +411,14 @@ describe("split over two edges", () => {
       edges: ["edge-1", "edge-2"],
       note: "network net-1 → net-2 through 192.0.2.22:15443",
     });
+  });
+
+  it("says when the consumer's edge does not proxy DNS, so the provider's name would not resolve there", async () => {
+    const noDns = { ...MESHES, "edge-1": { ...(MESHES["edge-1"] as EdgeMesh), dnsProxy: false } };
+    const q = await plan([link(["ingress", "edge-1"], ["analytics", "edge-2", 9090], 8080, "http")], noDns);
+    expect(q.links[0]?.note).toContain(
+      "edge edge-1's mesh does not proxy DNS (ISTIO_META_DNS_CAPTURE, ISTIO_META_DNS_AUTO_ALLOCATE): analytics.chain.svc.cluster.local will not resolve there",
+    );
   });
 
   it("uses DNS resolution for a gateway named by a host, and says the egress rule cannot name it", async () => {

@@ -126,6 +126,7 @@ describe("an edge's multi-root install settings", () => {
     network: "net-1",
     multiRoot: true,
     xdsAgent: true,
+    dnsProxy: true,
     sharedMeshConfig: "camino-mesh-trust",
     problems: [],
   };

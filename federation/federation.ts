@@ -29,20 +29,30 @@ export interface LocalOnlyFederationOptions {
   domainId: string;
 }
 
-/** A federation component with no peers: placement in another domain is refused, segments cannot be made. */
-export function createLocalOnlyFederation(options: LocalOnlyFederationOptions): Federation {
-  const refuse = (domain: string) =>
-    `placement in peer domain ${JSON.stringify(domain)} is not available yet: this agent does not federate with peers (cross-domain placement arrives with federation)`;
+/**
+ * A segment broker that places nothing outside `domainId`: `canPlace` says why with `refuse(domain)`, and
+ * proposing or committing is refused the same way. Used until cross-domain segments exist.
+ */
+export function noSegments(domainId: string, refuse: (domain: string) => string): SegmentBroker {
   const unavailable = (domain: string): Promise<never> => Promise.reject(new Error(refuse(domain)));
   return {
+    canPlace: (domain) => (domain === domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
+    propose: (p) => unavailable(p.domain),
+    commit: (o) => unavailable(o.domain),
+    abort: async () => undefined,
+    terminate: async () => undefined,
+  };
+}
+
+/** A federation component with no peers: placement in another domain is refused, segments cannot be made. */
+export function createLocalOnlyFederation(options: LocalOnlyFederationOptions): Federation {
+  return {
     peers: { list: () => [], get: () => undefined },
-    segments: {
-      canPlace: (domain) => (domain === options.domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
-      propose: (p) => unavailable(p.domain),
-      commit: (o) => unavailable(o.domain),
-      abort: async () => undefined,
-      terminate: async () => undefined,
-    },
+    segments: noSegments(
+      options.domainId,
+      (domain) =>
+        `placement in peer domain ${JSON.stringify(domain)} is not available: this agent does not federate with peers (it has no federation section)`,
+    ),
     trust: undefined,
     async start() {},
     async close() {},

@@ -8,7 +8,7 @@ import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { Federation as FederationService } from "../gen/camino/v1/federation_pb.js";
 import type { DomainInfo } from "../gen/camino/v1/types_pb.js";
 import { federationServerAuth, type FederationLogger } from "./call-auth.js";
-import type { Federation } from "./federation.js";
+import { type Federation, noSegments } from "./federation.js";
 import { PeerRegistry, type RegistryPeer } from "./peer-registry.js";
 import { createPeeringService, type ExportedCatalogue } from "./peering-service.js";
 import type { PeerTrust } from "./trust.js";
@@ -62,7 +62,6 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
       ? `placement in peer domain ${JSON.stringify(domain)} is not available yet: cross-domain segments arrive with federation part 2`
       : `domain ${JSON.stringify(domain)} is neither this domain (${options.domainId}) nor a trusted peer`;
   };
-  const unavailable = (domain: string): Promise<never> => Promise.reject(new Error(refuse(domain)));
   return {
     peers: registry,
     trust: options.trust,
@@ -72,13 +71,7 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
       exportedCatalogue: options.exportedCatalogue,
     }),
     auth: federationServerAuth({ trust: options.trust, allowed: (p) => allowed.get(p), logger: options.logger }),
-    segments: {
-      canPlace: (domain) => (domain === options.domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
-      propose: (p) => unavailable(p.domain),
-      commit: (o) => unavailable(o.domain),
-      abort: async () => undefined,
-      terminate: async () => undefined,
-    },
+    segments: noSegments(options.domainId, refuse),
     setPeers,
     async start(signal) {
       registry.start(signal);

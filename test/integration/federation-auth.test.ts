@@ -234,23 +234,25 @@ describe("refusals have no side effect", () => {
   });
 });
 
+/** A valid federation token from domain-z (a second trusted peer) for a request's bytes. */
+const signAsZ = (request: Uint8Array) =>
+  new SignJWT({ rdg: requestDigest(request) })
+    .setProtectedHeader({ alg: z.key.alg, kid: z.key.kid, typ: "camino-fed+jwt" })
+    .setIssuer("domain-z")
+    .setAudience("domain-x")
+    .setIssuedAt()
+    .setExpirationTime("1m")
+    .setJti(crypto.randomUUID())
+    .sign(z.key.privateKey);
+
 describe("policy and limits", () => {
   it("a trusted peer asking what its policy denies gets PERMISSION_DENIED", async () => {
     const request = create(HelloRequestSchema, {});
-    const sign = (m: Uint8Array) =>
-      new SignJWT({ rdg: requestDigest(m) })
-        .setProtectedHeader({ alg: z.key.alg, kid: z.key.kid, typ: "camino-fed+jwt" })
-        .setIssuer("domain-z")
-        .setAudience("domain-x")
-        .setIssuedAt()
-        .setExpirationTime("1m")
-        .setJti(crypto.randomUUID())
-        .sign(z.key.privateKey);
     expect(
-      await codeOf(peerApi.hello(request, { headers: { authorization: `Bearer ${await sign(bytes(request))}` } })),
+      await codeOf(peerApi.hello(request, { headers: { authorization: `Bearer ${await signAsZ(bytes(request))}` } })),
     ).toBe("ok");
     const cat = await peerApi
-      .getCatalogue({}, { headers: { authorization: `Bearer ${await sign(new Uint8Array())}` } })
+      .getCatalogue({}, { headers: { authorization: `Bearer ${await signAsZ(new Uint8Array())}` } })
       .catch((e: unknown) => e);
     expect(ConnectError.from(cat).code).toBe(Code.PermissionDenied);
   });
@@ -260,14 +262,7 @@ describe("policy and limits", () => {
     const codes = await Promise.all(tokens.map((t) => codeOf(helloWith(t))));
     expect(codes.filter((c) => c === Code.ResourceExhausted).length).toBeGreaterThan(0);
     const request = create(HelloRequestSchema, {});
-    const token = await new SignJWT({ rdg: requestDigest(bytes(request)) })
-      .setProtectedHeader({ alg: z.key.alg, kid: z.key.kid, typ: "camino-fed+jwt" })
-      .setIssuer("domain-z")
-      .setAudience("domain-x")
-      .setIssuedAt()
-      .setExpirationTime("1m")
-      .setJti(crypto.randomUUID())
-      .sign(z.key.privateKey);
+    const token = await signAsZ(bytes(request));
     expect(await codeOf(peerApi.hello(request, { headers: { authorization: `Bearer ${token}` } }))).toBe("ok");
   });
 });

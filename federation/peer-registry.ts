@@ -66,6 +66,8 @@ interface Entry {
   failures: number;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** Unannounced key ids already logged. */
+  warned: Set<string>;
   /** Set when a refresh was asked for while a round ran. */
   again?: boolean;
   /** Aborts the entry's calls when it is removed or the registry closes. */
@@ -168,6 +170,7 @@ export class PeerRegistry implements PeerDirectory {
       peer,
       client: createClient(Federation, transport),
       keysRead: false,
+      warned: new Set(),
       failures: 0,
       controller: new AbortController(),
       status: {
@@ -222,6 +225,28 @@ export class PeerRegistry implements PeerDirectory {
     e.timer.unref?.();
   }
 
+  /**
+   * Logs (once per key) a key the peer serves in its JWKS that no signed announcement brought: it is not
+   * accepted. Only an announcement signed by a key already trusted adds one.
+   */
+  #unannounced(e: Entry, jwks: string, accepted: readonly string[]): void {
+    let served: string[];
+    try {
+      const keys = (JSON.parse(jwks) as { keys?: { kid?: unknown }[] }).keys ?? [];
+      served = keys.map((k) => (typeof k.kid === "string" ? k.kid : "")).filter((k) => k !== "");
+    } catch {
+      return;
+    }
+    for (const kid of served) {
+      if (accepted.includes(kid) || e.warned.has(kid)) continue;
+      e.warned.add(kid);
+      this.#options.logger.warn("peer serves a key no signed announcement brought; it is refused", {
+        peer: e.peer.id,
+        keyId: kid.slice(0, 64),
+      });
+    }
+  }
+
   /** One refresh round of a peer: its keys once, Hello, its key announcement, its catalogue when changed. */
   async #round(e: Entry): Promise<void> {
     const { callTimeoutMs } = this.#options;
@@ -266,6 +291,7 @@ export class PeerRegistry implements PeerDirectory {
           });
       }
       s.keyIds = this.#options.trust.keyIds(e.peer.id);
+      this.#unannounced(e, keys.jwks, s.keyIds);
       if (!s.catalogue || s.catalogue.digest !== info.catalogueDigest) {
         const cat = await e.client.getCatalogue({}, call);
         s.catalogue = { digest: cat.digest, entries: cat.entries, fetchedAt: new Date() };

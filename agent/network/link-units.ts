@@ -127,9 +127,9 @@ export function remoteEgressUnit(
     namespace,
     link: link.name,
     consumer: link.from.package,
-    "gateway-cidr": ip ? `${gateway.address}/32` : "0.0.0.0/0",
+    cidr: ip ? `${gateway.address}/32` : "0.0.0.0/0",
   };
-  if (gateway.port !== 15443) setters["gateway-port"] = String(gateway.port);
+  if (gateway.port !== 15443) setters["port"] = String(gateway.port);
   const u = unit(edge, "link-allow-remote", link.name, setters);
   if (ip) return { unit: u };
   return {
@@ -180,20 +180,33 @@ export function linkUnits(
       if (!consumerEdge) continue;
       const { host, port } = link.to.external;
       const ip = isIPv4(host);
-      units.push(
-        unit(consumerEdge, "link-external", link.name, {
-          namespace: ns,
-          link: link.name,
-          consumer: link.from.package,
-          hosts: list(host),
-          port: String(port),
-          protocol: isMeshed(link.protocol) ? externalPortProtocol(link.protocol) : networkProtocol(link.protocol),
-          resolution: ip ? "NONE" : "DNS",
-          addresses: ip ? list(`${host}/32`) : list(),
-          cidr: ip ? `${host}/32` : "0.0.0.0/0",
-          "network-protocol": networkProtocol(link.protocol),
-        }),
-      );
+      if (!isMeshed(link.protocol)) {
+        // No ServiceEntry: the mesh does not carry it. Only the egress rule to the endpoint on its port.
+        units.push(
+          unit(consumerEdge, "link-allow-remote", link.name, {
+            namespace: ns,
+            link: link.name,
+            consumer: link.from.package,
+            cidr: ip ? `${host}/32` : "0.0.0.0/0",
+            port: String(port),
+            protocol: networkProtocol(link.protocol),
+          }),
+        );
+      } else
+        units.push(
+          unit(consumerEdge, "link-external", link.name, {
+            namespace: ns,
+            link: link.name,
+            consumer: link.from.package,
+            hosts: list(host),
+            port: String(port),
+            protocol: externalPortProtocol(link.protocol),
+            resolution: ip ? "NONE" : "DNS",
+            addresses: ip ? list(`${host}/32`) : list(),
+            cidr: ip ? `${host}/32` : "0.0.0.0/0",
+            "network-protocol": networkProtocol(link.protocol),
+          }),
+        );
       if (!ip)
         notes.push(
           `${host} is a DNS name, which a NetworkPolicy cannot name: egress to port ${port} is open to any address, and the ServiceEntry names the host for the mesh`,

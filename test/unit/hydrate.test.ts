@@ -232,7 +232,6 @@ describe("hydratePackage", () => {
       "subject-alt-names": '["spiffe://domain-y.camino/ns/t/sa/default"]',
       "gateway-address": "192.0.2.10",
       "gateway-port": "15443",
-      "gateway-cidr": "192.0.2.10/32",
       "local-host": "b.t.svc.cluster.local",
       protocol: "TCP",
       "network-protocol": "TCP",

@@ -467,6 +467,17 @@ describe("split over two edges", () => {
 });
 
 describe("an external endpoint", () => {
+  it("gets only an egress rule on its protocol for a udp endpoint (no ServiceEntry: the mesh does not carry it)", async () => {
+    const p = await plan([link(["upf", "edge-1"], { external: { host: "198.51.100.7", port: 2152 } }, 2152, "udp")]);
+    const objects = objectsAt(p.files, "edge-1");
+    expect(ids(objects)).toEqual(["NetworkPolicy/upf-198.51.100.7-2152-egress"]);
+    expectTight(objects);
+    expect(objects[0]?.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: "198.51.100.7/32" } }], ports: [{ protocol: "UDP", port: 2152 }] },
+    ]);
+    expect(p.links[0]).toMatchObject({ placement: "external", meshed: false, edges: ["edge-1"] });
+  });
+
   it("gets a MESH_EXTERNAL ServiceEntry and an egress rule on its port: the address block for an IP, any address for a name", async () => {
     const p = await plan([
       link(["analytics", "edge-1"], { external: { host: "api.partner.example", port: 443 } }, 443, "tls"),

@@ -228,34 +228,32 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   ns("config-management-system");
   const eastWest = options.eastWest ?? defaultEastWest(options.name);
   ns("istio-system", { "topology.istio.io/network": eastWest.network });
-  {
-    store.put("/services", {
-      metadata: {
-        name: "istio-eastwestgateway",
-        namespace: "istio-system",
-        uid: "svc-istio-eastwestgateway",
-        creationTimestamp: stamp,
-        generation: 1,
-        labels: {
-          app: "istio-eastwestgateway",
-          istio: "eastwestgateway",
-          "topology.istio.io/network": eastWest.network,
-        },
+  store.put("/services", {
+    metadata: {
+      name: "istio-eastwestgateway",
+      namespace: "istio-system",
+      uid: "svc-istio-eastwestgateway",
+      creationTimestamp: stamp,
+      generation: 1,
+      labels: {
+        app: "istio-eastwestgateway",
+        istio: "eastwestgateway",
+        "topology.istio.io/network": eastWest.network,
       },
-      spec: {
-        type: "LoadBalancer",
-        selector: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
-        clusterIP: "10.96.0.15",
-        ports: [
-          { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
-          { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
-          { name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" },
-          { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" },
-        ],
-      },
-      status: { loadBalancer: { ingress: [{ ip: eastWest.address }] } },
-    });
-  }
+    },
+    spec: {
+      type: "LoadBalancer",
+      selector: { app: "istio-eastwestgateway", istio: "eastwestgateway" },
+      clusterIP: "10.96.0.15",
+      ports: [
+        { name: "status-port", port: 15021, targetPort: 15021, protocol: "TCP" },
+        { name: "tls", port: 15443, targetPort: 15443, protocol: "TCP" },
+        { name: "tls-istiod", port: 15012, targetPort: 15012, protocol: "TCP" },
+        { name: "tls-webhook", port: 15017, targetPort: 15017, protocol: "TCP" },
+      ],
+    },
+    status: { loadBalancer: { ingress: [{ ip: eastWest.address }] } },
+  });
   istioControlPlane(store, stamp, options.istio ?? {});
 
   let faults: Faults = { ...NO_FAULTS, ...options.faults };

@@ -90,7 +90,10 @@ export async function ensureDomainPki(options: {
   if (!(await exists(out.caFile))) await selfSigned(dir, "ca", `/O=CAMINO/CN=${options.domainId} federation CA`, days);
   if (!(await exists(out.certFile))) {
     await newKey("peer-key.pem", dir);
-    await openssl(["req", "-new", "-key", "peer-key.pem", "-subj", `/O=CAMINO/CN=${options.domainId}`, "-out", "peer.csr"], dir);
+    await openssl(
+      ["req", "-new", "-key", "peer-key.pem", "-subj", `/O=CAMINO/CN=${options.domainId}`, "-out", "peer.csr"],
+      dir,
+    );
     const san = options.hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
     await writeFile(
       join(dir, "peer.ext"),

@@ -44,9 +44,7 @@ calls finish, streams end, and the process exits 0.
         const file = values.config as string;
         loadConfig(file, io.env)
           .then((next) => agent.reload(next))
-          .catch((err: unknown) =>
-            io.stderr.write(`camino: SIGHUP: ${file} not applied: ${(err as Error).message}\n`),
-          );
+          .catch((err: unknown) => io.stderr.write(`camino: SIGHUP: ${file} not applied: ${(err as Error).message}\n`));
       });
     });
     return EXIT.OK;

@@ -45,7 +45,7 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
   let ca: string | undefined;
   beforeAll(async () => {
     agent = await startAgentProcess({ tls: mode === "tls" ? "tls" : false });
-    token = await agent.token(["intents:write", "catalogue:read"]);
+    token = await agent.token(["intents:write", "catalogue:read", "monitoring:read"]);
     ca = agent.pki?.ca;
   });
   afterAll(async () => {
@@ -101,7 +101,7 @@ describe.each([{ mode: "h2c" as const }, { mode: "tls" as const }])("the agent o
       await expect(
         grpcJsUnary(
           client,
-          "/camino.v1.DomainManager/ListPeers",
+          "/camino.v1.DomainManager/ListAlerts",
           HealthCheckRequestSchema,
           HealthCheckResponseSchema,
           {},

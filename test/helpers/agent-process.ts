@@ -179,7 +179,10 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       writeFileSync(configFile, stringify(config));
       const before = run.logs.length;
       process.kill(run.child.pid as number, "SIGHUP");
-      await until(() => run.logs.slice(before).some((l) => l["msg"] === "trust list reloaded"), "trust list reloaded");
+      await until(
+        () => run.logs.slice(before).some((l) => l["msg"] === "trust list reloaded"),
+        () => `trust list reloaded; the agent logged since: ${JSON.stringify(run.logs.slice(before)).slice(0, 4000)}`,
+      );
     },
     async restart(whileDown) {
       await run.stop("SIGTERM");
@@ -207,11 +210,11 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   return agent;
 }
 
-/** Polls `check` every 20 ms until it holds, for at most 15 s. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 15_000;
+/** Polls `check` every 20 ms until it holds, for at most 30 s. */
+async function until(check: () => boolean, what: () => string): Promise<void> {
+  const end = Date.now() + 30_000;
   while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

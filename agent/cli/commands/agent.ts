@@ -22,30 +22,39 @@ calls finish, streams end, and the process exits 0.
       return EXIT.OK;
     }
     if (!values.config) throw new UsageError("--config is required");
-    const config = await loadConfig(values.config, io.env);
-    const agent = await startAgent({ config });
+    const file = values.config;
+    const config = await loadConfig(file, io.env);
+    // SIGHUP is taken from the start (its default would end the process): one that arrives while the agent
+    // is starting is applied as soon as it listens.
+    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+    let reloadPending = false;
+    let stopping = false;
+    const reload = (running: NonNullable<typeof agent>) =>
+      loadConfig(file, io.env)
+        .then((next) => running.reload(next))
+        .catch((err: unknown) => io.stderr.write(`camino: SIGHUP: ${file} not applied: ${(err as Error).message}\n`));
+    process.on("SIGHUP", () => {
+      if (stopping) return;
+      if (agent) void reload(agent);
+      else reloadPending = true;
+    });
+    agent = await startAgent({ config });
+    const running = agent;
+    if (reloadPending) void reload(running);
     await new Promise<void>((resolve) => {
-      let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
           io.stderr.write(`camino: ${signal} again, exiting now\n`);
           process.exit(EXIT.ERROR);
         }
         stopping = true;
-        agent.close().then(resolve, (err: unknown) => {
+        running.close().then(resolve, (err: unknown) => {
           io.stderr.write(`camino: shutdown failed: ${(err as Error).message}\n`);
           process.exit(EXIT.ERROR);
         });
       };
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
-      process.on("SIGHUP", () => {
-        if (stopping) return;
-        const file = values.config as string;
-        loadConfig(file, io.env)
-          .then((next) => agent.reload(next))
-          .catch((err: unknown) => io.stderr.write(`camino: SIGHUP: ${file} not applied: ${(err as Error).message}\n`));
-      });
     });
     return EXIT.OK;
   },

@@ -72,6 +72,8 @@ const NEEDED: Record<string, string[]> = {
   openssl: ["openssl", "version"],
   prometheus: ["prometheus", "--version"],
   graphviz: ["dot", "-V"],
+  "redis-server": ["redis-server", "--version"],
+  influxdb: ["influxd", "version"],
 };
 
 function works(cmd: string[]): boolean {

@@ -103,6 +103,8 @@ export const ERROR_CODES = {
   ERR_PEER_INCOMPATIBLE: "precondition",
   ERR_PEER_KEYS_INVALID: "invalid",
   ERR_ANNOUNCEMENT_INVALID: "invalid",
+  // Monitoring
+  ERR_MONITORING_UNAVAILABLE: "unavailable",
   // The process
   ERR_LISTEN: "unavailable",
   ERR_ADDRESS_IN_USE: "unavailable",

@@ -2,7 +2,7 @@
  * The peer registry against a peer served in process: keys change only by a signed announcement. A key the peer
  * serves in its JWKS without an announcement signed by a key already trusted is not accepted (a token it signs
  * is refused) and is logged once; an announced one is accepted. A peer that answers Hello as another domain
- * is not trusted.
+ * is not trusted; one speaking another federation API version is reported incompatible and not called further.
  */
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -26,7 +26,9 @@ let current: GeneratedKey;
 let extra: GeneratedKey;
 let self: GeneratedKey;
 /** What the served peer answers: its id in Hello, its JWKS, and the keys its announcement lists. */
-const peer = { id: "domain-m", served: [] as JWK[], announced: [] as JWK[] };
+const peer = { id: "domain-m", version: "camino.v1/1", served: [] as JWK[], announced: [] as JWK[] };
+/** Calls the served peer answered, by method. */
+const calls = { hello: 0, getKeys: 0, getCatalogue: 0 };
 const warnings: Record<string, unknown>[] = [];
 const logger = {
   debug() {},
@@ -43,17 +45,26 @@ beforeAll(async () => {
   const handler = connectNodeAdapter({
     routes: (router) =>
       router.service(Federation, {
-        hello: () => ({ callee: create(DomainInfoSchema, { id: peer.id, federationApiVersion: "camino.v1/1" }) }),
-        getKeys: async () => ({
-          jwks: JSON.stringify({ keys: peer.served }),
-          announcement: await signAnnouncement({
-            key: { kid: current.kid, alg: current.alg, privateKey: currentKey },
-            issuer: "domain-m",
-            issuedAt: Math.floor(Date.now() / 1000),
-            keys: peer.announced as never,
-          }),
-        }),
-        getCatalogue: () => ({ digest: "", entries: [] }),
+        hello: () => {
+          calls.hello++;
+          return { callee: create(DomainInfoSchema, { id: peer.id, federationApiVersion: peer.version }) };
+        },
+        getKeys: async () => {
+          calls.getKeys++;
+          return {
+            jwks: JSON.stringify({ keys: peer.served }),
+            announcement: await signAnnouncement({
+              key: { kid: current.kid, alg: current.alg, privateKey: currentKey },
+              issuer: "domain-m",
+              issuedAt: Math.floor(Date.now() / 1000),
+              keys: peer.announced as never,
+            }),
+          };
+        },
+        getCatalogue: () => {
+          calls.getCatalogue++;
+          return { digest: "", entries: [] };
+        },
       }),
   });
   server = http2.createServer(handler);
@@ -159,6 +170,27 @@ describe("peer keys change only by signed announcement", () => {
     } finally {
       await registry.close();
       peer.id = "domain-m";
+    }
+  });
+});
+
+describe("federation API versions", () => {
+  it("a peer speaking another federation API is reported incompatible and called no further than Hello", async () => {
+    peer.version = "camino.v2/1";
+    const { registry } = await registryFor();
+    try {
+      const before = { ...calls };
+      const status = await registry.refresh("domain-m");
+      expect(status.compatible).toBe(false);
+      expect(status.healthy).toBe(false);
+      expect(status.reachable).toBe(true);
+      expect(status.lastError).toMatch(/speaks federation API camino\.v2\/1; this agent speaks camino\.v1\/1/);
+      expect(calls.hello).toBe(before.hello + 1);
+      expect(calls.getKeys).toBe(before.getKeys);
+      expect(calls.getCatalogue).toBe(before.getCatalogue);
+    } finally {
+      await registry.close();
+      peer.version = "camino.v1/1";
     }
   });
 });

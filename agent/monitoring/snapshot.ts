@@ -23,6 +23,11 @@ export interface EdgeFigures {
   used: Usage;
   /** allocatable − requested, never below zero. */
   free: Usage;
+  /**
+   * allocatable − max(requested, used), never below zero: what is neither promised nor measured in use. The
+   * "monitoring" capacity source of admission reads this. Absent when the edge was not read.
+   */
+  headroom?: Usage;
 }
 
 /** One deployed package's workload figures on one edge. */

@@ -10,6 +10,9 @@ import type { LiveDeployment } from "./deployment-store.js";
 /** Told of each event of one intent. */
 export type EventListener = (e: EventRecord) => void;
 
+/** Told of every event of every intent, with the deployment's record (the agent's own metrics). */
+export type EventTap = (record: DeploymentRecord, e: EventRecord) => void;
+
 /** What a watcher is sent: the deployment's record as it is now, and the event. */
 export interface WatchedEvent {
   record: DeploymentRecord;
@@ -18,6 +21,7 @@ export interface WatchedEvent {
 
 export class EventBus {
   readonly #listeners = new Map<string, Set<EventListener>>();
+  readonly #taps = new Set<EventTap>();
 
   /** Listens to one intent's events until the returned function is called. */
   subscribe(intent: string, listener: EventListener): () => void {
@@ -33,6 +37,12 @@ export class EventBus {
     };
   }
 
+  /** Listens to every intent's events until the returned function is called. A tap must not throw. */
+  tap(listener: EventTap): () => void {
+    this.#taps.add(listener);
+    return () => void this.#taps.delete(listener);
+  }
+
   /**
    * Publishes an event of `record`'s deployment: kept in the record (the last {@link MAX_EVENTS_KEPT}) unless
    * `keep` is false, and sent to the intent's listeners.
@@ -43,6 +53,7 @@ export class EventBus {
       if (record.events.length > MAX_EVENTS_KEPT) record.events.splice(0, record.events.length - MAX_EVENTS_KEPT);
     }
     for (const l of this.#listeners.get(record.intent) ?? []) l(e);
+    for (const t of this.#taps) t(record, e);
   }
 
   /** Wakes the intent's watchers to see that its run is over (an event not kept, not sent on). */

@@ -406,18 +406,32 @@ function deploymentFamilies(store: ObjectStore): Family[] {
     ],
   ];
   const deployments = store.list("apps/deployments");
-  return fields.map(([name, help, value]) => {
-    const f = family(name, help);
-    for (const d of deployments)
-      f.samples.push({
-        labels: [
-          ["namespace", str(d, "metadata", "namespace")],
-          ["deployment", str(d, "metadata", "name")],
-        ],
-        value: value(d),
-      });
-    return f;
-  });
+  // As with `--metric-labels-allowlist=deployments=[*]`: how a monitoring join finds a Deployment's package.
+  const labels = family("kube_deployment_labels", "Kubernetes labels converted to Prometheus labels.");
+  for (const d of deployments)
+    labels.samples.push({
+      labels: [
+        ["namespace", str(d, "metadata", "namespace")],
+        ["deployment", str(d, "metadata", "name")],
+        ...mapToPrometheusLabels("label", stringMap(d, "metadata", "labels")),
+      ],
+      value: 1,
+    });
+  return [
+    labels,
+    ...fields.map(([name, help, value]) => {
+      const f = family(name, help);
+      for (const d of deployments)
+        f.samples.push({
+          labels: [
+            ["namespace", str(d, "metadata", "namespace")],
+            ["deployment", str(d, "metadata", "name")],
+          ],
+          value: value(d),
+        });
+      return f;
+    }),
+  ];
 }
 
 function namespaceFamilies(store: ObjectStore): Family[] {
@@ -462,7 +476,7 @@ function replicaSetFamilies(store: ObjectStore): Family[] {
 /**
  * The kube-state-metrics v2 view of the store: `kube_node_*` (info, allocatable, capacity, conditions),
  * `kube_pod_*` (info, owner, labels, phase, ready, container requests and limits), `kube_deployment_*`
- * (spec and status replicas, generations), `kube_replicaset_owner` and `kube_namespace_status_phase`.
+ * (labels, spec and status replicas, generations), `kube_replicaset_owner` and `kube_namespace_status_phase`.
  * CPU in cores (`unit="core"`), memory in bytes (`unit="byte"`), pods as `unit="integer"`.
  */
 export function renderKubeStateMetrics(store: ObjectStore): string {

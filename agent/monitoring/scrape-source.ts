@@ -1,0 +1,228 @@
+/**
+ * The embedded metrics source: each edge's kube-state-metrics and cAdvisor endpoints, scraped directly (no
+ * Prometheus), parsed as the text exposition format. CPU use is a rate of a counter, so it takes two readings:
+ * the previous cAdvisor reading of each edge is kept, and an edge read for the first time is read a second time
+ * after `firstRateWindowMs` so its first snapshot has rates too.
+ */
+import { CaminoError } from "../../common/errors.js";
+import { emptyReading, figuresOf, unreachableEdge, type EdgeReading } from "./edge-figures.js";
+import { parseExposition, type Exposition } from "./exposition-parser.js";
+import type { EdgeFigures, MetricsSource, MonitoringSnapshot, WorkloadFigures } from "./snapshot.js";
+
+/** Where one edge's metrics are scraped. */
+export interface ScrapeTarget {
+  edge: string;
+  /** kube-state-metrics' `/metrics` URL. */
+  kubeStateMetrics: string;
+  /** The kubelet's cAdvisor URL (`/metrics/cadvisor`), or an API server's node proxy to it. */
+  cadvisor: string;
+  /** Sent as `Authorization: Bearer …` when given. */
+  bearerToken?: string;
+}
+
+export interface ScrapeSourceOptions {
+  /** This domain's id (the domain of workloads whose pods carry no `camino.io/domain`). */
+  domainId: string;
+  /** The edges' endpoints (read on every snapshot, so a reload can change them). */
+  targets: () => readonly ScrapeTarget[];
+  /** Per-request timeout in ms. Default 5000. */
+  timeoutMs?: number;
+  /** The wait between an edge's two first cAdvisor readings, in ms. Default 1000. */
+  firstRateWindowMs?: number;
+  /** Clock, in ms. Default Date.now. */
+  now?: () => number;
+  /** HTTP client. Default global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** Counter readings of one edge: container id → cumulative CPU seconds, and when they were read. */
+interface CpuReading {
+  atMs: number;
+  counters: Map<string, { pod: string; seconds: number }>;
+}
+
+const podKey = (l: Readonly<Record<string, string>>): string => `${l["namespace"] ?? ""}/${l["pod"] ?? ""}`;
+
+function cpuReadingOf(cadvisor: Exposition, atMs: number): CpuReading {
+  const counters = new Map<string, { pod: string; seconds: number }>();
+  for (const s of cadvisor.get("container_cpu_usage_seconds_total") ?? []) {
+    if (!s.labels["container"]) continue;
+    const id = `${podKey(s.labels)}/${s.labels["container"]}/${s.labels["id"] ?? ""}`;
+    counters.set(id, { pod: podKey(s.labels), seconds: s.value });
+  }
+  return { atMs, counters };
+}
+
+/** Per-pod CPU rate in cores between two readings; a counter that went down was reset (Prometheus' rate()). */
+export function cpuRates(prev: CpuReading, next: CpuReading): Map<string, number> {
+  const out = new Map<string, number>();
+  const seconds = (next.atMs - prev.atMs) / 1000;
+  if (seconds <= 0) return out;
+  for (const [id, c] of next.counters) {
+    const before = prev.counters.get(id);
+    if (!before) continue;
+    const increase = c.seconds >= before.seconds ? c.seconds - before.seconds : c.seconds;
+    out.set(c.pod, (out.get(c.pod) ?? 0) + increase / seconds);
+  }
+  return out;
+}
+
+const one = (e: Exposition, name: string) => e.get(name) ?? [];
+
+/** kube-state-metrics and per-pod usage → an {@link EdgeReading}. */
+export function readingOf(ksm: Exposition, cadvisor: Exposition, cpu: Map<string, number>): EdgeReading {
+  const r = emptyReading();
+  const ready = new Set(
+    one(ksm, "kube_node_status_condition")
+      .filter((s) => s.labels["condition"] === "Ready" && s.labels["status"] === "true" && s.value === 1)
+      .map((s) => s.labels["node"] ?? ""),
+  );
+  for (const s of one(ksm, "kube_node_status_allocatable")) {
+    const name = s.labels["node"] ?? "";
+    const n = r.nodes.get(name) ?? { ready: ready.has(name), cpuCores: 0, memoryBytes: 0 };
+    if (s.labels["resource"] === "cpu") n.cpuCores = s.value;
+    if (s.labels["resource"] === "memory") n.memoryBytes = s.value;
+    r.nodes.set(name, n);
+  }
+  const pod = (key: string) => {
+    let p = r.pods.get(key);
+    if (!p) {
+      p = {
+        node: "",
+        phase: "",
+        ready: false,
+        intent: "",
+        package: "",
+        domain: "",
+        requests: { cpuCores: 0, memoryBytes: 0 },
+        limits: { cpuCores: 0, memoryBytes: 0 },
+      };
+      r.pods.set(key, p);
+    }
+    return p;
+  };
+  for (const s of one(ksm, "kube_pod_info")) pod(podKey(s.labels)).node = s.labels["node"] ?? "";
+  for (const s of one(ksm, "kube_pod_status_phase"))
+    if (s.value === 1) pod(podKey(s.labels)).phase = s.labels["phase"] ?? "";
+  for (const s of one(ksm, "kube_pod_status_ready"))
+    if (s.labels["condition"] === "true" && s.value === 1) pod(podKey(s.labels)).ready = true;
+  for (const s of one(ksm, "kube_pod_labels")) {
+    const p = pod(podKey(s.labels));
+    p.intent = s.labels["label_camino_io_intent"] ?? "";
+    p.package = s.labels["label_camino_io_package"] ?? "";
+    p.domain = s.labels["label_camino_io_domain"] ?? "";
+  }
+  for (const [family, field] of [
+    ["kube_pod_container_resource_requests", "requests"],
+    ["kube_pod_container_resource_limits", "limits"],
+  ] as const) {
+    for (const s of one(ksm, family)) {
+      const p = pod(podKey(s.labels));
+      if (s.labels["resource"] === "cpu") p[field].cpuCores += s.value;
+      if (s.labels["resource"] === "memory") p[field].memoryBytes += s.value;
+    }
+  }
+  const memory = new Map<string, number>();
+  for (const s of one(cadvisor, "container_memory_working_set_bytes"))
+    if (s.labels["container"]) memory.set(podKey(s.labels), (memory.get(podKey(s.labels)) ?? 0) + s.value);
+  for (const key of new Set([...memory.keys(), ...cpu.keys()]))
+    r.usage.set(key, { cpuCores: cpu.get(key) ?? 0, memoryBytes: memory.get(key) ?? 0 });
+  const deploymentKey = (l: Readonly<Record<string, string>>) => `${l["namespace"] ?? ""}/${l["deployment"] ?? ""}`;
+  const desired = new Map(one(ksm, "kube_deployment_spec_replicas").map((s) => [deploymentKey(s.labels), s.value]));
+  const available = new Map(
+    one(ksm, "kube_deployment_status_replicas_available").map((s) => [deploymentKey(s.labels), s.value]),
+  );
+  for (const s of one(ksm, "kube_deployment_labels")) {
+    const intent = s.labels["label_camino_io_intent"];
+    const pkg = s.labels["label_camino_io_package"];
+    if (!intent || !pkg) continue;
+    const key = deploymentKey(s.labels);
+    r.deployments.push({
+      intent,
+      package: pkg,
+      domain: s.labels["label_camino_io_domain"] ?? "",
+      desired: desired.get(key) ?? 0,
+      available: available.get(key) ?? 0,
+    });
+  }
+  return r;
+}
+
+/** The direct-scrape {@link MetricsSource}. */
+export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const firstWindowMs = options.firstRateWindowMs ?? 1000;
+  const now = options.now ?? Date.now;
+  const http = options.fetch ?? fetch;
+  const previous = new Map<string, CpuReading>();
+
+  async function get(
+    url: string,
+    target: ScrapeTarget,
+    signal: AbortSignal,
+  ): Promise<{ body: Exposition; atMs: number }> {
+    const started = now();
+    const res = await http(url, {
+      headers: {
+        accept: "text/plain;version=0.0.4",
+        ...(target.bearerToken ? { authorization: `Bearer ${target.bearerToken}` } : {}),
+      },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+    });
+    const text = await res.text();
+    // The counter was read somewhere between sending and the answer: the middle is the best guess.
+    const atMs = (started + now()) / 2;
+    if (!res.ok) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`);
+    return { body: parseExposition(text), atMs };
+  }
+
+  async function readEdge(target: ScrapeTarget, signal: AbortSignal): Promise<EdgeReading> {
+    const [ksm, cad] = await Promise.all([
+      get(target.kubeStateMetrics, target, signal),
+      get(target.cadvisor, target, signal),
+    ]);
+    let reading = cpuReadingOf(cad.body, cad.atMs);
+    let body = cad.body;
+    let prev = previous.get(target.edge);
+    if (!prev) {
+      prev = reading;
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, firstWindowMs);
+        signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+      });
+      const again = await get(target.cadvisor, target, signal);
+      body = again.body;
+      reading = cpuReadingOf(again.body, again.atMs);
+    }
+    previous.set(target.edge, reading);
+    return readingOf(ksm.body, body, cpuRates(prev, reading));
+  }
+
+  return {
+    name: "scrape",
+    async snapshot(signal) {
+      const targets = options.targets();
+      const at = new Date(now());
+      const results = await Promise.allSettled(targets.map((t) => readEdge(t, signal)));
+      if (signal.aborted) throw new CaminoError("ERR_CANCELLED", "the monitoring snapshot was cancelled");
+      const edges: EdgeFigures[] = [];
+      const workloads: WorkloadFigures[] = [];
+      results.forEach((r, i) => {
+        const edge = (targets[i] as ScrapeTarget).edge;
+        if (r.status === "rejected") {
+          previous.delete(edge);
+          edges.push(unreachableEdge(edge));
+          return;
+        }
+        const f = figuresOf(edge, options.domainId, r.value);
+        edges.push(f.edge);
+        workloads.push(...f.workloads);
+      });
+      if (targets.length > 0 && edges.every((e) => !e.reachable))
+        throw new CaminoError("ERR_MONITORING_UNAVAILABLE", "no edge's metrics endpoints could be read", {
+          data: { source: "scrape", edges: targets.length },
+        });
+      return { at, source: "scrape", edges, workloads, links: [] } satisfies MonitoringSnapshot;
+    },
+  };
+}

@@ -162,6 +162,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
   const hydration = new HydrationCache();
   const network = createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) });
+  // The agent's own /metrics: made before monitoring, whose label cache reports its lookups to it.
+  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   const monitoring = createNoMonitoring();
   await components.start<Component>({
     name: "monitoring",
@@ -190,6 +192,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     failpoints,
     lifecycle,
   });
+  metrics.observeLifecycle(deployments.events);
+  metrics.observeState({ deployments, edges: () => edges.list(), peers: () => federation.peers.list() });
   await components.start<Component>({
     name: "lifecycle",
     start: (signal) => deployments.start(signal),
@@ -197,7 +201,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   });
 
   // server: routes, the connect adapter and the two listeners.
-  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes read it lazily.
   const domainManager = {

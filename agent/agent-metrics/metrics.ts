@@ -1,14 +1,35 @@
 /**
  * The agent's Prometheus metrics, served on the HTTP/1.1 port at /metrics. One registry per agent (no
  * global state), so several agents in one process — the embedded demo, tests — do not mix their figures.
+ * RPCs are counted by the interceptor below; the lifecycle's figures come from its event bus
+ * (lifecycle-metrics.ts); intents, packages, edges and peers are read at each scrape (state-metrics.ts); the
+ * label cache reports its lookups through {@link CacheMetrics}. docs and deploy/grafana name every metric.
  */
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { EventBus } from "../orchestration/event-bus.js";
+import { createLifecycleMetrics } from "./lifecycle-metrics.js";
+import { createStateMetrics, type StateSources } from "./state-metrics.js";
 
-export interface AgentMetrics {
+export type { StateSources } from "./state-metrics.js";
+
+/** What the label cache (agent/monitoring) reports to the agent's metrics. */
+export interface CacheMetrics {
+  /**
+   * Counts label-cache lookups: `count` pod identifiers looked up at once (an MGET), all hits or all misses.
+   * @example metrics.cacheLookup(true); metrics.cacheLookup(false, misses);
+   */
+  cacheLookup(hit: boolean, count?: number): void;
+}
+
+export interface AgentMetrics extends CacheMetrics {
   readonly registry: Registry;
   /** Records every call: count, duration, gRPC code, and calls in flight. */
   readonly interceptor: Interceptor;
+  /** Feeds the lifecycle's histograms and counters from every event of `bus`; returns the unsubscribe. */
+  observeLifecycle(bus: EventBus): () => void;
+  /** Sets what the intent, package, edge and peer gauges are read from at each scrape. */
+  observeState(sources: StateSources): void;
 }
 
 export interface MetricsOptions {
@@ -42,8 +63,8 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
   });
   const duration = new Histogram({
     name: "camino_rpc_duration_seconds",
-    help: "Time to the response headers of unary calls (and to the end of streams), by method.",
-    labelNames: ["service", "method"],
+    help: "Time to the response of unary calls (and to the end of streams), by method and status code.",
+    labelNames: ["service", "method", "code"],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [registry],
   });
@@ -54,6 +75,17 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     registers: [registry],
   });
 
+  const cacheLookups = new Counter({
+    name: "camino_label_cache_lookups_total",
+    help: "Pod identifiers looked up in the label cache, by result (hit: found; miss: not cached).",
+    labelNames: ["result"],
+    registers: [registry],
+  });
+  cacheLookups.inc({ result: "hit" }, 0);
+  cacheLookups.inc({ result: "miss" }, 0);
+  const lifecycle = createLifecycleMetrics(registry);
+  const state = createStateMetrics(registry);
+
   const interceptor: Interceptor = (next) => async (req) => {
     const labels = { service: req.service.typeName, method: req.method.name };
     const stop = duration.startTimer(labels);
@@ -62,14 +94,15 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     try {
       res = await next(req);
     } catch (err) {
+      const code = codeName(err);
       inFlight.dec(labels);
-      stop();
-      calls.inc({ ...labels, code: codeName(err) });
+      stop({ code });
+      calls.inc({ ...labels, code });
       throw err;
     }
     if (!res.stream) {
       inFlight.dec(labels);
-      stop();
+      stop({ code: "OK" });
       calls.inc({ ...labels, code: "OK" });
       return res;
     }
@@ -83,11 +116,21 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
         throw err;
       } finally {
         inFlight.dec(labels);
-        stop();
+        stop({ code });
         calls.inc({ ...labels, code });
       }
     }
     return { ...res, message: counted() } as StreamResponse;
   };
-  return { registry, interceptor };
+  return {
+    registry,
+    interceptor,
+    observeLifecycle: (bus) => lifecycle.observe(bus),
+    observeState: (sources) => state.observe(sources),
+    cacheLookup(hit, count = 1) {
+      if (!Number.isInteger(count) || count < 0)
+        throw new TypeError(`cacheLookup: count must be a whole number ≥ 0 (is ${count})`);
+      cacheLookups.inc({ result: hit ? "hit" : "miss" }, count);
+    },
+  };
 }

@@ -20,6 +20,7 @@ import { FEDERATION_DEFAULTS, parseFederationSection, type FederationConfig } fr
 import { LIFECYCLE_DEFAULTS, parseLifecycleSection, type LifecycleConfig } from "./lifecycle-section.js";
 import { parseLimitsSection } from "./limits-section.js";
 import { LOG_DEFAULTS, parseLogSection, type LogConfig } from "./log-section.js";
+import { MONITORING_DEFAULTS, parseMonitoringSection, type MonitoringConfig } from "./monitoring-section.js";
 import { parseRepositoriesSection, REPOSITORY_DEFAULTS, type ConfiguredRepository } from "./repositories-section.js";
 import { parseServerSection, SERVER_DEFAULTS, type ServerConfig } from "./server-section.js";
 
@@ -30,6 +31,7 @@ export type { ConfiguredEdge } from "./edges-section.js";
 export type { ConfiguredPeer, FederationConfig } from "./federation-section.js";
 export type { LifecycleConfig } from "./lifecycle-section.js";
 export type { LogConfig, LogFormat } from "./log-section.js";
+export type { MonitoringConfig } from "./monitoring-section.js";
 export type { ConfiguredRepository } from "./repositories-section.js";
 export type { ListenerConfig, ServerConfig, TlsConfig } from "./server-section.js";
 
@@ -53,6 +55,8 @@ export interface AgentConfig {
   audit: AuditConfig;
   /** Peering with other domains. Absent: this agent does not federate. */
   federation?: FederationConfig;
+  /** The Monitoring Service: its metrics source, interval, admission capacity source and disclosure policy. */
+  monitoring: MonitoringConfig;
 }
 
 /** The defaults of every section, as each section's parser states them. */
@@ -67,6 +71,7 @@ export const DEFAULTS = {
   edges: EDGE_DEFAULTS,
   audit: AUDIT_DEFAULTS,
   federation: FEDERATION_DEFAULTS,
+  monitoring: MONITORING_DEFAULTS,
 } as const;
 
 /** Environment variables that override the file, and the setting each one sets. */
@@ -135,6 +140,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     "edges",
     "audit",
     "federation",
+    "monitoring",
   ]);
   const domain = parseDomainSection(c, root["domain"], baseDir);
   const config: AgentConfig = {
@@ -151,6 +157,7 @@ export function parseConfig(doc: unknown, options: ParseConfigOptions = {}): Age
     repositories: parseRepositoriesSection(c, root["repositories"], { baseDir, dataDir: domain.dataDir }),
     edges: parseEdgesSection(c, root["edges"], baseDir),
     audit: parseAuditSection(c, root["audit"]),
+    monitoring: parseMonitoringSection(c, root["monitoring"], baseDir),
   };
   const federation = parseFederationSection(c, root["federation"], baseDir, domain.id);
   if (federation) config.federation = federation;

@@ -15,6 +15,7 @@ export const SCOPES = [
   "intents:read",
   "catalogue:read",
   "monitoring:read",
+  "monitoring:detail",
   "repos:admin",
   "keys:admin",
 ] as const;

@@ -1,0 +1,175 @@
+/**
+ * The alert engine as a pure function of (rules, previous state, snapshot, now): what is pending, what fires,
+ * what resolves. No clock, no I/O, so it is tested with hand-made snapshots and a fake clock; the runner
+ * (alert-runner.ts) calls it on every snapshot and publishes the transitions.
+ *
+ * A condition first seen at T is pending; it fires at the first snapshot at or after T + rule.forMs while it
+ * still holds; it resolves at the first snapshot where it no longer holds. A workload on an edge the source
+ * could not read keeps its alerts as they were (no figures is not good figures); its edge has its own alert.
+ */
+import { type AlertRule, type AlertSeverity, formatRuleValue } from "./alert-rules.js";
+import type { EdgeFigures, MonitoringSnapshot, WorkloadFigures } from "./snapshot.js";
+
+/** One alert (pending, firing or resolved). Edge alerts have an empty intent and package. */
+export interface Alert {
+  /** `<rule>/<edge>/<intent>/<package>`: stable across snapshots. */
+  id: string;
+  rule: string;
+  severity: AlertSeverity;
+  intent: string;
+  package: string;
+  edge: string;
+  /** The measured value at the last evaluation (at firing, the value that made it fire; at resolution, the last one). */
+  value: number;
+  threshold: number;
+  /** Since when the condition has held. */
+  since: Date;
+  firing: boolean;
+  /** When it fired. */
+  firedAt?: Date;
+  /** When it resolved. */
+  resolvedAt?: Date;
+  summary: string;
+}
+
+/** Alerts pending or firing, by id. Treat as immutable: the engine returns a new one. */
+export type AlertState = ReadonlyMap<string, Alert>;
+
+export interface AlertTransition {
+  kind: "firing" | "resolved";
+  alert: Alert;
+}
+
+export interface AlertEvaluation {
+  state: AlertState;
+  transitions: AlertTransition[];
+}
+
+interface Observation {
+  id: string;
+  rule: AlertRule;
+  intent: string;
+  package: string;
+  edge: string;
+  value: number;
+  what: string;
+}
+
+/** Evaluates every rule on one snapshot. */
+export function evaluateAlerts(
+  rules: readonly AlertRule[],
+  previous: AlertState,
+  snapshot: MonitoringSnapshot,
+  now: Date,
+): AlertEvaluation {
+  const unreachable = new Set(snapshot.edges.filter((e) => !e.reachable).map((e) => e.edge));
+  const state = new Map<string, Alert>();
+  const transitions: AlertTransition[] = [];
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    for (const o of observe(rule, snapshot, unreachable)) {
+      seen.add(o.id);
+      const held = o.value >= rule.threshold;
+      const before = previous.get(o.id);
+      if (!held) {
+        if (before?.firing) transitions.push({ kind: "resolved", alert: resolved(before, o.value, now) });
+        continue;
+      }
+      const since = before?.since ?? now;
+      const alert: Alert = {
+        id: o.id,
+        rule: rule.name,
+        severity: rule.severity,
+        intent: o.intent,
+        package: o.package,
+        edge: o.edge,
+        value: o.value,
+        threshold: rule.threshold,
+        since,
+        firing: before?.firing ?? false,
+        summary: `${o.what}: ${formatRuleValue(rule.kind, o.value)} ≥ ${formatRuleValue(rule.kind, rule.threshold)}`,
+      };
+      if (before?.firedAt) alert.firedAt = before.firedAt;
+      if (!alert.firing && now.getTime() - since.getTime() >= rule.forMs) {
+        alert.firing = true;
+        alert.firedAt = now;
+        transitions.push({ kind: "firing", alert });
+      }
+      state.set(o.id, alert);
+    }
+  }
+  for (const [id, before] of previous) {
+    if (seen.has(id)) continue;
+    // A workload whose edge could not be read keeps its alert; anything else that is gone resolves.
+    if (before.intent !== "" && unreachable.has(before.edge) && rules.some((r) => r.name === before.rule)) {
+      state.set(id, before);
+      continue;
+    }
+    if (before.firing) transitions.push({ kind: "resolved", alert: resolved(before, before.value, now) });
+  }
+  return { state, transitions };
+}
+
+function resolved(a: Alert, value: number, now: Date): Alert {
+  return { ...a, value, firing: false, resolvedAt: now };
+}
+
+/** The rule's measured value for every subject it applies to in the snapshot. */
+function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySet<string>): Observation[] {
+  const out: Observation[] = [];
+  const workload = (w: WorkloadFigures, value: number, what: string) =>
+    out.push({
+      id: `${rule.name}/${w.edge}/${w.intent}/${w.package}`,
+      rule,
+      intent: w.intent,
+      package: w.package,
+      edge: w.edge,
+      value,
+      what: `${w.intent}/${w.package} on ${w.edge} ${what}`,
+    });
+  const edge = (e: EdgeFigures, value: number, what: string) =>
+    out.push({
+      id: `${rule.name}/${e.edge}//`,
+      rule,
+      intent: "",
+      package: "",
+      edge: e.edge,
+      value,
+      what: `edge ${e.edge} ${what}`,
+    });
+  switch (rule.kind) {
+    case "workload-cpu":
+      for (const w of s.workloads)
+        if (!unreachable.has(w.edge) && w.limits.cpuMillis > 0)
+          workload(w, w.used.cpuMillis / w.limits.cpuMillis, "CPU of its limit");
+      break;
+    case "workload-memory":
+      for (const w of s.workloads)
+        if (!unreachable.has(w.edge) && w.limits.memoryBytes > 0)
+          workload(w, w.used.memoryBytes / w.limits.memoryBytes, "memory of its limit");
+      break;
+    case "replicas-unavailable":
+      for (const w of s.workloads)
+        if (!unreachable.has(w.edge))
+          workload(
+            w,
+            Math.max(0, w.replicasDesired - w.replicasAvailable),
+            `replicas unavailable (${w.replicasAvailable}/${w.replicasDesired} available)`,
+          );
+      break;
+    case "edge-cpu":
+      for (const e of s.edges)
+        if (e.reachable && e.allocatable.cpuMillis > 0)
+          edge(e, e.requested.cpuMillis / e.allocatable.cpuMillis, "CPU requested of allocatable");
+      break;
+    case "edge-memory":
+      for (const e of s.edges)
+        if (e.reachable && e.allocatable.memoryBytes > 0)
+          edge(e, e.requested.memoryBytes / e.allocatable.memoryBytes, "memory requested of allocatable");
+      break;
+    case "edge-unreachable":
+      for (const e of s.edges) edge(e, e.reachable ? 0 : 1, "unreachable");
+      break;
+  }
+  return out;
+}

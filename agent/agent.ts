@@ -43,7 +43,9 @@ import { Journal } from "./orchestration/journal.js";
 import { ComponentSet, type Component } from "./component.js";
 import { createLocalOnlyFederation, type Federation } from "../federation/federation.js";
 import { createNetworkManager, meshReaderOf } from "./network/network-manager.js";
-import { createNoMonitoring } from "./monitoring/monitoring-service.js";
+import { createMonitoringService, sourceFromConfig } from "./monitoring/monitoring-service.js";
+import { aggregateFigures } from "./monitoring/disclosure.js";
+import { figureToProto, scopeFromProto } from "./rpc/monitoring-convert.js";
 
 /** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
 export const VERSION: string = ((): string => {
@@ -157,6 +159,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         peerEndpoint: () => peerEndpoint,
         version: VERSION,
         logger: logger.child({ component: "federation" }),
+        // Peers get domain aggregates only, or nothing (monitoring.policy.peers); never per-edge or per-package.
+        queryMonitoring: async (req, signal) => {
+          if (config.monitoring.policy.peers === "none") return [];
+          const snapshot = monitoring.latest() ?? (await monitoring.refresh(signal));
+          return aggregateFigures(snapshot, { scope: scopeFromProto(req.scope), metrics: req.metrics }).map(
+            figureToProto,
+          );
+        },
       })
     : undefined;
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
@@ -164,7 +174,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const network = createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) });
   // The agent's own /metrics: made before monitoring, whose label cache reports its lookups to it.
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
-  const monitoring = createNoMonitoring();
+  const monitoring = createMonitoringService({
+    source: await sourceFromConfig(config.monitoring, {
+      domainId: config.domain.id,
+      edges: () => config.edges.map((e) => e.name),
+    }),
+    intervalMs: config.monitoring.intervalMs,
+    logger: logger.child({ component: "monitoring" }),
+  });
   await components.start<Component>({
     name: "monitoring",
     start: (signal) => monitoring.start(signal),
@@ -202,6 +219,11 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
 
   // server: routes, the connect adapter and the two listeners.
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
+  // The metrics source's health has its own name: a source that is down never turns the agent NOT_SERVING.
+  const monitoringHealth = () =>
+    health.set("camino.monitoring", monitoring.status().healthy ? "SERVING" : "NOT_SERVING");
+  monitoringHealth();
+  monitoring.onStatus(monitoringHealth);
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes read it lazily.
   const domainManager = {
     ...planner,
@@ -214,6 +236,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     failpoints,
     deployments,
     monitoring,
+    monitoringPolicy: config.monitoring.policy,
     logger,
   };
   // audit: northbound writes, refused ones too; closed after the server, so in-flight calls are recorded.

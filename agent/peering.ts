@@ -15,7 +15,12 @@ import {
   EdgeGatewaySchema,
 } from "../gen/camino/v1/types_pb.js";
 import { createFederationTrust, type DomainKeySource } from "../federation/federation-trust.js";
-import { createPeerFederation, type FederationPeer, type PeerFederation } from "../federation/peer-federation.js";
+import {
+  createPeerFederation,
+  type FederationPeer,
+  type PeerFederation,
+  type PeerFederationOptions,
+} from "../federation/peer-federation.js";
 import { readPeerJwks } from "../federation/peer-jwks.js";
 import { FEDERATION_API_VERSION } from "../federation/peer-registry.js";
 import type { ExportedCatalogue } from "../federation/peering-service.js";
@@ -223,6 +228,8 @@ export interface PeeringOptions {
   peerEndpoint(): string;
   version: string;
   logger: Logger;
+  /** Monitoring aggregates for peers (Federation/QueryMonitoring); absent: not served. */
+  queryMonitoring?: PeerFederationOptions["queryMonitoring"];
 }
 
 /** The agent's federation: trust, the local domain's view, the registry and the service, and trust-list reload. */
@@ -275,6 +282,7 @@ export async function createPeering(options: PeeringOptions): Promise<Peering> {
     peers: await federationPeers(config.peers, readPeerJwks),
     localInfo: () => local.info(),
     exportedCatalogue: (signal) => local.exportedCatalogue(signal),
+    ...(options.queryMonitoring ? { queryMonitoring: options.queryMonitoring } : {}),
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     callTimeoutMs: config.callTimeoutMs,
     logger: options.logger,

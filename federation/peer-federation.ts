@@ -10,7 +10,7 @@ import type { DomainInfo } from "../gen/camino/v1/types_pb.js";
 import { federationServerAuth, type FederationLogger } from "./call-auth.js";
 import { type Federation, noSegments } from "./federation.js";
 import { PeerRegistry, type RegistryPeer } from "./peer-registry.js";
-import { createPeeringService, type ExportedCatalogue } from "./peering-service.js";
+import { createPeeringService, type ExportedCatalogue, type PeeringServiceDeps } from "./peering-service.js";
 import type { PeerTrust } from "./trust.js";
 
 /** A peer of the trust list, ready for the registry, with the methods it may call. */
@@ -24,6 +24,8 @@ export interface PeerFederationOptions {
   peers: readonly FederationPeer[];
   localInfo(): Promise<DomainInfo>;
   exportedCatalogue(signal: AbortSignal): Promise<ExportedCatalogue>;
+  /** Monitoring aggregates for peers (Federation/QueryMonitoring); absent: not served. */
+  queryMonitoring?: PeeringServiceDeps["queryMonitoring"];
   clientTls?: { cert: string; key: string };
   refreshIntervalMs: number;
   callTimeoutMs: number;
@@ -69,6 +71,7 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
       trust: options.trust,
       localInfo: options.localInfo,
       exportedCatalogue: options.exportedCatalogue,
+      ...(options.queryMonitoring ? { queryMonitoring: options.queryMonitoring } : {}),
     }),
     auth: federationServerAuth({ trust: options.trust, allowed: (p) => allowed.get(p), logger: options.logger }),
     segments: noSegments(options.domainId, refuse),

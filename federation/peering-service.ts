@@ -4,8 +4,8 @@
  * segments (federation part 2); until then connect answers them UNIMPLEMENTED.
  */
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { Federation } from "../gen/camino/v1/federation_pb.js";
-import type { Capacity, CatalogueEntry, DomainInfo } from "../gen/camino/v1/types_pb.js";
+import type { Federation, FederationQueryMonitoringRequest } from "../gen/camino/v1/federation_pb.js";
+import type { Capacity, CatalogueEntry, DomainInfo, MetricSample } from "../gen/camino/v1/types_pb.js";
 import type { PeerTrust } from "./trust.js";
 
 /** What this domain exports to peers. */
@@ -22,6 +22,8 @@ export interface PeeringServiceDeps {
   trust: PeerTrust;
   localInfo(): Promise<DomainInfo>;
   exportedCatalogue(signal: AbortSignal): Promise<ExportedCatalogue>;
+  /** This domain's monitoring figures for a peer: domain aggregates only. Absent: QueryMonitoring is not served. */
+  queryMonitoring?(req: FederationQueryMonitoringRequest, signal: AbortSignal): Promise<MetricSample[]>;
 }
 
 export function createPeeringService(deps: PeeringServiceDeps): Partial<ServiceImpl<typeof Federation>> {
@@ -36,5 +38,12 @@ export function createPeeringService(deps: PeeringServiceDeps): Partial<ServiceI
     async getCatalogue(_req, ctx) {
       return deps.exportedCatalogue(ctx.signal);
     },
+    ...(deps.queryMonitoring
+      ? {
+          queryMonitoring: async (req: FederationQueryMonitoringRequest, ctx: { signal: AbortSignal }) => ({
+            samples: await (deps.queryMonitoring as NonNullable<typeof deps.queryMonitoring>)(req, ctx.signal),
+          }),
+        }
+      : {}),
   };
 }

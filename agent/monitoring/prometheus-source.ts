@@ -64,15 +64,15 @@ export function readingsOf(a: Answers, edgeLabel: string): Map<string, EdgeReadi
   const readings = new Map<string, EdgeReading>();
   const of = (m: Record<string, string>) => {
     const edge = m[edgeLabel] ?? "";
-    let r = readings.get(edge);
-    if (!r) readings.set(edge, (r = emptyReading()));
+    const r = readings.get(edge) ?? emptyReading();
+    readings.set(edge, r);
     return r;
   };
   const pod = (m: Record<string, string>) => {
     const r = of(m);
     const key = podKey(m);
-    let p = r.pods.get(key);
-    if (!p) r.pods.set(key, (p = newPod()));
+    const p = r.pods.get(key) ?? newPod();
+    r.pods.set(key, p);
     return p;
   };
   const ready = new Set(a.nodeReady.map((s) => `${s.metric[edgeLabel]}/${s.metric["node"]}`));

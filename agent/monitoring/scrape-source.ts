@@ -4,6 +4,7 @@
  * the previous cAdvisor reading of each edge is kept, and an edge read for the first time is read a second time
  * after `firstRateWindowMs` so its first snapshot has rates too.
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { CaminoError } from "../../common/errors.js";
 import { emptyReading, figuresOf, unreachableEdge, type EdgeReading } from "./edge-figures.js";
 import { parseExposition, type Exposition } from "./exposition-parser.js";
@@ -186,10 +187,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
     let prev = previous.get(target.edge);
     if (!prev) {
       prev = reading;
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, firstWindowMs);
-        signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-      });
+      await delay(firstWindowMs, undefined, { signal });
       const again = await get(target.cadvisor, target, signal);
       body = again.body;
       reading = cpuReadingOf(again.body, again.atMs);

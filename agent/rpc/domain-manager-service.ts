@@ -16,6 +16,11 @@ import { intentFromMessage } from "../intent/load.js";
 import type { IntentLimits } from "../intent/model.js";
 import { planIntent, type PlannerDeps } from "../orchestration/planner.js";
 import type { MonitoringService } from "../monitoring/monitoring-service.js";
+import { aggregateFigures, detailFigures } from "../monitoring/disclosure.js";
+import type { MonitoringConfig } from "../config/monitoring-section.js";
+import { PermissionError } from "../errors.js";
+import { principalKey } from "./auth-interceptor.js";
+import { figureToProto, monitoringHealthToProto, scopeFromProto } from "./monitoring-convert.js";
 import type { DeploymentManager } from "../orchestration/deployment-manager.js";
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -43,6 +48,8 @@ export interface DomainManagerDeps extends PlannerDeps {
   failpoints: Failpoints;
   deployments: DeploymentManager;
   monitoring: MonitoringService;
+  /** Who gets per-edge and per-package figures. Default: holders of monitoring:detail. */
+  monitoringPolicy?: MonitoringConfig["policy"];
   logger: Logger;
 }
 
@@ -55,7 +62,31 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       domain.version = deps.version;
       domain.apiEndpoint ||= deps.endpoint;
       // Peers are dependencies: one that is down shows here, and never turns the agent's own health NOT_SERVING.
-      return { domain, dependencies: deps.federation.peers.list().map(peerHealthToProto) };
+      const dependencies = deps.federation.peers.list().map(peerHealthToProto);
+      const monitoring = deps.monitoring.status();
+      if (monitoring.source !== "none") dependencies.push(monitoringHealthToProto(monitoring));
+      return { domain, dependencies };
+    },
+    async queryMonitoring(req, ctx) {
+      const principal = ctx.values.get(principalKey);
+      const detail =
+        (deps.monitoringPolicy?.northbound ?? "scoped") === "scoped" &&
+        principal?.scopes.has("monitoring:detail") === true;
+      if (!detail && (req.intent || req.package || req.edge))
+        throw new PermissionError("per-intent, per-package and per-edge figures need scope monitoring:detail", {
+          data: { scope: "monitoring:detail" },
+        });
+      const snapshot = deps.monitoring.latest() ?? (await deps.monitoring.refresh(ctx.signal));
+      const query = { scope: scopeFromProto(req.scope), metrics: req.metrics };
+      const figures = detail
+        ? detailFigures(snapshot, {
+            ...query,
+            ...(req.intent ? { intent: req.intent } : {}),
+            ...(req.package ? { package: req.package } : {}),
+            ...(req.edge ? { edge: req.edge } : {}),
+          })
+        : aggregateFigures(snapshot, query);
+      return { samples: figures.map(figureToProto) };
     },
     listPeers() {
       return { peers: deps.federation.peers.list().map(peerToProto) };

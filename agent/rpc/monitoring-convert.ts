@@ -1,0 +1,40 @@
+/** Monitoring figures ↔ protobuf: QueryMonitoring's samples and scope, and the metrics source as a dependency. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type DependencyHealth,
+  DependencyHealthSchema,
+  type MetricSample,
+  MetricSampleSchema,
+  MetricScope,
+} from "../../gen/camino/v1/types_pb.js";
+import type { FigureQuery, FigureSample } from "../monitoring/disclosure.js";
+import type { MonitoringStatus } from "../monitoring/monitoring-service.js";
+
+/** A figure as a MetricSample, its labels sorted by key. */
+export function figureToProto(f: FigureSample): MetricSample {
+  return create(MetricSampleSchema, {
+    metric: f.metric,
+    labels: Object.keys(f.labels)
+      .sort()
+      .map((key) => ({ key, value: f.labels[key] as string })),
+    value: f.value,
+    time: timestampFromDate(f.time),
+  });
+}
+
+/** The request's scope: UNSPECIFIED means both. */
+export function scopeFromProto(scope: MetricScope): FigureQuery["scope"] {
+  return scope === MetricScope.INFRASTRUCTURE ? "infrastructure" : scope === MetricScope.WORKLOAD ? "workload" : "all";
+}
+
+/** The metrics source as a dependency of the agent (GetDomainInfo). */
+export function monitoringHealthToProto(s: MonitoringStatus): DependencyHealth {
+  return create(DependencyHealthSchema, {
+    name: "monitoring",
+    kind: s.source === "prometheus" ? "prometheus" : `metrics-${s.source}`,
+    healthy: s.healthy,
+    message: s.message,
+    ...(s.checkedAt ? { checkedAt: timestampFromDate(s.checkedAt) } : {}),
+  });
+}

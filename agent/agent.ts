@@ -45,6 +45,7 @@ import { createLocalOnlyFederation, type Federation } from "../federation/federa
 import { createNetworkManager, meshReaderOf } from "./network/network-manager.js";
 import { createMonitoringService, sourceFromConfig } from "./monitoring/monitoring-service.js";
 import { aggregateFigures } from "./monitoring/disclosure.js";
+import { admissionCapacity } from "./monitoring/admission-capacity.js";
 import { figureToProto, scopeFromProto } from "./rpc/monitoring-convert.js";
 
 /** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
@@ -189,7 +190,11 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   });
 
   // lifecycle: planning, admission with reservations, deployment, rollback, termination, recovery.
-  const book = new CapacityBook(() => deployableEdges({ registry, edges }));
+  // Free capacity from the edges' API, from monitoring, or the stricter of the two (monitoring.admission).
+  const book = new CapacityBook(
+    () => deployableEdges({ registry, edges }),
+    admissionCapacity({ config: config.monitoring.admission, monitoring }),
+  );
   const lifecycle = config.lifecycle;
   const planner = {
     domainId: config.domain.id,

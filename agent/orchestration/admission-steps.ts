@@ -25,6 +25,7 @@ export const admit: Step<PlanContext> = {
     // so another intent's admission may have reserved in between. From this read to `reserve` below nothing
     // awaits, so the free amounts checked are the ones reserved against (placement may then be refused here).
     const now = new Map(deps.book.edgeStates(ctx.edges, intent.name).map((s) => [s.name, s]));
+    ctx.capacitySource = deps.book.capacitySource;
     const working = new Map<string, EdgeState>(
       [...ctx.states].map(([k, placed]) => {
         const s = now.get(k) ?? placed;

@@ -33,6 +33,8 @@ export interface PlanContext extends StepContext {
   network?: NetworkPlan;
   /** The reservations recorded for the intent (admit). */
   reservations: ReservationEntry[];
+  /** Where admission's free capacity came from (admit): "kubernetes", "monitoring", "stricter", or a fallback. */
+  capacitySource?: string;
   /** Wave 0 per edge (chain). */
   chains: ChainPlan[];
 }

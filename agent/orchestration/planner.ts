@@ -82,6 +82,8 @@ export interface IntentPlan {
   files: { repository: string; path: string; sha256: string; size: number; content: string }[];
   admitted: boolean;
   admission: AdmissionReason[];
+  /** Where admission's free capacity came from: "kubernetes", "monitoring", "stricter", or a fallback and why. */
+  capacitySource: string;
   /** The reservations recorded (when admitting with `reserve`). */
   reservations: ReservationEntry[];
   /** The network objects per edge and every link's placement, as the Network Manager planned them. */
@@ -229,6 +231,7 @@ function planOf(ctx: PlanContext): IntentPlan {
     files,
     admitted: admission.length === 0,
     admission,
+    capacitySource: ctx.capacitySource ?? "kubernetes",
     reservations: ctx.reserve && admission.length === 0 ? ctx.reservations : [],
     network: {
       objects: ctx.network?.objects ?? [],

@@ -56,6 +56,23 @@ interface Reading {
 }
 
 const ZERO: Amount = { cpuMillis: 0, memoryBytes: 0, pods: 0 };
+
+/**
+ * Free capacity as monitoring sees it, for admission (agent/monitoring/admission-capacity.ts). `read()` is called
+ * once per {@link CapacityBook.edgeStates}: which source the figures come from, and per edge the CPU and memory
+ * monitoring counts as free (undefined: use the Kubernetes figures), or why the edge must be refused.
+ */
+export interface MonitoredCapacity {
+  read(): {
+    /** What the plan reports: "kubernetes", "monitoring", "stricter", or a fallback with its reason. */
+    source: string;
+    /** "replace": monitoring's figure is used; "min": the smaller of the two; absent: Kubernetes only. */
+    mode?: "replace" | "min";
+    free(edge: string): { cpuMillis: number; memoryBytes: number } | undefined;
+    /** Set when admission must refuse (fallback "refuse" while the source is down). */
+    refuse?: string;
+  };
+}
 const covers = (have: Amount = ZERO, want: Amount) =>
   have.cpuMillis >= want.cpuMillis && have.memoryBytes >= want.memoryBytes && have.pods >= want.pods;
 
@@ -68,10 +85,21 @@ export class CapacityBook {
   /** intent → its reservations. */
   readonly #reserved = new Map<string, ReservationEntry[]>();
   #seq = 0;
+  readonly #monitored: MonitoredCapacity | undefined;
+  #lastSource = "kubernetes";
 
-  /** @param edges the domain's edges (with deployment repositories), asked on every refresh */
-  constructor(edges: () => readonly EdgeClient[]) {
+  /**
+   * @param edges the domain's edges (with deployment repositories), asked on every refresh
+   * @param monitored free capacity from monitoring (admission's `monitoring` and `stricter` sources); absent: Kubernetes only
+   */
+  constructor(edges: () => readonly EdgeClient[], monitored?: MonitoredCapacity) {
     this.#edges = edges;
+    this.#monitored = monitored;
+  }
+
+  /** Where the free figures of the last {@link edgeStates} came from. */
+  get capacitySource(): string {
+    return this.#lastSource;
   }
 
   /**
@@ -178,6 +206,8 @@ export class CapacityBook {
    * reservations of other intents (an intent re-placed is not counted against itself), in total and per node.
    */
   edgeStates(edges: readonly EdgeClient[], except?: string): EdgeState[] {
+    const monitored = this.#monitored?.read();
+    this.#lastSource = monitored?.source ?? "kubernetes";
     return edges.map((e) => {
       const r = this.#readings.get(e.name);
       const c = r?.capacity;
@@ -191,7 +221,28 @@ export class CapacityBook {
           free: ZERO,
           nodeFree: [],
         };
+      if (monitored?.refuse)
+        return {
+          name: e.name,
+          labels: e.labels,
+          healthy: false,
+          reason: monitored.refuse,
+          allocatable: { ...c.allocatable },
+          free: ZERO,
+          nodeFree: [],
+        };
       const held = this.reservedOn(e.name, except);
+      // Monitoring's view of the edge's CPU and memory, instead of (or capped by) the Kubernetes figures; pod
+      // slots and the per-node room stay as the Kubernetes API reports them.
+      const seen = monitored?.mode ? monitored.free(e.name) : undefined;
+      const free = { ...c.free };
+      if (seen && monitored?.mode === "replace") {
+        free.cpuMillis = seen.cpuMillis;
+        free.memoryBytes = seen.memoryBytes;
+      } else if (seen) {
+        free.cpuMillis = Math.min(free.cpuMillis, seen.cpuMillis);
+        free.memoryBytes = Math.min(free.memoryBytes, seen.memoryBytes);
+      }
       const nodeFree: NodeRoom[] = c.nodes
         .filter((n) => n.ready)
         .map((n) => ({ name: n.name, cpuMillis: n.free.cpuMillis, memoryBytes: n.free.memoryBytes }));
@@ -205,9 +256,9 @@ export class CapacityBook {
         healthy: true,
         allocatable: { ...c.allocatable },
         free: {
-          cpuMillis: c.free.cpuMillis - held.cpuMillis,
-          memoryBytes: c.free.memoryBytes - held.memoryBytes,
-          pods: c.free.pods - held.pods,
+          cpuMillis: free.cpuMillis - held.cpuMillis,
+          memoryBytes: free.memoryBytes - held.memoryBytes,
+          pods: free.pods - held.pods,
         },
         nodeFree,
       };

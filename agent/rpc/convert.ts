@@ -133,6 +133,7 @@ export function planToProto(plan: IntentPlan): Plan {
       create(PlannedFileSchema, { repository: f.repository, path: f.path, sha256: f.sha256, size: BigInt(f.size) }),
     ),
     intentDigest: plan.digest,
+    capacitySource: plan.capacitySource,
     packages: plan.packages.map((p) =>
       create(PackagePlanSchema, {
         package: p.package,

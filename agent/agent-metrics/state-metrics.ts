@@ -32,7 +32,7 @@ export interface StateSources {
   peers?: () => readonly PeerView[];
   /**
    * An edge whose health was last seen longer ago than this (ms) is checked when a scrape comes; the scrape
-   * waits for it at most `edgeCheckTimeoutMs`. Default 15000.
+   * waits for it at most `edgeCheckTimeoutMs`. Default 5000.
    */
   edgeCheckMaxAgeMs?: number;
   /** How long a scrape waits for those checks, in ms; past it, the health as last seen is reported. Default 2000. */
@@ -81,7 +81,7 @@ export function createStateMetrics(registry: Registry): StateMetrics {
     registers,
     async collect() {
       const edges = sources.edges?.() ?? [];
-      const maxAge = sources.edgeCheckMaxAgeMs ?? 15_000;
+      const maxAge = sources.edgeCheckMaxAgeMs ?? 5_000;
       const now = Date.now();
       for (const e of edges) {
         if (now - e.health.checkedAt.getTime() <= maxAge || checking.has(e.name)) continue;

@@ -2,7 +2,16 @@
  * Validation of Kubernetes and Istio objects against their published schemas (kubernetes-models and
  * @kubernetes-models/istio), before anything is written. Problems come back with the field path.
  */
-import { Namespace, Service, ConfigMap, Secret, ServiceAccount, Pod, Endpoints } from "kubernetes-models/v1";
+import {
+  Namespace,
+  Service,
+  ConfigMap,
+  Secret,
+  ServiceAccount,
+  Pod,
+  Endpoints,
+  PersistentVolumeClaim,
+} from "kubernetes-models/v1";
 import { Deployment, StatefulSet, DaemonSet, ReplicaSet } from "kubernetes-models/apps/v1";
 import { NetworkPolicy, Ingress, IngressClass } from "kubernetes-models/networking.k8s.io/v1";
 import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
@@ -25,7 +34,7 @@ const MODELS: Record<string, Model> = {};
 function register(apiVersion: string, models: Record<string, unknown>): void {
   for (const [kind, model] of Object.entries(models)) MODELS[`${apiVersion}/${kind}`] = model as Model;
 }
-register("v1", { Namespace, Service, ConfigMap, Secret, ServiceAccount, Pod, Endpoints });
+register("v1", { Namespace, Service, ConfigMap, Secret, ServiceAccount, Pod, Endpoints, PersistentVolumeClaim });
 register("apps/v1", { Deployment, StatefulSet, DaemonSet, ReplicaSet });
 register("networking.k8s.io/v1", { NetworkPolicy, Ingress, IngressClass });
 register("apiextensions.k8s.io/v1", { CustomResourceDefinition });

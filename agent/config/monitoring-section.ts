@@ -3,6 +3,13 @@ import { resolve } from "node:path";
 import { dns1123LabelProblem } from "../../common/names.js";
 import { joinPath, type Checker } from "../../common/checker.js";
 import { httpUrlProblem } from "./http-url.js";
+import { type AlertsConfig, parseAlertsSection } from "./alerts-section.js";
+import {
+  type InfluxConfig,
+  type LabelCacheConfig,
+  parseInfluxSection,
+  parseLabelCacheSection,
+} from "./lake-section.js";
 
 /** One edge's metrics endpoints for the direct scrape. */
 export interface ScrapeEndpoints {
@@ -54,6 +61,12 @@ export interface MonitoringConfig {
     /** Peers get domain aggregates ("aggregates", default) or nothing ("none"). */
     peers: "aggregates" | "none";
   };
+  /** Alert rules (agent/config/alerts-section.ts). */
+  alerts: AlertsConfig;
+  /** The label cache's TTL and Redis deadlines (Redis when REDIS_URL is set). */
+  labelCache: LabelCacheConfig;
+  /** Export of snapshots to InfluxDB; absent: no export. */
+  influxdb?: InfluxConfig;
 }
 
 /** Defaults of the `monitoring` section, in the units the file uses. */
@@ -73,7 +86,18 @@ const PROMQL_DURATION = /^[0-9]+(ms|s|m|h|d)$/;
 export function parseMonitoringSection(c: Checker, v: unknown, base: string): MonitoringConfig {
   const d = MONITORING_DEFAULTS;
   const o =
-    c.object(v, "monitoring", ["source", "interval", "timeout", "prometheus", "scrape", "admission", "policy"]) ?? {};
+    c.object(v, "monitoring", [
+      "source",
+      "interval",
+      "timeout",
+      "prometheus",
+      "scrape",
+      "admission",
+      "policy",
+      "alerts",
+      "labelCache",
+      "influxdb",
+    ]) ?? {};
   const file = (raw: unknown, path: string) => {
     const f = c.string(raw, path, { max: 4096 });
     return f ? resolve(base, f) : undefined;
@@ -86,7 +110,11 @@ export function parseMonitoringSection(c: Checker, v: unknown, base: string): Mo
     scrape: [],
     admission: { capacity: d.admission.capacity, fallback: d.admission.fallback, maxAgeMs: 60_000 },
     policy: { northbound: d.policy.northbound, peers: d.policy.peers },
+    alerts: parseAlertsSection(c, o["alerts"]),
+    labelCache: parseLabelCacheSection(c, o["labelCache"]),
   };
+  const influxdb = parseInfluxSection(c, o["influxdb"], base);
+  if (influxdb) config.influxdb = influxdb;
   const p = c.object(o["prometheus"], "monitoring.prometheus", [
     "url",
     "edgeLabel",

@@ -103,6 +103,11 @@ export const ERROR_CODES = {
   ERR_PEER_INCOMPATIBLE: "precondition",
   ERR_PEER_KEYS_INVALID: "invalid",
   ERR_ANNOUNCEMENT_INVALID: "invalid",
+  // Segments, on the peer's side
+  ERR_SEGMENT_NOT_FOUND: "not-found",
+  ERR_SEGMENT_LEASE_EXPIRED: "precondition",
+  ERR_SEGMENT_STALE_GENERATION: "precondition",
+  ERR_SEGMENT_CONFLICT: "precondition",
   // Monitoring
   ERR_MONITORING_UNAVAILABLE: "unavailable",
   // The process

@@ -47,6 +47,13 @@ import { createMonitoringService, sourceFromConfig } from "./monitoring/monitori
 import { aggregateFigures } from "./monitoring/disclosure.js";
 import { admissionCapacity } from "./monitoring/admission-capacity.js";
 import { figureToProto, scopeFromProto } from "./rpc/monitoring-convert.js";
+import { startAlerting } from "./monitoring/alerting.js";
+import { createMemoryLabelCache, type LabelCache } from "./monitoring/label-cache.js";
+import { createRedisLabelCache } from "./monitoring/redis-label-cache.js";
+import { createInfluxExporter, type InfluxExporter } from "./monitoring/influx-exporter.js";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { DependencyHealthSchema } from "../gen/camino/v1/types_pb.js";
 
 /** The agent's version, from the nearest package.json above this file (in dist/ when built, in the source tree under test). */
 export const VERSION: string = ((): string => {
@@ -65,6 +72,8 @@ export interface StartAgentOptions {
   logger?: Logger;
   /** Default: parsed from CAMINO_FAILPOINTS (unset: none). */
   failpoints?: Failpoints;
+  /** The label cache's Redis (a redis:// URL or a Unix socket path). Default: REDIS_URL (unset: in memory). */
+  redisUrl?: string;
 }
 
 export interface RunningAgent {
@@ -222,6 +231,77 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     close: () => deployments.close(),
   });
 
+  // The rest of the monitoring plane. Alerts: evaluated on every snapshot, published as events of the intents
+  // they concern. The label cache: Redis when REDIS_URL is set, memory otherwise. The InfluxDB export, when
+  // configured: fed every snapshot, never awaited. Closed before the lifecycle.
+  const alerting = config.monitoring.alerts.enabled
+    ? startAlerting({
+        rules: config.monitoring.alerts.rules,
+        snapshots: monitoring,
+        deployments,
+        logger: logger.child({ component: "alerts" }),
+      })
+    : undefined;
+  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"];
+  const cacheConfig = config.monitoring.labelCache;
+  const labelCache: LabelCache = redisUrl
+    ? createRedisLabelCache({
+        url: redisUrl,
+        ttlMs: cacheConfig.ttlMs,
+        commandTimeoutMs: cacheConfig.commandTimeoutMs,
+        keyPrefix: cacheConfig.keyPrefix ?? `camino:${config.domain.id}:`,
+      })
+    : createMemoryLabelCache({ ttlMs: cacheConfig.ttlMs });
+  let lake: InfluxExporter | undefined;
+  const influx = config.monitoring.influxdb;
+  if (influx) {
+    const secret = (file: string | undefined) => (file ? readFileSync(file, "utf8").trim() : undefined);
+    const password = secret(influx.passwordFile);
+    const token = secret(influx.tokenFile);
+    const exporter = createInfluxExporter({
+      ...influx,
+      ...(password !== undefined ? { password } : {}),
+      ...(token !== undefined ? { token } : {}),
+      domain: config.domain.id,
+      onDrop: (lines, reason) => logger.warn("InfluxDB export dropped samples", { lines, reason }),
+    });
+    lake = exporter;
+    monitoring.subscribe((s) => exporter.export(s));
+  }
+  await components.start<Component>({
+    name: "monitoring-plane",
+    start: async () => {},
+    close: async () => {
+      alerting?.stop();
+      await lake?.close();
+      await labelCache.close();
+    },
+  });
+  const monitoringDependencies = () => {
+    const c = labelCache.health();
+    const deps = [
+      create(DependencyHealthSchema, {
+        name: c.name,
+        kind: c.kind,
+        healthy: c.healthy,
+        message: c.message,
+        checkedAt: timestampFromDate(c.checkedAt),
+      }),
+    ];
+    if (lake) {
+      const x = lake.stats();
+      deps.push(
+        create(DependencyHealthSchema, {
+          name: "influxdb-export",
+          kind: "influxdb",
+          healthy: x.lastError === "",
+          message: `${x.written} samples written, ${x.dropped} dropped, ${x.retries} retries${x.lastError ? `; ${x.lastError}` : ""}`,
+        }),
+      );
+    }
+    return deps;
+  };
+
   // server: routes, the connect adapter and the two listeners.
   const health = new HealthRegistry({ "": "SERVING", "camino.v1.DomainManager": "SERVING" });
   // The metrics source's health has its own name: a source that is down never turns the agent NOT_SERVING.
@@ -229,6 +309,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     health.set("camino.monitoring", monitoring.status().healthy ? "SERVING" : "NOT_SERVING");
   monitoringHealth();
   monitoring.onStatus(monitoringHealth);
+  // The label cache likewise (Redis down: this name turns NOT_SERVING, the agent stays SERVING).
+  const cacheHealth = () => health.set("camino.labelcache", labelCache.health().healthy ? "SERVING" : "NOT_SERVING");
+  cacheHealth();
+  labelCache.onHealthChange(cacheHealth);
   // The advertised endpoint needs the bound port when port 0 was asked for, so routes read it lazily.
   const domainManager = {
     ...planner,
@@ -242,6 +326,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     deployments,
     monitoring,
     monitoringPolicy: config.monitoring.policy,
+    ...(alerting ? { alerts: alerting.runner } : {}),
+    dependencies: monitoringDependencies,
     logger,
   };
   // audit: northbound writes, refused ones too; closed after the server, so in-flight calls are recorded.

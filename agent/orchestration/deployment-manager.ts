@@ -98,6 +98,40 @@ export class DeploymentManager {
     return this.#store.find(nameOrId).record;
   }
 
+  /**
+   * Publishes an event that changes no state (an alert firing or resolving) as an event of `intent`, of its
+   * package `pkg` when it has one by that name: kept in the deployment's record, written to the journal soon,
+   * and sent to its watchers, so WatchDeployment shows it. It carries the package's (or intent's) current state.
+   * Returns false when the intent has no deployment here.
+   */
+  note(intent: string, pkg: string, kind: string, reason: string): boolean {
+    const live = this.#store.byIntent(intent);
+    if (!live) return false;
+    const r = live.record;
+    const p = pkg === "" ? undefined : r.packages.find((x) => x.package === pkg);
+    const time = new Date().toISOString();
+    this.#deps.events.publish(r, {
+      time,
+      package: p ? pkg : "",
+      state: p?.state ?? r.state,
+      reason,
+      kind,
+      wave: p?.wave ?? 0,
+    });
+    this.#deps.journal.saveLater(r, (err) =>
+      this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+    );
+    return true;
+  }
+
+  /** The intents with a package placed on `edge` that is not terminated. */
+  intentsOn(edge: string): string[] {
+    const out: string[] = [];
+    for (const l of this.#store.values())
+      if (l.record.packages.some((p) => p.edge === edge && p.state !== "TERMINATED")) out.push(l.record.intent);
+    return out.sort();
+  }
+
   /** One page of deployments sorted by intent name. */
   list(pageSize: number, pageToken: string): { records: DeploymentRecord[]; next: string } {
     return this.#store.list(pageSize, pageToken);

@@ -22,6 +22,9 @@ import { PermissionError } from "../errors.js";
 import { principalKey } from "./auth-interceptor.js";
 import { figureToProto, monitoringHealthToProto, scopeFromProto } from "./monitoring-convert.js";
 import type { DeploymentManager } from "../orchestration/deployment-manager.js";
+import type { AlertRunner } from "../monitoring/alert-runner.js";
+import type { DependencyHealth } from "../../gen/camino/v1/types_pb.js";
+import { alertToProto } from "./alert-convert.js";
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
@@ -50,6 +53,10 @@ export interface DomainManagerDeps extends PlannerDeps {
   monitoring: MonitoringService;
   /** Who gets per-edge and per-package figures. Default: holders of monitoring:detail. */
   monitoringPolicy?: MonitoringConfig["policy"];
+  /** The alerts (ListAlerts); absent when alerting is off (ListAlerts then lists none). */
+  alerts?: AlertRunner;
+  /** More dependencies for GetDomainInfo (the label cache, the InfluxDB export). */
+  dependencies?: () => DependencyHealth[];
   logger: Logger;
 }
 
@@ -65,7 +72,12 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       const dependencies = deps.federation.peers.list().map(peerHealthToProto);
       const monitoring = deps.monitoring.status();
       if (monitoring.source !== "none") dependencies.push(monitoringHealthToProto(monitoring));
+      dependencies.push(...(deps.dependencies?.() ?? []));
       return { domain, dependencies };
+    },
+    listAlerts(req) {
+      const alerts = deps.alerts?.list({ intent: req.intent, firingOnly: req.firingOnly }) ?? [];
+      return { alerts: alerts.map(alertToProto) };
     },
     async queryMonitoring(req, ctx) {
       const principal = ctx.values.get(principalKey);

@@ -24,6 +24,7 @@ import {
 } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
 import { peersListCommand } from "./commands/peers.js";
+import { alertsCommand } from "./commands/alerts.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
@@ -47,6 +48,7 @@ const COMMANDS: readonly Command[] = [
   repoRemoveCommand,
   edgeListCommand,
   peersListCommand,
+  alertsCommand,
   healthCommand,
   auditCommand,
   emulatorCommand,

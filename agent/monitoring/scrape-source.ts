@@ -1,8 +1,8 @@
 /**
  * The embedded metrics source: each edge's kube-state-metrics and cAdvisor endpoints, scraped directly (no
  * Prometheus), parsed as the text exposition format. CPU use is a rate of a counter, so it takes two readings:
- * the previous cAdvisor reading of each edge is kept, and an edge read for the first time is read a second time
- * after `firstRateWindowMs` so its first snapshot has rates too.
+ * the previous cAdvisor reading of each edge is kept, and an edge read for the first time (or again within
+ * `minRateWindowMs`) is read a second time after a wait, so every rate is over a window at least that long.
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { CaminoError } from "../../common/errors.js";
@@ -28,8 +28,11 @@ export interface ScrapeSourceOptions {
   targets: () => readonly ScrapeTarget[];
   /** Per-request timeout in ms. Default 5000. */
   timeoutMs?: number;
-  /** The wait between an edge's two first cAdvisor readings, in ms. Default 1000. */
-  firstRateWindowMs?: number;
+  /**
+   * The shortest time between the two cAdvisor readings a CPU rate is computed from, in ms: an edge read for the
+   * first time, or again sooner than this, is read a second time after waiting the rest. Default 1000.
+   */
+  minRateWindowMs?: number;
   /** Clock, in ms. Default Date.now. */
   now?: () => number;
   /** HTTP client. Default global fetch. */
@@ -152,7 +155,7 @@ export function readingOf(ksm: Exposition, cadvisor: Exposition, cpu: Map<string
 /** The direct-scrape {@link MetricsSource}. */
 export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const firstWindowMs = options.firstRateWindowMs ?? 1000;
+  const minWindowMs = options.minRateWindowMs ?? 1000;
   const now = options.now ?? Date.now;
   const http = options.fetch ?? fetch;
   const previous = new Map<string, CpuReading>();
@@ -171,29 +174,29 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     });
     const text = await res.text();
-    // The counter was read somewhere between sending and the answer: the middle is the best guess.
-    const atMs = (started + now()) / 2;
+    // An endpoint renders its counters as the request arrives (on the edge's network, within a millisecond of
+    // sending); the body may take much longer to arrive, so the send time is the better estimate of the reading.
+    const atMs = started;
     if (!res.ok) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`);
     return { body: parseExposition(text), atMs };
   }
 
   async function readEdge(target: ScrapeTarget, signal: AbortSignal): Promise<EdgeReading> {
-    const [ksm, cad] = await Promise.all([
-      get(target.kubeStateMetrics, target, signal),
-      get(target.cadvisor, target, signal),
-    ]);
-    let reading = cpuReadingOf(cad.body, cad.atMs);
-    let body = cad.body;
+    // One request at a time per edge: a counter's reading time is when its request was sent, which is only a good
+    // estimate while the endpoint is not busy rendering another body for us.
+    const ksm = await get(target.kubeStateMetrics, target, signal);
     let prev = previous.get(target.edge);
     if (!prev) {
-      prev = reading;
-      await delay(firstWindowMs, undefined, { signal });
-      const again = await get(target.cadvisor, target, signal);
-      body = again.body;
-      reading = cpuReadingOf(again.body, again.atMs);
+      const first = await get(target.cadvisor, target, signal);
+      prev = cpuReadingOf(first.body, first.atMs);
     }
+    // A rate over a short window is mostly timing noise: the two readings are at least the window apart.
+    const wait = prev.atMs + minWindowMs - now();
+    if (wait > 0) await delay(wait, undefined, { signal });
+    const cad = await get(target.cadvisor, target, signal);
+    const reading = cpuReadingOf(cad.body, cad.atMs);
     previous.set(target.edge, reading);
-    return readingOf(ksm.body, body, cpuRates(prev, reading));
+    return readingOf(ksm.body, cad.body, cpuRates(prev, reading));
   }
 
   return {

@@ -3,7 +3,8 @@
  * global state), so several agents in one process — the embedded demo, tests — do not mix their figures.
  * RPCs are counted by the interceptor below; the lifecycle's figures come from its event bus
  * (lifecycle-metrics.ts); intents, packages, edges and peers are read at each scrape (state-metrics.ts); the
- * label cache reports its lookups through {@link CacheMetrics}. docs and deploy/grafana name every metric.
+ * label cache reports its lookups through {@link CacheMetrics}. README ("The agent's metrics") lists every series;
+ * deploy/grafana/camino-agent-dashboard.json charts them.
  */
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";

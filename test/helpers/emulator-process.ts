@@ -12,6 +12,8 @@ export interface EmulatorProcess {
   /** The process id (for /proc readings). */
   pid: number;
   adminUrl: string;
+  /** kube-state-metrics at `<metricsUrl>/metrics`, cAdvisor at `<metricsUrl>/metrics/cadvisor` (with `metrics: true`). */
+  metricsUrl?: string;
   pki?: TestPki;
   tokenFile?: string;
   dir: string;
@@ -25,6 +27,8 @@ export async function startEmulatorProcess(options: {
   https?: boolean;
   nodes?: { name: string; cpu: string; memory: string }[];
   podStartDelayMs?: number;
+  /** Serve the metrics endpoints. Default false. */
+  metrics?: boolean;
 }): Promise<EmulatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), "camino-emuproc-"));
   const config: Record<string, unknown> = {
@@ -34,6 +38,7 @@ export async function startEmulatorProcess(options: {
     nodes: options.nodes ?? [{ name: "node-1", cpu: "4", memory: "8Gi" }],
   };
   if (options.podStartDelayMs !== undefined) config["podStartDelayMs"] = options.podStartDelayMs;
+  if (options.metrics) config["metrics"] = { host: "127.0.0.1", port: 0 };
   let pki: TestPki | undefined;
   let tokenFile: string | undefined;
   if (options.https) {
@@ -76,6 +81,7 @@ export async function startEmulatorProcess(options: {
     },
   };
   if (pki) proc.pki = pki;
+  if (line["metrics"]) proc.metricsUrl = line["metrics"];
   if (tokenFile) proc.tokenFile = tokenFile;
   return proc;
 }

@@ -121,6 +121,7 @@ ${CLIENT_HELP}`,
       io.stdout.write(format === "json" ? `${JSON.stringify(toJson(AlertSchema, a))}\n` : `${alertLine(a)}\n`);
     for (const a of first) (a.firing ? firing : resolved).add(key(a));
     for (const a of first) if (a.firing) emit(a);
+    io.stderr.write(`watching alerts every ${values.interval ?? "5s"}; Ctrl-C to stop\n`);
     return withInterrupt(async (signal) => {
       while (!signal.aborted) {
         await new Promise<void>((resolve) => {

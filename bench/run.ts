@@ -22,6 +22,7 @@ import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
 import { federationTable, runFederationBenchmark } from "./federation.js";
 import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
+import { formatMonitoringPlaneFigures, runMonitoringPlaneBenchmark } from "./monitoring-plane.js";
 import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
@@ -224,6 +225,9 @@ async function main(): Promise<void> {
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
 
+  const monitoringPlane = await runMonitoringPlaneBenchmark(quick);
+  console.log(`\n${formatMonitoringPlaneFigures(monitoringPlane)}\n`);
+
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
@@ -246,6 +250,7 @@ async function main(): Promise<void> {
         network,
         federation,
         lifecycle,
+        monitoringPlane,
       },
       null,
       2,

@@ -52,7 +52,8 @@ interface Observation {
   package: string;
   edge: string;
   value: number;
-  what: string;
+  /** The subject and measure, for the summary (built only for a held condition). */
+  what: () => string;
 }
 
 /** Evaluates every rule on one snapshot. */
@@ -87,7 +88,7 @@ export function evaluateAlerts(
         threshold: rule.threshold,
         since,
         firing: before?.firing ?? false,
-        summary: `${o.what}: ${formatRuleValue(rule.kind, o.value)} ≥ ${formatRuleValue(rule.kind, rule.threshold)}`,
+        summary: `${o.what()}: ${formatRuleValue(rule.kind, o.value)} ≥ ${formatRuleValue(rule.kind, rule.threshold)}`,
       };
       if (before?.firedAt) alert.firedAt = before.firedAt;
       if (!alert.firing && now.getTime() - since.getTime() >= rule.forMs) {
@@ -125,7 +126,7 @@ function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySe
       package: w.package,
       edge: w.edge,
       value,
-      what: `${w.intent}/${w.package} on ${w.edge} ${what}`,
+      what: () => `${w.intent}/${w.package} on ${w.edge} ${what}`,
     });
   const edge = (e: EdgeFigures, value: number, what: string) =>
     out.push({
@@ -135,7 +136,7 @@ function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySe
       package: "",
       edge: e.edge,
       value,
-      what: `edge ${e.edge} ${what}`,
+      what: () => `edge ${e.edge} ${what}`,
     });
   switch (rule.kind) {
     case "workload-cpu":

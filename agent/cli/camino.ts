@@ -25,6 +25,7 @@ import {
 import { tokenCommand } from "./commands/token.js";
 import { peersListCommand } from "./commands/peers.js";
 import { alertsCommand } from "./commands/alerts.js";
+import { topCommand } from "./commands/top.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
 import type { Command, CommandIO } from "./command.js";
 import { ConfigError } from "../errors.js";
@@ -49,6 +50,7 @@ const COMMANDS: readonly Command[] = [
   edgeListCommand,
   peersListCommand,
   alertsCommand,
+  topCommand,
   healthCommand,
   auditCommand,
   emulatorCommand,

@@ -5,6 +5,7 @@
  * real agent reports the outage in GetDomainInfo and its `camino.monitoring` health service (the agent itself
  * stays SERVING) and recovers when Prometheus is back; a caller without monitoring:detail gets aggregates only.
  */
+import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeRegistry } from "../../agent/edge/edge-registry.js";
 import { silentLogger } from "../../agent/log/logger.js";
@@ -17,7 +18,7 @@ import type { EdgeFigures, MonitoringSnapshot, WorkloadFigures } from "../../age
 import { CapacityBook } from "../../agent/orchestration/reservations.js";
 import { parseQuantity, toMilli, toUnits } from "../../common/quantity.js";
 import { startEmulator, type Emulator } from "../../emulator/emulator.js";
-import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { CAMINO, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startPrometheus, until, type PrometheusServer } from "../helpers/prometheus-server.js";
 
 const DOMAIN = "domain-x";
@@ -461,6 +462,42 @@ describe("the agent", () => {
     const refused = await call<{ code?: string }>("QueryMonitoring", { edge: "edge-a" }, plain as string);
     expect(refused.status).toBe(403);
     expect(refused.body.code).toBe("permission_denied");
+  });
+
+  it("camino top shows edges and packages with their use to monitoring:detail, domain totals to others", async () => {
+    const run = (args: string[], token: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [CAMINO, "top", ...args],
+          { env: { PATH: process.env["PATH"] ?? "", CAMINO_SERVER: agent?.grpcUrl ?? "", CAMINO_TOKEN: token } },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const detail = (await agent?.token(["monitoring:read", "monitoring:detail"])) as string;
+    const json = await run(["-o", "json"], detail);
+    expect(json.code, json.stderr).toBe(0);
+    const top = JSON.parse(json.stdout) as {
+      edges: { edge: string; cpuAllocatableMillis: number; memoryRequestedBytes: number }[];
+      packages: { package: string; edge: string; replicasDesired: number; memoryLimitBytes: number }[];
+    };
+    const a = expected(SPECS[0] as EdgeSpec).edge;
+    expect(top.edges.find((e) => e.edge === "edge-a")).toMatchObject({
+      cpuAllocatableMillis: a.allocatable.cpuMillis,
+      memoryRequestedBytes: a.requested.memoryBytes,
+    });
+    expect(top.packages.map((p) => [p.package, p.edge, p.replicasDesired, p.memoryLimitBytes]).sort()).toEqual([
+      ["upf", "edge-b", 3, 3 * 2048 * MI],
+      ["web", "edge-a", 2, 2 * 512 * MI],
+    ]);
+    const table = await run([], detail);
+    expect(table.stdout).toMatch(/^edge-a\s+\d+m\s+\d+%\s+1100m\s+4900m\s/m);
+    expect(table.stdout).toMatch(/^demo\s+web\s+edge-a\s+\d+m\s+2000m\s+\d+Mi\s+1024Mi\s+2\/2$/m);
+    const plain = await run([], (await agent?.token(["monitoring:read"])) as string);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toMatch(/edge-a|edge-b|web|upf/);
+    expect(plain.stdout).toMatch(/all edges\s+\d+m\s+\d+m\s+14000m/);
+    expect(plain.stderr).toContain("monitoring:detail");
   });
 
   it("Prometheus down: GetDomainInfo and camino.monitoring report it, the agent stays SERVING; it recovers", async () => {

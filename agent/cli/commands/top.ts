@@ -1,0 +1,173 @@
+import { MetricScope, type MetricSample } from "../../../gen/camino/v1/types_pb.js";
+import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
+import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { structured, table } from "../output.js";
+import { parseFlags, type Command } from "../command.js";
+
+const cpu = (m: number | undefined) => (m === undefined ? "-" : `${Math.round(m)}m`);
+const mem = (b: number | undefined) => (b === undefined ? "-" : `${Math.round(b / (1024 * 1024))}Mi`);
+const pct = (part: number | undefined, whole: number | undefined) =>
+  part === undefined || !whole ? "-" : `${Math.round((100 * part) / whole)}%`;
+
+/** Samples grouped by their label set: key → labels and metric → value. */
+function group(samples: readonly MetricSample[], keys: readonly string[]) {
+  const rows = new Map<string, { labels: Record<string, string>; values: Record<string, number> }>();
+  for (const s of samples) {
+    const labels = Object.fromEntries(s.labels.map((l) => [l.key, l.value]));
+    const key = keys.map((k) => labels[k] ?? "").join("\u0000");
+    const row = rows.get(key) ?? { labels, values: {} };
+    row.values[s.metric] = s.value;
+    rows.set(key, row);
+  }
+  return [...rows.values()];
+}
+
+export const topCommand: Command = {
+  name: "top",
+  summary: "show edges and packages with their CPU and memory use, like kubectl top",
+  help: `Usage: camino top [edges|packages] [--intent NAME] [-o table|json|yaml] [client flags]
+
+Shows the newest monitoring snapshot (QueryMonitoring, scope monitoring:read): per edge its allocatable,
+requested, used and free CPU and memory; per deployed package its CPU and memory use against its limits and its
+available/desired replicas. Per-edge and per-package figures need the scope monitoring:detail; without it the
+agent answers domain totals only, and top shows those.
+
+  edges | packages      what to show (default both)
+  --intent NAME         packages of one intent only (needs monitoring:detail)
+  -o, --output FORMAT   table (default), json or yaml
+${CLIENT_HELP}`,
+  async run(argv, io) {
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, intent: { type: "string" } },
+      true,
+    );
+    if (values.help) {
+      io.stdout.write(`${this.help}\n`);
+      return EXIT.OK;
+    }
+    const what = positionals[0] ?? "all";
+    if (!["all", "edges", "packages"].includes(what) || positionals.length > 1)
+      throw new UsageError(`camino top takes "edges" or "packages", not ${JSON.stringify(positionals.join(" "))}`);
+    const scope =
+      what === "edges"
+        ? MetricScope.INFRASTRUCTURE
+        : what === "packages"
+          ? MetricScope.WORKLOAD
+          : MetricScope.UNSPECIFIED;
+    const conn = connect(values, io.env);
+    const { samples } = await conn
+      .client(DomainManager)
+      .queryMonitoring({ scope, intent: (values.intent as string | undefined) ?? "" }, conn.callOptions);
+    const detailed = samples.some((s) => s.labels.length > 0);
+    if (!detailed) {
+      const totals = Object.fromEntries(samples.map((s) => [s.metric, s.value]));
+      if (values.output === "json" || values.output === "yaml") {
+        io.stdout.write(structured({ domain: totals }, values.output));
+        return EXIT.OK;
+      }
+      const v = (k: string) => totals[`camino_domain_${k}`];
+      io.stdout.write(
+        table(
+          [
+            "DOMAIN TOTALS",
+            "CPU USED",
+            "CPU FREE",
+            "CPU ALLOCATABLE",
+            "MEMORY USED",
+            "MEMORY FREE",
+            "EDGES",
+            "WORKLOADS",
+          ],
+          [
+            [
+              "all edges",
+              cpu(v("used_cpu_millicores")),
+              cpu(v("free_cpu_millicores")),
+              cpu(v("allocatable_cpu_millicores")),
+              mem(v("used_memory_bytes")),
+              mem(v("free_memory_bytes")),
+              v("edges") === undefined ? "-" : `${v("edges_reachable")}/${v("edges")}`,
+              v("workloads") === undefined ? "-" : String(v("workloads")),
+            ],
+          ],
+        ),
+      );
+      io.stderr.write("per-edge and per-package figures need the scope monitoring:detail\n");
+      return EXIT.OK;
+    }
+    const edges = group(
+      samples.filter((s) => s.metric.startsWith("camino_edge_")),
+      ["edge"],
+    ).map((r) => ({
+      edge: r.labels["edge"] ?? "",
+      reachable: r.values["camino_edge_reachable"] === 1,
+      cpuUsedMillis: r.values["camino_edge_used_cpu_millicores"],
+      cpuRequestedMillis: r.values["camino_edge_requested_cpu_millicores"],
+      cpuAllocatableMillis: r.values["camino_edge_allocatable_cpu_millicores"],
+      cpuFreeMillis: r.values["camino_edge_free_cpu_millicores"],
+      memoryUsedBytes: r.values["camino_edge_used_memory_bytes"],
+      memoryRequestedBytes: r.values["camino_edge_requested_memory_bytes"],
+      memoryAllocatableBytes: r.values["camino_edge_allocatable_memory_bytes"],
+      memoryFreeBytes: r.values["camino_edge_free_memory_bytes"],
+    }));
+    const packages = group(
+      samples.filter((s) => s.metric.startsWith("camino_workload_")),
+      ["intent", "package", "edge"],
+    ).map((r) => ({
+      intent: r.labels["intent"] ?? "",
+      package: r.labels["package"] ?? "",
+      edge: r.labels["edge"] ?? "",
+      cpuUsedMillis: r.values["camino_workload_used_cpu_millicores"],
+      cpuLimitMillis: r.values["camino_workload_limit_cpu_millicores"],
+      memoryUsedBytes: r.values["camino_workload_used_memory_bytes"],
+      memoryLimitBytes: r.values["camino_workload_limit_memory_bytes"],
+      replicasAvailable: r.values["camino_workload_replicas_available"],
+      replicasDesired: r.values["camino_workload_replicas_desired"],
+    }));
+    if (values.output === "json" || values.output === "yaml") {
+      io.stdout.write(structured({ edges, packages }, values.output));
+      return EXIT.OK;
+    }
+    const parts: string[] = [];
+    if (what !== "packages")
+      parts.push(
+        table(
+          ["EDGE", "CPU USED", "CPU%", "CPU REQUESTED", "CPU FREE", "MEMORY USED", "MEMORY%", "MEMORY FREE"],
+          edges.map((e) =>
+            e.reachable
+              ? [
+                  e.edge,
+                  cpu(e.cpuUsedMillis),
+                  pct(e.cpuUsedMillis, e.cpuAllocatableMillis),
+                  cpu(e.cpuRequestedMillis),
+                  cpu(e.cpuFreeMillis),
+                  mem(e.memoryUsedBytes),
+                  pct(e.memoryUsedBytes, e.memoryAllocatableBytes),
+                  mem(e.memoryFreeBytes),
+                ]
+              : [e.edge, "unreachable", "-", "-", "-", "-", "-", "-"],
+          ),
+        ),
+      );
+    if (what !== "edges")
+      parts.push(
+        table(
+          ["INTENT", "PACKAGE", "EDGE", "CPU USED", "CPU LIMIT", "MEMORY USED", "MEMORY LIMIT", "REPLICAS"],
+          packages.map((p) => [
+            p.intent,
+            p.package,
+            p.edge,
+            cpu(p.cpuUsedMillis),
+            p.cpuLimitMillis ? cpu(p.cpuLimitMillis) : "-",
+            mem(p.memoryUsedBytes),
+            p.memoryLimitBytes ? mem(p.memoryLimitBytes) : "-",
+            `${p.replicasAvailable ?? 0}/${p.replicasDesired ?? 0}`,
+          ]),
+        ),
+      );
+    io.stdout.write(parts.join("\n"));
+    return EXIT.OK;
+  },
+};

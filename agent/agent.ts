@@ -252,6 +252,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         keyPrefix: cacheConfig.keyPrefix ?? `camino:${config.domain.id}:`,
       })
     : createMemoryLabelCache({ ttlMs: cacheConfig.ttlMs });
+  metrics.observeCache(() => labelCache.stats());
   let lake: InfluxExporter | undefined;
   const influx = config.monitoring.influxdb;
   if (influx) {

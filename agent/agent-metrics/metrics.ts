@@ -23,6 +23,14 @@ export interface CacheMetrics {
   cacheLookup(hit: boolean, count?: number): void;
 }
 
+/** A label cache's own counters since start (LabelCache.stats()). */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  /** Reads or writes that failed because the cache was unavailable. */
+  failures: number;
+}
+
 export interface AgentMetrics extends CacheMetrics {
   readonly registry: Registry;
   /** Records every call: count, duration, gRPC code, and calls in flight. */
@@ -31,6 +39,11 @@ export interface AgentMetrics extends CacheMetrics {
   observeLifecycle(bus: EventBus): () => void;
   /** Sets what the intent, package, edge and peer gauges are read from at each scrape. */
   observeState(sources: StateSources): void;
+  /**
+   * Reads the label cache's own counters at each scrape, added to what {@link CacheMetrics.cacheLookup} reported:
+   * a cache that keeps stats is observed here, and does not also call cacheLookup.
+   */
+  observeCache(stats: () => CacheStats): void;
 }
 
 export interface MetricsOptions {
@@ -76,14 +89,30 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     registers: [registry],
   });
 
-  const cacheLookups = new Counter({
+  // Lookups reported through cacheLookup, plus the observed cache's own counters, read at each scrape.
+  const reported = { hit: 0, miss: 0 };
+  let cacheStats: (() => CacheStats) | undefined;
+  new Counter({
     name: "camino_label_cache_lookups_total",
-    help: "Pod identifiers looked up in the label cache, by result (hit: found; miss: not cached).",
+    help: "Pod identifiers looked up in the label cache, by result (hit: found; miss: not cached, expired, or the cache down).",
     labelNames: ["result"],
     registers: [registry],
+    collect() {
+      const s = cacheStats?.();
+      this.reset();
+      this.inc({ result: "hit" }, reported.hit + (s?.hits ?? 0));
+      this.inc({ result: "miss" }, reported.miss + (s?.misses ?? 0));
+    },
   });
-  cacheLookups.inc({ result: "hit" }, 0);
-  cacheLookups.inc({ result: "miss" }, 0);
+  new Counter({
+    name: "camino_label_cache_failures_total",
+    help: "Label-cache reads or writes that failed because the cache (Redis) was unavailable.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cacheStats?.().failures ?? 0);
+    },
+  });
   const lifecycle = createLifecycleMetrics(registry);
   const state = createStateMetrics(registry);
 
@@ -131,7 +160,10 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     cacheLookup(hit, count = 1) {
       if (!Number.isInteger(count) || count < 0)
         throw new TypeError(`cacheLookup: count must be a whole number ≥ 0 (is ${count})`);
-      cacheLookups.inc({ result: hit ? "hit" : "miss" }, count);
+      reported[hit ? "hit" : "miss"] += count;
+    },
+    observeCache(stats) {
+      cacheStats = stats;
     },
   };
 }

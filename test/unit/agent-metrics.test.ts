@@ -1,4 +1,7 @@
-/** The label cache's counter API on the agent's metrics: what it reports appears at /metrics' text as counted. */
+/**
+ * The label cache on the agent's metrics: what cacheLookup reports and what an observed cache counts itself
+ * appear in the exposition text, added up.
+ */
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../agent/agent-metrics/metrics.js";
 
@@ -25,5 +28,16 @@ describe("cacheLookup", () => {
     const m = createMetrics({ domainId: "d", version: "0", processMetrics: false });
     expect(() => m.cacheLookup(true, -1)).toThrow(TypeError);
     expect(() => m.cacheLookup(false, 1.5)).toThrow(TypeError);
+  });
+
+  it("adds the observed cache's own counters, read at each scrape", async () => {
+    const m = createMetrics({ domainId: "d", version: "0", processMetrics: false });
+    const stats = { hits: 5, misses: 2, failures: 1 };
+    m.observeCache(() => stats);
+    m.cacheLookup(true);
+    expect(await sample(m.registry.metrics(), 'camino_label_cache_lookups_total{result="hit",domain="d"}')).toBe(6);
+    expect(await sample(m.registry.metrics(), 'camino_label_cache_lookups_total{result="miss",domain="d"}')).toBe(2);
+    stats.failures = 4;
+    expect(await sample(m.registry.metrics(), 'camino_label_cache_failures_total{domain="d"}')).toBe(4);
   });
 });

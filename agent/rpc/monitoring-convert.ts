@@ -8,8 +8,10 @@ import {
   MetricSampleSchema,
   MetricScope,
 } from "../../gen/camino/v1/types_pb.js";
-import type { FigureQuery, FigureSample } from "../monitoring/disclosure.js";
-import type { MonitoringStatus } from "../monitoring/monitoring-service.js";
+import type { FederationQueryMonitoringRequest } from "../../gen/camino/v1/federation_pb.js";
+import { aggregateFigures, type FigureQuery, type FigureSample } from "../monitoring/disclosure.js";
+import type { MonitoringService, MonitoringStatus } from "../monitoring/monitoring-service.js";
+import type { MonitoringConfig } from "../config/monitoring-section.js";
 
 /** A figure as a MetricSample, its labels sorted by key. */
 export function figureToProto(f: FigureSample): MetricSample {
@@ -37,4 +39,19 @@ export function monitoringHealthToProto(s: MonitoringStatus): DependencyHealth {
     message: s.message,
     ...(s.checkedAt ? { checkedAt: timestampFromDate(s.checkedAt) } : {}),
   });
+}
+
+/**
+ * Federation/QueryMonitoring as this domain answers a peer: domain aggregates only (never a figure that names an
+ * edge, an intent or a package), or nothing when `monitoring.policy.peers` is "none".
+ */
+export function peerMonitoring(
+  monitoring: Pick<MonitoringService, "latest" | "refresh">,
+  policy: MonitoringConfig["policy"]["peers"],
+): (req: FederationQueryMonitoringRequest, signal: AbortSignal) => Promise<MetricSample[]> {
+  return async (req, signal) => {
+    if (policy === "none") return [];
+    const snapshot = monitoring.latest() ?? (await monitoring.refresh(signal));
+    return aggregateFigures(snapshot, { scope: scopeFromProto(req.scope), metrics: req.metrics }).map(figureToProto);
+  };
 }

@@ -44,9 +44,8 @@ import { ComponentSet, type Component } from "./component.js";
 import { createLocalOnlyFederation, type Federation } from "../federation/federation.js";
 import { createNetworkManager, meshReaderOf } from "./network/network-manager.js";
 import { createMonitoringService, sourceFromConfig } from "./monitoring/monitoring-service.js";
-import { aggregateFigures } from "./monitoring/disclosure.js";
 import { admissionCapacity } from "./monitoring/admission-capacity.js";
-import { figureToProto, scopeFromProto } from "./rpc/monitoring-convert.js";
+import { peerMonitoring } from "./rpc/monitoring-convert.js";
 import { startAlerting } from "./monitoring/alerting.js";
 import { createMemoryLabelCache, type LabelCache } from "./monitoring/label-cache.js";
 import { createRedisLabelCache } from "./monitoring/redis-label-cache.js";
@@ -170,13 +169,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         version: VERSION,
         logger: logger.child({ component: "federation" }),
         // Peers get domain aggregates only, or nothing (monitoring.policy.peers); never per-edge or per-package.
-        queryMonitoring: async (req, signal) => {
-          if (config.monitoring.policy.peers === "none") return [];
-          const snapshot = monitoring.latest() ?? (await monitoring.refresh(signal));
-          return aggregateFigures(snapshot, { scope: scopeFromProto(req.scope), metrics: req.metrics }).map(
-            figureToProto,
-          );
-        },
+        queryMonitoring: (req, signal) => peerMonitoring(monitoring, config.monitoring.policy.peers)(req, signal),
       })
     : undefined;
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });

@@ -33,6 +33,8 @@ export interface ScrapeSourceOptions {
    * first time, or again sooner than this, is read a second time after waiting the rest. Default 1000.
    */
   minRateWindowMs?: number;
+  /** Edges read at once. Default 16. */
+  concurrency?: number;
   /** Clock, in ms. Default Date.now. */
   now?: () => number;
   /** HTTP client. Default global fetch. */
@@ -156,6 +158,7 @@ export function readingOf(ksm: Exposition, cadvisor: Exposition, cpu: Map<string
 export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource {
   const timeoutMs = options.timeoutMs ?? 5000;
   const minWindowMs = options.minRateWindowMs ?? 1000;
+  const concurrency = options.concurrency ?? 16;
   const now = options.now ?? Date.now;
   const http = options.fetch ?? fetch;
   const previous = new Map<string, CpuReading>();
@@ -204,7 +207,19 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
     async snapshot(signal) {
       const targets = options.targets();
       const at = new Date(now());
-      const results = await Promise.allSettled(targets.map((t) => readEdge(t, signal)));
+      // A bounded fan-out: at most `concurrency` edges are read at once.
+      const results: PromiseSettledResult<EdgeReading>[] = new Array(targets.length);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < targets.length; i = next++) {
+          try {
+            results[i] = { status: "fulfilled", value: await readEdge(targets[i] as ScrapeTarget, signal) };
+          } catch (reason) {
+            results[i] = { status: "rejected", reason };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, targets.length) }, worker));
       if (signal.aborted) throw new CaminoError("ERR_CANCELLED", "the monitoring snapshot was cancelled");
       const edges: EdgeFigures[] = [];
       const workloads: WorkloadFigures[] = [];

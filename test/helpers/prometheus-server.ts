@@ -49,11 +49,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts Prometheus with `scrapeConfigs` (YAML text of the `scrape_configs` list), scraping every second. */
-export async function startPrometheus(scrapeConfigs: string): Promise<PrometheusServer> {
+/** Starts Prometheus with `scrapeConfigs` (YAML text of the `scrape_configs` list), scraping every second by default. */
+export async function startPrometheus(scrapeConfigs: string, scrapeInterval = "1s"): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), "camino-prometheus-"));
   const config = join(dir, "prometheus.yml");
-  writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n${scrapeConfigs}`);
+  writeFileSync(
+    config,
+    `global:\n  scrape_interval: ${scrapeInterval}\n  scrape_timeout: ${scrapeInterval}\nscrape_configs:\n${scrapeConfigs}`,
+  );
   let proc: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let port = 0;

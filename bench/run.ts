@@ -23,6 +23,7 @@ import { runEmulatorBenchmarks } from "./emulator.js";
 import { federationTable, runFederationBenchmark } from "./federation.js";
 import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
 import { formatMonitoringPlaneFigures, runMonitoringPlaneBenchmark } from "./monitoring-plane.js";
+import { formatMonitoringSnapshotFigures, runMonitoringSnapshotBenchmark } from "./monitoring.js";
 import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
@@ -227,6 +228,8 @@ async function main(): Promise<void> {
 
   const monitoringPlane = await runMonitoringPlaneBenchmark(quick);
   console.log(`\n${formatMonitoringPlaneFigures(monitoringPlane)}\n`);
+  const monitoringSnapshot = await runMonitoringSnapshotBenchmark(quick);
+  console.log(`${formatMonitoringSnapshotFigures(monitoringSnapshot)}\n`);
 
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
@@ -251,6 +254,7 @@ async function main(): Promise<void> {
         federation,
         lifecycle,
         monitoringPlane,
+        monitoringSnapshot,
       },
       null,
       2,

@@ -151,7 +151,7 @@ export function formatMonitoringPlaneFigures(f: MonitoringPlaneFigures): string 
     `  label-cache lookups per snapshot, Redis (one pipelined MGET, Unix socket): p50 ${ms(f.lookupsRedis.p50Ms)} ms, p99 ${ms(f.lookupsRedis.p99Ms)} ms`,
     `  label-cache lookups per snapshot, in memory:                              p50 ${ms(f.lookupsMemory.p50Ms)} ms, p99 ${ms(f.lookupsMemory.p99Ms)} ms`,
     `  peer: one awaited GET per pod on the same Redis, scaled to a snapshot:    ${ms(f.unpipelinedRedisMsPerSnapshot)} ms (${(f.unpipelinedRedisMsPerSnapshot / f.lookupsRedis.p50Ms).toFixed(1)}x the MGET)`,
-    `  alert evaluation per tick (6 default rules, ${f.alertTick.calls} ticks): p50 ${ms(f.alertTick.p50Ms)} ms, p99 ${ms(f.alertTick.p99Ms)} ms; ${f.alertsFiringAtEnd} alerts firing at the end`,
+    `  alert evaluation per tick (${DEFAULT_ALERT_RULES.length} default rules, ${f.alertTick.calls} ticks): p50 ${ms(f.alertTick.p50Ms)} ms, p99 ${ms(f.alertTick.p99Ms)} ms; ${f.alertsFiringAtEnd} alerts firing at the end`,
   ].join("\n");
 }
 

@@ -171,6 +171,24 @@ function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySe
     case "edge-unreachable":
       for (const e of s.edges) edge(e, e.reachable ? 0 : 1, "unreachable");
       break;
+    case "link-error-rate":
+    case "link-latency-p99":
+      for (const l of s.links) {
+        const value = rule.kind === "link-error-rate" ? (l.requestRate > 0 ? l.errorRate : undefined) : l.p99Ms;
+        if (value === undefined) continue;
+        // A link's alert is its consumer package's: the intent's watchers see it on the package that calls.
+        out.push({
+          id: `${rule.name}//${l.intent}/${l.link}`,
+          rule,
+          intent: l.intent,
+          package: l.from,
+          edge: "",
+          value,
+          what: () =>
+            `${l.intent} link ${l.link} (${l.from} → ${l.to}) ${rule.kind === "link-error-rate" ? "error rate" : "p99 latency"}`,
+        });
+      }
+      break;
   }
   return out;
 }

@@ -17,7 +17,11 @@ export type AlertRuleKind =
   /** An edge's requested memory over its allocatable memory. */
   | "edge-memory"
   /** 1 while the metrics source cannot read the edge. */
-  | "edge-unreachable";
+  | "edge-unreachable"
+  /** A link's share of failed requests (5xx, non-OK gRPC), from the mesh's metrics. */
+  | "link-error-rate"
+  /** A link's 99th percentile latency in milliseconds (links that saw requests). */
+  | "link-latency-p99";
 
 export const ALERT_RULE_KINDS: readonly AlertRuleKind[] = [
   "workload-cpu",
@@ -26,6 +30,8 @@ export const ALERT_RULE_KINDS: readonly AlertRuleKind[] = [
   "edge-cpu",
   "edge-memory",
   "edge-unreachable",
+  "link-error-rate",
+  "link-latency-p99",
 ];
 
 export type AlertSeverity = "info" | "warning" | "critical";
@@ -49,6 +55,7 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
   { name: "EdgeCpuNearlyExhausted", kind: "edge-cpu", threshold: 0.9, forMs: 300_000, severity: "warning" },
   { name: "EdgeMemoryNearlyExhausted", kind: "edge-memory", threshold: 0.9, forMs: 300_000, severity: "warning" },
   { name: "EdgeUnreachable", kind: "edge-unreachable", threshold: 1, forMs: 60_000, severity: "critical" },
+  { name: "LinkErrorRate", kind: "link-error-rate", threshold: 0.05, forMs: 120_000, severity: "warning" },
 ];
 
 /** How a rule's value reads in a summary. */
@@ -58,7 +65,10 @@ export function formatRuleValue(kind: AlertRuleKind, v: number): string {
     case "workload-memory":
     case "edge-cpu":
     case "edge-memory":
+    case "link-error-rate":
       return `${(v * 100).toFixed(1)}%`;
+    case "link-latency-p99":
+      return `${v} ms`;
     default:
       return String(v);
   }

@@ -142,6 +142,31 @@ describe("evaluateAlerts", () => {
   });
 });
 
+describe("link rules", () => {
+  it("judge a link's error rate (links with requests only) and p99 latency, on its consumer package", () => {
+    const rules: AlertRule[] = [
+      { name: "Errors", kind: "link-error-rate", threshold: 0.05, forMs: 0, severity: "warning" },
+      { name: "Slow", kind: "link-latency-p99", threshold: 100, forMs: 0, severity: "warning" },
+    ];
+    const s: MonitoringSnapshot = {
+      ...snap(0, [edge("edge-1")], []),
+      links: [
+        { intent: "chain", link: "fw-nat-80", from: "fw", to: "nat", requestRate: 10, errorRate: 0.07, p99Ms: 40 },
+        { intent: "chain", link: "nat-upf-80", from: "nat", to: "upf", requestRate: 5, errorRate: 0, p99Ms: 250 },
+        // No requests: its error rate means nothing, and it has no latency.
+        { intent: "chain", link: "upf-db-5432", from: "upf", to: "db", requestRate: 0, errorRate: 1 },
+      ],
+    };
+    const r = evaluateAlerts(rules, new Map(), s, at(0));
+    expect(
+      r.transitions.map((t) => [t.alert.rule, t.alert.intent, t.alert.package, t.alert.value, t.alert.summary]),
+    ).toEqual([
+      ["Errors", "chain", "fw", 0.07, "chain link fw-nat-80 (fw → nat) error rate: 7.0% ≥ 5.0%"],
+      ["Slow", "chain", "nat", 250, "chain link nat-upf-80 (nat → upf) p99 latency: 250 ms ≥ 100 ms"],
+    ]);
+  });
+});
+
 describe("AlertRunner", () => {
   it("publishes transitions and lists firing then resolved alerts, filtered by intent (edge alerts by placement)", () => {
     let now = at(0);

@@ -69,7 +69,7 @@ export interface InfluxExporter {
   /** Writes what is queued now (with retries); resolves when the buffer was sent or dropped. */
   flush(): Promise<void>;
   stats(): InfluxExportStats;
-  /** Stops the timer and any retry, then makes one last attempt at what is queued (bounded by timeoutMs). */
+  /** Stops the timer and any retry, then makes one last attempt at what is queued: within timeoutMs in all. */
   close(): Promise<void>;
 }
 
@@ -235,10 +235,15 @@ export function createInfluxExporter(options: InfluxExporterOptions): InfluxExpo
       if (timer) clearTimeout(timer);
       timer = undefined;
       noRetry.abort();
-      await sending;
-      // One last attempt at what is left, bounded by timeoutMs.
-      if (buffer.length > 0) await send();
-      stopping.abort();
+      // The write in flight and one last attempt at what is left, within timeoutMs in all.
+      const deadline = setTimeout(() => stopping.abort(), o.timeoutMs);
+      try {
+        await sending;
+        if (buffer.length > 0 && !stopping.signal.aborted) await send();
+      } finally {
+        clearTimeout(deadline);
+        stopping.abort();
+      }
     },
   };
 }

@@ -6,6 +6,13 @@
  * stays SERVING) and recovers when Prometheus is back; a caller without monitoring:detail gets aggregates only.
  */
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { federationClientAuth } from "../../federation/call-auth.js";
+import { createFederationTrust } from "../../federation/federation-trust.js";
+import type { PublicJwks } from "../../federation/trust.js";
+import { Federation } from "../../gen/camino/v1/federation_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EdgeRegistry } from "../../agent/edge/edge-registry.js";
 import { silentLogger } from "../../agent/log/logger.js";
@@ -64,6 +71,8 @@ const SPECS: EdgeSpec[] = [
 const emulators = new Map<string, Emulator>();
 let prometheus: PrometheusServer;
 let agent: AgentProcess | undefined;
+/** A second domain, trusted by the agent's domain: the federation peer asking for monitoring figures. */
+let peer: AgentProcess | undefined;
 
 async function api(e: Emulator, path: string, body: unknown): Promise<void> {
   const res = await fetch(`${e.httpUrl}${path}`, {
@@ -149,6 +158,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.stop();
+  await peer?.stop();
   await prometheus?.close();
   for (const e of emulators.values()) await e.close();
 });
@@ -417,8 +427,10 @@ interface Sample {
 describe("the agent", () => {
   beforeAll(async () => {
     await prometheus.targetsUp(4, 60_000);
+    peer = await startAgentProcess({ domainId: "domain-p", federation: {} });
     agent = await startAgentProcess({
       domainId: DOMAIN,
+      federation: {},
       extraConfig: {
         edges: SPECS.map((s) => ({
           name: s.name,
@@ -433,7 +445,41 @@ describe("the agent", () => {
         },
       },
     });
+    await agent.setPeers([peer]);
   }, 60_000);
+
+  it("a federation peer's QueryMonitoring gets domain totals and nothing that names an edge, intent or package", async () => {
+    const trust = createFederationTrust({
+      domainId: "domain-p",
+      ownKeys: {
+        current: () => {
+          const k = (peer as AgentProcess).key;
+          return { kid: k.kid, alg: k.alg, privateKey: k.privateKey };
+        },
+        published: () => ({ keys: [(peer as AgentProcess).key.publicJwk] }) as PublicJwks,
+      },
+      peers: [{ id: DOMAIN, jwks: { keys: [agent?.key.publicJwk] } as PublicJwks }],
+    });
+    const client = createClient(
+      Federation,
+      createGrpcTransport({
+        baseUrl: agent?.federationUrl as string,
+        nodeOptions: { ca: readFileSync(agent?.federationFiles?.caFile as string, "utf8") },
+        interceptors: [federationClientAuth(trust, DOMAIN)],
+      }),
+    );
+    const { samples } = await until("aggregates from the peer's view", async () => {
+      const r = await client.queryMonitoring({});
+      return r.samples.some((x) => x.metric === "camino_domain_workloads" && x.value === 2) ? r : undefined;
+    });
+    expect(samples.every((x) => x.labels.length === 0)).toBe(true);
+    expect(JSON.stringify(samples, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toMatch(
+      /edge-a|edge-b|"web"|"upf"|demo|chain/,
+    );
+    expect(samples.find((x) => x.metric === "camino_domain_allocatable_cpu_millicores")?.value).toBe(
+      SPECS.reduce((n, sp) => n + expected(sp).edge.allocatable.cpuMillis, 0),
+    );
+  });
 
   it("QueryMonitoring: holders of monitoring:detail get per-edge and per-package figures; others aggregates only", async () => {
     const detail = await agent?.token(["monitoring:read", "monitoring:detail"]);

@@ -177,10 +177,26 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const network = createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) });
   // The agent's own /metrics: made before monitoring, whose label cache reports its lookups to it.
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
+  // The label cache: Redis when REDIS_URL is set, memory otherwise; the metrics source joins pods through it.
+  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"];
+  const cacheConfig = config.monitoring.labelCache;
+  const labelCache: LabelCache = redisUrl
+    ? createRedisLabelCache({
+        url: redisUrl,
+        ttlMs: cacheConfig.ttlMs,
+        commandTimeoutMs: cacheConfig.commandTimeoutMs,
+        keyPrefix: cacheConfig.keyPrefix ?? `camino:${config.domain.id}:`,
+      })
+    : createMemoryLabelCache({ ttlMs: cacheConfig.ttlMs });
+  metrics.observeCache(() => labelCache.stats());
+  // Closed after monitoring, which reads through it (and before anything else, so a failed start leaves no
+  // Redis connection reconnecting behind it).
+  await components.start<Component>({ name: "label-cache", start: async () => {}, close: () => labelCache.close() });
   const monitoring = createMonitoringService({
     source: await sourceFromConfig(config.monitoring, {
       domainId: config.domain.id,
       edges: () => config.edges.map((e) => e.name),
+      labels: labelCache,
     }),
     intervalMs: config.monitoring.intervalMs,
     logger: logger.child({ component: "monitoring" }),
@@ -235,17 +251,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         logger: logger.child({ component: "alerts" }),
       })
     : undefined;
-  const redisUrl = options.redisUrl ?? process.env["REDIS_URL"];
-  const cacheConfig = config.monitoring.labelCache;
-  const labelCache: LabelCache = redisUrl
-    ? createRedisLabelCache({
-        url: redisUrl,
-        ttlMs: cacheConfig.ttlMs,
-        commandTimeoutMs: cacheConfig.commandTimeoutMs,
-        keyPrefix: cacheConfig.keyPrefix ?? `camino:${config.domain.id}:`,
-      })
-    : createMemoryLabelCache({ ttlMs: cacheConfig.ttlMs });
-  metrics.observeCache(() => labelCache.stats());
   let lake: InfluxExporter | undefined;
   const influx = config.monitoring.influxdb;
   if (influx) {
@@ -268,7 +273,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     close: async () => {
       alerting?.stop();
       await lake?.close();
-      await labelCache.close();
     },
   });
   const monitoringDependencies = () => {

@@ -13,6 +13,7 @@ import type { Logger } from "../log/logger.js";
 import { createPrometheusClient, type PrometheusAuth } from "./prometheus-client.js";
 import { createPrometheusSource } from "./prometheus-source.js";
 import { createScrapeSource } from "./scrape-source.js";
+import type { LabelCache } from "./label-cache.js";
 import type { MetricsSource, MonitoringSnapshot } from "./snapshot.js";
 
 /** The health of the metrics source. */
@@ -126,10 +127,17 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
       return () => statusListeners.delete(listener);
     },
     refresh(signal) {
-      inFlight ??= take(signal ?? stopped.signal).finally(() => {
+      // Shared by every caller, so no one caller's signal may cancel it; a caller that gives up stops waiting.
+      const shared = (inFlight ??= take(stopped.signal).finally(() => {
         inFlight = undefined;
+      }));
+      if (!signal) return shared;
+      signal.throwIfAborted();
+      return new Promise<MonitoringSnapshot>((resolve, reject) => {
+        const abort = () => reject(signal.reason);
+        signal.addEventListener("abort", abort, { once: true });
+        shared.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
       });
-      return inFlight;
     },
   };
   return service;
@@ -138,8 +146,9 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
 /** The source the `monitoring` section configures; credentials are read from their files now. */
 export async function sourceFromConfig(
   config: MonitoringConfig,
-  domain: { domainId: string; edges: () => readonly string[] },
+  domain: { domainId: string; edges: () => readonly string[]; labels?: LabelCache },
 ): Promise<MetricsSource> {
+  const labels = domain.labels ? { labels: domain.labels } : {};
   const secret = async (file: string) => (await readFile(file, "utf8")).trim();
   if (config.source === "prometheus" && config.prometheus) {
     const p = config.prometheus;
@@ -154,6 +163,7 @@ export async function sourceFromConfig(
       edges: domain.edges,
       edgeLabel: p.edgeLabel,
       rateWindow: p.rateWindow,
+      ...labels,
     });
   }
   const targets = await Promise.all(
@@ -164,7 +174,12 @@ export async function sourceFromConfig(
       ...(e.bearerTokenFile ? { bearerToken: await secret(e.bearerTokenFile) } : {}),
     })),
   );
-  return createScrapeSource({ domainId: domain.domainId, targets: () => targets, timeoutMs: config.timeoutMs });
+  return createScrapeSource({
+    domainId: domain.domainId,
+    targets: () => targets,
+    timeoutMs: config.timeoutMs,
+    ...labels,
+  });
 }
 
 /** A Monitoring Service with no source: no snapshots, reported as such (tests and tools that need none). */

@@ -8,6 +8,8 @@
 import { CaminoError } from "../../common/errors.js";
 import { emptyReading, figuresOf, unreachableEdge, type EdgeReading, type PodReading } from "./edge-figures.js";
 import type { PrometheusClient, VectorSample } from "./prometheus-client.js";
+import type { LabelCache } from "./label-cache.js";
+import { joinLabels } from "./label-join.js";
 import type { EdgeFigures, MetricsSource, WorkloadFigures } from "./snapshot.js";
 
 export interface PrometheusSourceOptions {
@@ -21,6 +23,8 @@ export interface PrometheusSourceOptions {
   rateWindow?: string;
   /** Clock. Default Date.now. */
   now?: () => number;
+  /** The label cache: pods read without their labels get them from it (agent/monitoring/label-join.ts). */
+  labels?: LabelCache;
 }
 
 /** The queries, one per metric; `E` is the edge label, `W` the rate window. */
@@ -148,6 +152,8 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Metric
       const a = Object.fromEntries(keys.map((k, i) => [k, answers[i] as VectorSample[]])) as Answers;
       const up = new Map(a.up.map((s) => [s.metric[edgeLabel] ?? "", s.value]));
       const readings = readingsOf(a, edgeLabel);
+      const cache = options.labels;
+      if (cache) await Promise.all([...readings].map(([edge, r]) => joinLabels(edge, r, cache)));
       const edges: EdgeFigures[] = [];
       const workloads: WorkloadFigures[] = [];
       for (const edge of options.edges()) {

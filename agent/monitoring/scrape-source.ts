@@ -8,6 +8,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { CaminoError } from "../../common/errors.js";
 import { emptyReading, figuresOf, unreachableEdge, type EdgeReading } from "./edge-figures.js";
 import { parseExposition, type Exposition } from "./exposition-parser.js";
+import type { LabelCache } from "./label-cache.js";
+import { joinLabels } from "./label-join.js";
 import type { EdgeFigures, MetricsSource, MonitoringSnapshot, WorkloadFigures } from "./snapshot.js";
 
 /** Where one edge's metrics are scraped. */
@@ -39,6 +41,8 @@ export interface ScrapeSourceOptions {
   now?: () => number;
   /** HTTP client. Default global fetch. */
   fetch?: typeof fetch;
+  /** The label cache: pods read without their labels get them from it (agent/monitoring/label-join.ts). */
+  labels?: LabelCache;
 }
 
 /** Counter readings of one edge: container id → cumulative CPU seconds, and when they were read. */
@@ -199,7 +203,9 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
     const cad = await get(target.cadvisor, target, signal);
     const reading = cpuReadingOf(cad.body, cad.atMs);
     previous.set(target.edge, reading);
-    return readingOf(ksm.body, cad.body, cpuRates(prev, reading));
+    const r = readingOf(ksm.body, cad.body, cpuRates(prev, reading));
+    if (options.labels) await joinLabels(target.edge, r, options.labels);
+    return r;
   }
 
   return {
@@ -234,10 +240,14 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
         edges.push(f.edge);
         workloads.push(...f.workloads);
       });
-      if (targets.length > 0 && edges.every((e) => !e.reachable))
-        throw new CaminoError("ERR_MONITORING_UNAVAILABLE", "no edge's metrics endpoints could be read", {
-          data: { source: "scrape", edges: targets.length },
-        });
+      if (targets.length > 0 && edges.every((e) => !e.reachable)) {
+        const first = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+        throw new CaminoError(
+          "ERR_MONITORING_UNAVAILABLE",
+          `no edge's metrics endpoints could be read (${targets[0]?.edge}: ${(first?.reason as Error | undefined)?.message ?? "unknown"})`,
+          { data: { source: "scrape", edges: targets.length } },
+        );
+      }
       return { at, source: "scrape", edges, workloads, links: [] } satisfies MonitoringSnapshot;
     },
   };

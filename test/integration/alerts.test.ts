@@ -22,6 +22,7 @@ import { intentToMessage, parseIntentText } from "../../agent/intent/load.js";
 import { CAMINO, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
 import { redisServer, type RedisServer } from "../helpers/redis-server.js";
+import { Redis } from "ioredis";
 
 const FOR_MS = 1000;
 const intent = `apiVersion: camino.io/v1
@@ -223,9 +224,19 @@ describe("alerts through a real agent", () => {
     expect((await client.getDeployment({ name: "hot" }, { headers })).deployment?.state).toBe(DeploymentState.READY);
   });
 
-  it("reports Redis down in its own health service and GetDomainInfo, stays SERVING, and recovers", async () => {
+  it("keeps the deployed pod's labels in Redis with a TTL; reports Redis down in its own health service and GetDomainInfo, stays SERVING, and recovers", async () => {
     const cacheStatus = async () => (await health.check({ service: "camino.labelcache" })).status;
     await until("label cache SERVING", async () => ((await cacheStatus()) === Serving.SERVING ? true : undefined));
+    // The metrics source joined the deployed pod through the cache: it is in Redis, seen with a client of our own.
+    const witness = new Redis({ path: redis.socket });
+    try {
+      const keys = await witness.keys("camino:*:pod:edge-1/hot/sink-*");
+      expect(keys.length).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse((await witness.get(keys[0] as string)) as string)).toEqual(["hot", "sink", "edge-1"]);
+      expect(await witness.pttl(keys[0] as string)).toBeGreaterThan(0);
+    } finally {
+      witness.disconnect();
+    }
     await redis.kill();
     await until("label cache NOT_SERVING", async () =>
       (await cacheStatus()) === Serving.NOT_SERVING ? true : undefined,

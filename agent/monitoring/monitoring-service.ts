@@ -128,9 +128,10 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
     },
     refresh(signal) {
       // Shared by every caller, so no one caller's signal may cancel it; a caller that gives up stops waiting.
-      const shared = (inFlight ??= take(stopped.signal).finally(() => {
+      inFlight ??= take(stopped.signal).finally(() => {
         inFlight = undefined;
-      }));
+      });
+      const shared = inFlight;
       if (!signal) return shared;
       signal.throwIfAborted();
       return new Promise<MonitoringSnapshot>((resolve, reject) => {

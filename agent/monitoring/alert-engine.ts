@@ -45,16 +45,19 @@ export interface AlertEvaluation {
   transitions: AlertTransition[];
 }
 
-interface Observation {
-  id: string;
-  rule: AlertRule;
-  intent: string;
-  package: string;
-  edge: string;
-  value: number;
-  /** The subject and measure, for the summary (built only for a held condition). */
-  what: () => string;
-}
+/**
+ * One subject's measured value. A subject is three names: (edge, intent, package) for a workload, (edge, "", "")
+ * for an edge, ("", intent, link) for a link; an alert's id is `<rule>/<a>/<b>/<c>`, built only for a condition
+ * that holds (at 5,000 workloads a tick, building every id is most of the cost).
+ */
+type Visit = (
+  a: string,
+  b: string,
+  c: string,
+  alert: { intent: string; package: string; edge: string },
+  value: number,
+  what: () => string,
+) => void;
 
 /** Evaluates every rule on one snapshot. */
 export function evaluateAlerts(
@@ -67,28 +70,38 @@ export function evaluateAlerts(
   const state = new Map<string, Alert>();
   const transitions: AlertTransition[] = [];
   const seen = new Set<string>();
+  // The previous alerts by rule and subject, so a subject is looked up by the names it already has.
+  const index = new Map<string, Map<string, Map<string, Map<string, Alert>>>>();
+  for (const a of previous.values()) {
+    const [, x = "", y = "", z = ""] = a.id.split("/");
+    child(child(child(index, a.rule), x), y).set(z, a);
+  }
   for (const rule of rules) {
-    for (const o of observe(rule, snapshot, unreachable)) {
-      seen.add(o.id);
-      const held = o.value >= rule.threshold;
-      const before = previous.get(o.id);
-      if (!held) {
-        if (before?.firing) transitions.push({ kind: "resolved", alert: resolved(before, o.value, now) });
-        continue;
+    const prev = index.get(rule.name);
+    observe(rule, snapshot, unreachable, (a, b, c, subject, value, what) => {
+      const before = prev?.get(a)?.get(b)?.get(c);
+      if (value < rule.threshold) {
+        if (before) {
+          seen.add(before.id);
+          if (before.firing) transitions.push({ kind: "resolved", alert: resolved(before, value, now) });
+        }
+        return;
       }
+      const id = before?.id ?? `${rule.name}/${a}/${b}/${c}`;
+      seen.add(id);
       const since = before?.since ?? now;
       const alert: Alert = {
-        id: o.id,
+        id,
         rule: rule.name,
         severity: rule.severity,
-        intent: o.intent,
-        package: o.package,
-        edge: o.edge,
-        value: o.value,
+        intent: subject.intent,
+        package: subject.package,
+        edge: subject.edge,
+        value,
         threshold: rule.threshold,
         since,
         firing: before?.firing ?? false,
-        summary: `${o.what()}: ${formatRuleValue(rule.kind, o.value)} ≥ ${formatRuleValue(rule.kind, rule.threshold)}`,
+        summary: `${what()}: ${formatRuleValue(rule.kind, value)} ≥ ${formatRuleValue(rule.kind, rule.threshold)}`,
       };
       if (before?.firedAt) alert.firedAt = before.firedAt;
       if (!alert.firing && now.getTime() - since.getTime() >= rule.forMs) {
@@ -96,8 +109,8 @@ export function evaluateAlerts(
         alert.firedAt = now;
         transitions.push({ kind: "firing", alert });
       }
-      state.set(o.id, alert);
-    }
+      state.set(id, alert);
+    });
   }
   for (const [id, before] of previous) {
     if (seen.has(id)) continue;
@@ -111,33 +124,27 @@ export function evaluateAlerts(
   return { state, transitions };
 }
 
+/** The map under `key`, made when missing. */
+function child<V>(m: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let c = m.get(key);
+  if (!c) {
+    c = new Map();
+    m.set(key, c);
+  }
+  return c;
+}
+
 function resolved(a: Alert, value: number, now: Date): Alert {
   return { ...a, value, firing: false, resolvedAt: now };
 }
 
-/** The rule's measured value for every subject it applies to in the snapshot. */
-function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySet<string>): Observation[] {
-  const out: Observation[] = [];
+/** Calls `visit` with the rule's measured value for every subject it applies to in the snapshot. */
+function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySet<string>, visit: Visit): void {
   const workload = (w: WorkloadFigures, value: number, what: string) =>
-    out.push({
-      id: `${rule.name}/${w.edge}/${w.intent}/${w.package}`,
-      rule,
-      intent: w.intent,
-      package: w.package,
-      edge: w.edge,
-      value,
-      what: () => `${w.intent}/${w.package} on ${w.edge} ${what}`,
-    });
+    visit(w.edge, w.intent, w.package, w, value, () => `${w.intent}/${w.package} on ${w.edge} ${what}`);
+  const noIntent = { intent: "", package: "" };
   const edge = (e: EdgeFigures, value: number, what: string) =>
-    out.push({
-      id: `${rule.name}/${e.edge}//`,
-      rule,
-      intent: "",
-      package: "",
-      edge: e.edge,
-      value,
-      what: () => `edge ${e.edge} ${what}`,
-    });
+    visit(e.edge, "", "", { ...noIntent, edge: e.edge }, value, () => `edge ${e.edge} ${what}`);
   switch (rule.kind) {
     case "workload-cpu":
       for (const w of s.workloads)
@@ -177,18 +184,16 @@ function observe(rule: AlertRule, s: MonitoringSnapshot, unreachable: ReadonlySe
         const value = rule.kind === "link-error-rate" ? (l.requestRate > 0 ? l.errorRate : undefined) : l.p99Ms;
         if (value === undefined) continue;
         // A link's alert is its consumer package's: the intent's watchers see it on the package that calls.
-        out.push({
-          id: `${rule.name}//${l.intent}/${l.link}`,
-          rule,
-          intent: l.intent,
-          package: l.from,
-          edge: "",
+        visit(
+          "",
+          l.intent,
+          l.link,
+          { intent: l.intent, package: l.from, edge: "" },
           value,
-          what: () =>
+          () =>
             `${l.intent} link ${l.link} (${l.from} → ${l.to}) ${rule.kind === "link-error-rate" ? "error rate" : "p99 latency"}`,
-        });
+        );
       }
       break;
   }
-  return out;
 }

@@ -37,6 +37,7 @@ interface EdgeSpec {
   name: string;
   fraction: number;
   nodes: { name: string; cpu: string; memory: string }[];
+  notReady?: string[];
   deployments: {
     name: string;
     camino?: string;
@@ -54,7 +55,10 @@ const SPECS: EdgeSpec[] = [
     nodes: [
       { name: "a-1", cpu: "4", memory: "8Gi" },
       { name: "a-2", cpu: "2", memory: "3Gi" },
+      // NotReady from the start: counted nowhere, as the scheduler counts nothing on it.
+      { name: "a-3", cpu: "16", memory: "64Gi" },
     ],
+    notReady: ["a-3"],
     deployments: [
       { name: "web", camino: "web", replicas: 2, requests: ["500m", "256Mi"], limits: ["1", "512Mi"] },
       { name: "other", replicas: 1, requests: ["100m", "64Mi"], limits: ["3", "2Gi"] },
@@ -126,6 +130,7 @@ beforeAll(async () => {
       metrics: {},
       nodes: spec.nodes,
       usageFraction: spec.fraction,
+      ...(spec.notReady ? { faults: { nodesNotReady: spec.notReady } } : {}),
     });
     emulators.set(spec.name, e);
     await api(e, "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "chain" } });
@@ -176,6 +181,8 @@ function expected(spec: EdgeSpec): { edge: EdgeFigures; workloads: WorkloadFigur
   const nodes = e.store.list("/nodes") as Obj[];
   const alloc = { cpu: 0, mem: 0 };
   for (const n of nodes) {
+    const ready = (n["status"].conditions as Obj[]).some((c) => c["type"] === "Ready" && c["status"] === "True");
+    if (!ready) continue;
     alloc.cpu += cores(n["status"].allocatable.cpu);
     alloc.mem += bytes(n["status"].allocatable.memory);
   }

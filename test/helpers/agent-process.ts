@@ -264,7 +264,15 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
       }
     });
     void exited.then((e) => reject(new Error(`agent exited (${e.code ?? e.signal}) before listening:\n${raw}`)));
-    setTimeout(() => reject(new Error(`agent did not listen within 15s:\n${raw}`)), 15_000).unref();
+    setTimeout(() => {
+      // An agent that never listens is not left running behind the failed test.
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      reject(new Error(`agent did not listen within 30s:\n${raw}`));
+    }, 30_000).unref();
   });
   const entry = await listening;
   const out: AgentRun = {

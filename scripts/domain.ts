@@ -21,6 +21,8 @@ async function run(): Promise<void> {
       startEmulator({
         name,
         http: { port: 0 },
+        // kube-state-metrics and cAdvisor, which the agent's Monitoring Service scrapes.
+        metrics: { port: 0 },
         eastWest: { address: `192.0.2.${10 + first + i}`, network: `network-${first + i + 1}` },
         nodes: [
           { name: `${name}-node-1`, cpu: "4", memory: "8Gi" },
@@ -37,6 +39,13 @@ async function run(): Promise<void> {
       repository: `${e.name}-deploy`,
       timeoutMs: 5000,
       syncPeriod: "500ms",
+    }));
+  }
+  if (config.monitoring.scrape.length === 0) {
+    config.monitoring.scrape = edges.map((e) => ({
+      edge: e.name,
+      kubeStateMetrics: `${e.metricsUrl}/metrics`,
+      cadvisor: `${e.metricsUrl}/metrics/cadvisor`,
     }));
   }
   const logger = createLogger({ level: config.log.level, format: "text" });

@@ -211,12 +211,14 @@ Deployed ${scenario} in ${x.ready.domain} (intent ${intent.name}): ${final}
   placement: ${placements}
 
 Call domain-x from another terminal:
-  export CAMINO_TOKEN=$(${cmd} token --config ${x.configFile} --scope intents:write,intents:read,catalogue:read,repos:admin)
+  export CAMINO_TOKEN=$(${cmd} token --config ${x.configFile} --scope intents:write,intents:read,catalogue:read,repos:admin,monitoring:read,monitoring:detail)
   ${cmd} intent get ${intent.name}
   ${cmd} intent plan ${scenario}
   ${cmd} peers ls
   ${cmd} catalogue --peers
   ${cmd} edge ls
+  ${cmd} top
+  ${cmd} alerts
   npx buf curl --protocol grpc --http2-prior-knowledge --list-methods ${x.ready.grpc}
 domain-y answers the same way: --server ${domains[1]?.ready.grpc} with a token from --config ${domains[1]?.configFile}.
 

@@ -244,6 +244,7 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
   );
   void exited.then(() => live.delete(child));
 
+  let startTimer: NodeJS.Timeout | undefined;
   const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffered = "";
     child.stderr!.setEncoding("utf8");
@@ -264,7 +265,7 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
       }
     });
     void exited.then((e) => reject(new Error(`agent exited (${e.code ?? e.signal}) before listening:\n${raw}`)));
-    setTimeout(() => {
+    startTimer = setTimeout(() => {
       // An agent that never listens is not left running behind the failed test.
       try {
         process.kill(-(child.pid as number), "SIGKILL");
@@ -274,7 +275,7 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
       reject(new Error(`agent did not listen within 30s:\n${raw}`));
     }, 30_000).unref();
   });
-  const entry = await listening;
+  const entry = await listening.finally(() => clearTimeout(startTimer));
   const out: AgentRun = {
     child,
     logs,

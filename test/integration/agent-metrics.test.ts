@@ -213,9 +213,9 @@ describe("the agent's /metrics", () => {
       expect(commit.sum).toBeCloseTo((ms(committed) - ms(waveStart)) / 1000, 6);
       expect(sync.sum).toBeCloseTo((ms(synced) - ms(committed)) / 1000, 6);
       expect(avail.sum).toBeCloseTo((ms(ready) - ms(synced)) / 1000, 6);
-      // Pods take POD_START_DELAY_MS to be Ready: no READY latency falls in a bucket below it.
-      expect(avail.bucket("0.25")).toBe(0);
-      expect(avail.sum).toBeGreaterThanOrEqual(POD_START_DELAY_MS / 1000);
+      // Pods take POD_START_DELAY_MS to be Ready, but the edge may have started them before the agent saw the
+      // sync, so only a wait is asserted here, not its length (timing belongs in bench/).
+      expect(avail.sum).toBeGreaterThan(0);
     }
     const deployment = await client.getDeployment({ name: "metered" }, { headers });
     const intentReady = histogram(f, "camino_intent_ready_seconds");

@@ -179,3 +179,17 @@ export function figuresOf(
     .sort((a, b) => (a.intent === b.intent ? (a.package < b.package ? -1 : 1) : a.intent < b.intent ? -1 : 1));
   return { edge: figures, workloads: list };
 }
+
+/** A pod read with nothing known of it yet; a source fills it in series by series. */
+export function newPod(): PodReading {
+  return {
+    node: "",
+    phase: "",
+    ready: false,
+    intent: "",
+    package: "",
+    domain: "",
+    requests: { cpuCores: 0, memoryBytes: 0 },
+    limits: { cpuCores: 0, memoryBytes: 0 },
+  };
+}

@@ -6,7 +6,7 @@
  * earlier readings.
  */
 import { CaminoError } from "../../common/errors.js";
-import { emptyReading, figuresOf, unreachableEdge, type EdgeReading, type PodReading } from "./edge-figures.js";
+import { emptyReading, figuresOf, newPod, unreachableEdge, type EdgeReading } from "./edge-figures.js";
 import type { PrometheusClient, VectorSample } from "./prometheus-client.js";
 import type { LabelCache } from "./label-cache.js";
 import { joinLabels } from "./label-join.js";
@@ -49,19 +49,6 @@ type Answers = Record<keyof typeof QUERIES, VectorSample[]>;
 
 const podKey = (m: Record<string, string>) => `${m["namespace"] ?? ""}/${m["pod"] ?? ""}`;
 const deploymentKey = (m: Record<string, string>) => `${m["namespace"] ?? ""}/${m["deployment"] ?? ""}`;
-
-function newPod(): PodReading {
-  return {
-    node: "",
-    phase: "",
-    ready: false,
-    intent: "",
-    package: "",
-    domain: "",
-    requests: { cpuCores: 0, memoryBytes: 0 },
-    limits: { cpuCores: 0, memoryBytes: 0 },
-  };
-}
 
 /** The answers, split by edge, as one {@link EdgeReading} per edge. */
 export function readingsOf(a: Answers, edgeLabel: string): Map<string, EdgeReading> {

@@ -6,7 +6,7 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { CaminoError } from "../../common/errors.js";
-import { emptyReading, figuresOf, unreachableEdge, type EdgeReading } from "./edge-figures.js";
+import { emptyReading, figuresOf, newPod, unreachableEdge, type EdgeReading } from "./edge-figures.js";
 import { parseExposition, type Exposition } from "./exposition-parser.js";
 import type { LabelCache } from "./label-cache.js";
 import { joinLabels } from "./label-join.js";
@@ -97,16 +97,7 @@ export function readingOf(ksm: Exposition, cadvisor: Exposition, cpu: Map<string
   const pod = (key: string) => {
     let p = r.pods.get(key);
     if (!p) {
-      p = {
-        node: "",
-        phase: "",
-        ready: false,
-        intent: "",
-        package: "",
-        domain: "",
-        requests: { cpuCores: 0, memoryBytes: 0 },
-        limits: { cpuCores: 0, memoryBytes: 0 },
-      };
+      p = newPod();
       r.pods.set(key, p);
     }
     return p;

@@ -38,7 +38,8 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
   }
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (for servers that cannot bind port 0 and report it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);

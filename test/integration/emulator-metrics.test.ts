@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import {
   type UsageModel,
 } from "../../emulator/metrics/exposition.js";
 import { ObjectStore, type KubeObject } from "../../emulator/store.js";
+import { freePort, until } from "../helpers/prometheus-server.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // A small cluster, shaped as a real one reads back from its API server.
@@ -627,33 +628,6 @@ let clock = NOW;
 let dir: string;
 let server: Server;
 let prometheus: Running | undefined;
-
-/** Polls `probe` until it returns a value (not undefined), for at most `timeoutMs`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function stop(p: Running): Promise<void> {
   if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;

@@ -36,6 +36,8 @@ import { HealthRegistry } from "./server/health-registry.js";
 import { startListeners } from "./server/listeners.js";
 import { startPeerListener, type PeerListener } from "./server/peer-listener.js";
 import { createPeering } from "./peering.js";
+import { CaminoSegmentHost } from "./segments/segment-host.js";
+import { startSegmentReconciler } from "./segments/segment-reconciler.js";
 import { CapacityBook } from "./orchestration/reservations.js";
 import { DeploymentManager } from "./orchestration/deployment-manager.js";
 import { deployableEdges } from "./orchestration/planner.js";
@@ -174,7 +176,12 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     : undefined;
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
   const hydration = new HydrationCache();
-  const network = createNetworkManager({ catalogue, hydration, mesh: meshReaderOf(edges) });
+  const network = createNetworkManager({
+    catalogue,
+    hydration,
+    mesh: meshReaderOf(edges),
+    ...(config.federation ? { trustDomain: config.federation.trustDomain } : {}),
+  });
   // The agent's own /metrics: made before monitoring, whose label cache reports its lookups to it.
   const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   // The label cache: Redis when REDIS_URL is set, memory otherwise; the metrics source joins pods through it.
@@ -239,6 +246,46 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     start: (signal) => deployments.start(signal),
     close: () => deployments.close(),
   });
+
+  // segments: with federation, this domain runs segments for its peers (segment-host.ts) and both sides of
+  // every segment are reconciled with their peers (segment-reconciler.ts). After the lifecycle: the committed
+  // segments are its deployments.
+  const segmentHost =
+    peering && config.federation
+      ? new CaminoSegmentHost({
+          domainId: config.domain.id,
+          deployments,
+          catalogue,
+          peers: peering.federation.peers,
+          meshRoot: async () => (await peering.local.info()).meshRootCertificate,
+          leaseMs: config.federation.segmentLeaseSeconds * 1000,
+          quotaOf: (origin) => config.federation?.peers.find((p) => p.id === origin)?.quota,
+          failpoints,
+          logger: logger.child({ component: "segments" }),
+        })
+      : undefined;
+  if (segmentHost && peering && config.federation) {
+    const fed = config.federation;
+    peering.federation.setSegmentHost(segmentHost);
+    await components.start<Component>({
+      name: "segments",
+      start: async (signal) => {
+        segmentHost.start(signal);
+        startSegmentReconciler(
+          {
+            deployments,
+            broker: federation.segments,
+            host: segmentHost,
+            intervalMs: fed.segmentReconcileSeconds * 1000,
+            callTimeoutMs: fed.callTimeoutMs,
+            logger: logger.child({ component: "segments" }),
+          },
+          signal,
+        );
+      },
+      close: async () => {},
+    });
+  }
 
   // The rest of the monitoring plane. Alerts: evaluated on every snapshot, published as events of the intents
   // they concern. The label cache: Redis when REDIS_URL is set, memory otherwise. The InfluxDB export, when
@@ -322,6 +369,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     limits: config.limits,
     failpoints,
     deployments,
+    ...(segmentHost ? { segmentHost } : {}),
     monitoring,
     monitoringPolicy: config.monitoring.policy,
     ...(alerting ? { alerts: alerting.runner } : {}),

@@ -108,6 +108,14 @@ export const ERROR_CODES = {
   ERR_SEGMENT_LEASE_EXPIRED: "precondition",
   ERR_SEGMENT_STALE_GENERATION: "precondition",
   ERR_SEGMENT_CONFLICT: "precondition",
+  /** The peer cannot run the segment: no edge of its fits (RESOURCE_EXHAUSTED, with every reason). */
+  ERR_SEGMENT_NO_ROOM: "exhausted",
+  /** The proposal is malformed (INVALID_ARGUMENT, naming the field). */
+  ERR_SEGMENT_INVALID: "invalid",
+  /** The origin's view: the peer refused the segment (its reason follows). */
+  ERR_SEGMENT_REFUSED: "precondition",
+  /** A committed segment whose origin has not said it ended: only `--force` removes it. */
+  ERR_SEGMENT_COMMITTED: "precondition",
   // Monitoring
   ERR_MONITORING_UNAVAILABLE: "unavailable",
   // The process

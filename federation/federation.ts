@@ -6,12 +6,13 @@
  * Shared types live here, in federation/, and federation/ imports nothing from agent/: the agent depends on
  * these interfaces, never the other way round, so there is no import cycle.
  */
+import { CaminoError } from "../common/errors.js";
 import type { PeerDirectory } from "./peers.js";
 import type { SegmentBroker } from "./segments.js";
 import type { PeerTrust } from "./trust.js";
 
 export type { PeerCatalogue, PeerDirectory, PeerView } from "./peers.js";
-export type { PlacementVerdict, SegmentBroker, SegmentOffer, SegmentProposal } from "./segments.js";
+export type { PlacementVerdict, SegmentBroker, SegmentHost, SegmentProposal } from "./segments.js";
 export type { PeerTrust, VerifiedPeer } from "./trust.js";
 
 export interface Federation {
@@ -34,13 +35,20 @@ export interface LocalOnlyFederationOptions {
  * proposing or committing is refused the same way. Used until cross-domain segments exist.
  */
 export function noSegments(domainId: string, refuse: (domain: string) => string): SegmentBroker {
-  const unavailable = (domain: string): Promise<never> => Promise.reject(new Error(refuse(domain)));
+  const unavailable = (domain: string): Promise<never> =>
+    Promise.reject(new CaminoError("ERR_PLACEMENT_UNAVAILABLE", refuse(domain)));
   return {
     canPlace: (domain) => (domain === domainId ? { ok: true } : { ok: false, reason: refuse(domain) }),
-    propose: (p) => unavailable(p.domain),
-    commit: (o) => unavailable(o.domain),
+    peerInfo: () => undefined,
+    propose: (domain) => unavailable(domain),
+    renew: (domain) => unavailable(domain),
+    commit: (domain) => unavailable(domain),
     abort: async () => undefined,
     terminate: async () => undefined,
+    get: (domain) => unavailable(domain),
+    watch: (domain) => ({
+      [Symbol.asyncIterator]: () => ({ next: () => unavailable(domain) }),
+    }),
   };
 }
 

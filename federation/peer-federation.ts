@@ -8,7 +8,9 @@ import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import type { Federation as FederationService } from "../gen/camino/v1/federation_pb.js";
 import type { DomainInfo } from "../gen/camino/v1/types_pb.js";
 import { federationServerAuth, type FederationLogger } from "./call-auth.js";
-import { type Federation, noSegments } from "./federation.js";
+import type { Federation, PlacementVerdict } from "./federation.js";
+import { createSegmentBroker } from "./segment-broker.js";
+import type { SegmentHost } from "./segments.js";
 import { PeerRegistry, type RegistryPeer } from "./peer-registry.js";
 import { createPeeringService, type ExportedCatalogue, type PeeringServiceDeps } from "./peering-service.js";
 import type { PeerTrust } from "./trust.js";
@@ -40,6 +42,8 @@ export interface PeerFederation extends Federation {
   readonly auth: Interceptor;
   /** Applies a new trust list (SIGHUP): a removed peer is refused from now on. */
   setPeers(peers: readonly FederationPeer[]): void;
+  /** Serves the segment methods with `host` (the agent builds it once its lifecycle exists). */
+  setSegmentHost(host: SegmentHost): void;
 }
 
 export function createPeerFederation(options: PeerFederationOptions): PeerFederation {
@@ -58,11 +62,17 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
     registry.setPeers(peers);
   };
   setPeers(options.peers);
-  const refuse = (domain: string) => {
+  let host: SegmentHost | undefined;
+  const canPlace = (domain: string): PlacementVerdict => {
+    if (domain === options.domainId) return { ok: true };
     const peer = registry.get(domain);
-    return peer
-      ? `placement in peer domain ${JSON.stringify(domain)} is not available yet: cross-domain segments arrive with federation part 2`
-      : `domain ${JSON.stringify(domain)} is neither this domain (${options.domainId}) nor a trusted peer`;
+    if (!peer)
+      return {
+        ok: false,
+        reason: `domain ${JSON.stringify(domain)} is neither this domain (${options.domainId}) nor a trusted peer`,
+      };
+    if (!peer.compatible) return { ok: false, reason: `peer ${domain} is incompatible: ${peer.reason}` };
+    return { ok: true };
   };
   return {
     peers: registry,
@@ -72,10 +82,19 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
       localInfo: options.localInfo,
       exportedCatalogue: options.exportedCatalogue,
       ...(options.queryMonitoring ? { queryMonitoring: options.queryMonitoring } : {}),
+      segments: () => host,
     }),
     auth: federationServerAuth({ trust: options.trust, allowed: (p) => allowed.get(p), logger: options.logger }),
-    segments: noSegments(options.domainId, refuse),
+    segments: createSegmentBroker({
+      registry,
+      callTimeoutMs: options.callTimeoutMs,
+      canPlace,
+      localInfo: options.localInfo,
+    }),
     setPeers,
+    setSegmentHost(h) {
+      host = h;
+    },
     async start(signal) {
       registry.start(signal);
     },

@@ -213,6 +213,20 @@ export class SegmentLedger {
     return { ...s };
   }
 
+  /**
+   * Puts back a committed segment known from elsewhere (the deployments a restarted peer reloads): reservations
+   * are not durable (one lost in a restart lapses, as its lease would), committed segments are.
+   */
+  restore(s: Omit<LedgerSegment, "state" | "leaseExpiresAt">): void {
+    this.#segments.set(key(s.origin, s.segmentId), {
+      ...s,
+      state: "COMMITTED",
+      leaseExpiresAt: this.#now(),
+      committedGeneration: s.committedGeneration ?? s.generation,
+      committedPackages: s.committedPackages ?? s.packages,
+    });
+  }
+
   /** Releases every reservation whose lease has ended. @returns the segments it released. */
   expire(): LedgerSegment[] {
     const now = this.#now().getTime();

@@ -12,6 +12,9 @@ import type { CommitResult, GitRepository, OperationOptions } from "./git/reposi
 /** Path of the sentinel; `_` cannot start an intent name, so no intent's paths can collide with it. */
 export const SENTINEL_PATH = "_camino/camino-system.yaml";
 
+/** The folder of the edge's trust of peer meshes, shared by every chain on the edge. */
+export const TRUST_FOLDER = "_camino/trust";
+
 export const SENTINEL_TEXT = `# Kept by CAMINO in every deployment repository: ConfigSync refuses a commit that would remove every
 # namespace and cluster-scoped object (KNV2006), so this Namespace keeps the last chain removable.
 apiVersion: v1
@@ -105,6 +108,23 @@ export class DeploymentRepository {
       { write: before, remove: [intent], message: `camino: roll back ${intent} revision ${revision}` },
       options,
     );
+  }
+
+  /**
+   * Replaces the edge's trust of peer meshes (`_camino/trust/`, agent/network/mesh-trust.ts) with `files`; none
+   * removes the folder. Nothing changed → no commit.
+   */
+  async writeTrust(
+    files: ReadonlyMap<string, string>,
+    why: string,
+    options: OperationOptions = {},
+  ): Promise<CommitResult> {
+    const write = new Map<string, string>([[SENTINEL_PATH, SENTINEL_TEXT]]);
+    for (const [p, t] of files) {
+      if (!p.startsWith(`${TRUST_FOLDER}/`)) throw new TypeError(`${p} is outside ${TRUST_FOLDER}/`);
+      write.set(p, t);
+    }
+    return this.repo.commit({ write, remove: [TRUST_FOLDER], message: `camino: mesh trust, ${why}` }, options);
   }
 
   /** Intents that have paths in the repository now. */

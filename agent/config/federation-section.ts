@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { joinPath, type Checker } from "../../common/checker.js";
 import { httpUrlProblem } from "./http-url.js";
+import { millisOf, unitsOf } from "../../common/quantity.js";
 
 /** The federation methods a peer may call; the default for every peer is all of them. */
 export const FEDERATION_METHODS = [
@@ -13,6 +14,7 @@ export const FEDERATION_METHODS = [
   "GetKeys",
   "GetCatalogue",
   "ProposeSegment",
+  "RenewSegment",
   "CommitSegment",
   "AbortSegment",
   "TerminateSegment",
@@ -34,6 +36,8 @@ export interface ConfiguredPeer {
   caFile: string;
   /** The federation methods it may call. Default all. Others answer PERMISSION_DENIED. */
   allow: string[];
+  /** What segments it may hold here at once (reserved and committed). Absent: no limit. */
+  quota?: { cpuMillis: number; memoryBytes: number; segments: number };
 }
 
 /** The `federation` section, parsed. */
@@ -67,6 +71,10 @@ export interface FederationConfig {
   callTimeoutMs: number;
   /** Calls per second each peer may make, and its burst. Defaults 200 and 400. */
   rateLimit: { perSecond: number; burst: number };
+  /** How long a peer's segment reservation holds without renewal, in seconds. Default 30. */
+  segmentLeaseSeconds: number;
+  /** How often segments are reconciled with their peers and origins, in seconds. Default refreshIntervalSeconds. */
+  segmentReconcileSeconds: number;
   peers: ConfiguredPeer[];
 }
 
@@ -89,7 +97,7 @@ export function parsePeers(c: Checker, v: unknown, base: string, ownId: string):
   const seen = new Set<string>();
   return c.list(v, "federation.peers", 256).flatMap((raw, i) => {
     const path = `federation.peers[${i}]`;
-    const o = c.object(raw, path, ["id", "endpoint", "jwks", "jwksFile", "jwksUrl", "caFile", "allow"]);
+    const o = c.object(raw, path, ["id", "endpoint", "jwks", "jwksFile", "jwksUrl", "caFile", "allow", "quota"]);
     if (!o) return [];
     const id = c.string(o["id"], joinPath(path, "id"), { required: true, max: 63 });
     if (id && !DOMAIN_ID.test(id)) c.add(joinPath(path, "id"), "must be a DNS label (lower case letters, digits, -)");
@@ -124,13 +132,41 @@ export function parsePeers(c: Checker, v: unknown, base: string, ownId: string):
         return name ? [name] : [];
       });
     }
+    const quota = parseQuota(c, o["quota"], joinPath(path, "quota"));
     if (!id || !endpoint || !caFile) return [];
     const peer: ConfiguredPeer = { id, endpoint, caFile: resolve(base, caFile), allow };
+    if (quota) peer.quota = quota;
     if (jwks) peer.jwks = jwks;
     if (jwksFile) peer.jwksFile = resolve(base, jwksFile);
     if (jwksUrl) peer.jwksUrl = jwksUrl;
     return [peer];
   });
+}
+
+/** A peer's segment quota: `{cpu: "4", memory: "8Gi", segments: 10}`, every field required. */
+function parseQuota(c: Checker, v: unknown, path: string): ConfiguredPeer["quota"] {
+  if (v === undefined || v === null) return undefined;
+  const o = c.object(v, path, ["cpu", "memory", "segments"]);
+  if (!o) return undefined;
+  const amount = (field: "cpu" | "memory", of: (q: string) => number) => {
+    const text = c.string(typeof o[field] === "number" ? String(o[field]) : o[field], joinPath(path, field), {
+      required: true,
+      max: 32,
+    });
+    if (text === undefined) return undefined;
+    try {
+      return of(text);
+    } catch (err) {
+      c.add(joinPath(path, field), `${JSON.stringify(text)} is not a quantity (${(err as Error).message})`);
+      return undefined;
+    }
+  };
+  const cpuMillis = amount("cpu", millisOf);
+  const memoryBytes = amount("memory", unitsOf);
+  const segments = c.integer(o["segments"], joinPath(path, "segments"), 0, 100_000);
+  if (o["segments"] === undefined) c.add(joinPath(path, "segments"), "is required");
+  if (cpuMillis === undefined || memoryBytes === undefined || segments === undefined) return undefined;
+  return { cpuMillis, memoryBytes, segments };
 }
 
 /**
@@ -157,6 +193,8 @@ export function parseFederationSection(
     "clockToleranceSeconds",
     "callTimeoutMs",
     "rateLimit",
+    "segmentLeaseSeconds",
+    "segmentReconcileSeconds",
     "peers",
   ]);
   if (!f) return undefined;
@@ -211,6 +249,9 @@ export function parseFederationSection(
         FEDERATION_DEFAULTS.rateLimit.perSecond,
       burst: c.integer(r["burst"], "federation.rateLimit.burst", 1, 1_000_000) ?? FEDERATION_DEFAULTS.rateLimit.burst,
     },
+    segmentLeaseSeconds: c.integer(f["segmentLeaseSeconds"], "federation.segmentLeaseSeconds", 1, 3600) ?? 30,
+    segmentReconcileSeconds:
+      c.integer(f["segmentReconcileSeconds"], "federation.segmentReconcileSeconds", 1, 86_400) ?? refresh,
     peers: parsePeers(c, f["peers"], base, domainId),
   };
   const endpoint = c.string(f["endpoint"], "federation.endpoint", { max: 2048, check: httpsUrlProblem });

@@ -51,6 +51,8 @@ export interface SegmentOffer {
   /** The peer's trust domain (DomainInfo.trust_domain). */
   trustDomain: string;
   addresses: readonly OfferedAddress[];
+  /** The peer's mesh root (PEM, from Hello): edges with links to it trust it. */
+  meshRoot?: string;
 }
 
 /** Thrown for an offer or proposal the network cannot be generated from; issues name the field. */
@@ -172,6 +174,8 @@ export function planCrossDomainProvider(
     localTrustDomain: string;
     mesh: EdgeMesh;
     serviceAccount?: string;
+    /** The namespace the provider runs in; default `intent`. */
+    namespace?: string;
   },
 ): { units: NetworkUnit[]; offered: OfferedAddress } {
   const issues: FieldIssue[] = [];
@@ -196,7 +200,7 @@ export function planCrossDomainProvider(
     });
   if (issues.length > 0) throw new SegmentOfferError(issues);
   const gateway = ctx.mesh.gateway as NonNullable<EdgeMesh["gateway"]>;
-  const namespace = ctx.intent;
+  const namespace = ctx.namespace ?? ctx.intent;
   const host = crossDomainHost(link.to.package, ctx.intent, ctx.domain);
   if (!SEGMENT.test(host)) throw new SegmentOfferError([{ path: "host", message: `${host} is not a DNS name` }]);
   const edge = link.to.edge;

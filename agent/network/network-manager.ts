@@ -14,8 +14,16 @@ import type { HydrationCache } from "../cad/hydration-cache.js";
 import type { EdgeRegistry } from "../edge/edge-registry.js";
 import type { EdgeMesh } from "../edge/mesh-install.js";
 import type { LinkProtocol, LoadBalancer } from "../intent/model.js";
-import { planCrossDomainConsumer, SegmentOfferError, type SegmentOffer } from "./cross-domain.js";
-import { linkUnits } from "./link-units.js";
+import {
+  planCrossDomainConsumer,
+  planCrossDomainProvider,
+  SegmentOfferError,
+  crossDomainHost,
+  type OfferedAddress,
+  type SegmentOffer,
+} from "./cross-domain.js";
+import { linkUnits, type NetworkUnit } from "./link-units.js";
+import { fingerprintOf, trustFiles, type TrustRecord } from "./mesh-trust.js";
 import { hydrateUnits } from "./network-hydrator.js";
 
 /** A link's consumer (`from`): where it runs and who it is. */
@@ -35,6 +43,8 @@ export interface ProviderEnd {
   edge?: string;
   /** The pod port behind the link's Service port (the Service's targetPort); the link's port when unknown. */
   targetPort: number;
+  /** The service account its pods run as, for its SPIFFE identity offered to a peer. Default "default". */
+  serviceAccount?: string;
 }
 
 /** The link's routing policy, as the intent gives it (validated: Istio accepts every value). */
@@ -70,6 +80,38 @@ export interface NetworkPlanInput {
    * nothing yet, and the plan says so.
    */
   offers?: readonly SegmentOffer[];
+  /**
+   * The other domains' consumers of this domain's providers (from the peer's offer on the origin, from the
+   * proposal on the peer): each link's exact principal. A link from another domain gets its provider side
+   * ({@link planCrossDomainProvider}) only with one.
+   */
+  consumers?: readonly RemoteConsumers[];
+  /** The intent the cross-domain hosts are named after (the origin's); default `intent`. */
+  hostIntent?: string;
+}
+
+/** One domain's consumers of this domain's providers, and who that domain is. */
+export interface RemoteConsumers {
+  domain: string;
+  trustDomain: string;
+  links: readonly { from: string; to: string; port: number; principal: string }[];
+}
+
+/** A peer's root an edge must trust, because links of the chain on it cross to that peer. */
+export interface TrustNeed {
+  edge: string;
+  peer: string;
+  trustDomain: string;
+  pem: string;
+}
+
+/** A provider of this domain a peer's consumer will call: what its address is made from. */
+export interface ProviderAddressInput {
+  package: string;
+  edge: string;
+  port: number;
+  protocol: LinkProtocol;
+  serviceAccount: string;
 }
 
 /** Files for the chain's links: edge → (repository path → text), under `<intent>/_chain/`. */
@@ -102,6 +144,10 @@ export interface LinkNetworkPlan {
   meshed: boolean;
   /** Edges that get objects for it. */
   edges: string[];
+  /** A cross-domain link with its consumer here: the consumer's exact principal, which the peer allows. */
+  consumerPrincipal?: string;
+  /** A cross-domain link with its provider here: the address offered to the peer's consumer. */
+  offered?: OfferedAddress;
   /** Why the link gets what it gets, when that is not the whole table (udp, a DNS-named endpoint, …). */
   note?: string;
 }
@@ -121,11 +167,32 @@ export interface NetworkPlan {
   problems: NetworkProblem[];
   /** The mesh of every edge that was read (edges with links to other edges). */
   meshes: EdgeMesh[];
+  /** Peer roots the chain's edges must trust (one per edge and peer). */
+  trust: TrustNeed[];
 }
 
 export interface NetworkManager {
+  /** This domain's mesh trust domain, the first part of its principals. */
+  readonly trustDomain: string;
   /** The link objects of an intent, per edge. Reads network blueprints, and the mesh of edges with remote links. */
   planLinks(input: NetworkPlanInput, signal?: AbortSignal): Promise<NetworkPlan>;
+  /**
+   * The addresses this domain offers a peer's consumers for these providers: the cross-domain host, the port,
+   * the provider edge's east-west gateway, the provider's SPIFFE identity.
+   * @throws SegmentOfferError when a provider's edge has no usable east-west gateway
+   */
+  providerAddresses(
+    providers: readonly ProviderAddressInput[],
+    ctx: { intent: string; domain: string; namespace: string },
+    signal?: AbortSignal,
+  ): Promise<OfferedAddress[]>;
+  /** The files of an edge's `_camino/trust/` for these records (mesh-trust.ts). */
+  trustFiles(
+    edge: string,
+    records: readonly TrustRecord[],
+    input: { domain: string; repository: string },
+    signal?: AbortSignal,
+  ): Promise<Map<string, string>>;
 }
 
 /** Reads one edge's mesh (agent/edge/mesh-install.ts through the edge's client). */
@@ -150,41 +217,135 @@ export const DEFAULT_TRUST_DOMAIN = "cluster.local";
 export function createNetworkManager(options: NetworkManagerOptions): NetworkManager {
   const trustDomain = options.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   return {
+    trustDomain,
     async planLinks(input, signal) {
       const remoteEdges = new Set<string>();
       for (const l of input.links) {
-        if ("external" in l.to || !l.from.edge || !l.to.edge || l.to.domain !== input.domain) continue;
-        if (l.from.edge !== l.to.edge) {
-          remoteEdges.add(l.from.edge);
-          remoteEdges.add(l.to.edge);
+        if ("external" in l.to) continue;
+        const local = (e: { domain: string; edge?: string }) => e.domain === input.domain && e.edge;
+        if (local(l.from) && local(l.to) && l.from.edge !== l.to.edge) {
+          remoteEdges.add(l.from.edge as string);
+          remoteEdges.add(l.to.edge as string);
         }
+        // A provider here called from another domain is offered through its edge's gateway.
+        if (l.from.domain !== input.domain && local(l.to)) remoteEdges.add(l.to.edge as string);
       }
       const meshes = await Promise.all([...remoteEdges].sort().map((e) => options.mesh(e, signal)));
-      const planned = linkUnits(input, { trustDomain, meshes: new Map(meshes.map((m) => [m.edge, m])) });
+      const meshOf = new Map(meshes.map((m) => [m.edge, m]));
+      const planned = linkUnits(input, { trustDomain, meshes: meshOf });
+      const trust = new Map<string, TrustNeed>();
+      const needTrust = (edge: string, domain: string, peerTrustDomain: string, pem: string | undefined) => {
+        if (pem) trust.set(`${edge}\u0000${domain}`, { edge, peer: domain, trustDomain: peerTrustDomain, pem });
+      };
+      const problem = (pkg: string, edge: string, message: string) =>
+        planned.problems.push({ package: pkg, edge, message });
       for (const l of input.links) {
         const to = l.to;
-        const offer = "external" in to ? undefined : input.offers?.find((o) => o.domain === to.domain);
+        if ("external" in to) continue;
         const lp = planned.links.find((x) => x.link === l.name);
-        if (!offer || !lp || lp.placement !== "cross-domain" || !l.from.edge) continue;
+        if (lp?.placement !== "cross-domain") continue;
+        if (l.from.domain === input.domain && l.from.edge) {
+          const offer = input.offers?.find((o) => o.domain === to.domain);
+          if (!offer) continue;
+          try {
+            const consumer = planCrossDomainConsumer(l, offer, input.intent);
+            planned.units.push(...consumer.units);
+            lp.edges = [l.from.edge];
+            lp.note = [`through ${offer.domain}'s offer`, ...consumer.notes].join("; ");
+            lp.consumerPrincipal = `${trustDomain}/ns/${input.intent}/sa/${l.from.serviceAccount}`;
+            needTrust(l.from.edge, offer.domain, offer.trustDomain, offer.meshRoot);
+          } catch (err) {
+            if (!(err instanceof SegmentOfferError)) throw err;
+            const why = err.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+            problem(l.from.package, l.from.edge, `link ${l.name}: ${offer.domain}'s offer cannot be used: ${why}`);
+          }
+        } else if (to.domain === input.domain && to.edge) {
+          const remote = input.consumers?.find((c) => c.domain === l.from.domain);
+          const principal = remote?.links.find(
+            (c) => c.from === l.from.package && c.to === to.package && c.port === l.port,
+          )?.principal;
+          if (!remote || principal === undefined) continue;
+          const mesh = meshOf.get(to.edge);
+          if (!mesh) continue;
+          try {
+            const provider = planCrossDomainProvider(
+              {
+                name: l.name,
+                to: { package: to.package, edge: to.edge, targetPort: to.targetPort },
+                port: l.port,
+                protocol: l.protocol,
+                consumerPrincipal: principal,
+              },
+              {
+                intent: input.hostIntent ?? input.intent,
+                namespace: input.intent,
+                domain: input.domain,
+                peerTrustDomain: remote.trustDomain,
+                localTrustDomain: trustDomain,
+                mesh,
+                serviceAccount: to.serviceAccount ?? "default",
+              },
+            );
+            addUnits(planned.units, provider.units);
+            lp.edges = [to.edge];
+            lp.offered = provider.offered;
+            lp.note = `offered to ${l.from.domain} through ${to.edge}'s east-west gateway ${provider.offered.gatewayAddress}:${provider.offered.gatewayPort}`;
+            const root = input.offers?.find((o) => o.domain === l.from.domain)?.meshRoot;
+            needTrust(to.edge, l.from.domain, remote.trustDomain, root);
+          } catch (err) {
+            if (!(err instanceof SegmentOfferError)) throw err;
+            const why = err.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+            problem(to.package, to.edge, `link ${l.name} from ${l.from.domain}: ${why}`);
+          }
+        }
+      }
+      for (const t of trust.values()) {
         try {
-          const consumer = planCrossDomainConsumer(l, offer, input.intent);
-          planned.units.push(...consumer.units);
-          lp.edges = [l.from.edge];
-          lp.note = [`through ${offer.domain}'s offer`, ...consumer.notes].join("; ");
+          fingerprintOf(t.pem);
         } catch (err) {
-          if (!(err instanceof SegmentOfferError)) throw err;
-          const why = err.issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-          planned.problems.push({
-            package: l.from.package,
-            edge: l.from.edge,
-            message: `link ${l.name}: ${offer.domain}'s offer cannot be used: ${why}`,
-          });
+          problem("", t.edge, `${t.peer}'s mesh root cannot be trusted: ${(err as Error).message}`);
         }
       }
       const hydrated = await hydrateUnits(planned.units, input, options, signal);
-      return { ...hydrated, links: planned.links, problems: planned.problems, meshes };
+      return { ...hydrated, links: planned.links, problems: planned.problems, meshes, trust: [...trust.values()] };
     },
+    async providerAddresses(providers, ctx, signal) {
+      const out: OfferedAddress[] = [];
+      for (const p of providers) {
+        const mesh = await options.mesh(p.edge, signal);
+        if (!mesh.gateway)
+          throw new SegmentOfferError([
+            {
+              path: "edge",
+              message: `edge ${p.edge} has no usable east-west gateway (${mesh.problems.join("; ")})`,
+            },
+          ]);
+        out.push({
+          package: p.package,
+          host: crossDomainHost(p.package, ctx.intent, ctx.domain),
+          port: p.port,
+          gatewayAddress: mesh.gateway.address,
+          gatewayPort: mesh.gateway.port,
+          network: mesh.network ?? "",
+          protocol: p.protocol,
+          spiffeIdentity: `spiffe://${trustDomain}/ns/${ctx.namespace}/sa/${p.serviceAccount}`,
+        });
+      }
+      return out;
+    },
+    trustFiles: (edge, records, input, signal) => trustFiles(edge, records, input, options, signal),
   };
+}
+
+/** Adds units, once each: the chain's east-west unit is shared by every link that crosses on an edge. */
+function addUnits(units: NetworkUnit[], more: readonly NetworkUnit[]): void {
+  for (const u of more) {
+    if (
+      units.some((x) => x.edge === u.edge && x.blueprint === u.blueprint && x.folder === u.folder && x.link === u.link)
+    )
+      continue;
+    units.push(u);
+  }
 }
 
 /** A {@link MeshReader} over the domain's edge clients. */
@@ -205,5 +366,5 @@ export function meshReaderOf(edges: Pick<EdgeRegistry, "get">): MeshReader {
 
 /** A plan with no network objects (for tests of planning that stand in their own Network Manager). */
 export function emptyNetworkPlan(): NetworkPlan {
-  return { files: new Map(), objects: [], links: [], problems: [], meshes: [] };
+  return { files: new Map(), objects: [], links: [], problems: [], meshes: [], trust: [] };
 }

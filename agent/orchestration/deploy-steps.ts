@@ -2,16 +2,22 @@
  * The deployment of one revision, as steps over a {@link RunContext}:
  *
  *   admit ─► wave 0 (the chain's namespace and shared objects) ─► waves 1..n, each: dry run ─► commit ─► synced
- *   ─► available ─► remove what the intent no longer has ─► commit remote segments ─► READY
+ *   ─► available ─► remove what the intent no longer has ─► end segments it no longer has ─► READY
+ *
+ * A segment in a peer domain (segment-steps.ts) is proposed during admission, committed at its first wave
+ * (once the waves before it are READY) and waited READY at its last.
  *
  * The run (deployment-run.ts) runs them in order, stops at the first error and rolls back in its `finally`.
  * Every state change is a `setState` (an event on the bus, journalled behind); a step that is about to touch a
  * repository records the repository's baseline durably first (`touch`).
  */
 import { DeploymentRepository } from "../cad/deployment-repo.js";
-import { CaminoError, IntentError } from "../errors.js";
+import { CaminoError, IntentError, ValidationError } from "../errors.js";
 import { packageObjects } from "./package-objects.js";
-import { planIntent, type AdmissionReason, type PlannedPackage } from "./planner.js";
+import { planIntent, type AdmissionReason, type GivenSegment, type PlannedPackage } from "./planner.js";
+import type { HostedSegmentRecord } from "./journal.js";
+import { addChainTrust } from "./trust-steps.js";
+import { awaitSegmentsAt, commitSegmentsAt, endSegments, keepLeases, proposalHooks } from "./segment-steps.js";
 import {
   allOrAbort,
   edgeOf,
@@ -47,9 +53,15 @@ export const admit: Step<RunContext> = {
     const r = live.record;
     await deps.failpoints.hit("deploy-admission", signal);
     try {
-      ctx.plan = await planIntent(intent, deps, { revision: r.revision, reserve: true, signal });
+      ctx.plan = await planIntent(intent, deps, {
+        revision: r.revision,
+        reserve: true,
+        signal,
+        proposals: proposalHooks(ctx),
+        ...(r.segment ? { given: givenOf(r.segment) } : {}),
+      });
     } catch (err) {
-      if (err instanceof IntentError || (err instanceof CaminoError && err.kind === "precondition")) {
+      if (err instanceof IntentError || (err instanceof CaminoError && err.kind !== "internal")) {
         throw new RunFailure(`admission: ${err.message}`);
       }
       throw err;
@@ -60,9 +72,12 @@ export const admit: Step<RunContext> = {
       const rec = r.packages.find((x) => x.package === p.package);
       if (!rec) continue;
       rec.edge = p.edge ?? "";
+      rec.domain = p.domain;
       rec.repository = p.repository ?? "";
       rec.blueprintCommit = p.blueprintCommit ?? "";
     }
+    // Leases are renewed while the earlier waves run; a lease the peer refuses to renew stops the run.
+    keepLeases(ctx, (err) => live.controller?.abort(new RunFailure(`a segment's lease: ${err.message}`)));
     if (!plan.admitted) {
       r.admission = plan.admission;
       for (const p of plan.packages) {
@@ -81,8 +96,13 @@ export const admit: Step<RunContext> = {
       );
     }
     for (const p of plan.packages)
-      setState(deps, live, { package: p.package, state: "ADMITTED", reason: `${p.reason}; reserved on ${p.edge}` });
-    setState(deps, live, { state: "ADMITTED", reason: `every package admitted (${plan.packages.length})` });
+      if (p.domain === deps.domainId)
+        setState(deps, live, { package: p.package, state: "ADMITTED", reason: `${p.reason}; reserved on ${p.edge}` });
+    const remote = plan.segments.map((s) => `${s.packages.length} in ${s.domain}`);
+    setState(deps, live, {
+      state: "ADMITTED",
+      reason: `every package admitted (${plan.packages.length}${remote.length > 0 ? `; ${remote.join(", ")}, reserved under a lease` : ""})`,
+    });
   },
 };
 
@@ -99,6 +119,13 @@ export const chainWave: Step<RunContext> = {
     const r = live.record;
     await Promise.all(plan.chains.map((c) => touch(deps, live, c.repository)));
     await deps.failpoints.hit("deploy-before-commit", signal);
+    // Edges with cross-domain links trust the peer's mesh root before the links' objects arrive.
+    try {
+      await addChainTrust(deps, intent.name, plan.network.trust, signal);
+    } catch (err) {
+      if (err instanceof ValidationError) throw new RunFailure(`wave 0: ${err.message}`);
+      throw err;
+    }
     await allOrAbort(plan.chains, signal, async (c, signal) => {
       const git = repositoryOf(deps, c.repository).git;
       const commit = await new DeploymentRepository(git).writeWave(
@@ -247,7 +274,9 @@ export const waves: Step<RunContext> = {
   async run(ctx) {
     const plan = planOf(ctx);
     for (let w = 1; w <= plan.waves.length; w++) {
-      const packages = plan.packages.filter((p) => p.wave === w);
+      // The segments starting at this wave are committed now: the waves before them are READY.
+      await commitSegmentsAt(ctx, w);
+      const packages = plan.packages.filter((p) => p.wave === w && p.domain === ctx.deps.domainId);
       const byRepository = new Map<string, PlannedPackage[]>();
       for (const p of packages) {
         const repo = p.repository as string;
@@ -255,6 +284,7 @@ export const waves: Step<RunContext> = {
       }
       ctx.wave = { number: w, packages, byRepository, commits: new Map() };
       await runSteps(WAVE_STEPS, ctx as WaveContext, `wave ${w}: `);
+      await awaitSegmentsAt(ctx, w);
     }
   },
 };
@@ -299,18 +329,24 @@ export const removeDropped: Step<RunContext> = {
 };
 
 /**
- * Commits the intent's remote segments with their peers, once every local wave is READY. The plan has no
- * segments until federation places packages in peer domains (today a peer placement is refused at admission),
- * so this step commits nothing yet; it is where the segments' commit goes.
+ * Ends the segments an earlier revision committed that this revision no longer has (its packages came home or
+ * went to another domain), now that the new revision runs; and checks that every segment of this revision is
+ * committed and READY (the waves step waited on each at its last wave).
  */
-export const commitSegments: Step<RunContext> = {
-  name: "commit remote segments",
+export const settleSegments: Step<RunContext> = {
+  name: "end the segments the intent no longer has",
   async run(ctx) {
+    const { deps, live, signal } = ctx;
     const plan = planOf(ctx);
-    // Unreachable while federation is local-only (it never lets a package into another domain); a guard, so
-    // that a plan with segments can never reach READY without them.
-    const domains = plan.segments.map((s) => s.domain);
-    if (domains.length > 0) throw new RunFailure(`segments in ${domains.join(", ")} cannot be committed yet`);
+    const current = new Set(plan.segments.map((s) => s.id));
+    const problems = await endSegments(deps, live, "the intent no longer has it", signal, (s) => !current.has(s.id));
+    if (problems.length > 0)
+      setState(deps, live, { state: live.record.state, reason: problems.join("; "), kind: "progress" });
+    const notReady = (live.record.segments ?? []).filter(
+      (s) => current.has(s.id) && (s.phase !== "committed" || s.state !== "READY"),
+    );
+    if (notReady.length > 0)
+      throw new RunFailure(`segments not READY: ${notReady.map((s) => `${s.id} ${s.phase} ${s.state}`).join(", ")}`);
   },
 };
 
@@ -320,8 +356,12 @@ export const ready: Step<RunContext> = {
   async run(ctx) {
     const { deps, live } = ctx;
     const plan = planOf(ctx);
-    const edges = [...new Set(plan.packages.map((p) => p.edge))].join(", ");
-    setState(deps, live, { state: "READY", reason: `every package READY (${plan.packages.length} on ${edges})` });
+    // A segment's plan has the origin's packages as the other ends of its links: they are not this run's.
+    const mine = live.record.segment ? plan.packages.filter((p) => p.domain === deps.domainId) : plan.packages;
+    const where = [...new Set(mine.map((p) => (p.domain === deps.domainId ? p.edge : `${p.domain} (segment)`)))].join(
+      ", ",
+    );
+    setState(deps, live, { state: "READY", reason: `every package READY (${mine.length} on ${where})` });
     await deps.journal.save(live.record);
   },
 };
@@ -332,6 +372,11 @@ export const DEPLOY_STEPS: readonly Step<RunContext>[] = [
   chainWave,
   waves,
   removeDropped,
-  commitSegments,
+  settleSegments,
   ready,
 ];
+
+/** A hosted segment's record as planning's given side. */
+export function givenOf(seg: HostedSegmentRecord): GivenSegment {
+  return { hostIntent: seg.hostIntent, remote: { ...seg.remote, addresses: [...seg.remote.addresses] } };
+}

@@ -14,7 +14,9 @@ import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
 import { EdgeObservers } from "./edge-observers.js";
 import { EventBus, type WatchedEvent } from "./event-bus.js";
 import { SETTLED, type DeploymentRecord, type Journal } from "./journal.js";
-import { remotePlacementIssues, resolveIntent, type PlannerDeps } from "./planner.js";
+import { givenOf } from "./deploy-steps.js";
+import type { HostedSegmentRecord } from "./journal.js";
+import { planIntent, remotePlacementIssues, resolveIntent, type IntentPlan, type PlannerDeps } from "./planner.js";
 import { recoverDeployments } from "./recovery.js";
 import { RunFailure, setState, type LifecycleDeps, type LifecycleOptions } from "./run-context.js";
 import { RunQueue } from "./run-queue.js";
@@ -93,6 +95,40 @@ export class DeploymentManager {
     for (const l of this.#store.values()) l.controller?.abort(reason);
   }
 
+  /**
+   * Plans a segment a peer proposes, as a deployment of this domain would be planned, and reserves it under
+   * the segment's namespace (segment-host.ts holds the reservation under a lease until the commit).
+   */
+  planSegment(intent: Intent, hosted: HostedSegmentRecord, signal: AbortSignal): Promise<IntentPlan> {
+    return planIntent(intent, this.#deps, {
+      reserve: true,
+      revision: hosted.generation,
+      given: givenOf(hosted),
+      signal,
+    });
+  }
+
+  /** Releases the reservations held under `name` (a segment's lapsed or aborted reservation). */
+  release(name: string): void {
+    if (this.#store.byIntent(name)?.controller) return;
+    this.#deps.book.release(name);
+  }
+
+  /** Every deployment, unordered (the segment reconciler and ListSegments read them). */
+  records(): DeploymentRecord[] {
+    return [...this.#store.values()].map((l) => l.record);
+  }
+
+  /** The live deployment of an intent, for the segment reconciler (segment-reconciler.ts). */
+  live(intent: string): LiveDeployment | undefined {
+    return this.#store.byIntent(intent);
+  }
+
+  /** The lifecycle's dependencies, for the segment reconciler. */
+  get deps(): LifecycleDeps {
+    return this.#deps;
+  }
+
   /** A deployment by intent name or deployment id (`<intent>.<revision>`). */
   get(nameOrId: string): DeploymentRecord {
     return this.#store.find(nameOrId).record;
@@ -154,10 +190,17 @@ export class DeploymentManager {
    * @throws IntentError (INVALID_ARGUMENT) naming the field; CaminoError precondition while a revision of the
    *   intent is still in flight, or for a package placed in a peer domain this agent cannot reach
    */
-  async submit(intent: Intent, intentJson: unknown): Promise<Submitted> {
+  async submit(intent: Intent, intentJson: unknown, hosted?: HostedSegmentRecord): Promise<Submitted> {
     if (this.#closed) throw new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
-    refuseIssues(remotePlacementIssues(intent, this.#deps));
+    refuseIssues(remotePlacementIssues(intent, this.#deps, hosted ? givenOf(hosted) : undefined));
     let existing = this.#store.byIntent(intent.name);
+    const owner = existing?.record.segment;
+    if (owner && existing?.record.state !== "TERMINATED" && (!hosted || hosted.id !== owner.id)) {
+      throw new CaminoError(
+        "ERR_SEGMENT_CONFLICT",
+        `intent ${intent.name} is segment ${owner.id}, run here for ${owner.origin}: only its origin changes it`,
+      );
+    }
     // A run that has reached its final state only writes its record before it ends: wait for that.
     if (existing?.controller && SETTLED.has(existing.record.state)) await existing.run?.catch(() => undefined);
     existing = this.#store.byIntent(intent.name);
@@ -175,16 +218,27 @@ export class DeploymentManager {
     // Claimed until its run is installed, so two submissions of one intent never both start.
     this.#claimed.add(intent.name);
     try {
-      return await this.#start(intent, intentJson, existing);
+      return await this.#start(intent, intentJson, existing, hosted);
     } finally {
       this.#claimed.delete(intent.name);
     }
   }
 
-  async #start(intent: Intent, intentJson: unknown, existing: LiveDeployment | undefined): Promise<Submitted> {
+  async #start(
+    intent: Intent,
+    intentJson: unknown,
+    existing: LiveDeployment | undefined,
+    hosted: HostedSegmentRecord | undefined,
+  ): Promise<Submitted> {
     // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
-    const { digest } = await resolveIntent(intent, this.#deps);
+    const given = hosted ? givenOf(hosted) : undefined;
+    const { digest } = await resolveIntent(intent, this.#deps, given);
     if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
+      if (hosted) {
+        // A new generation of a segment with the same packages: nothing to deploy, the generation is recorded.
+        existing.record.segment = hosted;
+        await this.#deps.journal.save(existing.record);
+      }
       return { id: existing.record.id, revision: existing.record.revision, noOp: true };
     }
     const revision = (existing?.record.revision ?? 0) + 1;
@@ -201,21 +255,29 @@ export class DeploymentManager {
       timeoutMs: intent.timeoutMs ?? this.#deps.options.defaultTimeoutMs,
       createdAt: at,
       updatedAt: at,
-      packages: intent.order.map((name) => ({
-        package: name,
-        wave: intent.waves.findIndex((w) => w.includes(name)) + 1,
-        edge: "",
-        domain: this.#deps.domainId,
-        repository: "",
-        state: "PENDING",
-        reason: "waiting for admission",
-        blueprintCommit: "",
-        commit: "",
-        updatedAt: at,
-      })),
+      // A segment's record holds its own packages: the origin's are only the other ends of its links.
+      packages: intent.order
+        .filter((name) => !hosted || isLocal(intent, name, this.#deps.domainId))
+        .map((name) => ({
+          package: name,
+          wave: intent.waves.findIndex((w) => w.includes(name)) + 1,
+          edge: "",
+          domain: this.#deps.domainId,
+          repository: "",
+          state: "PENDING",
+          reason: "waiting for admission",
+          blueprintCommit: "",
+          commit: "",
+          updatedAt: at,
+        })),
       admission: [],
       touched: {},
       events: [],
+      // Segments an earlier revision committed stay on record until this revision ends or keeps them.
+      ...(existing?.record.segments
+        ? { segments: existing.record.segments.filter((x) => x.phase === "committed" || x.pendingEnd) }
+        : {}),
+      ...(hosted ? { segment: hosted } : {}),
     };
     // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
     await this.#deps.journal.save(record);
@@ -234,9 +296,16 @@ export class DeploymentManager {
    * Terminates an intent: a run in flight is stopped (it rolls back) first; then its packages are removed wave by
    * wave in reverse order, its chain last, each removal synced, and its reservations released (termination.ts).
    */
-  async terminate(name: string): Promise<DeploymentRecord> {
+  async terminate(name: string, asHost = false): Promise<DeploymentRecord> {
     const live = this.#store.find(name);
     const intent = live.record.intent;
+    const owner = live.record.segment;
+    if (owner && !asHost && live.record.state !== "TERMINATED") {
+      throw new CaminoError(
+        "ERR_SEGMENT_CONFLICT",
+        `intent ${intent} is segment ${owner.id}, run here for ${owner.origin}: its origin terminates it, or an operator with camino segment rm ${owner.id} --force`,
+      );
+    }
     if (this.#claimed.has(intent)) {
       throw new CaminoError(
         "ERR_DEPLOYMENT_IN_PROGRESS",
@@ -260,6 +329,12 @@ export class DeploymentManager {
     });
     return live.record;
   }
+}
+
+/** Whether a package of `intent` runs in this domain (not placed in another). */
+function isLocal(intent: Intent, name: string, domainId: string): boolean {
+  const p = intent.packages.find((x) => x.name === name)?.placement;
+  return !(p?.kind === "domain" && p.domain !== domainId);
 }
 
 /** Refuses a submission with FAILED_PRECONDITION naming every field in `issues`. */

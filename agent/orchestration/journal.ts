@@ -65,6 +65,64 @@ export interface DeploymentRecord {
   touched: Record<string, string>;
   /** The last events (bounded), for watchers that ask from a time. */
   events: EventRecord[];
+  /** On the origin: the segments this revision placed in peer domains (and those an earlier revision committed). */
+  segments?: SegmentRecord[];
+  /** On the peer: set when this deployment is a segment run for an origin domain. */
+  segment?: HostedSegmentRecord;
+}
+
+/**
+ * Where a segment stands at its origin. `proposing` and `committing` are written durably before the call, so a
+ * crash leaves a record saying what may have reached the peer: before a commit decision the segment is aborted,
+ * after it terminated.
+ */
+export type SegmentPhase = "proposing" | "reserved" | "committing" | "committed" | "aborted" | "terminated";
+
+export interface SegmentRecord {
+  domain: string;
+  id: string;
+  generation: number;
+  packages: string[];
+  firstWave: number;
+  lastWave: number;
+  phase: SegmentPhase;
+  /** The segment's namespace on the peer (from the offer). */
+  namespace: string;
+  /** While reserved: when the peer's lease ends (ISO time). */
+  leaseExpiresAt: string;
+  /** The peer's last word on it: its state and reason. */
+  state: StateName | "";
+  reason: string;
+  /** Set while an end (abort or terminate) could not reach the peer: the origin tries again. */
+  pendingEnd?: boolean;
+  /** The generation the peer runs, while a newer one is proposed or committing (an update). */
+  committedGeneration?: number;
+}
+
+/** A segment this domain runs for an origin: enough to re-plan it and to answer the origin. */
+export interface HostedSegmentRecord {
+  origin: string;
+  id: string;
+  generation: number;
+  /** The origin's intent (the cross-domain hosts are named after it). */
+  hostIntent: string;
+  /** The origin's side: its trust domain, root, addresses and consumers (planner.ts RemoteSide). */
+  remote: {
+    domain: string;
+    trustDomain: string;
+    meshRoot: string;
+    addresses: {
+      package: string;
+      host: string;
+      port: number;
+      gatewayAddress: string;
+      gatewayPort: number;
+      network: string;
+      protocol: string;
+      spiffeIdentity: string;
+    }[];
+    consumers: { from: string; to: string; port: number; principal: string }[];
+  };
 }
 
 export const MAX_EVENTS_KEPT = 500;

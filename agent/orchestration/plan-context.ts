@@ -4,7 +4,15 @@ import type { EdgeClient } from "../edge/edge-client.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
 import type { NetworkPlan } from "../network/network-manager.js";
 import type { EdgeState } from "./placement.js";
-import type { ChainPlan, PlannedPackage, PlannerDeps, SegmentPlan } from "./planner.js";
+import type {
+  ChainPlan,
+  GivenSegment,
+  PlannedPackage,
+  PlannerDeps,
+  ProposalHooks,
+  RemoteSide,
+  SegmentPlan,
+} from "./planner.js";
 import type { ReservationEntry } from "./reservations.js";
 import type { StepContext } from "./steps.js";
 
@@ -15,6 +23,12 @@ export interface PlanContext extends StepContext {
   readonly revision: number;
   /** Record the reservations when every package is admitted (a deployment); a plan only looks. */
   readonly reserve: boolean;
+  /** Propose the segments to their peers (a deployment), with these hooks around each call. */
+  readonly proposals?: ProposalHooks;
+  /** Planning a segment on the peer that runs it: the origin's side, given. */
+  readonly given?: GivenSegment;
+  /** Domain → the other side of the boundary with it (given, or from the peer's offer in the propose step). */
+  remotes: Map<string, RemoteSide>;
   /** Package → its blueprint, resolved to a commit (resolve). */
   resolved: Map<string, ResolvedBlueprint>;
   /** The chain-base blueprint (resolve). */
@@ -44,3 +58,5 @@ export const packageOf = (ctx: PlanContext, name: string) =>
   ctx.intent.packages.find((p) => p.name === name) as PackageIntent;
 export const isRemote = (ctx: PlanContext, pkg: PackageIntent) =>
   pkg.placement.kind === "domain" && pkg.placement.domain !== ctx.deps.domainId;
+/** Whether a planned package runs in another domain (placed there, or auto-brokered to a peer). */
+export const runsElsewhere = (ctx: PlanContext, name: string) => plannedOf(ctx, name).domain !== ctx.deps.domainId;

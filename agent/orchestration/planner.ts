@@ -16,6 +16,7 @@ import type { EdgeRegistry } from "../edge/edge-registry.js";
 import { CaminoError, IntentError, type FieldIssue } from "../errors.js";
 import { intentDigest } from "../intent/load.js";
 import type { Intent } from "../intent/model.js";
+import type { OfferedAddress } from "../network/cross-domain.js";
 import type { NetworkManager, NetworkPlan } from "../network/network-manager.js";
 import { objectsOf } from "./package-objects.js";
 import type { PlanContext } from "./plan-context.js";
@@ -66,7 +67,48 @@ export interface ChainPlan {
 /** The packages of an intent placed in one peer domain, proposed to it as one segment. */
 export interface SegmentPlan {
   domain: string;
+  /** `<origin>.<intent>.<domain>`, stable across revisions (federation/segments.ts segmentIdOf). */
+  id: string;
+  /** The generation proposed: the intent's revision (monotonic, so an update is always a newer generation). */
+  generation: number;
   packages: string[];
+  /** The first and last wave of its packages: committed at the first, waited READY at the last. */
+  firstWave: number;
+  lastWave: number;
+  /** From the peer's offer (a deployment's plan only). */
+  namespace?: string;
+  leaseExpiresAt?: Date;
+}
+
+/**
+ * The other side of the boundary with one domain, as planning needs it: who it is, the addresses it exposes
+ * for this side's consumers, and its consumers of this side's providers. On the origin it comes from the
+ * peer's offer; on the peer, from the origin's proposal.
+ */
+export interface RemoteSide {
+  domain: string;
+  /** Its mesh trust domain (Hello), which its principals must be in. */
+  trustDomain: string;
+  /** Its mesh root (PEM, from Hello), which this side's edges with links to it must trust. */
+  meshRoot: string;
+  /** The fingerprint its offer carried, checked against `meshRoot`. */
+  fingerprint?: string;
+  addresses: OfferedAddress[];
+  /** Its consumers' exact principals, per link into this side. */
+  consumers: { from: string; to: string; port: number; principal: string }[];
+}
+
+/** A segment being planned on the peer that runs it: the origin's side is given, nothing is proposed. */
+export interface GivenSegment {
+  /** The origin's intent: the cross-domain hosts are named after it. */
+  hostIntent: string;
+  remote: RemoteSide;
+}
+
+/** The origin's hooks around each proposal (a deployment journals the segment before and after the call). */
+export interface ProposalHooks {
+  before(segment: SegmentPlan): Promise<void>;
+  after(segment: SegmentPlan): Promise<void>;
 }
 
 export interface IntentPlan {
@@ -87,7 +129,7 @@ export interface IntentPlan {
   /** The reservations recorded (when admitting with `reserve`). */
   reservations: ReservationEntry[];
   /** The network objects per edge and every link's placement, as the Network Manager planned them. */
-  network: Pick<NetworkPlan, "objects" | "links" | "meshes">;
+  network: Pick<NetworkPlan, "objects" | "links" | "meshes" | "trust">;
 }
 
 /** What planning reads. */
@@ -111,6 +153,10 @@ export interface PlanOptions {
   /** Record the intent's reservations when every package is admitted (deployment); plans only look. */
   reserve?: boolean;
   signal?: AbortSignal;
+  /** Propose the segments to the peers (a deployment), with these hooks around each call. */
+  proposals?: ProposalHooks;
+  /** Planning a segment for its origin: the origin's packages are given, not placed or proposed. */
+  given?: GivenSegment;
 }
 
 /** The edges packages can go to: configured with a Kubernetes connection and served by a deployment repository. */
@@ -124,10 +170,15 @@ export function deployableEdges(deps: Pick<PlannerDeps, "registry" | "edges">): 
  * `spec.packages[i].placement.domain`. The one place remote placement is judged: SubmitIntent refuses with
  * these, PlanIntent shows them as placement reasons (the segments step).
  */
-export function remotePlacementIssues(intent: Intent, deps: Pick<PlannerDeps, "federation">): FieldIssue[] {
+export function remotePlacementIssues(
+  intent: Intent,
+  deps: Pick<PlannerDeps, "federation" | "domainId">,
+  given?: GivenSegment,
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const p of intent.packages) {
-    if (p.placement.kind !== "domain") continue;
+    if (p.placement.kind !== "domain" || p.placement.domain === deps.domainId) continue;
+    if (given && p.placement.domain === given.remote.domain) continue;
     const verdict = deps.federation.segments.canPlace(p.placement.domain);
     if (!verdict.ok) issues.push({ path: `spec.packages[${p.index}].placement.domain`, message: verdict.reason });
   }
@@ -142,14 +193,38 @@ export function remotePlacementIssues(intent: Intent, deps: Pick<PlannerDeps, "f
  */
 export async function resolveIntent(
   intent: Intent,
-  deps: Pick<PlannerDeps, "registry" | "catalogue">,
+  deps: Pick<PlannerDeps, "registry" | "catalogue" | "domainId" | "federation">,
+  given?: GivenSegment,
 ): Promise<{ resolved: Map<string, ResolvedBlueprint>; digest: string }> {
   const repoEdges = deps.registry.edges();
   const issues: FieldIssue[] = [];
   const resolved = new Map<string, ResolvedBlueprint>();
+  const remote = new Map<string, string>();
   for (const pkg of intent.packages) {
     const at = `spec.packages[${pkg.index}]`;
     const p = pkg.placement;
+    if (p.kind === "domain" && p.domain !== deps.domainId) {
+      // The peer resolves it against its own catalogue: here it must be one the peer exports (when its
+      // catalogue is known), and the origin's side of a segment is not resolved at all.
+      if (given && p.domain === given.remote.domain) {
+        remote.set(pkg.name, `origin:${p.domain}`);
+        continue;
+      }
+      const entry = deps.federation.peers.get(p.domain)?.catalogue?.entries.find((e) => e.name === pkg.blueprint);
+      const known = deps.federation.peers.get(p.domain)?.catalogue;
+      if (known && !entry) {
+        issues.push({
+          path: `${at}.blueprint`,
+          message: `peer ${p.domain} does not export blueprint ${JSON.stringify(pkg.blueprint)}`,
+        });
+        continue;
+      }
+      const rev = pkg.blueprintRevision
+        ? entry?.revisions.find((r) => r.tag === pkg.blueprintRevision || r.commit === pkg.blueprintRevision)
+        : entry?.revisions.at(-1);
+      remote.set(pkg.name, `peer:${p.domain}:${rev?.commit ?? pkg.blueprintRevision ?? ""}`);
+      continue;
+    }
     if (p.kind === "edge" && !repoEdges.includes(p.edge)) {
       issues.push({
         path: `${at}.placement.edge`,
@@ -165,7 +240,9 @@ export async function resolveIntent(
     }
   }
   if (issues.length > 0) throw new IntentError(issues);
-  const commits = intent.packages.map((p) => `${p.name}=${resolved.get(p.name)?.commit}`).join(",");
+  const commits = intent.packages
+    .map((p) => `${p.name}=${remote.get(p.name) ?? resolved.get(p.name)?.commit}`)
+    .join(",");
   return {
     resolved,
     digest: createHash("sha256")
@@ -185,6 +262,9 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     deps,
     revision: options.revision ?? 1,
     reserve: options.reserve ?? false,
+    ...(options.proposals ? { proposals: options.proposals } : {}),
+    ...(options.given ? { given: options.given } : {}),
+    remotes: new Map(options.given ? [[options.given.remote.domain, options.given.remote]] : []),
     signal: options.signal ?? new AbortController().signal,
     stage: "",
     resolved: new Map(),
@@ -237,6 +317,7 @@ function planOf(ctx: PlanContext): IntentPlan {
       objects: ctx.network?.objects ?? [],
       links: ctx.network?.links ?? [],
       meshes: ctx.network?.meshes ?? [],
+      trust: ctx.network?.trust ?? [],
     },
   };
 }

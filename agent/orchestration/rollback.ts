@@ -1,5 +1,5 @@
 /**
- * Rolling back a revision, as steps over a {@link CleanupContext}: restore this intent's paths in every
+ * Rolling back a revision, as steps over a {@link CleanupContext}: end its segments on their peers; restore this intent's paths in every
  * repository the revision touched (new commits; other intents' paths untouched) and wait, bounded, for the
  * edges to sync that; release the intent's reservations; record the outcome. Each step collects its problems
  * instead of throwing, so the reservations are always released and the outcome always recorded.
@@ -8,6 +8,8 @@ import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { repositoryOf, setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
+import { endSegments } from "./segment-steps.js";
+import { dropChainTrust, trustedAt } from "./trust-steps.js";
 import type { Step } from "./steps.js";
 
 /**
@@ -29,11 +31,14 @@ export const restore: Step<CleanupContext> = {
           // Not the shutdown signal: at shutdown the restore is still committed (its wait is skipped below).
           const signal = deadline(`the restore of ${repo}`, timeoutMs);
           const commit = await d.restoreIntent(r.intent, r.revision, baseline || undefined, { signal });
+          // The peers' roots go back to what the revision before trusted (the intent's own use only).
+          const keep = await trustedAt(deps, repo, baseline, r.intent);
+          const trust = await dropChainTrust(deps, r.intent, repo, signal, keep);
           const edge = registered.record.edge ? deps.edges.get(registered.record.edge) : undefined;
           if (!edge || deps.shutdown.aborted) return;
           await waitSynced(
             deps,
-            { edge, repository: repo, commit: commit.commit, intent: r.intent, timeoutMs },
+            { edge, repository: repo, commit: trust ?? commit.commit, intent: r.intent, timeoutMs },
             ctx.signal,
           ).catch((err: unknown) => ctx.problems.push(`${repo}: restored, but ${(err as Error).message}`));
         } catch (err) {
@@ -41,6 +46,22 @@ export const restore: Step<CleanupContext> = {
         }
       }),
     );
+  },
+};
+
+/**
+ * Ends the revision's segments on their peers, first (the peers' packages consume the origin's, so they go
+ * before the origin's side): aborted before the commit decision, terminated after it. A peer that cannot be
+ * reached is a problem in the reason; its end is tried again later (segment-reconciler.ts).
+ */
+export const endRemoteSegments: Step<CleanupContext> = {
+  name: "end the segments",
+  async run(ctx) {
+    const { deps, live, cause } = ctx;
+    const rev = live.record.revision;
+    // Segments an earlier revision committed keep running: a failed update leaves the peers as they were.
+    const problems = await endSegments(deps, live, cause, ctx.signal, (s) => s.generation === rev);
+    ctx.problems.push(...problems);
   },
 };
 
@@ -90,7 +111,12 @@ export const recordRollback: Step<CleanupContext> = {
 };
 
 /** The rollback of one revision, in order. */
-export const ROLLBACK_STEPS: readonly Step<CleanupContext>[] = [restore, releaseReservations, recordRollback];
+export const ROLLBACK_STEPS: readonly Step<CleanupContext>[] = [
+  endRemoteSegments,
+  restore,
+  releaseReservations,
+  recordRollback,
+];
 
 /** Rolls back `live`'s revision because of `cause`; never throws. */
 export async function rollBack(deps: LifecycleDeps, live: LiveDeployment, cause: string): Promise<void> {

@@ -9,6 +9,8 @@ import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { RunFailure, setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
+import { endSegments } from "./segment-steps.js";
+import { dropChainTrust } from "./trust-steps.js";
 import type { Step } from "./steps.js";
 
 /**
@@ -24,10 +26,19 @@ export const removeWaves: Step<CleanupContext> = {
     const timeoutMs = deps.options.cleanupTimeoutMs;
     const repos = deps.registry.list().filter((x) => x.record.role === "deployment");
     const order = [...new Set(r.packages.map((p) => p.wave))].sort((a, b) => b - a);
-    for (const w of [...order, 0]) {
+    const segmentWaves = (r.segments ?? []).map((s) => s.lastWave);
+    const waves = [...new Set([...order, ...segmentWaves])].sort((a, b) => b - a);
+    for (const w of [...waves, 0]) {
       // At shutdown the next wave is left for the restart (recovery.ts finishes a TERMINATING intent), so the
       // reverse-wave order holds on the edges.
       if (deps.shutdown.aborted) throw new RunFailure("the agent shut down during the termination");
+      // The segments ending at this wave go first: they are the wave's peer side.
+      const ended = await endSegments(deps, live, "the intent is terminated", ctx.signal, (s) => s.lastWave === w);
+      ctx.problems.push(...ended);
+      for (const s of r.segments ?? [])
+        if (s.lastWave === w && s.phase === "terminated")
+          for (const p of s.packages)
+            setState(deps, live, { package: p, state: "TERMINATED", reason: `removed from ${s.domain}` });
       await Promise.all(
         repos.map(async (repo) => {
           const held = await repo.git.listFiles(undefined, r.intent);
@@ -41,8 +52,11 @@ export const removeWaves: Step<CleanupContext> = {
           const packages = w === 0 ? undefined : drop;
           // Bounded, but not stopped by the shutdown: a removal under way is committed (a restart finishes the rest).
           const signal = deadline(`the removal from ${repo.record.name}`, timeoutMs);
-          const commit = await d.removeIntent(r.intent, r.revision, packages, { signal });
-          const short = commit.commit.slice(0, 12);
+          const removed = await d.removeIntent(r.intent, r.revision, packages, { signal });
+          // With the chain, the edge stops trusting the peers' roots this intent alone used.
+          const trust = w === 0 ? await dropChainTrust(deps, r.intent, repo.record.name, signal) : undefined;
+          const commit = { commit: trust ?? removed.commit };
+          const short = removed.commit.slice(0, 12);
           for (const p of drop) {
             if (p !== "_chain")
               setState(deps, live, {

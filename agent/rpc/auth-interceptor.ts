@@ -14,6 +14,8 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   ListCatalogue: "catalogue:read",
   ListEdges: "catalogue:read",
   ListPeers: "catalogue:read",
+  ListSegments: "intents:read",
+  RemoveSegment: "intents:write",
   ListRepositories: "repos:admin",
   RegisterRepository: "repos:admin",
   DeleteRepository: "repos:admin",

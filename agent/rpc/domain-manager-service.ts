@@ -18,7 +18,8 @@ import { planIntent, type PlannerDeps } from "../orchestration/planner.js";
 import type { MonitoringService } from "../monitoring/monitoring-service.js";
 import { aggregateFigures, detailFigures } from "../monitoring/disclosure.js";
 import type { MonitoringConfig } from "../config/monitoring-section.js";
-import { PermissionError } from "../errors.js";
+import { CaminoError, IntentError, PermissionError } from "../errors.js";
+import { originStatus, type CaminoSegmentHost } from "../segments/segment-host.js";
 import { principalKey } from "./auth-interceptor.js";
 import { figureToProto, monitoringHealthToProto, scopeFromProto } from "./monitoring-convert.js";
 import type { DeploymentManager } from "../orchestration/deployment-manager.js";
@@ -50,6 +51,8 @@ export interface DomainManagerDeps extends PlannerDeps {
   limits: IntentLimits;
   failpoints: Failpoints;
   deployments: DeploymentManager;
+  /** The segments this domain runs for peers; absent without federation. */
+  segmentHost?: CaminoSegmentHost;
   monitoring: MonitoringService;
   /** Who gets per-edge and per-package figures. Default: holders of monitoring:detail. */
   monitoringPolicy?: MonitoringConfig["policy"];
@@ -102,6 +105,28 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     },
     listPeers() {
       return { peers: deps.federation.peers.list().map(peerToProto) };
+    },
+    listSegments() {
+      // This domain's own segments (as origin), then those it runs for peers (as host).
+      const mine = deps.deployments
+        .records()
+        .flatMap((r) => (r.segments ?? []).map((x) => originStatus(deps.domainId, r, x)))
+        .filter((s) => !["ABORTED", "TERMINATED"].includes(s.phase) || s.reason.includes("not confirmed"));
+      const hosted = deps.segmentHost?.list() ?? [];
+      const all = [...mine, ...hosted].sort((a, b) => a.id.localeCompare(b.id) || a.role.localeCompare(b.role));
+      return { segments: all };
+    },
+    async removeSegment(req) {
+      if (!req.segmentId) throw new IntentError([{ path: "segment_id", message: "is required" }]);
+      const own = deps.deployments.records().find((r) => r.segments?.some((x) => x.id === req.segmentId));
+      if (own)
+        throw new CaminoError(
+          "ERR_SEGMENT_CONFLICT",
+          `segment ${req.segmentId} belongs to this domain's intent ${own.intent}: terminate the intent (camino intent rm ${own.intent})`,
+        );
+      if (!deps.segmentHost)
+        throw new CaminoError("ERR_SEGMENT_NOT_FOUND", `this domain runs no segment ${req.segmentId}`);
+      return { segment: await deps.segmentHost.remove(req.segmentId, req.force) };
     },
     async planIntent(req, ctx) {
       await deps.failpoints.hit("plan-intent", ctx.signal);

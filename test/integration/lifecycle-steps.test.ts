@@ -237,6 +237,7 @@ describe("on one domain of two edges", () => {
       // answer later): both have then been placed on the same free room, and neither has reserved yet.
       const asked: (() => void)[] = [];
       const network: NetworkManager = {
+        ...domain.planner.network,
         planLinks: (_input, signal) =>
           new Promise((resolve, reject) => {
             signal?.addEventListener("abort", () => reject(signal.reason), { once: true });

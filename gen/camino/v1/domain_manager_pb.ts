@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DeploymentIntent } from "./intent_pb.js";
 import { file_camino_v1_intent } from "./intent_pb.js";
-import type { Alert, CatalogueEntry, DependencyHealth, Deployment, DeploymentEvent, DomainInfo, Edge, MetricSample, MetricScope, Peer, Plan, Repository } from "./types_pb.js";
+import type { Alert, CatalogueEntry, DependencyHealth, Deployment, DeploymentEvent, DomainInfo, Edge, MetricSample, MetricScope, Peer, Plan, Repository, SegmentStatus } from "./types_pb.js";
 import { file_camino_v1_types } from "./types_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/domain_manager.proto.
  */
 export const file_camino_v1_domain_manager: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jYW1pbm8vdjEvZG9tYWluX21hbmFnZXIucHJvdG8SCWNhbWluby52MSIWChRHZXREb21haW5JbmZvUmVxdWVzdCJxChVHZXREb21haW5JbmZvUmVzcG9uc2USJQoGZG9tYWluGAEgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SMQoMZGVwZW5kZW5jaWVzGAIgAygLMhsuY2FtaW5vLnYxLkRlcGVuZGVuY3lIZWFsdGgiRAoUTGlzdENhdGFsb2d1ZVJlcXVlc3QSFQoNZXhwb3J0ZWRfb25seRgBIAEoCBIVCg1pbmNsdWRlX3BlZXJzGAIgASgIIkMKFUxpc3RDYXRhbG9ndWVSZXNwb25zZRIqCgdlbnRyaWVzGAEgAygLMhkuY2FtaW5vLnYxLkNhdGFsb2d1ZUVudHJ5IhkKF0xpc3RSZXBvc2l0b3JpZXNSZXF1ZXN0IkcKGExpc3RSZXBvc2l0b3JpZXNSZXNwb25zZRIrCgxyZXBvc2l0b3JpZXMYASADKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeSJbChlSZWdpc3RlclJlcG9zaXRvcnlSZXF1ZXN0EikKCnJlcG9zaXRvcnkYASABKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeRITCgtjcmVkZW50aWFscxgCIAEoCSJHChpSZWdpc3RlclJlcG9zaXRvcnlSZXNwb25zZRIpCgpyZXBvc2l0b3J5GAEgASgLMhUuY2FtaW5vLnYxLlJlcG9zaXRvcnkiJwoXRGVsZXRlUmVwb3NpdG9yeVJlcXVlc3QSDAoEbmFtZRgBIAEoCSIaChhEZWxldGVSZXBvc2l0b3J5UmVzcG9uc2UiEgoQTGlzdEVkZ2VzUmVxdWVzdCIzChFMaXN0RWRnZXNSZXNwb25zZRIeCgVlZGdlcxgBIAMoCzIPLmNhbWluby52MS5FZGdlIhIKEExpc3RQZWVyc1JlcXVlc3QiMwoRTGlzdFBlZXJzUmVzcG9uc2USHgoFcGVlcnMYASADKAsyDy5jYW1pbm8udjEuUGVlciJAChFQbGFuSW50ZW50UmVxdWVzdBIrCgZpbnRlbnQYASABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudCIzChJQbGFuSW50ZW50UmVzcG9uc2USHQoEcGxhbhgBIAEoCzIPLmNhbWluby52MS5QbGFuIkIKE1N1Ym1pdEludGVudFJlcXVlc3QSKwoGaW50ZW50GAEgASgLMhsuY2FtaW5vLnYxLkRlcGxveW1lbnRJbnRlbnQiTgoUU3VibWl0SW50ZW50UmVzcG9uc2USFQoNZGVwbG95bWVudF9pZBgBIAEoCRIQCghyZXZpc2lvbhgCIAEoBBINCgVub19vcBgDIAEoCCIkChRHZXREZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJIm8KFUdldERlcGxveW1lbnRSZXNwb25zZRIpCgpkZXBsb3ltZW50GAEgASgLMhUuY2FtaW5vLnYxLkRlcGxveW1lbnQSKwoGaW50ZW50GAIgASgLMhsuY2FtaW5vLnYxLkRlcGxveW1lbnRJbnRlbnQiPwoWTGlzdERlcGxveW1lbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJeChdMaXN0RGVwbG95bWVudHNSZXNwb25zZRIqCgtkZXBsb3ltZW50cxgBIAMoCzIVLmNhbWluby52MS5EZXBsb3ltZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJRChZXYXRjaERlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkSKQoFc2luY2UYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkQKF1dhdGNoRGVwbG95bWVudFJlc3BvbnNlEikKBWV2ZW50GAEgASgLMhouY2FtaW5vLnYxLkRlcGxveW1lbnRFdmVudCImChZUZXJtaW5hdGVJbnRlbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoXVGVybWluYXRlSW50ZW50UmVzcG9uc2USKQoKZGVwbG95bWVudBgBIAEoCzIVLmNhbWluby52MS5EZXBsb3ltZW50In8KFlF1ZXJ5TW9uaXRvcmluZ1JlcXVlc3QSJQoFc2NvcGUYASABKA4yFi5jYW1pbm8udjEuTWV0cmljU2NvcGUSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIPCgdtZXRyaWNzGAUgAygJIkMKF1F1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEigKB3NhbXBsZXMYASADKAsyFy5jYW1pbm8udjEuTWV0cmljU2FtcGxlIjgKEUxpc3RBbGVydHNSZXF1ZXN0Eg4KBmludGVudBgBIAEoCRITCgtmaXJpbmdfb25seRgCIAEoCCI2ChJMaXN0QWxlcnRzUmVzcG9uc2USIAoGYWxlcnRzGAEgAygLMhAuY2FtaW5vLnYxLkFsZXJ0IiYKEVJvdGF0ZUtleXNSZXF1ZXN0EhEKCWFsZ29yaXRobRgBIAEoCSKjAQoSUm90YXRlS2V5c1Jlc3BvbnNlEhYKDmN1cnJlbnRfa2V5X2lkGAEgASgJEhMKC25leHRfa2V5X2lkGAIgASgJEjAKDGFjdGl2YXRlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV0aXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy1AoKDURvbWFpbk1hbmFnZXISUgoNR2V0RG9tYWluSW5mbxIfLmNhbWluby52MS5HZXREb21haW5JbmZvUmVxdWVzdBogLmNhbWluby52MS5HZXREb21haW5JbmZvUmVzcG9uc2USUgoNTGlzdENhdGFsb2d1ZRIfLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVxdWVzdBogLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVzcG9uc2USWwoQTGlzdFJlcG9zaXRvcmllcxIiLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVxdWVzdBojLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVzcG9uc2USYQoSUmVnaXN0ZXJSZXBvc2l0b3J5EiQuY2FtaW5vLnYxLlJlZ2lzdGVyUmVwb3NpdG9yeVJlcXVlc3QaJS5jYW1pbm8udjEuUmVnaXN0ZXJSZXBvc2l0b3J5UmVzcG9uc2USWwoQRGVsZXRlUmVwb3NpdG9yeRIiLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVxdWVzdBojLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVzcG9uc2USRgoJTGlzdEVkZ2VzEhsuY2FtaW5vLnYxLkxpc3RFZGdlc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdEVkZ2VzUmVzcG9uc2USRgoJTGlzdFBlZXJzEhsuY2FtaW5vLnYxLkxpc3RQZWVyc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdFBlZXJzUmVzcG9uc2USSQoKUGxhbkludGVudBIcLmNhbWluby52MS5QbGFuSW50ZW50UmVxdWVzdBodLmNhbWluby52MS5QbGFuSW50ZW50UmVzcG9uc2USTwoMU3VibWl0SW50ZW50Eh4uY2FtaW5vLnYxLlN1Ym1pdEludGVudFJlcXVlc3QaHy5jYW1pbm8udjEuU3VibWl0SW50ZW50UmVzcG9uc2USUgoNR2V0RGVwbG95bWVudBIfLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVxdWVzdBogLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USWAoPTGlzdERlcGxveW1lbnRzEiEuY2FtaW5vLnYxLkxpc3REZXBsb3ltZW50c1JlcXVlc3QaIi5jYW1pbm8udjEuTGlzdERlcGxveW1lbnRzUmVzcG9uc2USWgoPV2F0Y2hEZXBsb3ltZW50EiEuY2FtaW5vLnYxLldhdGNoRGVwbG95bWVudFJlcXVlc3QaIi5jYW1pbm8udjEuV2F0Y2hEZXBsb3ltZW50UmVzcG9uc2UwARJYCg9UZXJtaW5hdGVJbnRlbnQSIS5jYW1pbm8udjEuVGVybWluYXRlSW50ZW50UmVxdWVzdBoiLmNhbWluby52MS5UZXJtaW5hdGVJbnRlbnRSZXNwb25zZRJYCg9RdWVyeU1vbml0b3JpbmcSIS5jYW1pbm8udjEuUXVlcnlNb25pdG9yaW5nUmVxdWVzdBoiLmNhbWluby52MS5RdWVyeU1vbml0b3JpbmdSZXNwb25zZRJJCgpMaXN0QWxlcnRzEhwuY2FtaW5vLnYxLkxpc3RBbGVydHNSZXF1ZXN0Gh0uY2FtaW5vLnYxLkxpc3RBbGVydHNSZXNwb25zZRJJCgpSb3RhdGVLZXlzEhwuY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXF1ZXN0Gh0uY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXNwb25zZWIGcHJvdG8z", [file_camino_v1_intent, file_camino_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jYW1pbm8vdjEvZG9tYWluX21hbmFnZXIucHJvdG8SCWNhbWluby52MSIWChRHZXREb21haW5JbmZvUmVxdWVzdCJxChVHZXREb21haW5JbmZvUmVzcG9uc2USJQoGZG9tYWluGAEgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SMQoMZGVwZW5kZW5jaWVzGAIgAygLMhsuY2FtaW5vLnYxLkRlcGVuZGVuY3lIZWFsdGgiRAoUTGlzdENhdGFsb2d1ZVJlcXVlc3QSFQoNZXhwb3J0ZWRfb25seRgBIAEoCBIVCg1pbmNsdWRlX3BlZXJzGAIgASgIIkMKFUxpc3RDYXRhbG9ndWVSZXNwb25zZRIqCgdlbnRyaWVzGAEgAygLMhkuY2FtaW5vLnYxLkNhdGFsb2d1ZUVudHJ5IhkKF0xpc3RSZXBvc2l0b3JpZXNSZXF1ZXN0IkcKGExpc3RSZXBvc2l0b3JpZXNSZXNwb25zZRIrCgxyZXBvc2l0b3JpZXMYASADKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeSJbChlSZWdpc3RlclJlcG9zaXRvcnlSZXF1ZXN0EikKCnJlcG9zaXRvcnkYASABKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeRITCgtjcmVkZW50aWFscxgCIAEoCSJHChpSZWdpc3RlclJlcG9zaXRvcnlSZXNwb25zZRIpCgpyZXBvc2l0b3J5GAEgASgLMhUuY2FtaW5vLnYxLlJlcG9zaXRvcnkiJwoXRGVsZXRlUmVwb3NpdG9yeVJlcXVlc3QSDAoEbmFtZRgBIAEoCSIaChhEZWxldGVSZXBvc2l0b3J5UmVzcG9uc2UiEgoQTGlzdEVkZ2VzUmVxdWVzdCIzChFMaXN0RWRnZXNSZXNwb25zZRIeCgVlZGdlcxgBIAMoCzIPLmNhbWluby52MS5FZGdlIhIKEExpc3RQZWVyc1JlcXVlc3QiMwoRTGlzdFBlZXJzUmVzcG9uc2USHgoFcGVlcnMYASADKAsyDy5jYW1pbm8udjEuUGVlciIVChNMaXN0U2VnbWVudHNSZXF1ZXN0IkIKFExpc3RTZWdtZW50c1Jlc3BvbnNlEioKCHNlZ21lbnRzGAEgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiOQoUUmVtb3ZlU2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCRINCgVmb3JjZRgCIAEoCCJCChVSZW1vdmVTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzIkAKEVBsYW5JbnRlbnRSZXF1ZXN0EisKBmludGVudBgBIAEoCzIbLmNhbWluby52MS5EZXBsb3ltZW50SW50ZW50IjMKElBsYW5JbnRlbnRSZXNwb25zZRIdCgRwbGFuGAEgASgLMg8uY2FtaW5vLnYxLlBsYW4iQgoTU3VibWl0SW50ZW50UmVxdWVzdBIrCgZpbnRlbnQYASABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudCJOChRTdWJtaXRJbnRlbnRSZXNwb25zZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEhAKCHJldmlzaW9uGAIgASgEEg0KBW5vX29wGAMgASgIIiQKFEdldERlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkibwoVR2V0RGVwbG95bWVudFJlc3BvbnNlEikKCmRlcGxveW1lbnQYASABKAsyFS5jYW1pbm8udjEuRGVwbG95bWVudBIrCgZpbnRlbnQYAiABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudCI/ChZMaXN0RGVwbG95bWVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJIl4KF0xpc3REZXBsb3ltZW50c1Jlc3BvbnNlEioKC2RlcGxveW1lbnRzGAEgAygLMhUuY2FtaW5vLnYxLkRlcGxveW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlEKFldhdGNoRGVwbG95bWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgVzaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoXV2F0Y2hEZXBsb3ltZW50UmVzcG9uc2USKQoFZXZlbnQYASABKAsyGi5jYW1pbm8udjEuRGVwbG95bWVudEV2ZW50IiYKFlRlcm1pbmF0ZUludGVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJEChdUZXJtaW5hdGVJbnRlbnRSZXNwb25zZRIpCgpkZXBsb3ltZW50GAEgASgLMhUuY2FtaW5vLnYxLkRlcGxveW1lbnQifwoWUXVlcnlNb25pdG9yaW5nUmVxdWVzdBIlCgVzY29wZRgBIAEoDjIWLmNhbWluby52MS5NZXRyaWNTY29wZRIOCgZpbnRlbnQYAiABKAkSDwoHcGFja2FnZRgDIAEoCRIMCgRlZGdlGAQgASgJEg8KB21ldHJpY3MYBSADKAkiQwoXUXVlcnlNb25pdG9yaW5nUmVzcG9uc2USKAoHc2FtcGxlcxgBIAMoCzIXLmNhbWluby52MS5NZXRyaWNTYW1wbGUiOAoRTGlzdEFsZXJ0c1JlcXVlc3QSDgoGaW50ZW50GAEgASgJEhMKC2ZpcmluZ19vbmx5GAIgASgIIjYKEkxpc3RBbGVydHNSZXNwb25zZRIgCgZhbGVydHMYASADKAsyEC5jYW1pbm8udjEuQWxlcnQiJgoRUm90YXRlS2V5c1JlcXVlc3QSEQoJYWxnb3JpdGhtGAEgASgJIqMBChJSb3RhdGVLZXlzUmVzcG9uc2USFgoOY3VycmVudF9rZXlfaWQYASABKAkSEwoLbmV4dF9rZXlfaWQYAiABKAkSMAoMYWN0aXZhdGVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXRpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDL5CwoNRG9tYWluTWFuYWdlchJSCg1HZXREb21haW5JbmZvEh8uY2FtaW5vLnYxLkdldERvbWFpbkluZm9SZXF1ZXN0GiAuY2FtaW5vLnYxLkdldERvbWFpbkluZm9SZXNwb25zZRJSCg1MaXN0Q2F0YWxvZ3VlEh8uY2FtaW5vLnYxLkxpc3RDYXRhbG9ndWVSZXF1ZXN0GiAuY2FtaW5vLnYxLkxpc3RDYXRhbG9ndWVSZXNwb25zZRJbChBMaXN0UmVwb3NpdG9yaWVzEiIuY2FtaW5vLnYxLkxpc3RSZXBvc2l0b3JpZXNSZXF1ZXN0GiMuY2FtaW5vLnYxLkxpc3RSZXBvc2l0b3JpZXNSZXNwb25zZRJhChJSZWdpc3RlclJlcG9zaXRvcnkSJC5jYW1pbm8udjEuUmVnaXN0ZXJSZXBvc2l0b3J5UmVxdWVzdBolLmNhbWluby52MS5SZWdpc3RlclJlcG9zaXRvcnlSZXNwb25zZRJbChBEZWxldGVSZXBvc2l0b3J5EiIuY2FtaW5vLnYxLkRlbGV0ZVJlcG9zaXRvcnlSZXF1ZXN0GiMuY2FtaW5vLnYxLkRlbGV0ZVJlcG9zaXRvcnlSZXNwb25zZRJGCglMaXN0RWRnZXMSGy5jYW1pbm8udjEuTGlzdEVkZ2VzUmVxdWVzdBocLmNhbWluby52MS5MaXN0RWRnZXNSZXNwb25zZRJGCglMaXN0UGVlcnMSGy5jYW1pbm8udjEuTGlzdFBlZXJzUmVxdWVzdBocLmNhbWluby52MS5MaXN0UGVlcnNSZXNwb25zZRJPCgxMaXN0U2VnbWVudHMSHi5jYW1pbm8udjEuTGlzdFNlZ21lbnRzUmVxdWVzdBofLmNhbWluby52MS5MaXN0U2VnbWVudHNSZXNwb25zZRJSCg1SZW1vdmVTZWdtZW50Eh8uY2FtaW5vLnYxLlJlbW92ZVNlZ21lbnRSZXF1ZXN0GiAuY2FtaW5vLnYxLlJlbW92ZVNlZ21lbnRSZXNwb25zZRJJCgpQbGFuSW50ZW50EhwuY2FtaW5vLnYxLlBsYW5JbnRlbnRSZXF1ZXN0Gh0uY2FtaW5vLnYxLlBsYW5JbnRlbnRSZXNwb25zZRJPCgxTdWJtaXRJbnRlbnQSHi5jYW1pbm8udjEuU3VibWl0SW50ZW50UmVxdWVzdBofLmNhbWluby52MS5TdWJtaXRJbnRlbnRSZXNwb25zZRJSCg1HZXREZXBsb3ltZW50Eh8uY2FtaW5vLnYxLkdldERlcGxveW1lbnRSZXF1ZXN0GiAuY2FtaW5vLnYxLkdldERlcGxveW1lbnRSZXNwb25zZRJYCg9MaXN0RGVwbG95bWVudHMSIS5jYW1pbm8udjEuTGlzdERlcGxveW1lbnRzUmVxdWVzdBoiLmNhbWluby52MS5MaXN0RGVwbG95bWVudHNSZXNwb25zZRJaCg9XYXRjaERlcGxveW1lbnQSIS5jYW1pbm8udjEuV2F0Y2hEZXBsb3ltZW50UmVxdWVzdBoiLmNhbWluby52MS5XYXRjaERlcGxveW1lbnRSZXNwb25zZTABElgKD1Rlcm1pbmF0ZUludGVudBIhLmNhbWluby52MS5UZXJtaW5hdGVJbnRlbnRSZXF1ZXN0GiIuY2FtaW5vLnYxLlRlcm1pbmF0ZUludGVudFJlc3BvbnNlElgKD1F1ZXJ5TW9uaXRvcmluZxIhLmNhbWluby52MS5RdWVyeU1vbml0b3JpbmdSZXF1ZXN0GiIuY2FtaW5vLnYxLlF1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEkkKCkxpc3RBbGVydHMSHC5jYW1pbm8udjEuTGlzdEFsZXJ0c1JlcXVlc3QaHS5jYW1pbm8udjEuTGlzdEFsZXJ0c1Jlc3BvbnNlEkkKClJvdGF0ZUtleXMSHC5jYW1pbm8udjEuUm90YXRlS2V5c1JlcXVlc3QaHS5jYW1pbm8udjEuUm90YXRlS2V5c1Jlc3BvbnNlYgZwcm90bzM", [file_camino_v1_intent, file_camino_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message camino.v1.GetDomainInfoRequest
@@ -258,6 +258,77 @@ export const ListPeersResponseSchema: GenMessage<ListPeersResponse> = /*@__PURE_
   messageDesc(file_camino_v1_domain_manager, 13);
 
 /**
+ * @generated from message camino.v1.ListSegmentsRequest
+ */
+export type ListSegmentsRequest = Message<"camino.v1.ListSegmentsRequest"> & {
+};
+
+/**
+ * Describes the message camino.v1.ListSegmentsRequest.
+ * Use `create(ListSegmentsRequestSchema)` to create a new message.
+ */
+export const ListSegmentsRequestSchema: GenMessage<ListSegmentsRequest> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 14);
+
+/**
+ * @generated from message camino.v1.ListSegmentsResponse
+ */
+export type ListSegmentsResponse = Message<"camino.v1.ListSegmentsResponse"> & {
+  /**
+   * @generated from field: repeated camino.v1.SegmentStatus segments = 1;
+   */
+  segments: SegmentStatus[];
+};
+
+/**
+ * Describes the message camino.v1.ListSegmentsResponse.
+ * Use `create(ListSegmentsResponseSchema)` to create a new message.
+ */
+export const ListSegmentsResponseSchema: GenMessage<ListSegmentsResponse> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 15);
+
+/**
+ * @generated from message camino.v1.RemoveSegmentRequest
+ */
+export type RemoveSegmentRequest = Message<"camino.v1.RemoveSegmentRequest"> & {
+  /**
+   * @generated from field: string segment_id = 1;
+   */
+  segmentId: string;
+
+  /**
+   * Required to end a committed segment whose origin has not said so.
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message camino.v1.RemoveSegmentRequest.
+ * Use `create(RemoveSegmentRequestSchema)` to create a new message.
+ */
+export const RemoveSegmentRequestSchema: GenMessage<RemoveSegmentRequest> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 16);
+
+/**
+ * @generated from message camino.v1.RemoveSegmentResponse
+ */
+export type RemoveSegmentResponse = Message<"camino.v1.RemoveSegmentResponse"> & {
+  /**
+   * @generated from field: camino.v1.SegmentStatus segment = 1;
+   */
+  segment?: SegmentStatus | undefined;
+};
+
+/**
+ * Describes the message camino.v1.RemoveSegmentResponse.
+ * Use `create(RemoveSegmentResponseSchema)` to create a new message.
+ */
+export const RemoveSegmentResponseSchema: GenMessage<RemoveSegmentResponse> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 17);
+
+/**
  * @generated from message camino.v1.PlanIntentRequest
  */
 export type PlanIntentRequest = Message<"camino.v1.PlanIntentRequest"> & {
@@ -272,7 +343,7 @@ export type PlanIntentRequest = Message<"camino.v1.PlanIntentRequest"> & {
  * Use `create(PlanIntentRequestSchema)` to create a new message.
  */
 export const PlanIntentRequestSchema: GenMessage<PlanIntentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 14);
+  messageDesc(file_camino_v1_domain_manager, 18);
 
 /**
  * @generated from message camino.v1.PlanIntentResponse
@@ -289,7 +360,7 @@ export type PlanIntentResponse = Message<"camino.v1.PlanIntentResponse"> & {
  * Use `create(PlanIntentResponseSchema)` to create a new message.
  */
 export const PlanIntentResponseSchema: GenMessage<PlanIntentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 15);
+  messageDesc(file_camino_v1_domain_manager, 19);
 
 /**
  * @generated from message camino.v1.SubmitIntentRequest
@@ -306,7 +377,7 @@ export type SubmitIntentRequest = Message<"camino.v1.SubmitIntentRequest"> & {
  * Use `create(SubmitIntentRequestSchema)` to create a new message.
  */
 export const SubmitIntentRequestSchema: GenMessage<SubmitIntentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 16);
+  messageDesc(file_camino_v1_domain_manager, 20);
 
 /**
  * @generated from message camino.v1.SubmitIntentResponse
@@ -335,7 +406,7 @@ export type SubmitIntentResponse = Message<"camino.v1.SubmitIntentResponse"> & {
  * Use `create(SubmitIntentResponseSchema)` to create a new message.
  */
 export const SubmitIntentResponseSchema: GenMessage<SubmitIntentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 17);
+  messageDesc(file_camino_v1_domain_manager, 21);
 
 /**
  * @generated from message camino.v1.GetDeploymentRequest
@@ -354,7 +425,7 @@ export type GetDeploymentRequest = Message<"camino.v1.GetDeploymentRequest"> & {
  * Use `create(GetDeploymentRequestSchema)` to create a new message.
  */
 export const GetDeploymentRequestSchema: GenMessage<GetDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 18);
+  messageDesc(file_camino_v1_domain_manager, 22);
 
 /**
  * @generated from message camino.v1.GetDeploymentResponse
@@ -378,7 +449,7 @@ export type GetDeploymentResponse = Message<"camino.v1.GetDeploymentResponse"> &
  * Use `create(GetDeploymentResponseSchema)` to create a new message.
  */
 export const GetDeploymentResponseSchema: GenMessage<GetDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 19);
+  messageDesc(file_camino_v1_domain_manager, 23);
 
 /**
  * @generated from message camino.v1.ListDeploymentsRequest
@@ -400,7 +471,7 @@ export type ListDeploymentsRequest = Message<"camino.v1.ListDeploymentsRequest">
  * Use `create(ListDeploymentsRequestSchema)` to create a new message.
  */
 export const ListDeploymentsRequestSchema: GenMessage<ListDeploymentsRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 20);
+  messageDesc(file_camino_v1_domain_manager, 24);
 
 /**
  * @generated from message camino.v1.ListDeploymentsResponse
@@ -422,7 +493,7 @@ export type ListDeploymentsResponse = Message<"camino.v1.ListDeploymentsResponse
  * Use `create(ListDeploymentsResponseSchema)` to create a new message.
  */
 export const ListDeploymentsResponseSchema: GenMessage<ListDeploymentsResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 21);
+  messageDesc(file_camino_v1_domain_manager, 25);
 
 /**
  * @generated from message camino.v1.WatchDeploymentRequest
@@ -448,7 +519,7 @@ export type WatchDeploymentRequest = Message<"camino.v1.WatchDeploymentRequest">
  * Use `create(WatchDeploymentRequestSchema)` to create a new message.
  */
 export const WatchDeploymentRequestSchema: GenMessage<WatchDeploymentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 22);
+  messageDesc(file_camino_v1_domain_manager, 26);
 
 /**
  * @generated from message camino.v1.WatchDeploymentResponse
@@ -465,7 +536,7 @@ export type WatchDeploymentResponse = Message<"camino.v1.WatchDeploymentResponse
  * Use `create(WatchDeploymentResponseSchema)` to create a new message.
  */
 export const WatchDeploymentResponseSchema: GenMessage<WatchDeploymentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 23);
+  messageDesc(file_camino_v1_domain_manager, 27);
 
 /**
  * @generated from message camino.v1.TerminateIntentRequest
@@ -482,7 +553,7 @@ export type TerminateIntentRequest = Message<"camino.v1.TerminateIntentRequest">
  * Use `create(TerminateIntentRequestSchema)` to create a new message.
  */
 export const TerminateIntentRequestSchema: GenMessage<TerminateIntentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 24);
+  messageDesc(file_camino_v1_domain_manager, 28);
 
 /**
  * @generated from message camino.v1.TerminateIntentResponse
@@ -499,7 +570,7 @@ export type TerminateIntentResponse = Message<"camino.v1.TerminateIntentResponse
  * Use `create(TerminateIntentResponseSchema)` to create a new message.
  */
 export const TerminateIntentResponseSchema: GenMessage<TerminateIntentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 25);
+  messageDesc(file_camino_v1_domain_manager, 29);
 
 /**
  * @generated from message camino.v1.QueryMonitoringRequest
@@ -540,7 +611,7 @@ export type QueryMonitoringRequest = Message<"camino.v1.QueryMonitoringRequest">
  * Use `create(QueryMonitoringRequestSchema)` to create a new message.
  */
 export const QueryMonitoringRequestSchema: GenMessage<QueryMonitoringRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 26);
+  messageDesc(file_camino_v1_domain_manager, 30);
 
 /**
  * @generated from message camino.v1.QueryMonitoringResponse
@@ -557,7 +628,7 @@ export type QueryMonitoringResponse = Message<"camino.v1.QueryMonitoringResponse
  * Use `create(QueryMonitoringResponseSchema)` to create a new message.
  */
 export const QueryMonitoringResponseSchema: GenMessage<QueryMonitoringResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 27);
+  messageDesc(file_camino_v1_domain_manager, 31);
 
 /**
  * @generated from message camino.v1.ListAlertsRequest
@@ -579,7 +650,7 @@ export type ListAlertsRequest = Message<"camino.v1.ListAlertsRequest"> & {
  * Use `create(ListAlertsRequestSchema)` to create a new message.
  */
 export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 28);
+  messageDesc(file_camino_v1_domain_manager, 32);
 
 /**
  * @generated from message camino.v1.ListAlertsResponse
@@ -596,7 +667,7 @@ export type ListAlertsResponse = Message<"camino.v1.ListAlertsResponse"> & {
  * Use `create(ListAlertsResponseSchema)` to create a new message.
  */
 export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 29);
+  messageDesc(file_camino_v1_domain_manager, 33);
 
 /**
  * @generated from message camino.v1.RotateKeysRequest
@@ -615,7 +686,7 @@ export type RotateKeysRequest = Message<"camino.v1.RotateKeysRequest"> & {
  * Use `create(RotateKeysRequestSchema)` to create a new message.
  */
 export const RotateKeysRequestSchema: GenMessage<RotateKeysRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 30);
+  messageDesc(file_camino_v1_domain_manager, 34);
 
 /**
  * @generated from message camino.v1.RotateKeysResponse
@@ -653,7 +724,7 @@ export type RotateKeysResponse = Message<"camino.v1.RotateKeysResponse"> & {
  * Use `create(RotateKeysResponseSchema)` to create a new message.
  */
 export const RotateKeysResponseSchema: GenMessage<RotateKeysResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 31);
+  messageDesc(file_camino_v1_domain_manager, 35);
 
 /**
  * The northbound API of a domain (docs/api.md). Every call carries
@@ -731,6 +802,27 @@ export const DomainManager: GenService<{
     methodKind: "unary";
     input: typeof ListPeersRequestSchema;
     output: typeof ListPeersResponseSchema;
+  },
+  /**
+   * Cross-domain segments on either side: those this domain placed with peers, and those it runs for peers.
+   *
+   * @generated from rpc camino.v1.DomainManager.ListSegments
+   */
+  listSegments: {
+    methodKind: "unary";
+    input: typeof ListSegmentsRequestSchema;
+    output: typeof ListSegmentsResponseSchema;
+  },
+  /**
+   * Ends a segment this domain runs for a peer whose origin never returned (force required), or terminates
+   * the intent of a segment this domain placed.
+   *
+   * @generated from rpc camino.v1.DomainManager.RemoveSegment
+   */
+  removeSegment: {
+    methodKind: "unary";
+    input: typeof RemoveSegmentRequestSchema;
+    output: typeof RemoveSegmentResponseSchema;
   },
   /**
    * Everything up to admission; commits nothing. Scope: intents:write.

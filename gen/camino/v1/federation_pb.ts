@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/federation.proto.
  */
 export const file_camino_v1_federation: GenFile = /*@__PURE__*/
-  fileDesc("ChpjYW1pbm8vdjEvZmVkZXJhdGlvbi5wcm90bxIJY2FtaW5vLnYxIjUKDEhlbGxvUmVxdWVzdBIlCgZjYWxsZXIYASABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbyI2Cg1IZWxsb1Jlc3BvbnNlEiUKBmNhbGxlZRgBIAEoCzIVLmNhbWluby52MS5Eb21haW5JbmZvIhAKDkdldEtleXNSZXF1ZXN0IjUKD0dldEtleXNSZXNwb25zZRIMCgRqd2tzGAEgASgJEhQKDGFubm91bmNlbWVudBgCIAEoCSIVChNHZXRDYXRhbG9ndWVSZXF1ZXN0InkKFEdldENhdGFsb2d1ZVJlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5jYW1pbm8udjEuQ2F0YWxvZ3VlRW50cnkSJQoIY2FwYWNpdHkYAiABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSDgoGZGlnZXN0GAMgASgJIvQBCg5TZWdtZW50UGFja2FnZRIMCgRuYW1lGAEgASgJEhEKCWJsdWVwcmludBgCIAEoCRIaChJibHVlcHJpbnRfcmV2aXNpb24YAyABKAkSDwoHdmVyc2lvbhgEIAEoCRIQCghyZXBsaWNhcxgFIAEoBRILCgNjcHUYBiABKAkSDgoGbWVtb3J5GAcgASgJEhEKCWNwdV9saW1pdBgIIAEoCRIUCgxtZW1vcnlfbGltaXQYCSABKAkSCwoDcW9zGAogASgJEg0KBWFmdGVyGAsgAygJEiAKBmNvbmZpZxgMIAMoCzIQLmNhbWluby52MS5MYWJlbCKxAQoLU2VnbWVudExpbmsSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByb3RvY29sGAQgASgJEhYKDnBvbGljeV90aW1lb3V0GAUgASgJEhYKDnBvbGljeV9yZXRyaWVzGAYgASgFEhwKFHBvbGljeV9sb2FkX2JhbGFuY2VyGAcgASgJEhoKEmNvbnN1bWVyX3ByaW5jaXBhbBgIIAEoCSKoAQoOU2VydmljZUFkZHJlc3MSDwoHcGFja2FnZRgBIAEoCRIMCgRob3N0GAIgASgJEgwKBHBvcnQYAyABKA0SFwoPZ2F0ZXdheV9hZGRyZXNzGAQgASgJEhQKDGdhdGV3YXlfcG9ydBgFIAEoDRIPCgduZXR3b3JrGAYgASgJEhAKCHByb3RvY29sGAcgASgJEhcKD3NwaWZmZV9pZGVudGl0eRgIIAEoCSL9AQoVUHJvcG9zZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEisKCHBhY2thZ2VzGAQgAygLMhkuY2FtaW5vLnYxLlNlZ21lbnRQYWNrYWdlEiUKBWxpbmtzGAUgAygLMhYuY2FtaW5vLnYxLlNlZ21lbnRMaW5rEjMKEG9yaWdpbl9hZGRyZXNzZXMYBiADKAsyGS5jYW1pbm8udjEuU2VydmljZUFkZHJlc3MSJQoGb3JpZ2luGAcgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8i0QEKFlByb3Bvc2VTZWdtZW50UmVzcG9uc2USEgoKc2VnbWVudF9pZBgBIAEoCRI0ChFvZmZlcmVkX2FkZHJlc3NlcxgCIAMoCzIZLmNhbWluby52MS5TZXJ2aWNlQWRkcmVzcxI6ChZyZXNlcnZhdGlvbl9leHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVtZXNoX3Jvb3RfZmluZ2VycHJpbnQYBCABKAkSEgoKZ2VuZXJhdGlvbhgFIAEoBCI+ChRDb21taXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQiQgoVQ29tbWl0U2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyI5ChNBYm9ydFNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhYKFEFib3J0U2VnbWVudFJlc3BvbnNlIi0KF1Rlcm1pbmF0ZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkiRQoYVGVybWluYXRlU2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyInChFHZXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJIj8KEkdldFNlZ21lbnRSZXNwb25zZRIpCgdzZWdtZW50GAEgASgLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiKQoTV2F0Y2hTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJImsKFFdhdGNoU2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJuCiBGZWRlcmF0aW9uUXVlcnlNb25pdG9yaW5nUmVxdWVzdBIlCgVzY29wZRgBIAEoDjIWLmNhbWluby52MS5NZXRyaWNTY29wZRISCgpzZWdtZW50X2lkGAIgASgJEg8KB21ldHJpY3MYAyADKAkiTQohRmVkZXJhdGlvblF1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEigKB3NhbXBsZXMYASADKAsyFy5jYW1pbm8udjEuTWV0cmljU2FtcGxlMsAGCgpGZWRlcmF0aW9uEjoKBUhlbGxvEhcuY2FtaW5vLnYxLkhlbGxvUmVxdWVzdBoYLmNhbWluby52MS5IZWxsb1Jlc3BvbnNlEkAKB0dldEtleXMSGS5jYW1pbm8udjEuR2V0S2V5c1JlcXVlc3QaGi5jYW1pbm8udjEuR2V0S2V5c1Jlc3BvbnNlEk8KDEdldENhdGFsb2d1ZRIeLmNhbWluby52MS5HZXRDYXRhbG9ndWVSZXF1ZXN0Gh8uY2FtaW5vLnYxLkdldENhdGFsb2d1ZVJlc3BvbnNlElUKDlByb3Bvc2VTZWdtZW50EiAuY2FtaW5vLnYxLlByb3Bvc2VTZWdtZW50UmVxdWVzdBohLmNhbWluby52MS5Qcm9wb3NlU2VnbWVudFJlc3BvbnNlElIKDUNvbW1pdFNlZ21lbnQSHy5jYW1pbm8udjEuQ29tbWl0U2VnbWVudFJlcXVlc3QaIC5jYW1pbm8udjEuQ29tbWl0U2VnbWVudFJlc3BvbnNlEk8KDEFib3J0U2VnbWVudBIeLmNhbWluby52MS5BYm9ydFNlZ21lbnRSZXF1ZXN0Gh8uY2FtaW5vLnYxLkFib3J0U2VnbWVudFJlc3BvbnNlElsKEFRlcm1pbmF0ZVNlZ21lbnQSIi5jYW1pbm8udjEuVGVybWluYXRlU2VnbWVudFJlcXVlc3QaIy5jYW1pbm8udjEuVGVybWluYXRlU2VnbWVudFJlc3BvbnNlEkkKCkdldFNlZ21lbnQSHC5jYW1pbm8udjEuR2V0U2VnbWVudFJlcXVlc3QaHS5jYW1pbm8udjEuR2V0U2VnbWVudFJlc3BvbnNlElEKDFdhdGNoU2VnbWVudBIeLmNhbWluby52MS5XYXRjaFNlZ21lbnRSZXF1ZXN0Gh8uY2FtaW5vLnYxLldhdGNoU2VnbWVudFJlc3BvbnNlMAESbAoPUXVlcnlNb25pdG9yaW5nEisuY2FtaW5vLnYxLkZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXF1ZXN0GiwuY2FtaW5vLnYxLkZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXNwb25zZWIGcHJvdG8z", [file_camino_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("ChpjYW1pbm8vdjEvZmVkZXJhdGlvbi5wcm90bxIJY2FtaW5vLnYxIjUKDEhlbGxvUmVxdWVzdBIlCgZjYWxsZXIYASABKAsyFS5jYW1pbm8udjEuRG9tYWluSW5mbyI2Cg1IZWxsb1Jlc3BvbnNlEiUKBmNhbGxlZRgBIAEoCzIVLmNhbWluby52MS5Eb21haW5JbmZvIhAKDkdldEtleXNSZXF1ZXN0IjUKD0dldEtleXNSZXNwb25zZRIMCgRqd2tzGAEgASgJEhQKDGFubm91bmNlbWVudBgCIAEoCSIVChNHZXRDYXRhbG9ndWVSZXF1ZXN0InkKFEdldENhdGFsb2d1ZVJlc3BvbnNlEioKB2VudHJpZXMYASADKAsyGS5jYW1pbm8udjEuQ2F0YWxvZ3VlRW50cnkSJQoIY2FwYWNpdHkYAiABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSDgoGZGlnZXN0GAMgASgJIvQBCg5TZWdtZW50UGFja2FnZRIMCgRuYW1lGAEgASgJEhEKCWJsdWVwcmludBgCIAEoCRIaChJibHVlcHJpbnRfcmV2aXNpb24YAyABKAkSDwoHdmVyc2lvbhgEIAEoCRIQCghyZXBsaWNhcxgFIAEoBRILCgNjcHUYBiABKAkSDgoGbWVtb3J5GAcgASgJEhEKCWNwdV9saW1pdBgIIAEoCRIUCgxtZW1vcnlfbGltaXQYCSABKAkSCwoDcW9zGAogASgJEg0KBWFmdGVyGAsgAygJEiAKBmNvbmZpZxgMIAMoCzIQLmNhbWluby52MS5MYWJlbCKxAQoLU2VnbWVudExpbmsSDAoEZnJvbRgBIAEoCRIKCgJ0bxgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByb3RvY29sGAQgASgJEhYKDnBvbGljeV90aW1lb3V0GAUgASgJEhYKDnBvbGljeV9yZXRyaWVzGAYgASgFEhwKFHBvbGljeV9sb2FkX2JhbGFuY2VyGAcgASgJEhoKEmNvbnN1bWVyX3ByaW5jaXBhbBgIIAEoCSKoAQoOU2VydmljZUFkZHJlc3MSDwoHcGFja2FnZRgBIAEoCRIMCgRob3N0GAIgASgJEgwKBHBvcnQYAyABKA0SFwoPZ2F0ZXdheV9hZGRyZXNzGAQgASgJEhQKDGdhdGV3YXlfcG9ydBgFIAEoDRIPCgduZXR3b3JrGAYgASgJEhAKCHByb3RvY29sGAcgASgJEhcKD3NwaWZmZV9pZGVudGl0eRgIIAEoCSKRAgoVUHJvcG9zZVNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEisKCHBhY2thZ2VzGAQgAygLMhkuY2FtaW5vLnYxLlNlZ21lbnRQYWNrYWdlEiUKBWxpbmtzGAUgAygLMhYuY2FtaW5vLnYxLlNlZ21lbnRMaW5rEjMKEG9yaWdpbl9hZGRyZXNzZXMYBiADKAsyGS5jYW1pbm8udjEuU2VydmljZUFkZHJlc3MSJQoGb3JpZ2luGAcgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SEgoKZ2VuZXJhdGlvbhgIIAEoBCKUAgoWUHJvcG9zZVNlZ21lbnRSZXNwb25zZRISCgpzZWdtZW50X2lkGAEgASgJEjQKEW9mZmVyZWRfYWRkcmVzc2VzGAIgAygLMhkuY2FtaW5vLnYxLlNlcnZpY2VBZGRyZXNzEjoKFnJlc2VydmF0aW9uX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFW1lc2hfcm9vdF9maW5nZXJwcmludBgEIAEoCRISCgpnZW5lcmF0aW9uGAUgASgEEi4KDmNvbnN1bWVyX2xpbmtzGAYgAygLMhYuY2FtaW5vLnYxLlNlZ21lbnRMaW5rEhEKCW5hbWVzcGFjZRgHIAEoCSI9ChNSZW5ld1NlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSEgoKZ2VuZXJhdGlvbhgCIAEoBCJSChRSZW5ld1NlZ21lbnRSZXNwb25zZRI6ChZyZXNlcnZhdGlvbl9leHBpcmVzX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChRDb21taXRTZWdtZW50UmVxdWVzdBISCgpzZWdtZW50X2lkGAEgASgJEhIKCmdlbmVyYXRpb24YAiABKAQiQgoVQ29tbWl0U2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyJNChNBYm9ydFNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEhIKCmdlbmVyYXRpb24YAyABKAQiFgoUQWJvcnRTZWdtZW50UmVzcG9uc2UiLQoXVGVybWluYXRlU2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCSJFChhUZXJtaW5hdGVTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzIicKEUdldFNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkiPwoSR2V0U2VnbWVudFJlc3BvbnNlEikKB3NlZ21lbnQYASABKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cyIpChNXYXRjaFNlZ21lbnRSZXF1ZXN0EhIKCnNlZ21lbnRfaWQYASABKAkiawoUV2F0Y2hTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIm4KIEZlZGVyYXRpb25RdWVyeU1vbml0b3JpbmdSZXF1ZXN0EiUKBXNjb3BlGAEgASgOMhYuY2FtaW5vLnYxLk1ldHJpY1Njb3BlEhIKCnNlZ21lbnRfaWQYAiABKAkSDwoHbWV0cmljcxgDIAMoCSJNCiFGZWRlcmF0aW9uUXVlcnlNb25pdG9yaW5nUmVzcG9uc2USKAoHc2FtcGxlcxgBIAMoCzIXLmNhbWluby52MS5NZXRyaWNTYW1wbGUykQcKCkZlZGVyYXRpb24SOgoFSGVsbG8SFy5jYW1pbm8udjEuSGVsbG9SZXF1ZXN0GhguY2FtaW5vLnYxLkhlbGxvUmVzcG9uc2USQAoHR2V0S2V5cxIZLmNhbWluby52MS5HZXRLZXlzUmVxdWVzdBoaLmNhbWluby52MS5HZXRLZXlzUmVzcG9uc2USTwoMR2V0Q2F0YWxvZ3VlEh4uY2FtaW5vLnYxLkdldENhdGFsb2d1ZVJlcXVlc3QaHy5jYW1pbm8udjEuR2V0Q2F0YWxvZ3VlUmVzcG9uc2USVQoOUHJvcG9zZVNlZ21lbnQSIC5jYW1pbm8udjEuUHJvcG9zZVNlZ21lbnRSZXF1ZXN0GiEuY2FtaW5vLnYxLlByb3Bvc2VTZWdtZW50UmVzcG9uc2USTwoMUmVuZXdTZWdtZW50Eh4uY2FtaW5vLnYxLlJlbmV3U2VnbWVudFJlcXVlc3QaHy5jYW1pbm8udjEuUmVuZXdTZWdtZW50UmVzcG9uc2USUgoNQ29tbWl0U2VnbWVudBIfLmNhbWluby52MS5Db21taXRTZWdtZW50UmVxdWVzdBogLmNhbWluby52MS5Db21taXRTZWdtZW50UmVzcG9uc2USTwoMQWJvcnRTZWdtZW50Eh4uY2FtaW5vLnYxLkFib3J0U2VnbWVudFJlcXVlc3QaHy5jYW1pbm8udjEuQWJvcnRTZWdtZW50UmVzcG9uc2USWwoQVGVybWluYXRlU2VnbWVudBIiLmNhbWluby52MS5UZXJtaW5hdGVTZWdtZW50UmVxdWVzdBojLmNhbWluby52MS5UZXJtaW5hdGVTZWdtZW50UmVzcG9uc2USSQoKR2V0U2VnbWVudBIcLmNhbWluby52MS5HZXRTZWdtZW50UmVxdWVzdBodLmNhbWluby52MS5HZXRTZWdtZW50UmVzcG9uc2USUQoMV2F0Y2hTZWdtZW50Eh4uY2FtaW5vLnYxLldhdGNoU2VnbWVudFJlcXVlc3QaHy5jYW1pbm8udjEuV2F0Y2hTZWdtZW50UmVzcG9uc2UwARJsCg9RdWVyeU1vbml0b3JpbmcSKy5jYW1pbm8udjEuRmVkZXJhdGlvblF1ZXJ5TW9uaXRvcmluZ1JlcXVlc3QaLC5jYW1pbm8udjEuRmVkZXJhdGlvblF1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlYgZwcm90bzM", [file_camino_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message camino.v1.HelloRequest
@@ -371,6 +371,13 @@ export type ProposeSegmentRequest = Message<"camino.v1.ProposeSegmentRequest"> &
    * @generated from field: camino.v1.DomainInfo origin = 7;
    */
   origin?: DomainInfo | undefined;
+
+  /**
+   * The generation proposed: 1 for a new segment, higher for an update of a committed one.
+   *
+   * @generated from field: uint64 generation = 8;
+   */
+  generation: bigint;
 };
 
 /**
@@ -414,6 +421,21 @@ export type ProposeSegmentResponse = Message<"camino.v1.ProposeSegmentResponse">
    * @generated from field: uint64 generation = 5;
    */
   generation: bigint;
+
+  /**
+   * The links from the peer's packages to the origin's, each with the peer consumer's exact principal, which
+   * the origin's AuthorizationPolicy names.
+   *
+   * @generated from field: repeated camino.v1.SegmentLink consumer_links = 6;
+   */
+  consumerLinks: SegmentLink[];
+
+  /**
+   * The namespace the segment runs in on the peer.
+   *
+   * @generated from field: string namespace = 7;
+   */
+  namespace: string;
 };
 
 /**
@@ -422,6 +444,45 @@ export type ProposeSegmentResponse = Message<"camino.v1.ProposeSegmentResponse">
  */
 export const ProposeSegmentResponseSchema: GenMessage<ProposeSegmentResponse> = /*@__PURE__*/
   messageDesc(file_camino_v1_federation, 10);
+
+/**
+ * @generated from message camino.v1.RenewSegmentRequest
+ */
+export type RenewSegmentRequest = Message<"camino.v1.RenewSegmentRequest"> & {
+  /**
+   * @generated from field: string segment_id = 1;
+   */
+  segmentId: string;
+
+  /**
+   * @generated from field: uint64 generation = 2;
+   */
+  generation: bigint;
+};
+
+/**
+ * Describes the message camino.v1.RenewSegmentRequest.
+ * Use `create(RenewSegmentRequestSchema)` to create a new message.
+ */
+export const RenewSegmentRequestSchema: GenMessage<RenewSegmentRequest> = /*@__PURE__*/
+  messageDesc(file_camino_v1_federation, 11);
+
+/**
+ * @generated from message camino.v1.RenewSegmentResponse
+ */
+export type RenewSegmentResponse = Message<"camino.v1.RenewSegmentResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp reservation_expires_at = 1;
+   */
+  reservationExpiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message camino.v1.RenewSegmentResponse.
+ * Use `create(RenewSegmentResponseSchema)` to create a new message.
+ */
+export const RenewSegmentResponseSchema: GenMessage<RenewSegmentResponse> = /*@__PURE__*/
+  messageDesc(file_camino_v1_federation, 12);
 
 /**
  * @generated from message camino.v1.CommitSegmentRequest
@@ -443,7 +504,7 @@ export type CommitSegmentRequest = Message<"camino.v1.CommitSegmentRequest"> & {
  * Use `create(CommitSegmentRequestSchema)` to create a new message.
  */
 export const CommitSegmentRequestSchema: GenMessage<CommitSegmentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 11);
+  messageDesc(file_camino_v1_federation, 13);
 
 /**
  * @generated from message camino.v1.CommitSegmentResponse
@@ -460,7 +521,7 @@ export type CommitSegmentResponse = Message<"camino.v1.CommitSegmentResponse"> &
  * Use `create(CommitSegmentResponseSchema)` to create a new message.
  */
 export const CommitSegmentResponseSchema: GenMessage<CommitSegmentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 12);
+  messageDesc(file_camino_v1_federation, 14);
 
 /**
  * @generated from message camino.v1.AbortSegmentRequest
@@ -475,6 +536,13 @@ export type AbortSegmentRequest = Message<"camino.v1.AbortSegmentRequest"> & {
    * @generated from field: string reason = 2;
    */
   reason: string;
+
+  /**
+   * The reserved generation to give up; a committed generation beside it keeps running.
+   *
+   * @generated from field: uint64 generation = 3;
+   */
+  generation: bigint;
 };
 
 /**
@@ -482,7 +550,7 @@ export type AbortSegmentRequest = Message<"camino.v1.AbortSegmentRequest"> & {
  * Use `create(AbortSegmentRequestSchema)` to create a new message.
  */
 export const AbortSegmentRequestSchema: GenMessage<AbortSegmentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 13);
+  messageDesc(file_camino_v1_federation, 15);
 
 /**
  * @generated from message camino.v1.AbortSegmentResponse
@@ -495,7 +563,7 @@ export type AbortSegmentResponse = Message<"camino.v1.AbortSegmentResponse"> & {
  * Use `create(AbortSegmentResponseSchema)` to create a new message.
  */
 export const AbortSegmentResponseSchema: GenMessage<AbortSegmentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 14);
+  messageDesc(file_camino_v1_federation, 16);
 
 /**
  * @generated from message camino.v1.TerminateSegmentRequest
@@ -512,7 +580,7 @@ export type TerminateSegmentRequest = Message<"camino.v1.TerminateSegmentRequest
  * Use `create(TerminateSegmentRequestSchema)` to create a new message.
  */
 export const TerminateSegmentRequestSchema: GenMessage<TerminateSegmentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 15);
+  messageDesc(file_camino_v1_federation, 17);
 
 /**
  * @generated from message camino.v1.TerminateSegmentResponse
@@ -529,7 +597,7 @@ export type TerminateSegmentResponse = Message<"camino.v1.TerminateSegmentRespon
  * Use `create(TerminateSegmentResponseSchema)` to create a new message.
  */
 export const TerminateSegmentResponseSchema: GenMessage<TerminateSegmentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 16);
+  messageDesc(file_camino_v1_federation, 18);
 
 /**
  * @generated from message camino.v1.GetSegmentRequest
@@ -546,7 +614,7 @@ export type GetSegmentRequest = Message<"camino.v1.GetSegmentRequest"> & {
  * Use `create(GetSegmentRequestSchema)` to create a new message.
  */
 export const GetSegmentRequestSchema: GenMessage<GetSegmentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 17);
+  messageDesc(file_camino_v1_federation, 19);
 
 /**
  * @generated from message camino.v1.GetSegmentResponse
@@ -563,7 +631,7 @@ export type GetSegmentResponse = Message<"camino.v1.GetSegmentResponse"> & {
  * Use `create(GetSegmentResponseSchema)` to create a new message.
  */
 export const GetSegmentResponseSchema: GenMessage<GetSegmentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 18);
+  messageDesc(file_camino_v1_federation, 20);
 
 /**
  * @generated from message camino.v1.WatchSegmentRequest
@@ -580,7 +648,7 @@ export type WatchSegmentRequest = Message<"camino.v1.WatchSegmentRequest"> & {
  * Use `create(WatchSegmentRequestSchema)` to create a new message.
  */
 export const WatchSegmentRequestSchema: GenMessage<WatchSegmentRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 19);
+  messageDesc(file_camino_v1_federation, 21);
 
 /**
  * @generated from message camino.v1.WatchSegmentResponse
@@ -602,7 +670,7 @@ export type WatchSegmentResponse = Message<"camino.v1.WatchSegmentResponse"> & {
  * Use `create(WatchSegmentResponseSchema)` to create a new message.
  */
 export const WatchSegmentResponseSchema: GenMessage<WatchSegmentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 20);
+  messageDesc(file_camino_v1_federation, 22);
 
 /**
  * @generated from message camino.v1.FederationQueryMonitoringRequest
@@ -629,7 +697,7 @@ export type FederationQueryMonitoringRequest = Message<"camino.v1.FederationQuer
  * Use `create(FederationQueryMonitoringRequestSchema)` to create a new message.
  */
 export const FederationQueryMonitoringRequestSchema: GenMessage<FederationQueryMonitoringRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 21);
+  messageDesc(file_camino_v1_federation, 23);
 
 /**
  * @generated from message camino.v1.FederationQueryMonitoringResponse
@@ -646,7 +714,7 @@ export type FederationQueryMonitoringResponse = Message<"camino.v1.FederationQue
  * Use `create(FederationQueryMonitoringResponseSchema)` to create a new message.
  */
 export const FederationQueryMonitoringResponseSchema: GenMessage<FederationQueryMonitoringResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_federation, 22);
+  messageDesc(file_camino_v1_federation, 24);
 
 /**
  * Peer-to-peer federation between domains (docs/federation.md). Every call carries
@@ -697,6 +765,16 @@ export const Federation: GenService<{
     output: typeof ProposeSegmentResponseSchema;
   },
   /**
+   * Extends the lease of a reservation not yet committed (the origin renews while its earlier waves run).
+   *
+   * @generated from rpc camino.v1.Federation.RenewSegment
+   */
+  renewSegment: {
+    methodKind: "unary";
+    input: typeof RenewSegmentRequestSchema;
+    output: typeof RenewSegmentResponseSchema;
+  },
+  /**
    * @generated from rpc camino.v1.Federation.CommitSegment
    */
   commitSegment: {
@@ -721,6 +799,9 @@ export const Federation: GenService<{
     output: typeof TerminateSegmentResponseSchema;
   },
   /**
+   * Either side's view of a segment: the peer answers for a segment it runs for the caller; the origin answers
+   * for a segment it placed with the caller (so a peer can reconcile what it runs after a restart).
+   *
    * @generated from rpc camino.v1.Federation.GetSegment
    */
   getSegment: {

@@ -25,7 +25,7 @@ import { intentToMessage, parseIntentText } from "../agent/intent/load.js";
 import { ConfigError } from "../agent/errors.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const scenario = "scenarios/chain-one-domain.yaml";
+const scenario = "scenarios/paper-chain.yaml";
 const DOMAINS = [
   { config: "deploy/examples/domain-x.yaml", edges: ["edge-1", "edge-2"], firstEdge: 0 },
   { config: "deploy/examples/domain-y.yaml", edges: ["edge-3"], firstEdge: 2 },

@@ -69,8 +69,16 @@ export interface AgentProcess {
     extra?: (peer: AgentProcess) => Record<string, unknown>,
     more?: readonly Record<string, unknown>[],
   ): Promise<void>;
-  /** Stops the agent (SIGTERM), runs `whileDown`, and starts it again with the same config, data and ports. */
-  restart(whileDown?: () => Promise<void>): Promise<void>;
+  /**
+   * Stops the agent (SIGTERM, or `how.signal`; nothing when it has exited already), runs `whileDown`, and starts
+   * it again with the same config, data and ports (and `how.env` instead of the first environment, if given).
+   */
+  restart(
+    whileDown?: () => Promise<void>,
+    how?: { signal?: NodeJS.Signals; env?: Record<string, string> },
+  ): Promise<void>;
+  /** Resolves when the agent process exits (a failpoint's exit, a crash). */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** host:port of the gRPC listener. */
   grpcTarget: string;
   child: ChildProcess;
@@ -184,8 +192,9 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
         () => `trust list reloaded; the agent logged since: ${JSON.stringify(run.logs.slice(before)).slice(0, 4000)}`,
       );
     },
-    async restart(whileDown) {
-      await run.stop("SIGTERM");
+    exited: () => run.exited,
+    async restart(whileDown, how) {
+      await run.stop(how?.signal ?? "SIGTERM");
       await whileDown?.();
       // The same ports again, so peers and clients find it where it was.
       const c = config as unknown as {
@@ -196,7 +205,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       c.server.http.port = Number(new URL(run.httpUrl).port);
       if (c.federation && run.federationUrl) c.federation.listen.port = Number(new URL(run.federationUrl).port);
       writeFileSync(configFile, stringify(config));
-      run = await spawnAgent(configFile, dir, options.env);
+      run = await spawnAgent(configFile, dir, how?.env ?? options.env);
     },
     async stop(signal = "SIGTERM") {
       const result = await run.stop(signal);
@@ -225,6 +234,7 @@ interface AgentRun {
   grpcUrl: string;
   httpUrl: string;
   federationUrl?: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -281,6 +291,7 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
     logs,
     grpcUrl: entry["grpc"] as string,
     httpUrl: entry["http"] as string,
+    exited,
     async stop(signal) {
       if (child.exitCode === null && child.signalCode === null) {
         try {

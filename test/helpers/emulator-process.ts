@@ -29,12 +29,14 @@ export async function startEmulatorProcess(options: {
   podStartDelayMs?: number;
   /** Serve the metrics endpoints. Default false. */
   metrics?: boolean;
+  /** The east-west gateway's address. Default 192.0.2.10. */
+  eastWestAddress?: string;
 }): Promise<EmulatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), "camino-emuproc-"));
   const config: Record<string, unknown> = {
     name: options.name,
     admin: { port: 0 },
-    eastWest: { address: "192.0.2.10", network: `net-${options.name}` },
+    eastWest: { address: options.eastWestAddress ?? "192.0.2.10", network: `net-${options.name}` },
     nodes: options.nodes ?? [{ name: "node-1", cpu: "4", memory: "8Gi" }],
   };
   if (options.podStartDelayMs !== undefined) config["podStartDelayMs"] = options.podStartDelayMs;

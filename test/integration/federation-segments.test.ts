@@ -1,0 +1,354 @@
+/**
+ * The paper's chain across two domains, each a real agent process with its own emulated edges (separate
+ * processes too): domain-x (edge-1, edge-2) places cnf3 in domain-y (edge-3) as a segment; both sides wire the
+ * cross-domain link (the consumer's ServiceEntry and DestinationRule on edge-1, the provider's AUTO_PASSTHROUGH
+ * Gateway and ServiceEntry on edge-3, with matching hosts, SNI and ports), each edge with a cross-domain link
+ * trusts the other domain's mesh root, domain-y shows the segment as a deployment of its own, an unchanged
+ * re-submission proposes nothing, and terminating the intent cleans all three edges. Also: a link whose
+ * consumer is in the peer, and a package brokered to the peer because no edge of the origin fits it.
+ * Witnesses: each emulator's Kubernetes API, each agent's API and audit trail, and the git CLI.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
+import { DeploymentState, type Deployment } from "../../gen/camino/v1/types_pb.js";
+import { intentToMessage, parseIntentText } from "../../agent/intent/load.js";
+import { validateIntent } from "../../agent/intent/validate.js";
+import { CAMINO, ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
+
+const run = promisify(execFile);
+let x: AgentProcess;
+let y: AgentProcess;
+const edges = new Map<string, EmulatorProcess>();
+const SCOPES = ["intents:write", "intents:read", "catalogue:read", "repos:admin"];
+
+async function api(agent: AgentProcess) {
+  const headers = { authorization: `Bearer ${await agent.token(SCOPES)}` };
+  const client = createClient(DomainManager, createGrpcTransport({ baseUrl: agent.grpcUrl }));
+  return { client, headers, call: { headers, timeoutMs: 10_000 } };
+}
+
+/** An object list from an emulated edge's Kubernetes API. */
+async function list(edge: string, path: string): Promise<Record<string, unknown>[]> {
+  const res = await fetch(`${edges.get(edge)?.url}${path}`);
+  if (res.status === 404) return [];
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { items: Record<string, unknown>[] }).items;
+}
+const names = (items: Record<string, unknown>[]) =>
+  items.map((o) => String((o["metadata"] as { name: string }).name)).sort();
+
+/** Submits an intent to `agent` and waits until it settles; returns the final deployment. */
+async function deploy(agent: AgentProcess, intent: ReturnType<typeof validateIntent>): Promise<Deployment> {
+  const { client, headers, call } = await api(agent);
+  const r = await client.submitIntent({ intent: intentToMessage(intent) }, call);
+  for await (const { event } of client.watchDeployment({ name: r.deploymentId }, { headers })) void event;
+  return (await client.getDeployment({ name: intent.name }, call)).deployment as Deployment;
+}
+
+async function terminate(agent: AgentProcess, name: string): Promise<Deployment> {
+  const { client, headers, call } = await api(agent);
+  await client.terminateIntent({ name }, call);
+  for await (const { event } of client.watchDeployment({ name }, { headers })) void event;
+  return (await client.getDeployment({ name }, call)).deployment as Deployment;
+}
+
+/** How often domain-y's audit trail recorded `method` called by domain-x. */
+async function calls(method: string): Promise<number> {
+  const { stdout } = await run(process.execPath, [CAMINO, "audit", "--config", y.configFile, "-o", "json"], {
+    cwd: y.dir,
+    env: { ...process.env, HOME: y.dir },
+  });
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { method?: string; caller?: string })
+    .filter((r) => r.method?.endsWith(method)).length;
+}
+
+/** Polls `check` until it returns a value, bounded. */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  const started = await Promise.all([
+    startEmulatorProcess({
+      name: "edge-1",
+      eastWestAddress: "192.0.2.11",
+      nodes: [{ name: "n1", cpu: "4", memory: "8Gi" }],
+    }),
+    startEmulatorProcess({
+      name: "edge-2",
+      eastWestAddress: "192.0.2.12",
+      nodes: [{ name: "n1", cpu: "4", memory: "8Gi" }],
+    }),
+    startEmulatorProcess({
+      name: "edge-3",
+      eastWestAddress: "192.0.2.13",
+      nodes: [{ name: "n1", cpu: "16", memory: "32Gi" }],
+    }),
+  ]);
+  for (const [i, e] of started.entries()) edges.set(`edge-${i + 1}`, e);
+  const edge = (name: string) => ({
+    name,
+    server: edges.get(name)?.url,
+    repository: `${name}-deploy`,
+    timeoutMs: 2000,
+    syncPeriod: "100ms",
+  });
+  const catalogue = { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") };
+  const federation = { segmentLeaseSeconds: 10, segmentReconcileSeconds: 1 };
+  const lifecycle = { pollMs: 50 };
+  [x, y] = await Promise.all([
+    startAgentProcess({
+      domainId: "domain-x",
+      federation,
+      logLevel: "info",
+      repositories: [
+        catalogue,
+        { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
+        { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
+      ],
+      extraConfig: { edges: [edge("edge-1"), edge("edge-2")], lifecycle },
+    }),
+    startAgentProcess({
+      domainId: "domain-y",
+      federation,
+      logLevel: "info",
+      repositories: [catalogue, { name: "edge-3-deploy", role: "deployment", edge: "edge-3" }],
+      extraConfig: { edges: [edge("edge-3")], lifecycle },
+    }),
+  ]);
+  await Promise.all([x.setPeers([y]), y.setPeers([x])]);
+  // Each has seen the other answer Hello (its trust domain, mesh root and catalogue).
+  for (const [a, b] of [
+    [x, y],
+    [y, x],
+  ] as const) {
+    const { client, call } = await api(a);
+    await eventually(async () => {
+      const p = (await client.listPeers({}, call)).peers.find((q) => q.id === b.domainId);
+      return p?.reachable && p.info && p.exportedBlueprints > 0 ? p : undefined;
+    }, `${a.domainId} to see ${b.domainId} up`);
+  }
+}, 90_000);
+
+afterAll(async () => {
+  if (process.env["DUMP_LOGS"]) {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync("/tmp/x.log", x.logs.map((l) => JSON.stringify(l)).join("\n"));
+    writeFileSync("/tmp/y.log", y.logs.map((l) => JSON.stringify(l)).join("\n"));
+  }
+  await Promise.all([x, y].map((a) => a?.stop()));
+  await Promise.all([...edges.values()].map((e) => e.stop()));
+});
+
+describe("the paper's chain across two domains", () => {
+  const paper = parseIntentText(readFileSync(join(ROOT, "scenarios", "paper-chain.yaml"), "utf8"));
+
+  it("reaches READY with cnf3 running in domain-y, both sides wired and trusting each other's roots", async () => {
+    const d = await deploy(x, paper);
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    const cnf3 = d.packages.find((p) => p.package === "cnf3");
+    expect(cnf3?.domain).toBe("domain-y");
+    expect(DeploymentState[cnf3?.state ?? 0]).toBe("READY");
+    expect(d.segments).toHaveLength(1);
+    const seg = d.segments[0];
+    expect(seg?.id).toBe("domain-x.paper-chain.domain-y");
+    expect(seg?.phase).toBe("COMMITTED");
+    const ns = seg?.namespace as string;
+    expect(ns).toBe("paper-chain-domain-x");
+
+    // The workloads run where the plan put them: cnf1 and cnf2 on edge-1, cnf4 on edge-2, cnf3 on edge-3.
+    expect(names(await list("edge-1", "/apis/apps/v1/namespaces/paper-chain/deployments"))).toEqual(
+      expect.arrayContaining([expect.stringContaining("cnf1"), expect.stringContaining("cnf2")]),
+    );
+    expect(names(await list("edge-3", `/apis/apps/v1/namespaces/${ns}/deployments`))).toEqual([
+      expect.stringContaining("cnf3"),
+    ]);
+
+    // Consumer side on edge-1: a ServiceEntry for cnf3's cross-domain host through domain-y's gateway on 15443.
+    const host = "cnf3.paper-chain.domain-y.camino";
+    const entries = await list("edge-1", "/apis/networking.istio.io/v1/namespaces/paper-chain/serviceentries");
+    const consumer = entries.find((o) => (o["spec"] as { hosts: string[] }).hosts.includes(host));
+    expect(consumer, JSON.stringify(entries)).toBeDefined();
+    const cs = consumer?.["spec"] as {
+      location: string;
+      ports: { number: number; protocol: string }[];
+      endpoints: { address: string; ports?: Record<string, number>; network?: string }[];
+      subjectAltNames: string[];
+      addresses?: string[];
+    };
+    expect(cs.location).toBe("MESH_INTERNAL");
+    expect(cs.ports[0]?.number).toBe(8080);
+    expect(cs.ports[0]?.protocol).toBe("GRPC");
+    expect(cs.endpoints[0]?.address).toBe("192.0.2.13");
+    expect(Object.values(cs.endpoints[0]?.ports ?? {})).toEqual([15443]);
+    expect(cs.endpoints[0]?.network).toBeUndefined();
+    expect(cs.addresses).toBeUndefined();
+    expect(cs.subjectAltNames).toEqual([`spiffe://domain-y.camino/ns/${ns}/sa/default`]);
+    const rules = await list("edge-1", "/apis/networking.istio.io/v1/namespaces/paper-chain/destinationrules");
+    const dr = rules.find((o) => (o["spec"] as { host: string }).host === host)?.["spec"] as {
+      trafficPolicy: { tls: { mode: string; sni?: string } };
+    };
+    expect(dr.trafficPolicy.tls.mode).toBe("ISTIO_MUTUAL");
+    expect(dr.trafficPolicy.tls.sni).toBeUndefined();
+
+    // Provider side on edge-3: an AUTO_PASSTHROUGH Gateway for exactly that host, and its ServiceEntry on the same port.
+    const gateways = await list("edge-3", `/apis/networking.istio.io/v1/namespaces/${ns}/gateways`);
+    const gw = gateways[0]?.["spec"] as {
+      servers: { port: { number: number }; tls: { mode: string }; hosts: string[] }[];
+    };
+    expect(gw.servers[0]?.port.number).toBe(15443);
+    expect(gw.servers[0]?.tls.mode).toBe("AUTO_PASSTHROUGH");
+    expect(gw.servers[0]?.hosts).toEqual([`./${host}`]);
+    const provided = (await list("edge-3", `/apis/networking.istio.io/v1/namespaces/${ns}/serviceentries`)).find((o) =>
+      (o["spec"] as { hosts: string[] }).hosts.includes(host),
+    )?.["spec"] as { ports: { number: number }[] };
+    expect(provided.ports[0]?.number).toBe(8080);
+    // Only domain-x's consumer, by its exact principal, may call cnf3.
+    const authz = await list("edge-3", `/apis/security.istio.io/v1/namespaces/${ns}/authorizationpolicies`);
+    expect(JSON.stringify(authz)).toContain("domain-x.camino/ns/paper-chain/sa/default");
+
+    // Each edge with a cross-domain link trusts the other domain's mesh root, in the ConfigMap istiod reads.
+    const rootOf = (a: AgentProcess) => readFileSync(a.federationFiles?.meshRootFile as string, "utf8").trim();
+    for (const [edge, peer] of [
+      ["edge-1", y],
+      ["edge-3", x],
+    ] as const) {
+      const maps = await list(edge, "/api/v1/namespaces/istio-system/configmaps");
+      const trust = maps.find((o) => names([o])[0] === "camino-mesh-trust");
+      expect(trust, `${edge} trusts ${peer.domainId}`).toBeDefined();
+      const text = JSON.stringify(trust);
+      expect(text).toContain(rootOf(peer).split("\n")[1]);
+      expect(text).toContain(`${peer.domainId}.camino`);
+    }
+    // edge-2 has no cross-domain link, so it trusts no peer.
+    expect(names(await list("edge-2", "/api/v1/namespaces/istio-system/configmaps"))).not.toContain(
+      "camino-mesh-trust",
+    );
+  }, 60_000);
+
+  it("shows the segment on domain-y as a deployment of its own, marked with its origin, and on both sides' segment lists", async () => {
+    const { client, call } = await api(y);
+    const listed = (await client.listDeployments({}, call)).deployments;
+    const seg = listed.find((d) => d.intent === "paper-chain-domain-x");
+    expect(seg?.origin).toBe("domain-x");
+    expect(seg?.segmentId).toBe("domain-x.paper-chain.domain-y");
+    expect(DeploymentState[seg?.state ?? 0]).toBe("READY");
+    const hosted = (await client.listSegments({}, call)).segments;
+    expect(hosted.map((s) => [s.id, s.role, s.origin, s.phase])).toEqual([
+      ["domain-x.paper-chain.domain-y", "host", "domain-x", "COMMITTED"],
+    ]);
+    const own = (await (await api(x)).client.listSegments({}, (await api(x)).call)).segments;
+    expect(own.map((s) => [s.id, s.role, s.domain, s.phase])).toEqual([
+      ["domain-x.paper-chain.domain-y", "origin", "domain-y", "COMMITTED"],
+    ]);
+    // domain-y's own users cannot change or terminate it: only its origin does.
+    await expect(client.terminateIntent({ name: "paper-chain-domain-x" }, call)).rejects.toThrow(
+      /segment domain-x\.paper-chain\.domain-y, run here for domain-x/,
+    );
+  });
+
+  it("re-submitting the unchanged intent is a no-op on both domains: no new ProposeSegment", async () => {
+    const before = await calls("ProposeSegment");
+    expect(before).toBe(1);
+    const { client, call } = await api(x);
+    const r = await client.submitIntent({ intent: intentToMessage(paper) }, call);
+    expect(r.noOp).toBe(true);
+    expect(await calls("ProposeSegment")).toBe(before);
+  });
+
+  it("terminating the intent removes both sides from all three edges, and the trust with them", async () => {
+    const d = await terminate(x, "paper-chain");
+    expect(DeploymentState[d.state], d.reason).toBe("TERMINATED");
+    expect(d.segments[0]?.phase).toBe("TERMINATED");
+    for (const [edge, ns] of [
+      ["edge-1", "paper-chain"],
+      ["edge-2", "paper-chain"],
+      ["edge-3", "paper-chain-domain-x"],
+    ] as const) {
+      await eventually(
+        async () => (names(await list(edge, "/api/v1/namespaces")).includes(ns) ? undefined : true),
+        `namespace ${ns} to leave ${edge}`,
+      );
+      expect(names(await list(edge, "/api/v1/namespaces/istio-system/configmaps"))).not.toContain("camino-mesh-trust");
+    }
+    const { client, call } = await api(y);
+    const seg = (await client.getDeployment({ name: "paper-chain-domain-x" }, call)).deployment;
+    expect(DeploymentState[seg?.state ?? 0]).toBe("TERMINATED");
+    expect((await client.listSegments({}, call)).segments).toEqual([]);
+  }, 60_000);
+});
+
+describe("other shapes of cross-domain chains", () => {
+  it("wires a link whose consumer is in the peer: the provider side on the origin's edge", async () => {
+    const intent = validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: "callback" },
+      spec: {
+        packages: [
+          {
+            name: "store",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            placement: { edge: "edge-2" },
+          },
+          {
+            name: "probe",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            after: ["store"],
+            placement: { domain: "domain-y" },
+          },
+        ],
+        links: [{ from: "probe", to: "store", port: 5201, protocol: "tcp" }],
+      },
+    });
+    const d = await deploy(x, intent);
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    const host = "store.callback.domain-x.camino";
+    const gw = await list("edge-2", "/apis/networking.istio.io/v1/namespaces/callback/gateways");
+    expect(JSON.stringify(gw)).toContain(`./${host}`);
+    expect(
+      JSON.stringify(await list("edge-2", "/apis/security.istio.io/v1/namespaces/callback/authorizationpolicies")),
+    ).toContain("domain-y.camino/ns/callback-domain-x/sa/default");
+    const entries = await list("edge-3", "/apis/networking.istio.io/v1/namespaces/callback-domain-x/serviceentries");
+    const se = entries.find((o) => (o["spec"] as { hosts: string[] }).hosts.includes(host))?.["spec"] as {
+      endpoints: { address: string }[];
+    };
+    expect(se.endpoints[0]?.address).toBe("192.0.2.12");
+    expect(DeploymentState[(await terminate(x, "callback")).state]).toBe("TERMINATED");
+  }, 60_000);
+
+  it("brokers a package to the peer when no edge here fits it and the peer exports its blueprint with room", async () => {
+    const intent = validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: "big" },
+      spec: { packages: [{ name: "crunch", blueprint: "traffic-sink", resources: { cpu: "6", memory: "1Gi" } }] },
+    });
+    const d = await deploy(x, intent);
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    expect(d.packages[0]?.domain).toBe("domain-y");
+    expect(d.segments[0]?.domain).toBe("domain-y");
+    expect(names(await list("edge-3", "/apis/apps/v1/namespaces/big-domain-x/deployments"))).toEqual([
+      expect.stringContaining("crunch"),
+    ]);
+    expect(DeploymentState[(await terminate(x, "big")).state]).toBe("TERMINATED");
+  }, 60_000);
+});

@@ -157,6 +157,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   // federation: with a `federation` section, trust, the peer registry and the Federation service (started once
   // the listeners are up, so the first Hello already carries this domain's endpoints); without it, local only.
   const catalogue = new Catalogue(registry);
+  // The agent's own /metrics: made before federation (it times peer calls) and monitoring (whose label cache
+  // reports its lookups to it).
+  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   let endpoint = config.domain.endpoint ?? "";
   let peerEndpoint = config.federation?.endpoint ?? "";
   const peering = config.federation
@@ -172,6 +175,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         logger: logger.child({ component: "federation" }),
         // Peers get domain aggregates only, or nothing (monitoring.policy.peers); never per-edge or per-package.
         queryMonitoring: (req, signal) => peerMonitoring(monitoring, config.monitoring.policy.peers)(req, signal),
+        clientInterceptors: (peer) => [metrics.peerCalls(peer)],
       })
     : undefined;
   const federation: Federation = peering?.federation ?? createLocalOnlyFederation({ domainId: config.domain.id });
@@ -182,8 +186,6 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     mesh: meshReaderOf(edges),
     ...(config.federation ? { trustDomain: config.federation.trustDomain } : {}),
   });
-  // The agent's own /metrics: made before monitoring, whose label cache reports its lookups to it.
-  const metrics = createMetrics({ domainId: config.domain.id, version: VERSION });
   // The label cache: Redis when REDIS_URL is set, memory otherwise; the metrics source joins pods through it.
   const redisUrl = options.redisUrl ?? process.env["REDIS_URL"];
   const cacheConfig = config.monitoring.labelCache;

@@ -230,6 +230,8 @@ export interface PeeringOptions {
   logger: Logger;
   /** Monitoring aggregates for peers (Federation/QueryMonitoring); absent: not served. */
   queryMonitoring?: PeerFederationOptions["queryMonitoring"];
+  /** More client interceptors per peer (the agent's metrics). */
+  clientInterceptors?: PeerFederationOptions["clientInterceptors"];
 }
 
 /** The agent's federation: trust, the local domain's view, the registry and the service, and trust-list reload. */
@@ -283,6 +285,7 @@ export async function createPeering(options: PeeringOptions): Promise<Peering> {
     localInfo: () => local.info(),
     exportedCatalogue: (signal) => local.exportedCatalogue(signal),
     ...(options.queryMonitoring ? { queryMonitoring: options.queryMonitoring } : {}),
+    ...(options.clientInterceptors ? { clientInterceptors: options.clientInterceptors } : {}),
     refreshIntervalMs: config.refreshIntervalSeconds * 1000,
     callTimeoutMs: config.callTimeoutMs,
     logger: options.logger,

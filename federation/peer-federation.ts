@@ -11,7 +11,7 @@ import { federationServerAuth, type FederationLogger } from "./call-auth.js";
 import type { Federation, PlacementVerdict } from "./federation.js";
 import { createSegmentBroker } from "./segment-broker.js";
 import type { SegmentHost } from "./segments.js";
-import { PeerRegistry, type RegistryPeer } from "./peer-registry.js";
+import { PeerRegistry, type PeerRegistryOptions, type RegistryPeer } from "./peer-registry.js";
 import { createPeeringService, type ExportedCatalogue, type PeeringServiceDeps } from "./peering-service.js";
 import type { PeerTrust } from "./trust.js";
 
@@ -32,6 +32,8 @@ export interface PeerFederationOptions {
   refreshIntervalMs: number;
   callTimeoutMs: number;
   logger: FederationLogger;
+  /** More client interceptors per peer (metrics). */
+  clientInterceptors?: PeerRegistryOptions["clientInterceptors"];
 }
 
 export interface PeerFederation extends Federation {
@@ -55,6 +57,7 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
     callTimeoutMs: options.callTimeoutMs,
     logger: options.logger,
     ...(options.clientTls ? { clientTls: options.clientTls } : {}),
+    ...(options.clientInterceptors ? { clientInterceptors: options.clientInterceptors } : {}),
   });
   const setPeers = (peers: readonly FederationPeer[]) => {
     allowed.clear();
@@ -72,6 +75,12 @@ export function createPeerFederation(options: PeerFederationOptions): PeerFedera
         reason: `domain ${JSON.stringify(domain)} is neither this domain (${options.domainId}) nor a trusted peer`,
       };
     if (!peer.compatible) return { ok: false, reason: `peer ${domain} is incompatible: ${peer.reason}` };
+    // Its trust domain and mesh root come from Hello: a peer never reached cannot be wired to.
+    if (!peer.info)
+      return {
+        ok: false,
+        reason: `peer ${domain} has not answered Hello yet${peer.lastError ? ` (${peer.lastError})` : ""}`,
+      };
     return { ok: true };
   };
   return {

@@ -5,7 +5,7 @@
  * own loop (Hello; its key announcement; its catalogue when the digest changed), periodic with jitter and with
  * backoff while it fails. A peer that is down, slow or misconfigured degrades only its own entry.
  */
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { create } from "@bufbuild/protobuf";
 import { Federation } from "../gen/camino/v1/federation_pb.js";
@@ -53,6 +53,8 @@ export interface PeerRegistryOptions {
   refreshIntervalMs: number;
   callTimeoutMs: number;
   logger: FederationLogger;
+  /** More client interceptors for calls to `peer` (the agent's metrics time them), run outside the signing. */
+  clientInterceptors?: (peer: string) => Interceptor[];
   /** Called after every refresh round of a peer (tests and ListPeers watchers). */
   onChange?: (peer: PeerStatus) => void;
 }
@@ -164,7 +166,10 @@ export class PeerRegistry implements PeerDirectory {
         ca: peer.ca,
         ...(this.#options.clientTls ? { cert: this.#options.clientTls.cert, key: this.#options.clientTls.key } : {}),
       },
-      interceptors: [federationClientAuth(this.#options.trust, peer.id)],
+      interceptors: [
+        ...(this.#options.clientInterceptors?.(peer.id) ?? []),
+        federationClientAuth(this.#options.trust, peer.id),
+      ],
     });
     return {
       peer,

@@ -37,6 +37,8 @@ export interface AgentMetrics extends CacheMetrics {
   readonly interceptor: Interceptor;
   /** Feeds the lifecycle's histograms and counters from every event of `bus`; returns the unsubscribe. */
   observeLifecycle(bus: EventBus): () => void;
+  /** The interceptor that times this agent's calls to peer `peer` (camino_peer_call_duration_seconds). */
+  peerCalls(peer: string): Interceptor;
   /** Sets what the intent, package, edge and peer gauges are read from at each scrape. */
   observeState(sources: StateSources): void;
   /**
@@ -80,6 +82,13 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     help: "Time to the response of unary calls (and to the end of streams), by method and status code.",
     labelNames: ["service", "method", "code"],
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  const peerDuration = new Histogram({
+    name: "camino_peer_call_duration_seconds",
+    help: "Time of this agent's calls to peer domains (to the response of unary calls, to the end of streams), by peer, method and status code.",
+    labelNames: ["peer", "method", "code"],
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
   const inFlight = new Gauge({
@@ -164,6 +173,33 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
     },
     observeCache(stats) {
       cacheStats = stats;
+    },
+    peerCalls: (peer) => (next) => async (req) => {
+      const stop = peerDuration.startTimer({ peer, method: req.method.name });
+      let res: UnaryResponse | StreamResponse;
+      try {
+        res = await next(req);
+      } catch (err) {
+        stop({ code: codeName(err) });
+        throw err;
+      }
+      if (!res.stream) {
+        stop({ code: "OK" });
+        return res;
+      }
+      const inner = res.message;
+      async function* timed() {
+        let code = "OK";
+        try {
+          yield* inner;
+        } catch (err) {
+          code = codeName(err);
+          throw err;
+        } finally {
+          stop({ code });
+        }
+      }
+      return { ...res, message: timed() } as StreamResponse;
     },
   };
 }

@@ -24,6 +24,7 @@ import {
 } from "./commands/repo.js";
 import { tokenCommand } from "./commands/token.js";
 import { peersListCommand } from "./commands/peers.js";
+import { segmentListCommand, segmentRemoveCommand } from "./commands/segments.js";
 import { alertsCommand } from "./commands/alerts.js";
 import { topCommand } from "./commands/top.js";
 import { describeFailure, EXIT } from "./exit-codes.js";
@@ -49,6 +50,8 @@ const COMMANDS: readonly Command[] = [
   repoRemoveCommand,
   edgeListCommand,
   peersListCommand,
+  segmentListCommand,
+  segmentRemoveCommand,
   alertsCommand,
   topCommand,
   healthCommand,

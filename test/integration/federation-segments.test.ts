@@ -261,6 +261,25 @@ describe("the paper's chain across two domains", () => {
     await expect(client.terminateIntent({ name: "paper-chain-domain-x" }, call)).rejects.toThrow(
       /segment domain-x\.paper-chain\.domain-y, run here for domain-x/,
     );
+
+    // The CLI on domain-y's side: the segment, its origin, its namespace; intent ls marks it.
+    const cli = async (...args: string[]) =>
+      run(process.execPath, [CAMINO, ...args, "--server", y.grpcUrl], {
+        env: { ...process.env, CAMINO_TOKEN: await y.token(SCOPES) },
+      }).then(
+        (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+      );
+    const segLs = await cli("segment", "ls");
+    expect(segLs.code, segLs.err).toBe(0);
+    expect(segLs.out).toMatch(
+      /domain-x\.paper-chain\.domain-y\s+host\s+domain-x\s+paper-chain-domain-x\s+1\s+COMMITTED\s+READY/,
+    );
+    expect((await cli("intent", "ls")).out).toContain("paper-chain-domain-x (segment of domain-x)");
+    // A committed segment whose origin is still there is not removed without --force.
+    const rm = await cli("segment", "rm", "domain-x.paper-chain.domain-y");
+    expect(rm.code).toBe(3);
+    expect(rm.err).toContain("add --force");
   });
 
   it("re-submitting the unchanged intent is a no-op on both domains: no new ProposeSegment", async () => {

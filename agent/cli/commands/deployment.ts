@@ -93,7 +93,8 @@ export function formatAdmissionReason(reason: AdmissionReason): string {
 
 /** The line naming a deployment and its state, e.g. `deployment video-chain-r2 (intent video-chain, revision 2) READY`. */
 export function formatDeploymentLine(d: Deployment): string {
-  return `deployment ${d.id} (intent ${d.intent}, revision ${d.revision}) ${stateName(d.state)}${d.reason ? `: ${d.reason}` : ""}`;
+  const origin = d.origin ? ` [segment ${d.segmentId}, run for ${d.origin}]` : "";
+  return `deployment ${d.id} (intent ${d.intent}, revision ${d.revision})${origin} ${stateName(d.state)}${d.reason ? `: ${d.reason}` : ""}`;
 }
 
 /** `camino intent get` as text: the deployment line, its packages, segments, and admission reasons. */
@@ -123,7 +124,7 @@ export function formatDeployment(d: Deployment): string {
       d.segments
         .map(
           (s) =>
-            `  ${s.id} in ${s.domain} (${s.packages.join(",")}) ${stateName(s.state)}${s.reason ? `: ${s.reason}` : ""}\n`,
+            `  ${s.id} in ${s.domain} (${s.packages.join(",")}, namespace ${s.namespace || "-"}, generation ${s.generation}) ${s.phase} ${stateName(s.state)}${s.reason ? `: ${s.reason}` : ""}\n`,
         )
         .join("");
   }
@@ -138,7 +139,8 @@ export function formatDeploymentTable(deployments: readonly Deployment[]): strin
   return table(
     ["NAME", "REVISION", "STATE", "PACKAGES", "UPDATED", "REASON"],
     deployments.map((d) => [
-      d.intent,
+      // A segment run for another domain is marked with its origin.
+      d.origin ? `${d.intent} (segment of ${d.origin})` : d.intent,
       String(d.revision),
       stateName(d.state),
       `${d.packages.filter((p) => p.state === DeploymentState.READY).length}/${d.packages.length}`,

@@ -13,6 +13,16 @@
  *   intent is planned and its resources reserved.
  * - `deploy-before-commit`: agent/orchestration/deploy-steps.ts, the `wave 0` step and every later wave's `commit`
  *   step, once per wave: after the repositories' baselines are recorded durably, before anything is committed.
+ * - `segment-before-propose`: agent/orchestration/segment-steps.ts, on the origin, after a segment is journalled
+ *   as proposing, before ProposeSegment is sent.
+ * - `segment-after-propose`: the same file, after the peer's offer is journalled (the segment reserved).
+ * - `segment-before-commit`: the same file, after the commit decision is journalled durably, before
+ *   CommitSegment is sent (no lease renewal happens from here on).
+ * - `segment-after-commit`: the same file, after the peer's commit answer is journalled.
+ * - `segment-propose`: agent/segments/segment-host.ts, on the peer, inside ProposeSegment: after the ledger
+ *   reserved the segment, before it is planned and answered.
+ * - `segment-commit`: the same file, inside CommitSegment: after the ledger committed, before the segment's
+ *   deployment is journalled.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CaminoError, ConfigError } from "./errors.js";

@@ -25,6 +25,7 @@ import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-
 const run = promisify(execFile);
 let x: AgentProcess;
 let y: AgentProcess;
+let z: AgentProcess;
 const edges = new Map<string, EmulatorProcess>();
 const SCOPES = ["intents:write", "intents:read", "catalogue:read", "repos:admin"];
 
@@ -100,6 +101,7 @@ beforeAll(async () => {
       eastWestAddress: "192.0.2.13",
       nodes: [{ name: "n1", cpu: "16", memory: "32Gi" }],
     }),
+    startEmulatorProcess({ name: "edge-4", eastWestAddress: "192.0.2.14" }),
   ]);
   for (const [i, e] of started.entries()) edges.set(`edge-${i + 1}`, e);
   const edge = (name: string) => ({
@@ -112,7 +114,7 @@ beforeAll(async () => {
   const catalogue = { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") };
   const federation = { segmentLeaseSeconds: 10, segmentReconcileSeconds: 1 };
   const lifecycle = { pollMs: 50 };
-  [x, y] = await Promise.all([
+  [x, y, z] = await Promise.all([
     startAgentProcess({
       domainId: "domain-x",
       federation,
@@ -131,12 +133,22 @@ beforeAll(async () => {
       repositories: [catalogue, { name: "edge-3-deploy", role: "deployment", edge: "edge-3" }],
       extraConfig: { edges: [edge("edge-3")], lifecycle },
     }),
+    startAgentProcess({
+      domainId: "domain-z",
+      federation,
+      logLevel: "info",
+      repositories: [catalogue, { name: "edge-4-deploy", role: "deployment", edge: "edge-4" }],
+      extraConfig: { edges: [edge("edge-4")], lifecycle },
+    }),
   ]);
-  await Promise.all([x.setPeers([y]), y.setPeers([x])]);
+  // A star: domain-x trusts both; domain-y and domain-z trust domain-x only.
+  await Promise.all([x.setPeers([y, z]), y.setPeers([x]), z.setPeers([x])]);
   // Each has seen the other answer Hello (its trust domain, mesh root and catalogue).
   for (const [a, b] of [
     [x, y],
     [y, x],
+    [x, z],
+    [z, x],
   ] as const) {
     const { client, call } = await api(a);
     await eventually(async () => {
@@ -152,7 +164,7 @@ afterAll(async () => {
     writeFileSync("/tmp/x.log", x.logs.map((l) => JSON.stringify(l)).join("\n"));
     writeFileSync("/tmp/y.log", y.logs.map((l) => JSON.stringify(l)).join("\n"));
   }
-  await Promise.all([x, y].map((a) => a?.stop()));
+  await Promise.all([x, y, z].map((a) => a?.stop()));
   await Promise.all([...edges.values()].map((e) => e.stop()));
 });
 
@@ -314,6 +326,72 @@ describe("the paper's chain across two domains", () => {
 });
 
 describe("other shapes of cross-domain chains", () => {
+  it("spans three domains: one segment in each peer, each wired to the origin and trusted on the origin's edge", async () => {
+    const intent = validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: "tri" },
+      spec: {
+        packages: [
+          {
+            name: "hub",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            placement: { edge: "edge-1" },
+          },
+          {
+            name: "west",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            after: ["hub"],
+            placement: { domain: "domain-y" },
+          },
+          {
+            name: "east",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            after: ["hub"],
+            placement: { domain: "domain-z" },
+          },
+        ],
+        links: [
+          { from: "hub", to: "west", port: 5201, protocol: "tcp" },
+          { from: "east", to: "hub", port: 5201, protocol: "tcp" },
+        ],
+      },
+    });
+    const d = await deploy(x, intent);
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    expect(d.segments.map((s) => [s.domain, s.namespace, s.phase]).sort()).toEqual([
+      ["domain-y", "tri-domain-x", "COMMITTED"],
+      ["domain-z", "tri-domain-x", "COMMITTED"],
+    ]);
+    expect(names(await list("edge-3", "/apis/apps/v1/namespaces/tri-domain-x/deployments"))).toEqual([
+      expect.stringContaining("west"),
+    ]);
+    expect(names(await list("edge-4", "/apis/apps/v1/namespaces/tri-domain-x/deployments"))).toEqual([
+      expect.stringContaining("east"),
+    ]);
+    // hub consumes west through domain-y's gateway, and is offered to east through edge-1's own gateway.
+    const se = JSON.stringify(await list("edge-1", "/apis/networking.istio.io/v1/namespaces/tri/serviceentries"));
+    expect(se).toContain("west.tri.domain-y.camino");
+    expect(se).toContain("192.0.2.13");
+    expect(JSON.stringify(await list("edge-1", "/apis/networking.istio.io/v1/namespaces/tri/gateways"))).toContain(
+      "./hub.tri.domain-x.camino",
+    );
+    // edge-1 trusts both peers' roots, each limited to its own trust domain.
+    const trust = JSON.stringify(await list("edge-1", "/api/v1/namespaces/istio-system/configmaps"));
+    expect(trust).toContain("domain-y.camino");
+    expect(trust).toContain("domain-z.camino");
+    const t = await terminate(x, "tri");
+    expect(DeploymentState[t.state], t.reason).toBe("TERMINATED");
+    for (const e of ["edge-3", "edge-4"])
+      await eventually(
+        async () => (names(await list(e, "/api/v1/namespaces")).includes("tri-domain-x") ? undefined : true),
+        `tri-domain-x to leave ${e}`,
+      );
+  }, 60_000);
+
   it("wires a link whose consumer is in the peer: the provider side on the origin's edge", async () => {
     const intent = validateIntent({
       apiVersion: "camino.io/v1",

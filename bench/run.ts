@@ -27,6 +27,7 @@ import { formatMonitoringSnapshotFigures, runMonitoringSnapshotBenchmark } from 
 import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
+import { runSegmentsBenchmark, segmentsTable } from "./segments.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
 /** A deterministic pseudo-random DAG of n packages (xorshift, so every run orders the same graph). */
@@ -223,6 +224,9 @@ async function main(): Promise<void> {
   const federation = await runFederationBenchmark(quick);
   console.log(`${federationTable(federation)}\n`);
 
+  const segments = await runSegmentsBenchmark(quick);
+  console.log(`${segmentsTable(segments)}\n`);
+
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
 
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
         placement,
         network,
         federation,
+        segments,
         lifecycle,
         monitoringPlane,
         monitoringSnapshot,

@@ -133,7 +133,8 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
       });
       const shared = inFlight;
       if (!signal) return shared;
-      signal.throwIfAborted();
+      // A rejection, never a throw: the periodic tick calls this from a timer, where a throw would end the process.
+      if (signal.aborted) return Promise.reject(signal.reason as Error);
       return new Promise<MonitoringSnapshot>((resolve, reject) => {
         const abort = () => reject(signal.reason);
         signal.addEventListener("abort", abort, { once: true });

@@ -11,8 +11,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { ApiServer } from "./api-server.js";
 import { ConfigSyncReconciler } from "./configsync/reconciler.js";
 import { WorkloadControllers, type HighWaterMark } from "./controllers/workloads.js";
-import { faultProblems, NO_FAULTS, type Faults } from "./faults.js";
+import { faultProblems, type LinkTraffic, mergeLinkTraffic, NO_FAULTS, type Faults } from "./faults.js";
 import { defaultUsage, renderCadvisor, renderKubeStateMetrics, type UsageModel } from "./metrics/exposition.js";
+import { MeshTraffic, renderIstio } from "./metrics/istio.js";
 import { ObjectStore, type KubeObject } from "./store.js";
 import { TypeRegistry } from "./type-registry.js";
 
@@ -46,7 +47,10 @@ export interface EmulatorOptions {
   istio?: { multiRoot?: boolean; xdsAgent?: boolean; sharedMeshConfig?: string };
   /** Admin endpoint (faults, usage), plain HTTP on loopback. Omit to disable. */
   admin?: { host?: string; port?: number };
-  /** Metrics listener: kube-state-metrics at /metrics, cAdvisor at /metrics/cadvisor. Omit to disable. */
+  /**
+   * Metrics listener: kube-state-metrics at /metrics, cAdvisor at /metrics/cadvisor, the mesh's sidecars (Istio's
+   * standard metrics) at /metrics/istio. Omit to disable.
+   */
   metrics?: { host?: string; port?: number };
   /** Share of its requests a workload uses (cAdvisor series). Default 0.5. */
   usageFraction?: number;
@@ -76,8 +80,11 @@ export interface Emulator {
   api: ApiServer;
   /** The faults in force. */
   faults(): Faults;
-  /** Changes faults (a partial document); takes effect at once. */
-  setFaults(faults: Partial<Faults>): Promise<void>;
+  /**
+   * Changes faults (a partial document); takes effect at once. `links` is merged into the links in force (an
+   * entry set to null is removed).
+   */
+  setFaults(faults: Partial<Omit<Faults, "links">> & { links?: Record<string, LinkTraffic | null> }): Promise<void>;
   /** Set by the workload controllers: called with the nodes that must be NotReady. */
   onNodesChanged?: (notReady: readonly string[]) => void;
   /** Per node, the highest sum of requests of pods bound to it ever seen (never above allocatable). */
@@ -256,12 +263,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   });
   istioControlPlane(store, stamp, options.istio ?? {});
 
-  let faults: Faults = { ...NO_FAULTS, ...options.faults };
+  let faults: Faults = { ...NO_FAULTS, ...options.faults, links: { ...options.faults?.links } };
   const usage = defaultUsage();
+  const mesh = new MeshTraffic();
   if (options.usageFraction !== undefined) usage.fraction = options.usageFraction;
   const metricsText = (path: string): string | undefined => {
     if (path === "/metrics") return renderKubeStateMetrics(store);
     if (path === "/metrics/cadvisor") return renderCadvisor(store, usage, now().getTime());
+    if (path === "/metrics/istio") return renderIstio(store, mesh, faults.links, now().getTime(), options.name);
     const m = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/metrics\/cadvisor$/.exec(path);
     if (m && store.get("/nodes", undefined, m[1] as string)) return renderCadvisor(store, usage, now().getTime(), m[1]);
     return undefined;
@@ -338,6 +347,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       syncErrors: [...faults.syncErrors],
       nodesNotReady: [...faults.nodesNotReady],
       unavailable: [...faults.unavailable],
+      links: Object.fromEntries(Object.entries(faults.links).map(([k, v]) => [k, { ...v }])),
     }),
     highWaterMarks: () => controllers?.highWaterMarks() ?? new Map(),
     async setFaults(change) {
@@ -346,7 +356,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       for (const n of change.nodesNotReady ?? [])
         if (!store.get("/nodes", undefined, n)) problems.push(`nodesNotReady: no node ${JSON.stringify(n)}`);
       if (problems.length > 0) throw new TypeError(problems.join("; "));
-      faults = { ...faults, ...change };
+      // The links' counters have grown with the old traffic until now; the new traffic applies from now on.
+      if (change.links) mesh.advance(now().getTime(), faults.links);
+      const { links, ...rest } = change;
+      faults = { ...faults, ...rest, links: links ? mergeLinkTraffic(faults.links, links) : faults.links };
       for (const l of listeners) {
         if (faults.apiUnavailable) await closeListener(l);
         else if (!l.open) {
@@ -418,7 +431,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       if (text === undefined)
         return void res
           .writeHead(404, { "content-type": "text/plain" })
-          .end("GET /metrics (kube-state-metrics) or /metrics/cadvisor\n");
+          .end("GET /metrics (kube-state-metrics), /metrics/cadvisor or /metrics/istio\n");
       res.writeHead(200, { "content-type": PROM }).end(text);
     });
     const host = options.metrics.host ?? "127.0.0.1";

@@ -19,7 +19,12 @@ export interface ScrapeEndpoints {
   kubeStateMetrics: string;
   /** The kubelet's cAdvisor URL (`…/metrics/cadvisor`). */
   cadvisor: string;
-  /** A file holding a bearer token sent to both (absolute). */
+  /**
+   * Where the edge's sidecars' Istio standard metrics are read (`…/metrics/istio` on an emulated edge; a
+   * federating endpoint over the sidecars on a real one). Without it the edge's links have no figures.
+   */
+  istio?: string;
+  /** A file holding a bearer token sent to all of them (absolute). */
   bearerTokenFile?: string;
 }
 
@@ -152,17 +157,27 @@ export function parseMonitoringSection(c: Checker, v: unknown, base: string): Mo
   const seen = new Set<string>();
   c.list(scrape?.["edges"], "monitoring.scrape.edges", 256).forEach((raw, i) => {
     const path = `monitoring.scrape.edges[${i}]`;
-    const e = c.object(raw, path, ["edge", "kubeStateMetrics", "cadvisor", "bearerTokenFile"]);
+    const e = c.object(raw, path, ["edge", "kubeStateMetrics", "cadvisor", "istio", "bearerTokenFile"]);
     if (!e) return;
     const edge = c.string(e["edge"], joinPath(path, "edge"), { required: true, max: 63, check: dns1123LabelProblem });
     if (edge && seen.has(edge)) c.add(joinPath(path, "edge"), `${JSON.stringify(edge)} is listed twice`);
     const opts = { required: true, max: 2048, check: httpUrlProblem };
     const ksm = c.string(e["kubeStateMetrics"], joinPath(path, "kubeStateMetrics"), opts);
     const cadvisor = c.string(e["cadvisor"], joinPath(path, "cadvisor"), opts);
+    const istio =
+      e["istio"] === undefined
+        ? undefined
+        : c.string(e["istio"], joinPath(path, "istio"), { max: 2048, check: httpUrlProblem });
     const token = file(e["bearerTokenFile"], joinPath(path, "bearerTokenFile"));
     if (!edge || !ksm || !cadvisor) return;
     seen.add(edge);
-    config.scrape.push({ edge, kubeStateMetrics: ksm, cadvisor, ...(token ? { bearerTokenFile: token } : {}) });
+    config.scrape.push({
+      edge,
+      kubeStateMetrics: ksm,
+      cadvisor,
+      ...(istio ? { istio } : {}),
+      ...(token ? { bearerTokenFile: token } : {}),
+    });
   });
   const a = c.object(o["admission"], "monitoring.admission", ["capacity", "fallback", "maxAge"]);
   if (a) {

@@ -56,6 +56,7 @@ export const DEFAULT_ALERT_RULES: readonly AlertRule[] = [
   { name: "EdgeMemoryNearlyExhausted", kind: "edge-memory", threshold: 0.9, forMs: 300_000, severity: "warning" },
   { name: "EdgeUnreachable", kind: "edge-unreachable", threshold: 1, forMs: 60_000, severity: "critical" },
   { name: "LinkErrorRate", kind: "link-error-rate", threshold: 0.05, forMs: 120_000, severity: "warning" },
+  { name: "LinkLatencyHigh", kind: "link-latency-p99", threshold: 1000, forMs: 120_000, severity: "warning" },
 ];
 
 /** How a rule's value reads in a summary. */
@@ -68,7 +69,7 @@ export function formatRuleValue(kind: AlertRuleKind, v: number): string {
     case "link-error-rate":
       return `${(v * 100).toFixed(1)}%`;
     case "link-latency-p99":
-      return `${v} ms`;
+      return `${Math.round(v * 10) / 10} ms`;
     default:
       return String(v);
   }

@@ -16,8 +16,8 @@ export interface FigureSample {
 
 /** Which figures, and of what. */
 export interface FigureQuery {
-  /** Infrastructure (edges), workload (packages and links), or both. */
-  scope: "infrastructure" | "workload" | "all";
+  /** Infrastructure (edges), workload (packages), link (each link's service level), or all three. */
+  scope: "infrastructure" | "workload" | "link" | "all";
   /** Detail only: restrict to one intent, package or edge. */
   intent?: string;
   package?: string;
@@ -37,7 +37,7 @@ export function detailFigures(s: MonitoringSnapshot, q: FigureQuery): FigureSamp
   const out: FigureSample[] = [];
   const push = (metric: string, labels: Record<string, string>, value: number) =>
     out.push({ metric, labels, value, time: s.at });
-  if (q.scope !== "workload") {
+  if (q.scope === "infrastructure" || q.scope === "all") {
     for (const e of s.edges) {
       if (q.edge && e.edge !== q.edge) continue;
       if (q.intent || q.package) continue;
@@ -48,7 +48,7 @@ export function detailFigures(s: MonitoringSnapshot, q: FigureQuery): FigureSamp
         for (const [m, v] of usageSamples("camino_edge", what, e[what])) push(m, labels, v);
     }
   }
-  if (q.scope !== "infrastructure") {
+  if (q.scope === "workload" || q.scope === "all") {
     for (const w of s.workloads) {
       if (
         (q.edge && w.edge !== q.edge) ||
@@ -62,6 +62,8 @@ export function detailFigures(s: MonitoringSnapshot, q: FigureQuery): FigureSamp
       push("camino_workload_replicas_available", labels, w.replicasAvailable);
       push("camino_workload_replicas_desired", labels, w.replicasDesired);
     }
+  }
+  if (q.scope === "link" || q.scope === "all") {
     for (const l of s.links) {
       if (q.intent && l.intent !== q.intent) continue;
       if (q.package && l.from !== q.package && l.to !== q.package) continue;
@@ -74,12 +76,17 @@ export function detailFigures(s: MonitoringSnapshot, q: FigureQuery): FigureSamp
       if (l.tcpBytesSentRate !== undefined) push("camino_link_tcp_sent_bytes_rate", labels, l.tcpBytesSentRate);
       if (l.tcpBytesReceivedRate !== undefined)
         push("camino_link_tcp_received_bytes_rate", labels, l.tcpBytesReceivedRate);
+      if (l.tcpConnectionsOpenedRate !== undefined)
+        push("camino_link_tcp_connections_opened_rate", labels, l.tcpConnectionsOpenedRate);
     }
   }
   return filterMetrics(out, q.metrics);
 }
 
-/** Domain aggregates only: no sample has a label, so none can name an edge, an intent or a package. */
+/**
+ * Domain aggregates only: no sample has a label, so none can name an edge, an intent or a package. There are no
+ * aggregates of links (a link is always an intent's): the link scope gives nothing here.
+ */
 export function aggregateFigures(s: MonitoringSnapshot, q: Pick<FigureQuery, "scope" | "metrics">): FigureSample[] {
   const out: FigureSample[] = [];
   const push = (metric: string, value: number) => out.push({ metric, labels: {}, value, time: s.at });
@@ -88,14 +95,14 @@ export function aggregateFigures(s: MonitoringSnapshot, q: Pick<FigureQuery, "sc
       cpuMillis: 0,
       memoryBytes: 0,
     });
-  if (q.scope !== "workload") {
+  if (q.scope === "infrastructure" || q.scope === "all") {
     const reachable = s.edges.filter((e) => e.reachable);
     push("camino_domain_edges", s.edges.length);
     push("camino_domain_edges_reachable", reachable.length);
     for (const what of ["allocatable", "requested", "used", "free"] as const)
       for (const [m, v] of usageSamples("camino_domain", what, sum(reachable.map((e) => e[what])))) push(m, v);
   }
-  if (q.scope !== "infrastructure") {
+  if (q.scope === "workload" || q.scope === "all") {
     push("camino_domain_workloads", s.workloads.length);
     for (const [m, v] of usageSamples("camino_domain_workload", "used", sum(s.workloads.map((w) => w.used))))
       push(m, v);

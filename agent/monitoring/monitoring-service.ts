@@ -80,7 +80,7 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
       setStatus({
         source: source.name,
         healthy: true,
-        message: `${reachable} of ${s.edges.length} edges read, ${s.workloads.length} workloads`,
+        message: `${reachable} of ${s.edges.length} edges read, ${s.workloads.length} workloads, ${s.links.length} links`,
         checkedAt: new Date(),
       });
       for (const l of listeners) {
@@ -148,9 +148,18 @@ export function createMonitoringService(options: MonitoringServiceOptions): Moni
 /** The source the `monitoring` section configures; credentials are read from their files now. */
 export async function sourceFromConfig(
   config: MonitoringConfig,
-  domain: { domainId: string; edges: () => readonly string[]; labels?: LabelCache },
+  domain: {
+    domainId: string;
+    edges: () => readonly string[];
+    labels?: LabelCache;
+    /** A link's CAMINO name from the intent's links; without it links are named `<from>-<to>`. */
+    linkName?: (intent: string, from: string, to: string) => string | undefined;
+  },
 ): Promise<MetricsSource> {
-  const labels = domain.labels ? { labels: domain.labels } : {};
+  const labels = {
+    ...(domain.labels ? { labels: domain.labels } : {}),
+    ...(domain.linkName ? { linkName: domain.linkName } : {}),
+  };
   const secret = async (file: string) => (await readFile(file, "utf8")).trim();
   if (config.source === "prometheus" && config.prometheus) {
     const p = config.prometheus;
@@ -173,6 +182,7 @@ export async function sourceFromConfig(
       edge: e.edge,
       kubeStateMetrics: e.kubeStateMetrics,
       cadvisor: e.cadvisor,
+      ...(e.istio ? { istio: e.istio } : {}),
       ...(e.bearerTokenFile ? { bearerToken: await secret(e.bearerTokenFile) } : {}),
     })),
   );

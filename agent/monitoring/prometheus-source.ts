@@ -10,6 +10,7 @@ import { emptyReading, figuresOf, newPod, unreachableEdge, type EdgeReading } fr
 import type { PrometheusClient, VectorSample } from "./prometheus-client.js";
 import type { LabelCache } from "./label-cache.js";
 import { joinLabels } from "./label-join.js";
+import { LINK_GROUP_LABELS, type LinkJoin, type LinkRates, linkFiguresOf } from "./link-figures.js";
 import type { EdgeFigures, MetricsSource, WorkloadFigures } from "./snapshot.js";
 
 export interface PrometheusSourceOptions {
@@ -25,7 +26,12 @@ export interface PrometheusSourceOptions {
   now?: () => number;
   /** The label cache: pods read without their labels get them from it (agent/monitoring/label-join.ts). */
   labels?: LabelCache;
+  /** A link's CAMINO name from the intent's links (agent/monitoring/link-figures.ts). */
+  linkName?: LinkJoin["linkName"];
 }
+
+/** The labels a link's series are summed by, the edge label first (`L` in the queries). */
+const L = `E, ${LINK_GROUP_LABELS.join(", ")}`;
 
 /** The queries, one per metric; `E` is the edge label, `W` the rate window. */
 const QUERIES = {
@@ -43,6 +49,12 @@ const QUERIES = {
   deploymentLabels: "kube_deployment_labels{E!='',label_camino_io_intent!=''}",
   desired: "kube_deployment_spec_replicas{E!=''}",
   available: "kube_deployment_status_replicas_available{E!=''}",
+  linkRequests: `sum by (${L}, request_protocol, response_code, grpc_response_status) (rate(istio_requests_total{E!=''}[W]))`,
+  linkP50: `histogram_quantile(0.5, sum by (le, ${L}) (rate(istio_request_duration_milliseconds_bucket{E!=''}[W])))`,
+  linkP99: `histogram_quantile(0.99, sum by (le, ${L}) (rate(istio_request_duration_milliseconds_bucket{E!=''}[W])))`,
+  linkTcpSent: `sum by (${L}) (rate(istio_tcp_sent_bytes_total{E!=''}[W]))`,
+  linkTcpReceived: `sum by (${L}) (rate(istio_tcp_received_bytes_total{E!=''}[W]))`,
+  linkTcpOpened: `sum by (${L}) (rate(istio_tcp_connections_opened_total{E!=''}[W]))`,
 } as const;
 
 type Answers = Record<keyof typeof QUERIES, VectorSample[]>;
@@ -154,7 +166,27 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Metric
         workloads.push(...f.workloads);
       }
       if (signal.aborted) throw new CaminoError("ERR_CANCELLED", "the monitoring snapshot was cancelled");
-      return { at, source: "prometheus", edges, workloads, links: [] };
+      const packages = new Map(
+        a.deploymentLabels.map((s) => [
+          `${s.metric["namespace"] ?? ""}/${s.metric["deployment"] ?? ""}`,
+          s.metric["label_camino_io_package"] ?? "",
+        ]),
+      );
+      const sample = (s: VectorSample) => ({ labels: s.metric, value: s.value });
+      const rates: LinkRates = {
+        requests: a.linkRequests.map(sample),
+        buckets: [],
+        p50: a.linkP50.map(sample),
+        p99: a.linkP99.map(sample),
+        tcpSent: a.linkTcpSent.map(sample),
+        tcpReceived: a.linkTcpReceived.map(sample),
+        tcpOpened: a.linkTcpOpened.map(sample),
+      };
+      const links = linkFiguresOf(rates, {
+        packageOf: (ns, workload) => packages.get(`${ns}/${workload}`) || undefined,
+        ...(options.linkName ? { linkName: options.linkName } : {}),
+      });
+      return { at, source: "prometheus", edges, workloads, links };
     },
   };
 }

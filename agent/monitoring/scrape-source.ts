@@ -7,9 +7,10 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { CaminoError } from "../../common/errors.js";
 import { emptyReading, figuresOf, newPod, unreachableEdge, type EdgeReading } from "./edge-figures.js";
-import { parseExposition, type Exposition } from "./exposition-parser.js";
+import { parseExposition, parseSamples, type Exposition, type RawSample } from "./exposition-parser.js";
 import type { LabelCache } from "./label-cache.js";
 import { joinLabels } from "./label-join.js";
+import { emptyLinkRates, type LinkJoin, type LinkRates, linkFiguresOf } from "./link-figures.js";
 import type { EdgeFigures, MetricsSource, MonitoringSnapshot, WorkloadFigures } from "./snapshot.js";
 
 /** Where one edge's metrics are scraped. */
@@ -19,6 +20,8 @@ export interface ScrapeTarget {
   kubeStateMetrics: string;
   /** The kubelet's cAdvisor URL (`/metrics/cadvisor`), or an API server's node proxy to it. */
   cadvisor: string;
+  /** Where the edge's sidecars' Istio standard metrics are read (a federating endpoint); none when omitted. */
+  istio?: string;
   /** Sent as `Authorization: Bearer …` when given. */
   bearerToken?: string;
 }
@@ -43,6 +46,8 @@ export interface ScrapeSourceOptions {
   fetch?: typeof fetch;
   /** The label cache: pods read without their labels get them from it (agent/monitoring/label-join.ts). */
   labels?: LabelCache;
+  /** A link's CAMINO name from the intent's links (agent/monitoring/link-figures.ts). */
+  linkName?: LinkJoin["linkName"];
 }
 
 /** Counter readings of one edge: container id → cumulative CPU seconds, and when they were read. */
@@ -73,6 +78,56 @@ export function cpuRates(prev: CpuReading, next: CpuReading): Map<string, number
     if (!before) continue;
     const increase = c.seconds >= before.seconds ? c.seconds - before.seconds : c.seconds;
     out.set(c.pod, (out.get(c.pod) ?? 0) + increase / seconds);
+  }
+  return out;
+}
+
+/** One reading of an edge's Istio counters: series (name and labels) → value, and when it was read. */
+interface MeshReading {
+  atMs: number;
+  series: Map<string, RawSample>;
+}
+
+const MESH_FAMILIES: Record<string, keyof LinkRates> = {
+  istio_requests_total: "requests",
+  istio_request_duration_milliseconds_bucket: "buckets",
+  istio_tcp_sent_bytes_total: "tcpSent",
+  istio_tcp_received_bytes_total: "tcpReceived",
+  istio_tcp_connections_opened_total: "tcpOpened",
+};
+
+function meshReadingOf(samples: Map<string, RawSample[]>, atMs: number): MeshReading {
+  const series = new Map<string, RawSample>();
+  for (const name of Object.keys(MESH_FAMILIES))
+    for (const s of samples.get(name) ?? []) {
+      const labels = Object.keys(s.labels)
+        .sort()
+        .map((k) => `${k}=${JSON.stringify(s.labels[k])}`)
+        .join(",");
+      series.set(`${name}{${labels}}`, s);
+    }
+  return { atMs, series };
+}
+
+/** Per-second rates of the Istio counters between two readings (a counter that went down was reset). */
+export function meshRates(prev: MeshReading, next: MeshReading, into: LinkRates = emptyLinkRates()): LinkRates {
+  const seconds = (next.atMs - prev.atMs) / 1000;
+  if (seconds <= 0) return into;
+  for (const [id, s] of next.series) {
+    const before = prev.series.get(id);
+    if (!before) continue;
+    const increase = s.value >= before.value ? s.value - before.value : s.value;
+    into[MESH_FAMILIES[s.name] as keyof LinkRates].push({ labels: s.labels, value: increase / seconds });
+  }
+  return into;
+}
+
+/** `namespace/deployment` → its `camino.io/package`, from kube-state-metrics. */
+function packagesOf(ksm: Exposition): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const s of ksm.get("kube_deployment_labels") ?? []) {
+    const pkg = s.labels["label_camino_io_package"];
+    if (pkg) out.set(`${s.labels["namespace"] ?? ""}/${s.labels["deployment"] ?? ""}`, pkg);
   }
   return out;
 }
@@ -158,11 +213,13 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
   const http = options.fetch ?? fetch;
   const previous = new Map<string, CpuReading>();
 
-  async function get(
+  const previousMesh = new Map<string, MeshReading>();
+
+  async function fetchText(
     url: string,
     target: ScrapeTarget,
     signal: AbortSignal,
-  ): Promise<{ body: Exposition; atMs: number }> {
+  ): Promise<{ text: string; atMs: number }> {
     const started = now();
     const res = await http(url, {
       headers: {
@@ -172,31 +229,55 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     });
     const text = await res.text();
+    if (!res.ok) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`);
     // An endpoint renders its counters as the request arrives (on the edge's network, within a millisecond of
     // sending); the body may take much longer to arrive, so the send time is the better estimate of the reading.
-    const atMs = started;
-    if (!res.ok) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`);
+    return { text, atMs: started };
+  }
+
+  async function get(
+    url: string,
+    target: ScrapeTarget,
+    signal: AbortSignal,
+  ): Promise<{ body: Exposition; atMs: number }> {
+    const { text, atMs } = await fetchText(url, target, signal);
     return { body: parseExposition(text), atMs };
   }
 
-  async function readEdge(target: ScrapeTarget, signal: AbortSignal): Promise<EdgeReading> {
+  async function getMesh(url: string, target: ScrapeTarget, signal: AbortSignal): Promise<MeshReading> {
+    const { text, atMs } = await fetchText(url, target, signal);
+    return meshReadingOf(parseSamples(text), atMs);
+  }
+
+  async function readEdge(
+    target: ScrapeTarget,
+    signal: AbortSignal,
+  ): Promise<{ reading: EdgeReading; links: LinkRates; packages: Map<string, string> }> {
     // One request at a time per edge: a counter's reading time is when its request was sent, which is only a good
     // estimate while the endpoint is not busy rendering another body for us.
     const ksm = await get(target.kubeStateMetrics, target, signal);
     let prev = previous.get(target.edge);
+    let prevMesh = target.istio ? previousMesh.get(target.edge) : undefined;
     if (!prev) {
       const first = await get(target.cadvisor, target, signal);
       prev = cpuReadingOf(first.body, first.atMs);
     }
+    if (target.istio && !prevMesh) prevMesh = await getMesh(target.istio, target, signal);
     // A rate over a short window is mostly timing noise: the two readings are at least the window apart.
-    const wait = prev.atMs + minWindowMs - now();
+    const wait = Math.min(prev.atMs, prevMesh?.atMs ?? Number.POSITIVE_INFINITY) + minWindowMs - now();
     if (wait > 0) await delay(wait, undefined, { signal });
     const cad = await get(target.cadvisor, target, signal);
     const reading = cpuReadingOf(cad.body, cad.atMs);
     previous.set(target.edge, reading);
+    const links = emptyLinkRates();
+    if (target.istio && prevMesh) {
+      const mesh = await getMesh(target.istio, target, signal);
+      previousMesh.set(target.edge, mesh);
+      meshRates(prevMesh, mesh, links);
+    }
     const r = readingOf(ksm.body, cad.body, cpuRates(prev, reading));
     if (options.labels) await joinLabels(target.edge, r, options.labels);
-    return r;
+    return { reading: r, links, packages: packagesOf(ksm.body) };
   }
 
   return {
@@ -205,7 +286,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
       const targets = options.targets();
       const at = new Date(now());
       // A bounded fan-out: at most `concurrency` edges are read at once.
-      const results: PromiseSettledResult<EdgeReading>[] = new Array(targets.length);
+      const results: PromiseSettledResult<Awaited<ReturnType<typeof readEdge>>>[] = new Array(targets.length);
       let next = 0;
       const worker = async () => {
         for (let i = next++; i < targets.length; i = next++) {
@@ -220,14 +301,19 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
       if (signal.aborted) throw new CaminoError("ERR_CANCELLED", "the monitoring snapshot was cancelled");
       const edges: EdgeFigures[] = [];
       const workloads: WorkloadFigures[] = [];
+      const rates = emptyLinkRates();
+      const packages = new Map<string, string>();
       results.forEach((r, i) => {
         const edge = (targets[i] as ScrapeTarget).edge;
         if (r.status === "rejected") {
           previous.delete(edge);
+          previousMesh.delete(edge);
           edges.push(unreachableEdge(edge));
           return;
         }
-        const f = figuresOf(edge, options.domainId, r.value);
+        for (const k of Object.keys(rates) as (keyof LinkRates)[]) for (const x of r.value.links[k]) rates[k].push(x);
+        for (const [k, v] of r.value.packages) packages.set(k, v);
+        const f = figuresOf(edge, options.domainId, r.value.reading);
         edges.push(f.edge);
         workloads.push(...f.workloads);
       });
@@ -239,7 +325,11 @@ export function createScrapeSource(options: ScrapeSourceOptions): MetricsSource 
           { data: { source: "scrape", edges: targets.length } },
         );
       }
-      return { at, source: "scrape", edges, workloads, links: [] } satisfies MonitoringSnapshot;
+      const links = linkFiguresOf(rates, {
+        packageOf: (ns, workload) => packages.get(`${ns}/${workload}`),
+        ...(options.linkName ? { linkName: options.linkName } : {}),
+      });
+      return { at, source: "scrape", edges, workloads, links } satisfies MonitoringSnapshot;
     },
   };
 }

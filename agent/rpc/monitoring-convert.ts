@@ -25,9 +25,18 @@ export function figureToProto(f: FigureSample): MetricSample {
   });
 }
 
-/** The request's scope: UNSPECIFIED means both. */
+/** The request's scope: UNSPECIFIED means all of them. */
 export function scopeFromProto(scope: MetricScope): FigureQuery["scope"] {
-  return scope === MetricScope.INFRASTRUCTURE ? "infrastructure" : scope === MetricScope.WORKLOAD ? "workload" : "all";
+  switch (scope) {
+    case MetricScope.INFRASTRUCTURE:
+      return "infrastructure";
+    case MetricScope.WORKLOAD:
+      return "workload";
+    case MetricScope.LINK:
+      return "link";
+    default:
+      return "all";
+  }
 }
 
 /** The metrics source as a dependency of the agent (GetDomainInfo). */

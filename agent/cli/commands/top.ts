@@ -10,6 +10,15 @@ const mem = (b: number | undefined) => (b === undefined ? "-" : `${Math.round(b 
 const pct = (part: number | undefined, whole: number | undefined) =>
   part === undefined || !whole ? "-" : `${Math.round((100 * part) / whole)}%`;
 
+const rate = (v: number | undefined) => (v === undefined ? "-" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+const ms = (v: number | undefined) => (v === undefined ? "-" : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}ms`);
+const bytes = (v: number) =>
+  v >= 1024 * 1024
+    ? `${(v / (1024 * 1024)).toFixed(1)}MiB/s`
+    : v >= 1024
+      ? `${(v / 1024).toFixed(1)}KiB/s`
+      : `${Math.round(v)}B/s`;
+
 /** Samples grouped by their label set: key → labels and metric → value. */
 function group(samples: readonly MetricSample[], keys: readonly string[]) {
   const rows = new Map<string, { labels: Record<string, string>; values: Record<string, number> }>();
@@ -25,15 +34,17 @@ function group(samples: readonly MetricSample[], keys: readonly string[]) {
 
 export const topCommand: Command = {
   name: "top",
-  summary: "show edges and packages with their CPU and memory use, like kubectl top",
-  help: `Usage: camino top [edges|packages] [--intent NAME] [-o table|json|yaml] [client flags]
+  summary: "show edges, packages and links with their use and service level, like kubectl top",
+  help: `Usage: camino top [edges|packages|links] [--intent NAME] [-o table|json|yaml] [client flags]
 
 Shows the newest monitoring snapshot (QueryMonitoring, scope monitoring:read): per edge its allocatable,
 requested, used and free CPU and memory; per deployed package its CPU and memory use against its limits and its
-available/desired replicas. Per-edge and per-package figures need the scope monitoring:detail; without it the
-agent answers domain totals only, and top shows those.
+available/desired replicas; per link of a chain its request rate, error rate and p50/p99 latency (TCP links:
+connections opened and bytes per second), from the mesh's metrics. Per-edge, per-package and per-link figures
+need the scope monitoring:detail; without it the agent answers domain totals only, and top shows those
+(\`top links\` is then refused).
 
-  edges | packages      what to show (default both)
+  edges | packages | links   what to show (default all three)
   --intent NAME         packages of one intent only (needs monitoring:detail)
   -o, --output FORMAT   table (default), json or yaml
 ${CLIENT_HELP}`,
@@ -48,14 +59,18 @@ ${CLIENT_HELP}`,
       return EXIT.OK;
     }
     const what = positionals[0] ?? "all";
-    if (!["all", "edges", "packages"].includes(what) || positionals.length > 1)
-      throw new UsageError(`camino top takes "edges" or "packages", not ${JSON.stringify(positionals.join(" "))}`);
+    if (!["all", "edges", "packages", "links"].includes(what) || positionals.length > 1)
+      throw new UsageError(
+        `camino top takes "edges", "packages" or "links", not ${JSON.stringify(positionals.join(" "))}`,
+      );
     const scope =
       what === "edges"
         ? MetricScope.INFRASTRUCTURE
         : what === "packages"
           ? MetricScope.WORKLOAD
-          : MetricScope.UNSPECIFIED;
+          : what === "links"
+            ? MetricScope.LINK
+            : MetricScope.UNSPECIFIED;
     const conn = connect(values, io.env);
     const { samples } = await conn
       .client(DomainManager)
@@ -126,12 +141,28 @@ ${CLIENT_HELP}`,
       replicasAvailable: r.values["camino_workload_replicas_available"],
       replicasDesired: r.values["camino_workload_replicas_desired"],
     }));
+    const links = group(
+      samples.filter((s) => s.metric.startsWith("camino_link_")),
+      ["intent", "link"],
+    ).map((r) => ({
+      intent: r.labels["intent"] ?? "",
+      link: r.labels["link"] ?? "",
+      from: r.labels["from"] ?? "",
+      to: r.labels["to"] ?? "",
+      requestRate: r.values["camino_link_request_rate"],
+      errorRate: r.values["camino_link_error_rate"],
+      p50Ms: r.values["camino_link_latency_p50_ms"],
+      p99Ms: r.values["camino_link_latency_p99_ms"],
+      tcpConnectionsOpenedRate: r.values["camino_link_tcp_connections_opened_rate"],
+      tcpBytesSentRate: r.values["camino_link_tcp_sent_bytes_rate"],
+      tcpBytesReceivedRate: r.values["camino_link_tcp_received_bytes_rate"],
+    }));
     if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured({ edges, packages }, values.output));
+      io.stdout.write(structured({ edges, packages, links }, values.output));
       return EXIT.OK;
     }
     const parts: string[] = [];
-    if (what !== "packages")
+    if (what === "all" || what === "edges")
       parts.push(
         table(
           ["EDGE", "CPU USED", "CPU%", "CPU REQUESTED", "CPU FREE", "MEMORY USED", "MEMORY%", "MEMORY FREE"],
@@ -151,7 +182,7 @@ ${CLIENT_HELP}`,
           ),
         ),
       );
-    if (what !== "edges")
+    if (what === "all" || what === "packages")
       parts.push(
         table(
           ["INTENT", "PACKAGE", "EDGE", "CPU USED", "CPU LIMIT", "MEMORY USED", "MEMORY LIMIT", "REPLICAS"],
@@ -164,6 +195,26 @@ ${CLIENT_HELP}`,
             mem(p.memoryUsedBytes),
             p.memoryLimitBytes ? mem(p.memoryLimitBytes) : "-",
             `${p.replicasAvailable ?? 0}/${p.replicasDesired ?? 0}`,
+          ]),
+        ),
+      );
+    if ((what === "all" && links.length > 0) || what === "links")
+      parts.push(
+        table(
+          ["INTENT", "LINK", "FROM", "TO", "REQ/S", "ERRORS", "P50", "P99", "TCP CONN/S", "TCP OUT/IN"],
+          links.map((l) => [
+            l.intent,
+            l.link,
+            l.from,
+            l.to,
+            rate(l.requestRate),
+            l.requestRate ? `${((l.errorRate ?? 0) * 100).toFixed(1)}%` : "-",
+            ms(l.p50Ms),
+            ms(l.p99Ms),
+            rate(l.tcpConnectionsOpenedRate),
+            l.tcpBytesSentRate === undefined
+              ? "-"
+              : `${bytes(l.tcpBytesSentRate)}/${bytes(l.tcpBytesReceivedRate ?? 0)}`,
           ]),
         ),
       );

@@ -173,12 +173,23 @@ export class DeploymentManager {
     return this.#store.list(pageSize, pageToken);
   }
 
-  /** A deployment's events from `since` (or its current state), then live ones until it settles or `signal` aborts. */
-  async *watch(nameOrId: string, since: Date | undefined, signal: AbortSignal): AsyncGenerator<WatchedEvent> {
+  /**
+   * A deployment's events from `since` (or its current state), then live ones until it settles or `signal`
+   * aborts; with `follow`, after it settles too (alerts, later runs) until `signal` aborts or the agent stops.
+   */
+  async *watch(
+    nameOrId: string,
+    since: Date | undefined,
+    signal: AbortSignal,
+    options: { follow?: boolean } = {},
+  ): AsyncGenerator<WatchedEvent> {
     const live = this.#store.find(nameOrId);
     const link = linkSignals(signal, this.#shutdown.signal);
     try {
-      yield* this.#deps.events.watch(live, since, link.signal);
+      yield* this.#deps.events.watch(live, since, link.signal, {
+        follow: options.follow === true,
+        current: () => this.#store.byIntent(live.record.intent) ?? live,
+      });
     } finally {
       link.dispose();
     }

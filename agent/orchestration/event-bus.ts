@@ -13,6 +13,17 @@ export type EventListener = (e: EventRecord) => void;
 /** Told of every event of every intent, with the deployment's record (the agent's own metrics). */
 export type EventTap = (record: DeploymentRecord, e: EventRecord) => void;
 
+/** How a watch runs. */
+export interface WatchOptions {
+  /**
+   * Keep the stream open after the run settles: what happens to the deployment later (alerts firing and
+   * resolving, later runs) is sent until `signal` aborts.
+   */
+  follow?: boolean;
+  /** The intent's deployment now (a later submission may replace the one the watch started with). */
+  current?: () => LiveDeployment | undefined;
+}
+
 /** What a watcher is sent: the deployment's record as it is now, and the event. */
 export interface WatchedEvent {
   record: DeploymentRecord;
@@ -68,9 +79,15 @@ export class EventBus {
 
   /**
    * A deployment's events: those after `since` (or, when absent, a snapshot of the intent's and every package's
-   * current state), then live ones until the deployment settles or `signal` aborts.
+   * current state), then live ones until the deployment settles (with `follow`, until) `signal` aborts.
    */
-  async *watch(live: LiveDeployment, since: Date | undefined, signal: AbortSignal): AsyncGenerator<WatchedEvent> {
+  async *watch(
+    live: LiveDeployment,
+    since: Date | undefined,
+    signal: AbortSignal,
+    options: WatchOptions = {},
+  ): AsyncGenerator<WatchedEvent> {
+    const now = () => options.current?.() ?? live;
     const queue: EventRecord[] = [];
     let wake: (() => void) | undefined;
     const unsubscribe = this.subscribe(live.record.intent, (e) => {
@@ -91,8 +108,9 @@ export class EventBus {
           yield { record: r, event: snapshot(p.updatedAt, p.package, p.state, p.reason, p.wave) };
       }
       while (!signal.aborted) {
-        while (queue.length > 0) yield { record: live.record, event: queue.shift() as EventRecord };
-        if (SETTLED.has(live.record.state) && !live.controller) return;
+        while (queue.length > 0) yield { record: now().record, event: queue.shift() as EventRecord };
+        const current = now();
+        if (!options.follow && SETTLED.has(current.record.state) && !current.controller) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
         });

@@ -91,6 +91,11 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
         throw new PermissionError("per-intent, per-package and per-edge figures need scope monitoring:detail", {
           data: { scope: "monitoring:detail" },
         });
+      // A link is always an intent's: there is no aggregate of links to give without detail.
+      if (!detail && scopeFromProto(req.scope) === "link")
+        throw new PermissionError("per-link figures need scope monitoring:detail", {
+          data: { scope: "monitoring:detail" },
+        });
       const snapshot = deps.monitoring.latest() ?? (await deps.monitoring.refresh(ctx.signal));
       const query = { scope: scopeFromProto(req.scope), metrics: req.metrics };
       const figures = detail
@@ -154,7 +159,10 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     },
     async *watchDeployment(req, ctx) {
       const since = req.since ? timestampDate(req.since) : undefined;
-      for await (const { record, event } of deps.deployments.watch(req.name, since, ctx.signal)) {
+      // With `follow` the stream stays open after the run settles: alerts firing and resolving reach the caller.
+      for await (const { record, event } of deps.deployments.watch(req.name, since, ctx.signal, {
+        follow: req.follow,
+      })) {
         yield { event: eventToProto(record, event) };
       }
     },

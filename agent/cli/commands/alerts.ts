@@ -2,7 +2,8 @@
  * `camino alerts [--watch]`: the domain's alerts (ListAlerts, scope monitoring:read): firing ones, then recently
  * resolved ones, each naming the rule, intent, package, edge, value, threshold and since when. With --watch,
  * ListAlerts is asked again every --interval and each alert that fires or resolves is printed as one line,
- * until Ctrl-C (the API has no alert stream; WatchDeployment carries them per intent as "alert" events).
+ * until Ctrl-C (the API has no alert stream; WatchDeployment carries them per intent as "alert" events, and
+ * `camino intent watch NAME --follow` prints them as they come).
  */
 import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -23,11 +24,16 @@ const SEVERITY: Record<number, string> = {
 
 const iso = (t: Alert["startedAt"]) => (t ? timestampDate(t).toISOString() : "");
 const ratio = (rule: string, v: number) =>
-  /Replicas|Unreachable/.test(rule) || Number.isInteger(v) ? String(v) : `${(v * 100).toFixed(1)}%`;
+  /Latency/.test(rule)
+    ? `${Math.round(v * 10) / 10} ms`
+    : /Replicas|Unreachable/.test(rule) || Number.isInteger(v)
+      ? String(v)
+      : `${(v * 100).toFixed(1)}%`;
 
 /** One line of --watch output for an alert that fired or resolved. */
 export function alertLine(a: Alert): string {
-  const what = a.intent ? `${a.intent}/${a.package}@${a.edge}` : `edge ${a.edge}`;
+  // A link's alert is its consumer package's, with no edge.
+  const what = a.intent ? `${a.intent}/${a.package}${a.edge ? `@${a.edge}` : ""}` : `edge ${a.edge}`;
   const state = a.firing ? "FIRING" : "RESOLVED";
   const when = a.firing ? `since ${iso(a.startedAt)}` : `resolved ${iso(a.resolvedAt)}, since ${iso(a.startedAt)}`;
   return `${state} ${a.rule} ${SEVERITY[a.severity] ?? "?"} ${what} value ${ratio(a.rule, a.value)} threshold ${ratio(a.rule, a.threshold)} ${when}: ${a.summary}`;

@@ -200,6 +200,8 @@ export interface FollowOptions {
   timeoutMs?: number | undefined;
   /** Call headers (the authorization header). */
   headers?: Record<string, string> | undefined;
+  /** Keep watching after the deployment settles (alerts, later runs), until the signal or the deadline. */
+  follow?: boolean;
 }
 
 /**
@@ -214,7 +216,7 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
   const firstSeen = new Map<string, number>();
   try {
     const stream = options.client.watchDeployment(
-      { name: options.name, ...(options.since ? { since: options.since } : {}) },
+      { name: options.name, follow: options.follow === true, ...(options.since ? { since: options.since } : {}) },
       {
         signal: options.signal,
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
@@ -238,6 +240,11 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
     const timedOut =
       err instanceof ConnectError && err.code === Code.DeadlineExceeded && options.timeoutMs !== undefined;
     if (!interrupted && !timedOut) throw err;
+    // Following ends only this way: the exit code is the state the intent was last seen in.
+    if (options.follow && final && isTerminal(final.state)) {
+      io.stderr.write(`${name}: stopped following; last state ${stateName(final.state)}\n`);
+      return exitCodeForState(final.state);
+    }
     const why = interrupted ? "interrupted" : "not settled within --timeout";
     io.stderr.write(
       `${name}: stopped watching (${why}); ${final ? `last state ${stateName(final.state)}` : "no state seen"}; the deployment goes on\n`,
@@ -292,7 +299,7 @@ function oneName(positionals: string[]): string {
 export const intentWatchCommand: Command = {
   name: "intent watch",
   summary: "follow a deployment's events until it settles",
-  help: `Usage: camino intent watch NAME [--since DURATION|RFC3339] [-o text|json] [client flags]
+  help: `Usage: camino intent watch NAME [--since DURATION|RFC3339] [--follow] [-o text|json] [client flags]
 
 Streams a deployment's progress (WatchDeployment, scope intents:read) until the agent closes the stream
 because the deployment settled. NAME is the intent name or a deployment id. Text output is one line per
@@ -303,14 +310,19 @@ Exit code: 0 when the intent ends READY or TERMINATED, 1 when it ends FAILED or 
 watch ends before it settles (Ctrl-C, --timeout, a closed stream). Ctrl-C stops watching, not the
 deployment. The stream has no deadline unless --timeout is given.
 
+With --follow the stream stays open after the deployment settles, so what happens to it later (alerts firing
+and resolving, later runs) is printed too, until Ctrl-C or --timeout; the exit code is then that of the state
+the intent was last seen in.
+
   --since WHEN          replay events after WHEN: a duration back from now (10m) or an RFC 3339 time;
                         default: from the current state on
+  --follow              keep watching after the deployment settles
   -o, --output FORMAT   text (default) or json
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" } },
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" }, follow: { type: "boolean" } },
       true,
     );
     if (values.help) {
@@ -332,6 +344,7 @@ ${CLIENT_HELP}`,
         signal,
         timeoutMs: streamTimeout(values, conn),
         headers: conn.callOptions.headers,
+        follow: values.follow === true,
       }),
     );
   },

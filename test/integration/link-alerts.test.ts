@@ -6,13 +6,14 @@
  * following stream, and resolves when the errors stop. QueryMonitoring's LINK scope gives per-link samples to a
  * caller holding monitoring:detail and is refused (or left out) for one without.
  */
+import { execFile } from "node:child_process";
 import { createClient, ConnectError, Code, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainManager } from "../../gen/camino/v1/domain_manager_pb.js";
 import { DeploymentState, MetricScope, type DeploymentEvent } from "../../gen/camino/v1/types_pb.js";
 import { intentToMessage, parseIntentText } from "../../agent/intent/load.js";
-import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { CAMINO, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
 import { until } from "../helpers/prometheus-server.js";
 
@@ -104,6 +105,22 @@ describe("link alerts through a real agent", () => {
     expect(labels).toMatchObject({ intent: "chain", from: "fw", to: "nat" });
     expect(healthy.find((s) => s.metric === "camino_link_error_rate")?.value).toBe(0);
     expect(healthy.map((s) => s.metric)).toContain("camino_link_latency_p99_ms");
+
+    // camino top links: the table for monitoring:detail, refused without it.
+    const top = (token: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [CAMINO, "top", "links"],
+          { env: { PATH: process.env["PATH"] ?? "", CAMINO_SERVER: agent.grpcUrl, CAMINO_TOKEN: token } },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const shown = await top(detail["authorization"]?.slice("Bearer ".length) as string);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^INTENT +LINK +FROM +TO +REQ\/S +ERRORS +P50 +P99 +TCP CONN\/S +TCP OUT\/IN\n/);
+    expect(shown.stdout).toMatch(/\nchain +fw-nat\S* +fw +nat +\d+\.\d\d +0\.0% +\d+(\.\d)?ms +\d+(\.\d)?ms +- +-\n/);
+    expect((await top(plain["authorization"]?.slice("Bearer ".length) as string)).code).not.toBe(0);
 
     // Without monitoring:detail: LINK is refused, and the default scope has no link (nor any labelled) sample.
     const refused = await client.queryMonitoring({ scope: MetricScope.LINK }, { headers: plain }).then(

@@ -259,8 +259,9 @@ export class CaminoSegmentHost implements SegmentHost {
     this.#pending.delete(key(origin, segmentId));
     const namespace = segmentNamespace(s.intent, origin);
     if (p) this.#o.deployments.release(p.namespace);
-    const live = this.#o.deployments.live(namespace)?.record;
-    if (live && live.state !== "TERMINATED" && live.state !== "TERMINATING")
+    const live = this.#o.deployments.live(namespace);
+    // A termination already under way (the reconciler's, or an earlier call's) is this one: a repeat is no error.
+    if (live && !live.terminating && live.record.state !== "TERMINATED" && live.record.state !== "TERMINATING")
       await this.#o.deployments.terminate(namespace, true);
     this.#o.logger.info("segment terminated", { origin, segment: segmentId, namespace });
     return this.get(origin, segmentId);

@@ -41,8 +41,13 @@ async function asOrigin(o: SegmentReconcilerOptions, signal: AbortSignal): Promi
     const segments = r.segments ?? [];
     if (segments.some((s) => s.pendingEnd)) {
       const problems = await endSegments(deps, live, "the intent ended", signal, (s) => s.pendingEnd === true);
+      // The intent's reason keeps its cause (why it rolled back or ended): the confirmation is added to it.
       if (problems.length === 0)
-        setState(deps, live, { state: r.state, reason: "every segment's end confirmed by its peer", kind: "progress" });
+        setState(deps, live, {
+          state: r.state,
+          reason: `${r.reason}; since then every segment's end was confirmed by its peer`,
+          kind: "progress",
+        });
     }
     if (r.state !== "READY" && r.state !== "DEGRADED") continue;
     for (const s of segments) {

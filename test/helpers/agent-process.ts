@@ -71,19 +71,22 @@ export interface AgentProcess {
   ): Promise<void>;
   /**
    * Stops the agent (SIGTERM, or `how.signal`; nothing when it has exited already), runs `whileDown`, and starts
-   * it again with the same config, data and ports (and `how.env` instead of the first environment, if given).
+   * it again with the same config, data and ports (and `how.env` instead of the first environment, if given;
+   * `how.federation` merged into the config's `federation` section, kept for later restarts).
    */
   restart(
     whileDown?: () => Promise<void>,
-    how?: { signal?: NodeJS.Signals; env?: Record<string, string> },
+    how?: { signal?: NodeJS.Signals; env?: Record<string, string>; federation?: Record<string, unknown> },
   ): Promise<void>;
   /** Resolves when the agent process exits (a failpoint's exit, a crash). */
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** host:port of the gRPC listener. */
   grpcTarget: string;
   child: ChildProcess;
-  /** Parsed log lines so far. */
+  /** Parsed log lines so far (of the current run). */
   logs: Record<string, unknown>[];
+  /** Parsed log lines of every run so far, each run after a restart beginning with `{msg: "(restarted)"}`. */
+  allLogs(): Record<string, unknown>[];
   /** A token signed by the domain key. */
   token(scopes: string[], ttlSeconds?: number): Promise<string>;
   /** Sends `signal` to the process group and waits for exit. */
@@ -158,6 +161,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
   writeFileSync(configFile, stringify(config));
 
   let run = await spawnAgent(configFile, dir, options.env);
+  const past: Record<string, unknown>[] = [];
   const agent: AgentProcess = {
     domainId,
     dir,
@@ -172,6 +176,7 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
     get logs() {
       return run.logs;
     },
+    allLogs: () => [...past, ...run.logs],
     token: (scopes, ttlSeconds = 600) =>
       mintNorthboundToken({ key, issuer: domainId, audience: domainId, subject: "test", scopes, ttlSeconds }),
     async setPeers(peers, extra, more = []) {
@@ -204,7 +209,9 @@ export async function startAgentProcess(options: AgentProcessOptions = {}): Prom
       c.server.grpc.port = Number(new URL(run.grpcUrl).port);
       c.server.http.port = Number(new URL(run.httpUrl).port);
       if (c.federation && run.federationUrl) c.federation.listen.port = Number(new URL(run.federationUrl).port);
+      if (c.federation && how?.federation) Object.assign(c.federation, how.federation);
       writeFileSync(configFile, stringify(config));
+      past.push(...run.logs, { msg: "(restarted)", env: how?.env ?? options.env ?? {} });
       run = await spawnAgent(configFile, dir, how?.env ?? options.env);
     },
     async stop(signal = "SIGTERM") {

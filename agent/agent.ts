@@ -201,11 +201,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   // Closed after monitoring, which reads through it (and before anything else, so a failed start leaves no
   // Redis connection reconnecting behind it).
   await components.start<Component>({ name: "label-cache", start: async () => {}, close: () => labelCache.close() });
+  // Links are named from the intents' specs, which the lifecycle (built after monitoring) holds.
+  let linkName: ((intent: string, from: string, to: string) => string | undefined) | undefined;
   const monitoring = createMonitoringService({
     source: await sourceFromConfig(config.monitoring, {
       domainId: config.domain.id,
       edges: () => config.edges.map((e) => e.name),
       labels: labelCache,
+      linkName: (intent, from, to) => linkName?.(intent, from, to),
     }),
     intervalMs: config.monitoring.intervalMs,
     logger: logger.child({ component: "monitoring" }),
@@ -241,6 +244,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     failpoints,
     lifecycle,
   });
+  linkName = (intent, from, to) => deployments.linkName(intent, from, to);
   metrics.observeLifecycle(deployments.events);
   metrics.observeState({ deployments, edges: () => edges.list(), peers: () => federation.peers.list() });
   await components.start<Component>({
@@ -252,6 +256,8 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   // segments: with federation, this domain runs segments for its peers (segment-host.ts) and both sides of
   // every segment are reconciled with their peers (segment-reconciler.ts). After the lifecycle: the committed
   // segments are its deployments.
+  // The trust list in force: quotas follow a SIGHUP reload with it.
+  let peersNow = config.federation?.peers ?? [];
   const segmentHost =
     peering && config.federation
       ? new CaminoSegmentHost({
@@ -261,7 +267,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
           peers: peering.federation.peers,
           meshRoot: async () => (await peering.local.info()).meshRootCertificate,
           leaseMs: config.federation.segmentLeaseSeconds * 1000,
-          quotaOf: (origin) => config.federation?.peers.find((p) => p.id === origin)?.quota,
+          quotaOf: (origin) => peersNow.find((p) => p.id === origin)?.quota,
           failpoints,
           logger: logger.child({ component: "segments" }),
         })
@@ -480,6 +486,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         return;
       }
       await peering.reload(next.federation?.peers ?? []);
+      peersNow = next.federation?.peers ?? [];
     },
     close() {
       closing ??= (async () => {

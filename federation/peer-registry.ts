@@ -74,6 +74,9 @@ interface Entry {
   again?: boolean;
   /** Aborts the entry's calls when it is removed or the registry closes. */
   controller: AbortController;
+  /** Resolved once its keys are read (and given to the trust), so calls to it can be signed. */
+  keysReady: Promise<void>;
+  markKeysRead: () => void;
 }
 
 const message = (err: unknown): string => {
@@ -105,6 +108,23 @@ export class PeerRegistry implements PeerDirectory {
   /** The client for calls to `id` (signed by the trust), or undefined for an unknown peer. */
   client(id: string): Client<typeof Federation> | undefined {
     return this.#entries.get(id)?.client;
+  }
+
+  /**
+   * Resolves when the keys of peer `id` have been read and trusted (at once when they have, or the peer is
+   * unknown), or when `signal` aborts: a call made before (a recovery at start) would fail to be signed.
+   */
+  async keysRead(id: string, signal: AbortSignal): Promise<void> {
+    const e = this.#entries.get(id);
+    if (!e || e.keysRead || signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      signal.addEventListener("abort", done, { once: true });
+      void e.keysReady.then(done);
+    });
   }
 
   /** Starts every peer's refresh loop; they stop when `signal` aborts. */
@@ -171,10 +191,16 @@ export class PeerRegistry implements PeerDirectory {
         federationClientAuth(this.#options.trust, peer.id),
       ],
     });
+    let markKeysRead = () => {};
+    const keysReady = new Promise<void>((resolve) => {
+      markKeysRead = resolve;
+    });
     return {
       peer,
       client: createClient(Federation, transport),
       keysRead: false,
+      keysReady,
+      markKeysRead,
       warned: new Set(),
       failures: 0,
       controller: new AbortController(),
@@ -264,6 +290,7 @@ export class PeerRegistry implements PeerDirectory {
         e.configuredKeys = await e.peer.readKeys(AbortSignal.any([signal, AbortSignal.timeout(callTimeoutMs)]));
         e.keysRead = true;
         this.#pushTrust();
+        e.markKeysRead();
       }
       const started = performance.now();
       const hello = await e.client.hello({ caller: await this.#options.localInfo() }, call);

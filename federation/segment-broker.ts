@@ -53,6 +53,8 @@ export function createSegmentBroker(options: SegmentBrokerOptions): SegmentBroke
   const call = (signal: AbortSignal) => ({ signal, timeoutMs: options.callTimeoutMs });
   async function wrap<T>(domain: string, name: string, f: () => Promise<T>): Promise<T> {
     try {
+      // Right after a start (a recovery's abort or termination), the peer's keys may not be read yet.
+      await registry.keysRead(domain, AbortSignal.timeout(options.callTimeoutMs));
       return await f();
     } catch (err) {
       throw peerError(domain, name, err);

@@ -114,6 +114,18 @@ export class DeploymentManager {
     this.#deps.book.release(name);
   }
 
+  /**
+   * The name of the link `from` → `to` in `intent`'s spec (`<from>-<to>-<port>`, the Network Manager's), for
+   * monitoring, whose mesh metrics carry no port; undefined when the intent has no such link or several.
+   */
+  linkName(intent: string, from: string, to: string): string | undefined {
+    const spec = (this.#store.byIntent(intent)?.record.intentJson as { spec?: { links?: unknown[] } } | undefined)
+      ?.spec;
+    const links = (spec?.links ?? []) as { from?: string; to?: string; port?: number }[];
+    const found = links.filter((l) => l.from === from && l.to === to);
+    return found.length === 1 ? `${from}-${to}-${found[0]?.port}` : undefined;
+  }
+
   /** Every deployment, unordered (the segment reconciler and ListSegments read them). */
   records(): DeploymentRecord[] {
     return [...this.#store.values()].map((l) => l.record);

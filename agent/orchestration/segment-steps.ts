@@ -160,12 +160,19 @@ export async function awaitSegmentsAt(ctx: RunContext, wave: number): Promise<vo
   await Promise.all(
     due.map(async (s) => {
       live.waiting = `segment ${s.id} in ${s.domain}`;
-      for await (const status of deps.federation.segments.watch(s.domain, s.id, signal)) {
-        mirror(deps, live, s, status);
-        const state = stateName(status.state);
-        if (state === "READY" && status.generation === BigInt(s.generation)) return;
-        if (state === "FAILED" || state === "ROLLED_BACK" || state === "TERMINATED")
-          throw new RunFailure(`segment ${s.id} in ${s.domain} is ${state}: ${status.reason}`);
+      // The stream is cancelled explicitly when the wait ends: leaving the loop alone does not close it.
+      const done = new AbortController();
+      const watching = AbortSignal.any([signal, done.signal]);
+      try {
+        for await (const status of deps.federation.segments.watch(s.domain, s.id, watching)) {
+          mirror(deps, live, s, status);
+          const state = stateName(status.state);
+          if (state === "READY" && status.generation === BigInt(s.generation)) return;
+          if (state === "FAILED" || state === "ROLLED_BACK" || state === "TERMINATED")
+            throw new RunFailure(`segment ${s.id} in ${s.domain} is ${state}: ${status.reason}`);
+        }
+      } finally {
+        done.abort();
       }
       signal.throwIfAborted();
       throw new RunFailure(`the watch of segment ${s.id} in ${s.domain} ended`);

@@ -157,14 +157,12 @@ export class CaminoSegmentHost implements SegmentHost {
     const earlier = this.#pending.get(k);
     if (!reserved && earlier) return earlier.response;
     if (!reserved) {
-      // A repeat of a proposal already committed: the answer is its segment as it runs.
-      const live = this.#o.deployments.live(namespace)?.record;
+      // A repeat of a proposal already committed: it names the segment, which runs (GetSegment tells how).
       return create(ProposeSegmentResponseSchema, {
         segmentId: req.segmentId,
         generation: req.generation,
         namespace,
         meshRootFingerprint: await this.#fingerprint(),
-        ...(live ? {} : {}),
       });
     }
     try {

@@ -175,7 +175,15 @@ export function createMetrics(options: MetricsOptions): AgentMetrics {
       cacheStats = stats;
     },
     peerCalls: (peer) => (next) => async (req) => {
-      const stop = peerDuration.startTimer({ peer, method: req.method.name });
+      const timer = peerDuration.startTimer({ peer, method: req.method.name });
+      let stopped = false;
+      const stop = (labels: { code: string }) => {
+        if (stopped) return;
+        stopped = true;
+        timer(labels);
+      };
+      // A stream the caller stops consuming is ended by its signal (the client does not close the iterator).
+      req.signal.addEventListener("abort", () => stop({ code: "Canceled" }), { once: true });
       let res: UnaryResponse | StreamResponse;
       try {
         res = await next(req);

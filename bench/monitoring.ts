@@ -19,6 +19,7 @@ import { defaultUsage, renderCadvisor, renderKubeStateMetrics } from "../emulato
 import { ObjectStore } from "../emulator/store.js";
 import { startPrometheus, until } from "../test/helpers/prometheus-server.js";
 import { summarise, type Summary } from "./stats.js";
+import { QUERIES } from "../agent/monitoring/prometheus-source.js";
 
 const EDGES = 100;
 const WORKLOADS = 50;
@@ -213,7 +214,7 @@ export function formatMonitoringSnapshotFigures(f: MonitoringSnapshotFigures): s
     `Monitoring snapshot, ${f.edges} edges × ${f.workloadsPerEdge} workloads; edges: ${f.edgesServedBy}`,
     "| source | p50 latency | p99 latency | agent CPU per snapshot | read |",
     "|---|---|---|---|---|",
-    `| Prometheus (14 PromQL queries, split by edge) | ${ms(f.prometheus.latency.p50Ms)} ms | ${ms(f.prometheus.latency.p99Ms)} ms | ${ms(f.prometheus.cpuMsPerSnapshot)} ms | ${f.prometheus.series} series in the TSDB |`,
+    `| Prometheus (${Object.keys(QUERIES).length} PromQL queries, split by edge) | ${ms(f.prometheus.latency.p50Ms)} ms | ${ms(f.prometheus.latency.p99Ms)} ms | ${ms(f.prometheus.cpuMsPerSnapshot)} ms | ${f.prometheus.series} series in the TSDB |`,
     `| direct scrape (200 endpoints) | ${ms(f.scrape.latency.p50Ms)} ms | ${ms(f.scrape.latency.p99Ms)} ms | ${ms(f.scrape.cpuMsPerSnapshot)} ms | ${(f.scrape.bytesPerSnapshot / 1e6).toFixed(1)} MB of exposition text |`,
   ].join("\n");
 }

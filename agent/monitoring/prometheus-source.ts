@@ -34,7 +34,7 @@ export interface PrometheusSourceOptions {
 const L = `E, ${LINK_GROUP_LABELS.join(", ")}`;
 
 /** The queries, one per metric; `E` is the edge label, `W` the rate window. */
-const QUERIES = {
+export const QUERIES = {
   up: "min by (E) (up{E!=''})",
   allocatable: "kube_node_status_allocatable{E!='',resource=~'cpu|memory'}",
   nodeReady: "kube_node_status_condition{E!='',condition='Ready',status='true'} == 1",

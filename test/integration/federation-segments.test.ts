@@ -303,6 +303,29 @@ describe("the paper's chain across two domains", () => {
     expect(await calls("ProposeSegment")).toBe(before);
   });
 
+  it("an update of the remote package is a new generation of its segment, proposed and committed", async () => {
+    const doc = intentToMessage(paper);
+    const cnf3 = doc.spec?.packages.find((p) => p.name === "cnf3");
+    if (!cnf3) throw new Error("the scenario has no cnf3");
+    cnf3.replicas = 2;
+    const { client, headers, call } = await api(x);
+    const r = await client.submitIntent({ intent: doc }, call);
+    expect(r.noOp).toBe(false);
+    for await (const { event } of client.watchDeployment({ name: r.deploymentId }, { headers })) void event;
+    const d = (await client.getDeployment({ name: "paper-chain" }, call)).deployment as Deployment;
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    expect(d.segments[0]?.generation).toBe(2n);
+    expect(d.segments[0]?.phase).toBe("COMMITTED");
+    // domain-y runs the new generation: its deployment's second revision, with two cnf3 replicas on edge-3.
+    const seg = (await (await api(y)).client.getDeployment({ name: "paper-chain-domain-x" }, (await api(y)).call))
+      .deployment;
+    expect(DeploymentState[seg?.state ?? 0]).toBe("READY");
+    expect(seg?.revision).toBe(2n);
+    const deployments = await list("edge-3", "/apis/apps/v1/namespaces/paper-chain-domain-x/deployments");
+    expect(deployments.map((o) => (o["spec"] as { replicas: number }).replicas)).toEqual([2]);
+    expect(await calls("ProposeSegment")).toBe(2);
+  }, 60_000);
+
   it("terminating the intent removes both sides from all three edges, and the trust with them", async () => {
     const d = await terminate(x, "paper-chain");
     expect(DeploymentState[d.state], d.reason).toBe("TERMINATED");

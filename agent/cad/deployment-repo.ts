@@ -25,6 +25,32 @@ metadata:
     app.kubernetes.io/managed-by: camino
 `;
 
+/**
+ * The git trailers every commit CAMINO makes for an intent carries, so that a commit is recognised for what it
+ * is (by `git log`, `git interpret-trailers`, and a step run again after a crash): `Camino-Intent`,
+ * `Camino-Revision` and, for a wave, `Camino-Wave`; `Camino-Action` says what the commit does.
+ */
+export function caminoTrailers(t: { intent: string; revision: number; wave?: number; action: string }): string {
+  return [
+    `Camino-Intent: ${t.intent}`,
+    `Camino-Revision: ${t.revision}`,
+    ...(t.wave !== undefined ? [`Camino-Wave: ${t.wave}`] : []),
+    `Camino-Action: ${t.action}`,
+  ].join("\n");
+}
+
+/** The Camino-* trailers of a commit message, by name (the last paragraph's `Key: value` lines). */
+export function readTrailers(message: string): Record<string, string> {
+  const paragraphs = message.trim().split(/\n\s*\n/);
+  const last = paragraphs.length > 1 ? (paragraphs.at(-1) ?? "") : "";
+  const out: Record<string, string> = {};
+  for (const line of last.split("\n")) {
+    const m = /^(Camino-[A-Za-z-]+):\s*(.*)$/.exec(line.trim());
+    if (m) out[m[1] as string] = m[2] as string;
+  }
+  return out;
+}
+
 export interface WaveWrite {
   intent: string;
   revision: number;
@@ -69,7 +95,11 @@ export class DeploymentRepository {
       }
     }
     return this.repo.commit(
-      { write, remove, message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}` },
+      {
+        write,
+        remove,
+        message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}\n\n${caminoTrailers({ ...w, action: "deploy" })}`,
+      },
       options,
     );
   }
@@ -86,7 +116,7 @@ export class DeploymentRepository {
       {
         write: new Map([[SENTINEL_PATH, SENTINEL_TEXT]]),
         remove,
-        message: `camino: remove ${intent} revision ${revision}`,
+        message: `camino: remove ${intent} revision ${revision}\n\n${caminoTrailers({ intent, revision, action: "remove" })}`,
       },
       options,
     );
@@ -105,7 +135,11 @@ export class DeploymentRepository {
     const before = baseline ? await this.repo.readFiles(baseline, intent) : new Map<string, string>();
     before.set(SENTINEL_PATH, SENTINEL_TEXT);
     return this.repo.commit(
-      { write: before, remove: [intent], message: `camino: roll back ${intent} revision ${revision}` },
+      {
+        write: before,
+        remove: [intent],
+        message: `camino: roll back ${intent} revision ${revision}\n\n${caminoTrailers({ intent, revision, action: "roll-back" })}`,
+      },
       options,
     );
   }

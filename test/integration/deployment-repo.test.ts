@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readBlueprint, type Blueprint } from "../../agent/cad/blueprint.js";
-import { DeploymentRepository, SENTINEL_PATH } from "../../agent/cad/deployment-repo.js";
+import { DeploymentRepository, readTrailers, SENTINEL_PATH } from "../../agent/cad/deployment-repo.js";
 import { readFolder } from "../../agent/cad/folder.js";
 import { LocalGitRepository } from "../../agent/cad/git/repository.js";
 import { hydratePackage } from "../../agent/cad/hydrate.js";
@@ -125,6 +125,38 @@ describe("a deployment repository", () => {
         .split("\n")
         .every((p) => p.startsWith("paper-chain/cnf3/") || p.startsWith("paper-chain/cnf4/")),
     ).toBe(true);
+  });
+
+  it("marks every commit with Camino-* trailers git itself reads: intent, revision, wave and action", async () => {
+    const repo = await newRepo();
+    await deploy(repo, paper);
+    const baseline = await repo.repo.head();
+    await repo.removeIntent("paper-chain", 2);
+    await repo.restoreIntent("paper-chain", 2, baseline);
+    const dir = (repo.repo as LocalGitRepository).dir;
+    const trailers = gitCli(
+      dir,
+      "log",
+      "-5",
+      "--format=%(trailers:key=Camino-Intent,key=Camino-Revision,key=Camino-Wave,key=Camino-Action,separator=%x2C)",
+    )
+      .trim()
+      .split("\n")
+      .filter(Boolean);
+    expect(trailers).toEqual([
+      "Camino-Intent: paper-chain,Camino-Revision: 2,Camino-Action: roll-back",
+      "Camino-Intent: paper-chain,Camino-Revision: 2,Camino-Action: remove",
+      "Camino-Intent: paper-chain,Camino-Revision: 1,Camino-Wave: 3,Camino-Action: deploy",
+      "Camino-Intent: paper-chain,Camino-Revision: 1,Camino-Wave: 2,Camino-Action: deploy",
+      "Camino-Intent: paper-chain,Camino-Revision: 1,Camino-Wave: 1,Camino-Action: deploy",
+    ]);
+    const message = gitCli(dir, "log", "-1", "--format=%B", baseline as string);
+    expect(readTrailers(message)).toEqual({
+      "Camino-Intent": "paper-chain",
+      "Camino-Revision": "1",
+      "Camino-Wave": "3",
+      "Camino-Action": "deploy",
+    });
   });
 
   it("rewrites only what changed on an update, and commits nothing when nothing changed", async () => {

@@ -3,6 +3,8 @@
  * for deployments (get, list, watch) and terminates them; the work itself is step lists in deploy-steps.ts,
  * rollback.ts and termination.ts, run by deployment-run.ts, over the store (deployment-store.ts), the event
  * bus (event-bus.ts) and the run queue (run-queue.ts). At start it recovers what was in flight (recovery.ts).
+ * A deployment a run leaves READY is watched on its edges (health-watch.ts) until a new run or a termination
+ * starts on it: its packages become DEGRADED and READY again as their workloads are lost and recovered.
  */
 import { CaminoError, type FieldIssue } from "../errors.js";
 import type { Failpoints } from "../failpoints.js";
@@ -13,6 +15,7 @@ import { startDeployRun } from "./deployment-run.js";
 import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
 import { EdgeObservers } from "./edge-observers.js";
 import { EventBus, type WatchedEvent } from "./event-bus.js";
+import { HealthWatch } from "./health-watch.js";
 import { SETTLED, type DeploymentRecord, type Journal } from "./journal.js";
 import { givenOf } from "./deploy-steps.js";
 import type { HostedSegmentRecord } from "./journal.js";
@@ -48,6 +51,8 @@ export class DeploymentManager {
   readonly #shutdown = new AbortController();
   /** Intents whose submission is being accepted right now. */
   readonly #claimed = new Set<string>();
+  /** Settled deployments' packages, watched on their edges. */
+  readonly #health: HealthWatch;
   #closed = false;
 
   constructor(options: DeploymentManagerOptions) {
@@ -63,6 +68,26 @@ export class DeploymentManager {
       shutdown: this.#shutdown.signal,
       queue: new RunQueue({ maxConcurrent: lifecycle.maxConcurrentRuns }),
     };
+    this.#health = new HealthWatch(this.#deps);
+  }
+
+  /** How many deployments are watched on their edges (health-watch.ts). */
+  get watched(): number {
+    return this.#health.size;
+  }
+
+  /**
+   * Watches `live` on its edges once what is in flight on it is over, if it is then READY (or DEGRADED, as the
+   * journal left it) with no run or termination started meanwhile, and it is still the intent's revision `record`.
+   */
+  #watchWhenSettled(live: LiveDeployment, record: DeploymentRecord): void {
+    const check = () => {
+      if (this.#closed || live.record !== record || live.controller || live.terminating || live.run !== run) return;
+      if (record.state === "READY" || record.state === "DEGRADED") this.#health.watch(live);
+    };
+    const run = live.run;
+    if (run) void run.then(check, check);
+    else check();
   }
 
   /** The lifecycle's event bus (public inside the agent: alerts and segments publish to it). */
@@ -77,11 +102,13 @@ export class DeploymentManager {
   async start(signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", () => this.#abortAll(), { once: true });
     await recoverDeployments(this.#deps, this.#store);
+    for (const live of this.#store.values()) this.#watchWhenSettled(live, live.record);
   }
 
   /** Aborts runs in flight (each rolls back as far as it gets), stops the observers, waits for journal writes. */
   async close(): Promise<void> {
     this.#abortAll();
+    this.#health.close();
     await Promise.allSettled([...this.#store.values()].map((l) => l.run));
     this.#deps.observers.close();
     await this.#deps.journal.flush();
@@ -92,6 +119,7 @@ export class DeploymentManager {
     this.#closed = true;
     const reason = new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
     this.#shutdown.abort(reason);
+    this.#health.close();
     for (const l of this.#store.values()) l.controller?.abort(reason);
   }
 
@@ -264,6 +292,8 @@ export class DeploymentManager {
       }
       return { id: existing.record.id, revision: existing.record.revision, noOp: true };
     }
+    // No await between the check above and here: the watch stops before anything of the new revision happens.
+    if (existing) this.#health.unwatch(existing.record.intent);
     const revision = (existing?.record.revision ?? 0) + 1;
     const at = new Date().toISOString();
     const record: DeploymentRecord = {
@@ -303,7 +333,13 @@ export class DeploymentManager {
       ...(hosted ? { segment: hosted } : {}),
     };
     // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
-    await this.#deps.journal.save(record);
+    try {
+      await this.#deps.journal.save(record);
+    } catch (err) {
+      // The submission is refused and the intent left as it was: watched again.
+      if (existing) this.#watchWhenSettled(existing, existing.record);
+      throw err;
+    }
     const live: LiveDeployment = existing ?? { record };
     live.record = record;
     live.controller = new AbortController();
@@ -312,6 +348,7 @@ export class DeploymentManager {
     for (const p of record.packages)
       setState(this.#deps, live, { package: p.package, state: "PENDING", reason: p.reason });
     live.run = startDeployRun(this.#deps, live, intent);
+    this.#watchWhenSettled(live, record);
     return { id: record.id, revision, noOp: false };
   }
 
@@ -341,6 +378,7 @@ export class DeploymentManager {
     }
     // Claimed before the first await, so a second call (a retry) cannot start another termination.
     live.terminating = true;
+    this.#health.unwatch(intent);
     live.controller?.abort(new RunFailure("terminated by request"));
     await live.run?.catch(() => undefined);
     live.controller = new AbortController();

@@ -3,9 +3,12 @@
  * asked once per tick: one read of its RootSync while anyone waits for a commit to sync, and one listing of
  * the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents) while
  * anyone waits for a package to be available. Each waiter judges the shared answer for itself (the sync
- * predicate of docs/configuration-as-data.md; every workload of the package available). The loop runs only while someone
- * waits. Every edge call and every pause between ticks carries the observer's signal: {@link EdgeObserver.close}
- * (or the parent signal given at construction) aborts the call under way and rejects every waiter.
+ * predicate of docs/configuration-as-data.md; every workload of the package available). Settled deployments are
+ * watched through the same listing (health-watch.ts): a standing {@link EdgeObserver.watchWorkloads} adds its
+ * intent to the one selector and is told each tick what the edge runs for it, or that the edge did not answer.
+ * The loop runs only while someone waits or watches. Every edge call and every pause between ticks carries the
+ * observer's signal: {@link EdgeObserver.close} (or the parent signal given at construction) aborts the call under
+ * way, rejects every waiter and ends every watch.
  */
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { WorkloadStatus } from "../edge/readiness.js";
@@ -49,17 +52,26 @@ interface WorkloadWaiter extends Settle<void> {
 
 type Waiter = SyncWaiter | WorkloadWaiter;
 
+/** What a standing watch is told on each tick: the intent's workloads on the edge, or why the edge gave none. */
+export type WorkloadReport = { workloads: WorkloadStatus[] } | { error: string };
+
+interface WorkloadWatch {
+  intent: string;
+  seen: (report: WorkloadReport) => void;
+}
+
 export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
   readonly #waiters = new Set<Waiter>();
+  readonly #watches = new Set<WorkloadWatch>();
   readonly #controller: AbortController;
   /** Aborts on close() or with the parent; given to every edge call and every pause of the loop. */
   readonly #signal: AbortSignal;
   #running = false;
 
   /**
-   * @param pollMs how often the edge is asked while anyone waits
+   * @param pollMs how often the edge is asked while anyone waits or watches
    * @param parent closes the observer when it aborts (e.g. the agent's shutdown signal)
    */
   constructor(edge: EdgeClient, pollMs: number, parent?: AbortSignal) {
@@ -73,12 +85,16 @@ export class EdgeObserver {
       () => {
         const reason = abortReason(signal);
         for (const w of [...this.#waiters]) w.fail(reason);
+        this.#watches.clear();
       },
       { once: true },
     );
   }
 
-  /** Stops observing: the edge call under way is aborted, and every waiter is rejected (`ERR_SHUTDOWN`). */
+  /**
+   * Stops observing: the edge call under way is aborted, every waiter is rejected (`ERR_SHUTDOWN`), and every
+   * watch ends.
+   */
   close(): void {
     if (!this.#controller.signal.aborted)
       this.#controller.abort(new CaminoError("ERR_SHUTDOWN", `the observer of edge ${this.#edge.name} was closed`));
@@ -111,6 +127,19 @@ export class EdgeObserver {
     return this.#enqueue<void>(signal, (settle) => ({ kind: "workloads", intent, pkg, waiting: onWaiting, ...settle }));
   }
 
+  /**
+   * Watches `intent`'s workloads on this edge until the returned function is called: on every tick, `seen` is told
+   * the intent's workloads (from the listing shared with every waiter and watch), or the error that kept the edge
+   * from answering. A closed observer tells nothing more.
+   */
+  watchWorkloads(intent: string, seen: (report: WorkloadReport) => void): () => void {
+    const w: WorkloadWatch = { intent, seen };
+    if (this.#signal.aborted) return () => {};
+    this.#watches.add(w);
+    this.#kick();
+    return () => void this.#watches.delete(w);
+  }
+
   /** Adds a waiter that leaves the set when it settles, and fails when the caller's signal aborts. */
   #enqueue<T>(signal: AbortSignal, make: (settle: Settle<T>) => Waiter): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -138,6 +167,15 @@ export class EdgeObserver {
 
   #add(w: Waiter): void {
     this.#waiters.add(w);
+    this.#kick();
+  }
+
+  /** Whether anyone waits or watches: the loop runs while so. */
+  #wanted(): boolean {
+    return this.#waiters.size > 0 || this.#watches.size > 0;
+  }
+
+  #kick(): void {
     if (!this.#running) {
       this.#running = true;
       void this.#loop();
@@ -146,11 +184,11 @@ export class EdgeObserver {
 
   async #loop(): Promise<void> {
     try {
-      while (this.#waiters.size > 0 && !this.#signal.aborted) {
+      while (this.#wanted() && !this.#signal.aborted) {
         const started = Date.now();
         await this.#tick();
         const rest = this.#pollMs - (Date.now() - started);
-        if (this.#waiters.size > 0 && rest > 0) await wait(rest, this.#signal);
+        if (this.#wanted() && rest > 0) await wait(rest, this.#signal);
       }
     } catch (err) {
       // Closed during the pause between ticks: the waiters have been rejected already.
@@ -158,7 +196,7 @@ export class EdgeObserver {
     } finally {
       this.#running = false;
       // A waiter added while the loop was ending starts it again.
-      if (this.#waiters.size > 0 && !this.#running && !this.#signal.aborted) {
+      if (this.#wanted() && !this.#running && !this.#signal.aborted) {
         this.#running = true;
         void this.#loop();
       }
@@ -169,7 +207,7 @@ export class EdgeObserver {
     const waiters = [...this.#waiters];
     const syncs = waiters.filter((w): w is SyncWaiter => w.kind === "sync");
     const loads = waiters.filter((w): w is WorkloadWaiter => w.kind === "workloads");
-    await Promise.all([this.#tickSync(syncs), this.#tickWorkloads(loads)]);
+    await Promise.all([this.#tickSync(syncs), this.#tickWorkloads(loads, [...this.#watches])]);
   }
 
   async #tickSync(waiters: SyncWaiter[]): Promise<void> {
@@ -199,20 +237,26 @@ export class EdgeObserver {
     );
   }
 
-  async #tickWorkloads(waiters: WorkloadWaiter[]): Promise<void> {
-    if (waiters.length === 0) return;
+  async #tickWorkloads(waiters: WorkloadWaiter[], watches: WorkloadWatch[]): Promise<void> {
+    if (waiters.length === 0 && watches.length === 0) return;
+    const intents = [...new Set([...waiters, ...watches].map((w) => w.intent))].sort();
     let all: WorkloadStatus[];
     try {
-      all = await this.#edge.workloadsOf([...new Set(waiters.map((w) => w.intent))].sort(), this.#signal);
+      all = await this.#edge.workloadsOf(intents, this.#signal);
     } catch (err) {
       if (this.#signal.aborted) return;
-      for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${message}`);
+      for (const w of watches) if (this.#watches.has(w)) w.seen({ error: message });
       return;
     }
+    if (this.#signal.aborted) return;
     const byPackage = new Map<string, WorkloadStatus[]>();
+    const byIntent = new Map<string, WorkloadStatus[]>();
     for (const x of all) {
       const key = `${x.intent}/${x.package}`;
       byPackage.set(key, [...(byPackage.get(key) ?? []), x]);
+      byIntent.set(x.intent, [...(byIntent.get(x.intent) ?? []), x]);
     }
     for (const w of waiters) {
       const mine = byPackage.get(`${w.intent}/${w.pkg}`) ?? [];
@@ -223,5 +267,7 @@ export class EdgeObserver {
           `${w.pkg} on ${this.#edge.name}: ${short.map((x) => `${x.kind}/${x.name} ${x.available}/${x.desired} available`).join(", ")}`,
         );
     }
+    // A watch ended while the edge answered is told nothing more.
+    for (const w of watches) if (this.#watches.has(w)) w.seen({ workloads: byIntent.get(w.intent) ?? [] });
   }
 }

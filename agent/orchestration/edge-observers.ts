@@ -1,4 +1,7 @@
-/** One {@link EdgeObserver} per edge, shared by every deployment, made on first use and closed at shutdown. */
+/**
+ * One {@link EdgeObserver} per edge, shared by every deployment (its runs' waits and, once settled, its health
+ * watch), made on first use and closed at shutdown.
+ */
 import type { EdgeClient } from "../edge/edge-client.js";
 import { EdgeObserver } from "./edge-observer.js";
 
@@ -6,7 +9,7 @@ export class EdgeObservers {
   readonly #pollMs: number;
   readonly #observers = new Map<string, EdgeObserver>();
 
-  /** @param pollMs how often an observer asks its edge while anyone waits */
+  /** @param pollMs how often an observer asks its edge while anyone waits or watches */
   constructor(pollMs: number) {
     this.#pollMs = pollMs;
   }
@@ -19,6 +22,11 @@ export class EdgeObservers {
       this.#observers.set(edge.name, o);
     }
     return o;
+  }
+
+  /** How many observers there are: one per edge asked about so far, whatever the number of intents. */
+  get size(): number {
+    return this.#observers.size;
   }
 
   /** Stops every observer: calls under way are aborted, waiters are rejected. */

@@ -63,6 +63,7 @@ interface WorkloadWatch {
 export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
+  readonly #watchMs: number;
   readonly #waiters = new Set<Waiter>();
   readonly #watches = new Set<WorkloadWatch>();
   readonly #controller: AbortController;
@@ -71,12 +72,15 @@ export class EdgeObserver {
   #running = false;
 
   /**
-   * @param pollMs how often the edge is asked while anyone waits or watches
+   * @param pollMs how often the edge is asked while a run waits on it
    * @param parent closes the observer when it aborts (e.g. the agent's shutdown signal)
+   * @param watchMs how often it is asked while only settled deployments are watched: `pollMs`, but no more
+   *   often than every 250 ms (a domain at rest should not list its edges twenty times a second)
    */
-  constructor(edge: EdgeClient, pollMs: number, parent?: AbortSignal) {
+  constructor(edge: EdgeClient, pollMs: number, parent?: AbortSignal, watchMs = Math.max(pollMs, 250)) {
     this.#edge = edge;
     this.#pollMs = pollMs;
+    this.#watchMs = watchMs;
     const { controller, signal } = linkedController(parent);
     this.#controller = controller;
     this.#signal = signal;
@@ -187,7 +191,8 @@ export class EdgeObserver {
       while (this.#wanted() && !this.#signal.aborted) {
         const started = Date.now();
         await this.#tick();
-        const rest = this.#pollMs - (Date.now() - started);
+        const period = this.#waiters.size > 0 ? this.#pollMs : this.#watchMs;
+        const rest = period - (Date.now() - started);
         if (this.#wanted() && rest > 0) await wait(rest, this.#signal);
       }
     } catch (err) {

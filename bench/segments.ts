@@ -44,6 +44,7 @@ import { DeploymentState } from "../gen/camino/v1/types_pb.js";
 import { intentToMessage } from "../agent/intent/load.js";
 import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess, type AgentProcess } from "../test/helpers/agent-process.js";
+import { domainAgentOptions, peerUp } from "../test/helpers/federated-domains.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../test/helpers/emulator-process.js";
 import { summarise, type Summary } from "./stats.js";
 
@@ -220,36 +221,13 @@ async function startRig(): Promise<Rig> {
   }
   // edge-2 is the southern edge, where chain-one-domain.yaml's edgeSelector puts cnf3.
   const zone: Record<string, string> = { "edge-1": "north", "edge-2": "south", "edge-3": "north" };
-  const edge = (name: string) => ({
-    name,
-    server: edges.get(name)?.url,
-    labels: { zone: zone[name] },
-    repository: `${name}-deploy`,
-    timeoutMs: 5000,
-    syncPeriod: SYNC_PERIOD,
-  });
-  const catalogue = { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") };
+  const on = (...names: string[]) =>
+    names.map((name) => ({ name, url: edges.get(name)?.url as string, labels: { zone: zone[name] as string } }));
   const federation = { segmentLeaseSeconds: 10, segmentReconcileSeconds: 1 };
-  const lifecycle = { pollMs: POLL_MS };
+  const common = { federation, pollMs: POLL_MS, syncPeriod: SYNC_PERIOD, edgeTimeoutMs: 5000 };
   const agents = await Promise.allSettled([
-    startAgentProcess({
-      domainId: "domain-x",
-      federation,
-      logLevel: "info",
-      repositories: [
-        catalogue,
-        { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
-        { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
-      ],
-      extraConfig: { edges: [edge("edge-1"), edge("edge-2")], lifecycle },
-    }),
-    startAgentProcess({
-      domainId: "domain-y",
-      federation,
-      logLevel: "info",
-      repositories: [catalogue, { name: "edge-3-deploy", role: "deployment", edge: "edge-3" }],
-      extraConfig: { edges: [edge("edge-3")], lifecycle },
-    }),
+    startAgentProcess(domainAgentOptions({ domainId: "domain-x", edges: on("edge-1", "edge-2"), ...common })),
+    startAgentProcess(domainAgentOptions({ domainId: "domain-y", edges: on("edge-3"), ...common })),
   ]);
   const up = agents.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
   const stop = async () => {
@@ -266,15 +244,12 @@ async function startRig(): Promise<Rig> {
     await Promise.all([x.setPeers([y]), y.setPeers([x])]);
     // Logs are not needed from here: keep the last few (the runs would otherwise keep every line).
     for (const a of up) a.child.stderr?.on("data", () => a.logs.splice(0, Math.max(0, a.logs.length - 50)));
-    for (const [a, b, n] of [
-      [x, y, 2],
-      [y, x, 1],
+    await Promise.all([peerUp(x, y), peerUp(y, x)]);
+    for (const [a, n] of [
+      [x, 2],
+      [y, 1],
     ] as const) {
       const api = await apiOf(a);
-      await eventually(async () => {
-        const p = (await api.client.listPeers({}, { headers: api.headers })).peers.find((q) => q.id === b.domainId);
-        return p?.reachable && p.info && p.exportedBlueprints > 0 ? p : undefined;
-      }, `${a.domainId} to see ${b.domainId} up`);
       await eventually(async () => {
         const { edges: listed } = await api.client.listEdges({}, { headers: api.headers });
         return listed.length === n && listed.every((e) => e.healthy && e.rootSync?.commit) ? true : undefined;

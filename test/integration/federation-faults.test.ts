@@ -26,9 +26,9 @@ import { createFederationTrust } from "../../federation/federation-trust.js";
 import type { PublicJwks } from "../../federation/trust.js";
 import { intentToMessage } from "../../agent/intent/load.js";
 import { validateIntent } from "../../agent/intent/validate.js";
-import { ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
+import { domainAgentOptions, peerUp } from "../helpers/federated-domains.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
-import { join } from "node:path";
 
 let x: AgentProcess;
 let y: AgentProcess;
@@ -123,19 +123,7 @@ async function settled(name: string, ms = 20_000): Promise<Deployment> {
 
 /** Waits until each agent sees the other up, with its Hello (what placing a segment needs). */
 async function peersUp(): Promise<void> {
-  for (const [a, b] of [
-    [x, y],
-    [y, x],
-  ] as const) {
-    const { client, call } = await api(a);
-    await eventually(
-      async () => {
-        const p = (await client.listPeers({}, call)).peers.find((q) => q.id === b.domainId);
-        return p?.reachable && p.info && p.exportedBlueprints > 0 ? p : undefined;
-      },
-      () => `${a.domainId} to see ${b.domainId} up`,
-    );
-  }
+  await Promise.all([peerUp(x, y), peerUp(y, x)]);
 }
 
 /** An object list from an emulated edge's Kubernetes API. */
@@ -225,37 +213,20 @@ beforeAll(async () => {
     }),
   ]);
   for (const [i, e] of started.entries()) edges.set(`edge-${i + 1}`, e);
-  const edge = (name: string) => ({
-    name,
-    server: edges.get(name)?.url,
-    repository: `${name}-deploy`,
-    timeoutMs: 2000,
-    syncPeriod: "100ms",
-  });
-  const catalogue = { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") };
+  const on = (...names: string[]) => names.map((name) => ({ name, url: edges.get(name)?.url as string }));
   const federation = { segmentLeaseSeconds: LEASE_SECONDS, segmentReconcileSeconds: 1 };
-  const lifecycle = { pollMs: 50 };
   [x, y] = await Promise.all([
-    startAgentProcess({
-      domainId: "domain-x",
-      // Case 6's failpoint from the start (case 8 before it places nothing from domain-x): one restart fewer.
-      env: failpoints("segment-after-commit=exit(137)"),
-      federation,
-      logLevel: "info",
-      repositories: [
-        catalogue,
-        { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
-        { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
-      ],
-      extraConfig: { edges: [edge("edge-1"), edge("edge-2")], lifecycle },
-    }),
-    startAgentProcess({
-      domainId: "domain-y",
-      federation,
-      logLevel: "info",
-      repositories: [catalogue, { name: "edge-3-deploy", role: "deployment", edge: "edge-3" }],
-      extraConfig: { edges: [edge("edge-3")], lifecycle },
-    }),
+    startAgentProcess(
+      domainAgentOptions({
+        domainId: "domain-x",
+        edges: on("edge-1", "edge-2"),
+        federation,
+        pollMs: 50,
+        // Case 6's failpoint from the start (case 8 before it places nothing from domain-x): one restart fewer.
+        env: failpoints("segment-after-commit=exit(137)"),
+      }),
+    ),
+    startAgentProcess(domainAgentOptions({ domainId: "domain-y", edges: on("edge-3"), federation, pollMs: 50 })),
   ]);
   await Promise.all([x.setPeers([y]), y.setPeers([x])]);
   running.set(x, keyOf({ env: failpoints("segment-after-commit=exit(137)") }));

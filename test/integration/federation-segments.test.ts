@@ -21,6 +21,7 @@ import { intentToMessage, parseIntentText } from "../../agent/intent/load.js";
 import { validateIntent } from "../../agent/intent/validate.js";
 import { CAMINO, ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
+import { domainAgentOptions, peerUp } from "../helpers/federated-domains.js";
 
 const run = promisify(execFile);
 let x: AgentProcess;
@@ -104,58 +105,19 @@ beforeAll(async () => {
     startEmulatorProcess({ name: "edge-4", eastWestAddress: "192.0.2.14" }),
   ]);
   for (const [i, e] of started.entries()) edges.set(`edge-${i + 1}`, e);
-  const edge = (name: string) => ({
-    name,
-    server: edges.get(name)?.url,
-    repository: `${name}-deploy`,
-    timeoutMs: 2000,
-    syncPeriod: "100ms",
-  });
-  const catalogue = { name: "catalogue", role: "blueprint", seedFrom: join(ROOT, "blueprints") };
+  const on = (...names: string[]) => names.map((name) => ({ name, url: edges.get(name)?.url as string }));
   const federation = { segmentLeaseSeconds: 10, segmentReconcileSeconds: 1 };
-  const lifecycle = { pollMs: 50 };
   [x, y, z] = await Promise.all([
-    startAgentProcess({
-      domainId: "domain-x",
-      federation,
-      logLevel: "info",
-      repositories: [
-        catalogue,
-        { name: "edge-1-deploy", role: "deployment", edge: "edge-1" },
-        { name: "edge-2-deploy", role: "deployment", edge: "edge-2" },
-      ],
-      extraConfig: { edges: [edge("edge-1"), edge("edge-2")], lifecycle },
-    }),
-    startAgentProcess({
-      domainId: "domain-y",
-      federation,
-      logLevel: "info",
-      repositories: [catalogue, { name: "edge-3-deploy", role: "deployment", edge: "edge-3" }],
-      extraConfig: { edges: [edge("edge-3")], lifecycle },
-    }),
-    startAgentProcess({
-      domainId: "domain-z",
-      federation,
-      logLevel: "info",
-      repositories: [catalogue, { name: "edge-4-deploy", role: "deployment", edge: "edge-4" }],
-      extraConfig: { edges: [edge("edge-4")], lifecycle },
-    }),
+    startAgentProcess(
+      domainAgentOptions({ domainId: "domain-x", edges: on("edge-1", "edge-2"), federation, pollMs: 50 }),
+    ),
+    startAgentProcess(domainAgentOptions({ domainId: "domain-y", edges: on("edge-3"), federation, pollMs: 50 })),
+    startAgentProcess(domainAgentOptions({ domainId: "domain-z", edges: on("edge-4"), federation, pollMs: 50 })),
   ]);
   // A star: domain-x trusts both; domain-y and domain-z trust domain-x only.
   await Promise.all([x.setPeers([y, z]), y.setPeers([x]), z.setPeers([x])]);
   // Each has seen the other answer Hello (its trust domain, mesh root and catalogue).
-  for (const [a, b] of [
-    [x, y],
-    [y, x],
-    [x, z],
-    [z, x],
-  ] as const) {
-    const { client, call } = await api(a);
-    await eventually(async () => {
-      const p = (await client.listPeers({}, call)).peers.find((q) => q.id === b.domainId);
-      return p?.reachable && p.info && p.exportedBlueprints > 0 ? p : undefined;
-    }, `${a.domainId} to see ${b.domainId} up`);
-  }
+  await Promise.all([peerUp(x, y), peerUp(y, x), peerUp(x, z), peerUp(z, x)]);
 }, 90_000);
 
 afterAll(async () => {

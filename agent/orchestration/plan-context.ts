@@ -1,9 +1,13 @@
-/** The context the planning steps share (plan-steps.ts, admission-steps.ts), and the lookups they all use. */
+/**
+ * The context the planning steps share (plan-steps.ts, plan-segments.ts, admission-steps.ts), and the lookups
+ * they all use.
+ */
 import type { ResolvedBlueprint } from "../cad/catalogue.js";
+import { millisOf, unitsOf } from "../../common/quantity.js";
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { Intent, PackageIntent } from "../intent/model.js";
 import type { NetworkPlan } from "../network/network-manager.js";
-import type { EdgeState } from "./placement.js";
+import type { Demand, EdgeState } from "./placement.js";
 import type {
   ChainPlan,
   GivenSegment,
@@ -60,3 +64,26 @@ export const isRemote = (ctx: PlanContext, pkg: PackageIntent) =>
   pkg.placement.kind === "domain" && pkg.placement.domain !== ctx.deps.domainId;
 /** Whether a planned package runs in another domain (placed there, or auto-brokered to a peer). */
 export const runsElsewhere = (ctx: PlanContext, name: string) => plannedOf(ctx, name).domain !== ctx.deps.domainId;
+
+/** What a package is expected to ask for before it is hydrated: its (or its blueprint's default) requests × replicas. */
+export function estimate(pkg: PackageIntent, r: ResolvedBlueprint): Demand {
+  const cpu = pkg.resources.cpu?.millis ?? millisOf(r.blueprint.defaultResources.cpu);
+  const memory = pkg.resources.memory?.bytes ?? unitsOf(r.blueprint.defaultResources.memory);
+  return {
+    total: { cpuMillis: cpu * pkg.replicas, memoryBytes: memory * pkg.replicas, pods: pkg.replicas },
+    largestPod: { cpuMillis: cpu, memoryBytes: memory },
+  };
+}
+
+type PodTemplate = {
+  metadata?: { labels?: Record<string, string> };
+  spec?: { serviceAccountName?: string; containers?: { ports?: { name?: string; containerPort?: number }[] }[] };
+};
+
+/** The pod templates of a hydrated package's workloads. */
+export function podTemplates(p: PlannedPackage): PodTemplate[] {
+  return (p.hydrated?.objects ?? []).flatMap((o) => {
+    const t = (o["spec"] as { template?: PodTemplate } | undefined)?.template;
+    return ["Deployment", "StatefulSet", "DaemonSet"].includes(String(o["kind"])) && t ? [t] : [];
+  });
+}

@@ -29,7 +29,7 @@ import type { SegmentHost } from "../../federation/segments.js";
 import { millisOf, unitsOf } from "../../common/quantity.js";
 import { pause } from "../../common/pause.js";
 import type { Catalogue } from "../cad/catalogue.js";
-import { CaminoError, IntentError } from "../errors.js";
+import { CaminoError } from "../errors.js";
 import type { Intent } from "../intent/model.js";
 import { validateIntent } from "../intent/validate.js";
 import { intentToMessage } from "../intent/load.js";
@@ -41,6 +41,7 @@ import type { DeploymentManager } from "../orchestration/deployment-manager.js";
 import type { DeploymentRecord, HostedSegmentRecord } from "../orchestration/journal.js";
 import { stateToProto } from "../rpc/convert.js";
 import type { Failpoints } from "../failpoints.js";
+import { hostedSegment, invalid, pinnedDocument, problemsOf, segmentIntent } from "./segment-intent.js";
 
 /** What the segment host is built from. */
 export interface SegmentHostOptions {
@@ -66,7 +67,6 @@ interface Pending {
   response: ProposeSegmentResponse;
 }
 
-const SEGMENT_ID = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 const key = (origin: string, id: string) => `${origin}\u0000${id}`;
 
 /** The namespace (and deployment name) a segment runs under here: `<origin intent>-<origin>`. */
@@ -166,8 +166,8 @@ export class CaminoSegmentHost implements SegmentHost {
       });
     }
     try {
-      const intent = this.#intentOf(req, origin, namespace);
-      const hosted = this.#hostedOf(req, origin);
+      const intent = segmentIntent(req, origin, namespace);
+      const hosted = hostedSegment(req, origin, this.#o.peers);
       await this.#o.failpoints.hit("segment-propose", signal);
       const plan = await this.#o.deployments.planSegment(intent, hosted, signal);
       if (!plan.admitted) {
@@ -373,100 +373,6 @@ export class CaminoSegmentHost implements SegmentHost {
     const pem = await this.#o.meshRoot();
     return pem ? fingerprintOf(pem) : "";
   }
-
-  /** The segment as an intent of this domain: its packages placed here, the origin's as the other ends. */
-  #intentOf(req: ProposeSegmentRequest, origin: string, namespace: string): Intent {
-    const mine = new Set(req.packages.map((p) => p.name));
-    const others = new Set<string>();
-    for (const l of req.links) for (const end of [l.from, l.to]) if (!mine.has(end)) others.add(end);
-    const doc = {
-      apiVersion: "camino.io/v1",
-      kind: "DeploymentIntent",
-      metadata: { name: namespace },
-      spec: {
-        packages: [
-          ...req.packages.map((p) => ({
-            name: p.name,
-            blueprint: p.blueprint,
-            ...(p.blueprintRevision ? { blueprintRevision: p.blueprintRevision } : {}),
-            ...(p.version ? { version: p.version } : {}),
-            replicas: p.replicas,
-            resources: {
-              ...(p.cpu ? { cpu: p.cpu } : {}),
-              ...(p.memory ? { memory: p.memory } : {}),
-              ...(p.cpuLimit || p.memoryLimit
-                ? {
-                    limits: {
-                      ...(p.cpuLimit ? { cpu: p.cpuLimit } : {}),
-                      ...(p.memoryLimit ? { memory: p.memoryLimit } : {}),
-                    },
-                  }
-                : {}),
-            },
-            ...(p.qos ? { qos: p.qos } : {}),
-            ...(p.after.length > 0 ? { after: p.after.filter((a) => mine.has(a)) } : {}),
-            ...(p.config.length > 0 ? { config: Object.fromEntries(p.config.map((c) => [c.key, c.value])) } : {}),
-          })),
-          ...[...others].sort().map((name) => ({ name, blueprint: "origin", placement: { domain: origin } })),
-        ],
-        links: req.links.map((l) => ({
-          from: l.from,
-          to: l.to,
-          port: l.port,
-          protocol: l.protocol,
-          ...(l.policyTimeout || l.policyRetries >= 0 || l.policyLoadBalancer
-            ? {
-                policy: {
-                  ...(l.policyTimeout ? { timeout: l.policyTimeout } : {}),
-                  ...(l.policyRetries >= 0 ? { retries: l.policyRetries } : {}),
-                  ...(l.policyLoadBalancer ? { loadBalancer: l.policyLoadBalancer } : {}),
-                },
-              }
-            : {}),
-        })),
-      },
-    };
-    try {
-      return validateIntent(doc);
-    } catch (err) {
-      if (err instanceof IntentError)
-        throw new CaminoError(
-          "ERR_SEGMENT_INVALID",
-          `the proposal is not a valid segment: ${err.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
-        );
-      throw err;
-    }
-  }
-
-  #hostedOf(req: ProposeSegmentRequest, origin: string): HostedSegmentRecord {
-    const info = this.#o.peers.get(origin)?.info;
-    const mine = new Set(req.packages.map((p) => p.name));
-    return {
-      origin,
-      id: req.segmentId,
-      generation: Number(req.generation),
-      hostIntent: req.intent,
-      remote: {
-        domain: origin,
-        // What Hello said of the origin is trusted over what the proposal repeats.
-        trustDomain: info?.trustDomain || req.origin?.trustDomain || "",
-        meshRoot: info?.meshRootCertificate || req.origin?.meshRootCertificate || "",
-        addresses: req.originAddresses.map((a) => ({
-          package: a.package,
-          host: a.host,
-          port: a.port,
-          gatewayAddress: a.gatewayAddress,
-          gatewayPort: a.gatewayPort,
-          network: a.network,
-          protocol: a.protocol,
-          spiffeIdentity: a.spiffeIdentity,
-        })),
-        consumers: req.links
-          .filter((l) => !mine.has(l.from))
-          .map((l) => ({ from: l.from, to: l.to, port: l.port, principal: l.consumerPrincipal })),
-      },
-    };
-  }
 }
 
 /** A segment as its origin sees it (GetSegment from the peer that runs it, and ListSegments here). */
@@ -498,37 +404,4 @@ export function originStatus(
         wave: p.wave,
       })),
   });
-}
-
-function invalid(path: string, message: string): CaminoError {
-  return new CaminoError("ERR_SEGMENT_INVALID", `${path}: ${message}`, { data: { field: path } });
-}
-
-/** Checks what the lifecycle's own validation does not: the segment's id, generation and packages. */
-function problemsOf(req: ProposeSegmentRequest, origin: string): void {
-  if (!SEGMENT_ID.test(req.segmentId))
-    throw invalid("segmentId", `${JSON.stringify(req.segmentId)} is not a segment id`);
-  if (!req.segmentId.startsWith(`${origin}.`))
-    throw invalid("segmentId", `${req.segmentId} does not start with the origin's domain ${origin}`);
-  if (req.generation < 1n) throw invalid("generation", "must be 1 or more");
-  if (req.packages.length === 0) throw invalid("packages", "a segment has at least one package");
-  const names = new Set(req.packages.map((p) => p.name));
-  for (const [i, l] of req.links.entries()) {
-    if (!names.has(l.from) && !names.has(l.to))
-      throw invalid(`links[${i}]`, `${l.from} → ${l.to} touches no package of the segment`);
-    if (!names.has(l.from) && !l.consumerPrincipal)
-      throw invalid(`links[${i}].consumerPrincipal`, `the origin's consumer ${l.from} needs its exact principal`);
-  }
-}
-
-/** The intent's document with every local package placed on the edge planning reserved for it. */
-function pinnedDocument(intent: Intent, edges: ReadonlyMap<string, string>) {
-  const doc = toJson(DeploymentIntentSchema, intentToMessage(intent)) as {
-    spec: { packages: { name: string; placement?: Record<string, unknown> }[] };
-  };
-  for (const p of doc.spec.packages) {
-    const edge = edges.get(p.name);
-    if (edge) p.placement = { edge };
-  }
-  return doc;
 }

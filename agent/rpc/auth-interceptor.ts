@@ -22,6 +22,7 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   PlanIntent: "intents:write",
   SubmitIntent: "intents:write",
   TerminateIntent: "intents:write",
+  RollbackIntent: "intents:write",
   GetDeployment: "intents:read",
   ListDeployments: "intents:read",
   WatchDeployment: "intents:read",

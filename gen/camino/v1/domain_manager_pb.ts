@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DeploymentIntent } from "./intent_pb.js";
 import { file_camino_v1_intent } from "./intent_pb.js";
-import type { Alert, CatalogueEntry, DependencyHealth, Deployment, DeploymentEvent, DomainInfo, Edge, MetricSample, MetricScope, Peer, Plan, Repository, SegmentStatus } from "./types_pb.js";
+import type { Alert, CatalogueEntry, DependencyHealth, Deployment, DeploymentEvent, DomainInfo, Edge, FileDiff, MetricSample, MetricScope, ObjectDrift, Peer, Plan, Repository, SegmentStatus } from "./types_pb.js";
 import { file_camino_v1_types } from "./types_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/domain_manager.proto.
  */
 export const file_camino_v1_domain_manager: GenFile = /*@__PURE__*/
-  fileDesc("Ch5jYW1pbm8vdjEvZG9tYWluX21hbmFnZXIucHJvdG8SCWNhbWluby52MSIWChRHZXREb21haW5JbmZvUmVxdWVzdCJxChVHZXREb21haW5JbmZvUmVzcG9uc2USJQoGZG9tYWluGAEgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SMQoMZGVwZW5kZW5jaWVzGAIgAygLMhsuY2FtaW5vLnYxLkRlcGVuZGVuY3lIZWFsdGgiRAoUTGlzdENhdGFsb2d1ZVJlcXVlc3QSFQoNZXhwb3J0ZWRfb25seRgBIAEoCBIVCg1pbmNsdWRlX3BlZXJzGAIgASgIIkMKFUxpc3RDYXRhbG9ndWVSZXNwb25zZRIqCgdlbnRyaWVzGAEgAygLMhkuY2FtaW5vLnYxLkNhdGFsb2d1ZUVudHJ5IhkKF0xpc3RSZXBvc2l0b3JpZXNSZXF1ZXN0IkcKGExpc3RSZXBvc2l0b3JpZXNSZXNwb25zZRIrCgxyZXBvc2l0b3JpZXMYASADKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeSJbChlSZWdpc3RlclJlcG9zaXRvcnlSZXF1ZXN0EikKCnJlcG9zaXRvcnkYASABKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeRITCgtjcmVkZW50aWFscxgCIAEoCSJHChpSZWdpc3RlclJlcG9zaXRvcnlSZXNwb25zZRIpCgpyZXBvc2l0b3J5GAEgASgLMhUuY2FtaW5vLnYxLlJlcG9zaXRvcnkiJwoXRGVsZXRlUmVwb3NpdG9yeVJlcXVlc3QSDAoEbmFtZRgBIAEoCSIaChhEZWxldGVSZXBvc2l0b3J5UmVzcG9uc2UiEgoQTGlzdEVkZ2VzUmVxdWVzdCIzChFMaXN0RWRnZXNSZXNwb25zZRIeCgVlZGdlcxgBIAMoCzIPLmNhbWluby52MS5FZGdlIhIKEExpc3RQZWVyc1JlcXVlc3QiMwoRTGlzdFBlZXJzUmVzcG9uc2USHgoFcGVlcnMYASADKAsyDy5jYW1pbm8udjEuUGVlciIVChNMaXN0U2VnbWVudHNSZXF1ZXN0IkIKFExpc3RTZWdtZW50c1Jlc3BvbnNlEioKCHNlZ21lbnRzGAEgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiOQoUUmVtb3ZlU2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCRINCgVmb3JjZRgCIAEoCCJCChVSZW1vdmVTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzIkAKEVBsYW5JbnRlbnRSZXF1ZXN0EisKBmludGVudBgBIAEoCzIbLmNhbWluby52MS5EZXBsb3ltZW50SW50ZW50IjMKElBsYW5JbnRlbnRSZXNwb25zZRIdCgRwbGFuGAEgASgLMg8uY2FtaW5vLnYxLlBsYW4iQgoTU3VibWl0SW50ZW50UmVxdWVzdBIrCgZpbnRlbnQYASABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudCJOChRTdWJtaXRJbnRlbnRSZXNwb25zZRIVCg1kZXBsb3ltZW50X2lkGAEgASgJEhAKCHJldmlzaW9uGAIgASgEEg0KBW5vX29wGAMgASgIIiQKFEdldERlcGxveW1lbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkibwoVR2V0RGVwbG95bWVudFJlc3BvbnNlEikKCmRlcGxveW1lbnQYASABKAsyFS5jYW1pbm8udjEuRGVwbG95bWVudBIrCgZpbnRlbnQYAiABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudCI/ChZMaXN0RGVwbG95bWVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJIl4KF0xpc3REZXBsb3ltZW50c1Jlc3BvbnNlEioKC2RlcGxveW1lbnRzGAEgAygLMhUuY2FtaW5vLnYxLkRlcGxveW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImEKFldhdGNoRGVwbG95bWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIpCgVzaW5jZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGZm9sbG93GAMgASgIIkQKF1dhdGNoRGVwbG95bWVudFJlc3BvbnNlEikKBWV2ZW50GAEgASgLMhouY2FtaW5vLnYxLkRlcGxveW1lbnRFdmVudCImChZUZXJtaW5hdGVJbnRlbnRSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoXVGVybWluYXRlSW50ZW50UmVzcG9uc2USKQoKZGVwbG95bWVudBgBIAEoCzIVLmNhbWluby52MS5EZXBsb3ltZW50In8KFlF1ZXJ5TW9uaXRvcmluZ1JlcXVlc3QSJQoFc2NvcGUYASABKA4yFi5jYW1pbm8udjEuTWV0cmljU2NvcGUSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIPCgdtZXRyaWNzGAUgAygJIkMKF1F1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEigKB3NhbXBsZXMYASADKAsyFy5jYW1pbm8udjEuTWV0cmljU2FtcGxlIjgKEUxpc3RBbGVydHNSZXF1ZXN0Eg4KBmludGVudBgBIAEoCRITCgtmaXJpbmdfb25seRgCIAEoCCI2ChJMaXN0QWxlcnRzUmVzcG9uc2USIAoGYWxlcnRzGAEgAygLMhAuY2FtaW5vLnYxLkFsZXJ0IiYKEVJvdGF0ZUtleXNSZXF1ZXN0EhEKCWFsZ29yaXRobRgBIAEoCSKjAQoSUm90YXRlS2V5c1Jlc3BvbnNlEhYKDmN1cnJlbnRfa2V5X2lkGAEgASgJEhMKC25leHRfa2V5X2lkGAIgASgJEjAKDGFjdGl2YXRlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV0aXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy+QsKDURvbWFpbk1hbmFnZXISUgoNR2V0RG9tYWluSW5mbxIfLmNhbWluby52MS5HZXREb21haW5JbmZvUmVxdWVzdBogLmNhbWluby52MS5HZXREb21haW5JbmZvUmVzcG9uc2USUgoNTGlzdENhdGFsb2d1ZRIfLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVxdWVzdBogLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVzcG9uc2USWwoQTGlzdFJlcG9zaXRvcmllcxIiLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVxdWVzdBojLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVzcG9uc2USYQoSUmVnaXN0ZXJSZXBvc2l0b3J5EiQuY2FtaW5vLnYxLlJlZ2lzdGVyUmVwb3NpdG9yeVJlcXVlc3QaJS5jYW1pbm8udjEuUmVnaXN0ZXJSZXBvc2l0b3J5UmVzcG9uc2USWwoQRGVsZXRlUmVwb3NpdG9yeRIiLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVxdWVzdBojLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVzcG9uc2USRgoJTGlzdEVkZ2VzEhsuY2FtaW5vLnYxLkxpc3RFZGdlc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdEVkZ2VzUmVzcG9uc2USRgoJTGlzdFBlZXJzEhsuY2FtaW5vLnYxLkxpc3RQZWVyc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdFBlZXJzUmVzcG9uc2USTwoMTGlzdFNlZ21lbnRzEh4uY2FtaW5vLnYxLkxpc3RTZWdtZW50c1JlcXVlc3QaHy5jYW1pbm8udjEuTGlzdFNlZ21lbnRzUmVzcG9uc2USUgoNUmVtb3ZlU2VnbWVudBIfLmNhbWluby52MS5SZW1vdmVTZWdtZW50UmVxdWVzdBogLmNhbWluby52MS5SZW1vdmVTZWdtZW50UmVzcG9uc2USSQoKUGxhbkludGVudBIcLmNhbWluby52MS5QbGFuSW50ZW50UmVxdWVzdBodLmNhbWluby52MS5QbGFuSW50ZW50UmVzcG9uc2USTwoMU3VibWl0SW50ZW50Eh4uY2FtaW5vLnYxLlN1Ym1pdEludGVudFJlcXVlc3QaHy5jYW1pbm8udjEuU3VibWl0SW50ZW50UmVzcG9uc2USUgoNR2V0RGVwbG95bWVudBIfLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVxdWVzdBogLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USWAoPTGlzdERlcGxveW1lbnRzEiEuY2FtaW5vLnYxLkxpc3REZXBsb3ltZW50c1JlcXVlc3QaIi5jYW1pbm8udjEuTGlzdERlcGxveW1lbnRzUmVzcG9uc2USWgoPV2F0Y2hEZXBsb3ltZW50EiEuY2FtaW5vLnYxLldhdGNoRGVwbG95bWVudFJlcXVlc3QaIi5jYW1pbm8udjEuV2F0Y2hEZXBsb3ltZW50UmVzcG9uc2UwARJYCg9UZXJtaW5hdGVJbnRlbnQSIS5jYW1pbm8udjEuVGVybWluYXRlSW50ZW50UmVxdWVzdBoiLmNhbWluby52MS5UZXJtaW5hdGVJbnRlbnRSZXNwb25zZRJYCg9RdWVyeU1vbml0b3JpbmcSIS5jYW1pbm8udjEuUXVlcnlNb25pdG9yaW5nUmVxdWVzdBoiLmNhbWluby52MS5RdWVyeU1vbml0b3JpbmdSZXNwb25zZRJJCgpMaXN0QWxlcnRzEhwuY2FtaW5vLnYxLkxpc3RBbGVydHNSZXF1ZXN0Gh0uY2FtaW5vLnYxLkxpc3RBbGVydHNSZXNwb25zZRJJCgpSb3RhdGVLZXlzEhwuY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXF1ZXN0Gh0uY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXNwb25zZWIGcHJvdG8z", [file_camino_v1_intent, file_camino_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Ch5jYW1pbm8vdjEvZG9tYWluX21hbmFnZXIucHJvdG8SCWNhbWluby52MSIWChRHZXREb21haW5JbmZvUmVxdWVzdCJxChVHZXREb21haW5JbmZvUmVzcG9uc2USJQoGZG9tYWluGAEgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SMQoMZGVwZW5kZW5jaWVzGAIgAygLMhsuY2FtaW5vLnYxLkRlcGVuZGVuY3lIZWFsdGgiRAoUTGlzdENhdGFsb2d1ZVJlcXVlc3QSFQoNZXhwb3J0ZWRfb25seRgBIAEoCBIVCg1pbmNsdWRlX3BlZXJzGAIgASgIIkMKFUxpc3RDYXRhbG9ndWVSZXNwb25zZRIqCgdlbnRyaWVzGAEgAygLMhkuY2FtaW5vLnYxLkNhdGFsb2d1ZUVudHJ5IhkKF0xpc3RSZXBvc2l0b3JpZXNSZXF1ZXN0IkcKGExpc3RSZXBvc2l0b3JpZXNSZXNwb25zZRIrCgxyZXBvc2l0b3JpZXMYASADKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeSJbChlSZWdpc3RlclJlcG9zaXRvcnlSZXF1ZXN0EikKCnJlcG9zaXRvcnkYASABKAsyFS5jYW1pbm8udjEuUmVwb3NpdG9yeRITCgtjcmVkZW50aWFscxgCIAEoCSJHChpSZWdpc3RlclJlcG9zaXRvcnlSZXNwb25zZRIpCgpyZXBvc2l0b3J5GAEgASgLMhUuY2FtaW5vLnYxLlJlcG9zaXRvcnkiJwoXRGVsZXRlUmVwb3NpdG9yeVJlcXVlc3QSDAoEbmFtZRgBIAEoCSIaChhEZWxldGVSZXBvc2l0b3J5UmVzcG9uc2UiEgoQTGlzdEVkZ2VzUmVxdWVzdCIzChFMaXN0RWRnZXNSZXNwb25zZRIeCgVlZGdlcxgBIAMoCzIPLmNhbWluby52MS5FZGdlIhIKEExpc3RQZWVyc1JlcXVlc3QiMwoRTGlzdFBlZXJzUmVzcG9uc2USHgoFcGVlcnMYASADKAsyDy5jYW1pbm8udjEuUGVlciIVChNMaXN0U2VnbWVudHNSZXF1ZXN0IkIKFExpc3RTZWdtZW50c1Jlc3BvbnNlEioKCHNlZ21lbnRzGAEgAygLMhguY2FtaW5vLnYxLlNlZ21lbnRTdGF0dXMiOQoUUmVtb3ZlU2VnbWVudFJlcXVlc3QSEgoKc2VnbWVudF9pZBgBIAEoCRINCgVmb3JjZRgCIAEoCCJCChVSZW1vdmVTZWdtZW50UmVzcG9uc2USKQoHc2VnbWVudBgBIAEoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzIk4KEVBsYW5JbnRlbnRSZXF1ZXN0EisKBmludGVudBgBIAEoCzIbLmNhbWluby52MS5EZXBsb3ltZW50SW50ZW50EgwKBGRpZmYYAiABKAgicgoSUGxhbkludGVudFJlc3BvbnNlEh0KBHBsYW4YASABKAsyDy5jYW1pbm8udjEuUGxhbhIiCgVkaWZmcxgCIAMoCzITLmNhbWluby52MS5GaWxlRGlmZhIZChFkZXBsb3llZF9yZXZpc2lvbhgDIAEoBCJCChNTdWJtaXRJbnRlbnRSZXF1ZXN0EisKBmludGVudBgBIAEoCzIbLmNhbWluby52MS5EZXBsb3ltZW50SW50ZW50Ik4KFFN1Ym1pdEludGVudFJlc3BvbnNlEhUKDWRlcGxveW1lbnRfaWQYASABKAkSEAoIcmV2aXNpb24YAiABKAQSDQoFbm9fb3AYAyABKAgiMwoUR2V0RGVwbG95bWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVkcmlmdBgCIAEoCCKtAQoVR2V0RGVwbG95bWVudFJlc3BvbnNlEikKCmRlcGxveW1lbnQYASABKAsyFS5jYW1pbm8udjEuRGVwbG95bWVudBIrCgZpbnRlbnQYAiABKAsyGy5jYW1pbm8udjEuRGVwbG95bWVudEludGVudBIlCgVkcmlmdBgDIAMoCzIWLmNhbWluby52MS5PYmplY3REcmlmdBIVCg1kcmlmdF91bmtub3duGAQgAygJIj8KFkxpc3REZXBsb3ltZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgNEhIKCnBhZ2VfdG9rZW4YAiABKAkiXgoXTGlzdERlcGxveW1lbnRzUmVzcG9uc2USKgoLZGVwbG95bWVudHMYASADKAsyFS5jYW1pbm8udjEuRGVwbG95bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiYQoWV2F0Y2hEZXBsb3ltZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEikKBXNpbmNlGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZmb2xsb3cYAyABKAgiRAoXV2F0Y2hEZXBsb3ltZW50UmVzcG9uc2USKQoFZXZlbnQYASABKAsyGi5jYW1pbm8udjEuRGVwbG95bWVudEV2ZW50IjUKFlRlcm1pbmF0ZUludGVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVmb3JjZRgCIAEoCCI6ChVSb2xsYmFja0ludGVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgt0b19yZXZpc2lvbhgCIAEoBCJQChZSb2xsYmFja0ludGVudFJlc3BvbnNlEhUKDWRlcGxveW1lbnRfaWQYASABKAkSEAoIcmV2aXNpb24YAiABKAQSDQoFbm9fb3AYAyABKAgiRAoXVGVybWluYXRlSW50ZW50UmVzcG9uc2USKQoKZGVwbG95bWVudBgBIAEoCzIVLmNhbWluby52MS5EZXBsb3ltZW50In8KFlF1ZXJ5TW9uaXRvcmluZ1JlcXVlc3QSJQoFc2NvcGUYASABKA4yFi5jYW1pbm8udjEuTWV0cmljU2NvcGUSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIPCgdtZXRyaWNzGAUgAygJIkMKF1F1ZXJ5TW9uaXRvcmluZ1Jlc3BvbnNlEigKB3NhbXBsZXMYASADKAsyFy5jYW1pbm8udjEuTWV0cmljU2FtcGxlIjgKEUxpc3RBbGVydHNSZXF1ZXN0Eg4KBmludGVudBgBIAEoCRITCgtmaXJpbmdfb25seRgCIAEoCCI2ChJMaXN0QWxlcnRzUmVzcG9uc2USIAoGYWxlcnRzGAEgAygLMhAuY2FtaW5vLnYxLkFsZXJ0IiYKEVJvdGF0ZUtleXNSZXF1ZXN0EhEKCWFsZ29yaXRobRgBIAEoCSKjAQoSUm90YXRlS2V5c1Jlc3BvbnNlEhYKDmN1cnJlbnRfa2V5X2lkGAEgASgJEhMKC25leHRfa2V5X2lkGAIgASgJEjAKDGFjdGl2YXRlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV0aXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy0AwKDURvbWFpbk1hbmFnZXISUgoNR2V0RG9tYWluSW5mbxIfLmNhbWluby52MS5HZXREb21haW5JbmZvUmVxdWVzdBogLmNhbWluby52MS5HZXREb21haW5JbmZvUmVzcG9uc2USUgoNTGlzdENhdGFsb2d1ZRIfLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVxdWVzdBogLmNhbWluby52MS5MaXN0Q2F0YWxvZ3VlUmVzcG9uc2USWwoQTGlzdFJlcG9zaXRvcmllcxIiLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVxdWVzdBojLmNhbWluby52MS5MaXN0UmVwb3NpdG9yaWVzUmVzcG9uc2USYQoSUmVnaXN0ZXJSZXBvc2l0b3J5EiQuY2FtaW5vLnYxLlJlZ2lzdGVyUmVwb3NpdG9yeVJlcXVlc3QaJS5jYW1pbm8udjEuUmVnaXN0ZXJSZXBvc2l0b3J5UmVzcG9uc2USWwoQRGVsZXRlUmVwb3NpdG9yeRIiLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVxdWVzdBojLmNhbWluby52MS5EZWxldGVSZXBvc2l0b3J5UmVzcG9uc2USRgoJTGlzdEVkZ2VzEhsuY2FtaW5vLnYxLkxpc3RFZGdlc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdEVkZ2VzUmVzcG9uc2USRgoJTGlzdFBlZXJzEhsuY2FtaW5vLnYxLkxpc3RQZWVyc1JlcXVlc3QaHC5jYW1pbm8udjEuTGlzdFBlZXJzUmVzcG9uc2USTwoMTGlzdFNlZ21lbnRzEh4uY2FtaW5vLnYxLkxpc3RTZWdtZW50c1JlcXVlc3QaHy5jYW1pbm8udjEuTGlzdFNlZ21lbnRzUmVzcG9uc2USUgoNUmVtb3ZlU2VnbWVudBIfLmNhbWluby52MS5SZW1vdmVTZWdtZW50UmVxdWVzdBogLmNhbWluby52MS5SZW1vdmVTZWdtZW50UmVzcG9uc2USSQoKUGxhbkludGVudBIcLmNhbWluby52MS5QbGFuSW50ZW50UmVxdWVzdBodLmNhbWluby52MS5QbGFuSW50ZW50UmVzcG9uc2USTwoMU3VibWl0SW50ZW50Eh4uY2FtaW5vLnYxLlN1Ym1pdEludGVudFJlcXVlc3QaHy5jYW1pbm8udjEuU3VibWl0SW50ZW50UmVzcG9uc2USUgoNR2V0RGVwbG95bWVudBIfLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVxdWVzdBogLmNhbWluby52MS5HZXREZXBsb3ltZW50UmVzcG9uc2USWAoPTGlzdERlcGxveW1lbnRzEiEuY2FtaW5vLnYxLkxpc3REZXBsb3ltZW50c1JlcXVlc3QaIi5jYW1pbm8udjEuTGlzdERlcGxveW1lbnRzUmVzcG9uc2USWgoPV2F0Y2hEZXBsb3ltZW50EiEuY2FtaW5vLnYxLldhdGNoRGVwbG95bWVudFJlcXVlc3QaIi5jYW1pbm8udjEuV2F0Y2hEZXBsb3ltZW50UmVzcG9uc2UwARJYCg9UZXJtaW5hdGVJbnRlbnQSIS5jYW1pbm8udjEuVGVybWluYXRlSW50ZW50UmVxdWVzdBoiLmNhbWluby52MS5UZXJtaW5hdGVJbnRlbnRSZXNwb25zZRJVCg5Sb2xsYmFja0ludGVudBIgLmNhbWluby52MS5Sb2xsYmFja0ludGVudFJlcXVlc3QaIS5jYW1pbm8udjEuUm9sbGJhY2tJbnRlbnRSZXNwb25zZRJYCg9RdWVyeU1vbml0b3JpbmcSIS5jYW1pbm8udjEuUXVlcnlNb25pdG9yaW5nUmVxdWVzdBoiLmNhbWluby52MS5RdWVyeU1vbml0b3JpbmdSZXNwb25zZRJJCgpMaXN0QWxlcnRzEhwuY2FtaW5vLnYxLkxpc3RBbGVydHNSZXF1ZXN0Gh0uY2FtaW5vLnYxLkxpc3RBbGVydHNSZXNwb25zZRJJCgpSb3RhdGVLZXlzEhwuY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXF1ZXN0Gh0uY2FtaW5vLnYxLlJvdGF0ZUtleXNSZXNwb25zZWIGcHJvdG8z", [file_camino_v1_intent, file_camino_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message camino.v1.GetDomainInfoRequest
@@ -336,6 +336,13 @@ export type PlanIntentRequest = Message<"camino.v1.PlanIntentRequest"> & {
    * @generated from field: camino.v1.DeploymentIntent intent = 1;
    */
   intent?: DeploymentIntent | undefined;
+
+  /**
+   * Also compare with the deployed revision: each file the update would add, change or delete, as a unified diff.
+   *
+   * @generated from field: bool diff = 2;
+   */
+  diff: boolean;
 };
 
 /**
@@ -353,6 +360,20 @@ export type PlanIntentResponse = Message<"camino.v1.PlanIntentResponse"> & {
    * @generated from field: camino.v1.Plan plan = 1;
    */
   plan?: Plan | undefined;
+
+  /**
+   * With diff: the files that differ from the deployed revision, per repository and path.
+   *
+   * @generated from field: repeated camino.v1.FileDiff diffs = 2;
+   */
+  diffs: FileDiff[];
+
+  /**
+   * With diff: the deployed revision compared with (0 when the intent is not deployed).
+   *
+   * @generated from field: uint64 deployed_revision = 3;
+   */
+  deployedRevision: bigint;
 };
 
 /**
@@ -418,6 +439,13 @@ export type GetDeploymentRequest = Message<"camino.v1.GetDeploymentRequest"> & {
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * Also read every edge the intent runs on and compare its objects with the repositories (drift).
+   *
+   * @generated from field: bool drift = 2;
+   */
+  drift: boolean;
 };
 
 /**
@@ -442,6 +470,20 @@ export type GetDeploymentResponse = Message<"camino.v1.GetDeploymentResponse"> &
    * @generated from field: camino.v1.DeploymentIntent intent = 2;
    */
   intent?: DeploymentIntent | undefined;
+
+  /**
+   * With drift: the objects whose state on an edge differs from the repository (empty when none does).
+   *
+   * @generated from field: repeated camino.v1.ObjectDrift drift = 3;
+   */
+  drift: ObjectDrift[];
+
+  /**
+   * With drift: edges that could not be read, with the reason (their drift is unknown).
+   *
+   * @generated from field: repeated string drift_unknown = 4;
+   */
+  driftUnknown: string[];
 };
 
 /**
@@ -554,6 +596,13 @@ export type TerminateIntentRequest = Message<"camino.v1.TerminateIntentRequest">
    * @generated from field: string name = 1;
    */
   name: string;
+
+  /**
+   * Terminate even though other live intents rely on this one (their prerequisites); needs intents:force.
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
 };
 
 /**
@@ -562,6 +611,57 @@ export type TerminateIntentRequest = Message<"camino.v1.TerminateIntentRequest">
  */
 export const TerminateIntentRequestSchema: GenMessage<TerminateIntentRequest> = /*@__PURE__*/
   messageDesc(file_camino_v1_domain_manager, 28);
+
+/**
+ * @generated from message camino.v1.RollbackIntentRequest
+ */
+export type RollbackIntentRequest = Message<"camino.v1.RollbackIntentRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The recorded revision whose spec is submitted again, each package pinned to the blueprint commit it resolved.
+   *
+   * @generated from field: uint64 to_revision = 2;
+   */
+  toRevision: bigint;
+};
+
+/**
+ * Describes the message camino.v1.RollbackIntentRequest.
+ * Use `create(RollbackIntentRequestSchema)` to create a new message.
+ */
+export const RollbackIntentRequestSchema: GenMessage<RollbackIntentRequest> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 29);
+
+/**
+ * @generated from message camino.v1.RollbackIntentResponse
+ */
+export type RollbackIntentResponse = Message<"camino.v1.RollbackIntentResponse"> & {
+  /**
+   * @generated from field: string deployment_id = 1;
+   */
+  deploymentId: string;
+
+  /**
+   * @generated from field: uint64 revision = 2;
+   */
+  revision: bigint;
+
+  /**
+   * @generated from field: bool no_op = 3;
+   */
+  noOp: boolean;
+};
+
+/**
+ * Describes the message camino.v1.RollbackIntentResponse.
+ * Use `create(RollbackIntentResponseSchema)` to create a new message.
+ */
+export const RollbackIntentResponseSchema: GenMessage<RollbackIntentResponse> = /*@__PURE__*/
+  messageDesc(file_camino_v1_domain_manager, 30);
 
 /**
  * @generated from message camino.v1.TerminateIntentResponse
@@ -578,7 +678,7 @@ export type TerminateIntentResponse = Message<"camino.v1.TerminateIntentResponse
  * Use `create(TerminateIntentResponseSchema)` to create a new message.
  */
 export const TerminateIntentResponseSchema: GenMessage<TerminateIntentResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 29);
+  messageDesc(file_camino_v1_domain_manager, 31);
 
 /**
  * @generated from message camino.v1.QueryMonitoringRequest
@@ -619,7 +719,7 @@ export type QueryMonitoringRequest = Message<"camino.v1.QueryMonitoringRequest">
  * Use `create(QueryMonitoringRequestSchema)` to create a new message.
  */
 export const QueryMonitoringRequestSchema: GenMessage<QueryMonitoringRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 30);
+  messageDesc(file_camino_v1_domain_manager, 32);
 
 /**
  * @generated from message camino.v1.QueryMonitoringResponse
@@ -636,7 +736,7 @@ export type QueryMonitoringResponse = Message<"camino.v1.QueryMonitoringResponse
  * Use `create(QueryMonitoringResponseSchema)` to create a new message.
  */
 export const QueryMonitoringResponseSchema: GenMessage<QueryMonitoringResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 31);
+  messageDesc(file_camino_v1_domain_manager, 33);
 
 /**
  * @generated from message camino.v1.ListAlertsRequest
@@ -658,7 +758,7 @@ export type ListAlertsRequest = Message<"camino.v1.ListAlertsRequest"> & {
  * Use `create(ListAlertsRequestSchema)` to create a new message.
  */
 export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 32);
+  messageDesc(file_camino_v1_domain_manager, 34);
 
 /**
  * @generated from message camino.v1.ListAlertsResponse
@@ -675,7 +775,7 @@ export type ListAlertsResponse = Message<"camino.v1.ListAlertsResponse"> & {
  * Use `create(ListAlertsResponseSchema)` to create a new message.
  */
 export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 33);
+  messageDesc(file_camino_v1_domain_manager, 35);
 
 /**
  * @generated from message camino.v1.RotateKeysRequest
@@ -694,7 +794,7 @@ export type RotateKeysRequest = Message<"camino.v1.RotateKeysRequest"> & {
  * Use `create(RotateKeysRequestSchema)` to create a new message.
  */
 export const RotateKeysRequestSchema: GenMessage<RotateKeysRequest> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 34);
+  messageDesc(file_camino_v1_domain_manager, 36);
 
 /**
  * @generated from message camino.v1.RotateKeysResponse
@@ -732,7 +832,7 @@ export type RotateKeysResponse = Message<"camino.v1.RotateKeysResponse"> & {
  * Use `create(RotateKeysResponseSchema)` to create a new message.
  */
 export const RotateKeysResponseSchema: GenMessage<RotateKeysResponse> = /*@__PURE__*/
-  messageDesc(file_camino_v1_domain_manager, 35);
+  messageDesc(file_camino_v1_domain_manager, 37);
 
 /**
  * The northbound API of a domain (docs/api.md). Every call carries
@@ -883,7 +983,8 @@ export const DomainManager: GenService<{
     output: typeof WatchDeploymentResponseSchema;
   },
   /**
-   * Scope: intents:write.
+   * Refused with FAILED_PRECONDITION, naming them, while other live intents rely on this one, unless force is
+   * given. Scope: intents:write (and intents:force with force).
    *
    * @generated from rpc camino.v1.DomainManager.TerminateIntent
    */
@@ -891,6 +992,17 @@ export const DomainManager: GenService<{
     methodKind: "unary";
     input: typeof TerminateIntentRequestSchema;
     output: typeof TerminateIntentResponseSchema;
+  },
+  /**
+   * Submits a recorded revision's spec again, each package pinned to the blueprint commit that revision resolved.
+   * Scope: intents:write.
+   *
+   * @generated from rpc camino.v1.DomainManager.RollbackIntent
+   */
+  rollbackIntent: {
+    methodKind: "unary";
+    input: typeof RollbackIntentRequestSchema;
+    output: typeof RollbackIntentResponseSchema;
   },
   /**
    * Scope: monitoring:read.

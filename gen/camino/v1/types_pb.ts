@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file camino/v1/types.proto.
  */
 export const file_camino_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLEAgoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJEhUKDXBlZXJfZW5kcG9pbnQYCyABKAkSKAoIZ2F0ZXdheXMYDCADKAsyFi5jYW1pbm8udjEuRWRnZUdhdGV3YXkSHgoWZmVkZXJhdGlvbl9hcGlfdmVyc2lvbhgNIAEoCSJLCgtFZGdlR2F0ZXdheRIMCgRlZGdlGAEgASgJEg8KB25ldHdvcmsYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLVAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAgSDgoGZG9tYWluGAsgASgJIpwBCgpSZXBvc2l0b3J5EgwKBG5hbWUYASABKAkSJwoEcm9sZRgCIAEoDjIZLmNhbWluby52MS5SZXBvc2l0b3J5Um9sZRILCgN1cmwYAyABKAkSDgoGYnJhbmNoGAQgASgJEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCRIMCgRlZGdlGAYgASgJEhMKC2hlYWRfY29tbWl0GAcgASgJIkEKDlJvb3RTeW5jU3RhdHVzEg4KBmNvbW1pdBgBIAEoCRIPCgdzeW5jaW5nGAIgASgIEg4KBmVycm9ycxgDIAMoCSLSAQoERWRnZRIMCgRuYW1lGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSJQoIY2FwYWNpdHkYBSABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSEgoKcmVwb3NpdG9yeRgGIAEoCRIsCglyb290X3N5bmMYByABKAsyGS5jYW1pbm8udjEuUm9vdFN5bmNTdGF0dXMSDwoHbmV0d29yaxgIIAEoCSKJAgoEUGVlchIKCgJpZBgBIAEoCRIQCghlbmRwb2ludBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIjCgRpbmZvGAUgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yb3VuZF90cmlwX21zGAcgASgBEg8KB2tleV9pZHMYCCADKAkSEgoKbGFzdF9lcnJvchgJIAEoCRISCgpjb21wYXRpYmxlGAogASgIEhsKE2V4cG9ydGVkX2JsdWVwcmludHMYCyABKA0iJwoEV2F2ZRINCgVpbmRleBgBIAEoDRIQCghwYWNrYWdlcxgCIAMoCSJRChBQYWNrYWdlUGxhY2VtZW50Eg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRIOCgZkb21haW4YAyABKAkSDgoGcmVhc29uGAQgASgJIl4KC1BsYW5uZWRGaWxlEhIKCnJlcG9zaXRvcnkYASABKAkSDAoEcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIPCgdjb250ZW50GAUgASgJIu8BCgtQYWNrYWdlUGxhbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEhIKCnJlcG9zaXRvcnkYBCABKAkSDAoEaWVzZBgFIAEoCRIXCg9wYWNrYWdlX3ZhcmlhbnQYBiABKAkSJQoFZmlsZXMYByADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSDgoGcmVhc29uGAggASgJEhAKCGFkbWl0dGVkGAkgASgIEi0KCWFkbWlzc2lvbhgKIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24iUAoPQWRtaXNzaW9uUmVhc29uEg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRINCgVjaGVjaxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIo8DCgRQbGFuEg4KBmludGVudBgBIAEoCRINCgVvcmRlchgCIAMoCRIeCgV3YXZlcxgDIAMoCzIPLmNhbWluby52MS5XYXZlEi8KCnBsYWNlbWVudHMYBCADKAsyGy5jYW1pbm8udjEuUGFja2FnZVBsYWNlbWVudBIlCgVmaWxlcxgFIAMoCzIWLmNhbWluby52MS5QbGFubmVkRmlsZRIVCg1pbnRlbnRfZGlnZXN0GAYgASgJEigKCHBhY2thZ2VzGAcgAygLMhYuY2FtaW5vLnYxLlBhY2thZ2VQbGFuEhAKCGFkbWl0dGVkGAggASgIEi0KCWFkbWlzc2lvbhgJIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SMQoPbmV0d29ya19vYmplY3RzGAogAygLMhguY2FtaW5vLnYxLk5ldHdvcmtPYmplY3QSIgoFbGlua3MYCyADKAsyEy5jYW1pbm8udjEuTGlua1BsYW4SFwoPY2FwYWNpdHlfc291cmNlGAwgASgJIn0KDU5ldHdvcmtPYmplY3QSDAoEZWRnZRgBIAEoCRIMCgRsaW5rGAIgASgJEhMKC2FwaV92ZXJzaW9uGAMgASgJEgwKBGtpbmQYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJEgwKBG5hbWUYBiABKAkSDAoEcGF0aBgHIAEoCSKSAQoITGlua1BsYW4SDAoEbGluaxgBIAEoCRIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEhEKCXBsYWNlbWVudBgEIAEoCRIQCghwcm90b2NvbBgFIAEoCRIMCgRwb3J0GAYgASgNEg4KBm1lc2hlZBgHIAEoCBINCgVlZGdlcxgIIAMoCRIMCgRub3RlGAkgASgJIvUBCg1QYWNrYWdlU3RhdHVzEg8KB3BhY2thZ2UYASABKAkSKQoFc3RhdGUYAiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIMCgRlZGdlGAQgASgJEg4KBmRvbWFpbhgFIAEoCRIYChBibHVlcHJpbnRfY29tbWl0GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHdhdmUYCCABKA0SEgoKcmVwb3NpdG9yeRgJIAEoCRIOCgZjb21taXQYCiABKAkixAIKDVNlZ21lbnRTdGF0dXMSCgoCaWQYASABKAkSDgoGZG9tYWluGAIgASgJEhAKCHBhY2thZ2VzGAMgAygJEikKBXN0YXRlGAQgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YBSABKAkSEgoKZ2VuZXJhdGlvbhgGIAEoBBI0ChBsZWFzZV9leHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZvcmlnaW4YCCABKAkSDgoGaW50ZW50GAkgASgJEhEKCW5hbWVzcGFjZRgKIAEoCRIwCg5wYWNrYWdlX3N0YXRlcxgLIAMoCzIYLmNhbWluby52MS5QYWNrYWdlU3RhdHVzEgwKBHJvbGUYDCABKAkSDQoFcGhhc2UYDSABKAkiqwMKCkRlcGxveW1lbnQSCgoCaWQYASABKAkSDgoGaW50ZW50GAIgASgJEhAKCHJldmlzaW9uGAMgASgEEikKBXN0YXRlGAQgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YBSABKAkSKgoIcGFja2FnZXMYBiADKAsyGC5jYW1pbm8udjEuUGFja2FnZVN0YXR1cxIqCghzZWdtZW50cxgHIAMoCzIYLmNhbWluby52MS5TZWdtZW50U3RhdHVzEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWludGVudF9kaWdlc3QYCiABKAkSLQoJYWRtaXNzaW9uGAsgAygLMhouY2FtaW5vLnYxLkFkbWlzc2lvblJlYXNvbhISCgp0aW1lb3V0X21zGAwgASgEEg4KBm9yaWdpbhgNIAEoCRISCgpzZWdtZW50X2lkGA4gASgJItwBCg9EZXBsb3ltZW50RXZlbnQSFQoNZGVwbG95bWVudF9pZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSEAoIcmV2aXNpb24YAyABKAQSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHcGFja2FnZRgFIAEoCRIpCgVzdGF0ZRgGIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAcgASgJEgwKBGtpbmQYCCABKAkSDAoEd2F2ZRgJIAEoDSJ5CgxNZXRyaWNTYW1wbGUSDgoGbWV0cmljGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBINCgV2YWx1ZRgDIAEoARIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLOAgoFQWxlcnQSCgoCaWQYASABKAkSDgoGaW50ZW50GAIgASgJEg8KB3BhY2thZ2UYAyABKAkSDAoEZWRnZRgEIAEoCRIqCghzZXZlcml0eRgFIAEoDjIYLmNhbWluby52MS5BbGVydFNldmVyaXR5Eg8KB3N1bW1hcnkYBiABKAkSDgoGZmlyaW5nGAcgASgIEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jlc29sdmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRydWxlGAogASgJEg0KBXZhbHVlGAsgASgBEhEKCXRocmVzaG9sZBgMIAEoARIsCghmaXJlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqcAoOUmVwb3NpdG9yeVJvbGUSHwobUkVQT1NJVE9SWV9ST0xFX1VOU1BFQ0lGSUVEEAASHQoZUkVQT1NJVE9SWV9ST0xFX0JMVUVQUklOVBABEh4KGlJFUE9TSVRPUllfUk9MRV9ERVBMT1lNRU5UEAIq6gIKD0RlcGxveW1lbnRTdGF0ZRIgChxERVBMT1lNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYREVQTE9ZTUVOVF9TVEFURV9QRU5ESU5HEAESHQoZREVQTE9ZTUVOVF9TVEFURV9BRE1JVFRFRBACEh4KGkRFUExPWU1FTlRfU1RBVEVfQ09NTUlUVEVEEAMSGwoXREVQTE9ZTUVOVF9TVEFURV9TWU5DRUQQBBIaChZERVBMT1lNRU5UX1NUQVRFX1JFQURZEAUSHQoZREVQTE9ZTUVOVF9TVEFURV9ERUdSQURFRBAGEhsKF0RFUExPWU1FTlRfU1RBVEVfRkFJTEVEEAcSIAocREVQTE9ZTUVOVF9TVEFURV9ST0xMRURfQkFDSxAIEh8KG0RFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRFRBAJEiAKHERFUExPWU1FTlRfU1RBVEVfVEVSTUlOQVRJTkcQCip+CgtNZXRyaWNTY29wZRIcChhNRVRSSUNfU0NPUEVfVU5TUEVDSUZJRUQQABIfChtNRVRSSUNfU0NPUEVfSU5GUkFTVFJVQ1RVUkUQARIZChVNRVRSSUNfU0NPUEVfV09SS0xPQUQQAhIVChFNRVRSSUNfU0NPUEVfTElOSxADKoEBCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU0VWRVJJVFlfSU5GTxABEhoKFkFMRVJUX1NFVkVSSVRZX1dBUk5JTkcQAhIbChdBTEVSVF9TRVZFUklUWV9DUklUSUNBTBADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChVjYW1pbm8vdjEvdHlwZXMucHJvdG8SCWNhbWluby52MSLEAgoKRG9tYWluSW5mbxIKCgJpZBgBIAEoCRIUCgxhcGlfZW5kcG9pbnQYAiABKAkSGQoRZWFzdF93ZXN0X2FkZHJlc3MYAyABKAkSFgoOZWFzdF93ZXN0X3BvcnQYBCABKA0SDwoHbmV0d29yaxgFIAEoCRIPCgdtZXNoX2lkGAYgASgJEhQKDHRydXN0X2RvbWFpbhgHIAEoCRIdChVtZXNoX3Jvb3RfY2VydGlmaWNhdGUYCCABKAkSGAoQY2F0YWxvZ3VlX2RpZ2VzdBgJIAEoCRIPCgd2ZXJzaW9uGAogASgJEhUKDXBlZXJfZW5kcG9pbnQYCyABKAkSKAoIZ2F0ZXdheXMYDCADKAsyFi5jYW1pbm8udjEuRWRnZUdhdGV3YXkSHgoWZmVkZXJhdGlvbl9hcGlfdmVyc2lvbhgNIAEoCSJLCgtFZGdlR2F0ZXdheRIMCgRlZGdlGAEgASgJEg8KB25ldHdvcmsYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIMCgRwb3J0GAQgASgNIoABChBEZXBlbmRlbmN5SGVhbHRoEgwKBG5hbWUYASABKAkSDAoEa2luZBgCIAEoCRIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSLgoKY2hlY2tlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIwoFTGFiZWwSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJIjQKCFF1YW50aXR5EhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDIqIBCghDYXBhY2l0eRIoCgthbGxvY2F0YWJsZRgBIAEoCzITLmNhbWluby52MS5RdWFudGl0eRImCglyZXF1ZXN0ZWQYAiABKAsyEy5jYW1pbm8udjEuUXVhbnRpdHkSIQoEdXNlZBgDIAEoCzITLmNhbWluby52MS5RdWFudGl0eRIhCgRmcmVlGAQgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5IlQKBlNldHRlchIMCgRuYW1lGAEgASgJEhUKDWRlZmF1bHRfdmFsdWUYAiABKAkSEAoIcmVxdWlyZWQYAyABKAgSEwoLZGVzY3JpcHRpb24YBCABKAkiPgoLRXhwb3NlZFBvcnQSDwoHc2VydmljZRgBIAEoCRIMCgRwb3J0GAIgASgNEhAKCHByb3RvY29sGAMgASgJIioKDFByZXJlcXVpc2l0ZRIMCgRraW5kGAEgASgJEgwKBG5hbWUYAiABKAkiMAoRQmx1ZXByaW50UmV2aXNpb24SCwoDdGFnGAEgASgJEg4KBmNvbW1pdBgCIAEoCSLVAgoOQ2F0YWxvZ3VlRW50cnkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEgwKBHBhdGgYBCABKAkSLwoJcmV2aXNpb25zGAUgAygLMhwuY2FtaW5vLnYxLkJsdWVwcmludFJldmlzaW9uEiIKB3NldHRlcnMYBiADKAsyES5jYW1pbm8udjEuU2V0dGVyEi4KEWRlZmF1bHRfcmVzb3VyY2VzGAcgASgLMhMuY2FtaW5vLnYxLlF1YW50aXR5EicKB2V4cG9zZXMYCCADKAsyFi5jYW1pbm8udjEuRXhwb3NlZFBvcnQSLgoNcHJlcmVxdWlzaXRlcxgJIAMoCzIXLmNhbWluby52MS5QcmVyZXF1aXNpdGUSEAoIZXhwb3J0ZWQYCiABKAgSDgoGZG9tYWluGAsgASgJIpwBCgpSZXBvc2l0b3J5EgwKBG5hbWUYASABKAkSJwoEcm9sZRgCIAEoDjIZLmNhbWluby52MS5SZXBvc2l0b3J5Um9sZRILCgN1cmwYAyABKAkSDgoGYnJhbmNoGAQgASgJEhcKD2NyZWRlbnRpYWxzX3JlZhgFIAEoCRIMCgRlZGdlGAYgASgJEhMKC2hlYWRfY29tbWl0GAcgASgJIkEKDlJvb3RTeW5jU3RhdHVzEg4KBmNvbW1pdBgBIAEoCRIPCgdzeW5jaW5nGAIgASgIEg4KBmVycm9ycxgDIAMoCSLSAQoERWRnZRIMCgRuYW1lGAEgASgJEiAKBmxhYmVscxgCIAMoCzIQLmNhbWluby52MS5MYWJlbBIPCgdoZWFsdGh5GAMgASgIEg8KB21lc3NhZ2UYBCABKAkSJQoIY2FwYWNpdHkYBSABKAsyEy5jYW1pbm8udjEuQ2FwYWNpdHkSEgoKcmVwb3NpdG9yeRgGIAEoCRIsCglyb290X3N5bmMYByABKAsyGS5jYW1pbm8udjEuUm9vdFN5bmNTdGF0dXMSDwoHbmV0d29yaxgIIAEoCSKJAgoEUGVlchIKCgJpZBgBIAEoCRIQCghlbmRwb2ludBgCIAEoCRIRCglyZWFjaGFibGUYAyABKAgSDwoHbWVzc2FnZRgEIAEoCRIjCgRpbmZvGAUgASgLMhUuY2FtaW5vLnYxLkRvbWFpbkluZm8SLQoJbGFzdF9zZWVuGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yb3VuZF90cmlwX21zGAcgASgBEg8KB2tleV9pZHMYCCADKAkSEgoKbGFzdF9lcnJvchgJIAEoCRISCgpjb21wYXRpYmxlGAogASgIEhsKE2V4cG9ydGVkX2JsdWVwcmludHMYCyABKA0iJwoEV2F2ZRINCgVpbmRleBgBIAEoDRIQCghwYWNrYWdlcxgCIAMoCSJRChBQYWNrYWdlUGxhY2VtZW50Eg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRIOCgZkb21haW4YAyABKAkSDgoGcmVhc29uGAQgASgJIl4KC1BsYW5uZWRGaWxlEhIKCnJlcG9zaXRvcnkYASABKAkSDAoEcGF0aBgCIAEoCRIOCgZzaGEyNTYYAyABKAkSDAoEc2l6ZRgEIAEoBBIPCgdjb250ZW50GAUgASgJIu8BCgtQYWNrYWdlUGxhbhIPCgdwYWNrYWdlGAEgASgJEgwKBGVkZ2UYAiABKAkSDgoGZG9tYWluGAMgASgJEhIKCnJlcG9zaXRvcnkYBCABKAkSDAoEaWVzZBgFIAEoCRIXCg9wYWNrYWdlX3ZhcmlhbnQYBiABKAkSJQoFZmlsZXMYByADKAsyFi5jYW1pbm8udjEuUGxhbm5lZEZpbGUSDgoGcmVhc29uGAggASgJEhAKCGFkbWl0dGVkGAkgASgIEi0KCWFkbWlzc2lvbhgKIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24iUAoPQWRtaXNzaW9uUmVhc29uEg8KB3BhY2thZ2UYASABKAkSDAoEZWRnZRgCIAEoCRINCgVjaGVjaxgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIo8DCgRQbGFuEg4KBmludGVudBgBIAEoCRINCgVvcmRlchgCIAMoCRIeCgV3YXZlcxgDIAMoCzIPLmNhbWluby52MS5XYXZlEi8KCnBsYWNlbWVudHMYBCADKAsyGy5jYW1pbm8udjEuUGFja2FnZVBsYWNlbWVudBIlCgVmaWxlcxgFIAMoCzIWLmNhbWluby52MS5QbGFubmVkRmlsZRIVCg1pbnRlbnRfZGlnZXN0GAYgASgJEigKCHBhY2thZ2VzGAcgAygLMhYuY2FtaW5vLnYxLlBhY2thZ2VQbGFuEhAKCGFkbWl0dGVkGAggASgIEi0KCWFkbWlzc2lvbhgJIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SMQoPbmV0d29ya19vYmplY3RzGAogAygLMhguY2FtaW5vLnYxLk5ldHdvcmtPYmplY3QSIgoFbGlua3MYCyADKAsyEy5jYW1pbm8udjEuTGlua1BsYW4SFwoPY2FwYWNpdHlfc291cmNlGAwgASgJIn0KDU5ldHdvcmtPYmplY3QSDAoEZWRnZRgBIAEoCRIMCgRsaW5rGAIgASgJEhMKC2FwaV92ZXJzaW9uGAMgASgJEgwKBGtpbmQYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJEgwKBG5hbWUYBiABKAkSDAoEcGF0aBgHIAEoCSKSAQoITGlua1BsYW4SDAoEbGluaxgBIAEoCRIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEhEKCXBsYWNlbWVudBgEIAEoCRIQCghwcm90b2NvbBgFIAEoCRIMCgRwb3J0GAYgASgNEg4KBm1lc2hlZBgHIAEoCBINCgVlZGdlcxgIIAMoCRIMCgRub3RlGAkgASgJIp0CCg1QYWNrYWdlU3RhdHVzEg8KB3BhY2thZ2UYASABKAkSKQoFc3RhdGUYAiABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgDIAEoCRIMCgRlZGdlGAQgASgJEg4KBmRvbWFpbhgFIAEoCRIYChBibHVlcHJpbnRfY29tbWl0GAYgASgJEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHdhdmUYCCABKA0SEgoKcmVwb3NpdG9yeRgJIAEoCRIOCgZjb21taXQYCiABKAkSJgoKd2FpdGluZ19vbhgLIAMoCzISLmNhbWluby52MS5CbG9ja2VyIv8BCgdCbG9ja2VyEgwKBGtpbmQYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIMCgRlZGdlGAMgASgJEhAKCHJlc291cmNlGAQgASgJEhAKCHBhY2thZ2VzGAUgAygJEg4KBmNvbW1pdBgGIAEoCRITCgtzeW5jX3N0YXR1cxgHIAEoCRIaChJyZXBsaWNhc19hdmFpbGFibGUYCCABKA0SGAoQcmVwbGljYXNfZGVzaXJlZBgJIAEoDRITCgtwb2RfcmVhc29ucxgKIAMoCRIMCgRwZWVyGAsgASgJEhUKDXNlZ21lbnRfc3RhdGUYDCABKAkSDgoGb2JqZWN0GA0gASgJIskBCgtPYmplY3REcmlmdBIMCgRlZGdlGAEgASgJEg8KB3BhY2thZ2UYAiABKAkSEgoKcmVwb3NpdG9yeRgDIAEoCRIMCgRwYXRoGAQgASgJEhMKC2FwaV92ZXJzaW9uGAUgASgJEgwKBGtpbmQYBiABKAkSEQoJbmFtZXNwYWNlGAcgASgJEgwKBG5hbWUYCCABKAkSDgoGY2hhbmdlGAkgASgJEiUKBmZpZWxkcxgKIAMoCzIVLmNhbWluby52MS5GaWVsZERyaWZ0IjYKCkZpZWxkRHJpZnQSDAoEcGF0aBgBIAEoCRIMCgR3YW50GAIgASgJEgwKBGhhdmUYAyABKAkitwIKEkRlcGxveW1lbnRSZXZpc2lvbhIQCghyZXZpc2lvbhgBIAEoBBIVCg1pbnRlbnRfZGlnZXN0GAIgASgJEjAKDHN1Ym1pdHRlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB291dGNvbWUYBSABKA4yGi5jYW1pbm8udjEuRGVwbG95bWVudFN0YXRlEg4KBnJlYXNvbhgGIAEoCRIqCgdjb21taXRzGAcgAygLMhkuY2FtaW5vLnYxLlJldmlzaW9uQ29tbWl0Ei8KCmJsdWVwcmludHMYCCADKAsyGy5jYW1pbm8udjEuUGFja2FnZUJsdWVwcmludCJCCg5SZXZpc2lvbkNvbW1pdBISCgpyZXBvc2l0b3J5GAEgASgJEg4KBmNvbW1pdBgCIAEoCRIMCgR3YXZlGAMgASgNIkYKEFBhY2thZ2VCbHVlcHJpbnQSDwoHcGFja2FnZRgBIAEoCRIRCglibHVlcHJpbnQYAiABKAkSDgoGY29tbWl0GAMgASgJIlsKCEZpbGVEaWZmEhIKCnJlcG9zaXRvcnkYASABKAkSDAoEZWRnZRgCIAEoCRIMCgRwYXRoGAMgASgJEg4KBmNoYW5nZRgEIAEoCRIPCgd1bmlmaWVkGAUgASgJIsQCCg1TZWdtZW50U3RhdHVzEgoKAmlkGAEgASgJEg4KBmRvbWFpbhgCIAEoCRIQCghwYWNrYWdlcxgDIAMoCRIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEhIKCmdlbmVyYXRpb24YBiABKAQSNAoQbGVhc2VfZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGb3JpZ2luGAggASgJEg4KBmludGVudBgJIAEoCRIRCgluYW1lc3BhY2UYCiABKAkSMAoOcGFja2FnZV9zdGF0ZXMYCyADKAsyGC5jYW1pbm8udjEuUGFja2FnZVN0YXR1cxIMCgRyb2xlGAwgASgJEg0KBXBoYXNlGA0gASgJIoMECgpEZXBsb3ltZW50EgoKAmlkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIpCgVzdGF0ZRgEIAEoDjIaLmNhbWluby52MS5EZXBsb3ltZW50U3RhdGUSDgoGcmVhc29uGAUgASgJEioKCHBhY2thZ2VzGAYgAygLMhguY2FtaW5vLnYxLlBhY2thZ2VTdGF0dXMSKgoIc2VnbWVudHMYByADKAsyGC5jYW1pbm8udjEuU2VnbWVudFN0YXR1cxIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1pbnRlbnRfZGlnZXN0GAogASgJEi0KCWFkbWlzc2lvbhgLIAMoCzIaLmNhbWluby52MS5BZG1pc3Npb25SZWFzb24SEgoKdGltZW91dF9tcxgMIAEoBBIOCgZvcmlnaW4YDSABKAkSEgoKc2VnbWVudF9pZBgOIAEoCRIuCgdoaXN0b3J5GA8gAygLMh0uY2FtaW5vLnYxLkRlcGxveW1lbnRSZXZpc2lvbhImCgp3YWl0aW5nX29uGBAgAygLMhIuY2FtaW5vLnYxLkJsb2NrZXIi3AEKD0RlcGxveW1lbnRFdmVudBIVCg1kZXBsb3ltZW50X2lkGAEgASgJEg4KBmludGVudBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdwYWNrYWdlGAUgASgJEikKBXN0YXRlGAYgASgOMhouY2FtaW5vLnYxLkRlcGxveW1lbnRTdGF0ZRIOCgZyZWFzb24YByABKAkSDAoEa2luZBgIIAEoCRIMCgR3YXZlGAkgASgNInkKDE1ldHJpY1NhbXBsZRIOCgZtZXRyaWMYASABKAkSIAoGbGFiZWxzGAIgAygLMhAuY2FtaW5vLnYxLkxhYmVsEg0KBXZhbHVlGAMgASgBEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIs4CCgVBbGVydBIKCgJpZBgBIAEoCRIOCgZpbnRlbnQYAiABKAkSDwoHcGFja2FnZRgDIAEoCRIMCgRlZGdlGAQgASgJEioKCHNldmVyaXR5GAUgASgOMhguY2FtaW5vLnYxLkFsZXJ0U2V2ZXJpdHkSDwoHc3VtbWFyeRgGIAEoCRIOCgZmaXJpbmcYByABKAgSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHJ1bGUYCiABKAkSDQoFdmFsdWUYCyABKAESEQoJdGhyZXNob2xkGAwgASgBEiwKCGZpcmVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpwCg5SZXBvc2l0b3J5Um9sZRIfChtSRVBPU0lUT1JZX1JPTEVfVU5TUEVDSUZJRUQQABIdChlSRVBPU0lUT1JZX1JPTEVfQkxVRVBSSU5UEAESHgoaUkVQT1NJVE9SWV9ST0xFX0RFUExPWU1FTlQQAirqAgoPRGVwbG95bWVudFN0YXRlEiAKHERFUExPWU1FTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhERVBMT1lNRU5UX1NUQVRFX1BFTkRJTkcQARIdChlERVBMT1lNRU5UX1NUQVRFX0FETUlUVEVEEAISHgoaREVQTE9ZTUVOVF9TVEFURV9DT01NSVRURUQQAxIbChdERVBMT1lNRU5UX1NUQVRFX1NZTkNFRBAEEhoKFkRFUExPWU1FTlRfU1RBVEVfUkVBRFkQBRIdChlERVBMT1lNRU5UX1NUQVRFX0RFR1JBREVEEAYSGwoXREVQTE9ZTUVOVF9TVEFURV9GQUlMRUQQBxIgChxERVBMT1lNRU5UX1NUQVRFX1JPTExFRF9CQUNLEAgSHwobREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVEVEEAkSIAocREVQTE9ZTUVOVF9TVEFURV9URVJNSU5BVElORxAKKn4KC01ldHJpY1Njb3BlEhwKGE1FVFJJQ19TQ09QRV9VTlNQRUNJRklFRBAAEh8KG01FVFJJQ19TQ09QRV9JTkZSQVNUUlVDVFVSRRABEhkKFU1FVFJJQ19TQ09QRV9XT1JLTE9BRBACEhUKEU1FVFJJQ19TQ09QRV9MSU5LEAMqgQEKDUFsZXJ0U2V2ZXJpdHkSHgoaQUxFUlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TRVZFUklUWV9JTkZPEAESGgoWQUxFUlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0FMRVJUX1NFVkVSSVRZX0NSSVRJQ0FMEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * What a domain tells about itself, to users and to peers.
@@ -1140,6 +1140,13 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
    * @generated from field: string commit = 10;
    */
   commit: string;
+
+  /**
+   * While the package is not READY: what it waits on, the first blocker first (`camino intent why`).
+   *
+   * @generated from field: repeated camino.v1.Blocker waiting_on = 11;
+   */
+  waitingOn: Blocker[];
 };
 
 /**
@@ -1148,6 +1155,363 @@ export type PackageStatus = Message<"camino.v1.PackageStatus"> & {
  */
 export const PackageStatusSchema: GenMessage<PackageStatus> = /*@__PURE__*/
   messageDesc(file_camino_v1_types, 23);
+
+/**
+ * One thing a package (or the intent) waits on before it can be READY.
+ *
+ * @generated from message camino.v1.Blocker
+ */
+export type Blocker = Message<"camino.v1.Blocker"> & {
+  /**
+   * admission | wave | sync | rollout | segment | edge | heal | drift | dependency | queue
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * One line for people, naming what is waited on.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * @generated from field: string edge = 3;
+   */
+  edge: string;
+
+  /**
+   * admission: the resource that does not fit (cpu, memory, pods, a prerequisite).
+   *
+   * @generated from field: string resource = 4;
+   */
+  resource: string;
+
+  /**
+   * wave: the packages of an earlier wave that are not READY yet; dependency: the intents that rely on this one.
+   *
+   * @generated from field: repeated string packages = 5;
+   */
+  packages: string[];
+
+  /**
+   * sync: the commit the edge must reach.
+   *
+   * @generated from field: string commit = 6;
+   */
+  commit: string;
+
+  /**
+   * sync: what the edge's RootSync reports now (its commit, and its errors if any).
+   *
+   * @generated from field: string sync_status = 7;
+   */
+  syncStatus: string;
+
+  /**
+   * rollout: replicas available out of desired, and the pods' waiting reasons (ImagePullBackOff, ...).
+   *
+   * @generated from field: uint32 replicas_available = 8;
+   */
+  replicasAvailable: number;
+
+  /**
+   * @generated from field: uint32 replicas_desired = 9;
+   */
+  replicasDesired: number;
+
+  /**
+   * @generated from field: repeated string pod_reasons = 10;
+   */
+  podReasons: string[];
+
+  /**
+   * segment: the peer domain that runs it and the segment's state there.
+   *
+   * @generated from field: string peer = 11;
+   */
+  peer: string;
+
+  /**
+   * @generated from field: string segment_state = 12;
+   */
+  segmentState: string;
+
+  /**
+   * sync or drift: the object concerned, as kind/namespace/name.
+   *
+   * @generated from field: string object = 13;
+   */
+  object: string;
+};
+
+/**
+ * Describes the message camino.v1.Blocker.
+ * Use `create(BlockerSchema)` to create a new message.
+ */
+export const BlockerSchema: GenMessage<Blocker> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 24);
+
+/**
+ * One object whose state on an edge differs from what its deployment repository says.
+ *
+ * @generated from message camino.v1.ObjectDrift
+ */
+export type ObjectDrift = Message<"camino.v1.ObjectDrift"> & {
+  /**
+   * @generated from field: string edge = 1;
+   */
+  edge: string;
+
+  /**
+   * @generated from field: string package = 2;
+   */
+  package: string;
+
+  /**
+   * @generated from field: string repository = 3;
+   */
+  repository: string;
+
+  /**
+   * The file in the repository that holds the object ("" for an object only the edge has).
+   *
+   * @generated from field: string path = 4;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string api_version = 5;
+   */
+  apiVersion: string;
+
+  /**
+   * @generated from field: string kind = 6;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string namespace = 7;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 8;
+   */
+  name: string;
+
+  /**
+   * missing (in the repository, not on the edge) | extra (on the edge, not in the repository) | changed
+   *
+   * @generated from field: string change = 9;
+   */
+  change: string;
+
+  /**
+   * changed: the fields that differ, server defaults accounted for.
+   *
+   * @generated from field: repeated camino.v1.FieldDrift fields = 10;
+   */
+  fields: FieldDrift[];
+};
+
+/**
+ * Describes the message camino.v1.ObjectDrift.
+ * Use `create(ObjectDriftSchema)` to create a new message.
+ */
+export const ObjectDriftSchema: GenMessage<ObjectDrift> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 25);
+
+/**
+ * @generated from message camino.v1.FieldDrift
+ */
+export type FieldDrift = Message<"camino.v1.FieldDrift"> & {
+  /**
+   * A dotted path such as spec.replicas or spec.template.spec.containers[name=app].image.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The repository's value and the edge's, as JSON ("" when absent).
+   *
+   * @generated from field: string want = 2;
+   */
+  want: string;
+
+  /**
+   * @generated from field: string have = 3;
+   */
+  have: string;
+};
+
+/**
+ * Describes the message camino.v1.FieldDrift.
+ * Use `create(FieldDriftSchema)` to create a new message.
+ */
+export const FieldDriftSchema: GenMessage<FieldDrift> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 26);
+
+/**
+ * One revision of an intent, as GetDeployment keeps it.
+ *
+ * @generated from message camino.v1.DeploymentRevision
+ */
+export type DeploymentRevision = Message<"camino.v1.DeploymentRevision"> & {
+  /**
+   * @generated from field: uint64 revision = 1;
+   */
+  revision: bigint;
+
+  /**
+   * The digest of the revision's spec and its resolved blueprint commits.
+   *
+   * @generated from field: string intent_digest = 2;
+   */
+  intentDigest: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp submitted_at = 3;
+   */
+  submittedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp ended_at = 4;
+   */
+  endedAt?: Timestamp | undefined;
+
+  /**
+   * READY, ROLLED_BACK, FAILED, TERMINATED, or the state it is in while it runs.
+   *
+   * @generated from field: camino.v1.DeploymentState outcome = 5;
+   */
+  outcome: DeploymentState;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * The commits the revision made.
+   *
+   * @generated from field: repeated camino.v1.RevisionCommit commits = 7;
+   */
+  commits: RevisionCommit[];
+
+  /**
+   * Each package's resolved blueprint commit (what `camino intent rollback --to` pins).
+   *
+   * @generated from field: repeated camino.v1.PackageBlueprint blueprints = 8;
+   */
+  blueprints: PackageBlueprint[];
+};
+
+/**
+ * Describes the message camino.v1.DeploymentRevision.
+ * Use `create(DeploymentRevisionSchema)` to create a new message.
+ */
+export const DeploymentRevisionSchema: GenMessage<DeploymentRevision> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 27);
+
+/**
+ * @generated from message camino.v1.RevisionCommit
+ */
+export type RevisionCommit = Message<"camino.v1.RevisionCommit"> & {
+  /**
+   * @generated from field: string repository = 1;
+   */
+  repository: string;
+
+  /**
+   * @generated from field: string commit = 2;
+   */
+  commit: string;
+
+  /**
+   * @generated from field: uint32 wave = 3;
+   */
+  wave: number;
+};
+
+/**
+ * Describes the message camino.v1.RevisionCommit.
+ * Use `create(RevisionCommitSchema)` to create a new message.
+ */
+export const RevisionCommitSchema: GenMessage<RevisionCommit> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 28);
+
+/**
+ * @generated from message camino.v1.PackageBlueprint
+ */
+export type PackageBlueprint = Message<"camino.v1.PackageBlueprint"> & {
+  /**
+   * @generated from field: string package = 1;
+   */
+  package: string;
+
+  /**
+   * @generated from field: string blueprint = 2;
+   */
+  blueprint: string;
+
+  /**
+   * @generated from field: string commit = 3;
+   */
+  commit: string;
+};
+
+/**
+ * Describes the message camino.v1.PackageBlueprint.
+ * Use `create(PackageBlueprintSchema)` to create a new message.
+ */
+export const PackageBlueprintSchema: GenMessage<PackageBlueprint> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 29);
+
+/**
+ * One file an update would change in a deployment repository (PlanIntent with diff).
+ *
+ * @generated from message camino.v1.FileDiff
+ */
+export type FileDiff = Message<"camino.v1.FileDiff"> & {
+  /**
+   * @generated from field: string repository = 1;
+   */
+  repository: string;
+
+  /**
+   * @generated from field: string edge = 2;
+   */
+  edge: string;
+
+  /**
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * added | modified | deleted
+   *
+   * @generated from field: string change = 4;
+   */
+  change: string;
+
+  /**
+   * The change as a unified diff (---/+++ headers, @@ hunks).
+   *
+   * @generated from field: string unified = 5;
+   */
+  unified: string;
+};
+
+/**
+ * Describes the message camino.v1.FileDiff.
+ * Use `create(FileDiffSchema)` to create a new message.
+ */
+export const FileDiffSchema: GenMessage<FileDiff> = /*@__PURE__*/
+  messageDesc(file_camino_v1_types, 30);
 
 /**
  * @generated from message camino.v1.SegmentStatus
@@ -1240,7 +1604,7 @@ export type SegmentStatus = Message<"camino.v1.SegmentStatus"> & {
  * Use `create(SegmentStatusSchema)` to create a new message.
  */
 export const SegmentStatusSchema: GenMessage<SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 24);
+  messageDesc(file_camino_v1_types, 31);
 
 /**
  * @generated from message camino.v1.Deployment
@@ -1323,6 +1687,20 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
    * @generated from field: string segment_id = 14;
    */
   segmentId: string;
+
+  /**
+   * Every recorded revision, oldest first (bounded).
+   *
+   * @generated from field: repeated camino.v1.DeploymentRevision history = 15;
+   */
+  history: DeploymentRevision[];
+
+  /**
+   * While the intent is not READY: what it waits on as a whole (a turn to run, admission), before its packages'.
+   *
+   * @generated from field: repeated camino.v1.Blocker waiting_on = 16;
+   */
+  waitingOn: Blocker[];
 };
 
 /**
@@ -1330,7 +1708,7 @@ export type Deployment = Message<"camino.v1.Deployment"> & {
  * Use `create(DeploymentSchema)` to create a new message.
  */
 export const DeploymentSchema: GenMessage<Deployment> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 25);
+  messageDesc(file_camino_v1_types, 32);
 
 /**
  * @generated from message camino.v1.DeploymentEvent
@@ -1391,7 +1769,7 @@ export type DeploymentEvent = Message<"camino.v1.DeploymentEvent"> & {
  * Use `create(DeploymentEventSchema)` to create a new message.
  */
 export const DeploymentEventSchema: GenMessage<DeploymentEvent> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 26);
+  messageDesc(file_camino_v1_types, 33);
 
 /**
  * @generated from message camino.v1.MetricSample
@@ -1423,7 +1801,7 @@ export type MetricSample = Message<"camino.v1.MetricSample"> & {
  * Use `create(MetricSampleSchema)` to create a new message.
  */
 export const MetricSampleSchema: GenMessage<MetricSample> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 27);
+  messageDesc(file_camino_v1_types, 34);
 
 /**
  * One alert: a rule's condition held for the rule's duration on a workload (intent, package, edge) or on an edge
@@ -1511,7 +1889,7 @@ export type Alert = Message<"camino.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_camino_v1_types, 28);
+  messageDesc(file_camino_v1_types, 35);
 
 /**
  * @generated from enum camino.v1.RepositoryRole

@@ -25,6 +25,18 @@ import { setState, type LifecycleDeps } from "./run-context.js";
 
 type Deps = Pick<LifecycleDeps, "events" | "journal" | "logger" | "edges" | "observers" | "domainId">;
 
+/**
+ * A further judgement of a package whose workloads are all available on an edge that answered: the problems it
+ * finds (each a short phrase naming what is wrong, e.g. the object a sync error names) make the package DEGRADED.
+ * Called on every tick for every watched package, on the edge's shared answer: it must not call out itself.
+ */
+export type HealthCheck = (on: {
+  record: DeploymentRecord;
+  pkg: PackageRecord;
+  edge: string;
+  report: Extract<WorkloadReport, { workloads: unknown }>;
+}) => string[];
+
 /** One watched deployment. */
 interface Watched {
   live: LiveDeployment;
@@ -74,11 +86,14 @@ const short = (x: WorkloadStatus) => `${x.kind}/${x.name} ${x.available}/${x.des
 
 export class HealthWatch {
   readonly #deps: Deps;
+  readonly #checks: readonly HealthCheck[];
   readonly #watched = new Map<string, Watched>();
   #closed = false;
 
-  constructor(deps: Deps) {
+  /** @param checks further judgements of packages whose workloads are available (sync errors, prerequisites) */
+  constructor(deps: Deps, checks: readonly HealthCheck[] = []) {
     this.#deps = deps;
+    this.#checks = checks;
   }
 
   /** How many deployments are watched. */
@@ -152,7 +167,11 @@ export class HealthWatch {
         known = new Set();
         w.known.set(p.package, known);
       }
-      const next = judgePackage(edge, p.package, report, known);
+      let next = judgePackage(edge, p.package, report, known);
+      if (next.state === "READY" && !("error" in report) && this.#checks.length > 0) {
+        const problems = this.#checks.flatMap((check) => check({ record: live.record, pkg: p, edge, report }));
+        if (problems.length > 0) next = { state: "DEGRADED", reason: `${problems.join(", ")} on ${edge}` };
+      }
       if (next.state === p.state && (next.state === "READY" || next.reason === p.reason)) continue;
       setState(this.#deps, live, { package: p.package, ...next });
       changed = true;

@@ -243,6 +243,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     logger: logger.child({ component: "lifecycle" }),
     failpoints,
     lifecycle,
+    heal: { graceMs: lifecycle.healGraceMs },
   });
   linkName = (intent, from, to) => deployments.linkName(intent, from, to);
   metrics.observeLifecycle(deployments.events);

@@ -13,6 +13,11 @@ export interface LifecycleConfig {
   capacityMaxAgeMs: number;
   /** Deployments running at once; more wait their turn. Default 32. */
   maxConcurrentRuns: number;
+  /**
+   * With `spec.heal: replace`, how long an edge must stay lost (unreachable, or no node Ready) before its
+   * packages are re-placed, in ms. Default 60000 (`healGraceSeconds: 60`).
+   */
+  healGraceMs: number;
 }
 
 /** Defaults of the `lifecycle` section, in the units the file uses. */
@@ -22,6 +27,7 @@ export const LIFECYCLE_DEFAULTS = {
   cleanupTimeoutSeconds: 60,
   capacityMaxAgeMs: 250,
   maxConcurrentRuns: 32,
+  healGraceSeconds: 60,
 } as const;
 
 /** Checks the `lifecycle` section; problems are added to `c` with their paths. */
@@ -33,6 +39,7 @@ export function parseLifecycleSection(c: Checker, v: unknown): LifecycleConfig {
       "cleanupTimeoutSeconds",
       "capacityMaxAgeMs",
       "maxConcurrentRuns",
+      "healGraceSeconds",
     ]) ?? {};
   const d = LIFECYCLE_DEFAULTS;
   return {
@@ -46,5 +53,6 @@ export function parseLifecycleSection(c: Checker, v: unknown): LifecycleConfig {
     capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? d.capacityMaxAgeMs,
     maxConcurrentRuns:
       c.integer(o["maxConcurrentRuns"], "lifecycle.maxConcurrentRuns", 1, 10_000) ?? d.maxConcurrentRuns,
+    healGraceMs: (c.integer(o["healGraceSeconds"], "lifecycle.healGraceSeconds", 1, 86_400) ?? d.healGraceSeconds) * 1000,
   };
 }

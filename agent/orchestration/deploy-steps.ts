@@ -317,7 +317,8 @@ export const removeDropped: Step<RunContext> = {
         kind: "progress",
       });
       const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
-      if (edge) {
+      // A lost edge (a heal moved its packages away) removes them when it returns, as its repository says.
+      if (edge && !r.healedFrom?.includes(edge.name)) {
         await waitSynced(
           deps,
           { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs: r.timeoutMs },

@@ -4,7 +4,8 @@
  * rollback.ts and termination.ts, run by deployment-run.ts, over the store (deployment-store.ts), the event
  * bus (event-bus.ts) and the run queue (run-queue.ts). At start it recovers what was in flight (recovery.ts).
  * A deployment a run leaves READY is watched on its edges (health-watch.ts) until a new run or a termination
- * starts on it: its packages become DEGRADED and READY again as their workloads are lost and recovered.
+ * starts on it: its packages become DEGRADED and READY again as their workloads are lost and recovered. With
+ * `spec.heal: replace`, packages whose edge stays lost are moved by a revision of their own (heal.ts).
  */
 import { CaminoError, type FieldIssue } from "../errors.js";
 import type { Failpoints } from "../failpoints.js";
@@ -15,6 +16,7 @@ import { startDeployRun } from "./deployment-run.js";
 import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
 import { EdgeObservers } from "./edge-observers.js";
 import { EventBus, type WatchedEvent } from "./event-bus.js";
+import { Healer, type HealOptions } from "./heal.js";
 import { HealthWatch } from "./health-watch.js";
 import { SETTLED, type DeploymentRecord, type Journal } from "./journal.js";
 import { givenOf } from "./deploy-steps.js";
@@ -35,6 +37,8 @@ export interface DeploymentManagerOptions extends PlannerDeps {
   lifecycle: LifecycleOptions;
   /** The event bus; default a new one. Alerts and segments publish to the same bus. */
   events?: EventBus;
+  /** Healing (`spec.heal: replace`); default a grace period of 60 s. */
+  heal?: HealOptions;
 }
 
 /** The answer to a submission. */
@@ -56,7 +60,7 @@ export class DeploymentManager {
   #closed = false;
 
   constructor(options: DeploymentManagerOptions) {
-    const { journal, logger, failpoints, lifecycle, events, ...planner } = options;
+    const { journal, logger, failpoints, lifecycle, events, heal, ...planner } = options;
     this.#deps = {
       ...planner,
       journal,
@@ -68,7 +72,28 @@ export class DeploymentManager {
       shutdown: this.#shutdown.signal,
       queue: new RunQueue({ maxConcurrent: lifecycle.maxConcurrentRuns }),
     };
-    this.#health = new HealthWatch(this.#deps);
+    const healer = new Healer(this.#deps, heal ?? { graceMs: 60_000 }, (live, intent, from, reason) =>
+      this.#heal(live, intent, from, reason),
+    );
+    this.#health = new HealthWatch(this.#deps, [], healer);
+  }
+
+  /**
+   * Starts a revision that moves the packages of `live` away from the lost edge `from`, planned as `intent` (the
+   * recorded spec with every other package pinned where it runs). False when the intent is busy or changed since
+   * (a run, a termination or a submission started meanwhile): nothing is done then.
+   */
+  async #heal(live: LiveDeployment, intent: Intent, from: string, reason: string): Promise<boolean> {
+    const name = live.record.intent;
+    if (this.#closed || this.#store.byIntent(name) !== live || live.controller || live.terminating) return false;
+    if (this.#claimed.has(name) || (live.record.state !== "DEGRADED" && live.record.state !== "READY")) return false;
+    this.#claimed.add(name);
+    try {
+      await this.#start(intent, live.record.intentJson, live, live.record.segment, { from: [from], reason });
+      return true;
+    } finally {
+      this.#claimed.delete(name);
+    }
   }
 
   /** How many deployments are watched on their edges (health-watch.ts). */
@@ -280,11 +305,12 @@ export class DeploymentManager {
     intentJson: unknown,
     existing: LiveDeployment | undefined,
     hosted: HostedSegmentRecord | undefined,
+    heal?: { from: string[]; reason: string },
   ): Promise<Submitted> {
     // Resolution of blueprints and edges is checked now (an IntentError names the field); capacity later.
     const given = hosted ? givenOf(hosted) : undefined;
     const { digest } = await resolveIntent(intent, this.#deps, given);
-    if (existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
+    if (!heal && existing && existing.record.state === "READY" && existing.record.deploymentDigest === digest) {
       if (hosted) {
         // A new generation of a segment with the same packages: nothing to deploy, the generation is recorded.
         existing.record.segment = hosted;
@@ -301,7 +327,7 @@ export class DeploymentManager {
       intent: intent.name,
       revision,
       state: "PENDING",
-      reason: "submitted",
+      reason: heal?.reason ?? "submitted",
       digest: "",
       deploymentDigest: digest,
       intentJson,
@@ -331,6 +357,7 @@ export class DeploymentManager {
         ? { segments: existing.record.segments.filter((x) => x.phase === "committed" || x.pendingEnd) }
         : {}),
       ...(hosted ? { segment: hosted } : {}),
+      ...(heal ? { healedFrom: heal.from } : {}),
     };
     // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
     try {
@@ -344,7 +371,7 @@ export class DeploymentManager {
     live.record = record;
     live.controller = new AbortController();
     this.#store.set(live);
-    setState(this.#deps, live, { state: "PENDING", reason: "submitted" });
+    setState(this.#deps, live, { state: "PENDING", reason: record.reason });
     for (const p of record.packages)
       setState(this.#deps, live, { package: p.package, state: "PENDING", reason: p.reason });
     live.run = startDeployRun(this.#deps, live, intent);

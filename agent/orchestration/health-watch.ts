@@ -47,6 +47,18 @@ interface Watched {
   active: boolean;
   /** Per package, the workloads ("Kind/name") the edge has shown for it since the watch began. */
   known: Map<string, Set<string>>;
+  /** Per DEGRADED package, since when (ms) this watch has judged it so. */
+  since: Map<string, number>;
+}
+
+/** What healing (heal.ts) is told and asked by the watch. */
+export interface HealHook {
+  /** The edge's DEGRADED packages of `live` have been so since `since` (ms); `report` is the edge's latest. */
+  consider(live: LiveDeployment, edge: string, report: WorkloadReport, since: number): void;
+  /** Why the packages of `intent` on `edge` could not be moved, added to their reason. */
+  note(intent: string, edge: string): string | undefined;
+  /** The watch of `intent` ended. */
+  forget(intent: string): void;
 }
 
 /** The intent's state from its packages': DEGRADED when any is, READY when all are; otherwise none (unchanged). */
@@ -87,13 +99,18 @@ const short = (x: WorkloadStatus) => `${x.kind}/${x.name} ${x.available}/${x.des
 export class HealthWatch {
   readonly #deps: Deps;
   readonly #checks: readonly HealthCheck[];
+  readonly #heal: HealHook | undefined;
   readonly #watched = new Map<string, Watched>();
   #closed = false;
 
-  /** @param checks further judgements of packages whose workloads are available (sync errors, prerequisites) */
-  constructor(deps: Deps, checks: readonly HealthCheck[] = []) {
+  /**
+   * @param checks further judgements of packages whose workloads are available (sync errors, prerequisites)
+   * @param heal told of each edge's DEGRADED packages on every tick (healing, heal.ts)
+   */
+  constructor(deps: Deps, checks: readonly HealthCheck[] = [], heal?: HealHook) {
     this.#deps = deps;
     this.#checks = checks;
+    this.#heal = heal;
   }
 
   /** How many deployments are watched. */
@@ -109,7 +126,7 @@ export class HealthWatch {
     if (this.#closed) return;
     const r = live.record;
     this.unwatch(r.intent);
-    const w: Watched = { live, record: r, stops: [], active: true, known: new Map() };
+    const w: Watched = { live, record: r, stops: [], active: true, known: new Map(), since: new Map() };
     this.#watched.set(r.intent, w);
     const byEdge = new Map<string, PackageRecord[]>();
     for (const p of r.packages) {
@@ -136,6 +153,7 @@ export class HealthWatch {
     w.active = false;
     for (const stop of w.stops) stop();
     this.#watched.delete(intent);
+    this.#heal?.forget(intent);
   }
 
   /** Stops every watch (the agent is shutting down). */
@@ -161,6 +179,7 @@ export class HealthWatch {
     const { live } = w;
     if (!w.active || live.record !== w.record || live.controller || live.terminating) return;
     let changed = false;
+    const note = this.#heal?.note(live.record.intent, edge);
     for (const p of pkgs) {
       let known = w.known.get(p.package);
       if (!known) {
@@ -172,10 +191,16 @@ export class HealthWatch {
         const problems = this.#checks.flatMap((check) => check({ record: live.record, pkg: p, edge, report }));
         if (problems.length > 0) next = { state: "DEGRADED", reason: `${problems.join(", ")} on ${edge}` };
       }
+      if (next.state === "DEGRADED") {
+        if (!w.since.has(p.package)) w.since.set(p.package, Date.now());
+        if (note) next = { state: "DEGRADED", reason: `${next.reason}; ${note}` };
+      } else w.since.delete(p.package);
       if (next.state === p.state && (next.state === "READY" || next.reason === p.reason)) continue;
       setState(this.#deps, live, { package: p.package, ...next });
       changed = true;
     }
+    const since = pkgs.flatMap((p) => w.since.get(p.package) ?? []);
+    if (since.length > 0) this.#heal?.consider(live, edge, report, Math.min(...since));
     if (!changed) return;
     const up = rollUp(live.record);
     if (up && (up.state !== live.record.state || up.reason !== live.record.reason)) setState(this.#deps, live, up);

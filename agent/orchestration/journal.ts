@@ -69,6 +69,8 @@ export interface DeploymentRecord {
   segments?: SegmentRecord[];
   /** On the peer: set when this deployment is a segment run for an origin domain. */
   segment?: HostedSegmentRecord;
+  /** Set on a revision that moves packages away from lost edges (heal.ts): those edges, not waited on to sync. */
+  healedFrom?: string[];
 }
 
 /**

@@ -55,6 +55,8 @@ export interface InProcessDomainOptions {
    * maxConcurrentRuns 32.
    */
   lifecycle?: Partial<LifecycleOptions>;
+  /** Healing's grace period (ms): how long an edge stays lost before `heal: replace` moves its packages. */
+  healGraceMs?: number;
   /** Capacity readings this young (ms) are reused by admission. Default 0: every admission reads afresh. */
   capacityMaxAgeMs?: number;
   /** The RootSyncs' `spec.git.period`: how often each emulated ConfigSync polls its repository. Default "50ms". */
@@ -279,6 +281,7 @@ export async function startInProcessDomain(options: InProcessDomainOptions = {})
       logger: logger.child({ component: "lifecycle" }),
       failpoints: o.failpoints ?? parseFailpoints(undefined),
       lifecycle: o.lifecycle,
+      ...(o.healGraceMs ? { heal: { graceMs: o.healGraceMs } } : {}),
     });
     await manager.start();
     const started = manager;

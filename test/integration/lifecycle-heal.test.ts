@@ -1,0 +1,162 @@
+/**
+ * Healing (`spec.heal: replace`, agent/orchestration/heal.ts), in one process and in seconds: the real
+ * DeploymentManager over local git repositories and three embedded edge emulators, a grace period of 1 s.
+ * - an edge whose nodes are all lost past the grace period: its package moves to another edge that fits, by a
+ *   revision of its own; the new copy is committed on the new edge before the package leaves the lost edge's
+ *   repository; the link's network objects follow; reservations count it once; when the lost edge returns, its
+ *   ConfigSync removes the old copy;
+ * - with no other edge that fits, the package stays DEGRADED and its reason says why; nothing is moved.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { validateIntent } from "../../agent/intent/validate.js";
+import type { DeploymentRecord } from "../../agent/orchestration/journal.js";
+import type { Emulator } from "../../emulator/emulator.js";
+import { gitIn, startInProcessDomain, waitFor, type InProcessDomain } from "../helpers/in-process-domain.js";
+
+const EDGES = ["edge-1", "edge-2", "edge-3"] as const;
+type EdgeName = (typeof EDGES)[number];
+
+let domain: InProcessDomain;
+
+const emulator = (edge: string) => domain.emulators.get(edge) as Emulator;
+const nodeOf = (edge: string) => `${edge}-node`;
+
+/** Submits a two-package intent with a link, `front` on `frontEdge`, `back` placed by `selector`; waits. */
+async function deploy(name: string, frontEdge: EdgeName, selector: Record<string, string>): Promise<DeploymentRecord> {
+  const doc = {
+    apiVersion: "camino.io/v1",
+    kind: "DeploymentIntent",
+    metadata: { name },
+    spec: {
+      timeout: "20s",
+      heal: "replace",
+      packages: [
+        {
+          name: "front",
+          blueprint: "traffic-sink",
+          resources: { cpu: "10m", memory: "16Mi" },
+          placement: { edge: frontEdge },
+        },
+        {
+          name: "back",
+          blueprint: "traffic-sink",
+          resources: { cpu: "10m", memory: "16Mi" },
+          placement: { edgeSelector: selector },
+        },
+      ],
+      links: [{ from: "front", to: "back", port: 8080, protocol: "http" }],
+    },
+  };
+  // As SubmitIntent hands it over: the validated intent and its document.
+  await domain.manager.submit(validateIntent(doc), doc);
+  return settle(name);
+}
+
+/** Follows the deployment's current run until it is over; returns its record then. */
+async function settle(name: string, timeoutMs = 20_000): Promise<DeploymentRecord> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  for await (const _ of domain.manager.watch(name, undefined, signal));
+  return domain.manager.get(name);
+}
+
+const pkgOf = (name: string, pkg: string) => domain.manager.get(name).packages.find((p) => p.package === pkg);
+
+/** The intent's files in an edge's deployment repository at its head (git CLI). */
+const filesIn = (edge: string, intent: string) =>
+  gitIn(domain.repositoryDir(edge), "ls-tree", "-r", "--name-only", "HEAD", "--", `${intent}/`)
+    .split("\n")
+    .filter(Boolean);
+
+describe("healing: spec.heal replace", () => {
+  beforeAll(async () => {
+    domain = await startInProcessDomain({
+      healGraceMs: 1000,
+      edges: EDGES.map((name) => ({
+        name,
+        labels: { zone: name === "edge-1" ? "north" : "south" },
+        nodes: [{ name: nodeOf(name), cpu: "4", memory: "8Gi", pods: 100 }],
+      })),
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    await domain?.close();
+  });
+
+  afterEach(async () => {
+    for (const e of EDGES) await emulator(e).setFaults({ apiUnavailable: false, nodesNotReady: [] });
+    expect(domain.logged.filter((l) => l.level === "error")).toEqual([]);
+  });
+
+  it("an edge lost past the grace period: the package moves to another edge that fits, new copy first, the old one removed when the edge returns", async () => {
+    const first = await deploy("mover", "edge-1", { zone: "south" });
+    expect(first.state, first.reason).toBe("READY");
+    const lost = pkgOf("mover", "back")?.edge as EdgeName;
+    const other = lost === "edge-2" ? "edge-3" : "edge-2";
+    expect(["edge-2", "edge-3"]).toContain(lost);
+    expect(filesIn(lost, "mover").some((f) => f.startsWith("mover/back/"))).toBe(true);
+    await waitFor("the intent watched", () => domain.manager.watched >= 1);
+
+    await emulator(lost).setFaults({ nodesNotReady: [nodeOf(lost)] });
+    await waitFor("back DEGRADED", () => pkgOf("mover", "back")?.state === "DEGRADED");
+    // The grace period passes; the move is a revision of its own.
+    await waitFor("the heal revision", () => domain.manager.get("mover").revision === 2, 15_000);
+    const healed = await settle("mover");
+    expect(healed.state, healed.reason).toBe("READY");
+    expect(pkgOf("mover", "back")?.edge).toBe(other);
+    expect(pkgOf("mover", "front")?.edge).toBe("edge-1");
+    const started = healed.events.find((e) => e.reason.startsWith("healing:"));
+    expect(started?.reason).toMatch(
+      new RegExp(`^healing: edge ${lost} lost \\(no node Ready\\) for \\d+ s; moving back → ${other}$`),
+    );
+
+    // The new copy was committed on the new edge before the package left the lost edge's repository.
+    const order = healed.events.map((e) => `${e.package} ${e.state} ${e.reason}`);
+    const committed = order.findIndex((x) => x.startsWith("back COMMITTED") && x.includes(`${other}-deploy`));
+    const removed = order.findIndex((x) => x.includes(`from ${lost}-deploy`));
+    expect(committed).toBeGreaterThanOrEqual(0);
+    expect(removed).toBeGreaterThan(committed);
+    expect(filesIn(lost, "mover")).toEqual([]);
+    expect(filesIn(other, "mover").some((f) => f.startsWith("mover/back/"))).toBe(true);
+    // The link followed: the new edge carries the chain's network objects for back.
+    expect(filesIn(other, "mover").some((f) => f.startsWith("mover/_chain/"))).toBe(true);
+    // Counted once: no reservation is left on the lost edge.
+    expect(domain.book.held("mover").filter((r) => r.edge === lost)).toEqual([]);
+    expect(emulator(other).store.get("apps/deployments", "mover", "back")).toBeDefined();
+
+    // The lost edge returns: its ConfigSync removes the old copy, as its repository says.
+    await emulator(lost).setFaults({ nodesNotReady: [] });
+    await waitFor(
+      "the old copy removed",
+      () => emulator(lost).store.get("apps/deployments", "mover", "back") === undefined,
+      15_000,
+    );
+    expect(domain.manager.get("mover").state).toBe("READY");
+    await domain.manager.terminate("mover");
+    expect((await settle("mover")).state).toBe("TERMINATED");
+  });
+
+  it("no other edge fits: the package stays DEGRADED and its reason says so; nothing moves", async () => {
+    const first = await deploy("stuck", "edge-2", { zone: "north" });
+    expect(first.state, first.reason).toBe("READY");
+    expect(pkgOf("stuck", "back")?.edge).toBe("edge-1");
+    await waitFor("the intent watched", () => domain.manager.watched >= 1);
+
+    await emulator("edge-1").setFaults({ nodesNotReady: [nodeOf("edge-1")] });
+    await waitFor(
+      "the reason says it cannot heal",
+      () => /cannot heal: no other edge fits/.test(pkgOf("stuck", "back")?.reason ?? ""),
+      15_000,
+    );
+    const r = domain.manager.get("stuck");
+    expect(r.state).toBe("DEGRADED");
+    expect(r.revision).toBe(1);
+    expect(pkgOf("stuck", "front")?.state).toBe("READY");
+    expect(filesIn("edge-1", "stuck").some((f) => f.startsWith("stuck/back/"))).toBe(true);
+
+    await emulator("edge-1").setFaults({ nodesNotReady: [] });
+    await waitFor("READY again", () => domain.manager.get("stuck").state === "READY", 15_000);
+    await domain.manager.terminate("stuck");
+    expect((await settle("stuck")).state).toBe("TERMINATED");
+  });
+});

@@ -53,6 +53,7 @@ export function parseLifecycleSection(c: Checker, v: unknown): LifecycleConfig {
     capacityMaxAgeMs: c.integer(o["capacityMaxAgeMs"], "lifecycle.capacityMaxAgeMs", 0, 60_000) ?? d.capacityMaxAgeMs,
     maxConcurrentRuns:
       c.integer(o["maxConcurrentRuns"], "lifecycle.maxConcurrentRuns", 1, 10_000) ?? d.maxConcurrentRuns,
-    healGraceMs: (c.integer(o["healGraceSeconds"], "lifecycle.healGraceSeconds", 1, 86_400) ?? d.healGraceSeconds) * 1000,
+    healGraceMs:
+      (c.integer(o["healGraceSeconds"], "lifecycle.healGraceSeconds", 1, 86_400) ?? d.healGraceSeconds) * 1000,
   };
 }

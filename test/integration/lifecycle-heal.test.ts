@@ -22,14 +22,19 @@ const emulator = (edge: string) => domain.emulators.get(edge) as Emulator;
 const nodeOf = (edge: string) => `${edge}-node`;
 
 /** Submits a two-package intent with a link, `front` on `frontEdge`, `back` placed by `selector`; waits. */
-async function deploy(name: string, frontEdge: EdgeName, selector: Record<string, string>): Promise<DeploymentRecord> {
+async function deploy(
+  name: string,
+  frontEdge: EdgeName,
+  selector: Record<string, string>,
+  heal = "replace",
+): Promise<DeploymentRecord> {
   const doc = {
     apiVersion: "camino.io/v1",
     kind: "DeploymentIntent",
     metadata: { name },
     spec: {
       timeout: "20s",
-      heal: "replace",
+      heal,
       packages: [
         {
           name: "front",
@@ -134,6 +139,29 @@ describe("healing: spec.heal replace", () => {
     expect(domain.manager.get("mover").state).toBe("READY");
     await domain.manager.terminate("mover");
     expect((await settle("mover")).state).toBe("TERMINATED");
+  });
+
+  it("heal none (the default): a lost edge is only reported, nothing moves", async () => {
+    const first = await deploy("stay", "edge-1", { zone: "south" }, "none");
+    expect(first.state, first.reason).toBe("READY");
+    const lost = pkgOf("stay", "back")?.edge as EdgeName;
+    await waitFor("the intent watched", () => domain.manager.watched >= 1);
+    await emulator(lost).setFaults({ nodesNotReady: [nodeOf(lost)] });
+    await waitFor("back DEGRADED", () => pkgOf("stay", "back")?.state === "DEGRADED");
+    const since = Date.now();
+    // Three grace periods pass on the DEGRADED package.
+    await waitFor(
+      "three grace periods",
+      () => Date.now() - since > 3000 && pkgOf("stay", "back")?.state === "DEGRADED",
+    );
+    const r = domain.manager.get("stay");
+    expect(r.revision).toBe(1);
+    expect(pkgOf("stay", "back")?.edge).toBe(lost);
+    expect(pkgOf("stay", "back")?.reason).not.toMatch(/heal/);
+    await emulator(lost).setFaults({ nodesNotReady: [] });
+    await waitFor("READY again", () => domain.manager.get("stay").state === "READY", 15_000);
+    await domain.manager.terminate("stay");
+    expect((await settle("stay")).state).toBe("TERMINATED");
   });
 
   it("no other edge fits: the package stays DEGRADED and its reason says so; nothing moves", async () => {

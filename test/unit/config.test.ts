@@ -46,6 +46,7 @@ describe("parseConfig", () => {
       cleanupTimeoutMs: 60_000,
       capacityMaxAgeMs: 250,
       maxConcurrentRuns: 32,
+      healGraceMs: 60_000,
     });
     expect(c.repositories).toEqual([]);
     expect(c.edges).toEqual([]);

@@ -23,6 +23,7 @@ import {
   WORKLOAD_KINDS,
   allAvailable,
   workloadStatusOf,
+  type PodObject,
   type WorkloadObject,
   type WorkloadStatus,
 } from "./readiness.js";
@@ -221,6 +222,30 @@ export class EdgeClient {
       out.push(...(await this.#listWorkloads(undefined, selector, signal)));
     }
     return out;
+  }
+
+  /** The pods of the named intents' packages, in every namespace: one list call per 100 intents. */
+  async podsOf(intents: readonly string[], signal?: AbortSignal): Promise<PodObject[]> {
+    const out: PodObject[] = [];
+    for (let i = 0; i < intents.length; i += 100) {
+      const selector = `camino.io/intent in (${intents.slice(i, i + 100).join(",")}),camino.io/package`;
+      const list = await this.#transport.call(
+        "list pods",
+        (api) => api.core.listPodForAllNamespaces({ labelSelector: selector }),
+        signal,
+      );
+      out.push(...(list.items as PodObject[]));
+    }
+    return out;
+  }
+
+  /**
+   * One call to the edge through its transport (the edge's deadline joined with `signal`, health kept, failures
+   * explained as EdgeError), for readers of the edge outside this class (drift.ts).
+   * @example const live = await edge.call("read Deployment/x", (api) => api.objects.read(ref), signal);
+   */
+  call<T>(what: string, fn: (api: EdgeApis) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.#transport.call(what, fn, signal);
   }
 
   async #listWorkloads(

@@ -19,6 +19,74 @@ export interface WorkloadStatus {
   package: string;
   desired: number;
   available: number;
+  /**
+   * Why its pods are not ready, one entry per pod that is not: set by the edge observer (edge-observer.ts) only
+   * for a workload short of replicas (`available < desired`) on a tick where it listed the pods; absent
+   * otherwise (not looked at, which is not "no reason").
+   */
+  pods?: PodReason[];
+}
+
+/** Why one pod of a workload is not ready, as `kubectl describe pod` shows it. */
+export interface PodReason {
+  /** The pod's name. */
+  pod: string;
+  /** `status.phase`: Pending, Running, … */
+  phase: string;
+  /**
+   * The reasons, most telling first: each container's `state.waiting.reason` ("ImagePullBackOff: <container>"),
+   * a Pending pod's unschedulable reason and message ("Unschedulable: 0/3 nodes are available: …"), the kubelet's
+   * rejection ("OutOfcpu: …"), else the Ready condition's ("ContainersNotReady: …").
+   */
+  reasons: string[];
+}
+
+/** A pod as the API lists it: only the fields read here. */
+export type PodObject = KubernetesObject & {
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+    containerStatuses?: { name?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+    initContainerStatuses?: { name?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+  };
+};
+
+/**
+ * The workload (`Kind/name`) a pod belongs to, from its controller reference: a ReplicaSet's pods belong to its
+ * Deployment (the ReplicaSet is named `<deployment>-<pod-template-hash>`). Undefined for a pod no workload owns.
+ */
+export function workloadOfPod(pod: PodObject): string | undefined {
+  const ref = pod.metadata?.ownerReferences?.find((r) => r.controller);
+  if (!ref) return undefined;
+  if (ref.kind === "ReplicaSet") {
+    const cut = ref.name.lastIndexOf("-");
+    return cut > 0 ? `Deployment/${ref.name.slice(0, cut)}` : undefined;
+  }
+  return `${ref.kind}/${ref.name}`;
+}
+
+/** Why a pod is not ready; undefined when it is Ready (or terminating: it is on its way out). Pure. */
+export function podReasonOf(pod: PodObject): PodReason | undefined {
+  const st = pod.status ?? {};
+  const conditions = st.conditions ?? [];
+  if (pod.metadata?.deletionTimestamp) return undefined;
+  if (conditions.some((c) => c.type === "Ready" && c.status === "True")) return undefined;
+  const reasons: string[] = [];
+  for (const c of [...(st.initContainerStatuses ?? []), ...(st.containerStatuses ?? [])]) {
+    const w = c.state?.waiting;
+    if (w?.reason) reasons.push(`${w.reason}: ${c.name ?? "?"}${w.message ? ` (${w.message})` : ""}`);
+  }
+  const scheduled = conditions.find((c) => c.type === "PodScheduled");
+  if (scheduled?.status === "False")
+    reasons.push(`${scheduled.reason ?? "NotScheduled"}${scheduled.message ? `: ${scheduled.message}` : ""}`);
+  if (st.reason) reasons.push(`${st.reason}${st.message ? `: ${st.message}` : ""}`);
+  if (reasons.length === 0) {
+    const ready = conditions.find((c) => c.type === "Ready");
+    reasons.push(ready?.reason ? `${ready.reason}${ready.message ? `: ${ready.message}` : ""}` : "not ready");
+  }
+  return { pod: pod.metadata?.name ?? "", phase: st.phase ?? "Unknown", reasons };
 }
 
 /** A workload as the API lists it: only the fields read here. */

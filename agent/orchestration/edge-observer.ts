@@ -1,8 +1,18 @@
 /**
  * One observer per edge for every deployment waiting on it. However many intents are in flight, the edge is
- * asked once per tick: one read of its RootSync while anyone waits for a commit to sync, and one listing of
- * the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents) while
- * anyone waits for a package to be available. Each waiter judges the shared answer for itself (the sync
+ * asked once per tick: one read of its RootSync while anyone waits for a commit to sync or watches, and one
+ * listing of the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents)
+ * while anyone waits for a package to be available or watches; when a listed workload is short of replicas, one
+ * listing of the pods of the intents that have one (none otherwise), whose reasons go on the workload.
+ *
+ * The edge facts others read ("why is it not READY", the sync-error health check), at no extra request:
+ * - {@link EdgeObserver.lastSync}: the RootSync as last read (`RootSyncStatus` of agent/edge/root-sync.ts: the
+ *   commit the edge is at, `lastSyncedCommit`, `syncing`, and every error with its code and the objects it names);
+ * - `WorkloadStatus.pods` (agent/edge/readiness.ts) on a workload short of replicas: per pod not ready, its phase
+ *   and reasons (containers' `state.waiting.reason` such as ImagePullBackOff, a Pending pod's Unschedulable
+ *   reason and message), given to a waiter's `onWaiting` (its second argument: the package's workloads short of
+ *   replicas) and in every watch's report;
+ * - a watch's report carries the tick's `sync` too. Each waiter judges the shared answer for itself (the sync
  * predicate of docs/configuration-as-data.md; every workload of the package available). Settled deployments are
  * watched through the same listing (health-watch.ts): a standing {@link EdgeObserver.watchWorkloads} adds its
  * intent to the one selector and is told each tick what the edge runs for it, or that the edge did not answer.
@@ -11,7 +21,8 @@
  * way, rejects every waiter and ends every watch.
  */
 import type { EdgeClient } from "../edge/edge-client.js";
-import type { WorkloadStatus } from "../edge/readiness.js";
+import { podReasonOf, workloadOfPod, type PodObject, type PodReason, type WorkloadStatus } from "../edge/readiness.js";
+import { rootSyncStatusOf, type RootSyncStatus } from "../edge/root-sync.js";
 import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
 import { CaminoError } from "../errors.js";
 import { abortReason, linkedController, wait } from "../util/signals.js";
@@ -46,14 +57,21 @@ interface WorkloadWaiter extends Settle<void> {
   kind: "workloads";
   intent: string;
   pkg: string;
-  /** Told why not yet, on every tick. */
-  waiting: (why: string) => void;
+  /** Told why not yet, on every tick (with the package's workloads short of replicas, when the edge answered). */
+  waiting: (why: string, short?: WorkloadStatus[]) => void;
 }
 
 type Waiter = SyncWaiter | WorkloadWaiter;
 
-/** What a standing watch is told on each tick: the intent's workloads on the edge, or why the edge gave none. */
-export type WorkloadReport = { workloads: WorkloadStatus[] } | { error: string };
+/**
+ * What a standing watch is told on each tick: the intent's workloads on the edge (a workload short of replicas
+ * with its pods' reasons, `WorkloadStatus.pods`) and the edge's RootSync as read on the same tick (`sync`), or why
+ * the edge gave no workloads.
+ */
+export type WorkloadReport = { workloads: WorkloadStatus[]; sync?: RootSyncStatus } | { error: string };
+
+/** A tick's workload listing, or why the edge gave none. */
+type Listing = { workloads: WorkloadStatus[] } | { error: string };
 
 interface WorkloadWatch {
   intent: string;
@@ -70,6 +88,8 @@ export class EdgeObserver {
   /** Aborts on close() or with the parent; given to every edge call and every pause of the loop. */
   readonly #signal: AbortSignal;
   #running = false;
+  /** The RootSync as last read ({@link lastSync}). */
+  #lastSync: RootSyncStatus | undefined;
 
   /**
    * @param pollMs how often the edge is asked while a run waits on it
@@ -124,10 +144,16 @@ export class EdgeObserver {
 
   /**
    * Resolves once every Deployment, StatefulSet and DaemonSet of the package is available.
-   * @param onWaiting told why not yet, on every tick
+   * @param onWaiting told why not yet, on every tick: a reason, and the package's workloads short of replicas (each
+   *   with its pods' reasons, `WorkloadStatus.pods`) when the edge answered
    * @throws the signal's reason when it aborts; the observer's when it is closed
    */
-  waitAvailable(intent: string, pkg: string, signal: AbortSignal, onWaiting: (why: string) => void): Promise<void> {
+  waitAvailable(
+    intent: string,
+    pkg: string,
+    signal: AbortSignal,
+    onWaiting: (why: string, short?: WorkloadStatus[]) => void,
+  ): Promise<void> {
     return this.#enqueue<void>(signal, (settle) => ({ kind: "workloads", intent, pkg, waiting: onWaiting, ...settle }));
   }
 
@@ -212,20 +238,91 @@ export class EdgeObserver {
     const waiters = [...this.#waiters];
     const syncs = waiters.filter((w): w is SyncWaiter => w.kind === "sync");
     const loads = waiters.filter((w): w is WorkloadWaiter => w.kind === "workloads");
-    await Promise.all([this.#tickSync(syncs), this.#tickWorkloads(loads, [...this.#watches])]);
+    const watches = [...this.#watches];
+    // The RootSync is read once per tick while anyone waits for a sync (who judges it) or watches (who is told
+    // it: sync errors), in parallel with the one workload listing; lastSync() keeps the last read.
+    const [read, listing] = await Promise.all([
+      syncs.length > 0 || watches.length > 0 ? this.#readSync() : undefined,
+      this.#listWorkloads(loads, watches),
+    ]);
+    if (this.#signal.aborted) return;
+    await Promise.all([
+      read ? this.#tickSync(syncs, read) : undefined,
+      this.#tickWorkloads(loads, watches, listing, read?.status),
+    ]);
   }
 
-  async #tickSync(waiters: SyncWaiter[]): Promise<void> {
-    if (waiters.length === 0) return;
-    let rs: Record<string, unknown> | undefined;
-    let failure: string | undefined;
+  /**
+   * The edge's RootSync as last read (on each tick while anyone waits for a sync or watches a settled deployment): the commit it is at, its
+   * errors (each with the objects it names), whether it is syncing; `error` when the edge did not answer or has no
+   * RootSync. Undefined before the first read. Costs nothing: it is the tick's shared answer. For "why is it not
+   * READY" (the edge's sync) and the sync-error health check.
+   * @example const s = observer.lastSync(); if (s && !s.error) console.log(s.commit, s.errors.map((e) => e.message));
+   */
+  lastSync(): RootSyncStatus | undefined {
+    return this.#lastSync;
+  }
+
+  /** The tick's read of the RootSync: parsed, and as the edge gave it (for the sync predicate). */
+  async #readSync(): Promise<{ status: RootSyncStatus; raw?: Record<string, unknown> }> {
+    let read: { status: RootSyncStatus; raw?: Record<string, unknown> };
     try {
-      rs = await this.#edge.rootSync(this.#signal);
-      if (!rs) failure = "no RootSync on the edge";
+      const rs = await this.#edge.rootSync(this.#signal);
+      read = rs
+        ? { status: rootSyncStatusOf(rs, Date.now()), raw: rs }
+        : { status: { readAt: Date.now(), error: "no RootSync on the edge", syncing: false, errors: [] } };
     } catch (err) {
-      failure = (err as Error).message;
+      read = { status: { readAt: Date.now(), error: (err as Error).message, syncing: false, errors: [] } };
     }
-    if (this.#signal.aborted) return;
+    if (!this.#signal.aborted) this.#lastSync = read.status;
+    return read;
+  }
+
+  /** The tick's workload listing (and, for workloads short of replicas, their pods' reasons). */
+  async #listWorkloads(waiters: WorkloadWaiter[], watches: WorkloadWatch[]): Promise<Listing | undefined> {
+    if (waiters.length === 0 && watches.length === 0) return undefined;
+    const intents = [...new Set([...waiters, ...watches].map((w) => w.intent))].sort();
+    try {
+      const all = await this.#edge.workloadsOf(intents, this.#signal);
+      await this.#addPodReasons(all);
+      return { workloads: all };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  /**
+   * Lists the pods of the intents that have a workload short of replicas (one call, none when every workload is
+   * available) and gives each short workload its pods' reasons. A failed pod listing leaves them absent.
+   */
+  async #addPodReasons(all: WorkloadStatus[]): Promise<void> {
+    const short = all.filter((x) => x.available < x.desired);
+    if (short.length === 0) return;
+    let pods: PodObject[];
+    try {
+      pods = await this.#edge.podsOf([...new Set(short.map((x) => x.intent))].sort(), this.#signal);
+    } catch (err) {
+      if (this.#signal.aborted) throw err;
+      return;
+    }
+    const byWorkload = new Map<string, PodReason[]>();
+    for (const p of pods) {
+      const owner = workloadOfPod(p);
+      const why = owner ? podReasonOf(p) : undefined;
+      if (!owner || !why) continue;
+      const key = `${p.metadata?.labels?.["camino.io/intent"] ?? ""}/${owner}`;
+      byWorkload.set(key, [...(byWorkload.get(key) ?? []), why]);
+    }
+    for (const x of short) x.pods = byWorkload.get(`${x.intent}/${x.kind}/${x.name}`) ?? [];
+  }
+
+  async #tickSync(
+    waiters: SyncWaiter[],
+    read: { status: RootSyncStatus; raw?: Record<string, unknown> },
+  ): Promise<void> {
+    if (waiters.length === 0) return;
+    const rs = read.raw;
+    const failure = read.status.error;
     const now = Date.now();
     await Promise.all(
       waiters.map(async (w) => {
@@ -242,20 +339,20 @@ export class EdgeObserver {
     );
   }
 
-  async #tickWorkloads(waiters: WorkloadWaiter[], watches: WorkloadWatch[]): Promise<void> {
-    if (waiters.length === 0 && watches.length === 0) return;
-    const intents = [...new Set([...waiters, ...watches].map((w) => w.intent))].sort();
-    let all: WorkloadStatus[];
-    try {
-      all = await this.#edge.workloadsOf(intents, this.#signal);
-    } catch (err) {
-      if (this.#signal.aborted) return;
-      const message = (err as Error).message;
+  async #tickWorkloads(
+    waiters: WorkloadWaiter[],
+    watches: WorkloadWatch[],
+    listing: Listing | undefined,
+    sync: RootSyncStatus | undefined,
+  ): Promise<void> {
+    if (!listing || (waiters.length === 0 && watches.length === 0)) return;
+    if ("error" in listing) {
+      const message = listing.error;
       for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${message}`);
       for (const w of watches) if (this.#watches.has(w)) w.seen({ error: message });
       return;
     }
-    if (this.#signal.aborted) return;
+    const all = listing.workloads;
     const byPackage = new Map<string, WorkloadStatus[]>();
     const byIntent = new Map<string, WorkloadStatus[]>();
     for (const x of all) {
@@ -270,9 +367,11 @@ export class EdgeObserver {
       else
         w.waiting(
           `${w.pkg} on ${this.#edge.name}: ${short.map((x) => `${x.kind}/${x.name} ${x.available}/${x.desired} available`).join(", ")}`,
+          short,
         );
     }
     // A watch ended while the edge answered is told nothing more.
-    for (const w of watches) if (this.#watches.has(w)) w.seen({ workloads: byIntent.get(w.intent) ?? [] });
+    for (const w of watches)
+      if (this.#watches.has(w)) w.seen({ workloads: byIntent.get(w.intent) ?? [], ...(sync ? { sync } : {}) });
   }
 }

@@ -54,7 +54,13 @@ export const admit: Step<PlanContext> = {
       }
       if (!fits(more, edge)) {
         const message = `needs ${formatAmount(more.total)} and ${more.total.pods} pods (largest pod ${formatAmount(more.largestPod)}); edge ${plan.edge} has ${formatAmount(edge.free)} and ${edge.free.pods} pods free after reservations; ${roomPerNode(edge)}`;
-        plan.admission.push({ package: name, edge: plan.edge, check: "resources", message });
+        plan.admission.push({
+          package: name,
+          edge: plan.edge,
+          check: "resources",
+          message,
+          resource: shortOf(more, edge),
+        });
         continue;
       }
       // Totals and the nodes' room both shrink, so the next package's pods must fit the nodes that are left; other
@@ -97,7 +103,13 @@ export const prerequisites: Step<PlanContext> = {
       needs.map(async (n) => {
         const edge = deps.edges.get(n.plan.edge as string) as EdgeClient;
         const reason = (message: string) =>
-          n.plan.admission.push({ package: n.plan.package, edge: edge.name, check: "prerequisite", message });
+          n.plan.admission.push({
+            package: n.plan.package,
+            edge: edge.name,
+            check: "prerequisite",
+            message,
+            resource: `${n.kind}/${n.name}`,
+          });
         try {
           const [r] = await edge.prerequisites([{ kind: n.kind, name: n.name }], ctx.signal);
           if (!r?.present) {
@@ -114,6 +126,25 @@ export const prerequisites: Step<PlanContext> = {
     if (ctx.reserve && refused) deps.book.release(intent.name);
   },
 };
+
+/**
+ * The resources a demand does not fit on an edge, as admission names them: those its totals exceed (cpu, memory,
+ * pods), else those of its largest pod no single node has room for.
+ */
+function shortOf(d: Demand, edge: EdgeState): string {
+  const t = d.total;
+  const f = edge.free;
+  const total = [
+    ...(t.cpuMillis > f.cpuMillis ? ["cpu"] : []),
+    ...(t.memoryBytes > f.memoryBytes ? ["memory"] : []),
+    ...(t.pods > f.pods ? ["pods"] : []),
+  ];
+  if (total.length > 0) return total.join(", ");
+  const cpu = edge.nodeFree.every((n) => n.cpuMillis < d.largestPod.cpuMillis);
+  const memory = edge.nodeFree.every((n) => n.memoryBytes < d.largestPod.memoryBytes);
+  const node = [...(cpu ? ["cpu"] : []), ...(memory ? ["memory"] : [])];
+  return node.length > 0 ? `${node.join(", ")} (per node)` : "cpu, memory (per node)";
+}
 
 /** The free room of each of an edge's ready nodes after reservations, largest first (at most 8 named). */
 function roomPerNode(edge: EdgeState): string {

@@ -13,7 +13,9 @@
  */
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { CaminoError, IntentError, ValidationError } from "../errors.js";
+import { addWait, doneWaiting, doneWaitingAll, endWait, rollout, type Blocker } from "./blockers.js";
 import { packageObjects } from "./package-objects.js";
+import { noteCommit } from "./revision-history.js";
 import { planIntent, type AdmissionReason, type GivenSegment, type PlannedPackage } from "./planner.js";
 import type { HostedSegmentRecord } from "./journal.js";
 import { addChainTrust } from "./trust-steps.js";
@@ -51,8 +53,10 @@ export const admit: Step<RunContext> = {
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     const r = live.record;
-    await deps.failpoints.hit("deploy-admission", signal);
+    for (const p of r.packages)
+      addWait(live, p.package, { kind: "admission", message: "being admitted: placement, resources, prerequisites" });
     try {
+      await deps.failpoints.hit("deploy-admission", signal);
       ctx.plan = await planIntent(intent, deps, {
         revision: r.revision,
         reserve: true,
@@ -65,6 +69,9 @@ export const admit: Step<RunContext> = {
         throw new RunFailure(`admission: ${err.message}`);
       }
       throw err;
+    } finally {
+      // Refused packages are explained by the record's admission reasons; the others wait no more on admission.
+      for (const p of r.packages) doneWaiting(live, p.package);
     }
     const plan = ctx.plan;
     r.digest = plan.digest;
@@ -138,12 +145,14 @@ export const chainWave: Step<RunContext> = {
         },
         { signal },
       );
+      if (commit.changed) noteCommit(r, { repository: c.repository, commit: commit.commit, wave: 0 });
       signal.throwIfAborted();
       const edge = edgeOf(deps, c.edge);
       await waitSynced(
         deps,
         { edge, repository: c.repository, commit: commit.commit, intent: intent.name, timeoutMs: r.timeoutMs },
         signal,
+        { live, packages: [""] },
       );
     });
     const edges = plan.chains.map((c) => c.edge).join(", ");
@@ -235,6 +244,7 @@ export const syncWave: Step<WaveContext> = {
         deps,
         { edge, repository: repo, commit, intent: intent.name, timeoutMs: live.record.timeoutMs },
         signal,
+        { live, packages: pkgs.map((p) => p.package) },
       );
       for (const p of pkgs)
         setState(deps, live, {
@@ -257,9 +267,18 @@ export const availableWave: Step<WaveContext> = {
     const { deps, live, intent, signal } = ctx;
     await allOrAbort(ctx.wave.packages, signal, async (p, signal) => {
       const edge = edgeOf(deps, p.edge as string);
-      await deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why) => {
-        live.waiting = why;
+      const blocker: Blocker = addWait(live, p.package, {
+        kind: "rollout",
+        edge: edge.name,
+        message: `waiting for the workloads on ${edge.name}`,
       });
+      await deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why, short) => {
+        live.waiting = why;
+        if (short && short.length > 0) Object.assign(blocker, rollout(short));
+        else blocker.message = why;
+      });
+      // Ended only when available: a run that fails here keeps it, saying what it still waited on.
+      endWait(live, p.package, blocker);
       setState(deps, live, { package: p.package, state: "READY", reason: `workloads available on ${edge.name}` });
     });
   },
@@ -362,6 +381,7 @@ export const ready: Step<RunContext> = {
     const where = [...new Set(mine.map((p) => (p.domain === deps.domainId ? p.edge : `${p.domain} (segment)`)))].join(
       ", ",
     );
+    doneWaitingAll(live);
     setState(deps, live, { state: "READY", reason: `every package READY (${mine.length} on ${where})` });
     await deps.journal.save(live.record);
   },

@@ -9,9 +9,11 @@ import type { Failpoints } from "../failpoints.js";
 import type { Intent } from "../intent/model.js";
 import type { Logger } from "../log/logger.js";
 import { anySignal } from "../util/signals.js";
+import { addWait, endWait, syncErrorObject, syncStatusLine, type Blocker } from "./blockers.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import type { EdgeObservers } from "./edge-observers.js";
 import type { EventBus } from "./event-bus.js";
+import type { SyncState } from "../edge/sync-predicate.js";
 import type { Journal, StateName } from "./journal.js";
 import type { AdmissionReason, IntentPlan, PlannedPackage, PlannerDeps } from "./planner.js";
 import type { StepContext } from "./steps.js";
@@ -146,26 +148,56 @@ export async function touch(deps: LifecycleDeps, live: LiveDeployment, repositor
 
 /**
  * Waits until `edge` has synced `commit` of `repository` for `intent` (the sync predicate of docs/configuration-as-data.md).
+ * @param blocks the packages ("" for the intent) that wait on it: each gets a `sync` blocker until it is synced
+ *   (kept when the wait fails, saying what the run still waited on)
  * @throws RunFailure when the edge reports errors naming the intent's objects, or `timeoutMs` passes
  */
 export async function waitSynced(
   deps: LifecycleDeps,
   w: { edge: EdgeClient; repository: string; commit: string; intent: string; timeoutMs: number },
   signal: AbortSignal,
+  blocks?: { live: LiveDeployment; packages: readonly string[] },
 ): Promise<void> {
   const git = repositoryOf(deps, w.repository).git;
-  const state = await deps.observers.of(w.edge).waitSynced(
-    {
-      commit: w.commit,
-      intent: w.intent,
-      isDescendant: (head, c) => git.isDescendant(head, c),
-      timeoutMs: w.timeoutMs,
-    },
-    signal,
-  );
   const short = w.commit.slice(0, 12);
+  const blocker: Blocker = {
+    kind: "sync",
+    edge: w.edge.name,
+    commit: w.commit,
+    syncStatus: "not read yet",
+    message: `edge ${w.edge.name} to sync commit ${short} of ${w.repository}`,
+  };
+  // While it waits, the blocker says what the edge's RootSync reports now: the observer's last read, each tick.
+  const observer = deps.observers.of(w.edge);
+  Object.defineProperties(blocker, {
+    syncStatus: { enumerable: true, configurable: true, get: () => syncStatusLine(observer.lastSync()) },
+    object: { enumerable: true, configurable: true, get: () => syncErrorObject(observer.lastSync(), w.intent) },
+  });
+  for (const p of blocks?.packages ?? []) addWait(blocks?.live as LiveDeployment, p, blocker);
+  let state: SyncState;
+  try {
+    state = await observer.waitSynced(
+      {
+        commit: w.commit,
+        intent: w.intent,
+        isDescendant: (head, c) => git.isDescendant(head, c),
+        timeoutMs: w.timeoutMs,
+      },
+      signal,
+    );
+  } finally {
+    // Fixed from here on: a failed wait's blocker stays on the record, saying what the edge reported then.
+    const last = observer.lastSync();
+    const object = syncErrorObject(last, w.intent);
+    Object.defineProperties(blocker, {
+      syncStatus: { enumerable: true, writable: true, value: syncStatusLine(last) },
+      object: { enumerable: true, writable: true, value: object },
+    });
+    if (object === undefined) delete blocker.object;
+  }
   if (state.failed) throw new RunFailure(`edge ${w.edge.name} cannot sync commit ${short}: ${state.reason}`);
   if (!state.synced) throw new RunFailure(`edge ${w.edge.name} did not sync commit ${short}: ${state.reason}`);
+  for (const p of blocks?.packages ?? []) endWait(blocks?.live as LiveDeployment, p, blocker);
 }
 
 /**

@@ -5,6 +5,7 @@
  * `fieldValidation`, optimistic concurrency, and answers — objects, lists, Tables, watch streams and Status
  * errors — in the shapes kubectl and @kubernetes/client-node expect.
  */
+import { applyServerDefaults } from "./defaults.js";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
@@ -439,7 +440,9 @@ export class ApiServer {
   }
 
   /** Stores a new object (or answers as if it did, for a dry run). */
-  #commitCreate(t: Target, obj: Obj, dryRun: boolean): KubeObject {
+  #commitCreate(t: Target, given: Obj, dryRun: boolean): KubeObject {
+    // The server's defaults, on its own copy (the caller's object may share parts with others).
+    const obj = applyServerDefaults(t.type.kind, given);
     const m = meta(obj);
     m["uid"] = randomUUID();
     m["creationTimestamp"] = this.#o
@@ -493,7 +496,9 @@ export class ApiServer {
   }
 
   /** Stores a changed object: identity and server fields carried over, generation bumped on a spec change. */
-  #commitUpdate(t: Target, live: KubeObject, next: Obj, dryRun: boolean): KubeObject {
+  #commitUpdate(t: Target, live: KubeObject, given: Obj, dryRun: boolean): KubeObject {
+    // The server's defaults, on its own copy (a merged object may share parts with the live one).
+    const next = applyServerDefaults(t.type.kind, given);
     const m = meta(next);
     for (const k of ["uid", "creationTimestamp", "deletionTimestamp", "generation"]) {
       if (live.metadata[k] !== undefined) m[k] = live.metadata[k];

@@ -321,7 +321,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const reconciler =
     options.configSync === false
       ? undefined
-      : new ConfigSyncReconciler({ store, api, now, failingObjects: () => new Set(faults.syncErrors) });
+      : new ConfigSyncReconciler({
+          store,
+          api,
+          now,
+          failingObjects: () => new Set(faults.syncErrors),
+          paused: () => faults.syncPaused,
+        });
   const controllers =
     options.controllers === false
       ? undefined
@@ -374,6 +380,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       }
       notReady.clear();
       for (const n of faults.nodesNotReady) notReady.add(n);
+      // Unpaused, ConfigSync syncs at once (and applies everything, correcting what drifted meanwhile).
+      if (change.syncPaused === false) reconciler?.resume();
       // Readiness follows the unavailable workloads at once (no object changed to wake the controllers).
       if (controllers && change.unavailable) controllers.reconcileAll();
       this.onNodesChanged?.(faults.nodesNotReady);

@@ -2,7 +2,8 @@
  * Faults an emulated edge can be given, by config or through its admin endpoint: the API unavailable
  * (connections refused), a slow API (latency added to every request), sync errors (named objects fail to
  * apply), node loss (nodes NotReady; their pods evicted and rescheduled where they fit), and workloads that
- * never become available (their pods run but never pass readiness), and the traffic of the chain's links (the
+ * never become available (their pods run but never pass readiness), ConfigSync paused (no sync and no re-apply,
+ * so a hand edit stays as a real cluster shows it between syncs), and the traffic of the chain's links (the
  * mesh's request rate, error ratio and latency the edge's Istio metrics report, emulator/metrics/istio.ts).
  */
 
@@ -27,6 +28,12 @@ export interface Faults {
   apiLatencyMs: number;
   /** Objects ConfigSync fails to apply: "Kind/namespace/name" or "Kind/name". */
   syncErrors: string[];
+  /**
+   * ConfigSync is paused: no round runs (nothing fetched, applied, pruned, or written to the RootSync's status),
+   * so an object edited or deleted by hand stays so, as on a real cluster between two syncs. Unpaused, the next
+   * round starts at once and applies everything (drift corrected).
+   */
+  syncPaused: boolean;
   /** Nodes that are NotReady. */
   nodesNotReady: string[];
   /**
@@ -46,6 +53,7 @@ export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   apiUnavailable: false,
   apiLatencyMs: 0,
   syncErrors: [],
+  syncPaused: false,
   nodesNotReady: [],
   unavailable: [],
   links: {},
@@ -57,10 +65,16 @@ export function faultProblems(v: unknown): string[] {
   const o = v as Record<string, unknown>;
   const out: string[] = [];
   for (const k of Object.keys(o))
-    if (!["apiUnavailable", "apiLatencyMs", "syncErrors", "nodesNotReady", "unavailable", "links"].includes(k))
+    if (
+      !["apiUnavailable", "apiLatencyMs", "syncErrors", "syncPaused", "nodesNotReady", "unavailable", "links"].includes(
+        k,
+      )
+    )
       out.push(`${k}: unknown field`);
   if (o["apiUnavailable"] !== undefined && typeof o["apiUnavailable"] !== "boolean")
     out.push("apiUnavailable: must be true or false");
+  if (o["syncPaused"] !== undefined && typeof o["syncPaused"] !== "boolean")
+    out.push("syncPaused: must be true or false");
   if (
     o["apiLatencyMs"] !== undefined &&
     (typeof o["apiLatencyMs"] !== "number" || o["apiLatencyMs"] < 0 || o["apiLatencyMs"] > 600_000)

@@ -22,9 +22,21 @@ import { GitReader, type GitCredentials } from "./git-reader.js";
 const MANAGER = "configsync.gke.io";
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "configmanagement.gke.io" };
 
+/** An object a sync error names: ConfigSync's `ResourceRef`. */
+export interface ResourceRef {
+  /** The file of the repository the object came from. */
+  sourcePath?: string;
+  name: string;
+  namespace?: string;
+  gvk: { group: string; version: string; kind: string };
+}
+
+/** One error of a RootSync's status, as ConfigSync writes it (`ConfigSyncError`). */
 export interface SyncError {
   code: string;
   errorMessage: string;
+  /** The objects it is about, when it is about objects (KNV2009, KNV1039). */
+  resources?: ResourceRef[];
 }
 
 export interface ReconcilerOptions {
@@ -33,6 +45,8 @@ export interface ReconcilerOptions {
   now?: () => Date;
   /** Objects whose apply fails ("Kind/namespace/name" or "Kind/name"), for fault injection. */
   failingObjects?: () => ReadonlySet<string>;
+  /** While true, no round runs (the `syncPaused` fault); the first round after applies everything. */
+  paused?: () => boolean;
   /** Shortest period honoured, in ms. Default 50. */
   minPeriodMs?: number;
   /** Bound on one git command (fetch, diff) or object read, in ms. Default 30000. */
@@ -59,6 +73,8 @@ interface SyncState {
   files?: Map<string, SyncedFile>;
   /** Where `files` was read: the reader, commit and folder; the next commit is read as a diff from it. */
   filesAt?: { reader: GitReader; commit: string; dir: string };
+  /** A round was skipped while paused: the next one applies everything. */
+  skipped?: boolean;
   /** The last sync: its commit and generation, whether it was clean, and rounds since everything was applied. */
   last?: { commit: string; generation: unknown; clean: boolean; sinceFull: number };
 }
@@ -72,7 +88,8 @@ const get = (o: unknown, ...p: string[]): unknown =>
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ConfigSyncReconciler {
-  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects">> & Pick<ReconcilerOptions, "failingObjects">;
+  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects" | "paused">> &
+    Pick<ReconcilerOptions, "failingObjects" | "paused">;
   readonly #states = new Map<string, SyncState>();
   readonly #unwatch: (() => void)[] = [];
   /** Readers being closed; {@link stop} waits for them, so no git process outlives the reconciler. */
@@ -100,6 +117,19 @@ export class ConfigSyncReconciler {
           },
         }),
       );
+    }
+  }
+
+  /**
+   * Runs every sync now (after the `syncPaused` fault is lifted): each round skipped while paused makes the next
+   * one apply everything.
+   */
+  resume(): void {
+    for (const st of this.#states.values()) {
+      const [group, plural, namespace, name] = st.key.split("/");
+      const typeKey = `${group}/${plural}`;
+      const rs = this.#o.store.get(typeKey, namespace, name);
+      if (rs) this.#schedule(typeKey, rs, 0);
     }
   }
 
@@ -161,7 +191,9 @@ export class ConfigSyncReconciler {
       } catch {
         period = 15_000;
       }
-      await this.#sync(typeKey, rs, st);
+      // Paused: nothing is read, applied or reported; the next round after the pause applies everything.
+      if (this.#o.paused?.()) st.skipped = true;
+      else await this.#sync(typeKey, rs, st);
     } finally {
       st.running = false;
       const rs = this.#o.store.get(typeKey, namespace, name);
@@ -265,7 +297,12 @@ export class ConfigSyncReconciler {
     // Such a round reads the whole tree again too.
     const last = st.last;
     const full =
-      !last?.clean || last.generation !== generation || failing.size > 0 || last.sinceFull + 1 >= DRIFT_ROUNDS;
+      !last?.clean ||
+      last.generation !== generation ||
+      failing.size > 0 ||
+      st.skipped === true ||
+      last.sinceFull + 1 >= DRIFT_ROUNDS;
+    st.skipped = false;
     try {
       const reader = await this.#repository(rs, st, gitStatus.branch, gitStatus.revision);
       const rev = gitStatus.revision === "HEAD" ? undefined : gitStatus.revision;
@@ -330,6 +367,22 @@ export class ConfigSyncReconciler {
     const errors: SyncError[] = [];
     const applied = new Map<string, Target>();
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
+    const sourcePaths = new Map<Obj, string>();
+    for (const [path, f] of st.files ?? []) for (const o of f.objects) sourcePaths.set(o, path);
+    const refOf = (o: Obj, t: Target): ResourceRef[] => {
+      const ref: ResourceRef = {
+        name: t.name ?? "",
+        gvk: {
+          group: t.type.group,
+          version: String(o["apiVersion"] ?? "").replace(/^.*\//, ""),
+          kind: t.type.kind,
+        },
+      };
+      const path = sourcePaths.get(o);
+      if (path) ref.sourcePath = path;
+      if (t.namespace) ref.namespace = t.namespace;
+      return [ref];
+    };
     // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
     // A RepoSync syncs into its own namespace only (a namespace repository).
@@ -346,6 +399,7 @@ export class ConfigSyncReconciler {
         errors.push({
           code: "1039",
           errorMessage: `KNV1039: ${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name} is outside namespace ${scope}, the only one a RepoSync may sync`,
+          resources: refOf(o, t),
         });
         continue;
       }
@@ -376,7 +430,11 @@ export class ConfigSyncReconciler {
       } catch (err) {
         // Still ours: a failed apply must not make the object look removed from the repository.
         if (st.inventory.has(id)) applied.set(id, t);
-        errors.push({ code: "2009", errorMessage: `KNV2009: failed to apply ${label}: ${(err as Error).message}` });
+        errors.push({
+          code: "2009",
+          errorMessage: `KNV2009: failed to apply ${label}: ${(err as Error).message}`,
+          resources: refOf(o, t),
+        });
       }
     }
     // Prune what left the repository, namespaced objects before their namespaces.

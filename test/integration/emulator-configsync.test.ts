@@ -243,7 +243,19 @@ describe("the GitOps loop", () => {
     emulator.api.applyObject(rootSync("faulty", dir), "camino");
     const s = await syncedTo("faulty", c1, true);
     expect(get(s, "sync", "errors")).toEqual([
-      { code: "2009", errorMessage: "KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault" },
+      {
+        code: "2009",
+        errorMessage: "KNV2009: failed to apply ConfigMap/chain-c/cnf1-config: injected sync fault",
+        // ConfigSync's ResourceRef: the object and the file it came from.
+        resources: [
+          {
+            name: "cnf1-config",
+            namespace: "chain-c",
+            sourcePath: "chain-c/cnf1/configmap.yaml",
+            gvk: { group: "", version: "v1", kind: "ConfigMap" },
+          },
+        ],
+      },
     ]);
     expect((s["conditions"] as Obj[]).find((c) => c["type"] === "Syncing")).toMatchObject({
       message: "Sync Completed with errors",
@@ -363,6 +375,14 @@ describe("the GitOps loop", () => {
       {
         code: "1039",
         errorMessage: "KNV1039: ConfigMap/default/theirs is outside namespace team-a, the only one a RepoSync may sync",
+        resources: [
+          {
+            name: "theirs",
+            namespace: "default",
+            sourcePath: "other.yaml",
+            gvk: { group: "", version: "v1", kind: "ConfigMap" },
+          },
+        ],
       },
     ]);
   });

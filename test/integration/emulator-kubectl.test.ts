@@ -89,8 +89,9 @@ describe("kubectl against the emulator", () => {
     const updated = await k(["apply", "-f", k.file(deployment("web", "nginx:1.27"))]);
     expect(updated.stdout).toBe("deployment.apps/web configured\n");
     const got = JSON.parse((await k(["get", "deploy", "web", "-o", "json"])).stdout);
+    // The port's protocol is the server's default, as a real API server fills it in.
     expect(got.spec.template.spec.containers).toEqual([
-      { name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080 }] },
+      { name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080, protocol: "TCP" }] },
     ]);
     expect(got.metadata.generation).toBe(2);
     expect(got.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toContain("nginx:1.27");

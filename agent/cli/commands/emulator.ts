@@ -21,7 +21,7 @@ edge.yaml:
   podStartDelayMs: 0                          # a scheduled pod becomes Ready after this long
   eastWest: {address: 192.0.2.10, network: network-1}   # default: <name>-network, an address from the name
   istio: {multiRoot: true, xdsAgent: true, sharedMeshConfig: camino-mesh-trust}   # istiod's install settings
-  faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], nodesNotReady: [], unavailable: []}
+  faults: {apiLatencyMs: 0, apiUnavailable: false, syncErrors: [], syncPaused: false, nodesNotReady: [], unavailable: []}
   nodes:
     - {name: node-1, cpu: "4", memory: 8Gi, pods: 110, labels: {zone: north}}`,
   async run(argv, io) {

@@ -1,0 +1,222 @@
+/**
+ * Termination with conflict checks. Another live intent may rely on the one being terminated: a prerequisite one
+ * of its packages declares (`camino.io/prerequisites` in its blueprint, e.g. `IngressClass/nginx`) is an object a
+ * package of this intent provides on the same edge. Then the termination is refused (`ERR_INTENT_DEPENDANTS`,
+ * FAILED_PRECONDITION) naming each dependant — intent, package, prerequisite, edge — unless it is forced.
+ *
+ * A forced termination goes on, and each dependant is judged DEGRADED by the health watch ({@link
+ * DependantGuard.check}, a {@link HealthCheck}) with the reason, e.g. "prerequisite IngressClass/nginx was provided
+ * by intent edge-ingress, terminated", for as long as the prerequisite is missing: once the termination is over,
+ * the edge is asked (in the background, at most every `recheckMs`) whether the object is there again, as when
+ * another intent provides it or the operator creates it; then the dependant is READY again.
+ *
+ * Who relies on whom is worked out when a termination is asked: the provider's objects are read from its
+ * deployment repositories (what the edges run), each dependant's prerequisites from its blueprint at the commit its
+ * revision resolved. The forced terminations' missing prerequisites are kept in memory (not across a restart).
+ */
+import type { ResolvedBlueprint } from "../cad/catalogue.js";
+import { CaminoError } from "../errors.js";
+import { deadline, linkSignals } from "../util/signals.js";
+import type { LiveDeployment } from "./deployment-store.js";
+import type { HealthCheck } from "./health-watch.js";
+import type { DeploymentRecord } from "./journal.js";
+import { objectsOf, provides } from "./package-objects.js";
+import type { LifecycleDeps } from "./run-context.js";
+
+/** One package of another live intent that relies on a package of the intent being terminated. */
+export interface Dependant {
+  /** The intent and package that rely on it. */
+  intent: string;
+  package: string;
+  /** The prerequisite, `Kind/name`. */
+  prerequisite: string;
+  edge: string;
+  /** The package of the terminated intent that provides it. */
+  provider: string;
+}
+
+/** What the guard is built from. */
+export interface DependantGuardOptions {
+  /** The repositories (the providers' objects), the catalogue (the dependants' prerequisites), the edges. */
+  deps: Pick<LifecycleDeps, "registry" | "catalogue" | "edges" | "domainId" | "logger" | "shutdown">;
+  /** Every deployment the lifecycle holds. */
+  deployments: () => Iterable<LiveDeployment>;
+  /** After a forced termination, how often the edge is asked whether a missing prerequisite is back, in ms. */
+  recheckMs: number;
+}
+
+/** A prerequisite a forced termination took away from dependants on one edge. */
+interface Missing {
+  edge: string;
+  kind: string;
+  name: string;
+  /** The intent that provided it. */
+  provider: string;
+  /** "intent/package" of each dependant. */
+  dependants: Set<string>;
+  lastCheck: number;
+  checking: boolean;
+}
+
+/** Intents whose packages may rely on others: anything not ended. */
+const ENDED = new Set(["TERMINATED", "ROLLED_BACK", "FAILED"]);
+
+export class DependantGuard {
+  readonly #o: DependantGuardOptions;
+  readonly #missing = new Map<string, Missing>();
+
+  constructor(options: DependantGuardOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Before `live` is terminated: refuses when other live intents rely on it, unless `force`; with `force`, notes
+   * what its dependants lose (the health watch then judges them DEGRADED).
+   * @throws CaminoError ERR_INTENT_DEPENDANTS naming every dependant (FAILED_PRECONDITION)
+   */
+  async beforeTermination(live: LiveDeployment, force: boolean, signal: AbortSignal): Promise<Dependant[]> {
+    let found: Dependant[];
+    try {
+      found = await this.dependantsOf(live.record, signal);
+    } catch (err) {
+      // Forced, it goes on even when who relies on it cannot be told (a repository unreadable); else it waits.
+      if (!force) throw err;
+      this.#o.deps.logger.warn("cannot tell who relies on an intent terminated with force", {
+        intent: live.record.intent,
+        error: String(err),
+      });
+      return [];
+    }
+    if (found.length === 0) return found;
+    if (!force) {
+      const each = found.map(
+        (d) =>
+          `intent ${d.intent} package ${d.package} needs ${d.prerequisite} on ${d.edge} (provided by package ${d.provider})`,
+      );
+      throw new CaminoError(
+        "ERR_INTENT_DEPENDANTS",
+        `intent ${live.record.intent} is relied on by other live intents: ${each.join("; ")}; terminate those first, or terminate with force (scope intents:force)`,
+        { data: { dependants: found } },
+      );
+    }
+    for (const d of found) {
+      const [kind, ...rest] = d.prerequisite.split("/");
+      const key = `${d.edge}\0${d.prerequisite}`;
+      const m = this.#missing.get(key) ?? {
+        edge: d.edge,
+        kind: kind as string,
+        name: rest.join("/"),
+        provider: live.record.intent,
+        dependants: new Set<string>(),
+        lastCheck: 0,
+        checking: false,
+      };
+      m.provider = live.record.intent;
+      m.dependants.add(`${d.intent}/${d.package}`);
+      this.#missing.set(key, m);
+    }
+    this.#o.deps.logger.warn("intent terminated with force while others rely on it", {
+      intent: live.record.intent,
+      dependants: found.map((d) => `${d.intent}/${d.package} ${d.prerequisite}@${d.edge}`).join(", "),
+    });
+    return found;
+  }
+
+  /**
+   * The packages of other live intents that rely on `provider`: each prerequisite they declare that a package of
+   * `provider` provides on the same edge.
+   */
+  async dependantsOf(provider: DeploymentRecord, signal: AbortSignal): Promise<Dependant[]> {
+    const { deps } = this.#o;
+    const mine = provider.packages.filter((p) => p.domain === deps.domainId && p.edge && p.repository);
+    if (mine.length === 0) return [];
+    const edges = new Set(mine.map((p) => p.edge));
+    const candidates = [...this.#o.deployments()]
+      .map((l) => l.record)
+      .filter((r) => r.intent !== provider.intent && !ENDED.has(r.state));
+    const needs: { intent: string; package: string; edge: string; kind: string; name: string }[] = [];
+    for (const r of candidates) {
+      for (const p of r.packages) {
+        if (!edges.has(p.edge) || p.state === "TERMINATED" || p.domain !== deps.domainId) continue;
+        for (const pre of await this.#prerequisitesOf(r, p.package, p.blueprintCommit))
+          needs.push({ intent: r.intent, package: p.package, edge: p.edge, ...pre });
+      }
+    }
+    if (needs.length === 0) return [];
+    const out: Dependant[] = [];
+    for (const p of mine) {
+      signal.throwIfAborted();
+      const wanted = needs.filter((n) => n.edge === p.edge);
+      if (wanted.length === 0) continue;
+      const repo = deps.registry.get(p.repository);
+      if (!repo) continue;
+      const objects = objectsOf(await repo.git.readFiles(undefined, `${provider.intent}/${p.package}`));
+      for (const n of wanted) {
+        if (provides(objects, n.kind, n.name))
+          out.push({
+            intent: n.intent,
+            package: n.package,
+            prerequisite: `${n.kind}/${n.name}`,
+            edge: n.edge,
+            provider: p.package,
+          });
+      }
+    }
+    return out.sort((a, b) => a.intent.localeCompare(b.intent) || a.package.localeCompare(b.package));
+  }
+
+  /**
+   * The health check: a dependant of a forced termination has its prerequisite missing (see the file's comment).
+   * Never calls out itself: it starts, at most every `recheckMs`, a background look for the object on the edge.
+   */
+  readonly check: HealthCheck = ({ record, pkg, edge }) => {
+    const problems: string[] = [];
+    for (const [key, m] of this.#missing) {
+      if (m.edge !== edge || !m.dependants.has(`${record.intent}/${pkg.package}`)) continue;
+      problems.push(`prerequisite ${m.kind}/${m.name} was provided by intent ${m.provider}, terminated`);
+      this.#recheck(key, m);
+    }
+    return problems;
+  };
+
+  /** Asks the edge whether the missing prerequisite is there again, once the provider's termination is over. */
+  #recheck(key: string, m: Missing): void {
+    const now = Date.now();
+    if (m.checking || now - m.lastCheck < this.#o.recheckMs) return;
+    const provider = [...this.#o.deployments()].find((l) => l.record.intent === m.provider);
+    // While the provider is being terminated the object may still be there: it is missing all the same.
+    if (provider?.terminating || provider?.record.state === "TERMINATING") return;
+    const edge = this.#o.deps.edges.get(m.edge);
+    if (!edge) return;
+    m.checking = true;
+    m.lastCheck = now;
+    const link = linkSignals(deadline(`the check of ${m.kind}/${m.name} on ${m.edge}`, 5000), this.#o.deps.shutdown);
+    void edge
+      .prerequisites([{ kind: m.kind, name: m.name }], link.signal)
+      .then(([found]) => {
+        if (found?.present && this.#missing.get(key) === m) this.#missing.delete(key);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        m.checking = false;
+        link.dispose();
+      });
+  }
+
+  /** The prerequisites a package's blueprint declares, at the commit its revision resolved. */
+  async #prerequisitesOf(
+    r: DeploymentRecord,
+    pkg: string,
+    commit: string,
+  ): Promise<ResolvedBlueprint["blueprint"]["prerequisites"]> {
+    const spec = (r.intentJson as { spec?: { packages?: { name?: string; blueprint?: string }[] } } | undefined)?.spec;
+    const blueprint = spec?.packages?.find((p) => p.name === pkg)?.blueprint;
+    if (!blueprint) return [];
+    try {
+      return (await this.#o.deps.catalogue.resolve(blueprint, commit || undefined)).blueprint.prerequisites;
+    } catch {
+      // A blueprint gone from the catalogue since: what it needed cannot be told, so it is not counted.
+      return [];
+    }
+  }
+}

@@ -9,6 +9,7 @@
  * When a run fails, the blockers it had stay on the record: they say what the intent still waited on when it was
  * rolled back (a rollout that never became available, an edge that never synced).
  */
+import { millisOf, unitsOf } from "../../common/quantity.js";
 import { resourceLabel, type RootSyncStatus } from "../edge/root-sync.js";
 import type { WorkloadStatus } from "../edge/readiness.js";
 import type { LiveDeployment } from "./deployment-store.js";
@@ -226,13 +227,32 @@ export function derivedBlockers(r: DeploymentRecord): Map<string, Blocker[]> {
 
 /** An admission reason as a blocker: which check, which edge, which resource. */
 function admissionBlocker(a: DeploymentRecord["admission"][number]): Blocker {
-  const resource = a.resource ?? (a.check === "resources" ? undefined : a.check);
+  const resource = a.resource ?? (a.check === "resources" ? shortInMessage(a.message) : a.check);
   return {
     kind: "admission",
     message: `${a.check}${a.edge ? ` on ${a.edge}` : ""}: ${a.message}`,
     ...(a.edge ? { edge: a.edge } : {}),
     ...(resource ? { resource } : {}),
   };
+}
+
+/**
+ * The resources a placement reason says do not fit (placement.ts words them "needs 4 CPU, 1Gi memory[, 3 pods];
+ * edge-1 has 2 CPU, 8Gi memory[, 1 pod] free…"): those needed beyond what is free, or "node room" when the totals
+ * fit and the pods do not fit the nodes. Undefined when the message says neither.
+ */
+export function shortInMessage(message: string): string | undefined {
+  const amount = String.raw`([\d.]+m?) CPU, ([\d.]+[A-Za-z]*) memory(?:, (\d+) pods?)?`;
+  const m = new RegExp(`needs ${amount}; .*? has ${amount} free`).exec(message);
+  if (!m) return undefined;
+  if (/ in total, but /.test(message)) return "node room";
+  const [, cpu, memory, pods, freeCpu, freeMemory, freePods] = m as unknown as string[];
+  const short = [
+    ...(millisOf(cpu) > millisOf(freeCpu) ? ["cpu"] : []),
+    ...(unitsOf(memory) > unitsOf(freeMemory) ? ["memory"] : []),
+    ...(pods !== undefined && freePods !== undefined && Number(pods) > Number(freePods) ? ["pods"] : []),
+  ];
+  return short.length > 0 ? short.join(", ") : undefined;
 }
 
 /** A ROLLED_BACK (or FAILED) intent's own blocker: its reason, with the kind of what stopped it. */

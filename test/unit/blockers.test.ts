@@ -1,6 +1,6 @@
 /** What a deployment waits on, from its record (agent/orchestration/blockers.ts) and as the API gives it. */
 import { describe, expect, it } from "vitest";
-import { addWait, derivedBlockers, endWait, waitOn } from "../../agent/orchestration/blockers.js";
+import { addWait, derivedBlockers, endWait, shortInMessage, waitOn } from "../../agent/orchestration/blockers.js";
 import type { LiveDeployment } from "../../agent/orchestration/deployment-store.js";
 import type { DeploymentRecord, PackageRecord, StateName } from "../../agent/orchestration/journal.js";
 import { deploymentToProto } from "../../agent/rpc/convert.js";
@@ -127,6 +127,25 @@ describe("derivedBlockers", () => {
   it("a READY deployment waits on nothing, whatever a run left on its record", () => {
     const r = record("READY", [pkg("a", 1, "READY")], { waitingOn: { a: [{ kind: "rollout", message: "x" }] } });
     expect(derivedBlockers(r).size).toBe(0);
+  });
+});
+
+describe("shortInMessage", () => {
+  it("names the resources a placement reason says do not fit", () => {
+    expect(
+      shortInMessage("spec.packages[0].resources: needs 64 CPU, 16Mi memory; edge-1 has 3250m CPU, 6Gi memory free"),
+    ).toBe("cpu");
+    expect(
+      shortInMessage(
+        "needs 100m CPU, 8Gi memory, 3 pods; edge-2 has 3 CPU, 1Gi memory, 2 pods free after earlier packages",
+      ),
+    ).toBe("memory, pods");
+    expect(
+      shortInMessage(
+        "needs 1200m CPU, 32Mi memory; edge-2 has 3750m CPU, 7Gi memory free in total, but its pod does not fit on its nodes (free per node: 1 CPU, 2Gi memory)",
+      ),
+    ).toBe("node room");
+    expect(shortInMessage("edge edge-1 cannot be asked for its capacity: not connected")).toBeUndefined();
   });
 });
 

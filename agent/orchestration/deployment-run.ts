@@ -10,6 +10,7 @@ import { anySignal } from "../util/signals.js";
 import { DEPLOY_STEPS } from "./deploy-steps.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { rollBack } from "./rollback.js";
+import { endRevision } from "./revision-history.js";
 import { RunFailure, setState, type LifecycleDeps, type RunContext } from "./run-context.js";
 import type { RunQueue } from "./run-queue.js";
 import { runSteps } from "./steps.js";
@@ -45,6 +46,11 @@ export function startDeployRun(
     } finally {
       clearTimeout(timer);
       giveBack?.();
+      // The outcome (already durable) into the revision's history entry, written behind.
+      endRevision(r);
+      deps.journal.saveLater(r, (err) =>
+        deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+      );
     }
   })().finally(() => {
     delete live.controller;

@@ -71,6 +71,30 @@ export interface DeploymentRecord {
   segment?: HostedSegmentRecord;
   /** Set on a revision that moves packages away from lost edges (heal.ts): those edges, not waited on to sync. */
   healedFrom?: string[];
+  /**
+   * The intent's revisions, oldest first, this one last (bounded: revision-history.ts). Absent in records
+   * written before it existed.
+   */
+  history?: RevisionRecord[];
+}
+
+/** One revision of an intent as its record keeps it (revision-history.ts): what `camino intent history` lists. */
+export interface RevisionRecord {
+  revision: number;
+  /** The revision's deployment digest: its spec and the blueprint commits it resolved. */
+  digest: string;
+  submittedAt: string;
+  /** When its run (or its termination) settled; "" while it runs. */
+  endedAt: string;
+  /** READY, ROLLED_BACK, FAILED or TERMINATED once ended; while it runs, the state it was last written in. */
+  outcome: StateName;
+  reason: string;
+  /** The commits the revision made: repository, commit, wave (0 for the chain). */
+  commits: { repository: string; commit: string; wave: number }[];
+  /** Each package's resolved blueprint and its commit (what a rollback to this revision pins). */
+  blueprints: { package: string; blueprint: string; commit: string }[];
+  /** The DeploymentIntent as submitted (protobuf JSON): what a rollback to this revision submits again. */
+  intentJson: unknown;
 }
 
 /**

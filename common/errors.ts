@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   ERR_PLACEMENT_UNAVAILABLE: "precondition",
   ERR_DEPLOYMENT_NOT_FOUND: "not-found",
   ERR_DEPLOYMENT_IN_PROGRESS: "precondition",
+  /** Other live intents rely on the one to terminate (a prerequisite it provides); force overrides. */
+  ERR_INTENT_DEPENDANTS: "precondition",
   ERR_PAGE_TOKEN: "invalid",
   // Authentication and authorisation
   ERR_TOKEN_MISSING: "unauthenticated",
@@ -125,6 +127,8 @@ export const ERROR_CODES = {
   ERR_DEADLINE: "deadline",
   ERR_CANCELLED: "cancelled",
   ERR_FAILPOINT: "internal",
+  /** The deployment journal has a record the agent cannot read: it refuses to start (camino recover). */
+  ERR_JOURNAL_UNREADABLE: "internal",
   ERR_BAD_RESPONSE: "internal",
 } as const satisfies Record<string, ErrorKind>;
 

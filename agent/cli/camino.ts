@@ -3,6 +3,7 @@
  * failure into one line on stderr and an exit code from exit-codes.ts.
  */
 import { agentCommand } from "./commands/agent.js";
+import { recoverCommand } from "./commands/recover.js";
 import { auditCommand } from "./commands/audit.js";
 import { emulatorCommand } from "./commands/emulator.js";
 import { healthCommand } from "./commands/health.js";
@@ -14,6 +15,8 @@ import {
 } from "./commands/deployment.js";
 import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
 import { intentGraphCommand } from "./commands/intent-graph.js";
+import { intentDriftCommand } from "./commands/intent-drift.js";
+import { intentWhyCommand } from "./commands/intent-why.js";
 import { keysGenerateCommand, keysRotateCommand } from "./commands/keys.js";
 import {
   catalogueCommand,
@@ -33,6 +36,7 @@ import { ConfigError } from "../errors.js";
 
 const COMMANDS: readonly Command[] = [
   agentCommand,
+  recoverCommand,
   keysGenerateCommand,
   keysRotateCommand,
   tokenCommand,
@@ -44,6 +48,8 @@ const COMMANDS: readonly Command[] = [
   intentListCommand,
   intentTerminateCommand,
   intentGraphCommand,
+  intentDriftCommand,
+  intentWhyCommand,
   catalogueCommand,
   repoListCommand,
   repoAddCommand,

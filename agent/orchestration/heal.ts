@@ -110,7 +110,7 @@ export class Healer {
         .filter((p) => p.edge !== "" && p.edge !== edge && p.domain === this.#deps.domainId)
         .map((p) => [p.package, p.edge] as const),
     );
-    const healed = pinned(intent, pins);
+    const healed = pinnedIntent(intent, pins);
     const link = linkSignals(this.#deps.shutdown, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS));
     let plan: Awaited<ReturnType<typeof planIntent>>;
     try {
@@ -149,7 +149,7 @@ export function healPolicy(intentJson: unknown): string {
 }
 
 /** `intent` with the packages in `edges` placed on those edges (their placement in the spec replaced). */
-function pinned(intent: Intent, edges: ReadonlyMap<string, string>): Intent {
+export function pinnedIntent(intent: Intent, edges: ReadonlyMap<string, string>): Intent {
   const doc = toJson(DeploymentIntentSchema, intentToMessage(intent)) as {
     spec: { packages: { name: string; placement?: Record<string, unknown> }[] };
   };

@@ -5,8 +5,10 @@
  * (the baseline commit it would roll back to is in it), so a restarted agent can roll back what was in flight.
  * Other progress is written behind, coalesced: at most one write per intent in flight and one queued.
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { CaminoError } from "../errors.js";
+import type { Blocker } from "./blockers.js";
 import type { AdmissionReason } from "./planner.js";
 
 export type StateName =
@@ -69,8 +71,12 @@ export interface DeploymentRecord {
   segments?: SegmentRecord[];
   /** On the peer: set when this deployment is a segment run for an origin domain. */
   segment?: HostedSegmentRecord;
+  /** What the run waits on now, per package ("" for the intent) (blockers.ts); kept when it fails. */
+  waitingOn?: Record<string, Blocker[]>;
   /** Set on a revision that moves packages away from lost edges (heal.ts): those edges, not waited on to sync. */
   healedFrom?: string[];
+  /** Set (durably) while the revision is being rolled back: its cause. A restart finishes the rollback. */
+  rollingBack?: string;
   /**
    * The intent's revisions, oldest first, this one last (bounded: revision-history.ts). Absent in records
    * written before it existed.
@@ -153,6 +159,36 @@ export interface HostedSegmentRecord {
 
 export const MAX_EVENTS_KEPT = 500;
 
+/** The marker beside the journal's folder: a folder gone while its marker stays is refused, not re-created. */
+const JOURNAL_FORMAT = "camino deployment journal 1: one JSON record per intent";
+
+const STATES: ReadonlySet<string> = new Set([...SETTLED, "PENDING", "ADMITTED", "COMMITTED", "SYNCED", "TERMINATING"]);
+
+/** What is wrong with a parsed record of the file `<name>.json`, or undefined when it can be used. */
+function recordProblem(rec: unknown, name: string): string | undefined {
+  const r = rec as Partial<DeploymentRecord> | null;
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return "not a JSON object";
+  if (r.intent !== name) return `intent is ${JSON.stringify(r.intent)}, the file is named for ${JSON.stringify(name)}`;
+  if (!Number.isInteger(r.revision) || (r.revision as number) < 1) return "revision is not a positive integer";
+  if (typeof r.state !== "string" || !STATES.has(r.state)) return `state ${JSON.stringify(r.state)} is not a state`;
+  if (!Array.isArray(r.packages)) return "packages is not a list";
+  if (!Array.isArray(r.events)) return "events is not a list";
+  if (r.touched === null || typeof r.touched !== "object") return "touched is not an object";
+  return undefined;
+}
+
+/** A journal the agent cannot start on: names the file, what is wrong, and how to recover. */
+export class JournalError extends CaminoError {
+  constructor(file: string, why: string, count: number) {
+    const more = count > 1 ? ` (and ${count - 1} more)` : "";
+    super(
+      "ERR_JOURNAL_UNREADABLE",
+      `the deployment journal cannot be read: ${file}: ${why}${more}. The agent does not start on a journal it cannot read, and does not change it. To recover, stop the agent and run: camino recover --from-repositories --config <agent config> (it keeps every readable record, moves each unreadable one aside, and rebuilds those intents from the deployment repositories; see the README, "Recovering the journal")`,
+      { data: { file } },
+    );
+  }
+}
+
 export class Journal {
   readonly #dir: string;
   readonly #writing = new Map<string, Promise<void>>();
@@ -162,19 +198,92 @@ export class Journal {
     this.#dir = join(dataDir, "deployments");
   }
 
-  /** Every record on disk; unreadable files are reported, not fatal. */
-  async load(onBad: (file: string, err: unknown) => void): Promise<DeploymentRecord[]> {
-    await mkdir(this.#dir, { recursive: true });
-    const out: DeploymentRecord[] = [];
-    for (const f of (await readdir(this.#dir)).sort()) {
-      if (!f.endsWith(".json")) continue;
-      try {
-        out.push(JSON.parse(await readFile(join(this.#dir, f), "utf8")) as DeploymentRecord);
-      } catch (err) {
-        onBad(f, err);
+  /** The journal's folder. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /**
+   * Every record on disk. A record that cannot be read (unreadable, truncated, not JSON, not a deployment record),
+   * or a journal folder gone from a data folder that had one, refuses the start: the agent never forgets intents
+   * silently, and never overwrites a record it could not read. A temporary file of a write that never finished
+   * (`*.tmp`: never acknowledged) is removed.
+   * @throws JournalError naming the file, what is wrong and the way to recover
+   */
+  async load(): Promise<DeploymentRecord[]> {
+    const { records, unreadable } = await this.inspect();
+    const first = unreadable[0];
+    if (first) throw new JournalError(first.file, first.why, unreadable.length);
+    return records;
+  }
+
+  /**
+   * The readable records and the unreadable files, with why (`camino recover` and {@link load}). Creates the
+   * folder, and its marker beside it, on a data folder that never had a journal.
+   */
+  async inspect(): Promise<{ records: DeploymentRecord[]; unreadable: { file: string; why: string }[] }> {
+    const marker = `${this.#dir}.format`;
+    const hadOne = await readFile(marker, "utf8").then(
+      () => true,
+      () => false,
+    );
+    let names: string[];
+    try {
+      names = (await readdir(this.#dir)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        return { records: [], unreadable: [{ file: this.#dir, why: `unreadable (${(err as Error).message})` }] };
       }
+      if (hadOne) {
+        return {
+          records: [],
+          unreadable: [{ file: this.#dir, why: "the journal folder is missing (its marker is there)" }],
+        };
+      }
+      names = [];
+      await mkdir(this.#dir, { recursive: true });
     }
-    return out;
+    if (!hadOne) await writeFile(marker, `${JOURNAL_FORMAT}\n`, { mode: 0o600 });
+    const records: DeploymentRecord[] = [];
+    const unreadable: { file: string; why: string }[] = [];
+    for (const f of names) {
+      const file = join(this.#dir, f);
+      if (f.endsWith(".tmp")) {
+        await unlink(file).catch(() => undefined);
+        continue;
+      }
+      if (!f.endsWith(".json")) continue;
+      let text: string;
+      try {
+        text = await readFile(file, "utf8");
+      } catch (err) {
+        unreadable.push({ file, why: `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+        continue;
+      }
+      let rec: unknown;
+      try {
+        rec = JSON.parse(text);
+      } catch (err) {
+        unreadable.push({
+          file,
+          why: text.trim() === "" ? "empty (truncated)" : `truncated or not JSON (${(err as Error).message})`,
+        });
+        continue;
+      }
+      const problem = recordProblem(rec, f.slice(0, -".json".length));
+      if (problem) unreadable.push({ file, why: `not a deployment record: ${problem}` });
+      else records.push(rec as DeploymentRecord);
+    }
+    return { records, unreadable };
+  }
+
+  /** Moves an unreadable record aside (`<folder>.unreadable/`), never overwriting one there; returns where. */
+  async setAside(file: string): Promise<string> {
+    const aside = `${this.#dir}.unreadable`;
+    await mkdir(aside, { recursive: true });
+    const to = join(aside, `${basename(file)}.${Date.now()}`);
+    await rename(file, to);
+    return to;
   }
 
   async #write(rec: DeploymentRecord): Promise<void> {

@@ -10,6 +10,7 @@
  * whole plan meaningless (an unknown blueprint, no edge at all) is thrown. planner.ts runs the list and builds
  * the IntentPlan from the context.
  */
+import { INTENT_RECORD_FILE, intentRecordText } from "../cad/intent-record.js";
 import type { ResolvedBlueprint } from "../cad/catalogue.js";
 import { buildIesd, serviceHost, type IesdInput } from "../cad/iesd.js";
 import { plainYaml } from "../cad/plain-yaml.js";
@@ -352,6 +353,8 @@ export const chain: Step<PlanContext> = {
       );
       const files = new Map(deps.hydration.hydrate(r.blueprint, iesd).files);
       for (const [path, text] of ctx.links.get(edge) ?? []) files.set(path, text);
+      // The intent as deployed, for a rebuild of the records from the repositories (local-config: never applied).
+      files.set(`${intent.name}/_chain/${INTENT_RECORD_FILE}`, intentRecordText(intent, ctx.revision));
       ctx.chains.push({ edge, repository, files });
     }
   },

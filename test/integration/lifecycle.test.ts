@@ -12,14 +12,15 @@
  * - bad input at every RPC is refused with the right code and a message naming the field, and writes nothing;
  * - WatchDeployment streams every package's states in order; a re-submission is a no-op; Get and List agree;
  *   TerminateIntent removes the intent from every repository and edge;
- * - an agent killed (SIGKILL) mid-deployment rolls the deployment back when it starts again.
+ * - an agent killed (SIGKILL) mid-deployment resumes the deployment when it starts again, committing nothing twice
+ *   (when to resume and when to roll back: test/unit/recovery-choice.test.ts).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromJson, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -768,9 +769,8 @@ describe("watching, re-submitting, reading and terminating a deployment", () => 
 // ---- 5. restart ---------------------------------------------------------------------------------------------
 
 describe("an agent killed mid-deployment", () => {
-  it("rolls the deployment back when it starts again with the same data", async () => {
-    const before = snapshot("crash");
-    // r2 never becomes available, so the agent is mid-deployment (waves 0..2 committed) for as long as needed.
+  it("resumes a deployment whose edges and blueprints are unchanged when it starts again: nothing committed twice, READY once its workload is", async () => {
+    // r2 never becomes available, so the agent is mid-deployment for as long as needed.
     await edges["edge-2"].faults({ unavailable: ["crash/r2"] });
     try {
       const pkgs: Pkg[] = [
@@ -787,19 +787,33 @@ describe("an agent killed mid-deployment", () => {
       );
       expect(tree(REPO["edge-2"], "crash/r2")).toContain("crash/r2/deployment.yaml");
       expect(await deploymentOn("edge-2", "crash", "r2")).toBeDefined();
+      const commitsBefore = REPOS.map((r) => subjects(r, "main", "crash/"));
       expect((await agent.stop("SIGKILL")).signal).toBe("SIGKILL");
 
       agent = await startAgentProcess(agentOptions());
       await connect();
+
+      // crash: resumed where it was; nothing committed twice; READY once r2's workload is available.
+      await edges["edge-2"].faults({ unavailable: [] });
       const d = await settle("crash");
-      expect(S[d.state]).toBe("ROLLED_BACK");
-      expect(d.reason).toMatch(/restarted/);
-      expectRestored("crash", before);
-      for (const r of REPOS)
-        expect(git.git(r, "log", "-1", "--format=%s", "main", "--", "crash/").trim()).toBe(
-          "camino: roll back crash revision 1",
-        );
-      await Promise.all(EDGES.map((e) => namespaceGone(e, "crash")));
+      expect(S[d.state], d.reason).toBe("READY");
+      expect(REPOS.map((r) => subjects(r, "main", "crash/"))).toEqual(commitsBefore);
+      const events: string[] = [];
+      for await (const { event } of client.watchDeployment(
+        { name: "crash", since: timestampFromMs(1) },
+        { headers, signal: AbortSignal.timeout(10_000) },
+      ))
+        events.push(`${event?.package ?? ""} ${event?.reason ?? ""}`);
+      // The events from before the crash are still answered, then the choice and why, then the waves re-written.
+      const resumed = events.findIndex((x) =>
+        /^ recovery: resume: the agent restarted while the intent was \w+; what it committed in 2 repositories is kept/.test(
+          x,
+        ),
+      );
+      expect(resumed).toBeGreaterThan(0);
+      expect(events.slice(0, resumed).some((x) => x.startsWith("r1 committed "))).toBe(true);
+      expect(events.slice(resumed).some((x) => x.startsWith("r1 unchanged at "))).toBe(true);
+      await expectReady("crash", pkgs);
       // A deployment that had settled before the crash is as it was.
       await expectReady("steady", steady);
     } finally {

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, statSync, watch, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Journal, type DeploymentRecord } from "../../agent/orchestration/journal.js";
+import { Journal, JournalError, type DeploymentRecord } from "../../agent/orchestration/journal.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -71,21 +71,21 @@ describe("the deployment journal", () => {
   it("writes records with owner-only permissions and reads them back", async () => {
     const dir = await tempDir();
     const j = new Journal(dir);
-    await j.load(() => undefined);
+    await j.load();
     const r = record("video-chain");
     r.touched = { "edge-1-deploy": "a".repeat(40) };
     await j.save(r);
     const file = join(dir, "deployments", "video-chain.json");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, "deployments"))).toEqual(["video-chain.json"]);
-    const back = await new Journal(dir).load(() => undefined);
+    const back = await new Journal(dir).load();
     expect(back).toEqual([r]);
   });
 
   it("replaces a record atomically: a reader during many saves only ever finds a whole record", async () => {
     const dir = await tempDir();
     const j = new Journal(dir);
-    await j.load(() => undefined);
+    await j.load();
     const file = join(dir, "deployments", "big.json");
     // Records of 200 KiB to 1 MiB: writing one takes a while, so a reader often lands in the middle of a write.
     const versions = Array.from({ length: 8 }, (_, i) => {
@@ -137,16 +137,16 @@ describe("the deployment journal", () => {
     const text = JSON.stringify(next);
     writeFileSync(join(dir, "deployments", "video-chain.json.4242.tmp"), text.slice(0, text.length >> 1));
 
-    const bad: string[] = [];
-    const loaded = await new Journal(dir).load((f) => bad.push(f));
-    expect(bad).toEqual([]);
+    const loaded = await new Journal(dir).load();
     expect(loaded).toEqual([old]);
+    // The torn write was never acknowledged: it is dropped.
+    expect(readdirSync(join(dir, "deployments"))).toEqual(["video-chain.json"]);
   });
 
   it("coalesces writes behind: one write for calls made together, one more for calls made during a write", async () => {
     const dir = await tempDir();
     const j = new Journal(dir);
-    await j.load(() => undefined);
+    await j.load();
     const deployments = join(dir, "deployments");
     const file = join(deployments, "a.json");
     const tmp = `a.json.${process.pid}.tmp`;
@@ -183,14 +183,48 @@ describe("the deployment journal", () => {
     expect(errors).toEqual([]);
   });
 
-  it("reports an unreadable record and still loads the others", async () => {
+  it.each([
+    [
+      "truncated",
+      (f: string) => writeFileSync(f, '{"id":"bad.1","intent":"bad","revis'),
+      /bad\.json: truncated or not JSON/,
+    ],
+    ["empty", (f: string) => writeFileSync(f, ""), /bad\.json: empty \(truncated\)/],
+    ["not JSON", (f: string) => writeFileSync(f, "state: READY\n"), /bad\.json: truncated or not JSON/],
+    [
+      "not a record",
+      (f: string) => writeFileSync(f, '{"intent":"other"}'),
+      /bad\.json: not a deployment record: intent is "other"/,
+    ],
+    ["unreadable", (f: string) => mkdirSync(f), /bad\.json: unreadable \(EISDIR\)/],
+  ])(
+    "refuses a journal with a record that is %s, naming the file and the way to recover; never changes it",
+    async (_, spoil, what) => {
+      const dir = await tempDir();
+      await new Journal(dir).save(record("good"));
+      const file = join(dir, "deployments", "bad.json");
+      spoil(file);
+      const before = readdirSync(join(dir, "deployments"));
+      const err = await new Journal(dir).load().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(JournalError);
+      expect((err as Error).message).toMatch(what);
+      expect((err as Error).message).toContain("camino recover --from-repositories");
+      expect(readdirSync(join(dir, "deployments"))).toEqual(before);
+      // What recover reads: the good record, and the bad file with why.
+      const seen = await new Journal(dir).inspect();
+      expect(seen.records.map((r) => r.intent)).toEqual(["good"]);
+      expect(seen.unreadable.map((u) => u.file)).toEqual([file]);
+    },
+  );
+
+  it("refuses a data folder whose journal folder is gone, but starts an empty one on a data folder that never had one", async () => {
     const dir = await tempDir();
-    const j = new Journal(dir);
-    await j.save(record("good"));
-    writeFileSync(join(dir, "deployments", "bad.json"), "{ half a rec");
-    const bad: string[] = [];
-    const loaded = await new Journal(dir).load((f) => bad.push(f));
-    expect(loaded.map((x) => x.intent)).toEqual(["good"]);
-    expect(bad).toEqual(["bad.json"]);
+    expect(await new Journal(dir).load()).toEqual([]);
+    await new Journal(dir).save(record("kept"));
+    rmSync(join(dir, "deployments"), { recursive: true });
+    await expect(new Journal(dir).load()).rejects.toThrow(/deployments: the journal folder is missing/);
   });
 });

@@ -125,7 +125,7 @@ async function edgeDrift(
   if (!edge) throw new Error("the edge is no longer configured");
   const repo = deps.registry.get(repository);
   if (!repo) throw new Error(`its deployment repository ${repository} is no longer registered`);
-  const files = await repo.git.readFiles(undefined, `${intent}/`);
+  const files = await repo.git.readFiles(undefined, intent);
   const declared = declaredObjects(files);
   const base = { edge: edgeName, repository };
   const out = await Promise.all(

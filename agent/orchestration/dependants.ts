@@ -143,14 +143,31 @@ export class DependantGuard {
       }
     }
     if (needs.length === 0) return [];
+    const objectsOfPackage = async (intent: string, pkg: { package: string; repository: string }) => {
+      const repo = deps.registry.get(pkg.repository);
+      return repo ? objectsOf(await repo.git.readFiles(undefined, `${intent}/${pkg.package}`)) : [];
+    };
+    // A dependant that provides the prerequisite itself on that edge (an earlier wave of its own) relies on no one.
+    const selfProvided = new Set<string>();
+    for (const r of candidates) {
+      const wanted = needs.filter((n) => n.intent === r.intent);
+      if (wanted.length === 0) continue;
+      for (const p of r.packages.filter((q) => q.domain === deps.domainId && q.edge && q.repository)) {
+        const mine = wanted.filter((n) => n.edge === p.edge && n.package !== p.package);
+        if (mine.length === 0) continue;
+        const objects = await objectsOfPackage(r.intent, p);
+        for (const n of mine)
+          if (provides(objects, n.kind, n.name)) selfProvided.add(`${n.intent}/${n.package}/${n.kind}/${n.name}`);
+      }
+    }
     const out: Dependant[] = [];
     for (const p of mine) {
       signal.throwIfAborted();
-      const wanted = needs.filter((n) => n.edge === p.edge);
+      const wanted = needs.filter(
+        (n) => n.edge === p.edge && !selfProvided.has(`${n.intent}/${n.package}/${n.kind}/${n.name}`),
+      );
       if (wanted.length === 0) continue;
-      const repo = deps.registry.get(p.repository);
-      if (!repo) continue;
-      const objects = objectsOf(await repo.git.readFiles(undefined, `${provider.intent}/${p.package}`));
+      const objects = await objectsOfPackage(provider.intent, p);
       for (const n of wanted) {
         if (provides(objects, n.kind, n.name))
           out.push({

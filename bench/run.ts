@@ -4,6 +4,8 @@
  *    (same server, same transport, same client), sequential and with 50 concurrent callers; the ratio of the
  *    two is the figure to compare across machines, because these machines are noisy.
  *  - Ordering and validating a random 500-package DAG (the intent limit): median.
+ *  - …then each area's own benchmark (bench/*.ts), among them the closed loop (bench/closed-loop.ts: the
+ *    observer's cost with 1,000 READY packages, pod loss → DEGRADED, an update's commits).
  * Prints a table and writes bench/results/bench-<time>.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,6 +19,7 @@ import { orderPackages, type Orderable } from "../agent/intent/order.js";
 import { validateIntent } from "../agent/intent/validate.js";
 import { ROOT, startAgentProcess } from "../test/helpers/agent-process.js";
 import { runCadBenchmarks } from "./cad.js";
+import { closedLoopTable, runClosedLoopBenchmark } from "./closed-loop.js";
 import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
@@ -230,6 +233,9 @@ async function main(): Promise<void> {
   const lifecycle = await runLifecycleBenchmark({ quick });
   console.log(lifecycleTable(lifecycle));
 
+  const closedLoop = await runClosedLoopBenchmark({ quick });
+  console.log(closedLoopTable(closedLoop));
+
   const monitoringPlane = await runMonitoringPlaneBenchmark(quick);
   console.log(`\n${formatMonitoringPlaneFigures(monitoringPlane)}\n`);
   const monitoringSnapshot = await runMonitoringSnapshotBenchmark(quick);
@@ -258,6 +264,7 @@ async function main(): Promise<void> {
         federation,
         segments,
         lifecycle,
+        closedLoop,
         monitoringPlane,
         monitoringSnapshot,
       },

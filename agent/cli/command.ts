@@ -3,7 +3,11 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./exit-codes.js";
 
 export interface CommandIO {
-  stdout: { write(chunk: string): unknown };
+  /**
+   * Where results go. `isTTY` and `columns` are those of a terminal (process.stdout has them): a watch redraws a
+   * live table in place only when stdout is a terminal, and cuts its lines to `columns`.
+   */
+  stdout: { write(chunk: string): unknown; isTTY?: boolean | undefined; columns?: number | undefined };
   stderr: { write(chunk: string): unknown };
   env: NodeJS.ProcessEnv;
 }

@@ -22,6 +22,12 @@ export const EXIT = {
   NOT_SERVING: 6,
   /** The server does not implement the method yet. */
   UNIMPLEMENTED: 7,
+  /** A watch ended with the intent ROLLED_BACK: the run failed and its repositories were restored. */
+  ROLLED_BACK: 8,
+  /** A watch ended with the intent DEGRADED: deployed, but some package's workloads are not (all) available. */
+  DEGRADED: 9,
+  /** A watch was interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it. The deployment goes on. */
+  INTERRUPTED: 130,
 } as const;
 
 /** A command-line mistake. */

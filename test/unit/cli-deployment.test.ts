@@ -6,8 +6,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromDate, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
+import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { DomainManager, type WatchDeploymentRequest } from "../../gen/camino/v1/domain_manager_pb.js";
 import {
@@ -15,6 +16,7 @@ import {
   DeploymentSchema,
   DeploymentState,
   PlanSchema,
+  type Deployment,
   type DeploymentEvent,
 } from "../../gen/camino/v1/types_pb.js";
 import { main } from "../../agent/cli/camino.js";
@@ -23,12 +25,13 @@ import {
   followDeployment,
   formatDeployment,
   formatDeploymentTable,
-  formatEvent,
   formatSummary,
   parseSince,
   stateName,
   streamTimeout,
+  watchFormat,
 } from "../../agent/cli/commands/deployment.js";
+import { formatElapsed, WatchProgress } from "../../agent/cli/watch-progress.js";
 import { formatPlan } from "../../agent/cli/commands/intent.js";
 import { connect } from "../../agent/cli/client.js";
 import { UsageError } from "../../agent/cli/exit-codes.js";
@@ -66,33 +69,68 @@ describe("state names and exit codes", () => {
     expect(stateName(42 as DeploymentState)).toBe("STATE_42");
   });
 
-  it("exits 0 only for READY and TERMINATED", () => {
+  it("exits 0 for READY and TERMINATED, 8 for ROLLED_BACK, 9 for DEGRADED, 1 otherwise", () => {
     expect(exitCodeForState(DeploymentState.READY)).toBe(0);
     expect(exitCodeForState(DeploymentState.TERMINATED)).toBe(0);
-    expect(exitCodeForState(DeploymentState.ROLLED_BACK)).toBe(1);
+    expect(exitCodeForState(DeploymentState.ROLLED_BACK)).toBe(8);
+    expect(exitCodeForState(DeploymentState.DEGRADED)).toBe(9);
     expect(exitCodeForState(DeploymentState.FAILED)).toBe(1);
-    expect(exitCodeForState(DeploymentState.DEGRADED)).toBe(1);
+    expect(exitCodeForState(DeploymentState.COMMITTED)).toBe(1);
     expect(exitCodeForState(undefined)).toBe(1);
   });
 });
 
 describe("event lines", () => {
-  it("shows local time with milliseconds, package, wave, state and reason", () => {
-    const line = formatEvent(
-      event({
-        time: at(14, 2, 3, 45),
-        package: "cnf2",
-        wave: 2,
-        state: DeploymentState.COMMITTED,
-        reason: "committed to edge-1",
+  it("shows local time with milliseconds, wave, package, state, edge, elapsed since the start, and reason", () => {
+    const progress = new WatchProgress("video-chain");
+    const start = event({ time: at(14, 2, 1, 845), state: DeploymentState.PENDING });
+    progress.apply(start, timestampMs(at(14, 2, 1, 845)));
+    progress.applyDeployment(
+      create(DeploymentSchema, {
+        id: "video-chain-r2",
+        intent: "video-chain",
+        packages: [{ package: "cnf2", wave: 2, edge: "edge-1" }],
       }),
     );
-    expect(line).toMatch(/^14:02:03\.045 +cnf2 +wave 2 +COMMITTED +committed to edge-1$/);
+    const committed = event({
+      time: at(14, 2, 3, 45),
+      package: "cnf2",
+      wave: 2,
+      state: DeploymentState.COMMITTED,
+      reason: "committed to edge-1",
+    });
+    progress.apply(committed, timestampMs(at(14, 2, 3, 50)));
+    expect(progress.line(committed, timestampMs(at(14, 2, 3, 50)))).toBe(
+      "14:02:03.045 wave 2 cnf2 COMMITTED edge-1 (1.2s) committed to edge-1",
+    );
   });
 
-  it("names the whole intent `intent`, has no wave for it, and no trailing blanks without a reason", () => {
-    const line = formatEvent(event({ time: at(9, 0, 0, 0), state: DeploymentState.PENDING }));
-    expect(line).toMatch(/^09:00:00\.000 +intent +- +PENDING$/);
+  it("names the whole intent, has no edge for it, and no trailing blanks without a reason", () => {
+    const progress = new WatchProgress("video-chain");
+    const e = event({ time: at(9, 0, 0, 0), state: DeploymentState.PENDING });
+    progress.apply(e, timestampMs(at(9, 0, 0, 0)));
+    expect(progress.line(e, timestampMs(at(9, 0, 0, 0)))).toBe("09:00:00.000 intent video-chain PENDING - (0ms)");
+  });
+
+  it("turns every control character of a reason (newline, tab, escape, C1) into a space", () => {
+    const progress = new WatchProgress("video-chain");
+    const e = event({
+      time: at(9, 0, 0, 0),
+      package: "cnf1",
+      wave: 1,
+      state: DeploymentState.ROLLED_BACK,
+      reason: "apply failed:\n\tbad\u001b[31m field\r\u009b",
+    });
+    progress.apply(e, timestampMs(at(9, 0, 0, 0)));
+    const line = progress.line(e, timestampMs(at(9, 0, 0, 0)));
+    expect(line).toBe("09:00:00.000 wave 1 cnf1 ROLLED_BACK - (0ms) apply failed:  bad [31m field");
+    expect([...line].every((c) => c.charCodeAt(0) >= 0x20 && (c.charCodeAt(0) < 0x7f || c.charCodeAt(0) > 0x9f))).toBe(
+      true,
+    );
+  });
+
+  it("formats elapsed times for people", () => {
+    expect([850, 1234, 125_000, 3_723_000].map(formatElapsed)).toEqual(["850ms", "1.2s", "2m05s", "1h02m"]);
   });
 
   it("summarises a READY deployment with its duration and a refused one with its reason", () => {
@@ -300,12 +338,30 @@ spec:
 /** A DomainManager whose WatchDeployment runs `watch`; the other methods stay unimplemented. */
 function watchClient(
   watch: (req: WatchDeploymentRequest, ctx: HandlerContext) => AsyncIterable<{ event: DeploymentEvent }>,
+  deployment?: Deployment,
 ) {
   return createClient(
     DomainManager,
-    createRouterTransport((router) => router.service(DomainManager, { watchDeployment: watch })),
+    createRouterTransport((router) =>
+      router.service(DomainManager, {
+        watchDeployment: watch,
+        ...(deployment ? { getDeployment: () => ({ deployment }) } : {}),
+      }),
+    ),
   );
 }
+
+/** The deployment of the rollout below, as GetDeployment answers: two waves on edge-1. */
+const placed = create(DeploymentSchema, {
+  id: "video-chain-r2",
+  intent: "video-chain",
+  revision: 2n,
+  createdAt: at(10, 0, 0, 0),
+  packages: [
+    { package: "cnf1", wave: 1, edge: "edge-1" },
+    { package: "cnf2", wave: 2, edge: "edge-1" },
+  ],
+});
 
 describe("following a deployment", () => {
   const rollout = [
@@ -320,32 +376,37 @@ describe("following a deployment", () => {
     event({ time: at(10, 0, 1, 900), package: "cnf1", wave: 1, state: DeploymentState.READY }),
   ];
 
-  it("prints every event, exits 0 on READY with a summary on stderr, and sets no deadline on the stream", async () => {
+  it("prints one line per change with the edge from GetDeployment, exits 0 on READY with a summary on stderr, and sets no deadline on the stream", async () => {
     const seen: { name: string; since: number | undefined; timeoutMs: number | undefined }[] = [];
     const client = watchClient(async function* (req, ctx) {
       seen.push({ name: req.name, since: req.since && timestampMs(req.since), timeoutMs: ctx.timeoutMs() });
       for (const e of rollout) yield { event: e };
+      // The same state again (a replayed snapshot) is no change: no line.
+      yield { event: rollout[2] as DeploymentEvent };
       yield { event: event({ time: at(10, 0, 2, 300), state: DeploymentState.READY, reason: "every package ready" }) };
-    });
+    }, placed);
     const { io, out } = fakeIO();
     const code = await followDeployment({
       client,
       name: "video-chain",
       since: timestampFromMs(1000),
-      format: "text",
+      format: "lines",
       io,
       signal: new AbortController().signal,
     });
     expect(code).toBe(0);
     expect(seen).toEqual([{ name: "video-chain", since: 1000, timeoutMs: undefined }]);
-    const lines = out.stdout.trimEnd().split("\n");
-    expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^10:00:00\.200 +cnf1 +wave 1 +COMMITTED +committed to edge-1$/);
-    expect(lines[3]).toMatch(/^10:00:02\.300 +intent +- +READY +every package ready$/);
+    expect(out.stdout.split("\n")).toEqual([
+      "10:00:00.000 intent video-chain PENDING - (0ms)",
+      "10:00:00.200 wave 1 cnf1 COMMITTED edge-1 (200ms) committed to edge-1",
+      "10:00:01.900 wave 1 cnf1 READY edge-1 (1.9s)",
+      "10:00:02.300 intent video-chain READY - (2.3s) every package ready",
+      "",
+    ]);
     expect(out.stderr).toBe("video-chain: READY in 2.3 s\n");
   });
 
-  it("exits 1 when the intent is rolled back, naming the reason", async () => {
+  it("exits 8 when the intent is rolled back, naming the reason", async () => {
     const client = watchClient(async function* () {
       yield { event: rollout[0] as DeploymentEvent };
       yield {
@@ -358,8 +419,14 @@ describe("following a deployment", () => {
     });
     const { io, out } = fakeIO();
     expect(
-      await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }),
-    ).toBe(1);
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "lines",
+        io,
+        signal: new AbortController().signal,
+      }),
+    ).toBe(8);
     expect(out.stderr).toBe("video-chain: ROLLED_BACK: cnf1 not available within 5m\n");
   });
 
@@ -369,7 +436,13 @@ describe("following a deployment", () => {
     });
     const { io, out } = fakeIO();
     expect(
-      await followDeployment({ client, name: "video-chain", format: "text", io, signal: new AbortController().signal }),
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "lines",
+        io,
+        signal: new AbortController().signal,
+      }),
     ).toBe(1);
     expect(out.stderr).toBe("video-chain: the watch ended before the deployment settled (last state PENDING)\n");
   });
@@ -399,7 +472,7 @@ describe("following a deployment", () => {
     expect(out.stderr).toBe("");
   });
 
-  it("stops on the signal (Ctrl-C) with exit 1 and says the deployment goes on", async () => {
+  it("stops on the signal (Ctrl-C) with exit 130 and says the deployment goes on", async () => {
     const client = watchClient(async function* (_req, ctx) {
       yield { event: rollout[0] as DeploymentEvent };
       // Hold the stream open until the client leaves.
@@ -412,11 +485,11 @@ describe("following a deployment", () => {
       await followDeployment({
         client,
         name: "video-chain",
-        format: "text",
+        format: "lines",
         io: quitOnFirstLine,
         signal: controller.signal,
       }),
-    ).toBe(1);
+    ).toBe(130);
     expect(out.stderr).toBe(
       "video-chain: stopped watching (interrupted); last state PENDING; the deployment goes on\n",
     );
@@ -433,7 +506,7 @@ describe("following a deployment", () => {
       await followDeployment({
         client,
         name: "video-chain",
-        format: "text",
+        format: "lines",
         io,
         signal: new AbortController().signal,
         timeoutMs: 60_000,
@@ -441,6 +514,119 @@ describe("following a deployment", () => {
     ).toBe(0);
     expect(timeoutMs).toBeGreaterThan(50_000);
     expect(timeoutMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it("exits 9 when the watch ends with the intent DEGRADED", async () => {
+    const client = watchClient(async function* () {
+      yield {
+        event: event({
+          time: at(10, 0, 9, 0),
+          state: DeploymentState.DEGRADED,
+          reason: "cnf1: Deployment/cnf1 0/1 available on edge-1",
+        }),
+      };
+    });
+    const { io, out } = fakeIO();
+    expect(
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "lines",
+        io,
+        signal: new AbortController().signal,
+      }),
+    ).toBe(9);
+    expect(out.stderr).toBe("video-chain: DEGRADED: cnf1: Deployment/cnf1 0/1 available on edge-1\n");
+  });
+
+  it("ends a following watch stopped by --timeout with the code of the state last seen", async () => {
+    const client = watchClient(async function* (_req, ctx) {
+      yield { event: event({ time: at(10, 0, 9, 0), state: DeploymentState.DEGRADED, reason: "cnf1 lost" }) };
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+    });
+    const { io, out } = fakeIO();
+    const code = await followDeployment({
+      client,
+      name: "video-chain",
+      format: "lines",
+      io,
+      signal: new AbortController().signal,
+      follow: true,
+      timeoutMs: 200,
+    });
+    expect(code).toBe(9);
+    expect(out.stderr).toBe("video-chain: stopped following; last state DEGRADED\n");
+  });
+
+  it("writes one YAML document per event with -o yaml", async () => {
+    const client = watchClient(async function* () {
+      yield { event: rollout[1] as DeploymentEvent };
+      yield { event: event({ time: at(10, 0, 2, 0), state: DeploymentState.READY }) };
+    });
+    const { io, out } = fakeIO();
+    expect(
+      await followDeployment({ client, name: "video-chain", format: "yaml", io, signal: new AbortController().signal }),
+    ).toBe(0);
+    const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as Record<string, unknown>);
+    expect(docs).toHaveLength(2);
+    expect(docs[0]).toMatchObject({ package: "cnf1", state: "DEPLOYMENT_STATE_COMMITTED", wave: 1 });
+    expect(docs[1]).toMatchObject({ package: "", state: "DEPLOYMENT_STATE_READY" });
+  });
+
+  it("on a terminal, redraws the intent's line and a table grouped by wave in place, and ends on the final table", async () => {
+    let now = timestampMs(at(10, 0, 0, 0));
+    const client = watchClient(async function* () {
+      for (const e of rollout) {
+        now = timestampMs(e.time as Timestamp);
+        yield { event: e };
+      }
+      now = timestampMs(at(10, 0, 3, 0));
+      yield { event: event({ time: at(10, 0, 2, 800), package: "cnf2", wave: 2, state: DeploymentState.READY }) };
+      yield { event: event({ time: at(10, 0, 3, 0), state: DeploymentState.READY, reason: "every package ready" }) };
+    }, placed);
+    const { io, out } = fakeIO();
+    const code = await followDeployment({
+      client,
+      name: "video-chain",
+      format: "live",
+      screen: { columns: 60, colour: true },
+      io,
+      signal: new AbortController().signal,
+      now: () => now,
+    });
+    expect(code).toBe(0);
+    // Every redraw goes back up over the frame before (5 lines: intent, wave 1, cnf1, wave 2, cnf2).
+    expect(out.stdout).toContain("\u001b[5F");
+    const frames = out.stdout.split("\u001b[J");
+    const last = (frames[frames.length - 2] as string).split("\u001b[5F").pop() as string;
+    // Without the line clears and colours: what the terminal shows.
+    const screen = last.split("\u001b[2K").join("").replace(new RegExp("\u001b\\[\\d+m", "g"), "");
+    expect(screen.split("\n")).toEqual([
+      // Cut to the terminal's 60 columns: a wrapped line would break the redraw.
+      "intent video-chain revision 2  READY  3.0s  every package r…",
+      "wave 1  1/1 ready",
+      "  cnf1  READY  edge-1     1.9s",
+      "wave 2  1/1 ready",
+      "  cnf2  READY  edge-1     2.8s",
+      "",
+    ]);
+    expect(last).toContain("\u001b[32mREADY\u001b[0m");
+    expect(out.stderr).toBe("video-chain: READY in 3.0 s\n");
+  });
+
+  it("draws live only on a terminal, and never with --no-tty, CAMINO_NO_TTY or TERM=dumb", () => {
+    const tty = { write: () => true, isTTY: true, columns: 132 };
+    const pipe = { write: () => true };
+    expect(watchFormat("text", undefined, { stdout: tty, env: {} })).toEqual({
+      format: "live",
+      screen: { columns: 132, colour: true },
+    });
+    expect(watchFormat("text", undefined, { stdout: tty, env: { NO_COLOR: "1" } }).screen?.colour).toBe(false);
+    expect(watchFormat("text", undefined, { stdout: pipe, env: {} }).format).toBe("lines");
+    expect(watchFormat("text", true, { stdout: tty, env: {} }).format).toBe("lines");
+    expect(watchFormat("text", undefined, { stdout: tty, env: { CAMINO_NO_TTY: "1" } }).format).toBe("lines");
+    expect(watchFormat("text", undefined, { stdout: tty, env: { TERM: "dumb" } }).format).toBe("lines");
+    expect(watchFormat("json", undefined, { stdout: tty, env: {} }).format).toBe("json");
   });
 
   it("passes other call failures on (an agent without the method yet)", async () => {
@@ -452,7 +638,7 @@ describe("following a deployment", () => {
     const err = await followDeployment({
       client,
       name: "video-chain",
-      format: "text",
+      format: "lines",
       io,
       signal: new AbortController().signal,
     }).catch((e: unknown) => e);
@@ -496,10 +682,10 @@ spec:
     expect((await run("intent", "ls", "video-chain")).code).toBe(2);
   });
 
-  it("refuses an output format the command does not have (exit 2)", async () => {
-    const submit = await run("intent", "submit", badIntent, "-o", "yaml");
+  it("refuses an output format the command does not have (exit 2), naming the flag and the formats", async () => {
+    const submit = await run("intent", "submit", badIntent, "-o", "table");
     expect(submit.code).toBe(2);
-    expect(submit.stderr).toContain("-o must be text or json");
+    expect(submit.stderr).toBe('camino intent submit: -o must be text, json or yaml (is "table") (see --help)\n');
     expect((await run("intent", "watch", "video-chain", "-o", "table")).code).toBe(2);
     const get = await run("intent", "get", "video-chain", "-o", "text");
     expect(get.code).toBe(2);

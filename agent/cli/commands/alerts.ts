@@ -5,16 +5,15 @@
  * until Ctrl-C (the API has no alert stream; WatchDeployment carries them per intent as "alert" events, and
  * `camino intent watch NAME --follow` prints them as they come).
  */
-import { toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { type Alert, AlertSchema, AlertSeverity } from "../../../gen/camino/v1/types_pb.js";
 import { DurationError, parseDuration } from "../../../common/duration.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, protoJson, streamItem, structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
-import { outputFormat, withInterrupt } from "./deployment.js";
+import { withInterrupt } from "./deployment.js";
 
 const SEVERITY: Record<number, string> = {
   [AlertSeverity.INFO]: "info",
@@ -48,19 +47,20 @@ Lists the domain's alerts (ListAlerts, scope monitoring:read): firing ones first
 with the rule, severity, intent, package, edge, the measured value and the rule's threshold, and since when
 the condition held. Edge alerts have no intent or package.
 
-With --watch, asks again every --interval and prints one line per alert that fires or resolves (JSON with
--o json), until Ctrl-C.
+With --watch, asks again every --interval and prints one line per alert that fires or resolves (-o json: one
+Alert object per line; -o yaml: one YAML document per alert), until Ctrl-C. JSON and YAML are the Alert
+message (proto JSON).
 
   --intent NAME         only alerts of this intent (and of the edges it runs on)
   --firing              only firing alerts
   --watch               keep watching
   --interval DURATION   between two asks with --watch (default 5s)
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CLIENT_FLAGS,
-      output: { type: "string", short: "o" },
+      ...OUTPUT_FLAG,
       intent: { type: "string" },
       firing: { type: "boolean" },
       watch: { type: "boolean" },
@@ -70,7 +70,7 @@ ${CLIENT_HELP}`,
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
-    const format = outputFormat(values.output, ["table", "json", "yaml"] as const);
+    const format = outputFormat(values.output);
     let intervalMs = 5000;
     if (values.interval !== undefined) {
       try {
@@ -90,7 +90,7 @@ ${CLIENT_HELP}`,
       if (format !== "table") {
         io.stdout.write(
           structured(
-            alerts.map((a) => toJson(AlertSchema, a)),
+            alerts.map((a) => protoJson(AlertSchema, a)),
             format,
           ),
         );
@@ -124,7 +124,7 @@ ${CLIENT_HELP}`,
     const firing = new Set<string>();
     const resolved = new Set<string>();
     const emit = (a: Alert) =>
-      io.stdout.write(format === "json" ? `${JSON.stringify(toJson(AlertSchema, a))}\n` : `${alertLine(a)}\n`);
+      io.stdout.write(format === "table" ? `${alertLine(a)}\n` : streamItem(protoJson(AlertSchema, a), format));
     for (const a of first) (a.firing ? firing : resolved).add(key(a));
     for (const a of first) if (a.firing) emit(a);
     io.stderr.write(`watching alerts every ${values.interval ?? "5s"}; Ctrl-C to stop\n`);

@@ -4,7 +4,7 @@ import { readAuditLog, type AuditFilter } from "../../audit/audit-reader.js";
 import { describeCaller, type AuditRecord } from "../../audit/audit-record.js";
 import { DurationError, parseDuration } from "../../../common/duration.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, streamItem, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 const DAY_MS = 86_400_000;
@@ -25,7 +25,7 @@ const outcomeOf = (r: AuditRecord) => (r.error ? `${r.outcome} ${r.error}` : r.o
 export const auditCommand: Command = {
   name: "audit",
   summary: "read the domain's audit trail (federation calls, northbound writes)",
-  help: `Usage: camino audit (--data-dir DIR | --config FILE) [--since DURATION] [--peer DOMAIN] [--method NAME] [-o table|json]
+  help: `Usage: camino audit (--data-dir DIR | --config FILE) [--since DURATION] [--peer DOMAIN] [--method NAME] [-o table|json|yaml]
 
 Reads the audit log the agent writes under <dataDir>/audit/ (the rotated files too, oldest first) on the
 agent's host, and prints one record per line: when, who called (a peer domain, or a token's subject@issuer,
@@ -36,7 +36,7 @@ or "unknown" for a call refused before its token was verified), the method, what
   --since DURATION    only records this recent: 30m, 1h, 2d, 1d12h
   --peer DOMAIN       only calls made by this peer domain
   --method NAME       only this method: SubmitIntent, or camino.v1.DomainManager/SubmitIntent
-  -o, --output FORMAT table (default) or json (one record per line, as stored)`,
+  -o, --output FORMAT table (default), json (one record per line, as stored) or yaml (one document per record)`,
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       "data-dir": { type: "string" },
@@ -44,14 +44,13 @@ or "unknown" for a call refused before its token was verified), the method, what
       since: { type: "string" },
       peer: { type: "string" },
       method: { type: "string" },
-      output: { type: "string", short: "o" },
+      ...OUTPUT_FLAG,
     });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
-    const format = values.output ?? "table";
-    if (format !== "table" && format !== "json") throw new UsageError("--output must be table or json");
+    const format = outputFormat(values.output);
     if (values["data-dir"] && values.config) throw new UsageError("give --data-dir or --config, not both");
     const filter: AuditFilter = {};
     if (values.since !== undefined) {
@@ -76,8 +75,8 @@ or "unknown" for a call refused before its token was verified), the method, what
 
     const { records, skipped } = await readAuditLog(auditDir(dataDir), filter);
     if (skipped > 0) io.stderr.write(`camino audit: skipped ${skipped} line(s) that are not audit records\n`);
-    if (format === "json") {
-      io.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    if (format !== "table") {
+      io.stdout.write(records.map((r) => streamItem(r, format)).join(""));
       return EXIT.OK;
     }
     io.stdout.write(

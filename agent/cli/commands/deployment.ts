@@ -2,7 +2,6 @@
  * `camino intent watch|get|ls|terminate`: the lifecycle of deployments from the command line, and the pure
  * formatting every lifecycle command shares (state names, event lines, tables, the exit code of a final state).
  */
-import { toJson } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
@@ -18,12 +17,18 @@ import { DurationError, formatDuration, parseDuration } from "../../../common/du
 import { CaminoError } from "../../errors.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect, type AgentConnection, type ClientFlags } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table, type OutputFormat } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, protoJson, streamItem, table, writeOutput } from "../output.js";
 import { parseFlags, type Command, type CommandIO } from "../command.js";
+import { createLiveScreen } from "../live-screen.js";
+import { formatClock, stateName, WatchProgress } from "../watch-progress.js";
 
-/** States a whole intent rests in; the agent closes a watch once the deployment reaches one. */
+/** Kept here for the commands that import it from this file; see output.ts. */
+export { outputFormat };
+
+/** States a whole intent rests in; the agent closes a (not following) watch once the deployment reaches one. */
 const TERMINAL: ReadonlySet<DeploymentState> = new Set([
   DeploymentState.READY,
+  DeploymentState.DEGRADED,
   DeploymentState.TERMINATED,
   DeploymentState.FAILED,
   DeploymentState.ROLLED_BACK,
@@ -35,13 +40,7 @@ const REASON_WIDTH = 60;
 /** A bound on ListDeployments pages, so a server that keeps answering with a token cannot loop us forever. */
 const MAX_PAGES = 1000;
 
-/**
- * The state's name without the `DEPLOYMENT_STATE_` prefix.
- * @example stateName(DeploymentState.ROLLED_BACK) // "ROLLED_BACK"
- */
-export function stateName(state: DeploymentState): string {
-  return (DeploymentState[state] as string | undefined) ?? `STATE_${state}`;
-}
+export { formatClock, stateName };
 
 /** Whether a whole intent in this state has settled. */
 export function isTerminal(state: DeploymentState): boolean {
@@ -49,19 +48,24 @@ export function isTerminal(state: DeploymentState): boolean {
 }
 
 /**
- * The exit code for the state an intent settled in: 0 for READY and TERMINATED; 1 for FAILED, ROLLED_BACK, or
- * no terminal state at all (undefined, or a state the deployment only passes through).
+ * The exit code for the state an intent settled in: 0 for READY and TERMINATED, 8 for ROLLED_BACK, 9 for
+ * DEGRADED; 1 for FAILED or no terminal state at all (undefined, or a state the deployment only passes through).
  */
 export function exitCodeForState(state: DeploymentState | undefined): number {
-  return state === DeploymentState.READY || state === DeploymentState.TERMINATED ? EXIT.OK : EXIT.ERROR;
+  switch (state) {
+    case DeploymentState.READY:
+    case DeploymentState.TERMINATED:
+      return EXIT.OK;
+    case DeploymentState.ROLLED_BACK:
+      return EXIT.ROLLED_BACK;
+    case DeploymentState.DEGRADED:
+      return EXIT.DEGRADED;
+    default:
+      return EXIT.ERROR;
+  }
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-
-/** Local wall-clock time with milliseconds, `HH:MM:SS.mmm`. */
-export function formatClock(date: Date): string {
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
-}
 
 /** Local date and time, `YYYY-MM-DD HH:MM:SS`, or `-` for an unset timestamp. */
 export function formatLocalTime(ts: Timestamp | undefined): string {
@@ -74,16 +78,6 @@ export function formatLocalTime(ts: Timestamp | undefined): string {
 export function truncate(text: string, width: number): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
-}
-
-/**
- * One event as a line (no newline): time, package (or `intent` for the whole intent), wave, state, reason.
- * @example "14:02:03.456  cnf2              wave 2  COMMITTED    committed to edge-1"
- */
-export function formatEvent(event: DeploymentEvent): string {
-  const time = event.time ? formatClock(new Date(timestampMs(event.time))) : "--:--:--.---";
-  const wave = event.wave ? `wave ${event.wave}` : "-";
-  return `${time}  ${(event.package || "intent").padEnd(16)}  ${wave.padEnd(7)}  ${stateName(event.state).padEnd(11)}  ${event.reason}`.trimEnd();
 }
 
 /** One admission reason as an indented line, `  package@edge [check] message`. */
@@ -183,6 +177,9 @@ export function parseSince(text: string, nowMs: number): Timestamp {
   }
 }
 
+/** How a watch prints: `lines` and `live` are for people, `json` and `yaml` one item per event for scripts. */
+export type WatchFormat = "lines" | "live" | "json" | "yaml";
+
 /** Options of {@link followDeployment}. */
 export interface FollowOptions {
   /** A DomainManager client. */
@@ -191,8 +188,14 @@ export interface FollowOptions {
   name: string;
   /** Replay events after this time; unset means from the current state on. */
   since?: Timestamp | undefined;
-  /** text: one line per event and a summary on stderr; json: one toJson(DeploymentEvent) per line. */
-  format: "text" | "json";
+  /**
+   * lines: one plain line per change (no control characters) and a summary on stderr; live: a table redrawn in
+   * place on a terminal (`screen`) and the same summary; json: one toJson(DeploymentEvent) per line (JSON Lines);
+   * yaml: one YAML document per event.
+   */
+  format: WatchFormat;
+  /** The terminal's width and whether to colour, for `live`. Default 80 columns, no colour. */
+  screen?: { columns: number; colour: boolean } | undefined;
   io: Pick<CommandIO, "stdout" | "stderr">;
   /** Ends the watch (Ctrl-C); the deployment itself goes on. */
   signal: AbortSignal;
@@ -202,37 +205,68 @@ export interface FollowOptions {
   headers?: Record<string, string> | undefined;
   /** Keep watching after the deployment settles (alerts, later runs), until the signal or the deadline. */
   follow?: boolean;
+  /** Count elapsed times from here (the agent's clock; a termination's start) instead of the deployment's. */
+  startedAt?: Timestamp | undefined;
+  /** This machine's clock (tests). Default Date.now. */
+  now?: () => number;
+  /** How often the live table is redrawn for its elapsed times. Default 1000 ms. */
+  tickMs?: number;
 }
 
 /**
  * Streams WatchDeployment until the agent closes it, printing every event, and returns the exit code of the
- * state the whole intent settled in. Leaving early (signal, deadline) or a stream that ends without a terminal
- * whole-intent state is exit 1 with a line on stderr; other call failures are thrown.
+ * state the whole intent settled in ({@link exitCodeForState}). Ctrl-C (the signal) is exit 130; a deadline, or
+ * a stream that ends without a terminal whole-intent state, is exit 1 with a line on stderr — except that a
+ * following watch stopped by its deadline exits with the code of the state last seen. Other call failures are
+ * thrown. In the human formats the placement of packages is read with GetDeployment (events do not carry it);
+ * when that fails the edge shows as `-`.
  */
 export async function followDeployment(options: FollowOptions): Promise<number> {
-  const { io, format } = options;
-  let name = options.name;
+  const { io, format, client } = options;
+  const now = options.now ?? Date.now;
+  const progress = new WatchProgress(options.name);
+  if (options.startedAt) progress.startAt(timestampMs(options.startedAt));
+  const human = format === "lines" || format === "live";
+  const callOptions = {
+    signal: options.signal,
+    ...(options.headers ? { headers: options.headers } : {}),
+  };
+  // The placement, asked for again only when some package past PENDING lacks it and the intent moved on.
+  let askedAt: string | undefined;
+  const placement = async () => {
+    const key = `${progress.deploymentId}/${progress.state}`;
+    if (askedAt === key) return;
+    askedAt = key;
+    try {
+      const { deployment } = await client.getDeployment({ name: options.name }, { ...callOptions, timeoutMs: 10_000 });
+      if (deployment) progress.applyDeployment(deployment, options.since !== undefined);
+    } catch {
+      // Only the edge column is missing; the watch itself reports real failures.
+    }
+  };
+  const screen = format === "live" ? createLiveScreen({ out: io.stdout }) : undefined;
+  const frame = { columns: options.screen?.columns ?? 80, colour: options.screen?.colour ?? false };
+  const redraw = () => screen?.draw(progress.frame(now(), frame));
+  const ticker = screen ? setInterval(redraw, options.tickMs ?? 1000) : undefined;
   let final: DeploymentEvent | undefined;
-  const firstSeen = new Map<string, number>();
   try {
-    const stream = options.client.watchDeployment(
+    if (human) await placement();
+    redraw();
+    const stream = client.watchDeployment(
       { name: options.name, follow: options.follow === true, ...(options.since ? { since: options.since } : {}) },
-      {
-        signal: options.signal,
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.headers ? { headers: options.headers } : {}),
-      },
+      { ...callOptions, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) },
     );
     for await (const { event } of stream) {
       if (!event) continue;
-      io.stdout.write(
-        format === "json"
-          ? `${JSON.stringify(toJson(DeploymentEventSchema, event, { alwaysEmitImplicit: true }))}\n`
-          : `${formatEvent(event)}\n`,
-      );
-      if (event.intent) name = event.intent;
-      if (event.time && !firstSeen.has(event.deploymentId)) firstSeen.set(event.deploymentId, timestampMs(event.time));
-      if (!event.package) final = event;
+      if (!event.package && event.kind !== "alert") final = event;
+      if (!human) {
+        io.stdout.write(streamItem(protoJson(DeploymentEventSchema, event), format));
+        continue;
+      }
+      const changed = progress.apply(event, now());
+      if (progress.needsPlacement()) await placement();
+      if (screen) redraw();
+      else if (changed) io.stdout.write(`${progress.line(event, now())}\n`);
     }
   } catch (err) {
     // Leaving is not a failure of the call: say where the deployment stood, as a stream that ended early does.
@@ -240,25 +274,37 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
     const timedOut =
       err instanceof ConnectError && err.code === Code.DeadlineExceeded && options.timeoutMs !== undefined;
     if (!interrupted && !timedOut) throw err;
+    finish();
+    const last = final ? `last state ${stateName(final.state)}` : "no state seen";
+    if (interrupted) {
+      io.stderr.write(`${progress.intent}: stopped watching (interrupted); ${last}; the deployment goes on\n`);
+      return EXIT.INTERRUPTED;
+    }
     // Following ends only this way: the exit code is the state the intent was last seen in.
     if (options.follow && final && isTerminal(final.state)) {
-      io.stderr.write(`${name}: stopped following; last state ${stateName(final.state)}\n`);
+      io.stderr.write(`${progress.intent}: stopped following; ${last}\n`);
       return exitCodeForState(final.state);
     }
-    const why = interrupted ? "interrupted" : "not settled within --timeout";
     io.stderr.write(
-      `${name}: stopped watching (${why}); ${final ? `last state ${stateName(final.state)}` : "no state seen"}; the deployment goes on\n`,
+      `${progress.intent}: stopped watching (not settled within --timeout); ${last}; the deployment goes on\n`,
     );
     return EXIT.ERROR;
+  } finally {
+    finish();
   }
   if (!final || !isTerminal(final.state)) {
     io.stderr.write(
-      `${name}: the watch ended before the deployment settled (${final ? `last state ${stateName(final.state)}` : "no state seen"})\n`,
+      `${progress.intent}: the watch ended before the deployment settled (${final ? `last state ${stateName(final.state)}` : "no state seen"})\n`,
     );
     return EXIT.ERROR;
   }
-  if (format === "text") io.stderr.write(`${formatSummary(name, final, firstSeen.get(final.deploymentId))}\n`);
+  if (human) io.stderr.write(`${formatSummary(progress.intent, final, progress.startMs)}\n`);
   return exitCodeForState(final.state);
+
+  function finish() {
+    if (ticker) clearInterval(ticker);
+    redraw();
+  }
 }
 
 /**
@@ -281,48 +327,72 @@ export function streamTimeout(flags: ClientFlags, conn: AgentConnection): number
   return flags.timeout ? conn.callOptions.timeoutMs : undefined;
 }
 
-/** Checks -o against the formats a command accepts. @throws UsageError */
-export function outputFormat<F extends string>(value: string | undefined, allowed: readonly F[]): F {
-  const format = value ?? allowed[0];
-  if (!allowed.includes(format as F))
-    throw new UsageError(`-o must be ${allowed.slice(0, -1).join(", ")} or ${allowed[allowed.length - 1]}`);
-  return format as F;
-}
+/** Flags of every command that watches a deployment, besides -o. */
+export const WATCH_FLAGS = { "no-tty": { type: "boolean" } } as const;
 
-const OUTPUT_FLAG = { output: { type: "string", short: "o" } } as const;
+export const WATCH_HELP = `  --no-tty              print one plain line per change even on a terminal (also: env CAMINO_NO_TTY=1,
+                        TERM=dumb); NO_COLOR=1 keeps the live table but without colours`;
+
+/**
+ * How a watch prints for `-o` (text, json or yaml) on this output: a live table redrawn in place when stdout is
+ * a terminal (and neither --no-tty, CAMINO_NO_TTY nor TERM=dumb says otherwise), one line per change when not.
+ */
+export function watchFormat(
+  output: "text" | "json" | "yaml",
+  noTty: boolean | undefined,
+  io: Pick<CommandIO, "stdout" | "env">,
+): { format: WatchFormat; screen?: { columns: number; colour: boolean } } {
+  if (output !== "text") return { format: output };
+  const env = io.env;
+  const terminal = io.stdout.isTTY === true && noTty !== true && !env["CAMINO_NO_TTY"] && env["TERM"] !== "dumb";
+  if (!terminal) return { format: "lines" };
+  const columns = io.stdout.columns && io.stdout.columns > 0 ? io.stdout.columns : 80;
+  return { format: "live", screen: { columns, colour: !env["NO_COLOR"] } };
+}
 
 function oneName(positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError("give exactly one intent NAME (or deployment id)");
   return positionals[0] as string;
 }
 
+/** The end of every watch's help: what it prints and its exit codes. */
+export const WATCH_OUTPUT_HELP = `On a terminal the watch shows a table redrawn in place: the intent's state line, then per wave each package
+with its state, edge, the time since the deployment started (until the package settled) and its reason.
+Elsewhere (a pipe, a CI log) it prints one line per change, with no control characters:
+  HH:MM:SS.mmm wave W PACKAGE STATE EDGE (ELAPSED) REASON
+  HH:MM:SS.mmm intent NAME STATE - (ELAPSED) REASON
+(an unknown edge or elapsed time is "-"), and a summary line on stderr. -o json prints one DeploymentEvent
+(proto JSON) per line, -o yaml one YAML document per event.
+
+Exit code at the end of the watch: 0 READY or TERMINATED, ${EXIT.ROLLED_BACK} ROLLED_BACK, ${EXIT.DEGRADED} DEGRADED, 1 FAILED or a watch that
+ends before the intent settles (--timeout, a closed stream), ${EXIT.INTERRUPTED} interrupted (Ctrl-C stops watching, not the
+deployment).`;
+
 export const intentWatchCommand: Command = {
   name: "intent watch",
-  summary: "follow a deployment's events until it settles",
-  help: `Usage: camino intent watch NAME [--since DURATION|RFC3339] [--follow] [-o text|json] [client flags]
+  summary: "follow a deployment's progress until it settles",
+  help: `Usage: camino intent watch NAME [--since DURATION|RFC3339] [--follow] [--no-tty] [-o text|json|yaml] [client flags]
 
-Streams a deployment's progress (WatchDeployment, scope intents:read) until the agent closes the stream
-because the deployment settled. NAME is the intent name or a deployment id. Text output is one line per
-event: local time, package (or "intent" for the whole intent), wave, state, reason; a summary follows on
-stderr. JSON output is one DeploymentEvent object per line.
+Follows a deployment (WatchDeployment, scope intents:read; GetDeployment for the placement) until the agent
+closes the stream because the deployment settled (READY, DEGRADED, ROLLED_BACK, FAILED, TERMINATED). NAME is
+the intent name or a deployment id. The stream has no deadline unless --timeout is given.
 
-Exit code: 0 when the intent ends READY or TERMINATED, 1 when it ends FAILED or ROLLED_BACK, or when the
-watch ends before it settles (Ctrl-C, --timeout, a closed stream). Ctrl-C stops watching, not the
-deployment. The stream has no deadline unless --timeout is given.
+${WATCH_OUTPUT_HELP}
 
-With --follow the stream stays open after the deployment settles, so what happens to it later (alerts firing
-and resolving, later runs) is printed too, until Ctrl-C or --timeout; the exit code is then that of the state
-the intent was last seen in.
+With --follow the stream stays open after the deployment settles, so what happens to it later (DEGRADED and
+READY again, alerts firing and resolving, later runs) is shown too, until Ctrl-C or --timeout; a follow ended
+by --timeout exits with the code of the state the intent was last seen in (e.g. ${EXIT.DEGRADED} while DEGRADED).
 
   --since WHEN          replay events after WHEN: a duration back from now (10m) or an RFC 3339 time;
                         default: from the current state on
   --follow              keep watching after the deployment settles
-  -o, --output FORMAT   text (default) or json
+${WATCH_HELP}
+${outputHelp(["text", "json", "yaml"])}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, since: { type: "string" }, follow: { type: "boolean" } },
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, ...WATCH_FLAGS, since: { type: "string" }, follow: { type: "boolean" } },
       true,
     );
     if (values.help) {
@@ -330,7 +400,7 @@ ${CLIENT_HELP}`,
       return EXIT.OK;
     }
     const name = oneName(positionals);
-    const format = outputFormat(values.output, ["text", "json"] as const);
+    const output = outputFormat(values.output, ["text", "json", "yaml"] as const);
     const since = values.since !== undefined ? parseSince(values.since, Date.now()) : undefined;
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
@@ -339,7 +409,7 @@ ${CLIENT_HELP}`,
         client,
         name,
         since,
-        format,
+        ...watchFormat(output, values["no-tty"], io),
         io,
         signal,
         timeoutMs: streamTimeout(values, conn),
@@ -357,9 +427,9 @@ export const intentGetCommand: Command = {
 
 Shows one deployment (GetDeployment, scope intents:read): id, revision, state and reason, then each package
 with its wave, edge, state and reason, and — when admission refused the intent — every reason why.
-NAME is the intent name or a deployment id.
+NAME is the intent name or a deployment id. JSON and YAML are the Deployment message (proto JSON).
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
@@ -368,15 +438,14 @@ ${CLIENT_HELP}`,
       return EXIT.OK;
     }
     const name = oneName(positionals);
-    const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { deployment } = await conn.client(DomainManager).getDeployment({ name }, conn.callOptions);
     if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a deployment");
-    io.stdout.write(
-      format === "table"
-        ? formatDeployment(deployment)
-        : structured(toJson(DeploymentSchema, deployment, { alwaysEmitImplicit: true }), format),
-    );
+    writeOutput(io, format, {
+      text: () => formatDeployment(deployment),
+      data: () => protoJson(DeploymentSchema, deployment),
+    });
     return EXIT.OK;
   },
 };
@@ -387,9 +456,10 @@ export const intentListCommand: Command = {
   help: `Usage: camino intent ls [-o table|json|yaml] [client flags]
 
 Lists every deployment (ListDeployments, scope intents:read, all pages): intent name, revision, state,
-packages ready of total, last update and reason (cut to ${REASON_WIDTH} characters in the table).
+packages ready of total, last update and reason (cut to ${REASON_WIDTH} characters in the table). JSON and YAML
+are a list of Deployment messages (proto JSON).
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
@@ -397,7 +467,7 @@ ${CLIENT_HELP}`,
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
-    const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
     const deployments: Deployment[] = [];
@@ -412,18 +482,14 @@ ${CLIENT_HELP}`,
         throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered with the same page token twice");
       pageToken = res.nextPageToken;
     }
-    if (format !== "table") {
-      io.stdout.write(
-        structured(
-          deployments.map((d) => toJson(DeploymentSchema, d, { alwaysEmitImplicit: true })),
-          format,
-        ),
-      );
-    } else if (deployments.length === 0) {
+    if (format === "table" && deployments.length === 0) {
       io.stderr.write("no deployments\n");
-    } else {
-      io.stdout.write(formatDeploymentTable(deployments));
+      return EXIT.OK;
     }
+    writeOutput(io, format, {
+      text: () => formatDeploymentTable(deployments),
+      data: () => deployments.map((d) => protoJson(DeploymentSchema, d)),
+    });
     return EXIT.OK;
   },
 };
@@ -431,23 +497,59 @@ ${CLIENT_HELP}`,
 export const intentTerminateCommand: Command = {
   name: "intent terminate",
   summary: "remove a deployed intent, wave by wave in reverse order",
-  help: `Usage: camino intent terminate NAME [client flags]
+  help: `Usage: camino intent terminate NAME [--force] [--watch [--no-tty]] [-o text|json|yaml] [client flags]
 
 Terminates an intent (TerminateIntent, scope intents:write): its packages are removed wave by wave in
 reverse order, its segments terminated and its reservations released. Prints the state the deployment
-is in when the agent answers (TERMINATING while removal goes on); follow it with camino intent watch NAME.
+is in when the agent answers (TERMINATING while removal goes on); -o json or yaml prints the Deployment
+message (proto JSON) instead.
+
+Termination is refused (FAILED_PRECONDITION, exit 3) while another live intent relies on this one (a
+prerequisite it declares is met by a package of this intent); the message names the dependants.
+
+  --force               terminate anyway (scope intents:force): the dependants become DEGRADED
+  --watch               follow the removal until TERMINATED (as camino intent watch; scope intents:read too);
+                        exit 0 when TERMINATED, ${EXIT.INTERRUPTED} on Ctrl-C
+${WATCH_HELP}
+${outputHelp(["text", "json", "yaml"])}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, CLIENT_FLAGS, true);
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, ...WATCH_FLAGS, force: { type: "boolean" }, watch: { type: "boolean" } },
+      true,
+    );
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
     const name = oneName(positionals);
+    const output = outputFormat(values.output, ["text", "json", "yaml"] as const);
     const conn = connect(values, io.env);
-    const { deployment } = await conn.client(DomainManager).terminateIntent({ name }, conn.callOptions);
+    const client = conn.client(DomainManager);
+    const { deployment } = await client.terminateIntent({ name, force: values.force === true }, conn.callOptions);
     if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a deployment");
-    io.stdout.write(`${formatDeploymentLine(deployment)}\n`);
-    return EXIT.OK;
+    if (values.watch && output !== "text") {
+      // A stream of items: the answer is the first, then the events.
+      io.stdout.write(streamItem(protoJson(DeploymentSchema, deployment), output));
+    } else {
+      writeOutput(io, output, {
+        text: () => `${formatDeploymentLine(deployment)}\n`,
+        data: () => protoJson(DeploymentSchema, deployment),
+      });
+    }
+    if (!values.watch) return EXIT.OK;
+    return withInterrupt((signal) =>
+      followDeployment({
+        client,
+        name: deployment.id || name,
+        startedAt: deployment.updatedAt,
+        ...watchFormat(output, values["no-tty"], io),
+        io,
+        signal,
+        timeoutMs: streamTimeout(values, conn),
+        headers: conn.callOptions.headers,
+      }),
+    );
   },
 };

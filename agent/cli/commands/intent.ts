@@ -3,7 +3,6 @@
  * file is reported with its field paths without a round trip.
  */
 import { readFile } from "node:fs/promises";
-import { toJson } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DomainManager, SubmitIntentResponseSchema } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { PlanSchema, type Plan } from "../../../gen/camino/v1/types_pb.js";
@@ -11,10 +10,28 @@ import { intentToMessage, parseIntentText } from "../../intent/load.js";
 import type { Intent } from "../../intent/model.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table, type OutputFormat } from "../output.js";
+import {
+  OUTPUT_FLAG,
+  outputFormat,
+  outputHelp,
+  protoJson,
+  streamItem,
+  structured,
+  table,
+  writeOutput,
+} from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 import { CaminoError } from "../../errors.js";
-import { followDeployment, formatAdmissionReason, outputFormat, streamTimeout, withInterrupt } from "./deployment.js";
+import {
+  WATCH_FLAGS,
+  WATCH_HELP,
+  WATCH_OUTPUT_HELP,
+  followDeployment,
+  formatAdmissionReason,
+  streamTimeout,
+  watchFormat,
+  withInterrupt,
+} from "./deployment.js";
 
 export const intentPlanCommand: Command = {
   name: "intent plan",
@@ -26,26 +43,22 @@ Reads an intent (YAML or JSON; - for stdin), checks it locally, then asks the ag
 parallel, and admission's verdict per package (ADMITTED); when the plan is not admitted, every reason
 follows as "package@edge [check] message". Nothing is committed.
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
+    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
-    const format = outputFormat<OutputFormat>(values.output, ["table", "json", "yaml"]);
+    const format = outputFormat(values.output);
     const intent = await readIntent(positionals[0] as string);
     const conn = connect(values, io.env);
     const res = await conn.client(DomainManager).planIntent({ intent: intentToMessage(intent) }, conn.callOptions);
     const plan = res.plan;
     if (!plan) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a plan");
-    if (format !== "table") {
-      io.stdout.write(structured(toJson(PlanSchema, plan, { alwaysEmitImplicit: true }), format));
-      return EXIT.OK;
-    }
-    io.stdout.write(formatPlan(plan, intent));
+    writeOutput(io, format, { text: () => formatPlan(plan, intent), data: () => protoJson(PlanSchema, plan) });
     return EXIT.OK;
   },
 };
@@ -53,24 +66,26 @@ ${CLIENT_HELP}`,
 export const intentSubmitCommand: Command = {
   name: "intent submit",
   summary: "deploy or update an intent (then follow it with --watch)",
-  help: `Usage: camino intent submit FILE [--watch] [-o text|json] [client flags]
+  help: `Usage: camino intent submit FILE [--watch [--no-tty]] [-o text|json|yaml] [client flags]
 
 Reads an intent (YAML or JSON; - for stdin), checks it locally, then submits it (SubmitIntent,
 scope intents:write). The agent answers at once with the deployment id and revision; a submission whose
-spec and resolved blueprint commits are unchanged is a no-op. JSON output is the response on one line.
+spec and resolved blueprint commits are unchanged is a no-op. -o json or yaml prints the
+SubmitIntentResponse (proto JSON; with --watch on one line, or as the first YAML document).
 
-With --watch, the deployment's events follow (as camino intent watch prints them; scope intents:read too)
-until it settles, and the exit code is that of the final state: 0 READY or TERMINATED, 1 FAILED or
-ROLLED_BACK, or a watch that ends before the deployment settles (Ctrl-C stops watching, not the
-deployment). --timeout bounds the submission (default 10s) and, only when given, the watch as well.
+With --watch, the deployment is followed until it settles (as camino intent watch; scope intents:read too).
+--timeout bounds the submission (default 10s) and, only when given, the watch as well.
+
+${WATCH_OUTPUT_HELP}
 
   --watch               follow the deployment until it settles
-  -o, --output FORMAT   text (default) or json (with --watch, one JSON object per line)
+${WATCH_HELP}
+${outputHelp(["text", "json", "yaml"])}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, watch: { type: "boolean" } },
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, ...WATCH_FLAGS, watch: { type: "boolean" } },
       true,
     );
     if (values.help) {
@@ -78,15 +93,18 @@ ${CLIENT_HELP}`,
       return EXIT.OK;
     }
     if (positionals.length !== 1) throw new UsageError("give exactly one intent FILE");
-    const format = outputFormat(values.output, ["text", "json"] as const);
+    const output = outputFormat(values.output, ["text", "json", "yaml"] as const);
     const intent = await readIntent(positionals[0] as string);
     const conn = connect(values, io.env);
     const client = conn.client(DomainManager);
     const res = await client.submitIntent({ intent: intentToMessage(intent) }, conn.callOptions);
+    const answer = protoJson(SubmitIntentResponseSchema, res);
     io.stdout.write(
-      format === "json"
-        ? `${JSON.stringify(toJson(SubmitIntentResponseSchema, res, { alwaysEmitImplicit: true }))}\n`
-        : `deployment ${res.deploymentId} (intent ${intent.name}, revision ${res.revision}) ${res.noOp ? "unchanged: no-op" : "submitted"}\n`,
+      output === "text"
+        ? `deployment ${res.deploymentId} (intent ${intent.name}, revision ${res.revision}) ${res.noOp ? "unchanged: no-op" : "submitted"}\n`
+        : values.watch
+          ? streamItem(answer, output)
+          : structured(answer, output),
     );
     if (!values.watch) return EXIT.OK;
     // Every event of the new revision (the agent keeps a deployment's events, so asking from the epoch replays
@@ -97,7 +115,7 @@ ${CLIENT_HELP}`,
         client,
         name: res.deploymentId || intent.name,
         since,
-        format,
+        ...watchFormat(output, values["no-tty"], io),
         io,
         signal,
         timeoutMs: streamTimeout(values, conn),

@@ -7,7 +7,7 @@ import { nextKeyFile } from "../../auth/key-ring.js";
 import { generateSigningKey, SIGNING_ALGORITHMS, writeKeyFiles, type SigningAlgorithm } from "../../auth/keys.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, structured } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 export const keysGenerateCommand: Command = {
@@ -67,18 +67,19 @@ overlap (federation.keyOverlapSeconds), and the current key is retired some minu
 signed can still be valid. Calls keep flowing throughout. Refused while a rotation is under way.
 
   --alg ALG             EdDSA (Ed25519, default) or ES256 (P-256)
-  -o, --output FORMAT   text (default), json or yaml
+${outputHelp(["text", "json", "yaml"])}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CLIENT_FLAGS,
       alg: { type: "string" },
-      output: { type: "string", short: "o" },
+      ...OUTPUT_FLAG,
     });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output, ["text", "json", "yaml"] as const);
     const alg = values.alg ?? "EdDSA";
     if (!(SIGNING_ALGORITHMS as readonly string[]).includes(alg))
       throw new UsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(", ")}`);
@@ -91,8 +92,8 @@ ${CLIENT_HELP}`,
       activatesAt: r.activatesAt ? timestampDate(r.activatesAt).toISOString() : "",
       retiresAt: r.retiresAt ? timestampDate(r.retiresAt).toISOString() : "",
     };
-    if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured(out, values.output));
+    if (format !== "text") {
+      io.stdout.write(structured(out, format));
       return EXIT.OK;
     }
     io.stdout.write(

@@ -2,7 +2,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT } from "../exit-codes.js";
-import { structured, table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 export const peersListCommand: Command = {
@@ -14,14 +14,15 @@ Lists the peer domains of this domain's trust list (ListPeers, scope catalogue:r
 and compatible, when it was last seen, the round-trip time of its last Hello, its east-west gateways, its
 catalogue digest and how many blueprints it exports, the key ids accepted from it, and the last error.
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { peers } = await conn.client(DomainManager).listPeers({}, conn.callOptions);
     const rows = peers.map((p) => ({
@@ -43,8 +44,8 @@ ${CLIENT_HELP}`,
       keyIds: p.keyIds,
       lastError: p.lastError,
     }));
-    if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured(rows, values.output));
+    if (format !== "table") {
+      io.stdout.write(structured(rows, format));
       return EXIT.OK;
     }
     io.stdout.write(

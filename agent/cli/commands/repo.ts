@@ -4,7 +4,7 @@ import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { RepositoryRole } from "../../../gen/camino/v1/types_pb.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 const roleName = (r: RepositoryRole) =>
@@ -17,17 +17,18 @@ export const repoListCommand: Command = {
 
 Lists registered repositories (ListRepositories, scope repos:admin). Credentials are never shown.
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { repositories } = await conn.client(DomainManager).listRepositories({}, conn.callOptions);
-    if (values.output === "json" || values.output === "yaml") {
+    if (format !== "table") {
       io.stdout.write(
         structured(
           repositories.map((r) => ({
@@ -39,7 +40,7 @@ ${CLIENT_HELP}`,
             head: r.headCommit,
             credentials: r.credentialsRef,
           })),
-          values.output,
+          format,
         ),
       );
       return EXIT.OK;
@@ -160,12 +161,12 @@ setters (required ones marked *), default resources, exposed ports and prerequis
 
   --exported            only blueprints exported to peers
   --peers               also the blueprints trusted peer domains advertise, with their domain
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values } = parseFlags(argv, {
       ...CLIENT_FLAGS,
-      output: { type: "string", short: "o" },
+      ...OUTPUT_FLAG,
       exported: { type: "boolean" },
       peers: { type: "boolean" },
     });
@@ -173,11 +174,12 @@ ${CLIENT_HELP}`,
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { entries } = await conn
       .client(DomainManager)
       .listCatalogue({ exportedOnly: values.exported ?? false, includePeers: values.peers ?? false }, conn.callOptions);
-    if (values.output === "json" || values.output === "yaml") {
+    if (format !== "table") {
       io.stdout.write(
         structured(
           entries.map((e) => ({
@@ -196,7 +198,7 @@ ${CLIENT_HELP}`,
             exposes: e.exposes.map((p) => ({ service: p.service, port: p.port, protocol: p.protocol })),
             prerequisites: e.prerequisites.map((p) => `${p.kind}/${p.name}`),
           })),
-          values.output,
+          format,
         ),
       );
       return EXIT.OK;
@@ -227,19 +229,20 @@ export const edgeListCommand: Command = {
 Lists edges (ListEdges, scope catalogue:read): health (with the reason when unhealthy), free/allocatable CPU
 and memory of Ready nodes, the deployment repository and the commit its RootSync reports.
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { edges } = await conn.client(DomainManager).listEdges({}, conn.callOptions);
     const cpu = (m: bigint | undefined) => `${Number(m ?? 0n) / 1000}`;
     const gib = (b: bigint | undefined) => `${(Number(b ?? 0n) / 2 ** 30).toFixed(1)}Gi`;
-    if (values.output === "json" || values.output === "yaml") {
+    if (format !== "table") {
       io.stdout.write(
         structured(
           edges.map((e) => ({
@@ -255,7 +258,7 @@ ${CLIENT_HELP}`,
             rootSyncCommit: e.rootSync?.commit ?? "",
             rootSyncErrors: e.rootSync?.errors ?? [],
           })),
-          values.output,
+          format,
         ),
       );
       return EXIT.OK;

@@ -3,7 +3,7 @@ import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { DeploymentState, type SegmentStatus } from "../../../gen/camino/v1/types_pb.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 /** A segment as the CLI prints it. */
@@ -36,19 +36,20 @@ Lists the cross-domain segments this domain takes part in (ListSegments, scope i
 PHASE is where the segment stands in the two-phase protocol (PROPOSING, RESERVED, COMMITTING, COMMITTED, …);
 LEASE is when an uncommitted reservation lapses on the peer by itself.
 
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } });
+    const { values } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG });
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const conn = connect(values, io.env);
     const { segments } = await conn.client(DomainManager).listSegments({}, conn.callOptions);
     const rows = segments.map(row);
-    if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured(rows, values.output));
+    if (format !== "table") {
+      io.stdout.write(structured(rows, format));
       return EXIT.OK;
     }
     if (rows.length === 0) {

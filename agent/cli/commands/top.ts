@@ -2,7 +2,7 @@ import { MetricScope, type MetricSample } from "../../../gen/camino/v1/types_pb.
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured, table } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, structured, table } from "../output.js";
 import { parseFlags, type Command } from "../command.js";
 
 const cpu = (m: number | undefined) => (m === undefined ? "-" : `${Math.round(m)}m`);
@@ -46,18 +46,19 @@ need the scope monitoring:detail; without it the agent answers domain totals onl
 
   edges | packages | links   what to show (default all three)
   --intent NAME         packages of one intent only (needs monitoring:detail)
-  -o, --output FORMAT   table (default), json or yaml
+${outputHelp()}
 ${CLIENT_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { ...CLIENT_FLAGS, output: { type: "string", short: "o" }, intent: { type: "string" } },
+      { ...CLIENT_FLAGS, ...OUTPUT_FLAG, intent: { type: "string" } },
       true,
     );
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
+    const format = outputFormat(values.output);
     const what = positionals[0] ?? "all";
     if (!["all", "edges", "packages", "links"].includes(what) || positionals.length > 1)
       throw new UsageError(
@@ -78,8 +79,8 @@ ${CLIENT_HELP}`,
     const detailed = samples.some((s) => s.labels.length > 0);
     if (!detailed) {
       const totals = Object.fromEntries(samples.map((s) => [s.metric, s.value]));
-      if (values.output === "json" || values.output === "yaml") {
-        io.stdout.write(structured({ domain: totals }, values.output));
+      if (format !== "table") {
+        io.stdout.write(structured({ domain: totals }, format));
         return EXIT.OK;
       }
       const v = (k: string) => totals[`camino_domain_${k}`];
@@ -157,8 +158,8 @@ ${CLIENT_HELP}`,
       tcpBytesSentRate: r.values["camino_link_tcp_sent_bytes_rate"],
       tcpBytesReceivedRate: r.values["camino_link_tcp_received_bytes_rate"],
     }));
-    if (values.output === "json" || values.output === "yaml") {
-      io.stdout.write(structured({ edges, packages, links }, values.output));
+    if (format !== "table") {
+      io.stdout.write(structured({ edges, packages, links }, format));
       return EXIT.OK;
     }
     const parts: string[] = [];

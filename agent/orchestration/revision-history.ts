@@ -37,12 +37,14 @@ export function noteCommit(record: DeploymentRecord, c: { repository: string; co
 
 /**
  * Ends the record's revision with the state the record is in now (READY, ROLLED_BACK, FAILED or TERMINATED):
- * its outcome, reason, end time, commits and resolved blueprints. Does nothing in any other state. The caller
- * writes the record (or rides on a write it makes anyway).
+ * its outcome, reason, end time, commits and resolved blueprints. Does nothing in any other state, nor when a
+ * termination follows a revision that already ended ROLLED_BACK or FAILED (it never ran: it keeps its failure).
+ * The caller writes the record (or rides on a write it makes anyway).
  */
 export function endRevision(record: DeploymentRecord, at = new Date().toISOString()): void {
   if (!ENDS.has(record.state)) return;
   const e = entryOf(record);
+  if (record.state === "TERMINATED" && e.endedAt && (e.outcome === "ROLLED_BACK" || e.outcome === "FAILED")) return;
   Object.assign(e, summary(record, at, e.commits));
 }
 

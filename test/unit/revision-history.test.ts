@@ -131,6 +131,11 @@ describe("revision history", () => {
     r1.state = "TERMINATED";
     endRevision(r1);
     expect(historyOf(r1)[0]?.outcome).toBe("TERMINATED");
+    // A revision that failed keeps its failure when the intent is terminated after it.
+    const failed = deploy(revisionOf(2, r1), "bp-b", "ROLLED_BACK");
+    failed.state = "TERMINATED";
+    endRevision(failed);
+    expect(historyOf(failed).map((e) => e.outcome)).toEqual(["TERMINATED", "ROLLED_BACK"]);
   });
 
   it("opens an entry for a record journalled before history existed", () => {

@@ -283,6 +283,9 @@ describe("history, diff and rollback", () => {
       [3, "READY"],
     ]);
     expect(new Set(d3?.history[2]?.blueprints.map((b) => b.commit))).toEqual(new Set([blueprint1]));
+    // ListDeployments stays lean: no history.
+    const listed = await client.listDeployments({}, { headers });
+    expect(listed.deployments.map((d) => [d.intent, Number(d.revision), d.history.length])).toEqual([["hist", 3, 0]]);
     // What the edge and the repository hold: revision 1's objects, from the old blueprint commit.
     await expect
       .poll(() => deploymentsOn(edges[1] as EmulatorProcess), { timeout: 10_000 })
@@ -290,7 +293,7 @@ describe("history, diff and rollback", () => {
     expect(parse(fileAt("edge-2-deploy", "hist/b/iesd.yaml")).spec.blueprint.commit).toBe(blueprint1);
     expect(fileAt("edge-2-deploy", "hist/b/deployment.yaml")).not.toContain("camino.example/build");
     for (const repo of ["edge-1-deploy", "edge-2-deploy", "catalogue"]) git(repo, "fsck", "--strict");
-  });
+  }, 120_000); // three deployments: bounded well above their time on a loaded machine
 
   it("refuses to diff an invalid file with its validation errors (exit 3)", async () => {
     const bad = join(scratch, "bad.yaml");

@@ -1,11 +1,11 @@
 /**
  * Unified diffs (agent/util/unified-diff.ts): exact text for the shapes people read (a changed line with its
  * three lines of context, an added and a deleted file, a missing final newline), and, for many random edits,
- * the independent witness: `git apply` of the diff turns the old file into the new one exactly, and `diff -u`
+ * the independent witness: `git apply` of the diff turns the old file into the new one exactly, and GNU `diff --minimal`
  * finds as many changed lines.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -63,12 +63,14 @@ describe("unifiedDiff", () => {
     expect(unifiedDiff("f", "a\n", "a\n")).toBe("");
   });
 
-  it("applies with git apply to give the new file exactly, as short as diff -u's (random edits)", () => {
+  it("applies with git apply to give the new file exactly, as short as diff --minimal's (random edits)", () => {
     let seed = 42;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed % n;
     };
+    // Forty random edits as forty files, checked with one git apply and one diff -r (each spawn costs).
+    const cases: { name: string; before: string; after: string }[] = [];
     for (let round = 0; round < 40; round++) {
       const old = Array.from({ length: 5 + rand(40) }, () => `v${rand(6)}\n`);
       const next = [...old];
@@ -78,30 +80,42 @@ describe("unifiedDiff", () => {
         else if (rand(2) === 0) next.splice(at, 0, `new${rand(5)}\n`);
         else next[Math.min(at, next.length - 1)] = `changed${rand(3)}\n`;
       }
-      const before = old.join("");
       const after = rand(5) === 0 ? next.join("").replace(/\n$/, "") : next.join("");
-      const patch = unifiedDiff("file.txt", before, after);
-      if (before === after) {
-        expect(patch).toBe("");
-        continue;
-      }
-      writeFileSync(join(dir, "file.txt"), before);
-      writeFileSync(join(dir, "p.diff"), patch);
-      execFileSync("git", ["apply", "p.diff"], { cwd: dir });
-      expect(readFileSync(join(dir, "file.txt"), "utf8"), patch).toBe(after);
-      // The script is a shortest one: as many changed lines as GNU diff finds.
-      writeFileSync(join(dir, "a"), before);
-      writeFileSync(join(dir, "b"), after);
-      let gnu = "";
-      try {
-        execFileSync("diff", ["-U0", "a", "b"], { cwd: dir });
-      } catch (err) {
-        gnu = String((err as { stdout: Buffer }).stdout);
-      }
-      const changes = (text: string) => text.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l)).length;
-      expect(changes(unifiedDiff("file.txt", before, after, 0))).toBe(changes(gnu));
+      cases.push({ name: `file${round}.txt`, before: old.join(""), after });
     }
-  });
+    for (const sub of ["work", "a", "b"]) mkdirSync(join(dir, sub), { recursive: true });
+    for (const c of cases) {
+      for (const [sub, text] of [
+        ["work", c.before],
+        ["a", c.before],
+        ["b", c.after],
+      ] as const)
+        writeFileSync(join(dir, sub, c.name), text);
+    }
+    const patch = cases.map((c) => unifiedDiff(c.name, c.before, c.after)).join("");
+    writeFileSync(join(dir, "p.diff"), patch);
+    execFileSync("git", ["apply", join(dir, "p.diff")], { cwd: join(dir, "work") });
+    for (const c of cases) expect(readFileSync(join(dir, "work", c.name), "utf8"), c.name).toBe(c.after);
+    // Each script is a shortest one: as many changed lines as GNU diff --minimal finds for that file.
+    let gnu = "";
+    try {
+      execFileSync("diff", ["-r", "--minimal", "-U0", "a", "b"], { cwd: dir });
+    } catch (err) {
+      gnu = String((err as { stdout: Buffer }).stdout);
+    }
+    const changes = (text: string) => text.split("\n").filter((l) => /^[-+](?![-+]{2} )/.test(l)).length;
+    const perFile = new Map(
+      gnu
+        .split(/^diff .* a\/(\S+) b\/\S+$/m)
+        .flatMap((part, i, all) => (i % 2 === 1 ? [[part, all[i + 1] ?? ""]] : [])),
+    );
+    for (const c of cases) {
+      const mine = changes(unifiedDiff(c.name, c.before, c.after, 0));
+      expect(mine, c.name).toBe(changes(perFile.get(c.name) ?? ""));
+      if (c.before === c.after) expect(unifiedDiff(c.name, c.before, c.after)).toBe("");
+    }
+    expect(cases.filter((c) => c.before !== c.after).length).toBeGreaterThan(30);
+  }, 30_000);
 
   it("falls back to replacing the middle whole past the edit-distance bound, still correctly", () => {
     const a = Array.from({ length: MAX_EDIT_DISTANCE }, (_, i) => `a${i}\n`);

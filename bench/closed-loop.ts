@@ -43,7 +43,7 @@ import { startRequestCounter, type RequestCounter } from "../test/helpers/reques
 import { summarise, type Summary } from "./stats.js";
 
 export interface ClosedLoopOptions {
-  /** 10 intents (200 packages), 5 s windows, 3 repetitions: under a minute. */
+  /** 5 edges, 5 intents (100 packages), 3 s windows, 2 repetitions and 2 updates: about a minute. */
   quick?: boolean;
   /** Extra environment of the observer's agent (NODE_OPTIONS for a profiler, say). */
   agentEnv?: Record<string, string>;
@@ -142,7 +142,9 @@ export interface ClosedLoopFigures {
 }
 
 /** Progress on stderr: seeding a thousand packages takes a while. */
-const note = (text: string) => process.stderr.write(`closed-loop bench: ${text}\n`);
+const began = performance.now();
+const note = (text: string) =>
+  process.stderr.write(`closed-loop bench (${((performance.now() - began) / 1000).toFixed(0)} s): ${text}\n`);
 
 const WORKLOAD_LISTINGS = [
   "GET /apis/apps/v1/deployments",
@@ -433,11 +435,11 @@ export async function runObserverBenchmark(
   quick: boolean,
   agentEnv: Record<string, string>,
 ): Promise<{ observer: ObserverFigures; podLoss: PodLossFigures }> {
-  const edgeCount = 10;
-  const intents = quick ? 10 : 50;
+  const edgeCount = quick ? 5 : 10;
+  const intents = quick ? 5 : 50;
   const perIntent = 20;
-  const windowSeconds = quick ? 5 : 20;
-  const repetitions = quick ? 3 : 10;
+  const windowSeconds = quick ? 3 : 15;
+  const repetitions = quick ? 2 : 10;
   const syncPeriod = "1s";
   // Two nodes of uneven room per edge; each edge runs 2 packages of each intent.
   const nodes = [
@@ -464,7 +466,8 @@ export async function runObserverBenchmark(
     const seedCpu0 = cpuSeconds(rig.agent.child.pid as number);
     let next = 0;
     let ready = 0;
-    const concurrency = 8;
+    // Runs mostly wait (sync rounds, rollouts): more at once seed faster, up to lifecycle.maxConcurrentRuns (32).
+    const concurrency = 32;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < intents) {
@@ -481,10 +484,11 @@ export async function runObserverBenchmark(
     const seedSeconds = (Date.now() - t0) / 1000;
     const seedAgentCpuSeconds = cpuSeconds(rig.agent.child.pid as number) - seedCpu0;
 
-    // Steady state: every intent watched once its run left it READY; wait until each edge's listing has come round.
+    // Steady state: every intent watched once its run left it READY; the window starts once each edge's listing
+    // has come round four times (about a second: what the seeding left behind, the journal's writes, is done).
     for (const c of rig.counters) c.reset();
-    for (let i = 0; rig.counters.some((c) => (c.counts().get(TICK_KEY) ?? 0) < 2); i++) {
-      if (i > 200) throw new Error("the edges were not listed twice within 10 s of the last READY");
+    for (let i = 0; rig.counters.some((c) => (c.counts().get(TICK_KEY) ?? 0) < 4); i++) {
+      if (i > 300) throw new Error("the edges were not listed four times within 15 s of the last READY");
       await until(50);
     }
     const watched = await window(rig, windowSeconds);
@@ -722,7 +726,7 @@ const ZERO: CommitSize = { commits: 0, files: 0, bytes: 0, diffBytes: 0, paths: 
 
 /** A 20-package intent on 2 edges; one package's replicas changed per update. */
 export async function runUpdateBenchmark(quick: boolean): Promise<UpdateFigures> {
-  const updates = quick ? 3 : 10;
+  const updates = quick ? 2 : 10;
   const warmup = quick ? 1 : 2;
   const perIntent = 20;
   note("update: starting 2 edges and the agent");
@@ -855,7 +859,7 @@ export function closedLoopTable(f: ClosedLoopFigures): string {
       "counted by the proxy in front of each edge",
     ],
     [
-      "  emulators' CPU per second (10 edges): watched / idle",
+      `  emulators' CPU per second (${o.edges} edges): watched / idle`,
       `${fmt(o.emulatorCpuMsPerSecond.watched)} / ${fmt(o.emulatorCpuMsPerSecond.idle)} ms`,
       `agent RSS ${fmt(o.agentRssMiB)} MiB; seeding took ${fmt(o.seedSeconds)} s (agent CPU ${fmt(o.seedAgentCpuSeconds)} s)`,
     ],

@@ -274,6 +274,9 @@ function degraded(p: PackageRecord): Blocker {
     b.replicasAvailable = Number(counts[2]);
     b.replicasDesired = Number(counts[3]);
   }
+  // The sync-error check names the object: "sync error KNV2009 for Deployment/ns/name".
+  const object = /sync error \S+ for ([A-Z][A-Za-z]+\/[a-z0-9][a-z0-9.-]*(?:\/[a-z0-9][a-z0-9.-]*)?)/.exec(p.reason);
+  if (kind === "sync" && object) b.object = object[1] as string;
   const prerequisite = /prerequisite ([A-Z][A-Za-z]+\/[a-z0-9][a-z0-9.-]*)/.exec(p.reason);
   if (kind === "dependency" && prerequisite) b.resource = prerequisite[1] as string;
   return b;

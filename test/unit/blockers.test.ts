@@ -107,9 +107,11 @@ describe("derivedBlockers", () => {
       pkg("lost", 1, "DEGRADED", "edge edge-2 unreachable: connect ECONNREFUSED", "edge-2"),
       pkg("rule", 1, "DEGRADED", "prerequisite IngressClass/nginx (provided by intent gate, terminated) on edge-1"),
       pkg("fine", 1, "READY"),
+      pkg("synced", 1, "DEGRADED", "sync error KNV2009 for Deployment/chain/synced on edge-1"),
     ]);
     const all = derivedBlockers(r);
-    expect(kinds(all)).toEqual({ short: ["rollout"], lost: ["edge"], rule: ["dependency"] });
+    expect(kinds(all)).toEqual({ short: ["rollout"], lost: ["edge"], rule: ["dependency"], synced: ["sync"] });
+    expect(all.get("synced")?.[0]?.object).toBe("Deployment/chain/synced");
     expect(all.get("short")?.[0]).toMatchObject({ replicasAvailable: 1, replicasDesired: 3, edge: "edge-1" });
     expect(all.get("rule")?.[0]?.resource).toBe("IngressClass/nginx");
   });

@@ -247,7 +247,12 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   });
   linkName = (intent, from, to) => deployments.linkName(intent, from, to);
   metrics.observeLifecycle(deployments.events);
-  metrics.observeState({ deployments, edges: () => edges.list(), peers: () => federation.peers.list() });
+  metrics.observeState({
+    deployments,
+    edges: () => edges.list(),
+    peers: () => federation.peers.list(),
+    reservations: () => book.all(),
+  });
   await components.start<Component>({
     name: "lifecycle",
     start: (signal) => deployments.start(signal),

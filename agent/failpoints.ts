@@ -23,6 +23,11 @@
  *   reserved the segment, before it is planned and answered.
  * - `segment-commit`: the same file, inside CommitSegment: after the ledger committed, before the segment's
  *   deployment is journalled.
+ * - `deploy-after-<step>`, `rollback-after-<step>`, `terminate-after-<step>`: every step boundary of a deploy
+ *   (or update) run, a rollback and a termination, fired once the step is done, named by each step's
+ *   `failpoint` (agent/orchestration/steps.ts runSteps, rollback.ts, termination.ts): deploy-after-admission,
+ *   -wave-0, -dry-run, -commit, -sync, -available (once per wave), -waves, -cleanup, -segments, -ready;
+ *   rollback-after-segments, -restore, -release, -record; terminate-after-waves, -release, -record.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CaminoError, ConfigError } from "./errors.js";

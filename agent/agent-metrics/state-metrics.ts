@@ -30,6 +30,12 @@ export interface StateSources {
   edges?: () => readonly EdgeClient[];
   /** The trusted peers (the federation's peer directory). */
   peers?: () => readonly PeerView[];
+  /** The reservations held (admission's book: CapacityBook.all), per intent and edge. */
+  reservations?: () => readonly {
+    intent: string;
+    edge: string;
+    amount: { cpuMillis: number; memoryBytes: number; pods: number };
+  }[];
   /**
    * An edge whose health was last seen longer ago than this (ms) is checked when a scrape comes; the scrape
    * waits for it at most `edgeCheckTimeoutMs`. Default 5000.
@@ -72,6 +78,20 @@ export function createStateMetrics(registry: Registry): StateMetrics {
       const { packages } = countStates(sources);
       this.reset();
       for (const s of STATES) this.set({ state: s }, packages.get(s) ?? 0);
+    },
+  });
+  new Gauge({
+    name: "camino_reserved",
+    help: "Room reserved by admission and not yet seen used on the edge, per intent, edge and resource (cpu in millicores, memory in bytes, pods). Held by intents in flight, and by READY ones until a capacity reading of the edge shows their pods.",
+    labelNames: ["intent", "edge", "resource"],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of sources.reservations?.() ?? []) {
+        this.set({ intent: r.intent, edge: r.edge, resource: "cpu" }, r.amount.cpuMillis);
+        this.set({ intent: r.intent, edge: r.edge, resource: "memory" }, r.amount.memoryBytes);
+        this.set({ intent: r.intent, edge: r.edge, resource: "pods" }, r.amount.pods);
+      }
     },
   });
   new Gauge({

@@ -13,6 +13,7 @@ export const NORTHBOUND_TOKEN_TYPE = "camino-nb+jwt";
 export const SCOPES = [
   "intents:write",
   "intents:read",
+  "intents:force",
   "catalogue:read",
   "monitoring:read",
   "monitoring:detail",

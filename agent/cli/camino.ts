@@ -17,6 +17,7 @@ import { intentPlanCommand, intentSubmitCommand } from "./commands/intent.js";
 import { intentGraphCommand } from "./commands/intent-graph.js";
 import { intentDriftCommand } from "./commands/intent-drift.js";
 import { intentWhyCommand } from "./commands/intent-why.js";
+import { intentDiffCommand, intentHistoryCommand, intentRollbackCommand } from "./commands/intent-history.js";
 import { keysGenerateCommand, keysRotateCommand } from "./commands/keys.js";
 import {
   catalogueCommand,
@@ -50,6 +51,9 @@ const COMMANDS: readonly Command[] = [
   intentGraphCommand,
   intentDriftCommand,
   intentWhyCommand,
+  intentHistoryCommand,
+  intentDiffCommand,
+  intentRollbackCommand,
   catalogueCommand,
   repoListCommand,
   repoAddCommand,

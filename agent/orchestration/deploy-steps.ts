@@ -50,6 +50,7 @@ const planOf = (ctx: RunContext) => {
  */
 export const admit: Step<RunContext> = {
   name: "admission",
+  failpoint: "admission",
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     const r = live.record;
@@ -120,6 +121,7 @@ export const admit: Step<RunContext> = {
  */
 export const chainWave: Step<RunContext> = {
   name: "wave 0",
+  failpoint: "wave-0",
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     const plan = planOf(ctx);
@@ -170,6 +172,7 @@ export const chainWave: Step<RunContext> = {
  */
 export const dryRunWave: Step<WaveContext> = {
   name: "dry run",
+  failpoint: "dry-run",
   async run(ctx) {
     const { deps, live } = ctx;
     const refused: AdmissionReason[] = [];
@@ -205,6 +208,7 @@ export const dryRunWave: Step<WaveContext> = {
  */
 export const commitWave: Step<WaveContext> = {
   name: "commit",
+  failpoint: "commit",
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     const r = live.record;
@@ -235,6 +239,7 @@ export const commitWave: Step<WaveContext> = {
 /** A wave's sync: each repository's commit synced by its edge (edges in parallel). Emits SYNCED per package. */
 export const syncWave: Step<WaveContext> = {
   name: "synced",
+  failpoint: "sync",
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
@@ -263,6 +268,7 @@ export const syncWave: Step<WaveContext> = {
  */
 export const availableWave: Step<WaveContext> = {
   name: "available",
+  failpoint: "available",
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     await allOrAbort(ctx.wave.packages, signal, async (p, signal) => {
@@ -290,6 +296,7 @@ export const WAVE_STEPS: readonly Step<WaveContext>[] = [dryRunWave, commitWave,
 /** Waves 1..n, one after another, each running {@link WAVE_STEPS}. */
 export const waves: Step<RunContext> = {
   name: "waves",
+  failpoint: "waves",
   async run(ctx) {
     const plan = planOf(ctx);
     for (let w = 1; w <= plan.waves.length; w++) {
@@ -302,7 +309,9 @@ export const waves: Step<RunContext> = {
         byRepository.set(repo, [...(byRepository.get(repo) ?? []), p]);
       }
       ctx.wave = { number: w, packages, byRepository, commits: new Map() };
-      await runSteps(WAVE_STEPS, ctx as WaveContext, `wave ${w}: `);
+      await runSteps(WAVE_STEPS, ctx as WaveContext, `wave ${w}: `, (point) =>
+        ctx.deps.failpoints.hit(`deploy-after-${point}`, ctx.signal),
+      );
       await awaitSegmentsAt(ctx, w);
     }
   },
@@ -314,6 +323,7 @@ export const waves: Step<RunContext> = {
  */
 export const removeDropped: Step<RunContext> = {
   name: "cleanup of packages the intent no longer has",
+  failpoint: "cleanup",
   async run(ctx) {
     const { deps, live, signal } = ctx;
     const plan = planOf(ctx);
@@ -355,6 +365,7 @@ export const removeDropped: Step<RunContext> = {
  */
 export const settleSegments: Step<RunContext> = {
   name: "end the segments the intent no longer has",
+  failpoint: "segments",
   async run(ctx) {
     const { deps, live, signal } = ctx;
     const plan = planOf(ctx);
@@ -373,6 +384,7 @@ export const settleSegments: Step<RunContext> = {
 /** The end: the intent READY, its record written durably before the run reports it settled. */
 export const ready: Step<RunContext> = {
   name: "ready",
+  failpoint: "ready",
   async run(ctx) {
     const { deps, live } = ctx;
     const plan = planOf(ctx);

@@ -14,15 +14,18 @@ import type { Logger } from "../log/logger.js";
 import { linkSignals } from "../util/signals.js";
 import { startDeployRun } from "./deployment-run.js";
 import { DeploymentStore, type LiveDeployment } from "./deployment-store.js";
+import { DependantGuard } from "./dependants.js";
 import { EdgeObservers } from "./edge-observers.js";
 import { EventBus, type WatchedEvent } from "./event-bus.js";
 import { Healer, type HealOptions } from "./heal.js";
 import { HealthWatch } from "./health-watch.js";
+import { syncErrorCheck } from "./sync-error-check.js";
 import { SETTLED, type DeploymentRecord, type Journal } from "./journal.js";
 import { givenOf } from "./deploy-steps.js";
 import type { HostedSegmentRecord } from "./journal.js";
 import { planIntent, remotePlacementIssues, resolveIntent, type IntentPlan, type PlannerDeps } from "./planner.js";
 import { recoverDeployments } from "./recovery.js";
+import { openRevision } from "./revision-history.js";
 import { RunFailure, setState, type LifecycleDeps, type LifecycleOptions } from "./run-context.js";
 import { RunQueue } from "./run-queue.js";
 import { terminate } from "./termination.js";
@@ -57,6 +60,8 @@ export class DeploymentManager {
   readonly #claimed = new Set<string>();
   /** Settled deployments' packages, watched on their edges. */
   readonly #health: HealthWatch;
+  /** Who relies on an intent being terminated (dependants.ts). */
+  readonly #dependants: DependantGuard;
   #closed = false;
 
   constructor(options: DeploymentManagerOptions) {
@@ -75,7 +80,12 @@ export class DeploymentManager {
     const healer = new Healer(this.#deps, heal ?? { graceMs: 60_000 }, (live, intent, from, reason) =>
       this.#heal(live, intent, from, reason),
     );
-    this.#health = new HealthWatch(this.#deps, [], healer);
+    this.#dependants = new DependantGuard({
+      deps: this.#deps,
+      deployments: () => this.#store.values(),
+      recheckMs: Math.max(lifecycle.pollMs, 1000),
+    });
+    this.#health = new HealthWatch(this.#deps, [this.#dependants.check, syncErrorCheck], healer);
   }
 
   /**
@@ -359,6 +369,8 @@ export class DeploymentManager {
       ...(hosted ? { segment: hosted } : {}),
       ...(heal ? { healedFrom: heal.from } : {}),
     };
+    // The intent's revisions so far, and this one's, open (revision-history.ts).
+    openRevision(record, existing?.record);
     // On disk first: a journal that cannot be written refuses the submission and leaves the intent as it was.
     try {
       await this.#deps.journal.save(record);
@@ -383,7 +395,7 @@ export class DeploymentManager {
    * Terminates an intent: a run in flight is stopped (it rolls back) first; then its packages are removed wave by
    * wave in reverse order, its chain last, each removal synced, and its reservations released (termination.ts).
    */
-  async terminate(name: string, asHost = false): Promise<DeploymentRecord> {
+  async terminate(name: string, asHost = false, force = false): Promise<DeploymentRecord> {
     const live = this.#store.find(name);
     const intent = live.record.intent;
     const owner = live.record.segment;
@@ -405,6 +417,15 @@ export class DeploymentManager {
     }
     // Claimed before the first await, so a second call (a retry) cannot start another termination.
     live.terminating = true;
+    // Refused while other live intents rely on it, unless forced (dependants.ts); a segment's origin decides alone.
+    if (!asHost) {
+      try {
+        await this.#dependants.beforeTermination(live, force, this.#shutdown.signal);
+      } catch (err) {
+        delete live.terminating;
+        throw err;
+      }
+    }
     this.#health.unwatch(intent);
     live.controller?.abort(new RunFailure("terminated by request"));
     await live.run?.catch(() => undefined);

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { CaminoError } from "../errors.js";
 import type { Intent } from "../intent/model.js";
 import { anySignal } from "../util/signals.js";
+import { doneWaiting, doneWaitingAll, waitOn } from "./blockers.js";
 import { DEPLOY_STEPS } from "./deploy-steps.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { rollBack } from "./rollback.js";
@@ -33,14 +34,17 @@ export function startDeployRun(
   return (async () => {
     let giveBack: (() => void) | undefined;
     try {
-      giveBack = await deps.queue.take(ctx.signal, ({ running, waiting }) =>
-        setState(deps, live, {
-          state: "PENDING",
-          reason: `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`,
-          kind: "progress",
-        }),
-      );
-      await runSteps(DEPLOY_STEPS, ctx);
+      // What an earlier start of this run waited on (a run resumed after a restart) is not waited on any more.
+      doneWaitingAll(live);
+      giveBack = await deps.queue.take(ctx.signal, ({ running, waiting }) => {
+        const reason = `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`;
+        waitOn(live, "", [
+          { kind: "queue", message: `${reason} (lifecycle.maxConcurrentRuns ${deps.options.maxConcurrentRuns})` },
+        ]);
+        setState(deps, live, { state: "PENDING", reason, kind: "progress" });
+      });
+      doneWaiting(live, "");
+      await runSteps(DEPLOY_STEPS, ctx, "", (point) => deps.failpoints.hit(`deploy-after-${point}`, ctx.signal));
     } catch (err) {
       await rollBack(deps, live, failureReason(deps, r.id, ctx.signal, err));
     } finally {

@@ -35,6 +35,8 @@ export interface AdmissionReason {
   edge: string;
   check: AdmissionCheck;
   message: string;
+  /** The resource that does not fit: cpu, memory, pods (resources), or Kind/name (prerequisite). */
+  resource?: string;
 }
 
 export interface PlannedPackage {

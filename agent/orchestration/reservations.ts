@@ -289,4 +289,21 @@ export class CapacityBook {
   held(intent: string): readonly ReservationEntry[] {
     return this.#reserved.get(intent) ?? [];
   }
+
+  /** Every reservation held, per intent and edge (the agent's /metrics: `camino_reserved`). */
+  all(): { intent: string; edge: string; amount: Amount }[] {
+    const out: { intent: string; edge: string; amount: Amount }[] = [];
+    for (const [intent, entries] of this.#reserved) {
+      const byEdge = new Map<string, Amount>();
+      for (const e of entries) {
+        const a = byEdge.get(e.edge) ?? { ...ZERO };
+        a.cpuMillis += e.amount.cpuMillis;
+        a.memoryBytes += e.amount.memoryBytes;
+        a.pods += e.amount.pods;
+        byEdge.set(e.edge, a);
+      }
+      for (const [edge, amount] of byEdge) out.push({ intent, edge, amount });
+    }
+    return out;
+  }
 }

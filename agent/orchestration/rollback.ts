@@ -19,6 +19,7 @@ import type { Step } from "./steps.js";
  */
 export const restore: Step<CleanupContext> = {
   name: "restore the repositories",
+  failpoint: "restore",
   async run(ctx) {
     const { deps, live } = ctx;
     const r = live.record;
@@ -56,6 +57,7 @@ export const restore: Step<CleanupContext> = {
  */
 export const endRemoteSegments: Step<CleanupContext> = {
   name: "end the segments",
+  failpoint: "segments",
   async run(ctx) {
     const { deps, live, cause } = ctx;
     const rev = live.record.revision;
@@ -68,6 +70,7 @@ export const endRemoteSegments: Step<CleanupContext> = {
 /** Releases the intent's reservations: after the restore has synced, since until then its pods may hold room. */
 export const releaseReservations: Step<CleanupContext> = {
   name: "release the reservations",
+  failpoint: "release",
   async run(ctx) {
     ctx.deps.book.release(ctx.live.record.intent);
   },
@@ -79,6 +82,7 @@ export const releaseReservations: Step<CleanupContext> = {
  */
 export const recordRollback: Step<CleanupContext> = {
   name: "record the rollback",
+  failpoint: "record",
   async run(ctx) {
     const { deps, live, cause, problems } = ctx;
     const r = live.record;
@@ -92,6 +96,7 @@ export const recordRollback: Step<CleanupContext> = {
         });
       }
     }
+    delete r.rollingBack;
     const notRestored = problems.filter((p) => p.includes(": not restored: "));
     if (notRestored.length > 0) {
       setState(deps, live, {
@@ -124,10 +129,22 @@ export async function rollBack(deps: LifecycleDeps, live: LiveDeployment, cause:
   const signal = link.signal;
   const ctx: CleanupContext = { deps, live, cause, problems: [], signal, stage: "" };
   try {
+    // On disk first: a restart during the rollback finishes it rather than resuming the revision (recovery.ts).
+    if (live.record.rollingBack !== cause) {
+      live.record.rollingBack = cause;
+      await deps.journal.save(live.record).catch((err: unknown) => {
+        deps.logger.error("cannot write the deployment journal", { intent: live.record.intent, error: String(err) });
+      });
+    }
     // A step never throws; the signal only bounds the waits, so every step runs.
     for (const step of ROLLBACK_STEPS) {
       ctx.stage = step.name;
       await step.run(ctx);
+      if (step.failpoint) {
+        await deps.failpoints
+          .hit(`rollback-after-${step.failpoint}`)
+          .catch((err: unknown) => ctx.problems.push((err as Error).message));
+      }
     }
   } catch (err) {
     deps.logger.error("the rollback failed unexpectedly", { intent: live.record.intent, error: String(err) });

@@ -8,6 +8,12 @@
 export interface Step<C> {
   /** Shown in progress reasons and timeout messages ("wave 2: synced"). */
   readonly name: string;
+  /**
+   * The step's short name in the failpoint fired once it is done: `<operation>-after-<failpoint>`, e.g.
+   * `deploy-after-commit` (agent/failpoints.ts, the README's table). Planning's steps, which touch nothing
+   * durable, have none.
+   */
+  readonly failpoint?: string;
   run(ctx: C): Promise<void>;
 }
 
@@ -22,11 +28,18 @@ export interface StepContext {
  * Runs `steps` in order over `ctx`. Stops at the first step that throws (rethrowing it) or when `ctx.signal`
  * aborts before a step (throwing the signal's reason).
  * @param prefix prepended to each step's name in `ctx.stage` (e.g. "wave 2: ")
+ * @param after called with each step's failpoint name once the step is done (the step boundary's failpoint)
  */
-export async function runSteps<C extends StepContext>(steps: readonly Step<C>[], ctx: C, prefix = ""): Promise<void> {
+export async function runSteps<C extends StepContext>(
+  steps: readonly Step<C>[],
+  ctx: C,
+  prefix = "",
+  after?: (failpoint: string) => Promise<void>,
+): Promise<void> {
   for (const step of steps) {
     ctx.signal.throwIfAborted();
     ctx.stage = `${prefix}${step.name}`;
     await step.run(ctx);
+    if (step.failpoint) await after?.(step.failpoint);
   }
 }

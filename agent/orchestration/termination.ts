@@ -8,6 +8,7 @@
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { deadline, linkSignals } from "../util/signals.js";
 import type { LiveDeployment } from "./deployment-store.js";
+import { endRevision } from "./revision-history.js";
 import { RunFailure, setState, waitSynced, type CleanupContext, type LifecycleDeps } from "./run-context.js";
 import { endSegments } from "./segment-steps.js";
 import { dropChainTrust } from "./trust-steps.js";
@@ -20,6 +21,7 @@ import type { Step } from "./steps.js";
  */
 export const removeWaves: Step<CleanupContext> = {
   name: "remove the waves",
+  failpoint: "waves",
   async run(ctx) {
     const { deps, live } = ctx;
     const r = live.record;
@@ -95,6 +97,7 @@ export const removeWaves: Step<CleanupContext> = {
 /** Releases the intent's reservations. */
 export const releaseTerminated: Step<CleanupContext> = {
   name: "release the reservations",
+  failpoint: "release",
   async run(ctx) {
     ctx.deps.book.release(ctx.live.record.intent);
   },
@@ -103,6 +106,7 @@ export const releaseTerminated: Step<CleanupContext> = {
 /** Records the intent TERMINATED (with any problems met), durably. */
 export const recordTermination: Step<CleanupContext> = {
   name: "record the termination",
+  failpoint: "record",
   async run(ctx) {
     const { deps, live, problems } = ctx;
     const reason =
@@ -110,6 +114,7 @@ export const recordTermination: Step<CleanupContext> = {
         ? `removed from every repository (${problems.join("; ")})`
         : "removed from every repository and edge";
     setState(deps, live, { state: "TERMINATED", reason });
+    endRevision(live.record);
     await deps.journal.save(live.record).catch((err: unknown) => {
       deps.logger.error("cannot write the deployment journal", { intent: live.record.intent, error: String(err) });
     });
@@ -134,6 +139,7 @@ export async function terminate(deps: LifecycleDeps, live: LiveDeployment): Prom
       }
       try {
         await step.run(ctx);
+        if (step.failpoint) await deps.failpoints.hit(`terminate-after-${step.failpoint}`);
       } catch (err) {
         ctx.problems.push((err as Error).message);
       }

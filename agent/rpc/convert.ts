@@ -38,6 +38,8 @@ import {
   PeerSchema,
 } from "../../gen/camino/v1/types_pb.js";
 import type { PeerView } from "../../federation/federation.js";
+import { historyToProto } from "./history-convert.js";
+import { waitingOnToProto } from "./blocker-convert.js";
 
 export function edgeToProto(e: EdgeView): Edge {
   const q = (r: { cpuMillis: number; memoryBytes: number } | undefined) => ({
@@ -168,8 +170,15 @@ export function stateToProto(s: StateName): DeploymentState {
   return DeploymentState[s];
 }
 
-export function deploymentToProto(r: DeploymentRecord): Deployment {
+/**
+ * A deployment as the API shows it; with `history`, every kept revision too (GetDeployment only: ListDeployments
+ * stays lean).
+ */
+export function deploymentToProto(r: DeploymentRecord, options: { history?: boolean } = {}): Deployment {
+  const waiting = waitingOnToProto(r);
   return create(DeploymentSchema, {
+    waitingOn: waiting.intent,
+    ...(options.history ? { history: historyToProto(r) } : {}),
     id: r.id,
     intent: r.intent,
     revision: BigInt(r.revision),
@@ -206,6 +215,7 @@ export function deploymentToProto(r: DeploymentRecord): Deployment {
       wave: p.wave,
       repository: p.repository,
       commit: p.commit,
+      waitingOn: waiting.of(p.package),
     })),
   });
 }

@@ -26,6 +26,11 @@ import type { DeploymentManager } from "../orchestration/deployment-manager.js";
 import type { AlertRunner } from "../monitoring/alert-runner.js";
 import type { DependencyHealth } from "../../gen/camino/v1/types_pb.js";
 import { alertToProto } from "./alert-convert.js";
+import { fileDiffToProto } from "./history-convert.js";
+import { driftToProto } from "./drift-convert.js";
+import { computeDrift } from "../orchestration/drift.js";
+import { planDiff } from "../orchestration/plan-diff.js";
+import { rollbackTo } from "../orchestration/revision-rollback.js";
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { DeploymentIntentSchema } from "../../gen/camino/v1/intent_pb.js";
@@ -136,6 +141,14 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
     async planIntent(req, ctx) {
       await deps.failpoints.hit("plan-intent", ctx.signal);
       const intent = intentFromMessage(req.intent, deps.limits);
+      if (req.diff) {
+        const d = await planDiff(intent, deps, deps.deployments.live(intent.name)?.record, ctx.signal);
+        return {
+          plan: planToProto(d.plan),
+          diffs: d.diffs.map(fileDiffToProto),
+          deployedRevision: BigInt(d.deployedRevision),
+        };
+      }
       return { plan: planToProto(await planIntent(intent, deps, { signal: ctx.signal })) };
     },
     async submitIntent(req) {
@@ -146,16 +159,18 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
       );
       return { deploymentId: r.id, revision: BigInt(r.revision), noOp: r.noOp };
     },
-    getDeployment(req) {
+    async getDeployment(req, ctx) {
       const record = deps.deployments.get(req.name);
       return {
-        deployment: deploymentToProto(record),
+        deployment: deploymentToProto(record, { history: true }),
         intent: fromJson(DeploymentIntentSchema, record.intentJson as JsonValue, { ignoreUnknownFields: true }),
+        // With drift: every edge the intent runs on read and compared with its repository (drift.ts).
+        ...(req.drift ? driftToProto(await computeDrift(deps, record, ctx.signal)) : {}),
       };
     },
     listDeployments(req) {
       const { records, next } = deps.deployments.list(req.pageSize, req.pageToken);
-      return { deployments: records.map(deploymentToProto), nextPageToken: next };
+      return { deployments: records.map((r) => deploymentToProto(r)), nextPageToken: next };
     },
     async *watchDeployment(req, ctx) {
       const since = req.since ? timestampDate(req.since) : undefined;
@@ -166,8 +181,17 @@ export function createDomainManagerService(deps: DomainManagerDeps): Partial<Ser
         yield { event: eventToProto(record, event) };
       }
     },
-    async terminateIntent(req) {
-      return { deployment: deploymentToProto(await deps.deployments.terminate(req.name)) };
+    async rollbackIntent(req) {
+      const r = await rollbackTo(deps.deployments, deps.limits, req.name, Number(req.toRevision));
+      return { deploymentId: r.id, revision: BigInt(r.revision), noOp: r.noOp };
+    },
+    async terminateIntent(req, ctx) {
+      // Terminating what other live intents rely on needs a scope of its own, on top of intents:write.
+      if (req.force && ctx.values.get(principalKey)?.scopes.has("intents:force") !== true)
+        throw new PermissionError("TerminateIntent with force needs scope intents:force", {
+          data: { scope: "intents:force" },
+        });
+      return { deployment: deploymentToProto(await deps.deployments.terminate(req.name, false, req.force)) };
     },
     async listCatalogue(req) {
       const entries = (await deps.catalogue.list({ refresh: true, exportedOnly: req.exportedOnly })).map(

@@ -3,7 +3,8 @@
  * DeploymentManager over local git repositories and embedded edge emulators (test/helpers/in-process-domain.ts),
  * read as GetDeployment answers (`deploymentToProto`). Each intent is held at one place — a failpoint that does not
  * return, the one run turn taken, a refused admission, an edge whose ConfigSync is paused, pods that never become
- * ready — and reports exactly that blocker there; once released, READY with no blocker. Independent witnesses: the
+ * ready — and reports exactly that blocker there; once released, READY with no blocker. A run that times out
+ * ends ROLLED_BACK saying why, its package keeping what it still waited on. Independent witnesses: the
  * git CLI on the repositories and the emulators' object stores.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -47,13 +48,13 @@ interface Pkg {
   config?: Record<string, string>;
 }
 
-function intentOf(name: string, packages: Pkg[]): Intent {
+function intentOf(name: string, packages: Pkg[], timeout = "20s"): Intent {
   return validateIntent({
     apiVersion: "camino.io/v1",
     kind: "DeploymentIntent",
     metadata: { name },
     spec: {
-      timeout: "20s",
+      timeout,
       packages: packages.map((p) => ({
         name: p.name,
         ...(p.blueprint
@@ -148,6 +149,19 @@ describe("why an intent is not READY yet", () => {
     ]);
     expect(blockersOf("refused", "rule").map((b) => [b.kind, b.edge, b.resource])).toEqual([
       ["admission", "edge-2", "IngressClass/nginx"],
+    ]);
+  });
+
+  it("ROLLED_BACK at spec.timeout: the intent says why, its package what it still waited on", async () => {
+    await emulator("edge-1").setFaults({ unavailable: ["late/l1"] });
+    await domain.manager.submit(intentOf("late", [{ name: "l1", edge: "edge-1" }], "3s"), {});
+    const r = await settle("late");
+    expect(r.state).toBe("ROLLED_BACK");
+    const d = get("late");
+    expect(d.waitingOn.map((b) => [b.kind, b.message])).toEqual([["rollout", `rolled back: ${r.reason}`]]);
+    expect(r.reason).toMatch(/^spec\.timeout 3s passed during wave 1: available/);
+    expect(blockersOf("late", "l1").map((b) => [b.kind, b.edge, b.replicasAvailable, b.replicasDesired])).toEqual([
+      ["rollout", "edge-1", 0, 1],
     ]);
   });
 

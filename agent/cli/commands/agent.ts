@@ -1,5 +1,5 @@
 import { loadConfig } from "../../config/config.js";
-import { startAgent } from "../../agent.js";
+import type { startAgent as StartAgent } from "../../agent.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { parseFlags, type Command } from "../command.js";
 
@@ -24,9 +24,12 @@ calls finish, streams end, and the process exits 0.
     if (!values.config) throw new UsageError("--config is required");
     const file = values.config;
     const config = await loadConfig(file, io.env);
+    // Loaded here, not at the top: the agent's module graph is most of the CLI's start-up time, and no other
+    // command needs it.
+    const { startAgent } = await import("../../agent.js");
     // SIGHUP is taken from the start (its default would end the process): one that arrives while the agent
     // is starting is applied as soon as it listens.
-    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+    let agent: Awaited<ReturnType<typeof StartAgent>> | undefined;
     let reloadPending = false;
     let stopping = false;
     const reload = (running: NonNullable<typeof agent>) =>

@@ -249,6 +249,8 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
   const redraw = () => screen?.draw(progress.frame(now(), frame));
   const ticker = screen ? setInterval(redraw, options.tickMs ?? 1000) : undefined;
   let final: DeploymentEvent | undefined;
+  /** What the last line printed for each package ("" for the intent) said. */
+  const printed = new Map<string, string>();
   try {
     if (human) await placement();
     redraw();
@@ -263,10 +265,17 @@ export async function followDeployment(options: FollowOptions): Promise<number> 
         io.stdout.write(streamItem(protoJson(DeploymentEventSchema, event), format));
         continue;
       }
-      const changed = progress.apply(event, now());
+      progress.apply(event, now());
       if (progress.needsPlacement()) await placement();
-      if (screen) redraw();
-      else if (changed) io.stdout.write(`${progress.line(event, now())}\n`);
+      if (screen) {
+        redraw();
+        continue;
+      }
+      // One line per change: an event repeating what was printed last for its package (or the intent) is none.
+      const said = `${event.deploymentId} ${stateName(event.state)} ${event.reason}`;
+      if (event.kind !== "alert" && printed.get(event.package) === said) continue;
+      printed.set(event.package, said);
+      io.stdout.write(`${progress.line(event, now())}\n`);
     }
   } catch (err) {
     // Leaving is not a failure of the call: say where the deployment stood, as a stream that ended early does.

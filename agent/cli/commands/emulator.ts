@@ -1,5 +1,4 @@
-import { loadEmulatorConfig } from "../../../emulator/config.js";
-import { readTls, startEmulator, type EmulatorOptions } from "../../../emulator/emulator.js";
+import type { EmulatorOptions } from "../../../emulator/emulator.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { parseFlags, type Command } from "../command.js";
 
@@ -31,6 +30,9 @@ edge.yaml:
       return EXIT.OK;
     }
     if (!values.config) throw new UsageError("--config is required");
+    // Loaded here, not at the top: only this command needs the emulator, and loading it slows every command.
+    const { loadEmulatorConfig } = await import("../../../emulator/config.js");
+    const { readTls, startEmulator } = await import("../../../emulator/emulator.js");
     const config = await loadEmulatorConfig(values.config);
     const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
     if (config.http) options.http = config.http;

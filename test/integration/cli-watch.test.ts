@@ -13,6 +13,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { CAMINO, ROOT, startAgentProcess, type AgentProcess } from "../helpers/agent-process.js";
 import { startEmulatorProcess, type EmulatorProcess } from "../helpers/emulator-process.js";
 
+/** ANSI: cursor to the start of a line n up (CPL), and a colour (SGR). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the terminal's escapes is the point
+const CPL = /\u001b\[\d+F/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the terminal's escapes is the point
+const SGR = /\u001b\[\d+m/g;
+
 let edge: EmulatorProcess;
 let agent: AgentProcess;
 let env: Record<string, string>;
@@ -102,18 +108,12 @@ it("on a terminal, submit --watch redraws a table grouped by wave in place and e
   const res = await caminoOnTerminal(["intent", "submit", intentFile("live"), "--watch"]);
   expect(res.code, res.stdout).toBe(0);
   // Redrawn in place: the cursor goes back up over the previous frame (CPL), lines are cleared before rewriting.
-  expect(res.stdout).toMatch(/\u001b\[\d+F/);
+  expect(res.stdout).toMatch(CPL);
   expect(res.stdout).toContain("\u001b[2K");
   // The last frame, as the terminal shows it (the pty turns \n into \r\n).
   const frames = res.stdout.split("\u001b[J");
-  const last = (frames[frames.length - 2] ?? "").split(/\u001b\[\d+F/).pop() ?? "";
-  const screen = last
-    .split("\u001b[2K")
-    .join("")
-    .replace(/\u001b\[\d+m/g, "")
-    .replace(/\r/g, "")
-    .trimEnd()
-    .split("\n");
+  const last = (frames[frames.length - 2] ?? "").split(CPL).pop() ?? "";
+  const screen = last.split("\u001b[2K").join("").replace(SGR, "").replace(/\r/g, "").trimEnd().split("\n");
   expect(screen[0]).toMatch(/^intent live revision 1 {2}READY {2}\d/);
   expect(screen.slice(1).map((l) => l.replace(/ {2,}/g, "|"))).toEqual([
     "wave 1|1/1 ready",

@@ -37,6 +37,9 @@ import { connect } from "../../agent/cli/client.js";
 import { UsageError } from "../../agent/cli/exit-codes.js";
 import { parseIntentText } from "../../agent/intent/load.js";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing the terminal's colours is the point
+const SGR = /\u001b\[\d+m/g;
+
 /** A local wall-clock time, so the expected HH:MM:SS.mmm does not depend on the machine's time zone. */
 const at = (h: number, m: number, s: number, ms: number) => timestampFromDate(new Date(2025, 0, 31, h, m, s, ms));
 
@@ -600,7 +603,7 @@ describe("following a deployment", () => {
     const frames = out.stdout.split("\u001b[J");
     const last = (frames[frames.length - 2] as string).split("\u001b[5F").pop() as string;
     // Without the line clears and colours: what the terminal shows.
-    const screen = last.split("\u001b[2K").join("").replace(new RegExp("\u001b\\[\\d+m", "g"), "");
+    const screen = last.split("\u001b[2K").join("").replace(SGR, "");
     expect(screen.split("\n")).toEqual([
       // Cut to the terminal's 60 columns: a wrapped line would break the redraw.
       "intent video-chain revision 2  READY  3.0s  every package r…",

@@ -4,13 +4,14 @@
  * differ (repository → edge), server defaults accounted for as `kubectl diff` accounts for them. Like
  * `kubectl diff`, the exit code says whether there is drift.
  */
-import { toJson } from "@bufbuild/protobuf";
 import { DomainManager } from "../../../gen/camino/v1/domain_manager_pb.js";
 import { ObjectDriftSchema, type ObjectDrift } from "../../../gen/camino/v1/types_pb.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
 import { parseFlags, type Command } from "../command.js";
 import { EXIT, UsageError } from "../exit-codes.js";
-import { structured } from "../output.js";
+import { OUTPUT_FLAG, outputFormat, outputHelp, protoJson, writeOutput } from "../output.js";
+
+const FORMATS = ["text", "json", "yaml"] as const;
 
 /** The exit code when some object drifted (kubectl diff exits 1 then; 1 is this CLI's "failed"). */
 export const EXIT_DRIFT = 10;
@@ -55,37 +56,31 @@ Fields the server fills in (defaults, status, resourceVersion, managedFields, ..
 compared as the edge would apply it (a server-side dry run), as kubectl diff compares. An edge that cannot be
 read is listed as unknown with the reason.
 
-  -o, --output FORMAT   text (default), json or yaml
+${outputHelp(FORMATS)}
 
 Exit codes: 0 no drift; ${EXIT_DRIFT} drift found; 5 an edge could not be read and no drift was found on the others
 (or the agent could not be reached); 3 no such intent; 4 refused.
 ${CLIENT_HELP}`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, output: { type: "string", short: "o" } }, true);
+    const { values, positionals } = parseFlags(argv, { ...CLIENT_FLAGS, ...OUTPUT_FLAG }, true);
     if (values.help) {
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
     if (positionals.length !== 1) throw new UsageError("give exactly one deployed intent NAME");
-    const format = values.output ?? "text";
-    if (format !== "text" && format !== "json" && format !== "yaml")
-      throw new UsageError(`-o must be text, json or yaml (is ${JSON.stringify(values.output)})`);
+    const format = outputFormat(values.output, FORMATS);
     const name = positionals[0] as string;
     const conn = connect(values, io.env);
     const res = await conn.client(DomainManager).getDeployment({ name, drift: true }, conn.callOptions);
     const intent = res.deployment?.intent ?? name;
-    if (format === "text") io.stdout.write(renderDrift(intent, res.drift, res.driftUnknown));
-    else
-      io.stdout.write(
-        structured(
-          {
-            intent,
-            drift: res.drift.map((d) => toJson(ObjectDriftSchema, d, { alwaysEmitImplicit: true })),
-            driftUnknown: res.driftUnknown,
-          },
-          format,
-        ),
-      );
+    writeOutput(io, format, {
+      text: () => renderDrift(intent, res.drift, res.driftUnknown),
+      data: () => ({
+        intent,
+        drift: res.drift.map((d) => protoJson(ObjectDriftSchema, d)),
+        driftUnknown: res.driftUnknown,
+      }),
+    });
     if (res.drift.length > 0) return EXIT_DRIFT;
     return res.driftUnknown.length > 0 ? EXIT.UNREACHABLE : EXIT.OK;
   },

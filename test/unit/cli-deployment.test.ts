@@ -519,6 +519,53 @@ describe("following a deployment", () => {
     expect(timeoutMs).toBeLessThanOrEqual(60_000);
   });
 
+  it("from the current state on, prints it even though GetDeployment already told the same", async () => {
+    const degraded = create(DeploymentSchema, {
+      id: "video-chain-r2",
+      intent: "video-chain",
+      revision: 2n,
+      createdAt: at(10, 0, 0, 0),
+      state: DeploymentState.DEGRADED,
+      reason: "1 of 2 packages DEGRADED",
+      packages: [
+        { package: "cnf1", wave: 1, edge: "edge-1", state: DeploymentState.READY },
+        { package: "cnf2", wave: 2, edge: "edge-1", state: DeploymentState.DEGRADED, reason: "cnf2 lost" },
+      ],
+    });
+    const client = watchClient(async function* () {
+      // The agent's snapshot: the intent, then each package as it stands.
+      yield {
+        event: event({ time: at(10, 0, 9, 0), state: DeploymentState.DEGRADED, reason: "1 of 2 packages DEGRADED" }),
+      };
+      yield { event: event({ time: at(10, 0, 2, 0), package: "cnf1", wave: 1, state: DeploymentState.READY }) };
+      yield {
+        event: event({
+          time: at(10, 0, 9, 0),
+          package: "cnf2",
+          wave: 2,
+          state: DeploymentState.DEGRADED,
+          reason: "cnf2 lost",
+        }),
+      };
+    }, degraded);
+    const { io, out } = fakeIO();
+    expect(
+      await followDeployment({
+        client,
+        name: "video-chain",
+        format: "lines",
+        io,
+        signal: new AbortController().signal,
+      }),
+    ).toBe(9);
+    expect(out.stdout.split("\n").map((l) => l.replace(/^\S+ /, ""))).toEqual([
+      "intent video-chain DEGRADED - (9.0s) 1 of 2 packages DEGRADED",
+      "wave 1 cnf1 READY edge-1 (2.0s)",
+      "wave 2 cnf2 DEGRADED edge-1 (9.0s) cnf2 lost",
+      "",
+    ]);
+  });
+
   it("exits 9 when the watch ends with the intent DEGRADED", async () => {
     const client = watchClient(async function* () {
       yield {

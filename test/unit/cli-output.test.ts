@@ -33,6 +33,8 @@ const deployment = create(DeploymentSchema, {
   packages: [{ package: "upf", wave: 1, edge: "edge-1", state: DeploymentState.READY }],
 });
 
+/** The `force` of every TerminateIntent the server was sent. */
+const terminations: boolean[] = [];
 let server: Http2Server;
 const sessions = new Set<ServerHttp2Session>();
 let env: Record<string, string>;
@@ -43,6 +45,10 @@ beforeAll(async () => {
     routes(router) {
       router.service(DomainManager, {
         getDeployment: () => ({ deployment }),
+        terminateIntent: (req) => {
+          terminations.push(req.force);
+          return { deployment: { ...deployment, state: DeploymentState.TERMINATING } };
+        },
         listDeployments: () => ({ deployments: [deployment] }),
         listCatalogue: () => ({
           entries: [
@@ -166,5 +172,14 @@ describe("-o json and -o yaml on every read command", () => {
     expect(yaml.code, yaml.stderr).toBe(0);
     expect(parseAllDocuments(yaml.stdout).map((d) => d.toJS())).toEqual([record]);
     expect((await run(["audit", "--data-dir", join(dir, "data"), "-o", "csv"])).code).toBe(2);
+  });
+
+  it("camino intent terminate: --force sets TerminateIntentRequest.force; -o json is the Deployment", async () => {
+    const forced = await run(["intent", "terminate", "video-chain", "--force", "-o", "json"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ id: "video-chain.2", state: "DEPLOYMENT_STATE_TERMINATING" });
+    const plain = await run(["intent", "terminate", "video-chain"]);
+    expect(plain.stdout).toBe("deployment video-chain.2 (intent video-chain, revision 2) TERMINATING\n");
+    expect(terminations).toEqual([true, false]);
   });
 });

@@ -6,7 +6,8 @@
  * refuses a commit that would delete every namespace and cluster-scoped object (KNV2006), and writes the
  * status ConfigSync writes: source/rendering/sync with commit, gitStatus, lastUpdate, errors and errorSummary;
  * lastSyncedCommit; observedGeneration; conditions Reconciling, Stalled, Syncing. One object's apply error
- * does not stop the others; each is reported with its code.
+ * does not stop the others; each is reported with its code and the object (`resources[]`). An object another
+ * reconciler manages (`configsync.gke.io/manager`) is left alone and reported (KNV1060).
  *
  * Repositories are read with the git CLI ({@link GitReader}), not with the agent's git code: a defect in how the
  * agent writes objects shows here as a source error instead of being read back by the same code.
@@ -16,10 +17,13 @@ import { parseDuration } from "../../common/duration.js";
 import type { ApiServer, Target } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 import { ApiError } from "../status.js";
+import { typeKey as storeKey } from "../type-registry.js";
 import { isFileMode } from "./git-objects.js";
 import { GitReader, type GitCredentials } from "./git-reader.js";
 
 const MANAGER = "configsync.gke.io";
+/** The annotation naming the reconciler that manages an object. */
+const MANAGER_ANNOTATION = "configsync.gke.io/manager";
 const MANAGED_BY = { "app.kubernetes.io/managed-by": "configmanagement.gke.io" };
 
 /** An object a sync error names: ConfigSync's `ResourceRef`. */
@@ -366,6 +370,8 @@ export class ConfigSyncReconciler {
     const quiet = !!last && last.commit === commit && last.generation === generation;
     const errors: SyncError[] = [];
     const applied = new Map<string, Target>();
+    /** Objects of the repository another reconciler manages: neither applied nor pruned. */
+    const foreign = new Set<string>();
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
     const sourcePaths = new Map<Obj, string>();
     for (const [path, f] of st.files ?? []) for (const o of f.objects) sourcePaths.set(o, path);
@@ -387,6 +393,17 @@ export class ConfigSyncReconciler {
     const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
     // A RepoSync syncs into its own namespace only (a namespace repository).
     const scope = typeKey.endsWith("/reposyncs") ? String(rs.metadata["namespace"]) : undefined;
+    // How ConfigSync names a reconciler in configsync.gke.io/manager: ":root" (the RootSync root-sync),
+    // ":root_<name>" (another RootSync), "<namespace>" or "<namespace>_<name>" (a RepoSync).
+    const rsName = String(rs.metadata["name"]);
+    const managerId =
+      scope === undefined
+        ? rsName === "root-sync"
+          ? ":root"
+          : `:root_${rsName}`
+        : rsName === "repo-sync"
+          ? scope
+          : `${scope}_${rsName}`;
     for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
       let t: Target;
       try {
@@ -407,6 +424,24 @@ export class ConfigSyncReconciler {
       const label = `${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name}`;
       if (!full && !changedObjects.has(o) && st.inventory.has(id)) {
         applied.set(id, t);
+        continue;
+      }
+      // KNV1060: an object another reconciler manages (its configsync.gke.io/manager names another RootSync or a
+      // RepoSync) is not this one's to apply, nor to prune. (This emulator does not write the annotation itself:
+      // several RootSyncs of one emulated edge may share objects, as its tests have them.)
+      const owner = get(
+        this.#o.store.get(storeKey(t.type), t.namespace, t.name ?? ""),
+        "metadata",
+        "annotations",
+        MANAGER_ANNOTATION,
+      );
+      if (typeof owner === "string" && owner !== managerId) {
+        errors.push({
+          code: "1060",
+          errorMessage: `KNV1060: ${label} is managed by another reconciler (${owner}), not by ${managerId}: remove it from one of the repositories`,
+          resources: refOf(o, t),
+        });
+        foreign.add(id);
         continue;
       }
       try {
@@ -439,7 +474,7 @@ export class ConfigSyncReconciler {
     }
     // Prune what left the repository, namespaced objects before their namespaces.
     const gone = [...st.inventory]
-      .filter(([id]) => !applied.has(id))
+      .filter(([id]) => !applied.has(id) && !foreign.has(id))
       .sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;

@@ -2,7 +2,7 @@
  * The edge facts "why is it not READY" reads from the edge observer, against an embedded emulator: a workload short
  * of replicas comes with its pods' reasons (a pod no node has room for: Unschedulable with the scheduler's message),
  * pods are listed only while some workload is short, and lastSync() gives the RootSync as last read, with the
- * objects its errors name.
+ * objects its errors name (one it fails to apply, KNV2009; one another reconciler manages, KNV1060).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -143,5 +143,42 @@ it("keeps the RootSync as last read: the commit it is at, and the object its err
       },
     ],
   });
+
+  // Once the fault is lifted it applies; an object another reconciler claims (a RepoSync of team-b) is left
+  // alone — neither applied over nor pruned — and reported (KNV1060), naming it.
+  await emulator.setFaults({ syncErrors: [] });
+  await lastSyncUntil("applied", () => observer.lastSync()?.errors.length === 0, head);
+  emulator.api.applyObject(
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cm", namespace: "facts", annotations: { "configsync.gke.io/manager": "team-b" } },
+      data: { a: "theirs" },
+    },
+    "team-b",
+  );
+  await lastSyncUntil("KNV1060", () => observer.lastSync()?.errors[0]?.code === "1060", head);
+  expect(observer.lastSync()?.errors).toEqual([
+    {
+      phase: "sync",
+      code: "1060",
+      message:
+        "KNV1060: ConfigMap/facts/cm is managed by another reconciler (team-b), not by :root: remove it from one of the repositories",
+      resources: [{ kind: "ConfigMap", namespace: "facts", name: "cm", sourcePath: "facts/cm.yaml" }],
+    },
+  ]);
+  expect(emulator.store.get("/configmaps", "facts", "cm")?.["data"]).toEqual({ a: "theirs" });
   rmSync(repo, { recursive: true, force: true });
 });
+
+/** Waits (one observer tick per try, bounded) until `check` holds of what the observer last read. */
+async function lastSyncUntil(what: string, check: () => boolean, commit: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within 10 s: ${JSON.stringify(observer.lastSync())}`);
+    await observer.waitSynced(
+      { commit, intent: "facts", isDescendant: async () => false, timeoutMs: 0 },
+      AbortSignal.timeout(10_000),
+    );
+  }
+}

@@ -84,11 +84,14 @@ function kptfile(iesd: Iesd, description: string): string {
 }
 
 function iesdObject(iesd: Iesd): string {
+  // Without the intent's revision: an update rewrites only the packages whose descriptor changes (the revision
+  // is in the intent record, <intent>/_chain/intent.yaml, and in the commits' trailers).
+  const { revision: _, ...spec } = iesd;
   const doc = {
     apiVersion: "camino.io/v1",
     kind: "IESD",
     metadata: { name: iesd.package, annotations: { [LOCAL_CONFIG]: "true" } },
-    spec: iesd,
+    spec,
   };
   return plainYaml(doc);
 }

@@ -4,8 +4,8 @@
  *
  * Each deployment repository holds, per intent it runs, the intent as deployed (`<intent>/_chain/intent.yaml`,
  * with its revision: agent/cad/intent-record.ts) and per package its IESD (`<intent>/<pkg>/iesd.yaml`: edge,
- * blueprint commit, revision). An intent's record is rebuilt from the repository with its highest revision: its
- * spec, and each package found with that revision, READY as the repositories say (the health watch judges the
+ * blueprint commit). An intent's record is rebuilt with the spec of the highest revision any repository holds, and
+ * each package of that spec found in a repository (an update removes the packages it drops), READY as the repositories say (the health watch judges the
  * edges' truth once the agent runs). A record that is readable is kept as it is; one that cannot be read is moved
  * aside (`deployments.unreadable/`), never overwritten or deleted. Reservations need no rebuild: the agent
  * starts with none and reads every edge's capacity. Segments are not rebuilt: a peer still runs what it
@@ -77,7 +77,7 @@ export async function rebuildRecords(sources: readonly RebuildSource[], domainId
           problems.push(`${src.name}: ${path}: not an IESD`);
           continue;
         }
-        entry.packages.set(`${iesd.revision} ${iesd.package}`, {
+        entry.packages.set(iesd.package, {
           package: iesd.package,
           wave: 0,
           edge: iesd.edge || src.edge,
@@ -104,7 +104,7 @@ export async function rebuildRecords(sources: readonly RebuildSource[], domainId
     const at = now.toISOString();
     const packages: PackageRecord[] = [];
     for (const pkg of intent.order) {
-      const p = entry.packages.get(`${entry.revision} ${pkg}`);
+      const p = entry.packages.get(pkg);
       const wave = intent.waves.findIndex((w) => w.includes(pkg)) + 1;
       if (p) packages.push({ ...p, wave });
       else {

@@ -78,7 +78,8 @@ Usage: camino COMMAND [flags]     (camino COMMAND --help for its flags)
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 invalid input, 4 refused, 5 unreachable, 6 not serving, 7 unimplemented
+Exit codes: 0 ok, 1 error, 2 usage, 3 invalid input, 4 refused, 5 unreachable, 6 not serving, 7 unimplemented;
+at the end of a watch: 0 READY or TERMINATED, 8 ROLLED_BACK, 9 DEGRADED, 130 interrupted (Ctrl-C)
 `;
 }
 

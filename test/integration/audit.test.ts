@@ -189,7 +189,7 @@ describe("camino audit", () => {
     const bad = await camino(["audit", "--config", agent.configFile, "--since", "5 minutes"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--since");
-    expect((await camino(["audit", "--config", agent.configFile, "-o", "yaml"])).code).toBe(2);
+    expect((await camino(["audit", "--config", agent.configFile, "-o", "xml"])).code).toBe(2);
     expect((await camino(["audit"])).stderr).toContain("give --data-dir or --config");
     const missing = await camino(["audit", "--data-dir", join(agent.dir, "no-such-dir")]);
     expect(missing.code).toBe(3);

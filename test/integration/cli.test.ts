@@ -160,7 +160,7 @@ describe("camino intent plan and health against an agent", () => {
   it("prints the order and waves as a table", async () => {
     const res = await camino(["intent", "plan", paperChain], env);
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 31 files");
+    expect(res.stdout).toContain("intent paper-chain: 4 packages in 3 waves, 33 files");
     const lines = res.stdout.trim().split("\n");
     const header = lines.findIndex((l) => l.startsWith("ORDER"));
     const rows = lines.slice(header + 1, header + 5).map((l) => l.split(/\s{2,}/));

@@ -74,6 +74,8 @@ const NEEDED: Record<string, string[]> = {
   graphviz: ["dot", "-V"],
   "redis-server": ["redis-server", "--version"],
   influxdb: ["influxd", "version"],
+  // util-linux's `script`: a pseudo-terminal for the CLI's live watch (test/integration/cli-watch.test.ts).
+  bsdutils: ["script", "--version"],
 };
 
 function works(cmd: string[]): boolean {

@@ -26,6 +26,8 @@ export const EXIT = {
   ROLLED_BACK: 8,
   /** A watch ended with the intent DEGRADED: deployed, but some package's workloads are not (all) available. */
   DEGRADED: 9,
+  /** `intent drift` found objects that differ from their repository (kubectl diff exits 1; 1 is "failed" here). */
+  DRIFT: 10,
   /** A watch was interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it. The deployment goes on. */
   INTERRUPTED: 130,
 } as const;

@@ -359,7 +359,7 @@ export function watchFormat(
   return { format: "live", screen: { columns, colour: !env["NO_COLOR"] } };
 }
 
-function oneName(positionals: string[]): string {
+export function oneName(positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError("give exactly one intent NAME (or deployment id)");
   return positionals[0] as string;
 }

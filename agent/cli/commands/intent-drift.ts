@@ -13,9 +13,6 @@ import { OUTPUT_FLAG, outputFormat, outputHelp, protoJson, writeOutput } from ".
 
 const FORMATS = ["text", "json", "yaml"] as const;
 
-/** The exit code when some object drifted (kubectl diff exits 1 then; 1 is this CLI's "failed"). */
-export const EXIT_DRIFT = 10;
-
 /** The intent's drift as people read it: per edge and package, each object and its fields (want → have). */
 export function renderDrift(intent: string, drift: readonly ObjectDrift[], unknown: readonly string[]): string {
   const lines: string[] = [];
@@ -58,7 +55,7 @@ read is listed as unknown with the reason.
 
 ${outputHelp(FORMATS)}
 
-Exit codes: 0 no drift; ${EXIT_DRIFT} drift found; 5 an edge could not be read and no drift was found on the others
+Exit codes: 0 no drift; ${EXIT.DRIFT} drift found; 5 an edge could not be read and no drift was found on the others
 (or the agent could not be reached); 3 no such intent; 4 refused.
 ${CLIENT_HELP}`,
   async run(argv, io) {
@@ -81,7 +78,7 @@ ${CLIENT_HELP}`,
         driftUnknown: res.driftUnknown,
       }),
     });
-    if (res.drift.length > 0) return EXIT_DRIFT;
+    if (res.drift.length > 0) return EXIT.DRIFT;
     return res.driftUnknown.length > 0 ? EXIT.UNREACHABLE : EXIT.OK;
   },
 };

@@ -14,6 +14,7 @@ import { DeploymentRevisionSchema, type DeploymentRevision } from "../../../gen/
 import { CaminoError } from "../../errors.js";
 import { intentToMessage } from "../../intent/load.js";
 import { CLIENT_FLAGS, CLIENT_HELP, connect } from "../client.js";
+import { oneName } from "./deployment.js";
 import { parseFlags, type Command } from "../command.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import {
@@ -62,12 +63,10 @@ ${CLIENT_HELP}`,
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
-    if (positionals.length !== 1) throw new UsageError("give exactly one intent NAME");
+    const name = oneName(positionals);
     const format = outputFormat(values.output);
     const conn = connect(values, io.env);
-    const { deployment } = await conn
-      .client(DomainManager)
-      .getDeployment({ name: positionals[0] as string }, conn.callOptions);
+    const { deployment } = await conn.client(DomainManager).getDeployment({ name }, conn.callOptions);
     if (!deployment) throw new CaminoError("ERR_BAD_RESPONSE", "the agent answered without a deployment");
     writeOutput(io, format, {
       text: () => formatHistory(deployment.history, deployment.revision),
@@ -175,8 +174,7 @@ ${CLIENT_HELP}`,
       io.stdout.write(`${this.help}\n`);
       return EXIT.OK;
     }
-    if (positionals.length !== 1) throw new UsageError("give exactly one intent NAME");
-    const name = positionals[0] as string;
+    const name = oneName(positionals);
     if (values.to === undefined || !/^[1-9][0-9]{0,15}$/.test(values.to))
       throw new UsageError(
         `--to must be a revision number (1, 2, …)${values.to === undefined ? "" : ` (is ${JSON.stringify(values.to)})`}`,

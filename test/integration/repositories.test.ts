@@ -143,10 +143,11 @@ describe("PlanIntent", () => {
       "paper-chain/cnf2/service.yaml",
     ]);
     expect(parse(cnf2.files.find((f) => f.path.endsWith("deployment.yaml"))!.content).spec.replicas).toBe(2);
-    // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile and IESD;
+    // 15 package files, and wave 0 on each of the two edges: the chain's Namespace, policies, Kptfile, IESD and
+    // intent record;
     // on edge-1 the udp link cnf1 → cnf2's two NetworkPolicies with their Kptfile and IESD (cnf2 → cnf4 crosses
     // to edge-2, whose gateway cannot be read without a Kubernetes connection; cnf2 → cnf3 waits for a peer).
-    expect(plan!.files.map((f) => `${f.repository}:${f.path}`)).toHaveLength(31);
+    expect(plan!.files.map((f) => `${f.repository}:${f.path}`)).toHaveLength(33);
     expect(plan!.networkObjects.map((o) => `${o.edge} ${o.kind} ${o.name}`)).toEqual([
       "edge-1 NetworkPolicy cnf1-cnf2-8805-egress",
       "edge-1 NetworkPolicy cnf1-cnf2-8805",

@@ -59,6 +59,12 @@ export interface WaveWrite {
   packages: ReadonlyMap<string, ReadonlyMap<string, string>>;
   /** Files of `<intent>/_chain/`, written with wave 0. */
   chain?: ReadonlyMap<string, string>;
+  /**
+   * Set when the wave may have been committed already (a run resumed after a crash): the repository's head before
+   * the revision first wrote to it ("" when it was empty). A commit after it carrying this wave's trailers is
+   * the wave's commit, and no other is made.
+   */
+  committedAfter?: string;
 }
 
 /** An edge's deployment repository. */
@@ -99,6 +105,17 @@ export class DeploymentRepository {
         write,
         remove,
         message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}\n\n${caminoTrailers({ ...w, action: "deploy" })}`,
+        ...(w.committedAfter !== undefined && {
+          recognise: {
+            trailers: {
+              "Camino-Intent": w.intent,
+              "Camino-Revision": String(w.revision),
+              "Camino-Wave": String(w.wave),
+              "Camino-Action": "deploy",
+            },
+            since: w.committedAfter || undefined,
+          },
+        }),
       },
       options,
     );

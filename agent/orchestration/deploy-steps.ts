@@ -144,6 +144,7 @@ export const chainWave: Step<RunContext> = {
           wave: 0,
           packages: new Map(),
           chain: c.files,
+          committedAfter: live.resumed ? r.touched[c.repository] : undefined,
         },
         { signal },
       );
@@ -218,11 +219,21 @@ export const commitWave: Step<WaveContext> = {
       const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const));
       const git = repositoryOf(deps, repo).git;
       const commit = await new DeploymentRepository(git).writeWave(
-        { intent: intent.name, revision: r.revision, wave: ctx.wave.number, packages: files },
+        {
+          intent: intent.name,
+          revision: r.revision,
+          wave: ctx.wave.number,
+          packages: files,
+          committedAfter: live.resumed ? r.touched[repo] : undefined,
+        },
         { signal },
       );
       ctx.wave.commits.set(repo, commit.commit);
-      const how = commit.changed ? "committed" : "unchanged at";
+      const how = commit.changed
+        ? "committed"
+        : commit.recognised
+          ? "already committed (its trailers) as"
+          : "unchanged at";
       for (const p of pkgs) {
         const rec = r.packages.find((x) => x.package === p.package);
         if (rec) rec.commit = commit.commit;

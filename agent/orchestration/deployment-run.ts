@@ -26,10 +26,15 @@ export function startDeployRun(
   const r = live.record;
   const ctx: RunContext = { deps, live, intent, signal: anySignal(controller.signal), stage: "waiting for a turn" };
   const seconds = Math.round(r.timeoutMs / 100) / 10;
-  const timer = setTimeout(() => {
-    const waiting = live.waiting ? ` (waiting for ${live.waiting})` : "";
-    controller.abort(new RunFailure(`spec.timeout ${seconds}s passed during ${ctx.stage}${waiting}`));
-  }, r.timeoutMs);
+  // From the revision's submission: a run resumed after a restart has only what is left of it.
+  const left = Math.max(0, Date.parse(r.createdAt) + r.timeoutMs - Date.now());
+  const timer = setTimeout(
+    () => {
+      const waiting = live.waiting ? ` (waiting for ${live.waiting})` : "";
+      controller.abort(new RunFailure(`spec.timeout ${seconds}s passed during ${ctx.stage}${waiting}`));
+    },
+    Math.min(left, r.timeoutMs),
+  );
 
   return (async () => {
     let giveBack: (() => void) | undefined;
@@ -58,6 +63,7 @@ export function startDeployRun(
     }
   })().finally(() => {
     delete live.controller;
+    delete live.resumed;
     deps.events.settled(live);
   });
 }

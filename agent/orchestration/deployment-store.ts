@@ -15,6 +15,11 @@ export interface LiveDeployment {
   terminating?: boolean;
   /** What the run is waiting for, for the timeout's message. */
   waiting?: string;
+  /**
+   * Set on a run resumed after a restart: its waves may have been committed (and pushed) before the crash, and
+   * are looked for by their trailers instead of being committed again.
+   */
+  resumed?: boolean;
 }
 
 /** Largest page ListDeployments serves, and the page size when none is asked. */

@@ -5,9 +5,10 @@
  * - a deploy run is **resumed** when nothing has changed under it: its packages' edges are still configured,
  *   their blueprints still resolve to the commits it recorded, its `spec.timeout` has not passed, and no segment
  *   of the revision is being negotiated with a peer. The run starts again from admission with every package
- *   pinned to the edge it was placed on: a wave already committed (and pushed) is written again unchanged,
- *   which makes no new commit, and is waited on; the baselines recorded before the crash are kept for a
- *   rollback. Reservations are made again by the resumed admission (the book starts empty at each start);
+ *   pinned to the edge it was placed on: a wave already committed (and pushed) is found by its commit's
+ *   trailers, so no new commit is made, and is waited on; the run has what is left of its `spec.timeout`; the
+ *   baselines recorded before the crash are kept for a rollback. Reservations are made again by the resumed
+ *   admission (the book starts empty at each start);
  * - otherwise it is rolled back to the baselines its record holds (written before any repository was touched).
  * The choice and its reason are an event of the deployment (a progress event whose reason starts `recovery:`),
  * kept in its record.
@@ -79,7 +80,7 @@ export async function chooseRecovery(
     why:
       touched === 0
         ? `${was}; nothing was committed yet: the run starts again`
-        : `${was}; what it committed in ${touched} repositories is kept (re-written unchanged: no new commit) and waited on`,
+        : `${was}; what it committed in ${touched} repositories is kept (found by its commits' trailers: no new commit) and waited on`,
   };
 }
 
@@ -116,5 +117,6 @@ function start(deps: LifecycleDeps & { queue: RunQueue }, live: LiveDeployment, 
     r.packages.filter((p) => p.edge !== "" && p.domain === deps.domainId).map((p) => [p.package, p.edge] as const),
   );
   live.controller = new AbortController();
+  live.resumed = true;
   return startDeployRun(deps, live, pinnedIntent(validateIntent(r.intentJson), pins));
 }

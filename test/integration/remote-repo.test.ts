@@ -135,6 +135,31 @@ describe("a remote deployment repository", () => {
 });
 
 describe("remote repository hazards", () => {
+  it("recognises a wave its push landed before a crash by the commit's trailers, after fetching, and commits it no more", async () => {
+    const url = server.createRepo("landed");
+    used.push("landed");
+    const first = new DeploymentRepository(new RemoteGitRepository({ url, dir: clone(), credentials: creds }));
+    await first.ensureSentinel();
+    const baseline = server.git("landed", "rev-parse", "main").trim();
+    const wave = (text: string, committedAfter?: string) => ({
+      intent: "chain",
+      revision: 3,
+      wave: 1,
+      packages: new Map([["web", new Map([["chain/web/a.yaml", text]])]]),
+      committedAfter,
+    });
+    const landed = await first.writeWave(wave("v: 1\n"));
+    // The agent restarts with a fresh clone that never heard the push's reply; its hydration differs a little.
+    const again = new DeploymentRepository(new RemoteGitRepository({ url, dir: clone(), credentials: creds }));
+    const found = await again.writeWave(wave("v: 2\n", baseline));
+    expect(found).toEqual({ commit: landed.commit, changed: false, recognised: true });
+    expect(server.git("landed", "rev-parse", "main").trim()).toBe(landed.commit);
+    // Only commits after the baseline count: a wave committed before it is an earlier life of the intent.
+    const after = await again.writeWave(wave("v: 2\n", landed.commit));
+    expect(after.changed).toBe(true);
+    expect(server.git("landed", "show", "main:chain/web/a.yaml")).toBe("v: 2\n");
+  });
+
   it("never loses a commit to a refresh that runs alongside it", async () => {
     const url = server.createRepo("racy");
     used.push("racy");

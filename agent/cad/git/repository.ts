@@ -12,6 +12,7 @@ import git from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
 import { abortReason } from "../../util/signals.js";
 import { commitBody, ObjectWriter, treeBody, type EntryMode, type Signature, type TreeEntry } from "./objects.js";
+import { carriesTrailers } from "./trailers.js";
 
 export interface LocalRepositoryOptions {
   /** The work tree folder; its `.git` holds the repository. */
@@ -29,6 +30,12 @@ export interface ChangeSet {
   write?: ReadonlyMap<string, string>;
   remove?: readonly string[];
   message: string;
+  /**
+   * A commit to recognise instead of making one: the newest on the branch (first parents, after `since`,
+   * which is excluded) whose trailers carry `trailers` (trailers.ts). A step run again after a crash finds the
+   * commit its first run made, after the fetch for a remote, since a push whose reply was lost may have landed.
+   */
+  recognise?: { trailers: Readonly<Record<string, string>>; since: string | undefined };
 }
 
 /** Options of a repository operation that may wait for others or for the network. */
@@ -41,10 +48,15 @@ export interface OperationOptions {
 }
 
 export interface CommitResult {
-  /** The new commit, or the unchanged head when the change changed nothing. */
+  /** The new commit, or the unchanged head when the change changed nothing, or the commit recognised. */
   commit: string;
   changed: boolean;
+  /** Set when `commit` is an earlier commit recognised by its trailers (ChangeSet.recognise): nothing was made. */
+  recognised?: boolean;
 }
+
+/** How far back a commit is looked for by its trailers. */
+const RECOGNISE_DEPTH = 1000;
 
 /** A node of the tree being rebuilt: entries loaded from the parent on demand, dirty when changed. */
 interface TreeNode {
@@ -186,6 +198,24 @@ export class LocalGitRepository implements GitRepository {
     return Promise.all(names.map(async (tag) => ({ tag, commit: await this.resolve(`refs/tags/${tag}`) })));
   }
 
+  /** The newest first-parent ancestor of `head` (itself included) after `since` whose trailers carry `trailers`. */
+  async #findByTrailers(
+    head: string,
+    { trailers, since }: NonNullable<ChangeSet["recognise"]>,
+  ): Promise<string | undefined> {
+    let at: string | undefined = head;
+    for (let i = 0; at && at !== since && i < RECOGNISE_DEPTH; i++) {
+      const { commit }: { commit: { message: string; parent: string[] } } = await git.readCommit({
+        fs,
+        gitdir: this.gitdir,
+        oid: at,
+      });
+      if (carriesTrailers(commit.message, trailers)) return at;
+      at = commit.parent[0];
+    }
+    return undefined;
+  }
+
   async #readTree(oid: string): Promise<TreeEntry[]> {
     const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
     return tree.map((e) => ({ name: e.path, mode: (e.mode === "040000" ? "40000" : e.mode) as EntryMode, oid: e.oid }));
@@ -270,6 +300,10 @@ export class LocalGitRepository implements GitRepository {
   /** {@link commit} without serialisation; callers hold {@link exclusive}. */
   async commitNow(change: ChangeSet): Promise<CommitResult> {
     const parent = await this.head();
+    if (change.recognise && parent) {
+      const found = await this.#findByTrailers(parent, change.recognise);
+      if (found) return { commit: found, changed: false, recognised: true };
+    }
     const root: TreeNode = { entries: new Map(), dirty: false };
     let parentTree: string | undefined;
     if (parent) {

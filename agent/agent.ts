@@ -237,9 +237,13 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     network,
     capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
   };
+  const journal = new Journal(config.domain.dataDir, { fsync: process.env["CAMINO_JOURNAL_FSYNC"] !== "off" });
+  if (!journal.fsyncs) {
+    logger.warn("CAMINO_JOURNAL_FSYNC=off: the deployment journal is not fsynced; a crash of the machine may lose it");
+  }
   const deployments = new DeploymentManager({
     ...planner,
-    journal: new Journal(config.domain.dataDir),
+    journal,
     logger: logger.child({ component: "lifecycle" }),
     failpoints,
     lifecycle,
@@ -252,6 +256,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     edges: () => edges.list(),
     peers: () => federation.peers.list(),
     reservations: () => book.all(),
+    journal: () => journal.stats,
   });
   await components.start<Component>({
     name: "lifecycle",

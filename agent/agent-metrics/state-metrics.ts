@@ -3,7 +3,7 @@
  * edge's health and each peer's. Read at scrape time, so they are never stale by more than one scrape, and
  * nothing keeps a copy of the deployments.
  */
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { DeploymentRecord, StateName } from "../orchestration/journal.js";
 import type { PeerView } from "../../federation/peers.js";
@@ -36,6 +36,8 @@ export interface StateSources {
     edge: string;
     amount: { cpuMillis: number; memoryBytes: number; pods: number };
   }[];
+  /** The deployment journal's writes and the fsyncs they took (Journal.stats). */
+  journal?: () => { records: number; fileSyncs: number; folderSyncs: number };
   /**
    * An edge whose health was last seen longer ago than this (ms) is checked when a scrape comes; the scrape
    * waits for it at most `edgeCheckTimeoutMs`. Default 5000.
@@ -92,6 +94,27 @@ export function createStateMetrics(registry: Registry): StateMetrics {
         this.set({ intent: r.intent, edge: r.edge, resource: "memory" }, r.amount.memoryBytes);
         this.set({ intent: r.intent, edge: r.edge, resource: "pods" }, r.amount.pods);
       }
+    },
+  });
+  new Counter({
+    name: "camino_journal_writes_total",
+    help: "Deployment records written durably to the journal (writes of one intent coalesce).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sources.journal?.().records ?? 0);
+    },
+  });
+  new Counter({
+    name: "camino_journal_fsyncs_total",
+    help: "fsyncs the journal made: of a record's file (one per write), or of the folder (one shared by the renames ready together).",
+    labelNames: ["target"],
+    registers,
+    collect() {
+      const stats = sources.journal?.();
+      this.reset();
+      this.inc({ target: "file" }, stats?.fileSyncs ?? 0);
+      this.inc({ target: "folder" }, stats?.folderSyncs ?? 0);
     },
   });
   new Gauge({

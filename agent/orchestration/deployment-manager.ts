@@ -221,17 +221,11 @@ export class DeploymentManager {
     const r = live.record;
     const p = pkg === "" ? undefined : r.packages.find((x) => x.package === pkg);
     const time = new Date().toISOString();
-    this.#deps.events.publish(r, {
-      time,
-      package: p ? pkg : "",
-      state: p?.state ?? r.state,
-      reason,
-      kind,
-      wave: p?.wave ?? 0,
-    });
-    this.#deps.journal.saveLater(r, (err) =>
+    const durable = this.#deps.journal.saveLater(r, (err) =>
       this.#deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
     );
+    const event = { time, package: p ? pkg : "", state: p?.state ?? r.state, reason, kind, wave: p?.wave ?? 0 };
+    this.#deps.events.publish(r, event, true, durable);
     return true;
   }
 

@@ -33,6 +33,8 @@ export interface WatchedEvent {
 export class EventBus {
   readonly #listeners = new Map<string, Set<EventListener>>();
   readonly #taps = new Set<EventTap>();
+  /** Per intent, the last event still waiting to be sent (for its journal write, or for one before it). */
+  readonly #delivering = new Map<string, Promise<void>>();
 
   /** Listens to one intent's events until the returned function is called. */
   subscribe(intent: string, listener: EventListener): () => void {
@@ -58,13 +60,29 @@ export class EventBus {
    * Publishes an event of `record`'s deployment: kept in the record (the last {@link MAX_EVENTS_KEPT}) unless
    * `keep` is false, and sent to the intent's listeners.
    */
-  publish(record: DeploymentRecord, e: EventRecord, keep = true): void {
+  publish(record: DeploymentRecord, e: EventRecord, keep = true, durable?: Promise<unknown>): void {
     if (keep) {
       record.events.push(e);
       if (record.events.length > MAX_EVENTS_KEPT) record.events.splice(0, record.events.length - MAX_EVENTS_KEPT);
     }
-    for (const l of this.#listeners.get(record.intent) ?? []) l(e);
     for (const t of this.#taps) t(record, e);
+    const intent = record.intent;
+    const before = this.#delivering.get(intent);
+    if (!before && !durable) {
+      this.#deliver(intent, e);
+      return;
+    }
+    // In order, and each once the journal write holding it has ended (`durable` never rejects).
+    const next: Promise<void> = Promise.all([before, durable]).then(() => {
+      // No longer pending before any listener hears it: a watch woken by the last one may end.
+      if (this.#delivering.get(intent) === next) this.#delivering.delete(intent);
+      this.#deliver(intent, e);
+    });
+    this.#delivering.set(intent, next);
+  }
+
+  #deliver(intent: string, e: EventRecord): void {
+    for (const l of this.#listeners.get(intent) ?? []) l(e);
   }
 
   /** Wakes the intent's watchers to see that its run is over (an event not kept, not sent on). */
@@ -89,10 +107,12 @@ export class EventBus {
   ): AsyncGenerator<WatchedEvent> {
     const now = () => options.current?.() ?? live;
     const queue: EventRecord[] = [];
+    // Events kept in the record before they were sent (waiting on the journal): sent from the record, not again.
+    const sent = new Set<EventRecord>();
     let wake: (() => void) | undefined;
     const unsubscribe = this.subscribe(live.record.intent, (e) => {
       // "settled" only wakes the watcher: the run is over, its state event was sent before it.
-      if (e.kind !== "settled") queue.push(e);
+      if (e.kind !== "settled" && !sent.has(e)) queue.push(e);
       wake?.();
     });
     const onAbort = () => wake?.();
@@ -101,7 +121,11 @@ export class EventBus {
       const r = live.record;
       if (since) {
         // A copy: events published while these are sent arrive through the queue, once.
-        for (const e of [...r.events]) if (new Date(e.time) > since) yield { record: r, event: e };
+        for (const e of [...r.events]) {
+          if (new Date(e.time) <= since) continue;
+          sent.add(e);
+          yield { record: r, event: e };
+        }
       } else {
         yield { record: r, event: snapshot(r.updatedAt, "", r.state, r.reason, 0) };
         for (const p of r.packages)
@@ -110,7 +134,8 @@ export class EventBus {
       while (!signal.aborted) {
         while (queue.length > 0) yield { record: now().record, event: queue.shift() as EventRecord };
         const current = now();
-        if (!options.follow && SETTLED.has(current.record.state) && !current.controller) return;
+        const unsent = this.#delivering.has(current.record.intent);
+        if (!options.follow && SETTLED.has(current.record.state) && !current.controller && !unsent) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
         });

@@ -93,8 +93,8 @@ export interface StateChange {
 }
 
 /**
- * Records a state change, publishes its event on the bus, and journals the record behind (coalesced; a step
- * that needs it durable awaits `journal.save`).
+ * Records a state change, journals the record behind (coalesced; a step that needs it durable awaits
+ * `journal.save`), and publishes its event on the bus, sent to watchers once that write has ended.
  */
 export function setState(
   deps: Pick<LifecycleDeps, "events" | "journal" | "logger">,
@@ -119,10 +119,12 @@ export function setState(
       wave = p.wave;
     }
   }
-  deps.events.publish(r, { time, package: pkg, state, reason, kind: change.kind ?? "state", wave });
-  deps.journal.saveLater(r, (err) =>
+  // The write reads the record when it starts, after this call: it holds the event. Watchers are sent the
+  // event once that write is on disk, so nobody is told what a crash could take back.
+  const durable = deps.journal.saveLater(r, (err) =>
     deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
   );
+  deps.events.publish(r, { time, package: pkg, state, reason, kind: change.kind ?? "state", wave }, true, durable);
 }
 
 /** A registered repository. @throws RunFailure when it is no longer registered */

@@ -116,7 +116,7 @@ describe("the deployment journal", () => {
         else broken.push(`read ${reads}: ${text.length} characters: ${text.slice(0, 60)}…${text.slice(-20)}`);
       }
     })();
-    await Promise.all(versions.slice(1).map((r) => j.save(r)));
+    for (const r of versions.slice(1)) await j.save(r);
     done = true;
     await reader;
 
@@ -181,6 +181,34 @@ describe("the deployment journal", () => {
     expect(writes.count("a.json")).toBe(3);
     expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ state: "READY", reason: "step 8" });
     expect(errors).toEqual([]);
+  });
+
+  it("resolves a write behind only once the record as it was at the call is on disk", async () => {
+    const dir = await tempDir();
+    const j = new Journal(dir);
+    await j.load();
+    const r = record("a");
+    r.state = "COMMITTED";
+    const first = j.saveLater(r, () => undefined);
+    r.state = "SYNCED";
+    const second = j.saveLater(r, () => undefined);
+    await first;
+    // Both calls came before the write started: it holds the later state, and both are answered by it.
+    expect(JSON.parse(readFileSync(join(dir, "deployments", "a.json"), "utf8")).state).toBe("SYNCED");
+    await second;
+    expect(j.stats.records).toBe(1);
+  });
+
+  it("shares one fsync of the folder among the records renamed into it together", async () => {
+    const dir = await tempDir();
+    const j = new Journal(dir);
+    await j.load();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => j.save(record(`chain-${i}`))));
+    expect(j.stats.records).toBe(40);
+    expect(j.stats.fileSyncs).toBe(40);
+    // The first rename's sync starts alone; the renames ready meanwhile share the next ones.
+    expect(j.stats.folderSyncs).toBeLessThan(20);
+    expect((await new Journal(dir).load()).map((x) => x.intent).sort()).toHaveLength(40);
   });
 
   it.each([

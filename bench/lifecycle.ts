@@ -95,9 +95,9 @@ const TARGETS = { toCommittedP50Ms: 150, toReadyP50Ms: 1500, committedPerSecond:
 const SYNC_PERIOD = "100ms";
 const POLL_MS = 50;
 
-type Pkg = { name: string; edge?: string; after?: string[]; cpu?: string; memory?: string };
+export type Pkg = { name: string; edge?: string; after?: string[]; cpu?: string; memory?: string };
 
-function intentOf(name: string, packages: Pkg[]) {
+export function intentOf(name: string, packages: Pkg[]) {
   return intentToMessage(
     validateIntent({
       apiVersion: "camino.io/v1",
@@ -135,7 +135,7 @@ const SETTLED = new Set([
 ]);
 
 /** Follows a deployment from `sinceMs` (events replayed from the agent's record, then live) until it settles. */
-async function follow(
+export async function follow(
   client: Client<typeof DomainManager>,
   headers: Record<string, string>,
   id: string,
@@ -159,7 +159,7 @@ async function follow(
   return progress;
 }
 
-interface Rig {
+export interface Rig {
   agent: AgentProcess;
   edges: EmulatorProcess[];
   client: Client<typeof DomainManager>;
@@ -167,7 +167,7 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function startRig(
+export async function startRig(
   nodes: { name: string; cpu: string; memory: string; pods?: number }[],
   env: Record<string, string> = {},
 ): Promise<Rig> {
@@ -237,7 +237,7 @@ async function startRig(
  * so every run meets the same edges: the emulator re-applies its whole repository on every sync round, so
  * intents left deployed would make each later round slower.
  */
-async function deployOnce(
+export async function deployOnce(
   rig: Rig,
   name: string,
   packages: Pkg[],

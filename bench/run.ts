@@ -5,7 +5,8 @@
  *    two is the figure to compare across machines, because these machines are noisy.
  *  - Ordering and validating a random 500-package DAG (the intent limit): median.
  *  - …then each area's own benchmark (bench/*.ts), among them the closed loop (bench/closed-loop.ts: the
- *    observer's cost with 1,000 READY packages, pod loss → DEGRADED, an update's commits).
+ *    observer's cost with 1,000 READY packages, pod loss → DEGRADED, an update's commits) and recovery
+ *    (bench/recovery.ts: the journal's cost per intent, restart-to-serving with 1,000 records).
  * Prints a table and writes bench/results/bench-<time>.json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,6 +31,7 @@ import { formatMonitoringSnapshotFigures, runMonitoringSnapshotBenchmark } from 
 import { formatNetworkFigures, runNetworkBenchmark } from "./network.js";
 import { formatPlacementFigures, runPlacementBenchmark } from "./placement.js";
 import { runRestBenchmark } from "./emulator-rest.js";
+import { recoveryTable, runRecoveryBenchmark } from "./recovery.js";
 import { runSegmentsBenchmark, segmentsTable } from "./segments.js";
 import { measure, medianOf, type Summary } from "./stats.js";
 
@@ -236,6 +238,9 @@ async function main(): Promise<void> {
   const closedLoop = await runClosedLoopBenchmark({ quick });
   console.log(closedLoopTable(closedLoop));
 
+  const recovery = await runRecoveryBenchmark(quick);
+  console.log(`\n${recoveryTable(recovery)}`);
+
   const monitoringPlane = await runMonitoringPlaneBenchmark(quick);
   console.log(`\n${formatMonitoringPlaneFigures(monitoringPlane)}\n`);
   const monitoringSnapshot = await runMonitoringSnapshotBenchmark(quick);
@@ -265,6 +270,7 @@ async function main(): Promise<void> {
         segments,
         lifecycle,
         closedLoop,
+        recovery,
         monitoringPlane,
         monitoringSnapshot,
       },

@@ -11,6 +11,7 @@
  * Every state change is a `setState` (an event on the bus, journalled behind); a step that is about to touch a
  * repository records the repository's baseline durably first (`touch`).
  */
+import { onEdge } from "./run-timing.js";
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { CaminoError, IntentError, ValidationError } from "../errors.js";
 import { addWait, doneWaiting, doneWaitingAll, endWait, rollout, type Blocker } from "./blockers.js";
@@ -151,11 +152,13 @@ export const chainWave: Step<RunContext> = {
       if (commit.changed) noteCommit(r, { repository: c.repository, commit: commit.commit, wave: 0 });
       signal.throwIfAborted();
       const edge = edgeOf(deps, c.edge);
-      await waitSynced(
-        deps,
-        { edge, repository: c.repository, commit: commit.commit, intent: intent.name, timeoutMs: r.timeoutMs },
-        signal,
-        { live, packages: [""] },
+      await onEdge(live, () =>
+        waitSynced(
+          deps,
+          { edge, repository: c.repository, commit: commit.commit, intent: intent.name, timeoutMs: r.timeoutMs },
+          signal,
+          { live, packages: [""] },
+        ),
       );
     });
     const edges = plan.chains.map((c) => c.edge).join(", ");
@@ -179,7 +182,7 @@ export const dryRunWave: Step<WaveContext> = {
     const refused: AdmissionReason[] = [];
     await allOrAbort(ctx.wave.packages, ctx.signal, async (p, signal) => {
       const edge = edgeOf(deps, p.edge as string);
-      for (const x of await edge.dryRun(packageObjects(p.hydrated as Hydrated), signal)) {
+      for (const x of await onEdge(live, () => edge.dryRun(packageObjects(p.hydrated as Hydrated), signal))) {
         if (x.ok) continue;
         const causes = x.causes.map((c) => `${c.field}: ${c.message}`).join("; ");
         const message = `${x.kind}/${x.name}: ${x.message ?? "refused"}${causes ? ` (${causes})` : ""}`;
@@ -256,11 +259,13 @@ export const syncWave: Step<WaveContext> = {
     await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
       const commit = ctx.wave.commits.get(repo) as string;
       const edge = edgeOf(deps, pkgs[0]?.edge as string);
-      await waitSynced(
-        deps,
-        { edge, repository: repo, commit, intent: intent.name, timeoutMs: live.record.timeoutMs },
-        signal,
-        { live, packages: pkgs.map((p) => p.package) },
+      await onEdge(live, () =>
+        waitSynced(
+          deps,
+          { edge, repository: repo, commit, intent: intent.name, timeoutMs: live.record.timeoutMs },
+          signal,
+          { live, packages: pkgs.map((p) => p.package) },
+        ),
       );
       for (const p of pkgs)
         setState(deps, live, {
@@ -289,11 +294,13 @@ export const availableWave: Step<WaveContext> = {
         edge: edge.name,
         message: `waiting for the workloads on ${edge.name}`,
       });
-      await deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why, short) => {
-        live.waiting = why;
-        if (short && short.length > 0) Object.assign(blocker, rollout(short));
-        else blocker.message = why;
-      });
+      await onEdge(live, () =>
+        deps.observers.of(edge).waitAvailable(intent.name, p.package, signal, (why, short) => {
+          live.waiting = why;
+          if (short && short.length > 0) Object.assign(blocker, rollout(short));
+          else blocker.message = why;
+        }),
+      );
       // Ended only when available: a run that fails here keeps it, saying what it still waited on.
       endWait(live, p.package, blocker);
       setState(deps, live, { package: p.package, state: "READY", reason: `workloads available on ${edge.name}` });
@@ -359,10 +366,12 @@ export const removeDropped: Step<RunContext> = {
       const edge = repo.record.edge ? deps.edges.get(repo.record.edge) : undefined;
       // A lost edge (a heal moved its packages away) removes them when it returns, as its repository says.
       if (edge && !r.healedFrom?.includes(edge.name)) {
-        await waitSynced(
-          deps,
-          { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs: r.timeoutMs },
-          signal,
+        await onEdge(live, () =>
+          waitSynced(
+            deps,
+            { edge, repository: repo.record.name, commit: commit.commit, intent: r.intent, timeoutMs: r.timeoutMs },
+            signal,
+          ),
         );
       }
     }

@@ -14,6 +14,7 @@ import { rollBack } from "./rollback.js";
 import { endRevision } from "./revision-history.js";
 import { RunFailure, setState, type LifecycleDeps, type RunContext } from "./run-context.js";
 import type { RunQueue } from "./run-queue.js";
+import { RunTiming } from "./run-timing.js";
 import { runSteps } from "./steps.js";
 
 /** Starts the run of `live`'s revision of `intent`; `live.controller` must be set. Settles when the run ends. */
@@ -41,6 +42,9 @@ export function startDeployRun(
     try {
       // What an earlier start of this run waited on (a run resumed after a restart) is not waited on any more.
       doneWaitingAll(live);
+      const timing = new RunTiming();
+      live.timing = timing;
+      const queuedAt = performance.now();
       giveBack = await deps.queue.take(ctx.signal, ({ running, waiting }) => {
         const reason = `waiting for a turn: ${running} deployments under way, ${waiting} waiting before it`;
         waitOn(live, "", [
@@ -48,6 +52,7 @@ export function startDeployRun(
         ]);
         setState(deps, live, { state: "PENDING", reason, kind: "progress" });
       });
+      timing.queued(performance.now() - queuedAt);
       doneWaiting(live, "");
       await runSteps(DEPLOY_STEPS, ctx, "", (point) => deps.failpoints.hit(`deploy-after-${point}`, ctx.signal));
     } catch (err) {
@@ -55,6 +60,8 @@ export function startDeployRun(
     } finally {
       clearTimeout(timer);
       giveBack?.();
+      if (live.timing) r.timing = live.timing.times();
+      delete live.timing;
       // The outcome (already durable) into the revision's history entry, written behind.
       endRevision(r);
       deps.journal.saveLater(r, (err) =>

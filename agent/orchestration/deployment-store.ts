@@ -3,6 +3,7 @@
  * lookup by intent name or deployment id, and paging in intent-name order.
  */
 import { CaminoError, RequestError } from "../errors.js";
+import type { RunTiming } from "./run-timing.js";
 import type { DeploymentRecord } from "./journal.js";
 
 /** A deployment as the lifecycle holds it: its record, and the run in flight (deploy, roll back or terminate). */
@@ -20,6 +21,8 @@ export interface LiveDeployment {
    * are looked for by their trailers instead of being committed again.
    */
   resumed?: boolean;
+  /** The deploy run's time split while it runs (run-timing.ts); its result goes to the record's `timing`. */
+  timing?: RunTiming;
 }
 
 /** Largest page ListDeployments serves, and the page size when none is asked. */

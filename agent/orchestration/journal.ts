@@ -77,6 +77,11 @@ export interface DeploymentRecord {
   waitingOn?: Record<string, Blocker[]>;
   /** Set on a revision that moves packages away from lost edges (heal.ts): those edges, not waited on to sync. */
   healedFrom?: string[];
+  /**
+   * Where the revision's deploy run spent its time (run-timing.ts): waiting for a turn, on edges and peers, and
+   * in the agent's own work, in ms; set when the run ends (its rollback included).
+   */
+  timing?: { queueMs: number; agentMs: number; edgeMs: number };
   /** Set (durably) while the revision is being rolled back: its cause. A restart finishes the rollback. */
   rollingBack?: string;
   /**

@@ -11,6 +11,7 @@
  * reconciler (segment-reconciler.ts) until the peer answers; meanwhile an uncommitted reservation lapses on
  * the peer by itself when its lease ends.
  */
+import { onEdge } from "./run-timing.js";
 import { DeploymentState, type SegmentStatus } from "../../gen/camino/v1/types_pb.js";
 import { pause } from "../../common/pause.js";
 import { CaminoError, findError } from "../errors.js";
@@ -132,7 +133,7 @@ export async function commitSegmentsAt(ctx: RunContext, wave: number): Promise<v
       await deps.failpoints.hit("segment-before-commit", signal);
       let status: SegmentStatus;
       try {
-        status = await deps.federation.segments.commit(s.domain, s.id, s.generation, signal);
+        status = await onEdge(live, () => deps.federation.segments.commit(s.domain, s.id, s.generation, signal));
       } catch (err) {
         throw new RunFailure(`segment ${s.id}: ${(err as Error).message}`);
       }
@@ -155,29 +156,30 @@ export async function commitSegmentsAt(ctx: RunContext, wave: number): Promise<v
  * progress). A segment the peer reports FAILED or ROLLED_BACK fails the run.
  */
 export async function awaitSegmentsAt(ctx: RunContext, wave: number): Promise<void> {
+  const due = (ctx.live.record.segments ?? []).filter((s) => s.lastWave === wave && s.phase === "committed");
+  await Promise.all(due.map((s) => onEdge(ctx.live, () => awaitSegment(ctx, s))));
+}
+
+/** Waits over WatchSegment until one segment is READY on its peer (awaitSegmentsAt). */
+async function awaitSegment(ctx: RunContext, s: SegmentRecord): Promise<void> {
   const { deps, live, signal } = ctx;
-  const due = (live.record.segments ?? []).filter((s) => s.lastWave === wave && s.phase === "committed");
-  await Promise.all(
-    due.map(async (s) => {
-      live.waiting = `segment ${s.id} in ${s.domain}`;
-      // The stream is cancelled explicitly when the wait ends: leaving the loop alone does not close it.
-      const done = new AbortController();
-      const watching = AbortSignal.any([signal, done.signal]);
-      try {
-        for await (const status of deps.federation.segments.watch(s.domain, s.id, watching)) {
-          mirror(deps, live, s, status);
-          const state = stateName(status.state);
-          if (state === "READY" && status.generation === BigInt(s.generation)) return;
-          if (state === "FAILED" || state === "ROLLED_BACK" || state === "TERMINATED")
-            throw new RunFailure(`segment ${s.id} in ${s.domain} is ${state}: ${status.reason}`);
-        }
-      } finally {
-        done.abort();
-      }
-      signal.throwIfAborted();
-      throw new RunFailure(`the watch of segment ${s.id} in ${s.domain} ended`);
-    }),
-  );
+  live.waiting = `segment ${s.id} in ${s.domain}`;
+  // The stream is cancelled explicitly when the wait ends: leaving the loop alone does not close it.
+  const done = new AbortController();
+  const watching = AbortSignal.any([signal, done.signal]);
+  try {
+    for await (const status of deps.federation.segments.watch(s.domain, s.id, watching)) {
+      mirror(deps, live, s, status);
+      const state = stateName(status.state);
+      if (state === "READY" && status.generation === BigInt(s.generation)) return;
+      if (state === "FAILED" || state === "ROLLED_BACK" || state === "TERMINATED")
+        throw new RunFailure(`segment ${s.id} in ${s.domain} is ${state}: ${status.reason}`);
+    }
+  } finally {
+    done.abort();
+  }
+  signal.throwIfAborted();
+  throw new RunFailure(`the watch of segment ${s.id} in ${s.domain} ended`);
 }
 
 /** Copies the peer's word on a segment into the record: the segment's state and each of its packages'. */

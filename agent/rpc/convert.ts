@@ -24,6 +24,7 @@ import {
   AdmissionReasonSchema,
   DeploymentEventSchema,
   DeploymentSchema,
+  DeploymentTimingSchema,
   DeploymentState,
   type Deployment,
   type DeploymentEvent,
@@ -179,6 +180,7 @@ export function deploymentToProto(r: DeploymentRecord, options: { history?: bool
   return create(DeploymentSchema, {
     waitingOn: waiting.intent,
     ...(options.history ? { history: historyToProto(r) } : {}),
+    ...(r.timing ? { timing: create(DeploymentTimingSchema, r.timing) } : {}),
     id: r.id,
     intent: r.intent,
     revision: BigInt(r.revision),

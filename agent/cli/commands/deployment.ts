@@ -98,6 +98,10 @@ export function formatDeployment(d: Deployment): string {
   if (d.updatedAt) times.push(`updated ${formatLocalTime(d.updatedAt)}`);
   if (d.timeoutMs) times.push(`timeout ${formatDuration(Number(d.timeoutMs))}`);
   let out = `${formatDeploymentLine(d)}\n${times.length > 0 ? `${times.join(", ")}\n` : ""}`;
+  if (d.timing) {
+    const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
+    out += `run time: agent ${ms(d.timing.agentMs)}, edges and peers ${ms(d.timing.edgeMs)}, queue ${ms(d.timing.queueMs)}\n`;
+  }
   if (d.packages.length > 0) {
     out +=
       "\n" +

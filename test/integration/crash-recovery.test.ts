@@ -9,7 +9,8 @@
  * - no reservation is left for an intent that is not READY (the agent's `camino_reserved` gauge);
  * - `git fsck --strict` passes on every repository.
  * Deploy-step cases crash with two intents in flight (a new one and an update of another); one case crashes
- * again during the recovery itself.
+ * again during the recovery itself; rollback-step cases crash in the rollback of a new intent and in that of an
+ * update (whose previous revision must be left running as it was).
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -308,6 +309,31 @@ describe("a crash at every step boundary", () => {
       await submit(name);
       await crashedThenRestarted();
       await expectConsistent(name, S.ROLLED_BACK, await recoveryChoice(name));
+      expectRepositoriesSound();
+    },
+    120_000,
+  );
+
+  it.each(ROLLBACK_POINTS)(
+    "%s, during the rollback of an update: the revision before it runs on, as it was",
+    async (point) => {
+      // READY, or ROLLED_BACK by the case before (its previous revision running on).
+      expect([S.READY, S.ROLLED_BACK]).toContain((await settle("upd")).state);
+      const before = Object.fromEntries(EDGES.map((e) => [e, git(e, "ls-tree", "-r", "main", "--", "upd/")]));
+      await restart(`deploy-after-commit=error(injected failure);${point}=exit(137)`);
+      replicas = replicas === 1 ? 2 : 1;
+      await submit("upd", replicas);
+      await crashedThenRestarted();
+      const d = await settle("upd");
+      expect(d.state, d.reason).toBe(S.ROLLED_BACK);
+      // Crashed once ROLLED_BACK was journalled, the run had settled: nothing was left to recover.
+      expect(await recoveryChoice("upd")).toBe(point === "rollback-after-record" ? undefined : "finish the rollback");
+      for (const e of EDGES) {
+        // Every file of the intent as it was before the update, blob for blob.
+        expect(git(e, "ls-tree", "-r", "main", "--", "upd/"), `upd in ${e}'s repository`).toBe(before[e]);
+      }
+      expect(await deploymentsOnEdge("edge-1", "upd")).toEqual(["a"]);
+      expect(await deploymentsOnEdge("edge-2", "upd")).toEqual(["b"]);
       expectRepositoriesSound();
     },
     120_000,

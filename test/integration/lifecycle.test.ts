@@ -823,7 +823,10 @@ describe("an agent killed mid-deployment", () => {
       );
       expect(resumed).toBeGreaterThan(0);
       expect(events.slice(0, resumed).some((x) => x.startsWith("r1 committed "))).toBe(true);
-      const r1 = events.slice(0, resumed).find((x) => x.startsWith("r1 committed "))?.split(" ")[2];
+      const r1 = events
+        .slice(0, resumed)
+        .find((x) => x.startsWith("r1 committed "))
+        ?.split(" ")[2];
       const found = `r1 already committed (its trailers) as ${r1} in `;
       expect(events.slice(resumed).some((x) => x.startsWith(found))).toBe(true);
       await expectReady("crash", pkgs);

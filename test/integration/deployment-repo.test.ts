@@ -204,14 +204,59 @@ describe("a deployment repository", () => {
     ).toEqual(["camino: remove other-chain revision 1", "camino: roll back paper-chain revision 1"]);
   });
 
-  it("loses no commit when 20 intents commit at once: linear history, every intent intact", async () => {
+  it("answers each change set of a group commit on its own: what changed nothing says so, and commits nothing alone", async () => {
+    const repo = await newRepo();
+    const wave = (intent: string, text: string) =>
+      repo.writeWave({
+        intent,
+        revision: 1,
+        wave: 1,
+        packages: new Map([["web", new Map([[`${intent}/web/a.yaml`, text]])]]),
+      });
+    const first = await wave("same", "v: 1\n");
+    const [same, other, third] = await Promise.all([wave("same", "v: 1\n"), wave("b", "v: 1\n"), wave("c", "v: 1\n")]);
+    expect(same.changed).toBe(false);
+    expect(other.changed && third.changed).toBe(true);
+    expect(other.commit).toBe(third.commit);
+    const dir = (repo.repo as LocalGitRepository).dir;
+    expect(gitCli(dir, "rev-list", `${first.commit}..HEAD`).trim().split("\n")).toEqual([other.commit]);
+    // The group's message lists what it carries; its trailers name b and c, not the change set that changed nothing.
+    expect(gitCli(dir, "log", "-1", "--format=%B").trimEnd()).toBe(
+      [
+        "camino: 2 changes",
+        "",
+        "- camino: b revision 1 wave 1",
+        "- camino: c revision 1 wave 1",
+        "",
+        "Camino-Intent: b",
+        "Camino-Revision: 1",
+        "Camino-Wave: 1",
+        "Camino-Action: deploy",
+        "Camino-Intent: c",
+        "Camino-Revision: 1",
+        "Camino-Wave: 1",
+        "Camino-Action: deploy",
+      ].join("\n"),
+    );
+  });
+
+  it("loses no commit when 20 intents commit at once: grouped commits, linear history, each wave named once, every intent intact", async () => {
     const repo = await newRepo();
     const intents = Array.from({ length: 20 }, (_, i) => withName(`chain-${i}`));
     await Promise.all(intents.map((intent) => deploy(repo, intent)));
     const dir = (repo.repo as LocalGitRepository).dir;
     const parents = gitCli(dir, "rev-list", "--parents", "HEAD").trim().split("\n");
-    expect(parents).toHaveLength(1 + 20 * 3);
+    // The waves that wait for their turn together are one commit: far fewer than 1 + 20 × 3.
+    expect(parents.length).toBeLessThan(1 + 20 * 3);
     expect(parents.every((line) => line.split(" ").length <= 2)).toBe(true);
+    // Each (intent, wave) is named by exactly one commit, as git itself reads the trailers.
+    const named = gitCli(dir, "log", "--format=%(trailers:key=Camino-Intent,key=Camino-Wave,separator=%x20)")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .flatMap((line) => [...line.matchAll(/Camino-Intent: (\S+) Camino-Wave: (\d+)/g)].map((m) => `${m[1]}/${m[2]}`))
+      .sort();
+    expect(named).toEqual(intents.flatMap((i) => [1, 2, 3].map((w) => `${i.name}/${w}`)).sort());
     expect(await repo.intents()).toEqual(intents.map((i) => i.name).sort());
     for (const intent of intents) {
       const files = await repo.repo.readFiles(undefined, intent.name);

@@ -5,9 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { deflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 
 export type ObjectType = "blob" | "tree" | "commit";
 
@@ -83,6 +83,8 @@ export function commitBody(tree: string, parents: readonly string[], author: Sig
 export class ObjectWriter {
   readonly #objects: string;
   readonly #dirs = new Set<string>();
+  /** Objects known to be stored (written or found here): not looked for on disk again. */
+  readonly #known = new BoundedMap<string, true>(200_000);
 
   constructor(gitdir: string) {
     this.#objects = join(gitdir, "objects");
@@ -97,22 +99,79 @@ export class ObjectWriter {
     const { oid, raw } = hashObject(type, body);
     const dir = join(this.#objects, oid.slice(0, 2));
     const file = join(dir, oid.slice(2));
+    // Content-addressed: already there means identical (known here, or found on disk).
+    if (this.#known.has(oid)) return oid;
     if (!this.#dirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       this.#dirs.add(dir);
     }
-    // Content-addressed: already there means identical.
-    if (existsSync(file)) return oid;
+    if (existsSync(file)) {
+      this.#known.set(oid, true);
+      return oid;
+    }
     // Written aside, then renamed into place, so a reader never sees half an object. A concurrent writer of
     // the same id writes the same bytes, so whichever rename lands last changes nothing.
     const tmp = join(dir, `tmp_obj_${randomBytes(6).toString("hex")}`);
     writeFileSync(tmp, deflateSync(raw, { level: 1 }), { mode: 0o444 });
     renameSync(tmp, file);
+    this.#known.set(oid, true);
     return oid;
   }
 
   /** {@link writeSync}, for callers that want a promise. */
   async write(type: ObjectType, body: Buffer): Promise<string> {
     return this.writeSync(type, body);
+  }
+}
+
+/**
+ * A loose object's type and body, read directly (synchronously: one small file, as git reads it), or
+ * undefined when it is not stored loose (in a pack: the caller falls back to isomorphic-git).
+ */
+export function readLooseObject(gitdir: string, oid: string): { type: string; body: Buffer } | undefined {
+  let raw: Buffer;
+  try {
+    raw = inflateSync(readFileSync(join(gitdir, "objects", oid.slice(0, 2), oid.slice(2))));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const space = raw.indexOf(0x20);
+  const nul = raw.indexOf(0, space);
+  return { type: raw.toString("latin1", 0, space), body: raw.subarray(nul + 1) };
+}
+
+/** A commit object's fields. */
+export interface CommitFields {
+  tree: string;
+  parents: string[];
+  /** Committer time, seconds since the epoch. */
+  time: number;
+  message: string;
+}
+
+/** Parses a commit object's body. */
+export function parseCommit(body: Buffer): CommitFields {
+  const text = body.toString("utf8");
+  const end = text.indexOf("\n\n");
+  const head = end < 0 ? text : text.slice(0, end);
+  const out: CommitFields = { tree: "", parents: [], time: 0, message: end < 0 ? "" : text.slice(end + 2) };
+  for (const line of head.split("\n")) {
+    if (line.startsWith("tree ")) out.tree = line.slice(5);
+    else if (line.startsWith("parent ")) out.parents.push(line.slice(7));
+    else if (line.startsWith("committer ")) out.time = Number(line.split(" ").at(-2));
+  }
+  return out;
+}
+
+/** A map that forgets its oldest entries past `max` (objects are immutable: a cache by id never goes stale). */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(readonly max: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.max) this.delete(this.keys().next().value as K);
+    return super.set(key, value);
   }
 }

@@ -11,7 +11,19 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
 import { abortReason } from "../../util/signals.js";
-import { commitBody, ObjectWriter, treeBody, type EntryMode, type Signature, type TreeEntry } from "./objects.js";
+import {
+  BoundedMap,
+  commitBody,
+  ObjectWriter,
+  parseCommit,
+  parseTree,
+  readLooseObject,
+  treeBody,
+  type CommitFields,
+  type EntryMode,
+  type Signature,
+  type TreeEntry,
+} from "./objects.js";
 import { carriesTrailers } from "./trailers.js";
 
 export interface LocalRepositoryOptions {
@@ -108,7 +120,10 @@ export class LocalGitRepository implements GitRepository {
   readonly #now: () => Date;
   readonly #objects: ObjectWriter;
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #commits = new Map<string, { parents: string[]; time: number }>();
+  /** Commits and trees read or written here, parsed (immutable, so never stale; bounded). */
+  readonly #commits = new BoundedMap<string, CommitFields>(20_000);
+  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(50_000);
+  readonly #batcher = new CommitBatcher(this);
 
   constructor(options: LocalRepositoryOptions) {
     this.dir = options.dir;
@@ -127,6 +142,9 @@ export class LocalGitRepository implements GitRepository {
 
   /** The branch's head commit, or undefined before the first commit. */
   async head(): Promise<string | undefined> {
+    // The loose ref, read directly (what the agent's own commits write); a packed one through isomorphic-git.
+    const loose = await readFile(join(this.gitdir, "refs", "heads", this.branch), "utf8").catch(() => "");
+    if (/^[0-9a-f]{40}\n?$/.test(loose)) return loose.trim();
     try {
       return await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.branch}` });
     } catch (err) {
@@ -154,15 +172,21 @@ export class LocalGitRepository implements GitRepository {
     }
   }
 
-  /** Parents and committer time of a commit (immutable, so kept; bounded). */
-  async #commitInfo(oid: string): Promise<{ parents: string[]; time: number }> {
+  /** A commit's fields, read directly when loose, through isomorphic-git when packed; kept (bounded). */
+  async #readCommitObject(oid: string): Promise<CommitFields> {
     const hit = this.#commits.get(oid);
     if (hit) return hit;
-    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
-    const info = { parents: commit.parent, time: commit.committer.timestamp };
-    if (this.#commits.size >= 20_000) this.#commits.delete(this.#commits.keys().next().value as string);
-    this.#commits.set(oid, info);
-    return info;
+    const loose = readLooseObject(this.gitdir, oid);
+    let fields: CommitFields;
+    if (loose) {
+      if (loose.type !== "commit") throw new Error(`${oid} is a ${loose.type}, not a commit`);
+      fields = parseCommit(loose.body);
+    } else {
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
+      fields = { tree: commit.tree, parents: commit.parent, time: commit.committer.timestamp, message: commit.message };
+    }
+    this.#commits.set(oid, fields);
+    return fields;
   }
 
   /**
@@ -174,7 +198,7 @@ export class LocalGitRepository implements GitRepository {
   async isDescendant(head: string, commit: string): Promise<boolean> {
     if (head === commit) return true;
     try {
-      const target = await this.#commitInfo(commit);
+      const target = await this.#readCommitObject(commit);
       const seen = new Set<string>();
       const todo = [head];
       while (todo.length > 0) {
@@ -182,7 +206,7 @@ export class LocalGitRepository implements GitRepository {
         if (oid === commit) return true;
         if (seen.has(oid)) continue;
         seen.add(oid);
-        const info = await this.#commitInfo(oid);
+        const info = await this.#readCommitObject(oid);
         if (info.time < target.time - 60) continue;
         todo.push(...info.parents);
       }
@@ -205,20 +229,32 @@ export class LocalGitRepository implements GitRepository {
   ): Promise<string | undefined> {
     let at: string | undefined = head;
     for (let i = 0; at && at !== since && i < RECOGNISE_DEPTH; i++) {
-      const { commit }: { commit: { message: string; parent: string[] } } = await git.readCommit({
-        fs,
-        gitdir: this.gitdir,
-        oid: at,
-      });
+      const commit = await this.#readCommitObject(at);
       if (carriesTrailers(commit.message, trailers)) return at;
-      at = commit.parent[0];
+      at = commit.parents[0];
     }
     return undefined;
   }
 
-  async #readTree(oid: string): Promise<TreeEntry[]> {
-    const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
-    return tree.map((e) => ({ name: e.path, mode: (e.mode === "040000" ? "40000" : e.mode) as EntryMode, oid: e.oid }));
+  /** A tree's entries, read directly when loose, through isomorphic-git when packed; kept (bounded). */
+  async #readTree(oid: string): Promise<readonly TreeEntry[]> {
+    const hit = this.#trees.get(oid);
+    if (hit) return hit;
+    const loose = readLooseObject(this.gitdir, oid);
+    let entries: TreeEntry[];
+    if (loose) {
+      if (loose.type !== "tree") throw new Error(`${oid} is a ${loose.type}, not a tree`);
+      entries = parseTree(loose.body);
+    } else {
+      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
+      entries = tree.map((e) => ({
+        name: e.path,
+        mode: (e.mode === "040000" ? "40000" : e.mode) as EntryMode,
+        oid: e.oid,
+      }));
+    }
+    this.#trees.set(oid, entries);
+    return entries;
   }
 
   /** Every file at a commit (default: head) under an optional folder: path → blob id. */
@@ -255,11 +291,13 @@ export class LocalGitRepository implements GitRepository {
   }
 
   /**
-   * Commits a change set on the branch. Serialised with every other commit to this repository; a signal that
-   * aborts before the commit's turn comes stops it (a commit that has started runs to its end: it is local).
+   * Commits a change set on the branch. Serialised with every other commit to this repository; the change sets
+   * that wait for their turn together are made one commit (a group commit: {@link commitGroupNow}), which
+   * names each intent in its trailers. A signal that aborts before the commit's turn comes stops it (a commit
+   * that has started runs to its end: it is local).
    */
   commit(change: ChangeSet, options: OperationOptions = {}): Promise<CommitResult> {
-    return this.exclusive(() => this.commitNow(change), options.signal);
+    return this.#batcher.add(change, options.signal);
   }
 
   /**
@@ -299,17 +337,65 @@ export class LocalGitRepository implements GitRepository {
 
   /** {@link commit} without serialisation; callers hold {@link exclusive}. */
   async commitNow(change: ChangeSet): Promise<CommitResult> {
+    return (await this.commitGroupNow([change]))[0] as CommitResult;
+  }
+
+  /**
+   * Makes one commit of several change sets, applied in order, each confined to its own paths (a later one wins
+   * a path both write); without serialisation (callers hold {@link exclusive}). Each gets its own answer: the
+   * commit and whether it changed anything; a change set with `recognise` whose commit is found gets that one
+   * and takes no part. One change set keeps its message; several get one subject, each one's subject listed, and
+   * every one's trailers in the last paragraph, a set per intent (trailers.ts).
+   */
+  async commitGroupNow(changes: readonly ChangeSet[]): Promise<CommitResult[]> {
     const parent = await this.head();
-    if (change.recognise && parent) {
-      const found = await this.#findByTrailers(parent, change.recognise);
-      if (found) return { commit: found, changed: false, recognised: true };
+    const results: (CommitResult | undefined)[] = changes.map(() => undefined);
+    if (parent) {
+      for (const [i, change] of changes.entries()) {
+        if (!change.recognise) continue;
+        const found = await this.#findByTrailers(parent, change.recognise);
+        if (found) results[i] = { commit: found, changed: false, recognised: true };
+      }
     }
     const root: TreeNode = { entries: new Map(), dirty: false };
     let parentTree: string | undefined;
     if (parent) {
-      parentTree = (await git.readCommit({ fs, gitdir: this.gitdir, oid: parent })).commit.tree;
+      parentTree = (await this.#readCommitObject(parent)).tree;
       for (const e of await this.#readTree(parentTree)) root.entries.set(e.name, { mode: e.mode, oid: e.oid });
     }
+    const touched: Map<string, string>[] = [];
+    for (const [i, change] of changes.entries()) touched[i] = results[i] ? new Map() : await this.#apply(root, change);
+    // The root tree is written even when empty (a first commit of nothing is an empty tree).
+    const tree = root.dirty || !parentTree ? ((await this.#writeTree(root, root)) as string) : parentTree;
+    root.dirty = false;
+    const changed: boolean[] = [];
+    for (const [i, paths] of touched.entries()) {
+      changed[i] = false;
+      for (const [path, before] of paths) {
+        if ((await this.#oidAt(root, path.split("/"))) === before && before !== "") continue;
+        if (before === "" && (await this.#oidAt(root, path.split("/"))) === "") continue;
+        changed[i] = true;
+        break;
+      }
+    }
+    const made = changes.filter((_, i) => changed[i]);
+    if ((parent && tree === parentTree) || made.length === 0) {
+      return changes.map((_, i) => results[i] ?? { commit: parent ?? "", changed: false });
+    }
+    const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
+    const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
+    const commit = this.#objects.writeSync("commit", body);
+    await this.#updateRef(parent, commit);
+    this.#commits.set(commit, parseCommit(body));
+    return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
+  }
+
+  /**
+   * Applies one change set to the tree being rebuilt. Returns the paths it touches (each folder it removes, each
+   * file it writes outside those) with what each held before ("" for nothing): compared with what they hold
+   * once the trees are written, they say whether the change set changed anything.
+   */
+  async #apply(root: TreeNode, change: ChangeSet): Promise<Map<string, string>> {
     const descend = async (node: TreeNode, name: string, create: boolean): Promise<TreeNode | undefined> => {
       const entry = node.entries.get(name);
       if (entry && entry.mode === "40000") {
@@ -334,9 +420,17 @@ export class LocalGitRepository implements GitRepository {
       }
       return chain;
     };
-
-    for (const prefix of change.remove ?? []) {
-      const parts = checkSegments(prefix.replace(/\/+$/, ""));
+    const removes = (change.remove ?? []).map((p) => p.replace(/\/+$/, ""));
+    const writes = [...(change.write ?? new Map<string, string>())];
+    const touched = new Map<string, string>();
+    for (const path of [
+      ...removes,
+      ...writes.map(([p]) => p).filter((p) => !removes.some((r) => p.startsWith(`${r}/`))),
+    ]) {
+      touched.set(path, await this.#oidAt(root, checkSegments(path)));
+    }
+    for (const prefix of removes) {
+      const parts = checkSegments(prefix);
       const chain = await walkTo(parts.slice(0, -1), false);
       const last = parts[parts.length - 1];
       if (!chain || last === undefined) continue;
@@ -345,8 +439,6 @@ export class LocalGitRepository implements GitRepository {
         for (const n of chain) n.dirty = true;
       }
     }
-    // Blobs are written concurrently; trees after, bottom-up.
-    const writes = [...(change.write ?? new Map<string, string>())];
     const blobIds = writes.map(([, text]) => this.#objects.writeSync("blob", Buffer.from(text, "utf8")));
     for (let i = 0; i < writes.length; i++) {
       const parts = checkSegments((writes[i] as [string, string])[0]);
@@ -359,28 +451,44 @@ export class LocalGitRepository implements GitRepository {
       node.entries.set(name, { mode: "100644", oid });
       for (const n of chain) n.dirty = true;
     }
-    const writeTree = async (node: TreeNode): Promise<string | undefined> => {
-      const entries: TreeEntry[] = [];
-      for (const [name, e] of node.entries) {
-        if (e.node?.dirty) {
-          const oid = await writeTree(e.node);
-          if (oid) entries.push({ name, mode: "40000", oid });
-        } else if (e.oid) entries.push({ name, mode: e.mode, oid: e.oid });
+    return touched;
+  }
+
+  /**
+   * The object at a path of the tree being rebuilt ("" for none, or for a folder changed and not written yet).
+   * Trees are written first ({@link #writeTree} records each folder's new id), so after it this is the new tree.
+   */
+  async #oidAt(root: TreeNode, parts: readonly string[]): Promise<string> {
+    let node = root;
+    for (const [i, part] of parts.entries()) {
+      const e = node.entries.get(part);
+      if (!e) return "";
+      if (i === parts.length - 1) return e.node?.dirty ? "" : e.oid;
+      if (e.mode !== "40000") return "";
+      if (!e.node) {
+        e.node = { entries: new Map(), dirty: false };
+        for (const x of await this.#readTree(e.oid)) e.node.entries.set(x.name, { mode: x.mode, oid: x.oid });
       }
-      // Git stores no empty folders: a folder left empty disappears from its parent.
-      if (entries.length === 0 && node !== root) return undefined;
-      return this.#objects.write("tree", treeBody(entries));
-    };
-    // The root tree is written even when empty (a first commit of nothing is an empty tree).
-    const tree = root.dirty || !parentTree ? ((await writeTree(root)) as string) : parentTree;
-    if (parent && tree === parentTree) return { commit: parent, changed: false };
-    const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
-    const commit = await this.#objects.write(
-      "commit",
-      commitBody(tree, parent ? [parent] : [], author, change.message),
-    );
-    await this.#updateRef(parent, commit);
-    return { commit, changed: true };
+      node = e.node;
+    }
+    return "";
+  }
+
+  /** Writes a dirty tree bottom-up; undefined for a folder left empty (git stores none) other than the root. */
+  async #writeTree(node: TreeNode, root: TreeNode): Promise<string | undefined> {
+    const entries: TreeEntry[] = [];
+    for (const [name, e] of node.entries) {
+      if (e.node?.dirty) {
+        const oid = await this.#writeTree(e.node, root);
+        e.node.dirty = false;
+        e.oid = oid ?? "";
+        if (oid) entries.push({ name, mode: "40000", oid });
+      } else if (e.oid) entries.push({ name, mode: e.mode, oid: e.oid });
+    }
+    if (entries.length === 0 && node !== root) return undefined;
+    const oid = this.#objects.writeSync("tree", treeBody(entries));
+    this.#trees.set(oid, entries);
+    return oid;
   }
 
   /** Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. */
@@ -413,4 +521,94 @@ export class LocalGitRepository implements GitRepository {
       throw err;
     }
   }
+}
+
+/**
+ * One message for the change sets of a group commit: one change set keeps its own; several get a subject saying
+ * how many, each one's subject listed, and every one's trailers together in the last paragraph (a set per
+ * intent, each starting at its `Camino-Intent`).
+ */
+export function groupMessage(messages: readonly string[]): string {
+  if (messages.length === 1) return messages[0] as string;
+  const subjects: string[] = [];
+  const trailers: string[] = [];
+  for (const m of messages) {
+    const paragraphs = m.trim().split(/\n\s*\n/);
+    subjects.push(`- ${paragraphs[0]?.split("\n")[0] ?? ""}`);
+    const last = paragraphs.length > 1 ? (paragraphs.at(-1) as string) : "";
+    if (/^Camino-[A-Za-z-]+:/m.test(last)) trailers.push(last);
+  }
+  return [
+    `camino: ${messages.length} changes`,
+    subjects.join("\n"),
+    ...(trailers.length ? [trailers.join("\n")] : []),
+  ].join("\n\n");
+}
+
+/** Change sets waiting for their turn together, made one commit when the turn comes (LocalGitRepository.commit). */
+class CommitBatcher {
+  /** The most change sets one commit carries. */
+  static readonly MAX = 64;
+  readonly #repo: LocalGitRepository;
+  #next: Waiting[] | undefined;
+
+  constructor(repo: LocalGitRepository) {
+    this.#repo = repo;
+  }
+
+  /** Adds a change set to the group that waits for the next turn (or starts one). */
+  add(change: ChangeSet, signal: AbortSignal | undefined): Promise<CommitResult> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    try {
+      // A change set the tree cannot take fails alone, before it joins a group.
+      for (const p of [...(change.write?.keys() ?? []), ...(change.remove ?? [])]) checkSegments(p.replace(/\/+$/, ""));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<CommitResult>((resolve, reject) => {
+      const w: Waiting = { change, resolve, reject, cancelled: false };
+      if (signal) {
+        // Before its turn, an abort takes it out of its group at once; once the commit has started it runs to its end.
+        const onAbort = () => {
+          if (w.started) return;
+          w.cancelled = true;
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        w.done = () => signal.removeEventListener("abort", onAbort);
+      }
+      if (this.#next && this.#next.length < CommitBatcher.MAX) {
+        this.#next.push(w);
+        return;
+      }
+      const group = [w];
+      this.#next = group;
+      void this.#repo
+        .exclusive(async () => {
+          if (this.#next === group) this.#next = undefined;
+          const live = group.filter((x) => !x.cancelled);
+          for (const x of group) {
+            x.started = true;
+            x.done?.();
+          }
+          if (live.length === 0) return;
+          try {
+            const results = await this.#repo.commitGroupNow(live.map((x) => x.change));
+            for (const [i, x] of live.entries()) x.resolve(results[i] as CommitResult);
+          } catch (err) {
+            for (const x of live) x.reject(err);
+          }
+        })
+        .catch(() => undefined);
+    });
+  }
+}
+
+interface Waiting {
+  change: ChangeSet;
+  resolve: (r: CommitResult) => void;
+  reject: (err: unknown) => void;
+  cancelled: boolean;
+  started?: boolean;
+  done?: () => void;
 }

@@ -202,6 +202,8 @@ export class Journal {
   /** Per intent, its write queued behind the one in flight and not started yet. */
   readonly #notStarted = new Map<string, Promise<void>>();
   readonly #queued = new Map<string, DeploymentRecord>();
+  /** Whether the folder is known to exist (made or found by a write). */
+  #made = false;
   #nextFolderSync: Promise<void> | undefined;
   #lastFolderSync: Promise<void> = Promise.resolve();
   /** Records written, and the fsyncs they took: one per file, and the folder's, shared by the ready renames. */
@@ -313,13 +315,22 @@ export class Journal {
     return to;
   }
 
-  async #write(rec: DeploymentRecord): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
-    const file = join(this.#dir, `${rec.intent}.json`);
+  /** Writes one intent's record, given as its JSON text (taken when the write starts: the snapshot). */
+  async #write(intent: string, text: string): Promise<void> {
+    if (!this.#made) {
+      await mkdir(this.#dir, { recursive: true });
+      this.#made = true;
+    }
+    const file = join(this.#dir, `${intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    const fh = await open(tmp, "w", 0o600);
+    const fh = await open(tmp, "w", 0o600).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+      // The folder went away under the running agent: made again, as the first write makes it.
+      await mkdir(this.#dir, { recursive: true });
+      return open(tmp, "w", 0o600);
+    });
     try {
-      await fh.writeFile(JSON.stringify(rec));
+      await fh.writeFile(text);
       if (this.#fsync) {
         await fh.sync();
         this.stats.fileSyncs++;
@@ -371,7 +382,7 @@ export class Journal {
         if (this.#notStarted.get(rec.intent) === next) this.#notStarted.delete(rec.intent);
         const latest = this.#queued.get(rec.intent) as DeploymentRecord;
         this.#queued.delete(rec.intent);
-        return this.#write(structuredClone(latest));
+        return this.#write(latest.intent, JSON.stringify(latest));
       });
     this.#notStarted.set(rec.intent, next);
     this.#writing.set(rec.intent, next);

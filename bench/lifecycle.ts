@@ -71,6 +71,9 @@ export interface ThroughputFigures {
   agentCpuSeconds: number;
   /** Both emulators' CPU time over the run, seconds. */
   emulatorCpuSeconds: number;
+  /** The agent's journal over the run, per intent committed: records written and fsyncs (file + folder). */
+  journalWritesPerIntent: number;
+  journalFsyncsPerIntent: number;
   failures: string[];
 }
 
@@ -376,6 +379,17 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The agent's journal counters from its /metrics (camino_journal_writes_total, camino_journal_fsyncs_total). */
+export async function journalCounters(
+  rig: Rig,
+): Promise<{ writes: number; file: number; folder: number; fsyncs: number }> {
+  const text = await (await fetch(`${rig.agent.httpUrl}/metrics`)).text();
+  const read = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  const file = read(/^camino_journal_fsyncs_total\{target="file"[^}]*\} (\d+)/m);
+  const folder = read(/^camino_journal_fsyncs_total\{target="folder"[^}]*\} (\d+)/m);
+  return { writes: read(/^camino_journal_writes_total(?:\{[^}]*\})? (\d+)/m), file, folder, fsyncs: file + folder };
+}
+
 export async function runThroughput(
   seconds: number,
   rate: number,
@@ -395,6 +409,7 @@ export async function runThroughput(
   const drainBoundSeconds = Math.max(30, seconds);
   const runs: Promise<void>[] = [];
   try {
+    const journal0 = await journalCounters(rig);
     const cpu0 = cpuSeconds(pid);
     const emulatorCpu = () => rig.edges.reduce((sum, e) => sum + cpuSeconds(e.pid), 0);
     const emu0 = emulatorCpu();
@@ -454,6 +469,7 @@ export async function runThroughput(
     cut = true;
     const drainSeconds = (Date.now() - submittedAt) / 1000;
     const status = procStatus(pid);
+    const journal1 = await journalCounters(rig);
     const figures: ThroughputFigures = {
       seconds,
       offeredPerSecond: rate,
@@ -472,6 +488,8 @@ export async function runThroughput(
       agentPeakRssMiB: (status["VmHWM"] ?? NaN) / 1024,
       agentCpuSeconds: cpuSeconds(pid) - cpu0,
       emulatorCpuSeconds: emulatorCpu() - emu0,
+      journalWritesPerIntent: (journal1.writes - journal0.writes) / toCommitted.length,
+      journalFsyncsPerIntent: (journal1.fsyncs - journal0.fsyncs) / toCommitted.length,
       failures,
     };
     return figures;
@@ -639,6 +657,20 @@ export function lifecycleTable(f: LifecycleFigures): string {
       `the run is cut ${t.drainBoundSeconds} s after it`,
     ],
     ["  agent peak RSS (VmHWM)", `${fmt(t.agentPeakRssMiB)} MiB`, "-", "-", "-"],
+    [
+      "  agent CPU per intent committed",
+      `${fmt((t.agentCpuSeconds * 1000) / t.committed)} ms`,
+      "<= 25 ms",
+      fmt((t.agentCpuSeconds * 1000) / t.committed / 25, 2),
+      `emulators ${fmt((t.emulatorCpuSeconds * 1000) / t.committed)} ms (<= 25)`,
+    ],
+    [
+      "  journal per intent: records written, fsyncs",
+      `${fmt(t.journalWritesPerIntent)}, ${fmt(t.journalFsyncsPerIntent)}`,
+      "-",
+      "-",
+      "-",
+    ],
     [
       "  CPU time: agent / both emulators",
       `${fmt(t.agentCpuSeconds)} / ${fmt(t.emulatorCpuSeconds)} s`,

@@ -23,7 +23,7 @@ import { pathToFileURL } from "node:url";
 import { ROOT } from "../test/helpers/agent-process.js";
 import { cpuProfileEnv } from "../test/helpers/cpu-profile.js";
 import { DeploymentState } from "../gen/camino/v1/types_pb.js";
-import { deployOnce, follow, intentOf, startRig, type Pkg, type Rig } from "./lifecycle.js";
+import { deployOnce, follow, intentOf, journalCounters, startRig, type Pkg, type Rig } from "./lifecycle.js";
 import { summarise, type Summary } from "./stats.js";
 
 const note = (text: string) => process.stderr.write(`recovery bench: ${text}\n`);
@@ -56,17 +56,6 @@ const ONE_WAVE: Pkg[] = [
   { name: "c", edge: "edge-2" },
   { name: "d", edge: "edge-2" },
 ];
-
-/** The agent's journal counters from its /metrics. */
-async function journalCounters(rig: Rig): Promise<{ writes: number; file: number; folder: number }> {
-  const text = await (await fetch(`${rig.agent.httpUrl}/metrics`)).text();
-  const read = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
-  return {
-    writes: read(/^camino_journal_writes_total(?:\{[^}]*\})? (\d+)/m),
-    file: read(/^camino_journal_fsyncs_total\{target="file"[^}]*\} (\d+)/m),
-    folder: read(/^camino_journal_fsyncs_total\{target="folder"[^}]*\} (\d+)/m),
-  };
-}
 
 async function journalCost(rig: Rig, runs: number, prefix: string): Promise<JournalCost> {
   for (let i = 0; i < 3; i++) await deployOnce(rig, `${prefix}-warm-${i}`, ONE_WAVE);

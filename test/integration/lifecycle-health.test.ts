@@ -209,6 +209,11 @@ describe("a deployment observed after it is READY", () => {
     await emulator("edge-2").setFaults({ nodesNotReady: [] });
     await untilPackage("pods", "sink", "READY");
     await waitFor("the intent READY", () => domain.manager.get("pods").state === "READY");
+    // A watcher hears it once its journal write is on disk, a moment after the record changed.
+    await waitFor(
+      "the watch told READY",
+      () => watch.events.filter((e) => e.package === "" && e.kind === "state").at(-1)?.state === "READY",
+    );
 
     await watch.stop();
     const intentStates = watch.events.filter((e) => e.package === "" && e.kind === "state").map((e) => e.state);

@@ -18,12 +18,13 @@ import {
   parseCommit,
   parseTree,
   readLooseObject,
-  treeBody,
   type CommitFields,
   type EntryMode,
   type Signature,
   type TreeEntry,
 } from "./objects.js";
+import { CommitBatcher, groupMessage } from "./group-commit.js";
+import { TreeBuilder } from "./tree-builder.js";
 import { carriesTrailers } from "./trailers.js";
 
 export interface LocalRepositoryOptions {
@@ -69,25 +70,6 @@ export interface CommitResult {
 
 /** How far back a commit is looked for by its trailers. */
 const RECOGNISE_DEPTH = 1000;
-
-/** A node of the tree being rebuilt: entries loaded from the parent on demand, dirty when changed. */
-interface TreeNode {
-  entries: Map<string, { mode: EntryMode; oid: string; node?: TreeNode }>;
-  dirty: boolean;
-}
-
-/** Refuses a path segment git would refuse (fsck: hasDot, hasDotdot, hasDotgit) or that cannot be stored. */
-function checkSegments(path: string): string[] {
-  const parts = path.split("/");
-  for (const p of parts) {
-    if (p === "" || p === "." || p === ".." || p.toLowerCase() === ".git" || p.includes("\0") || p.includes("\\")) {
-      throw new TypeError(
-        `invalid path ${JSON.stringify(path)}: segment ${JSON.stringify(p)} is not allowed in a git tree`,
-      );
-    }
-  }
-  return parts;
-}
 
 /** A conflicting ref update (another process moved the branch). */
 export class RefConflictError extends CaminoError {
@@ -357,23 +339,24 @@ export class LocalGitRepository implements GitRepository {
         if (found) results[i] = { commit: found, changed: false, recognised: true };
       }
     }
-    const root: TreeNode = { entries: new Map(), dirty: false };
     let parentTree: string | undefined;
-    if (parent) {
-      parentTree = (await this.#readCommitObject(parent)).tree;
-      for (const e of await this.#readTree(parentTree)) root.entries.set(e.name, { mode: e.mode, oid: e.oid });
-    }
+    if (parent) parentTree = (await this.#readCommitObject(parent)).tree;
+    const tb = new TreeBuilder(
+      (oid) => this.#readTree(oid),
+      this.#objects,
+      (oid, entries) => this.#trees.set(oid, entries),
+    );
+    await tb.load(parentTree);
     const touched: Map<string, string>[] = [];
-    for (const [i, change] of changes.entries()) touched[i] = results[i] ? new Map() : await this.#apply(root, change);
+    for (const [i, change] of changes.entries()) touched[i] = results[i] ? new Map() : await tb.apply(change);
     // The root tree is written even when empty (a first commit of nothing is an empty tree).
-    const tree = root.dirty || !parentTree ? ((await this.#writeTree(root, root)) as string) : parentTree;
-    root.dirty = false;
+    const tree = tb.dirty || !parentTree ? await tb.write() : parentTree;
     const changed: boolean[] = [];
     for (const [i, paths] of touched.entries()) {
       changed[i] = false;
       for (const [path, before] of paths) {
-        if ((await this.#oidAt(root, path.split("/"))) === before && before !== "") continue;
-        if (before === "" && (await this.#oidAt(root, path.split("/"))) === "") continue;
+        if ((await tb.oidAt(path.split("/"))) === before && before !== "") continue;
+        if (before === "" && (await tb.oidAt(path.split("/"))) === "") continue;
         changed[i] = true;
         break;
       }
@@ -388,107 +371,6 @@ export class LocalGitRepository implements GitRepository {
     await this.#updateRef(parent, commit);
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
-  }
-
-  /**
-   * Applies one change set to the tree being rebuilt. Returns the paths it touches (each folder it removes, each
-   * file it writes outside those) with what each held before ("" for nothing): compared with what they hold
-   * once the trees are written, they say whether the change set changed anything.
-   */
-  async #apply(root: TreeNode, change: ChangeSet): Promise<Map<string, string>> {
-    const descend = async (node: TreeNode, name: string, create: boolean): Promise<TreeNode | undefined> => {
-      const entry = node.entries.get(name);
-      if (entry && entry.mode === "40000") {
-        if (!entry.node) {
-          entry.node = { entries: new Map(), dirty: false };
-          for (const e of await this.#readTree(entry.oid)) entry.node.entries.set(e.name, { mode: e.mode, oid: e.oid });
-        }
-        return entry.node;
-      }
-      if (!create) return undefined;
-      const fresh: TreeNode = { entries: new Map(), dirty: true };
-      node.entries.set(name, { mode: "40000", oid: "", node: fresh });
-      node.dirty = true;
-      return fresh;
-    };
-    const walkTo = async (parts: string[], create: boolean): Promise<TreeNode[] | undefined> => {
-      const chain = [root];
-      for (const part of parts) {
-        const next = await descend(chain[chain.length - 1] as TreeNode, part, create);
-        if (!next) return undefined;
-        chain.push(next);
-      }
-      return chain;
-    };
-    const removes = (change.remove ?? []).map((p) => p.replace(/\/+$/, ""));
-    const writes = [...(change.write ?? new Map<string, string>())];
-    const touched = new Map<string, string>();
-    for (const path of [
-      ...removes,
-      ...writes.map(([p]) => p).filter((p) => !removes.some((r) => p.startsWith(`${r}/`))),
-    ]) {
-      touched.set(path, await this.#oidAt(root, checkSegments(path)));
-    }
-    for (const prefix of removes) {
-      const parts = checkSegments(prefix);
-      const chain = await walkTo(parts.slice(0, -1), false);
-      const last = parts[parts.length - 1];
-      if (!chain || last === undefined) continue;
-      const node = chain[chain.length - 1] as TreeNode;
-      if (node.entries.delete(last)) {
-        for (const n of chain) n.dirty = true;
-      }
-    }
-    const blobIds = writes.map(([, text]) => this.#objects.writeSync("blob", Buffer.from(text, "utf8")));
-    for (let i = 0; i < writes.length; i++) {
-      const parts = checkSegments((writes[i] as [string, string])[0]);
-      const chain = (await walkTo(parts.slice(0, -1), true)) as TreeNode[];
-      const node = chain[chain.length - 1] as TreeNode;
-      const name = parts[parts.length - 1] as string;
-      const oid = blobIds[i] as string;
-      const existing = node.entries.get(name);
-      if (existing && existing.mode !== "40000" && existing.oid === oid) continue;
-      node.entries.set(name, { mode: "100644", oid });
-      for (const n of chain) n.dirty = true;
-    }
-    return touched;
-  }
-
-  /**
-   * The object at a path of the tree being rebuilt ("" for none, or for a folder changed and not written yet).
-   * Trees are written first ({@link #writeTree} records each folder's new id), so after it this is the new tree.
-   */
-  async #oidAt(root: TreeNode, parts: readonly string[]): Promise<string> {
-    let node = root;
-    for (const [i, part] of parts.entries()) {
-      const e = node.entries.get(part);
-      if (!e) return "";
-      if (i === parts.length - 1) return e.node?.dirty ? "" : e.oid;
-      if (e.mode !== "40000") return "";
-      if (!e.node) {
-        e.node = { entries: new Map(), dirty: false };
-        for (const x of await this.#readTree(e.oid)) e.node.entries.set(x.name, { mode: x.mode, oid: x.oid });
-      }
-      node = e.node;
-    }
-    return "";
-  }
-
-  /** Writes a dirty tree bottom-up; undefined for a folder left empty (git stores none) other than the root. */
-  async #writeTree(node: TreeNode, root: TreeNode): Promise<string | undefined> {
-    const entries: TreeEntry[] = [];
-    for (const [name, e] of node.entries) {
-      if (e.node?.dirty) {
-        const oid = await this.#writeTree(e.node, root);
-        e.node.dirty = false;
-        e.oid = oid ?? "";
-        if (oid) entries.push({ name, mode: "40000", oid });
-      } else if (e.oid) entries.push({ name, mode: e.mode, oid: e.oid });
-    }
-    if (entries.length === 0 && node !== root) return undefined;
-    const oid = this.#objects.writeSync("tree", treeBody(entries));
-    this.#trees.set(oid, entries);
-    return oid;
   }
 
   /** Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. */
@@ -521,94 +403,4 @@ export class LocalGitRepository implements GitRepository {
       throw err;
     }
   }
-}
-
-/**
- * One message for the change sets of a group commit: one change set keeps its own; several get a subject saying
- * how many, each one's subject listed, and every one's trailers together in the last paragraph (a set per
- * intent, each starting at its `Camino-Intent`).
- */
-export function groupMessage(messages: readonly string[]): string {
-  if (messages.length === 1) return messages[0] as string;
-  const subjects: string[] = [];
-  const trailers: string[] = [];
-  for (const m of messages) {
-    const paragraphs = m.trim().split(/\n\s*\n/);
-    subjects.push(`- ${paragraphs[0]?.split("\n")[0] ?? ""}`);
-    const last = paragraphs.length > 1 ? (paragraphs.at(-1) as string) : "";
-    if (/^Camino-[A-Za-z-]+:/m.test(last)) trailers.push(last);
-  }
-  return [
-    `camino: ${messages.length} changes`,
-    subjects.join("\n"),
-    ...(trailers.length ? [trailers.join("\n")] : []),
-  ].join("\n\n");
-}
-
-/** Change sets waiting for their turn together, made one commit when the turn comes (LocalGitRepository.commit). */
-class CommitBatcher {
-  /** The most change sets one commit carries. */
-  static readonly MAX = 64;
-  readonly #repo: LocalGitRepository;
-  #next: Waiting[] | undefined;
-
-  constructor(repo: LocalGitRepository) {
-    this.#repo = repo;
-  }
-
-  /** Adds a change set to the group that waits for the next turn (or starts one). */
-  add(change: ChangeSet, signal: AbortSignal | undefined): Promise<CommitResult> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    try {
-      // A change set the tree cannot take fails alone, before it joins a group.
-      for (const p of [...(change.write?.keys() ?? []), ...(change.remove ?? [])]) checkSegments(p.replace(/\/+$/, ""));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<CommitResult>((resolve, reject) => {
-      const w: Waiting = { change, resolve, reject, cancelled: false };
-      if (signal) {
-        // Before its turn, an abort takes it out of its group at once; once the commit has started it runs to its end.
-        const onAbort = () => {
-          if (w.started) return;
-          w.cancelled = true;
-          reject(abortReason(signal));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        w.done = () => signal.removeEventListener("abort", onAbort);
-      }
-      if (this.#next && this.#next.length < CommitBatcher.MAX) {
-        this.#next.push(w);
-        return;
-      }
-      const group = [w];
-      this.#next = group;
-      void this.#repo
-        .exclusive(async () => {
-          if (this.#next === group) this.#next = undefined;
-          const live = group.filter((x) => !x.cancelled);
-          for (const x of group) {
-            x.started = true;
-            x.done?.();
-          }
-          if (live.length === 0) return;
-          try {
-            const results = await this.#repo.commitGroupNow(live.map((x) => x.change));
-            for (const [i, x] of live.entries()) x.resolve(results[i] as CommitResult);
-          } catch (err) {
-            for (const x of live) x.reject(err);
-          }
-        })
-        .catch(() => undefined);
-    });
-  }
-}
-
-interface Waiting {
-  change: ChangeSet;
-  resolve: (r: CommitResult) => void;
-  reject: (err: unknown) => void;
-  cancelled: boolean;
-  started?: boolean;
-  done?: () => void;
 }

@@ -30,8 +30,16 @@ export interface StoreOptions {
 const key = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
 const nsOf = (o: KubeObject) => o.metadata["namespace"] as string | undefined;
 
+/** The index key of an object's namespace (cluster-scoped objects have none). */
+const nsKey = (ns: string | undefined) => (ns === undefined ? "\u0000" : ns);
+const ALL = "\u0001";
+
 export class ObjectStore {
   readonly #types = new Map<string, Map<string, KubeObject>>();
+  /** Per type, per namespace, the keys of its objects: a namespace's objects listed without a scan of all. */
+  readonly #byNamespace = new Map<string, Map<string, Set<string>>>();
+  /** Per type and namespace (or all), its keys in list order; dropped when an object comes or goes. */
+  readonly #sorted = new Map<string, string[]>();
   readonly #history: StoreEvent[] = [];
   readonly #historySize: number;
   readonly #watchers = new Set<Watcher>();
@@ -59,14 +67,43 @@ export class ObjectStore {
     return this.#types.get(typeKey)?.get(key(namespace, name));
   }
 
-  /** Objects of a type (in one namespace, or all), sorted by namespace and name as the server lists them. */
+  /**
+   * Objects of a type (in one namespace, or all), sorted by namespace and name as the server lists them. The
+   * order is kept between calls until an object comes or goes, and a namespace is read from its own index, so
+   * a controller asking per object about its namespace does not scan every object of the type each time.
+   */
   list(typeKey: string, namespace?: string): KubeObject[] {
-    const all = [...(this.#types.get(typeKey)?.values() ?? [])].filter(
-      (o) => namespace === undefined || nsOf(o) === namespace,
-    );
-    return all.sort((a, b) =>
-      key(nsOf(a), String(a.metadata["name"])).localeCompare(key(nsOf(b), String(b.metadata["name"]))),
-    );
+    const objects = this.#types.get(typeKey);
+    if (!objects) return [];
+    const cacheKey = `${typeKey}\u0000${namespace === undefined ? ALL : nsKey(namespace)}`;
+    let keys = this.#sorted.get(cacheKey);
+    if (!keys) {
+      keys =
+        namespace === undefined
+          ? [...objects.keys()]
+          : [...(this.#byNamespace.get(typeKey)?.get(nsKey(namespace)) ?? [])];
+      keys.sort((a, b) => a.localeCompare(b));
+      this.#sorted.set(cacheKey, keys);
+    }
+    return keys.map((k) => objects.get(k) as KubeObject);
+  }
+
+  /** Indexes a key that comes or goes, and drops the orders it changes. */
+  #index(typeKey: string, ns: string | undefined, k: string, present: boolean): void {
+    let byNs = this.#byNamespace.get(typeKey);
+    if (!byNs) {
+      byNs = new Map();
+      this.#byNamespace.set(typeKey, byNs);
+    }
+    let keys = byNs.get(nsKey(ns));
+    if (!keys) {
+      keys = new Set();
+      byNs.set(nsKey(ns), keys);
+    }
+    if (present) keys.add(k);
+    else keys.delete(k);
+    this.#sorted.delete(`${typeKey}\u0000${ALL}`);
+    this.#sorted.delete(`${typeKey}\u0000${nsKey(ns)}`);
   }
 
   /** Number of objects stored. */
@@ -92,7 +129,9 @@ export class ObjectStore {
     const existed = this.get(typeKey, nsOf(object), String(object.metadata["name"])) !== undefined;
     const rv = ++this.#rv;
     object.metadata["resourceVersion"] = String(rv);
-    this.#of(typeKey).set(key(nsOf(object), String(object.metadata["name"])), object);
+    const k = key(nsOf(object), String(object.metadata["name"]));
+    this.#of(typeKey).set(k, object);
+    if (!existed) this.#index(typeKey, nsOf(object), k, true);
     this.#emit({ type: existed ? "MODIFIED" : "ADDED", typeKey, object, rv });
     return object;
   }
@@ -104,6 +143,7 @@ export class ObjectStore {
     const object = m?.get(k);
     if (!object || !m) return undefined;
     m.delete(k);
+    this.#index(typeKey, nsOf(object), k, false);
     const rv = ++this.#rv;
     const deleted = { ...object, metadata: { ...object.metadata, resourceVersion: String(rv) } } as KubeObject;
     this.#emit({ type: "DELETED", typeKey, object: deleted, rv });

@@ -119,10 +119,30 @@ function stableJson(v: unknown): string {
   );
 }
 
-/** Whether two stored objects are the same but for their resourceVersion. */
+/** Whether two JSON values are equal, whatever the order of their keys (a key set to undefined is absent). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((x, i) => sameValue(x, y[i]));
+  }
+  const x = a as Obj;
+  const y = b as Obj;
+  const kx = Object.keys(x).filter((k) => x[k] !== undefined);
+  const ky = Object.keys(y).filter((k) => y[k] !== undefined);
+  return kx.length === ky.length && kx.every((k) => sameValue(x[k], y[k]));
+}
+
+/** Whether two stored objects are the same but for their resourceVersion (compared in place, no copies). */
 function sameObject(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-  return stableJson(strip(a)) === stableJson(strip(b));
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined && k !== "metadata");
+  const kb = Object.keys(b).filter((k) => b[k] !== undefined && k !== "metadata");
+  if (ka.length !== kb.length || !ka.every((k) => sameValue(a[k], b[k]))) return false;
+  const ma = Object.keys(a.metadata).filter((k) => a.metadata[k] !== undefined && k !== "resourceVersion");
+  const mb = Object.keys(b.metadata).filter((k) => b.metadata[k] !== undefined && k !== "resourceVersion");
+  return ma.length === mb.length && ma.every((k) => sameValue(a.metadata[k], b.metadata[k]));
 }
 
 function fnv32a(text: string): number {
@@ -140,10 +160,20 @@ function fnv32a(text: string): number {
  * SafeEncodeString does (so it looks like real ones, e.g. "7d4b9c8f6b").
  */
 export function templateHash(template: unknown): string {
-  return [...String(fnv32a(stableJson(template))).padStart(10, "0")]
+  const known = template !== null && typeof template === "object" ? hashes.get(template) : undefined;
+  if (known) return known;
+  const hash = [...String(fnv32a(stableJson(template))).padStart(10, "0")]
     .map((c) => ALPHANUMS[c.charCodeAt(0) % ALPHANUMS.length])
     .join("");
+  if (template !== null && typeof template === "object") hashes.set(template, hash);
+  return hash;
 }
+
+/**
+ * Templates hashed, by identity: a stored object is replaced, never changed in place, so its template's hash
+ * holds while it is stored (the controllers hash every workload's template on every pass).
+ */
+const hashes = new WeakMap<object, string>();
 
 /** A deterministic 5-character name suffix in the safe alphabet. */
 function nameSuffix(seed: string): string {
@@ -418,6 +448,12 @@ export class WorkloadControllers {
     this.#store.put(typeKey, o);
   }
 
+  /** Stores an object with a new status, unless the status is the one it has (then nothing is copied). */
+  #putStatus(typeKey: string, o: KubeObject, status: Obj): void {
+    if (sameValue(o["status"], status)) return;
+    this.#put(typeKey, { ...clone(o), status });
+  }
+
   #remove(typeKey: string, o: KubeObject): void {
     if (!this.#store.remove(typeKey, nsOf(o), nameOf(o))) return;
     this.#writes++;
@@ -658,7 +694,7 @@ export class WorkloadControllers {
       if (ready > 0) status["readyReplicas"] = ready;
       if (ready > 0) status["availableReplicas"] = ready;
       status["observedGeneration"] = generationOf(rs);
-      this.#put(REPLICASETS, { ...clone(rs), status });
+      this.#putStatus(REPLICASETS, rs, status);
     }
   }
 
@@ -718,7 +754,7 @@ export class WorkloadControllers {
       );
       const prior = statusOf(d)["collisionCount"];
       if (prior !== undefined) status["collisionCount"] = prior;
-      this.#put(DEPLOYMENTS, { ...clone(d), status });
+      this.#putStatus(DEPLOYMENTS, d, status);
     }
   }
 
@@ -797,7 +833,7 @@ export class WorkloadControllers {
       status["replicas"] = pods.length;
       status["updateRevision"] = revision;
       if (updated > 0) status["updatedReplicas"] = updated;
-      this.#put(STATEFULSETS, { ...clone(sts), status });
+      this.#putStatus(STATEFULSETS, sts, status);
     }
   }
 
@@ -890,7 +926,7 @@ export class WorkloadControllers {
       if (eligible.size - ready > 0) status["numberUnavailable"] = eligible.size - ready;
       status["observedGeneration"] = generationOf(ds);
       if (updated > 0) status["updatedNumberScheduled"] = updated;
-      this.#put(DAEMONSETS, { ...clone(ds), status });
+      this.#putStatus(DAEMONSETS, ds, status);
     }
   }
 

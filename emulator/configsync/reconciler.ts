@@ -70,6 +70,11 @@ interface SyncState {
   again: boolean;
   /** resource ids ("group/Kind/namespace/name") applied from the repository. */
   inventory: Map<string, Target>;
+  /**
+   * Per resource id, the live object's resourceVersion right after this reconciler applied it. A drift round
+   * applies again only what someone changed or deleted since (its version moved), not every object.
+   */
+  versions: Map<string, string>;
   /** The reader of `spec.git.repo`, and that repo (a new one gets a new reader). */
   reader?: GitReader;
   repo?: string;
@@ -83,7 +88,10 @@ interface SyncState {
   last?: { commit: string; generation: unknown; clean: boolean; sinceFull: number };
 }
 
-/** Every this many rounds everything is applied again, busy repository or not, correcting drift. */
+/**
+ * Every this many rounds the whole tree is read again and every object someone changed or deleted since it was
+ * applied (its live resourceVersion moved) is applied again, busy repository or not, correcting drift.
+ */
 const DRIFT_ROUNDS = 20;
 
 type Obj = Record<string, unknown>;
@@ -164,7 +172,7 @@ export class ConfigSyncReconciler {
     const key = `${typeKey}/${String(obj.metadata["namespace"])}/${String(obj.metadata["name"])}`;
     let st = this.#states.get(key);
     if (!st) {
-      st = { key, running: false, again: false, inventory: new Map() };
+      st = { key, running: false, again: false, inventory: new Map(), versions: new Map() };
       this.#states.set(key, st);
     }
     if (st.timer) clearTimeout(st.timer);
@@ -300,12 +308,11 @@ export class ConfigSyncReconciler {
     // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
     // Such a round reads the whole tree again too.
     const last = st.last;
-    const full =
-      !last?.clean ||
-      last.generation !== generation ||
-      failing.size > 0 ||
-      st.skipped === true ||
-      last.sinceFull + 1 >= DRIFT_ROUNDS;
+    const forced = !last?.clean || last.generation !== generation || failing.size > 0 || st.skipped === true;
+    const full = forced || (last?.sinceFull ?? 0) + 1 >= DRIFT_ROUNDS;
+    // A drift round (full only because its turn came): an object whose live version is the one this reconciler
+    // left is as applied, and is not applied again.
+    const drift = full && !forced;
     st.skipped = false;
     try {
       const reader = await this.#repository(rs, st, gitStatus.branch, gitStatus.revision);
@@ -422,9 +429,16 @@ export class ConfigSyncReconciler {
       }
       const id = resourceId(t);
       const label = `${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name}`;
-      if (!full && !changedObjects.has(o) && st.inventory.has(id)) {
-        applied.set(id, t);
-        continue;
+      if (!changedObjects.has(o) && st.inventory.has(id)) {
+        const untouched =
+          !full ||
+          (drift &&
+            st.versions.get(id) ===
+              get(this.#o.store.get(storeKey(t.type), t.namespace, t.name ?? ""), "metadata", "resourceVersion"));
+        if (untouched) {
+          applied.set(id, t);
+          continue;
+        }
       }
       // KNV1060: an object another reconciler manages (its configsync.gke.io/manager names another RootSync or a
       // RepoSync) is not this one's to apply, nor to prune. (This emulator does not write the annotation itself:
@@ -460,7 +474,8 @@ export class ConfigSyncReconciler {
             annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id },
           },
         };
-        this.#o.api.applyObject(withMarks, MANAGER, scope ?? "default");
+        const live = this.#o.api.applyObject(withMarks, MANAGER, scope ?? "default");
+        st.versions.set(id, String(live.metadata["resourceVersion"]));
         applied.set(id, t);
       } catch (err) {
         // Still ours: a failed apply must not make the object look removed from the repository.
@@ -478,6 +493,7 @@ export class ConfigSyncReconciler {
       .sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#o.api.deleteObject(t);
     st.inventory = applied;
+    for (const [id] of gone) st.versions.delete(id);
     st.last = { commit, generation, clean: errors.length === 0, sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1 };
     // A quiet round changed nothing: the status stands as written.
     if (quiet && !full && changedFiles.size === 0 && errors.length === 0 && gone.length === 0) return;

@@ -151,7 +151,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         logger.warn("RootSync registration stopped", { error: String(err) }),
       );
     },
-    close: () => registering,
+    close: async () => {
+      await registering;
+      edges.close();
+    },
   });
 
   // federation: with a `federation` section, trust, the peer registry and the Federation service (started once

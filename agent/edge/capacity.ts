@@ -72,24 +72,81 @@ export function podRequests(pod: V1Pod): Resources {
 const holdsResources = (p: V1Pod): boolean =>
   Boolean(p.spec?.nodeName) && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
 
+/** What one pod holds: its node, its requests, and its CAMINO package (`<intent>/<package>`), if any. */
+interface Holding {
+  node: string;
+  requests: Resources;
+  pkg: string | undefined;
+}
+
+function holdingOf(p: V1Pod): Holding | undefined {
+  if (!holdsResources(p)) return undefined;
+  const labels = p.metadata?.labels ?? {};
+  const intent = labels["camino.io/intent"];
+  const pkg = labels["camino.io/package"];
+  return {
+    node: p.spec?.nodeName as string,
+    requests: podRequests(p),
+    pkg: intent && pkg ? `${intent}/${pkg}` : undefined,
+  };
+}
+
+/**
+ * The requests of an edge's pods, per node and per CAMINO package, kept as pods come, change and go: a reading
+ * costs the number of nodes and packages, not of pods (the edge's pods are kept by a watch, edge-client.ts).
+ */
+export class PodRequests {
+  readonly #byPod = new Map<string, Holding>();
+  readonly #byNode = new Map<string, Resources>();
+  readonly #byPackage = new Map<string, Resources>();
+
+  /** A pod as it is now (added or changed), or gone (`deleted`). */
+  apply(pod: V1Pod, deleted = false): void {
+    const key = `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}`;
+    const before = this.#byPod.get(key);
+    const after = deleted ? undefined : holdingOf(pod);
+    if (before) this.#move(before, sub);
+    if (after) {
+      this.#byPod.set(key, after);
+      this.#move(after, add);
+    } else this.#byPod.delete(key);
+  }
+
+  #move(h: Holding, op: (a: Resources, b: Resources) => Resources): void {
+    const node = op(this.#byNode.get(h.node) ?? ZERO, h.requests);
+    if (node.pods === 0) this.#byNode.delete(h.node);
+    else this.#byNode.set(h.node, node);
+    if (!h.pkg) return;
+    const pkg = op(this.#byPackage.get(h.pkg) ?? ZERO, h.requests);
+    if (pkg.pods === 0) this.#byPackage.delete(h.pkg);
+    else this.#byPackage.set(h.pkg, pkg);
+  }
+
+  /** Requests per node. */
+  byNode(): ReadonlyMap<string, Resources> {
+    return this.#byNode;
+  }
+
+  /** Requests per package: a copy, the reading's own. */
+  byPackage(): Map<string, Resources> {
+    return new Map(this.#byPackage);
+  }
+}
+
 /**
  * Allocatable, requested (by pods that have not terminated) and free CPU, memory and pods, per node and in
  * total. The totals count Ready nodes only: nothing new is scheduled on a node that is not Ready.
  * @example const c = capacityOf((await core.listNode()).items, (await core.listPodForAllNamespaces()).items);
  */
 export function capacityOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): EdgeCapacity {
-  const requested = new Map<string, Resources>();
-  const byPackage = new Map<string, Resources>();
-  for (const p of pods) {
-    if (!holdsResources(p)) continue;
-    const node = p.spec?.nodeName as string;
-    const r = podRequests(p);
-    requested.set(node, add(requested.get(node) ?? ZERO, r));
-    const labels = p.metadata?.labels ?? {};
-    const intent = labels["camino.io/intent"];
-    const pkg = labels["camino.io/package"];
-    if (intent && pkg) byPackage.set(`${intent}/${pkg}`, add(byPackage.get(`${intent}/${pkg}`) ?? ZERO, r));
-  }
+  const sums = new PodRequests();
+  for (const p of pods) sums.apply(p);
+  return capacityFrom(nodes, sums);
+}
+
+/** {@link capacityOf} with the pods' requests already summed. */
+export function capacityFrom(nodes: readonly V1Node[], pods: PodRequests): EdgeCapacity {
+  const requested = pods.byNode();
   const perNode = nodes.map((n): NodeCapacity => {
     const a = n.status?.allocatable ?? {};
     const allocatable = {
@@ -108,6 +165,6 @@ export function capacityOf(nodes: readonly V1Node[], pods: readonly V1Pod[]): Ed
     allocatable: total((n) => n.allocatable),
     requested: total((n) => n.requested),
     free: total((n) => n.free),
-    byPackage,
+    byPackage: pods.byPackage(),
   };
 }

@@ -5,10 +5,10 @@
  * (a deadline joined with the caller's signal, both of which abort the HTTP request; health kept; failures
  * explained), and the judging is done by the pure modules next to it.
  */
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { ConfiguredEdge } from "../config/config.js";
 import { CaminoError } from "../errors.js";
-import { capacityOf, type EdgeCapacity } from "./capacity.js";
+import { PodRequests, capacityFrom, capacityOf, type EdgeCapacity } from "./capacity.js";
 import { EdgeError, apiStatusOf, httpCodeOf } from "./edge-errors.js";
 import {
   applyServerSide,
@@ -29,6 +29,7 @@ import {
 } from "./readiness.js";
 import { readRootSync, writeRootSync, type RootSyncSource } from "./root-sync.js";
 import { judgeSync, type SyncState } from "./sync-predicate.js";
+import { WatchedList } from "./watched-list.js";
 
 export type { EdgeCapacity, NodeCapacity, Resources } from "./capacity.js";
 export { EdgeError } from "./edge-errors.js";
@@ -47,6 +48,16 @@ export interface DryRunResult {
   causes: { field: string; message: string }[];
 }
 
+/** What a watched edge keeps: its pods (with their requests summed) and CAMINO's workloads, per kind. */
+interface WatchedCopies {
+  pods: WatchedList<V1Pod>;
+  requests: PodRequests;
+  workloads: WatchedList<WorkloadObject>[];
+}
+
+/** CAMINO's workloads: those labelled with their intent and package. */
+const CAMINO_WORKLOADS = "camino.io/intent,camino.io/package";
+
 /** The kinds a prerequisite may name, and where the API serves them. */
 const PREREQUISITE_KINDS: Record<string, { apiVersion: string; kind: string }> = {
   IngressClass: { apiVersion: "networking.k8s.io/v1", kind: "IngressClass" },
@@ -63,6 +74,9 @@ export class EdgeClient {
   readonly syncPeriod: string | undefined;
   readonly kubeConfig: KubeConfig;
   readonly #transport: EdgeTransport;
+  /** Kept by watches (see {@link watchEdge}); absent until then, and for a client that only makes calls. */
+  #watched: WatchedCopies | undefined;
+  #watching = false;
 
   constructor(edge: ConfiguredEdge, kubeConfig: KubeConfig) {
     this.name = edge.name;
@@ -77,6 +91,69 @@ export class EdgeClient {
   /** Builds the client from the domain config: a kubeconfig context, or inline server, CA and token files. */
   static async fromConfig(edge: ConfiguredEdge): Promise<EdgeClient> {
     return new EdgeClient(edge, await kubeConfigFor(edge));
+  }
+
+  /**
+   * From now on, keeps the edge's pods and CAMINO's workloads in memory by list-and-watch (watched-list.ts),
+   * started on first use: {@link capacity} then lists the nodes only, and {@link watchedWorkloadsOf} and
+   * {@link watchedPodsOf} ask no request at all. Whatever is not live yet is listed as before.
+   * {@link close} stops the watches.
+   */
+  watchEdge(): this {
+    this.#watching = true;
+    return this;
+  }
+
+  /** Whether the watched copies are all live (readings need no listing now); false for an edge not watched. */
+  get watchedLive(): boolean {
+    const w = this.#watched;
+    return !!w && w.pods.live && w.workloads.every((x) => x.live);
+  }
+
+  /** Stops the watches of {@link watchEdge}. */
+  close(): void {
+    this.#watching = false;
+    this.#watched?.pods.stop();
+    for (const w of this.#watched?.workloads ?? []) w.stop();
+    this.#watched = undefined;
+  }
+
+  #copies(): WatchedCopies | undefined {
+    if (!this.#watching) return undefined;
+    if (!this.#watched) {
+      const requests = new PodRequests();
+      const pods = new WatchedList<V1Pod>({
+        kubeConfig: this.kubeConfig,
+        path: "/api/v1/pods",
+        list: () => this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces()),
+        onChange: (kind, pod) => requests.apply(pod, kind === "delete"),
+      });
+      const workloads = WORKLOAD_KINDS.map(
+        (kind) =>
+          new WatchedList<WorkloadObject>({
+            kubeConfig: this.kubeConfig,
+            path: `/apis/apps/v1/${kind.toLowerCase()}s`,
+            labelSelector: CAMINO_WORKLOADS,
+            list: () =>
+              this.#transport.call(`list ${kind}s`, (api) =>
+                api.objects.list(
+                  "apps/v1",
+                  kind,
+                  undefined,
+                  undefined,
+                  undefined,
+                  undefined,
+                  undefined,
+                  CAMINO_WORKLOADS,
+                ),
+              ) as Promise<KubernetesListObject<WorkloadObject>>,
+          }),
+      );
+      this.#watched = { pods, requests, workloads };
+      pods.start();
+      for (const w of workloads) w.start();
+    }
+    return this.#watched;
   }
 
   /** The health as last seen. */
@@ -133,6 +210,12 @@ export class EdgeClient {
 
   /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */
   async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {
+    const copies = this.#copies();
+    if (copies?.pods.live) {
+      // The nodes are read on every reading: their Ready condition, and proof that the edge answers now.
+      const nodes = await this.#transport.call("list nodes", (api) => api.core.listNode(), signal);
+      return capacityFrom(nodes.items, copies.requests);
+    }
     const [nodes, pods] = await Promise.all([
       this.#transport.call("list nodes", (api) => api.core.listNode(), signal),
       this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces(), signal),
@@ -222,6 +305,34 @@ export class EdgeClient {
       out.push(...(await this.#listWorkloads(undefined, selector, signal)));
     }
     return out;
+  }
+
+  /**
+   * {@link workloadsOf} from the watched copy (no request) when the edge is watched and the copy is live; listed
+   * otherwise. The copy may trail the edge by the time an event takes to arrive: for standing watches of settled
+   * deployments, not for a run that must see what it just committed.
+   */
+  async watchedWorkloadsOf(intents: readonly string[], signal?: AbortSignal): Promise<WorkloadStatus[]> {
+    const copies = this.#copies();
+    if (!copies?.workloads.every((w) => w.live)) return this.workloadsOf(intents, signal);
+    const wanted = new Set(intents);
+    const out: WorkloadStatus[] = [];
+    WORKLOAD_KINDS.forEach((kind, i) => {
+      for (const o of copies.workloads[i]?.items() ?? [])
+        if (wanted.has(o.metadata?.labels?.["camino.io/intent"] ?? "")) out.push(workloadStatusOf(kind, o));
+    });
+    return out;
+  }
+
+  /** {@link podsOf} from the watched copy when the edge is watched and the copy is live; listed otherwise. */
+  async watchedPodsOf(intents: readonly string[], signal?: AbortSignal): Promise<PodObject[]> {
+    const copies = this.#copies();
+    if (!copies?.pods.live) return this.podsOf(intents, signal);
+    const wanted = new Set(intents);
+    return copies.pods.items().filter((p) => {
+      const labels = p.metadata?.labels ?? {};
+      return wanted.has(labels["camino.io/intent"] ?? "") && labels["camino.io/package"] !== undefined;
+    }) as PodObject[];
   }
 
   /** The pods of the named intents' packages, in every namespace: one list call per 100 intents. */

@@ -19,8 +19,14 @@ export class EdgeRegistry {
     for (const e of edges) this.#edges.set(e.name, e);
   }
 
+  /** The config's edges, each kept watched (EdgeClient.watchEdge) once first read; {@link close} stops that. */
   static async fromConfig(edges: readonly ConfiguredEdge[]): Promise<EdgeRegistry> {
-    return new EdgeRegistry(await Promise.all(edges.map((e) => EdgeClient.fromConfig(e))));
+    return new EdgeRegistry(await Promise.all(edges.map(async (e) => (await EdgeClient.fromConfig(e)).watchEdge())));
+  }
+
+  /** Stops every edge's watches. */
+  close(): void {
+    for (const e of this.#edges.values()) e.close();
   }
 
   list(): EdgeClient[] {

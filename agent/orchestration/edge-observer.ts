@@ -2,8 +2,10 @@
  * One observer per edge for every deployment waiting on it. However many intents are in flight, the edge is
  * asked once per tick: one read of its RootSync while anyone waits for a commit to sync or watches, and one
  * listing of the waiting intents' workloads (a label selector over all namespaces, three calls per 100 intents)
- * while anyone waits for a package to be available or watches; when a listed workload is short of replicas, one
- * listing of the pods of the intents that have one (none otherwise), whose reasons go on the workload.
+ * while a run waits for a package to be available; when a listed workload is short of replicas, one listing of
+ * the pods of the intents that have one (none otherwise), whose reasons go on the workload. Intents only watched
+ * (settled) are read from the edge's watched copy of its workloads and pods (EdgeClient.watchedWorkloadsOf), which
+ * costs no request: a tick of a domain at rest is one RootSync read per edge, however many intents it runs.
  *
  * The edge facts others read ("why is it not READY", the sync-error health check), at no extra request:
  * - {@link EdgeObserver.lastSync}: the RootSync as last read (`RootSyncStatus` of agent/edge/root-sync.ts: the
@@ -14,8 +16,8 @@
  *   replicas) and in every watch's report;
  * - a watch's report carries the tick's `sync` too. Each waiter judges the shared answer for itself (the sync
  * predicate of docs/configuration-as-data.md; every workload of the package available). Settled deployments are
- * watched through the same listing (health-watch.ts): a standing {@link EdgeObserver.watchWorkloads} adds its
- * intent to the one selector and is told each tick what the edge runs for it, or that the edge did not answer.
+ * watched on the same ticks (health-watch.ts): a standing {@link EdgeObserver.watchWorkloads} is told each tick
+ * what the edge runs for its intent, or that the edge did not answer (its RootSync read failed).
  * The loop runs only while someone waits or watches. Every edge call and every pause between ticks carries the
  * observer's signal: {@link EdgeObserver.close} (or the parent signal given at construction) aborts the call under
  * way, rejects every waiter and ends every watch.
@@ -69,6 +71,14 @@ type Waiter = SyncWaiter | WorkloadWaiter;
  * the edge gave no workloads.
  */
 export type WorkloadReport = { workloads: WorkloadStatus[]; sync?: RootSyncStatus } | { error: string };
+
+/** A tick's read of the RootSync: parsed, as the edge gave it (for the sync predicate), or why the edge did not answer. */
+interface SyncRead {
+  status: RootSyncStatus;
+  raw?: Record<string, unknown>;
+  /** The call failed (the edge did not answer): why. A missing RootSync is not that. */
+  unanswered?: string;
+}
 
 /** A tick's workload listing, or why the edge gave none. */
 type Listing = { workloads: WorkloadStatus[] } | { error: string };
@@ -241,11 +251,14 @@ export class EdgeObserver {
     const watches = [...this.#watches];
     // The RootSync is read once per tick while anyone waits for a sync (who judges it) or watches (who is told
     // it: sync errors), in parallel with the one workload listing; lastSync() keeps the last read.
-    const [read, listing] = await Promise.all([
+    const [read, listed] = await Promise.all([
       syncs.length > 0 || watches.length > 0 ? this.#readSync() : undefined,
       this.#listWorkloads(loads, watches),
     ]);
     if (this.#signal.aborted) return;
+    // The watched copy answers even while the edge does not (an open stream says nothing of a partition): an edge
+    // that did not answer this tick's read gave no workloads either.
+    const listing: Listing | undefined = listed && read?.unanswered ? { error: read.unanswered } : listed;
     await Promise.all([
       read ? this.#tickSync(syncs, read) : undefined,
       this.#tickWorkloads(loads, watches, listing, read?.status),
@@ -264,43 +277,57 @@ export class EdgeObserver {
   }
 
   /** The tick's read of the RootSync: parsed, and as the edge gave it (for the sync predicate). */
-  async #readSync(): Promise<{ status: RootSyncStatus; raw?: Record<string, unknown> }> {
-    let read: { status: RootSyncStatus; raw?: Record<string, unknown> };
+  async #readSync(): Promise<SyncRead> {
+    let read: SyncRead;
     try {
       const rs = await this.#edge.rootSync(this.#signal);
       read = rs
         ? { status: rootSyncStatusOf(rs, Date.now()), raw: rs }
         : { status: { readAt: Date.now(), error: "no RootSync on the edge", syncing: false, errors: [] } };
     } catch (err) {
-      read = { status: { readAt: Date.now(), error: (err as Error).message, syncing: false, errors: [] } };
+      const error = (err as Error).message;
+      read = { status: { readAt: Date.now(), error, syncing: false, errors: [] }, unanswered: error };
     }
     if (!this.#signal.aborted) this.#lastSync = read.status;
     return read;
   }
 
-  /** The tick's workload listing (and, for workloads short of replicas, their pods' reasons). */
+  /**
+   * The tick's workloads (and, for workloads short of replicas, their pods' reasons): listed for the intents a
+   * run waits on (it must see what it just committed), and read from the edge's watched copy for the intents only
+   * watched (EdgeClient.watchedWorkloadsOf: no request while the copy is live, so a tick costs the same however
+   * many settled intents the edge runs).
+   */
   async #listWorkloads(waiters: WorkloadWaiter[], watches: WorkloadWatch[]): Promise<Listing | undefined> {
     if (waiters.length === 0 && watches.length === 0) return undefined;
-    const intents = [...new Set([...waiters, ...watches].map((w) => w.intent))].sort();
+    const fresh = [...new Set(waiters.map((w) => w.intent))].sort();
+    const settled = [...new Set(watches.map((w) => w.intent))].filter((i) => !fresh.includes(i)).sort();
     try {
-      const all = await this.#edge.workloadsOf(intents, this.#signal);
-      await this.#addPodReasons(all);
-      return { workloads: all };
+      const [listed, kept] = await Promise.all([
+        fresh.length > 0 ? this.#edge.workloadsOf(fresh, this.#signal) : [],
+        settled.length > 0 ? this.#edge.watchedWorkloadsOf(settled, this.#signal) : [],
+      ]);
+      await Promise.all([this.#addPodReasons(listed, false), this.#addPodReasons(kept, true)]);
+      return { workloads: [...listed, ...kept] };
     } catch (err) {
       return { error: (err as Error).message };
     }
   }
 
   /**
-   * Lists the pods of the intents that have a workload short of replicas (one call, none when every workload is
-   * available) and gives each short workload its pods' reasons. A failed pod listing leaves them absent.
+   * Gives each workload short of replicas its pods' reasons: the pods of the intents that have one, listed (or,
+   * for intents only watched, read from the watched copy); nothing is asked when every workload is available. A
+   * failed pod listing leaves the reasons absent.
    */
-  async #addPodReasons(all: WorkloadStatus[]): Promise<void> {
+  async #addPodReasons(all: WorkloadStatus[], watched: boolean): Promise<void> {
     const short = all.filter((x) => x.available < x.desired);
     if (short.length === 0) return;
+    const intents = [...new Set(short.map((x) => x.intent))].sort();
     let pods: PodObject[];
     try {
-      pods = await this.#edge.podsOf([...new Set(short.map((x) => x.intent))].sort(), this.#signal);
+      pods = watched
+        ? await this.#edge.watchedPodsOf(intents, this.#signal)
+        : await this.#edge.podsOf(intents, this.#signal);
     } catch (err) {
       if (this.#signal.aborted) throw err;
       return;
@@ -316,10 +343,7 @@ export class EdgeObserver {
     for (const x of short) x.pods = byWorkload.get(`${x.intent}/${x.kind}/${x.name}`) ?? [];
   }
 
-  async #tickSync(
-    waiters: SyncWaiter[],
-    read: { status: RootSyncStatus; raw?: Record<string, unknown> },
-  ): Promise<void> {
+  async #tickSync(waiters: SyncWaiter[], read: SyncRead): Promise<void> {
     if (waiters.length === 0) return;
     const rs = read.raw;
     const failure = read.status.error;

@@ -181,11 +181,13 @@ export async function startInProcessDomain(options: InProcessDomainOptions = {})
   const repoDir = (edge: string) => join(root, "repos", `${edge}-deploy`);
   let manager: DeploymentManager | undefined;
   let federation: Federation | undefined;
+  let edgeRegistry: EdgeRegistry | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await manager?.close();
       await federation?.close();
+      edgeRegistry?.close();
       await Promise.all([...emulators.values()].map((e) => e.close()));
       await rm(root, { recursive: true, force: true });
     })();
@@ -222,7 +224,7 @@ export async function startInProcessDomain(options: InProcessDomainOptions = {})
         await startEmulator({ name: e.name, http: {}, nodes: e.nodes, podStartDelayMs: o.podStartDelayMs }),
       );
     }
-    const edges = await EdgeRegistry.fromConfig(
+    const edges = (edgeRegistry = await EdgeRegistry.fromConfig(
       o.edges.map((e) => ({
         name: e.name,
         server: (emulators.get(e.name) as Emulator).httpUrl as string,
@@ -231,7 +233,7 @@ export async function startInProcessDomain(options: InProcessDomainOptions = {})
         timeoutMs: o.edgeTimeoutMs,
         syncPeriod: o.syncPeriod,
       })),
-    );
+    ));
     // Each edge's RootSync, written as the agent writes it, then synced once before anything is deployed.
     for (const e of o.edges) {
       await (edges.get(e.name) as NonNullable<ReturnType<EdgeRegistry["get"]>>).registerRootSync({

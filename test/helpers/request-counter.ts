@@ -58,7 +58,13 @@ export async function startRequestCounter(options: RequestCounterOptions): Promi
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+        // Sent now, as the server sent them: a watch with no event yet must not keep its client waiting.
+        res.flushHeaders();
         answer.pipe(res);
+        // The server dropped the connection mid-answer (a watch cut): the client's connection drops with it.
+        answer.on("close", () => {
+          if (!answer.complete) req.socket.destroy();
+        });
       },
     );
     // The server did not take or finish the request: the client's connection ends the same way.

@@ -443,7 +443,7 @@ export class WorkloadControllers {
   /** Stores an object unless it is unchanged. */
   #put(typeKey: string, o: KubeObject): void {
     const live = this.#store.get(typeKey, nsOf(o), nameOf(o));
-    if (live && sameObject(live, o)) return;
+    if (live && (live === o || sameObject(live, o))) return;
     this.#writes++;
     this.#store.put(typeKey, o);
   }
@@ -639,13 +639,18 @@ export class WorkloadControllers {
     }
   }
 
-  /** A ReplicaSet with a replica count and annotations; its generation bumped if the spec changed. */
+  /**
+   * A ReplicaSet with a replica count and annotations; its generation bumped if the spec changed. The ReplicaSet
+   * itself when it has both already (nothing copied: every pass asks this of every ReplicaSet).
+   */
   #withReplicas(rs: KubeObject, replicas: number, annotations: Record<string, string>): KubeObject {
+    const sameSpec = specOf(rs)["replicas"] === replicas;
+    const had = strMap(rs.metadata["annotations"]);
+    if (sameSpec && Object.entries(annotations).every(([k, v]) => had[k] === v)) return rs;
     const next = clone(rs);
     next["spec"] = { ...specOf(next), replicas };
-    if (Object.keys(annotations).length > 0)
-      next.metadata["annotations"] = { ...strMap(next.metadata["annotations"]), ...annotations };
-    if (stableJson(next["spec"]) !== stableJson(rs["spec"])) next.metadata["generation"] = generationOf(rs) + 1;
+    if (Object.keys(annotations).length > 0) next.metadata["annotations"] = { ...had, ...annotations };
+    if (!sameSpec) next.metadata["generation"] = generationOf(rs) + 1;
     return next;
   }
 

@@ -7,6 +7,8 @@
  *   ServiceEntry and egress rule on its own edge pointed at the new edge's east-west gateway, in the repository and
  *   live); reservations count it once, on the new edge, also once the lost edge is back; when the lost edge
  *   returns, its ConfigSync removes the old copy;
+ * - an edge that does not answer at all (its API down) past the grace period: the same move, the reason saying
+ *   the edge is unreachable;
  * - with no other edge that fits, the package stays DEGRADED and its reason says why; nothing is moved.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -231,6 +233,51 @@ describe("healing: spec.heal replace", () => {
     expect(domain.book.held("mover").filter((r) => r.package === "back")).toEqual([]);
     await domain.manager.terminate("mover");
     expect((await settle("mover")).state).toBe("TERMINATED");
+  });
+
+  it("an edge that does not answer past the grace period: the package moves to another edge that fits", async () => {
+    const first = await deploy("away", "edge-1", { zone: "south" });
+    expect(first.state, first.reason).toBe("READY");
+    const lost = pkgOf("away", "back")?.edge as EdgeName;
+    const other = lost === "edge-2" ? "edge-3" : "edge-2";
+    expect(["edge-2", "edge-3"]).toContain(lost);
+    await waitFor("the intent watched", () => domain.manager.watched >= 1);
+
+    // Its API goes down: nothing of the edge can be read, its nodes neither.
+    await emulator(lost).setFaults({ apiUnavailable: true });
+    await waitFor("back DEGRADED", () => pkgOf("away", "back")?.state === "DEGRADED");
+    await waitFor("the heal revision", () => domain.manager.get("away").revision === 2, 15_000);
+    const healed = await settle("away");
+    expect(healed.state, healed.reason).toBe("READY");
+    expect(pkgOf("away", "back")?.edge).toBe(other);
+    expect(pkgOf("away", "front")?.edge).toBe("edge-1");
+    expect(healed.events.find((e) => e.reason.startsWith("healing:"))?.reason).toMatch(
+      new RegExp(`^healing: edge ${lost} lost \\(unreachable: .+\\) for \\d+ s; moving back → ${other}$`),
+    );
+    // Moved without the lost edge's word: the package left its repository, the new edge runs it, front's side
+    // leads there.
+    expect(filesIn(lost, "away")).toEqual([]);
+    expect(filesIn(other, "away").some((f) => f.startsWith("away/back/"))).toBe(true);
+    expect(emulator(other).store.get("apps/deployments", "away", "back")).toBeDefined();
+    expect(remoteEndpoints("edge-1", "away")).toEqual([gatewayOf(other)]);
+    expect(
+      domain.book
+        .held("away")
+        .filter((r) => r.package === "back")
+        .map((r) => r.edge),
+    ).toEqual([other]);
+
+    // It answers again: the old copy is gone from it, as its repository says; the intent stays READY.
+    await emulator(lost).setFaults({ apiUnavailable: false });
+    await waitFor(
+      "the old copy removed",
+      () => emulator(lost).store.get("apps/deployments", "away", "back") === undefined,
+      15_000,
+    );
+    expect(domain.manager.get("away").state).toBe("READY");
+    expect(pkgOf("away", "back")?.edge).toBe(other);
+    await domain.manager.terminate("away");
+    expect((await settle("away")).state).toBe("TERMINATED");
   });
 
   it("heal none (the default): a lost edge is only reported, nothing moves", async () => {

@@ -9,6 +9,9 @@
  *   is `extra`; unpaused, ConfigSync corrects what it owns and only the extra object is left.
  * - An edge that cannot be read is named, not an error (exit 5).
  * - A sync error naming one of the package's objects makes it DEGRADED naming the object; READY once it is gone.
+ * - So does an object of the package that another reconciler claims (KNV1060: its `configsync.gke.io/manager`
+ *   annotation, set by hand with kubectl, names another RootSync): ConfigSync leaves it alone and says so; READY
+ *   once the claim is withdrawn.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -250,4 +253,36 @@ it("a sync error naming one of the package's objects makes it DEGRADED naming th
   await edge.faults({ syncErrors: [] });
   const back = await until("READY once the error is gone", (x) => x.state === S.READY);
   expect(back.packages.find((p) => p.package === "sink")?.state).toBe(S.READY);
+}, 90_000);
+
+it("an object of the package another reconciler manages (KNV1060) makes it DEGRADED naming the object; READY once released", async () => {
+  const claimed = ["configmap", "sink-config", "-n", NAME];
+  // Another RootSync (platform) claims the package's ConfigMap, as ConfigSync marks the objects it manages.
+  await ok(["annotate", ...claimed, "configsync.gke.io/manager=:root_platform"]);
+  try {
+    const d = await until("DEGRADED by the claimed object", (x) => x.state === S.DEGRADED);
+    expect(d.packages.find((p) => p.package === "sink")?.reason).toBe(
+      `sync error KNV1060 for ConfigMap/${NAME}/sink-config on edge-1`,
+    );
+    // The RootSync says why, as an operator reads it.
+    expect(
+      await ok([
+        "get",
+        "rootsync",
+        "root-sync",
+        "-n",
+        "config-management-system",
+        "-o",
+        "jsonpath={.status.sync.errors[0].errorMessage}",
+      ]),
+    ).toBe(
+      `KNV1060: ConfigMap/${NAME}/sink-config is managed by another reconciler (:root_platform), not by :root: remove it from one of the repositories`,
+    );
+  } finally {
+    // Released (also when a check failed): this RootSync manages it again.
+    await ok(["annotate", ...claimed, "configsync.gke.io/manager-"]);
+  }
+  const back = await until("READY once the claim is withdrawn", (x) => x.state === S.READY);
+  expect(back.packages.find((p) => p.package === "sink")?.state).toBe(S.READY);
+  expect(back.packages.find((p) => p.package === "sink")?.reason).not.toMatch(/KNV1060/);
 }, 90_000);

@@ -5,7 +5,9 @@
  * Gateway and ServiceEntry on edge-3, with matching hosts, SNI and ports), each edge with a cross-domain link
  * trusts the other domain's mesh root, domain-y shows the segment as a deployment of its own, an unchanged
  * re-submission proposes nothing, and terminating the intent cleans all three edges. Also: a link whose
- * consumer is in the peer, and a package brokered to the peer because no edge of the origin fits it.
+ * consumer is in the peer, and a package brokered to the peer because no edge of the origin fits it. And a
+ * package whose consumer is in the peer, healed off a lost edge (`heal: replace`), moving with a new generation
+ * of its segment, committed on both sides.
  * Witnesses: each emulator's Kubernetes API, each agent's API and audit trail, and the git CLI.
  */
 import { execFile } from "node:child_process";
@@ -107,10 +109,11 @@ beforeAll(async () => {
   for (const [i, e] of started.entries()) edges.set(`edge-${i + 1}`, e);
   const on = (...names: string[]) => names.map((name) => ({ name, url: edges.get(name)?.url as string }));
   const federation = { segmentLeaseSeconds: 10, segmentReconcileSeconds: 1 };
+  const origin = domainAgentOptions({ domainId: "domain-x", edges: on("edge-1", "edge-2"), federation, pollMs: 50 });
+  // Healing after 1 s (only intents with heal: replace heal).
+  (origin.extraConfig?.["lifecycle"] as Record<string, unknown>)["healGraceSeconds"] = 1;
   [x, y, z] = await Promise.all([
-    startAgentProcess(
-      domainAgentOptions({ domainId: "domain-x", edges: on("edge-1", "edge-2"), federation, pollMs: 50 }),
-    ),
+    startAgentProcess(origin),
     startAgentProcess(domainAgentOptions({ domainId: "domain-y", edges: on("edge-3"), federation, pollMs: 50 })),
     startAgentProcess(domainAgentOptions({ domainId: "domain-z", edges: on("edge-4"), federation, pollMs: 50 })),
   ]);
@@ -432,5 +435,92 @@ describe("other shapes of cross-domain chains", () => {
       expect.stringContaining("crunch"),
     ]);
     expect(DeploymentState[(await terminate(x, "big")).state]).toBe("TERMINATED");
+  }, 60_000);
+});
+
+describe("healing across domains", () => {
+  const GATEWAYS: Record<string, string> = { "edge-1": "192.0.2.11", "edge-2": "192.0.2.12" };
+  const HOST = "store.relay.domain-x.camino";
+
+  /** The addresses domain-y's edge-3 sends the segment's calls for store to: its ServiceEntry's endpoints. */
+  const peerCallsStoreAt = async () =>
+    (await list("edge-3", "/apis/networking.istio.io/v1/namespaces/relay-domain-x/serviceentries"))
+      .map((o) => o["spec"] as { hosts: string[]; endpoints: { address: string }[] })
+      .filter((spec) => spec.hosts.includes(HOST))
+      .flatMap((spec) => spec.endpoints.map((e) => e.address));
+
+  it("a provider whose consumer is in the peer moves with a new generation of its segment, committed on both sides", async () => {
+    const intent = validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: "relay" },
+      spec: {
+        heal: "replace",
+        packages: [
+          // Placed by the planner (not pinned by the intent), so healing may move it.
+          { name: "store", blueprint: "traffic-sink", resources: { cpu: "50m", memory: "32Mi" } },
+          {
+            name: "probe",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            after: ["store"],
+            placement: { domain: "domain-y" },
+          },
+        ],
+        links: [{ from: "probe", to: "store", port: 5201, protocol: "tcp" }],
+      },
+    });
+    const d = await deploy(x, intent);
+    expect(DeploymentState[d.state], d.reason).toBe("READY");
+    const lost = d.packages.find((p) => p.package === "store")?.edge as string;
+    const other = lost === "edge-1" ? "edge-2" : "edge-1";
+    expect(Object.keys(GATEWAYS)).toContain(lost);
+    expect(d.segments.map((s) => [s.id, s.generation, s.phase])).toEqual([
+      ["domain-x.relay.domain-y", 1n, "COMMITTED"],
+    ]);
+    expect(await peerCallsStoreAt()).toEqual([GATEWAYS[lost]]);
+
+    const { client, call } = await api(x);
+    const lostEdge = edges.get(lost) as EmulatorProcess;
+    await lostEdge.faults({ nodesNotReady: ["n1"] });
+    try {
+      // The grace period passes; the move is revision 2, which proposes generation 2 of the segment.
+      const healed = await eventually(
+        async () => {
+          const r = (await client.getDeployment({ name: "relay" }, call)).deployment;
+          const settled = ["READY", "DEGRADED", "FAILED", "ROLLED_BACK"].includes(DeploymentState[r?.state ?? 0]);
+          return r?.revision === 2n && settled ? r : undefined;
+        },
+        "the heal revision settled",
+        30_000,
+      );
+      expect(DeploymentState[healed.state], healed.reason).toBe("READY");
+      expect(healed.packages.find((p) => p.package === "store")?.edge).toBe(other);
+      expect(healed.segments.map((s) => [s.id, s.generation, s.phase])).toEqual([
+        ["domain-x.relay.domain-y", 2n, "COMMITTED"],
+      ]);
+      // The provider side is on the new edge: its Gateway for the host, domain-y's caller allowed.
+      expect(JSON.stringify(await list(other, "/apis/networking.istio.io/v1/namespaces/relay/gateways"))).toContain(
+        `./${HOST}`,
+      );
+      expect(
+        JSON.stringify(await list(other, "/apis/security.istio.io/v1/namespaces/relay/authorizationpolicies")),
+      ).toContain("domain-y.camino/ns/relay-domain-x/sa/default");
+      // domain-y runs generation 2.
+      const { client: peer, call: peerCall } = await api(y);
+      const seg = (await peer.getDeployment({ name: "relay-domain-x" }, peerCall)).deployment;
+      expect(DeploymentState[seg?.state ?? 0]).toBe("READY");
+      expect((await peer.listSegments({}, peerCall)).segments.map((s) => [s.id, s.generation])).toEqual([
+        ["domain-x.relay.domain-y", 2n],
+      ]);
+    } finally {
+      await lostEdge.faults({ nodesNotReady: [] });
+    }
+    // The lost edge back: its ConfigSync removes the old copy, as its repository says.
+    await eventually(
+      async () => ((await list(lost, "/apis/apps/v1/namespaces/relay/deployments")).length === 0 ? true : undefined),
+      `store to leave ${lost}`,
+    );
+    expect(DeploymentState[(await terminate(x, "relay")).state]).toBe("TERMINATED");
   }, 60_000);
 });

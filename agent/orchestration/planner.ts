@@ -190,7 +190,8 @@ export function remotePlacementIssues(
 /**
  * Resolves every package's blueprint (to a commit) and checks that each named edge exists.
  * Returns the resolved blueprints and the deployment digest: the intent's digest with the commits its blueprints
- * resolve to, so an unchanged digest means a re-submission is a no-op.
+ * resolve to (and, for a segment run for a peer, the origin's addresses and consumers its network objects name),
+ * so an unchanged digest means a re-submission is a no-op.
  * @throws IntentError naming the field for an unknown blueprint, revision or edge
  */
 export async function resolveIntent(
@@ -249,6 +250,8 @@ export async function resolveIntent(
     resolved,
     digest: createHash("sha256")
       .update(`${intentDigest(intent)}\0${commits}`)
+      // A new generation of a segment whose origin moved (healing) changes what its network objects point at.
+      .update(given ? `\0${JSON.stringify([given.remote.addresses, given.remote.consumers])}` : "")
       .digest("hex"),
   };
 }

@@ -7,7 +7,7 @@
  * re-submission proposes nothing, and terminating the intent cleans all three edges. Also: a link whose
  * consumer is in the peer, and a package brokered to the peer because no edge of the origin fits it. And a
  * package whose consumer is in the peer, healed off a lost edge (`heal: replace`), moving with a new generation
- * of its segment, committed on both sides.
+ * of its segment, and the peer then calls its new edge.
  * Witnesses: each emulator's Kubernetes API, each agent's API and audit trail, and the git CLI.
  */
 import { execFile } from "node:child_process";
@@ -449,7 +449,7 @@ describe("healing across domains", () => {
       .filter((spec) => spec.hosts.includes(HOST))
       .flatMap((spec) => spec.endpoints.map((e) => e.address));
 
-  it("a provider whose consumer is in the peer moves with a new generation of its segment, committed on both sides", async () => {
+  it("a provider whose consumer is in the peer moves with a new generation of its segment: the peer calls its new edge", async () => {
     const intent = validateIntent({
       apiVersion: "camino.io/v1",
       kind: "DeploymentIntent",
@@ -506,13 +506,14 @@ describe("healing across domains", () => {
       expect(
         JSON.stringify(await list(other, "/apis/security.istio.io/v1/namespaces/relay/authorizationpolicies")),
       ).toContain("domain-y.camino/ns/relay-domain-x/sa/default");
-      // domain-y runs generation 2.
+      // domain-y runs generation 2, and its consumer's side leads to the new edge's gateway, no longer the lost one's.
       const { client: peer, call: peerCall } = await api(y);
       const seg = (await peer.getDeployment({ name: "relay-domain-x" }, peerCall)).deployment;
       expect(DeploymentState[seg?.state ?? 0]).toBe("READY");
       expect((await peer.listSegments({}, peerCall)).segments.map((s) => [s.id, s.generation])).toEqual([
         ["domain-x.relay.domain-y", 2n],
       ]);
+      expect(await peerCallsStoreAt()).toEqual([GATEWAYS[other]]);
     } finally {
       await lostEdge.faults({ nodesNotReady: [] });
     }

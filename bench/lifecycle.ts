@@ -364,7 +364,7 @@ async function measureSyncRounds(
 }
 
 /** /proc/<pid>/status fields in kB. */
-function procStatus(pid: number): Record<string, number> {
+export function procStatus(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of readFileSync(`/proc/${pid}/status`, "utf8").split("\n")) {
     const m = /^(\w+):\s+(\d+) kB$/.exec(line);
@@ -373,7 +373,7 @@ function procStatus(pid: number): Record<string, number> {
   return out;
 }
 
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the command).
   return (Number(fields[11]) + Number(fields[12])) / 100;

@@ -5,7 +5,8 @@
  *    two is the figure to compare across machines, because these machines are noisy.
  *  - Ordering and validating a random 500-package DAG (the intent limit): median.
  *  - …then each area's own benchmark (bench/*.ts), among them the closed loop (bench/closed-loop.ts: the
- *    observer's cost with 1,000 READY packages, pod loss → DEGRADED, an update's commits) and recovery
+ *    observer's cost with 1,000 READY packages, pod loss → DEGRADED, an update's commits), flat latency
+ *    (bench/flat-latency.ts: an intent's latency with 0, 1,000 and 10,000 deployed) and recovery
  *    (bench/recovery.ts: the journal's cost per intent, restart-to-serving with 1,000 records).
  * Prints a table and writes bench/results/bench-<time>.json.
  */
@@ -25,6 +26,7 @@ import { runSyncBenchmark } from "./configsync.js";
 import { runEdgeBenchmark } from "./edges.js";
 import { runEmulatorBenchmarks } from "./emulator.js";
 import { federationTable, runFederationBenchmark } from "./federation.js";
+import { flatLatencyTable, runFlatLatencyBenchmark } from "./flat-latency.js";
 import { lifecycleTable, runLifecycleBenchmark } from "./lifecycle.js";
 import { formatMonitoringPlaneFigures, runMonitoringPlaneBenchmark } from "./monitoring-plane.js";
 import { formatMonitoringSnapshotFigures, runMonitoringSnapshotBenchmark } from "./monitoring.js";
@@ -238,6 +240,9 @@ async function main(): Promise<void> {
   const closedLoop = await runClosedLoopBenchmark({ quick });
   console.log(closedLoopTable(closedLoop));
 
+  const flatLatency = await runFlatLatencyBenchmark({ quick });
+  console.log(flatLatencyTable(flatLatency));
+
   const recovery = await runRecoveryBenchmark(quick);
   console.log(`\n${recoveryTable(recovery)}`);
 
@@ -270,6 +275,7 @@ async function main(): Promise<void> {
         segments,
         lifecycle,
         closedLoop,
+        flatLatency,
         recovery,
         monitoringPlane,
         monitoringSnapshot,

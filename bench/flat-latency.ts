@@ -1,0 +1,205 @@
+/**
+ * Flat latency: does an intent cost the same when the domain already runs many? One agent process and two
+ * emulated edges (processes, HTTP; ConfigSync period 100 ms, pods ready at once), as bench/lifecycle.ts sets them
+ * up. At each level (0, 1,000 and 10,000 intents already deployed and READY in the same repositories and edges;
+ * BENCH_FLAT_LEVELS=0,1000,10000 to change), a probe: single-package intents run one at a time, each
+ * SubmitIntent → COMMITTED and → READY, then terminated (untimed) so the level stays as it is. Printed: the
+ * probe's p50/p99 at each level and the ratio of each p50 to the p50 at 0 (the issue's bar: at most 1.25 at
+ * 10,000), the agent's RSS after each level is seeded (bar: at most 20 MiB more per 1,000 intents) and the CPU
+ * the agent and the emulators spent per probe intent.
+ *
+ * Seeding goes through the real path, SubmitIntent, with up to 40 intents in flight: what is written (commits,
+ * IESDs, journal records, objects on the edges) is what a real deployment writes. It takes about a minute per
+ * 1,000 intents on a 2-core machine.
+ *
+ * Run alone: `npm run build && node --expose-gc dist/bench/flat-latency.js [--quick]` (quick: 0, 200, 1,000;
+ * writes bench/results/flat-latency-<time>.json).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { DeploymentState } from "../gen/camino/v1/types_pb.js";
+import { ROOT } from "../test/helpers/agent-process.js";
+import { cpuSeconds, follow, intentOf, procStatus, startRig, type Rig } from "./lifecycle.js";
+import { summarise, type Summary } from "./stats.js";
+
+const note = (text: string) => process.stderr.write(`flat-latency bench: ${text}\n`);
+
+const SEED_IN_FLIGHT = 40;
+const PROBE = { name: "sink", cpu: "10m", memory: "16Mi" };
+
+export interface FlatLevel {
+  /** Intents deployed (READY) while the probe ran. */
+  deployed: number;
+  /** Seconds it took to seed this level from the one before, and the intents per second that made. */
+  seedSeconds: number;
+  probes: number;
+  toCommitted: Summary;
+  toReady: Summary;
+  /** The agent's resident memory after seeding (VmRSS), MiB. */
+  agentRssMiB: number;
+  /** CPU per probe intent (deploy and terminate), ms. */
+  agentCpuMsPerProbe: number;
+  emulatorCpuMsPerProbe: number;
+}
+
+export interface FlatFigures {
+  levels: FlatLevel[];
+}
+
+/** Deploys intents `from`..`to`-1 (`seed-<i>`), up to 40 in flight, each followed to READY. */
+async function seed(rig: Rig, from: number, to: number): Promise<void> {
+  let next = from;
+  let done = 0;
+  let last = Date.now();
+  const worker = async () => {
+    while (next < to) {
+      const i = next++;
+      const at = Date.now();
+      const res = await rig.client.submitIntent({ intent: intentOf(`seed-${i}`, [PROBE]) }, { headers: rig.headers });
+      const p = await follow(rig.client, rig.headers, res.deploymentId, at);
+      if (p.state !== DeploymentState.READY)
+        throw new Error(`seed-${i} ended ${DeploymentState[p.state ?? 0]}: ${p.reason}`);
+      done++;
+      if (Date.now() - last > 10_000) {
+        last = Date.now();
+        note(`seeding: ${from + done} of ${to} deployed`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SEED_IN_FLIGHT }, worker));
+}
+
+/** One probe intent: SubmitIntent → COMMITTED and → READY (ms), then terminated. */
+async function probe(rig: Rig, name: string): Promise<{ committed: number; ready: number }> {
+  const t0 = Date.now();
+  const res = await rig.client.submitIntent({ intent: intentOf(name, [PROBE]) }, { headers: rig.headers });
+  const p = await follow(rig.client, rig.headers, res.deploymentId, t0);
+  if (p.state !== DeploymentState.READY) throw new Error(`${name} ended ${DeploymentState[p.state ?? 0]}: ${p.reason}`);
+  const figures = { committed: (p.committed.get(PROBE.name) ?? Number.NaN) - t0, ready: (p.settledAt as number) - t0 };
+  const t1 = Date.now();
+  await rig.client.terminateIntent({ name }, { headers: rig.headers });
+  const end = await follow(rig.client, rig.headers, res.deploymentId, t1);
+  if (end.state !== DeploymentState.TERMINATED) throw new Error(`${name} did not terminate: ${end.reason}`);
+  return figures;
+}
+
+export async function runFlatLatencyBenchmark(
+  options: { quick?: boolean; levels?: number[] } = {},
+): Promise<FlatFigures> {
+  const levels =
+    options.levels ??
+    (process.env["BENCH_FLAT_LEVELS"]
+      ? process.env["BENCH_FLAT_LEVELS"].split(",").map(Number)
+      : options.quick
+        ? [0, 200, 1000]
+        : [0, 1000, 10000]);
+  const probes = options.quick ? 10 : 20;
+  const top = Math.max(...levels);
+  // Room for every seeded pod on both edges (10m and 16Mi each; 1,000 pods a node).
+  const nodes = Array.from({ length: Math.ceil(top / 2 / 1000) + 1 }, (_, i) => ({
+    name: `node-${i + 1}`,
+    cpu: "64",
+    memory: "256Gi",
+    pods: 1000,
+  }));
+  const rig = await startRig(nodes);
+  const pid = rig.agent.child.pid as number;
+  const emulatorCpu = () => rig.edges.reduce((sum, e) => sum + cpuSeconds(e.pid), 0);
+  const out: FlatLevel[] = [];
+  try {
+    let deployed = 0;
+    for (const level of [...levels].sort((a, b) => a - b)) {
+      const s0 = Date.now();
+      if (level > deployed) {
+        note(`seeding ${deployed} → ${level}`);
+        await seed(rig, deployed, level);
+        deployed = level;
+      }
+      const seedSeconds = (Date.now() - s0) / 1000;
+      (globalThis as { gc?: () => void }).gc?.();
+      const rss = (procStatus(pid)["VmRSS"] ?? Number.NaN) / 1024;
+      note(`probing at ${level} deployed (agent RSS ${rss.toFixed(0)} MiB)`);
+      const cpu0 = cpuSeconds(pid);
+      const emu0 = emulatorCpu();
+      const committed: number[] = [];
+      const ready: number[] = [];
+      const start = performance.now();
+      for (let i = 0; i < probes; i++) {
+        const r = await probe(rig, `probe-${level}-${i}`);
+        committed.push(r.committed);
+        ready.push(r.ready);
+      }
+      const wall = performance.now() - start;
+      out.push({
+        deployed: level,
+        seedSeconds,
+        probes,
+        toCommitted: summarise(committed, wall),
+        toReady: summarise(ready, wall),
+        agentRssMiB: rss,
+        agentCpuMsPerProbe: ((cpuSeconds(pid) - cpu0) * 1000) / probes,
+        emulatorCpuMsPerProbe: ((emulatorCpu() - emu0) * 1000) / probes,
+      });
+    }
+  } finally {
+    await rig.stop();
+  }
+  return { levels: out };
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+
+export function flatLatencyTable(f: FlatFigures): string {
+  const base = f.levels.find((l) => l.deployed === 0) ?? f.levels[0];
+  const head = [
+    "deployed".padStart(9),
+    "→ COMMITTED p50 / p99".padStart(22),
+    "ratio".padStart(6),
+    "→ READY p50 / p99".padStart(19),
+    "ratio".padStart(6),
+    "agent RSS".padStart(10),
+    "MiB/1k".padStart(7),
+    "CPU/probe agent, emulators".padStart(27),
+    "seeded in".padStart(10),
+  ].join("  ");
+  const rows = f.levels.map((l) => {
+    const growth =
+      base && l.deployed > base.deployed
+        ? ((l.agentRssMiB - base.agentRssMiB) * 1000) / (l.deployed - base.deployed)
+        : NaN;
+    return [
+      String(l.deployed).padStart(9),
+      `${fmt(l.toCommitted.p50Ms)} / ${fmt(l.toCommitted.p99Ms)} ms`.padStart(22),
+      fmt(l.toCommitted.p50Ms / (base?.toCommitted.p50Ms ?? NaN), 2).padStart(6),
+      `${fmt(l.toReady.p50Ms)} / ${fmt(l.toReady.p99Ms)} ms`.padStart(19),
+      fmt(l.toReady.p50Ms / (base?.toReady.p50Ms ?? NaN), 2).padStart(6),
+      `${fmt(l.agentRssMiB)} MiB`.padStart(10),
+      fmt(growth, 1).padStart(7),
+      `${fmt(l.agentCpuMsPerProbe)} ms, ${fmt(l.emulatorCpuMsPerProbe)} ms`.padStart(27),
+      `${fmt(l.seedSeconds)} s`.padStart(10),
+    ].join("  ");
+  });
+  return `Flat latency: single-package probes, one at a time, with intents already deployed (bar: p50 at 10,000 <= 1.25 x p50 at 0; RSS <= 20 MiB per 1,000)\n${head}\n${rows.join("\n")}\n`;
+}
+
+// Run alone: node dist/bench/flat-latency.js [--quick]
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes("--quick");
+  runFlatLatencyBenchmark({ quick })
+    .then((f) => {
+      console.log(flatLatencyTable(f));
+      const out = join(ROOT, "bench", "results");
+      mkdirSync(out, { recursive: true });
+      const file = join(out, `flat-latency-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, flat: f }, null, 2)}\n`,
+      );
+      console.log(`wrote ${file}`);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

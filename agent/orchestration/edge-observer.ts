@@ -100,6 +100,8 @@ export class EdgeObserver {
   #running = false;
   /** The RootSync as last read ({@link lastSync}). */
   #lastSync: RootSyncStatus | undefined;
+  /** When the watches were last told. */
+  #watchedAt = 0;
 
   /**
    * @param pollMs how often the edge is asked while a run waits on it
@@ -168,9 +170,9 @@ export class EdgeObserver {
   }
 
   /**
-   * Watches `intent`'s workloads on this edge until the returned function is called: on every tick, `seen` is told
-   * the intent's workloads (from the listing shared with every waiter and watch), or the error that kept the edge
-   * from answering. A closed observer tells nothing more.
+   * Watches `intent`'s workloads on this edge until the returned function is called: at every watch period, `seen`
+   * is told the intent's workloads (from the edge's watched copy, shared by every watch), or the error that kept
+   * the edge from answering. A closed observer tells nothing more.
    */
   watchWorkloads(intent: string, seen: (report: WorkloadReport) => void): () => void {
     const w: WorkloadWatch = { intent, seen };
@@ -248,21 +250,35 @@ export class EdgeObserver {
     const waiters = [...this.#waiters];
     const syncs = waiters.filter((w): w is SyncWaiter => w.kind === "sync");
     const loads = waiters.filter((w): w is WorkloadWaiter => w.kind === "workloads");
-    const watches = [...this.#watches];
-    // The RootSync is read once per tick while anyone waits for a sync (who judges it) or watches (who is told
-    // it: sync errors), in parallel with the one workload listing; lastSync() keeps the last read.
+    // Watches are told at their own period, however fast a run's waiters make the ticks.
+    const due = this.#watches.size > 0 && Date.now() - this.#watchedAt >= this.#watchMs;
+    const watches = due ? [...this.#watches] : [];
+    // The RootSync is read once per tick while anyone waits for a sync (who judges it) or watches are due (who are
+    // told it: sync errors; and its read is their proof the edge answers), in parallel with the listing of what
+    // waiters wait on; lastSync() keeps the last read.
     const [read, listed] = await Promise.all([
-      syncs.length > 0 || watches.length > 0 ? this.#readSync() : undefined,
-      this.#listWorkloads(loads, watches),
+      syncs.length > 0 || due ? this.#readSync() : undefined,
+      this.#listWorkloads(loads, []),
     ]);
     if (this.#signal.aborted) return;
-    // The watched copy answers even while the edge does not (an open stream says nothing of a partition): an edge
-    // that did not answer this tick's read gave no workloads either.
-    const listing: Listing | undefined = listed && read?.unanswered ? { error: read.unanswered } : listed;
     await Promise.all([
       read ? this.#tickSync(syncs, read) : undefined,
-      this.#tickWorkloads(loads, watches, listing, read?.status),
+      this.#tickWorkloads(loads, [], listed, read?.status),
+      due ? this.#tickWatches(watches, read) : undefined,
     ]);
+  }
+
+  /**
+   * Tells the watches what the edge runs for their intents, read from the edge's watched copy. An edge that did not
+   * answer the RootSync read gave no workloads either: the watched copy answers even then (an open stream says
+   * nothing of a partition).
+   */
+  async #tickWatches(watches: WorkloadWatch[], read: SyncRead | undefined): Promise<void> {
+    this.#watchedAt = Date.now();
+    if (read?.unanswered) return this.#tickWorkloads([], watches, { error: read.unanswered }, read.status);
+    const listing = await this.#listWorkloads([], watches);
+    if (this.#signal.aborted) return;
+    return this.#tickWorkloads([], watches, listing, read?.status);
   }
 
   /**

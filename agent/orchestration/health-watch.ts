@@ -4,10 +4,11 @@
  *
  * A deployment is watched from the moment its run leaves it READY until a new run or a termination starts on it
  * (deployment-manager.ts starts and stops it; nothing here runs while a run is in flight on the intent). Its
- * packages are watched through the one observer of each edge (edge-observer.ts `watchWorkloads`), whose single
- * listing per tick serves every intent on the edge: watching costs the same whatever the number of intents.
+ * packages are watched through the one observer of each edge (edge-observer.ts `watchWorkloads`), whose reading
+ * of the edge's watched copy at each watch period serves every intent on the edge, with no request but the
+ * RootSync's: watching costs the edge the same whatever the number of intents.
  *
- * Each tick judges each package on the shared answer:
+ * Each report judges each package on the shared answer:
  * - the edge did not answer: DEGRADED, "edge X unreachable: …";
  * - a workload of the package seen before is gone: DEGRADED, "Deployment/x missing on edge X";
  * - a workload has fewer replicas available than desired: DEGRADED, "Deployment/x 0/2 available on edge X";

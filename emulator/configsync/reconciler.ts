@@ -324,10 +324,11 @@ export class ConfigSyncReconciler {
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
       if (dir && next.size === 0)
         throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
-      changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
+      // The same commit read again gives the same map: nothing changed, nothing to compare.
+      if (next !== st.files)
+        changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
       st.files = next;
       st.filesAt = { reader, commit, dir };
-      objects = [...next.values()].flatMap((f) => f.objects);
     } catch (err) {
       // A sync cut short by its RootSync's deletion or the reconciler stopping reports nothing.
       if (this.#stopped || this.#states.get(st.key) !== st) return;
@@ -345,6 +346,14 @@ export class ConfigSyncReconciler {
       });
     }
 
+    // A quiet round (the commit and spec synced cleanly last time, no file changed, not a drift round): nothing to
+    // apply, prune or report. Returned before anything that costs the repository's size.
+    if (last && !full && last.commit === commit && last.generation === generation && changedFiles.size === 0) {
+      st.last = { ...last, sinceFull: last.sinceFull + 1 };
+      return;
+    }
+
+    objects = [...(st.files?.values() ?? [])].flatMap((f) => f.objects);
     // KNV2006: a commit that would remove every namespace and cluster-scoped object is refused.
     const clusterScoped = (o: Obj) => {
       try {

@@ -182,10 +182,13 @@ async function awaitSegment(ctx: RunContext, s: SegmentRecord): Promise<void> {
   throw new RunFailure(`the watch of segment ${s.id} in ${s.domain} ended`);
 }
 
-/** Copies the peer's word on a segment into the record: the segment's state and each of its packages'. */
+/**
+ * Copies the peer's word on a segment into the record: the segment's state and each of its packages' (a package
+ * may move on the peer while the segment's own state and reason stay the same).
+ */
 export function mirror(deps: LifecycleDeps, live: LiveDeployment, s: SegmentRecord, status: SegmentStatus): void {
   const state = stateName(status.state);
-  if (state === s.state && status.reason === s.reason) return;
+  const changed = state !== s.state || status.reason !== s.reason;
   s.state = state;
   s.reason = status.reason;
   for (const p of status.packageStates) {
@@ -194,6 +197,7 @@ export function mirror(deps: LifecycleDeps, live: LiveDeployment, s: SegmentReco
     if (!mine || !ps || (mine.state === ps && mine.reason.endsWith(p.reason))) continue;
     setState(deps, live, { package: p.package, state: ps, reason: `${s.domain}: ${p.reason}` });
   }
+  if (!changed) return;
   setState(deps, live, {
     state: live.record.state,
     reason: `segment ${s.id} in ${s.domain}: ${state} (${status.reason})`,

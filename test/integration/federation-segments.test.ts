@@ -7,7 +7,8 @@
  * re-submission proposes nothing, and terminating the intent cleans all three edges. Also: a link whose
  * consumer is in the peer, and a package brokered to the peer because no edge of the origin fits it. And a
  * package whose consumer is in the peer, healed off a lost edge (`heal: replace`), moving with a new generation
- * of its segment, and the peer then calls its new edge.
+ * of its segment, and the peer then calls its new edge. And `camino intent why` of an intent whose package waits
+ * on its segment (the peer's pods not ready): the segment blocker, naming the peer and the segment's state there.
  * Witnesses: each emulator's Kubernetes API, each agent's API and audit trail, and the git CLI.
  */
 import { execFile } from "node:child_process";
@@ -74,6 +75,16 @@ async function calls(method: string): Promise<number> {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { method?: string; caller?: string })
     .filter((r) => r.method?.endsWith(method)).length;
+}
+
+/** The camino CLI against `agent`'s API, as a user runs it: its exit code, stdout and stderr. */
+async function camino(agent: AgentProcess, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return run(process.execPath, [CAMINO, ...args, "--server", agent.grpcUrl], {
+    env: { ...process.env, CAMINO_TOKEN: await agent.token(SCOPES) },
+  }).then(
+    (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+  );
 }
 
 /** Polls `check` until it returns a value, bounded. */
@@ -240,13 +251,7 @@ describe("the paper's chain across two domains", () => {
     );
 
     // The CLI on domain-y's side: the segment, its origin, its namespace; intent ls marks it.
-    const cli = async (...args: string[]) =>
-      run(process.execPath, [CAMINO, ...args, "--server", y.grpcUrl], {
-        env: { ...process.env, CAMINO_TOKEN: await y.token(SCOPES) },
-      }).then(
-        (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
-      );
+    const cli = (...args: string[]) => camino(y, ...args);
     const segLs = await cli("segment", "ls");
     expect(segLs.code, segLs.err).toBe(0);
     expect(segLs.out).toMatch(
@@ -435,6 +440,103 @@ describe("other shapes of cross-domain chains", () => {
       expect.stringContaining("crunch"),
     ]);
     expect(DeploymentState[(await terminate(x, "big")).state]).toBe("TERMINATED");
+  }, 60_000);
+});
+
+describe("why an intent is not READY yet, when its package waits on its segment", () => {
+  it("reports the segment blocker, naming the peer and the segment's state there, until the peer's pods are ready", async () => {
+    const intent = validateIntent({
+      apiVersion: "camino.io/v1",
+      kind: "DeploymentIntent",
+      metadata: { name: "held" },
+      spec: {
+        packages: [
+          {
+            name: "hub",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            placement: { edge: "edge-1" },
+          },
+          {
+            name: "far",
+            blueprint: "traffic-sink",
+            resources: { cpu: "50m", memory: "32Mi" },
+            after: ["hub"],
+            placement: { domain: "domain-y" },
+          },
+        ],
+      },
+    });
+    const segment = "domain-x.held.domain-y";
+    // far's pods on domain-y's edge never become ready: domain-y's run of the segment waits on them.
+    const edge3 = edges.get("edge-3") as EmulatorProcess;
+    await edge3.faults({ unavailable: ["held-domain-x/far"] });
+    const { client, call } = await api(x);
+    const { client: peer, call: peerCall } = await api(y);
+    try {
+      await client.submitIntent({ intent: intentToMessage(intent) }, call);
+      // Until domain-y's run waits on far's pods and domain-x has domain-y's word on the segment.
+      const { held, there } = await eventually(async () => {
+        const there = (await peer.listSegments({}, peerCall)).segments.find((s) => s.id === segment);
+        const d = (await client.getDeployment({ name: "held" }, call)).deployment;
+        const far = d?.packages.find((p) => p.package === "far");
+        const waiting = there?.packageStates.find((p) => p.package === "far")?.state === DeploymentState.SYNCED;
+        const told =
+          far?.waitingOn[0]?.message ===
+          `segment ${segment} in domain-y: ${DeploymentState[there?.state ?? 0]} (${there?.reason})`;
+        return waiting && told && far?.state === DeploymentState.SYNCED ? { held: d as Deployment, there } : undefined;
+      }, "far to wait on its segment, in domain-y's words");
+      expect(DeploymentState[there.state], there.reason).toBe("COMMITTED");
+      expect(DeploymentState[held.state], held.reason).toBe("COMMITTED");
+      // Exactly one blocker, on far: its segment, in domain-y, in the state domain-y gives it.
+      expect(held.waitingOn).toEqual([]);
+      const hub = held.packages.find((p) => p.package === "hub");
+      expect([DeploymentState[hub?.state ?? 0], hub?.waitingOn]).toEqual(["READY", []]);
+      const far = held.packages.find((p) => p.package === "far");
+      expect(far?.domain).toBe("domain-y");
+      expect(far?.waitingOn.map((b) => [b.kind, b.peer, b.segmentState, b.edge])).toEqual([
+        ["segment", "domain-y", "COMMITTED", ""],
+      ]);
+      expect(far?.waitingOn[0]?.message).toBe(`segment ${segment} in domain-y: COMMITTED (${there.reason})`);
+
+      // Why, on domain-y's side: far's pods on edge-3 are not ready.
+      const hosted = (await peer.getDeployment({ name: "held-domain-x" }, peerCall)).deployment;
+      expect(
+        hosted?.packages.find((p) => p.package === "far")?.waitingOn.map((b) => [b.kind, b.edge, b.replicasAvailable]),
+      ).toEqual([["rollout", "edge-3", 0]]);
+
+      // As the user reads it: camino intent why, its tree and its JSON.
+      const tree = await camino(x, "intent", "why", "held");
+      expect(tree.code, tree.err).toBe(0);
+      expect(tree.out).toMatch(/^held {2}COMMITTED {2}\(wave 2 of 2\)/);
+      expect(tree.out).toContain("├─ hub  READY on edge-1\n");
+      expect(tree.out).toContain(
+        `└─ far  SYNCED in domain-y\n   └─ segment: segment ${segment} in domain-y: COMMITTED (`,
+      );
+      const json = await camino(x, "intent", "why", "held", "-o", "json");
+      expect(json.code, json.err).toBe(0);
+      const why = JSON.parse(json.out) as { packages: { package: string; waitingOn: Record<string, unknown>[] }[] };
+      expect(why.packages.find((p) => p.package === "far")?.waitingOn).toEqual([
+        expect.objectContaining({ kind: "segment", peer: "domain-y", segmentState: "COMMITTED" }),
+      ]);
+    } finally {
+      await edge3.faults({ unavailable: [] });
+    }
+    // The pods ready: the segment READY in domain-y, the intent READY, waiting on nothing.
+    const { headers } = await api(x);
+    for await (const { event } of client.watchDeployment({ name: "held" }, { headers })) void event;
+    const ready = (await client.getDeployment({ name: "held" }, call)).deployment as Deployment;
+    expect(DeploymentState[ready.state], ready.reason).toBe("READY");
+    expect(ready.waitingOn).toEqual([]);
+    for (const p of ready.packages)
+      expect([p.package, DeploymentState[p.state], p.waitingOn]).toEqual([p.package, "READY", []]);
+    expect(ready.segments.map((s) => [s.id, s.phase, DeploymentState[s.state]])).toEqual([
+      [segment, "COMMITTED", "READY"],
+    ]);
+    const after = await camino(x, "intent", "why", "held");
+    // A READY intent is one line: no package left to wait on anything.
+    expect(after.out).toMatch(/^held {2}READY: [^\n]*\n$/);
+    expect(DeploymentState[(await terminate(x, "held")).state]).toBe("TERMINATED");
   }, 60_000);
 });
 

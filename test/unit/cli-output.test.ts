@@ -33,6 +33,70 @@ const deployment = create(DeploymentSchema, {
   packages: [{ package: "upf", wave: 1, edge: "edge-1", state: DeploymentState.READY }],
 });
 
+/** An intent held in its second revision: a package waiting on its segment, one on its rollout; two revisions. */
+const held = create(DeploymentSchema, {
+  id: "held-chain.2",
+  intent: "held-chain",
+  revision: 2n,
+  state: DeploymentState.COMMITTED,
+  reason: "wave 2 of 2",
+  packages: [
+    { package: "ingress", wave: 1, edge: "edge-1", state: DeploymentState.READY },
+    {
+      package: "cnf3",
+      wave: 2,
+      domain: "domain-y",
+      state: DeploymentState.COMMITTED,
+      waitingOn: [
+        {
+          kind: "segment",
+          message: "segment domain-x.held-chain.domain-y in domain-y: SYNCED",
+          peer: "domain-y",
+          segmentState: "SYNCED",
+        },
+      ],
+    },
+    {
+      package: "upf",
+      wave: 2,
+      edge: "edge-2",
+      state: DeploymentState.SYNCED,
+      waitingOn: [
+        {
+          kind: "rollout",
+          message: "Deployment/upf 0/1 available — pod upf-7c9 ImagePullBackOff: upf",
+          edge: "edge-2",
+          replicasAvailable: 0,
+          replicasDesired: 1,
+          podReasons: ["pod upf-7c9 ImagePullBackOff: upf"],
+        },
+      ],
+    },
+  ],
+  history: [
+    {
+      revision: 1n,
+      intentDigest: "0123456789abcdef",
+      submittedAt: timestampFromMs(Date.UTC(2025, 0, 30, 9)),
+      endedAt: timestampFromMs(Date.UTC(2025, 0, 30, 9, 1)),
+      outcome: DeploymentState.READY,
+      reason: "all packages READY",
+      commits: [{ repository: "edge-1-deploy", commit: "c0ffee01", wave: 1 }],
+      blueprints: [{ package: "upf", blueprint: "upf", commit: "beef0001" }],
+    },
+    {
+      revision: 2n,
+      intentDigest: "fedcba9876543210",
+      submittedAt: timestampFromMs(Date.UTC(2025, 0, 31, 9)),
+      outcome: DeploymentState.COMMITTED,
+      commits: [
+        { repository: "edge-1-deploy", commit: "c0ffee02", wave: 1 },
+        { repository: "edge-2-deploy", commit: "c0ffee03", wave: 2 },
+      ],
+    },
+  ],
+});
+
 /** The `force` of every TerminateIntent the server was sent. */
 const terminations: boolean[] = [];
 let server: Http2Server;
@@ -44,7 +108,7 @@ beforeAll(async () => {
   const handler = connectNodeAdapter({
     routes(router) {
       router.service(DomainManager, {
-        getDeployment: () => ({ deployment }),
+        getDeployment: (req) => ({ deployment: req.name === "held-chain" ? held : deployment }),
         terminateIntent: (req) => {
           terminations.push(req.force);
           return { deployment: { ...deployment, state: DeploymentState.TERMINATING } };
@@ -121,6 +185,48 @@ const READS: { argv: string[]; expectJson: (v: unknown) => void }[] = [
   {
     argv: ["intent", "get", "video-chain"],
     expectJson: (v) => expect(v).toMatchObject({ id: "video-chain.2", state: "DEPLOYMENT_STATE_READY", revision: "2" }),
+  },
+  {
+    argv: ["intent", "why", "held-chain"],
+    expectJson: (v) =>
+      expect(v).toMatchObject({
+        intent: "held-chain",
+        state: "COMMITTED",
+        packages: [
+          { package: "ingress", state: "READY", waitingOn: [] },
+          {
+            package: "cnf3",
+            domain: "domain-y",
+            waitingOn: [{ kind: "segment", peer: "domain-y", segmentState: "SYNCED" }],
+          },
+          {
+            package: "upf",
+            edge: "edge-2",
+            waitingOn: [
+              {
+                kind: "rollout",
+                replicasAvailable: 0,
+                replicasDesired: 1,
+                podReasons: ["pod upf-7c9 ImagePullBackOff: upf"],
+              },
+            ],
+          },
+        ],
+      }),
+  },
+  {
+    argv: ["intent", "history", "held-chain"],
+    expectJson: (v) =>
+      expect(v).toMatchObject([
+        {
+          revision: "1",
+          outcome: "DEPLOYMENT_STATE_READY",
+          submittedAt: "2025-01-30T09:00:00Z",
+          commits: [{ repository: "edge-1-deploy", commit: "c0ffee01", wave: 1 }],
+          blueprints: [{ package: "upf", commit: "beef0001" }],
+        },
+        { revision: "2", outcome: "DEPLOYMENT_STATE_COMMITTED", commits: [{ wave: 1 }, { wave: 2 }] },
+      ]),
   },
   {
     argv: ["intent", "ls"],

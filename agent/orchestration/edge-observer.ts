@@ -27,7 +27,7 @@ import { podReasonOf, workloadOfPod, type PodObject, type PodReason, type Worklo
 import { rootSyncStatusOf, type RootSyncStatus } from "../edge/root-sync.js";
 import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
 import { CaminoError } from "../errors.js";
-import { abortReason, linkedController, wait } from "../util/signals.js";
+import { abortReason, linkedController } from "../util/signals.js";
 
 interface Settle<T> {
   done: (value: T) => void;
@@ -102,6 +102,8 @@ export class EdgeObserver {
   #lastSync: RootSyncStatus | undefined;
   /** When the watches were last told. */
   #watchedAt = 0;
+  /** Ends the loop's pause early (a waiter came); set while it pauses. */
+  #wake: (() => void) | undefined;
 
   /**
    * @param pollMs how often the edge is asked while a run waits on it
@@ -210,6 +212,33 @@ export class EdgeObserver {
   #add(w: Waiter): void {
     this.#waiters.add(w);
     this.#kick();
+    this.#wake?.();
+  }
+
+  /**
+   * Pauses the loop for `ms`: false once they have passed, true when a waiter came first ({@link #add} wakes it).
+   * @throws the observer's reason when it is closed meanwhile
+   */
+  #pause(ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      if (this.#signal.aborted) return reject(abortReason(this.#signal));
+      const stop = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        this.#signal.removeEventListener("abort", onAbort);
+      };
+      const end = (woken: boolean) => {
+        stop();
+        resolve(woken);
+      };
+      const onAbort = () => {
+        stop();
+        reject(abortReason(this.#signal));
+      };
+      const timer = setTimeout(() => end(false), ms);
+      this.#wake = () => end(true);
+      this.#signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Whether anyone waits or watches: the loop runs while so. */
@@ -229,9 +258,14 @@ export class EdgeObserver {
       while (this.#wanted() && !this.#signal.aborted) {
         const started = Date.now();
         await this.#tick();
-        const period = this.#waiters.size > 0 ? this.#pollMs : this.#watchMs;
-        const rest = period - (Date.now() - started);
-        if (this.#wanted() && rest > 0) await wait(rest, this.#signal);
+        // The pause is the waiters' period while anyone waits, the watches' otherwise; a waiter that comes during
+        // a watch period's pause shortens it to its own (the pause is measured again), so a run never waits for
+        // the watches' slower beat.
+        for (;;) {
+          const period = this.#waiters.size > 0 ? this.#pollMs : this.#watchMs;
+          const rest = period - (Date.now() - started);
+          if (!this.#wanted() || rest <= 0 || !(await this.#pause(rest))) break;
+        }
       }
     } catch (err) {
       // Closed during the pause between ticks: the waiters have been rejected already.

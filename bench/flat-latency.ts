@@ -5,8 +5,9 @@
  * BENCH_FLAT_LEVELS=0,1000,10000 to change), a probe: single-package intents run one at a time, each
  * SubmitIntent → COMMITTED and → READY, then terminated (untimed) so the level stays as it is. Printed: the
  * probe's p50/p99 at each level and the ratio of each p50 to the p50 at 0 (the issue's bar: at most 1.25 at
- * 10,000), the agent's RSS after each level is seeded (bar: at most 20 MiB more per 1,000 intents) and the CPU
- * the agent and the emulators spent per probe intent.
+ * 10,000), the agent's RSS and live heap after each level is seeded, both right after a full collection made
+ * through its inspector (bar: at most 20 MiB more RSS per 1,000 intents; without the collection RSS also holds
+ * garbage V8 has not collected yet), and the CPU the agent and the emulators spent per probe intent.
  *
  * Seeding goes through the real path, SubmitIntent, with up to 40 intents in flight: what is written (commits,
  * IESDs, journal records, objects on the edges) is what a real deployment writes. It takes about a minute per
@@ -16,8 +17,10 @@
  * writes bench/results/flat-latency-<time>.json).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import WebSocket from "ws";
 import { DeploymentState } from "../gen/camino/v1/types_pb.js";
 import { ROOT } from "../test/helpers/agent-process.js";
 import { cpuSeconds, follow, intentOf, procStatus, startRig, type Rig } from "./lifecycle.js";
@@ -36,8 +39,10 @@ export interface FlatLevel {
   probes: number;
   toCommitted: Summary;
   toReady: Summary;
-  /** The agent's resident memory after seeding (VmRSS), MiB. */
+  /** The agent's resident memory after seeding (VmRSS), right after a full collection, MiB. */
   agentRssMiB: number;
+  /** The agent's live heap after seeding: V8's heap in use right after a full collection, MiB. */
+  agentLiveHeapMiB: number;
   /** CPU per probe intent (deploy and terminate), ms. */
   agentCpuMsPerProbe: number;
   emulatorCpuMsPerProbe: number;
@@ -68,6 +73,46 @@ async function seed(rig: Rig, from: number, to: number): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: SEED_IN_FLIGHT }, worker));
+}
+
+/** A free loopback port (for the agent's inspector). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A full collection in the agent, through its inspector (HeapProfiler.collectGarbage), then the heap in use
+ * (Runtime.getHeapUsage) and the resident memory, MiB: what the agent holds, without the garbage V8 has not
+ * collected yet.
+ */
+async function afterCollection(inspectorPort: number, pid: number): Promise<{ heapMiB: number; rssMiB: number }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const ws = new WebSocket(targets[0]?.webSocketDebuggerUrl as string);
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  const pending = new Map<number, (result: Record<string, unknown>) => void>();
+  ws.on("message", (data) => {
+    const m = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown> };
+    if (m.id !== undefined) pending.get(m.id)?.(m.result ?? {});
+  });
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      pending.set(++id, resolve);
+      ws.send(JSON.stringify({ id, method }));
+    });
+  try {
+    await call("HeapProfiler.collectGarbage");
+    const usage = await call("Runtime.getHeapUsage");
+    return { heapMiB: Number(usage["usedSize"]) / 1048576, rssMiB: (procStatus(pid)["VmRSS"] ?? Number.NaN) / 1024 };
+  } finally {
+    ws.close();
+  }
 }
 
 /** One probe intent: SubmitIntent → COMMITTED and → READY (ms), then terminated. */
@@ -103,7 +148,9 @@ export async function runFlatLatencyBenchmark(
     memory: "256Gi",
     pods: 1000,
   }));
-  const rig = await startRig(nodes);
+  // The agent's inspector, on loopback, to collect its garbage before its memory is read.
+  const inspectorPort = await freePort();
+  const rig = await startRig(nodes, { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` });
   const pid = rig.agent.child.pid as number;
   const emulatorCpu = () => rig.edges.reduce((sum, e) => sum + cpuSeconds(e.pid), 0);
   const out: FlatLevel[] = [];
@@ -117,9 +164,8 @@ export async function runFlatLatencyBenchmark(
         deployed = level;
       }
       const seedSeconds = (Date.now() - s0) / 1000;
-      (globalThis as { gc?: () => void }).gc?.();
-      const rss = (procStatus(pid)["VmRSS"] ?? Number.NaN) / 1024;
-      note(`probing at ${level} deployed (agent RSS ${rss.toFixed(0)} MiB)`);
+      const { heapMiB: live, rssMiB: rss } = await afterCollection(inspectorPort, pid);
+      note(`probing at ${level} deployed (agent RSS ${rss.toFixed(0)} MiB, live heap ${live.toFixed(0)} MiB)`);
       const cpu0 = cpuSeconds(pid);
       const emu0 = emulatorCpu();
       const committed: number[] = [];
@@ -138,6 +184,7 @@ export async function runFlatLatencyBenchmark(
         toCommitted: summarise(committed, wall),
         toReady: summarise(ready, wall),
         agentRssMiB: rss,
+        agentLiveHeapMiB: live,
         agentCpuMsPerProbe: ((cpuSeconds(pid) - cpu0) * 1000) / probes,
         emulatorCpuMsPerProbe: ((emulatorCpu() - emu0) * 1000) / probes,
       });
@@ -160,14 +207,16 @@ export function flatLatencyTable(f: FlatFigures): string {
     "ratio".padStart(6),
     "agent RSS".padStart(10),
     "MiB/1k".padStart(7),
+    "live heap".padStart(10),
+    "MiB/1k".padStart(7),
     "CPU/probe agent, emulators".padStart(27),
     "seeded in".padStart(10),
   ].join("  ");
   const rows = f.levels.map((l) => {
-    const growth =
-      base && l.deployed > base.deployed
-        ? ((l.agentRssMiB - base.agentRssMiB) * 1000) / (l.deployed - base.deployed)
-        : NaN;
+    const per1k = (now: number, then: number) =>
+      base && l.deployed > base.deployed ? ((now - then) * 1000) / (l.deployed - base.deployed) : Number.NaN;
+    const growth = per1k(l.agentRssMiB, base?.agentRssMiB ?? Number.NaN);
+    const heapGrowth = per1k(l.agentLiveHeapMiB, base?.agentLiveHeapMiB ?? Number.NaN);
     return [
       String(l.deployed).padStart(9),
       `${fmt(l.toCommitted.p50Ms)} / ${fmt(l.toCommitted.p99Ms)} ms`.padStart(22),
@@ -176,6 +225,8 @@ export function flatLatencyTable(f: FlatFigures): string {
       fmt(l.toReady.p50Ms / (base?.toReady.p50Ms ?? NaN), 2).padStart(6),
       `${fmt(l.agentRssMiB)} MiB`.padStart(10),
       fmt(growth, 1).padStart(7),
+      `${fmt(l.agentLiveHeapMiB)} MiB`.padStart(10),
+      fmt(heapGrowth, 1).padStart(7),
       `${fmt(l.agentCpuMsPerProbe)} ms, ${fmt(l.emulatorCpuMsPerProbe)} ms`.padStart(27),
       `${fmt(l.seedSeconds)} s`.padStart(10),
     ].join("  ");

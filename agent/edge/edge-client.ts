@@ -5,7 +5,14 @@
  * (a deadline joined with the caller's signal, both of which abort the HTTP request; health kept; failures
  * explained), and the judging is done by the pure modules next to it.
  */
-import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import type {
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  V1Container,
+  V1ObjectMeta,
+  V1Pod,
+} from "@kubernetes/client-node";
 import type { ConfiguredEdge } from "../config/config.js";
 import { CaminoError } from "../errors.js";
 import { PodRequests, capacityFrom, capacityOf, type EdgeCapacity } from "./capacity.js";
@@ -53,6 +60,40 @@ interface WatchedCopies {
   pods: WatchedList<V1Pod>;
   requests: PodRequests;
   workloads: WatchedList<WorkloadObject>[];
+}
+
+/** An object's metadata without what no reader of the copies uses (managedFields, annotations). */
+function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
+  const { managedFields: _fields, annotations: _annotations, ...kept } = m ?? {};
+  return kept;
+}
+
+/** What capacity (capacity.ts) and the pods' reasons (readiness.ts) read of a pod. */
+function slimPod(p: V1Pod): V1Pod {
+  const resources = (c: V1Container) => ({ name: c.name, ...(c.resources ? { resources: c.resources } : {}) });
+  const spec = p.spec;
+  return {
+    metadata: slimMetadata(p.metadata),
+    ...(spec
+      ? {
+          spec: {
+            ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
+            containers: spec.containers.map(resources),
+            ...(spec.initContainers ? { initContainers: spec.initContainers.map(resources) } : {}),
+          },
+        }
+      : {}),
+    ...(p.status ? { status: p.status } : {}),
+  };
+}
+
+/** What readiness (readiness.ts workloadStatusOf) reads of a Deployment, StatefulSet or DaemonSet. */
+function slimWorkload(o: WorkloadObject): WorkloadObject {
+  return {
+    ...o,
+    metadata: slimMetadata(o.metadata),
+    spec: o.spec?.replicas !== undefined ? { replicas: o.spec.replicas } : {},
+  } as WorkloadObject;
 }
 
 /** CAMINO's workloads: those labelled with their intent and package. */
@@ -125,6 +166,7 @@ export class EdgeClient {
       const pods = new WatchedList<V1Pod>({
         kubeConfig: this.kubeConfig,
         path: "/api/v1/pods",
+        slim: slimPod,
         list: () => this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces()),
         onChange: (kind, pod) => requests.apply(pod, kind === "delete"),
       });
@@ -134,6 +176,7 @@ export class EdgeClient {
             kubeConfig: this.kubeConfig,
             path: `/apis/apps/v1/${kind.toLowerCase()}s`,
             labelSelector: CAMINO_WORKLOADS,
+            slim: slimWorkload,
             list: () =>
               this.#transport.call(`list ${kind}s`, (api) =>
                 api.objects.list(

@@ -28,6 +28,11 @@ export interface WatchedListOptions<T extends KubernetesObject> {
   /** The list call (through the edge's transport: deadline, health, errors explained). */
   list: () => Promise<KubernetesListObject<T>>;
   labelSelector?: string;
+  /**
+   * What of each object is kept (the fields readers use): the rest is dropped as it arrives, so the copy's memory
+   * is what readers need, not the full objects (managedFields alone are most of a pod). Default: everything.
+   */
+  slim?: (object: T) => T;
   /** Told every change, in order, after the copy has it. */
   onChange?: Change<T>;
   /** The first pause before a retry, doubled up to `maxRetryMs`. Default 250 ms, up to 5 s. */
@@ -63,10 +68,18 @@ export class WatchedList<T extends KubernetesObject> {
   /** Starts keeping the copy (once; later calls do nothing). */
   start(): void {
     if (this.#lw || this.#stopped) return;
+    const slim = this.#o.slim;
+    const watch = new Watch(this.#o.kubeConfig);
+    const list = this.#o.list;
     const lw = new ListWatch<T>(
       this.#o.path,
-      new Watch(this.#o.kubeConfig),
-      this.#o.list,
+      slim ? slimmed(watch, slim) : watch,
+      slim
+        ? async () => {
+            const l = await list();
+            return { ...l, items: l.items.map(slim) };
+          }
+        : list,
       false,
       this.#o.labelSelector,
     );
@@ -124,4 +137,18 @@ export class WatchedList<T extends KubernetesObject> {
     this.#retry.unref();
     this.#pause = Math.min(this.#pause * 2, this.#o.maxRetryMs ?? 5000);
   }
+}
+
+/** A Watch whose events carry `slim(object)` instead of the object (status and bookmark events as they are). */
+function slimmed<T>(watch: Watch, slim: (object: T) => T): Watch {
+  const wrapped = Object.create(watch) as Watch;
+  wrapped.watch = (path, query, callback, done) =>
+    watch.watch(
+      path,
+      query,
+      (phase, object, event) =>
+        callback(phase, phase === "ERROR" || phase === "BOOKMARK" ? object : slim(object as T), event),
+      done,
+    );
+  return wrapped;
 }

@@ -164,14 +164,37 @@ export function parseCommit(body: Buffer): CommitFields {
   return out;
 }
 
-/** A map that forgets its oldest entries past `max` (objects are immutable: a cache by id never goes stale). */
+/**
+ * A map that forgets its oldest entries once their weight passes `max` (objects are immutable: a cache by id never
+ * goes stale). Each entry weighs 1 unless `weigh` says otherwise: a tree weighs its entries, so that a cache of a
+ * growing repository's root trees (each as large as the repository) stays bounded in memory, not only in count.
+ */
 export class BoundedMap<K, V> extends Map<K, V> {
-  constructor(readonly max: number) {
+  #weight = 0;
+
+  constructor(
+    readonly max: number,
+    readonly weigh: (value: V) => number = () => 1,
+  ) {
     super();
   }
 
   override set(key: K, value: V): this {
-    if (!this.has(key) && this.size >= this.max) this.delete(this.keys().next().value as K);
-    return super.set(key, value);
+    this.delete(key);
+    this.#weight += this.weigh(value);
+    super.set(key, value);
+    while (this.#weight > this.max && this.size > 1) this.delete(this.keys().next().value as K);
+    return this;
+  }
+
+  override delete(key: K): boolean {
+    if (!this.has(key)) return false;
+    this.#weight -= this.weigh(super.get(key) as V);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.#weight = 0;
+    super.clear();
   }
 }

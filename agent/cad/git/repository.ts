@@ -102,9 +102,12 @@ export class LocalGitRepository implements GitRepository {
   readonly #now: () => Date;
   readonly #objects: ObjectWriter;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Commits and trees read or written here, parsed (immutable, so never stale; bounded). */
+  /**
+   * Commits and trees read or written here, parsed (immutable, so never stale). Bounded: 20,000 commits, and trees
+   * by their entries (100,000 in all: at 10,000 intents a root tree alone has 10,000).
+   */
   readonly #commits = new BoundedMap<string, CommitFields>(20_000);
-  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(50_000);
+  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(100_000, (t) => t.length + 1);
   readonly #batcher = new CommitBatcher(this);
 
   constructor(options: LocalRepositoryOptions) {

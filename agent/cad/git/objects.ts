@@ -84,7 +84,7 @@ export class ObjectWriter {
   readonly #objects: string;
   readonly #dirs = new Set<string>();
   /** Objects known to be stored (written or found here): not looked for on disk again. */
-  readonly #known = new BoundedMap<string, true>(200_000);
+  readonly #known = new BoundedMap<string, true>(50_000);
 
   constructor(gitdir: string) {
     this.#objects = join(gitdir, "objects");

@@ -103,11 +103,12 @@ export class LocalGitRepository implements GitRepository {
   readonly #objects: ObjectWriter;
   #queue: Promise<unknown> = Promise.resolve();
   /**
-   * Commits and trees read or written here, parsed (immutable, so never stale). Bounded: 20,000 commits, and trees
-   * by their entries (100,000 in all: at 10,000 intents a root tree alone has 10,000).
+   * Commits and trees read or written here, parsed (immutable, so never stale). Bounded: 5,000 commits, and trees
+   * by their entries (25,000 in all: at 10,000 intents a root tree alone has 10,000, and a cache as large as the
+   * repository would grow the agent's memory with every intent deployed).
    */
-  readonly #commits = new BoundedMap<string, CommitFields>(20_000);
-  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(100_000, (t) => t.length + 1);
+  readonly #commits = new BoundedMap<string, CommitFields>(5_000);
+  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(25_000, (t) => t.length + 1);
   readonly #batcher = new CommitBatcher(this);
 
   constructor(options: LocalRepositoryOptions) {

@@ -306,7 +306,7 @@ export class ConfigSyncReconciler {
     const failing = this.#o.failingObjects?.() ?? new Set<string>();
     // Only what changed is applied again — unless the last round was not clean, the spec moved, faults are
     // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
-    // Such a round reads the whole tree again too.
+    // A forced round (not clean, the spec moved, faults, a skipped round) reads the whole tree again too.
     const last = st.last;
     const forced = !last?.clean || last.generation !== generation || failing.size > 0 || st.skipped === true;
     const full = forced || (last?.sinceFull ?? 0) + 1 >= DRIFT_ROUNDS;
@@ -320,7 +320,8 @@ export class ConfigSyncReconciler {
       commit = rev ? await reader.resolve(rev) : ((await reader.head(gitStatus.branch)) ?? "");
       if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
-      const next = await this.#files(reader, st, commit, dir, full);
+      // A drift round re-applies from the files it knows; only a forced round reads the whole tree again.
+      const next = await this.#files(reader, st, commit, dir, forced);
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
       if (dir && next.size === 0)
         throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);

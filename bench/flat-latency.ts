@@ -10,8 +10,8 @@
  * garbage V8 has not collected yet), and the CPU the agent and the emulators spent per probe intent.
  *
  * Seeding goes through the real path, SubmitIntent, with up to 40 intents in flight: what is written (commits,
- * IESDs, journal records, objects on the edges) is what a real deployment writes. It takes about a minute per
- * 1,000 intents on a 2-core machine.
+ * IESDs, journal records, objects on the edges) is what a real deployment writes. On a 2-core machine the first
+ * 1,000 take about 40 s and 10,000 about 21 minutes: the emulated edges slow down as they fill.
  *
  * Run alone: `npm run build && node --expose-gc dist/bench/flat-latency.js [--quick]` (quick: 0, 200, 1,000;
  * writes bench/results/flat-latency-<time>.json).

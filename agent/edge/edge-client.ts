@@ -31,6 +31,7 @@ import {
   allAvailable,
   workloadStatusOf,
   type PodObject,
+  type WorkloadKind,
   type WorkloadObject,
   type WorkloadStatus,
 } from "./readiness.js";
@@ -177,19 +178,7 @@ export class EdgeClient {
             path: `/apis/apps/v1/${kind.toLowerCase()}s`,
             labelSelector: CAMINO_WORKLOADS,
             slim: slimWorkload,
-            list: () =>
-              this.#transport.call(`list ${kind}s`, (api) =>
-                api.objects.list(
-                  "apps/v1",
-                  kind,
-                  undefined,
-                  undefined,
-                  undefined,
-                  undefined,
-                  undefined,
-                  CAMINO_WORKLOADS,
-                ),
-              ) as Promise<KubernetesListObject<WorkloadObject>>,
+            list: () => this.#listKind(kind, undefined, CAMINO_WORKLOADS),
           }),
       );
       this.#watched = { pods, requests, workloads };
@@ -253,17 +242,15 @@ export class EdgeClient {
 
   /** Allocatable, requested (by non-terminated pods) and free CPU, memory and pods, per node and in total. */
   async capacity(signal?: AbortSignal): Promise<EdgeCapacity> {
+    // The nodes are read on every reading: their Ready condition, and proof that the edge answers now. The pods
+    // come from the watched copy when it is live.
     const copies = this.#copies();
-    if (copies?.pods.live) {
-      // The nodes are read on every reading: their Ready condition, and proof that the edge answers now.
-      const nodes = await this.#transport.call("list nodes", (api) => api.core.listNode(), signal);
-      return capacityFrom(nodes.items, copies.requests);
-    }
+    const kept = copies?.pods.live ? copies.requests : undefined;
     const [nodes, pods] = await Promise.all([
       this.#transport.call("list nodes", (api) => api.core.listNode(), signal),
-      this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces(), signal),
+      kept ? undefined : this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces(), signal),
     ]);
-    return capacityOf(nodes.items, pods.items);
+    return kept ? capacityFrom(nodes.items, kept) : capacityOf(nodes.items, pods?.items ?? []);
   }
 
   /** Whether each prerequisite (an IngressClass, a CRD, a Namespace) is present on the edge. */
@@ -409,14 +396,24 @@ export class EdgeClient {
   ): Promise<WorkloadStatus[]> {
     const out: WorkloadStatus[] = [];
     for (const kind of WORKLOAD_KINDS) {
-      const list = await this.#transport.call(
-        `list ${kind}s`,
-        (api) => api.objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector),
-        signal,
-      );
-      for (const o of list.items) out.push(workloadStatusOf(kind, o as WorkloadObject));
+      const list = await this.#listKind(kind, namespace, selector, signal);
+      for (const o of list.items) out.push(workloadStatusOf(kind, o));
     }
     return out;
+  }
+
+  /** The workloads of one kind (in a namespace, or all) that `selector` picks. */
+  #listKind(
+    kind: WorkloadKind,
+    namespace: string | undefined,
+    selector: string,
+    signal?: AbortSignal,
+  ): Promise<KubernetesListObject<WorkloadObject>> {
+    return this.#transport.call(
+      `list ${kind}s`,
+      (api) => api.objects.list("apps/v1", kind, namespace, undefined, undefined, undefined, undefined, selector),
+      signal,
+    ) as Promise<KubernetesListObject<WorkloadObject>>;
   }
 
   /**

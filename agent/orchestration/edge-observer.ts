@@ -27,7 +27,7 @@ import { podReasonOf, workloadOfPod, type PodObject, type PodReason, type Worklo
 import { rootSyncStatusOf, type RootSyncStatus } from "../edge/root-sync.js";
 import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
 import { CaminoError } from "../errors.js";
-import { abortReason, linkedController } from "../util/signals.js";
+import { abortReason, linkedController, wakeableWait } from "../util/signals.js";
 
 interface Settle<T> {
   done: (value: T) => void;
@@ -215,30 +215,15 @@ export class EdgeObserver {
     this.#wake?.();
   }
 
-  /**
-   * Pauses the loop for `ms`: false once they have passed, true when a waiter came first ({@link #add} wakes it).
-   * @throws the observer's reason when it is closed meanwhile
-   */
-  #pause(ms: number): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      if (this.#signal.aborted) return reject(abortReason(this.#signal));
-      const stop = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        this.#signal.removeEventListener("abort", onAbort);
-      };
-      const end = (woken: boolean) => {
-        stop();
-        resolve(woken);
-      };
-      const onAbort = () => {
-        stop();
-        reject(abortReason(this.#signal));
-      };
-      const timer = setTimeout(() => end(false), ms);
-      this.#wake = () => end(true);
-      this.#signal.addEventListener("abort", onAbort, { once: true });
-    });
+  /** Pauses the loop for `ms`: false once they have passed, true when a waiter came first ({@link #add}). */
+  async #pause(ms: number): Promise<boolean> {
+    const pause = wakeableWait(ms, this.#signal);
+    this.#wake = pause.wake;
+    try {
+      return await pause.done;
+    } finally {
+      this.#wake = undefined;
+    }
   }
 
   /** Whether anyone waits or watches: the loop runs while so. */
@@ -292,12 +277,12 @@ export class EdgeObserver {
     // waiters wait on; lastSync() keeps the last read.
     const [read, listed] = await Promise.all([
       syncs.length > 0 || due ? this.#readSync() : undefined,
-      this.#listWorkloads(loads, []),
+      this.#listWorkloads(loads, false),
     ]);
     if (this.#signal.aborted) return;
+    this.#tellWaiters(loads, listed);
     await Promise.all([
       read ? this.#tickSync(syncs, read) : undefined,
-      this.#tickWorkloads(loads, [], listed, read?.status),
       due ? this.#tickWatches(watches, read) : undefined,
     ]);
   }
@@ -309,10 +294,9 @@ export class EdgeObserver {
    */
   async #tickWatches(watches: WorkloadWatch[], read: SyncRead | undefined): Promise<void> {
     this.#watchedAt = Date.now();
-    if (read?.unanswered) return this.#tickWorkloads([], watches, { error: read.unanswered }, read.status);
-    const listing = await this.#listWorkloads([], watches);
-    if (this.#signal.aborted) return;
-    return this.#tickWorkloads([], watches, listing, read?.status);
+    if (read?.unanswered) return this.#tellWatches(watches, { error: read.unanswered }, read.status);
+    const listing = await this.#listWorkloads(watches, true);
+    if (!this.#signal.aborted) this.#tellWatches(watches, listing, read?.status);
   }
 
   /**
@@ -343,22 +327,20 @@ export class EdgeObserver {
   }
 
   /**
-   * The tick's workloads (and, for workloads short of replicas, their pods' reasons): listed for the intents a
-   * run waits on (it must see what it just committed), and read from the edge's watched copy for the intents only
-   * watched (EdgeClient.watchedWorkloadsOf: no request while the copy is live, so a tick costs the same however
-   * many settled intents the edge runs).
+   * The workloads of `intents` (and, for workloads short of replicas, their pods' reasons): listed for the intents
+   * a run waits on (it must see what it just committed), or read from the edge's watched copy for the intents only
+   * watched (`watched`; EdgeClient.watchedWorkloadsOf: no request while the copy is live, so a tick costs the same
+   * however many settled intents the edge runs).
    */
-  async #listWorkloads(waiters: WorkloadWaiter[], watches: WorkloadWatch[]): Promise<Listing | undefined> {
-    if (waiters.length === 0 && watches.length === 0) return undefined;
-    const fresh = [...new Set(waiters.map((w) => w.intent))].sort();
-    const settled = [...new Set(watches.map((w) => w.intent))].filter((i) => !fresh.includes(i)).sort();
+  async #listWorkloads(of: readonly { intent: string }[], watched: boolean): Promise<Listing | undefined> {
+    const intents = [...new Set(of.map((w) => w.intent))].sort();
+    if (intents.length === 0) return undefined;
     try {
-      const [listed, kept] = await Promise.all([
-        fresh.length > 0 ? this.#edge.workloadsOf(fresh, this.#signal) : [],
-        settled.length > 0 ? this.#edge.watchedWorkloadsOf(settled, this.#signal) : [],
-      ]);
-      await Promise.all([this.#addPodReasons(listed, false), this.#addPodReasons(kept, true)]);
-      return { workloads: [...listed, ...kept] };
+      const workloads = watched
+        ? await this.#edge.watchedWorkloadsOf(intents, this.#signal)
+        : await this.#edge.workloadsOf(intents, this.#signal);
+      await this.#addPodReasons(workloads, watched);
+      return { workloads };
     } catch (err) {
       return { error: (err as Error).message };
     }
@@ -413,30 +395,16 @@ export class EdgeObserver {
     );
   }
 
-  async #tickWorkloads(
-    waiters: WorkloadWaiter[],
-    watches: WorkloadWatch[],
-    listing: Listing | undefined,
-    sync: RootSyncStatus | undefined,
-  ): Promise<void> {
-    if (!listing || (waiters.length === 0 && watches.length === 0)) return;
+  /** Tells each waiter its package's workloads: done when all are available, else why not yet. */
+  #tellWaiters(waiters: WorkloadWaiter[], listing: Listing | undefined): void {
+    if (!listing) return;
     if ("error" in listing) {
-      const message = listing.error;
-      for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${message}`);
-      for (const w of watches) if (this.#watches.has(w)) w.seen({ error: message });
+      for (const w of waiters) w.waiting(`${w.pkg} on ${this.#edge.name}: ${listing.error}`);
       return;
     }
-    const all = listing.workloads;
-    const byPackage = new Map<string, WorkloadStatus[]>();
-    const byIntent = new Map<string, WorkloadStatus[]>();
-    for (const x of all) {
-      const key = `${x.intent}/${x.package}`;
-      byPackage.set(key, [...(byPackage.get(key) ?? []), x]);
-      byIntent.set(x.intent, [...(byIntent.get(x.intent) ?? []), x]);
-    }
+    const byPackage = groupBy(listing.workloads, (x) => `${x.intent}/${x.package}`);
     for (const w of waiters) {
-      const mine = byPackage.get(`${w.intent}/${w.pkg}`) ?? [];
-      const short = mine.filter((x) => x.available < x.desired);
+      const short = (byPackage.get(`${w.intent}/${w.pkg}`) ?? []).filter((x) => x.available < x.desired);
       if (short.length === 0) w.done();
       else
         w.waiting(
@@ -444,8 +412,29 @@ export class EdgeObserver {
           short,
         );
     }
-    // A watch ended while the edge answered is told nothing more.
-    for (const w of watches)
-      if (this.#watches.has(w)) w.seen({ workloads: byIntent.get(w.intent) ?? [], ...(sync ? { sync } : {}) });
   }
+
+  /** Tells each watch still standing its intent's workloads and the tick's RootSync, or why the edge gave none. */
+  #tellWatches(watches: WorkloadWatch[], listing: Listing | undefined, sync: RootSyncStatus | undefined): void {
+    if (!listing) return;
+    const byIntent = "error" in listing ? undefined : groupBy(listing.workloads, (x) => x.intent);
+    for (const w of watches) {
+      // A watch ended meanwhile is told nothing more.
+      if (!this.#watches.has(w)) continue;
+      if (!byIntent) w.seen({ error: (listing as { error: string }).error });
+      else w.seen({ workloads: byIntent.get(w.intent) ?? [], ...(sync ? { sync } : {}) });
+    }
+  }
+}
+
+/** The items grouped by key, each group in the items' order. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) {
+    const k = key(x);
+    const group = out.get(k);
+    if (group) group.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
 }

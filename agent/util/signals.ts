@@ -106,6 +106,36 @@ export function abortReason(signal: AbortSignal): Error {
 }
 
 /**
+ * A pause of `ms` that can be ended early: `done` resolves false once the time has passed, true when `wake()` was
+ * called first, and rejects with the signal's reason when it aborts.
+ * @example const p = wakeableWait(250, signal); onNews = p.wake; if (await p.done) console.log("woken");
+ */
+export function wakeableWait(ms: number, signal: AbortSignal): { done: Promise<boolean>; wake: () => void } {
+  let wake: () => void = () => {};
+  const done = new Promise<boolean>((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal));
+    const stop = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      stop();
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      stop();
+      resolve(false);
+    }, ms);
+    wake = () => {
+      stop();
+      resolve(true);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return { done, wake };
+}
+
+/**
  * Waits `ms`, or until `signal` aborts (then rejects with its reason). For bounded polls and retry backoff,
  * never for a test's timing.
  */

@@ -89,8 +89,8 @@ interface SyncState {
 }
 
 /**
- * Every this many rounds the whole tree is read again and every object someone changed or deleted since it was
- * applied (its live resourceVersion moved) is applied again, busy repository or not, correcting drift.
+ * Every this many rounds every object someone changed or deleted since it was applied (its live resourceVersion
+ * moved) is applied again, busy repository or not, correcting drift.
  */
 const DRIFT_ROUNDS = 20;
 
@@ -384,7 +384,6 @@ export class ConfigSyncReconciler {
       });
     }
 
-    const quiet = !!last && last.commit === commit && last.generation === generation;
     const errors: SyncError[] = [];
     const applied = new Map<string, Target>();
     /** Objects of the repository another reconciler manages: neither applied nor pruned. */
@@ -505,8 +504,6 @@ export class ConfigSyncReconciler {
     st.inventory = applied;
     for (const [id] of gone) st.versions.delete(id);
     st.last = { commit, generation, clean: errors.length === 0, sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1 };
-    // A quiet round changed nothing: the status stands as written.
-    if (quiet && !full && changedFiles.size === 0 && errors.length === 0 && gone.length === 0) return;
     this.#writeStatus(typeKey, rs, {
       now,
       gitStatus,

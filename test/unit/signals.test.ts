@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CaminoError } from "../../agent/errors.js";
-import { DeadlineError, deadline, linkSignals, wait } from "../../agent/util/signals.js";
+import { DeadlineError, deadline, linkSignals, wait, wakeableWait } from "../../agent/util/signals.js";
 
 describe("linked signals", () => {
   it("aborts with the reason of the parent that fired, and unlinks from the others", () => {
@@ -51,5 +51,19 @@ describe("linked signals", () => {
     await expect(wait(10_000, signal)).rejects.toBeInstanceOf(DeadlineError);
     expect((signal.reason as DeadlineError).message).toBe("the test's wait did not finish within 20 ms");
     expect((signal.reason as DeadlineError).code).toBe("ERR_DEADLINE");
+  });
+});
+
+describe("wakeableWait", () => {
+  it("ends early when woken (true), after its time otherwise (false), and rejects with the signal's reason", async () => {
+    const c = new AbortController();
+    const woken = wakeableWait(60_000, c.signal);
+    woken.wake();
+    expect(await woken.done).toBe(true);
+    expect(await wakeableWait(1, c.signal).done).toBe(false);
+    const aborted = wakeableWait(60_000, c.signal);
+    c.abort(new CaminoError("ERR_SHUTDOWN", "closed"));
+    await expect(aborted.done).rejects.toMatchObject({ code: "ERR_SHUTDOWN" });
+    await expect(wakeableWait(1, c.signal).done).rejects.toMatchObject({ code: "ERR_SHUTDOWN" });
   });
 });

@@ -115,6 +115,18 @@ async function afterCollection(inspectorPort: number, pid: number): Promise<{ he
   }
 }
 
+/** BENCH_FLAT_LEVELS: intents deployed at each level, comma-separated whole numbers. @throws naming a bad one */
+function levelsOf(text: string): number[] {
+  return text.split(",").map((part) => {
+    const n = Number(part.trim());
+    if (part.trim() === "" || !Number.isInteger(n) || n < 0)
+      throw new TypeError(
+        `BENCH_FLAT_LEVELS: ${JSON.stringify(part)} is not a whole number of intents (e.g. 0,1000,10000)`,
+      );
+    return n;
+  });
+}
+
 /** One probe intent: SubmitIntent → COMMITTED and → READY (ms), then terminated. */
 async function probe(rig: Rig, name: string): Promise<{ committed: number; ready: number }> {
   const t0 = Date.now();
@@ -135,7 +147,7 @@ export async function runFlatLatencyBenchmark(
   const levels =
     options.levels ??
     (process.env["BENCH_FLAT_LEVELS"]
-      ? process.env["BENCH_FLAT_LEVELS"].split(",").map(Number)
+      ? levelsOf(process.env["BENCH_FLAT_LEVELS"])
       : options.quick
         ? [0, 200, 1000]
         : [0, 1000, 10000]);

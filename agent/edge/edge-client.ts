@@ -37,6 +37,7 @@ import {
 } from "./readiness.js";
 import { readRootSync, writeRootSync, type RootSyncSource } from "./root-sync.js";
 import { judgeSync, type SyncState } from "./sync-predicate.js";
+import { IntentIndex } from "./intent-index.js";
 import { WatchedList } from "./watched-list.js";
 
 export type { EdgeCapacity, NodeCapacity, Resources } from "./capacity.js";
@@ -61,6 +62,8 @@ interface WatchedCopies {
   pods: WatchedList<V1Pod>;
   requests: PodRequests;
   workloads: WatchedList<WorkloadObject>[];
+  /** The pods and workloads of the copies by intent, with a change mark per intent. */
+  byIntent: IntentIndex<V1Pod | WorkloadObject>;
 }
 
 /** An object's metadata without what no reader of the copies uses (managedFields, annotations). */
@@ -164,12 +167,16 @@ export class EdgeClient {
     if (!this.#watching) return undefined;
     if (!this.#watched) {
       const requests = new PodRequests();
+      const byIntent = new IntentIndex<V1Pod | WorkloadObject>();
       const pods = new WatchedList<V1Pod>({
         kubeConfig: this.kubeConfig,
         path: "/api/v1/pods",
         slim: slimPod,
         list: () => this.#transport.call("list pods", (api) => api.core.listPodForAllNamespaces()),
-        onChange: (kind, pod) => requests.apply(pod, kind === "delete"),
+        onChange: (change, pod) => {
+          requests.apply(pod, change === "delete");
+          byIntent.apply("Pod", pod, change === "delete");
+        },
       });
       const workloads = WORKLOAD_KINDS.map(
         (kind) =>
@@ -179,9 +186,10 @@ export class EdgeClient {
             labelSelector: CAMINO_WORKLOADS,
             slim: slimWorkload,
             list: () => this.#listKind(kind, undefined, CAMINO_WORKLOADS),
+            onChange: (change, o) => byIntent.apply(kind, o, change === "delete"),
           }),
       );
-      this.#watched = { pods, requests, workloads };
+      this.#watched = { pods, requests, workloads, byIntent };
       pods.start();
       for (const w of workloads) w.start();
     }
@@ -345,24 +353,31 @@ export class EdgeClient {
   async watchedWorkloadsOf(intents: readonly string[], signal?: AbortSignal): Promise<WorkloadStatus[]> {
     const copies = this.#copies();
     if (!copies?.workloads.every((w) => w.live)) return this.workloadsOf(intents, signal);
-    const wanted = new Set(intents);
     const out: WorkloadStatus[] = [];
-    WORKLOAD_KINDS.forEach((kind, i) => {
-      for (const o of copies.workloads[i]?.items() ?? [])
-        if (wanted.has(o.metadata?.labels?.["camino.io/intent"] ?? "")) out.push(workloadStatusOf(kind, o));
-    });
+    for (const intent of intents)
+      for (const { kind, object } of copies.byIntent.of(intent))
+        if (kind !== "Pod") out.push(workloadStatusOf(kind as WorkloadKind, object as WorkloadObject));
     return out;
+  }
+
+  /**
+   * A mark of what the watched copies hold of `intent`: it moves whenever one of its workloads or pods changes
+   * (intent-index.ts). Undefined while the copies are not all live: nothing can be told from it then.
+   */
+  changesOf(intent: string): number | undefined {
+    return this.watchedLive ? this.#watched?.byIntent.changes(intent) : undefined;
   }
 
   /** {@link podsOf} from the watched copy when the edge is watched and the copy is live; listed otherwise. */
   async watchedPodsOf(intents: readonly string[], signal?: AbortSignal): Promise<PodObject[]> {
     const copies = this.#copies();
     if (!copies?.pods.live) return this.podsOf(intents, signal);
-    const wanted = new Set(intents);
-    return copies.pods.items().filter((p) => {
-      const labels = p.metadata?.labels ?? {};
-      return wanted.has(labels["camino.io/intent"] ?? "") && labels["camino.io/package"] !== undefined;
-    }) as PodObject[];
+    const out: PodObject[] = [];
+    for (const intent of intents)
+      for (const { kind, object } of copies.byIntent.of(intent))
+        if (kind === "Pod" && object.metadata?.labels?.["camino.io/package"] !== undefined)
+          out.push(object as PodObject);
+    return out;
   }
 
   /** The pods of the named intents' packages, in every namespace: one list call per 100 intents. */

@@ -182,6 +182,12 @@ export class DependantGuard {
     return out.sort((a, b) => a.intent.localeCompare(b.intent) || a.package.localeCompare(b.package));
   }
 
+  /** Whether a prerequisite of one of `intent`'s packages is missing (its health can change with no change on its edge). */
+  concerns(intent: string): boolean {
+    for (const m of this.#missing.values()) for (const d of m.dependants) if (d.startsWith(`${intent}/`)) return true;
+    return false;
+  }
+
   /**
    * The health check: a dependant of a forced termination has its prerequisite missing (see the file's comment).
    * Never calls out itself: it starts, at most every `recheckMs`, a background look for the object on the edge.

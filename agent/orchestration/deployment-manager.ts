@@ -85,7 +85,9 @@ export class DeploymentManager {
       deployments: () => this.#store.values(),
       recheckMs: Math.max(lifecycle.pollMs, 1000),
     });
-    this.#health = new HealthWatch(this.#deps, [this.#dependants.check, syncErrorCheck], healer);
+    this.#health = new HealthWatch(this.#deps, [this.#dependants.check, syncErrorCheck], healer, (intent) =>
+      this.#dependants.concerns(intent),
+    );
   }
 
   /**

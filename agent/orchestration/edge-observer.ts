@@ -5,7 +5,11 @@
  * while a run waits for a package to be available; when a listed workload is short of replicas, one listing of
  * the pods of the intents that have one (none otherwise), whose reasons go on the workload. Intents only watched
  * (settled) are read from the edge's watched copy of its workloads and pods (EdgeClient.watchedWorkloadsOf), which
- * costs no request: a tick of a domain at rest is one RootSync read per edge, however many intents it runs.
+ * costs no request: a tick of a domain at rest is one RootSync read per edge, however many intents it runs. And a
+ * watch is told only when something of its intent changed in the copy (EdgeClient.changesOf), the RootSync's errors
+ * changed, it is restless (DEGRADED: healing counts the time), or 5 s passed: at rest, the work of a tick follows
+ * what changes, not the number of intents watched. While the copy is not live (or the edge did not answer) every
+ * watch is told at every watch period.
  *
  * The edge facts others read ("why is it not READY", the sync-error health check), at no extra request:
  * - {@link EdgeObserver.lastSync}: the RootSync as last read (`RootSyncStatus` of agent/edge/root-sync.ts: the
@@ -86,7 +90,14 @@ type Listing = { workloads: WorkloadStatus[] } | { error: string };
 interface WorkloadWatch {
   intent: string;
   seen: (report: WorkloadReport) => void;
+  /** Whether it wants telling at every watch period even when nothing of its intent changed. */
+  restless: () => boolean;
+  /** What it was last told from: the intent's change mark on the edge, the RootSync's errors, and when. */
+  told?: { mark: number; sync: string; at: number };
 }
+
+/** A watch is told at least this often, whatever changed. */
+const RETELL_MS = 5000;
 
 export class EdgeObserver {
   readonly #edge: EdgeClient;
@@ -176,8 +187,12 @@ export class EdgeObserver {
    * is told the intent's workloads (from the edge's watched copy, shared by every watch), or the error that kept
    * the edge from answering. A closed observer tells nothing more.
    */
-  watchWorkloads(intent: string, seen: (report: WorkloadReport) => void): () => void {
-    const w: WorkloadWatch = { intent, seen };
+  watchWorkloads(
+    intent: string,
+    seen: (report: WorkloadReport) => void,
+    restless: () => boolean = () => false,
+  ): () => void {
+    const w: WorkloadWatch = { intent, seen, restless };
     if (this.#signal.aborted) return () => {};
     this.#watches.add(w);
     this.#kick();
@@ -293,10 +308,32 @@ export class EdgeObserver {
    * nothing of a partition).
    */
   async #tickWatches(watches: WorkloadWatch[], read: SyncRead | undefined): Promise<void> {
-    this.#watchedAt = Date.now();
-    if (read?.unanswered) return this.#tellWatches(watches, { error: read.unanswered }, read.status);
-    const listing = await this.#listWorkloads(watches, true);
-    if (!this.#signal.aborted) this.#tellWatches(watches, listing, read?.status);
+    const now = Date.now();
+    this.#watchedAt = now;
+    if (read?.unanswered) {
+      for (const w of watches) w.told = undefined;
+      return this.#tellWatches(watches, { error: read.unanswered }, read.status);
+    }
+    const sync = read ? syncFacts(read.status) : "";
+    const told = new Map<WorkloadWatch, number>();
+    const due = watches.filter((w) => {
+      const mark = this.#edge.changesOf(w.intent);
+      if (mark === undefined) {
+        w.told = undefined;
+        return true;
+      }
+      told.set(w, mark);
+      const last = w.told;
+      return !last || last.mark !== mark || last.sync !== sync || now - last.at >= RETELL_MS || w.restless();
+    });
+    if (due.length === 0) return;
+    const listing = await this.#listWorkloads(due, true);
+    if (this.#signal.aborted) return;
+    for (const w of due) {
+      const mark = told.get(w);
+      if (mark !== undefined && listing && !("error" in listing)) w.told = { mark, sync, at: now };
+    }
+    this.#tellWatches(due, listing, read?.status);
   }
 
   /**
@@ -425,6 +462,11 @@ export class EdgeObserver {
       else w.seen({ workloads: byIntent.get(w.intent) ?? [], ...(sync ? { sync } : {}) });
     }
   }
+}
+
+/** The RootSync's facts a watch judges (its errors, or why it was not read), without when it was read. */
+function syncFacts(status: RootSyncStatus): string {
+  return JSON.stringify([status.error ?? "", status.errors]);
 }
 
 /** The items grouped by key, each group in the items' order. */

@@ -101,17 +101,26 @@ export class HealthWatch {
   readonly #deps: Deps;
   readonly #checks: readonly HealthCheck[];
   readonly #heal: HealHook | undefined;
+  readonly #restless: (intent: string) => boolean;
   readonly #watched = new Map<string, Watched>();
   #closed = false;
 
   /**
    * @param checks further judgements of packages whose workloads are available (sync errors, prerequisites)
    * @param heal told of each edge's DEGRADED packages on every tick (healing, heal.ts)
+   * @param restless whether an intent is to be judged at every watch period even when nothing of it changed on
+   *   its edges (a check's judgement of it may change on its own: a prerequisite its dependants lost)
    */
-  constructor(deps: Deps, checks: readonly HealthCheck[] = [], heal?: HealHook) {
+  constructor(
+    deps: Deps,
+    checks: readonly HealthCheck[] = [],
+    heal?: HealHook,
+    restless: (intent: string) => boolean = () => false,
+  ) {
     this.#deps = deps;
     this.#checks = checks;
     this.#heal = heal;
+    this.#restless = restless;
   }
 
   /** How many deployments are watched. */
@@ -142,7 +151,14 @@ export class HealthWatch {
         continue;
       }
       w.stops.push(
-        this.#deps.observers.of(edge).watchWorkloads(r.intent, (report) => this.#judge(w, name, pkgs, report)),
+        this.#deps.observers.of(edge).watchWorkloads(
+          r.intent,
+          (report) => this.#judge(w, name, pkgs, report),
+          // Judged at every watch period while anything is DEGRADED (healing counts the time, a check may clear
+          // it) or a check has something to say of the intent; otherwise only when its workloads or the edge's
+          // sync errors change (and every few seconds).
+          () => w.since.size > 0 || this.#restless(r.intent),
+        ),
       );
     }
   }

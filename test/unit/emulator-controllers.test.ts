@@ -890,3 +890,128 @@ describe("pod start and watch-driven reconciliation", () => {
     expect(store.list("apps/replicasets")).toHaveLength(1);
   });
 });
+
+describe("many namespaces: a reconcile looks at what changed", () => {
+  /** A 1-replica Deployment named "app" in its own namespace. */
+  const inNamespace = (ns: string, p: PodShape = { cpu: "10m", memory: "16Mi" }): KubeObject => {
+    const d = deployment("app", 1, p);
+    d.metadata["namespace"] = ns;
+    return d;
+  };
+  const podsIn = (store: ObjectStore, ns: string) => store.list("/pods", ns);
+  const availableIn = (store: ObjectStore, ns: string) =>
+    get(store.get("apps/deployments", ns, "app"), "status", "availableReplicas") === 1;
+  const deployMany = (store: ObjectStore, ctl: WorkloadControllers, n: number) => {
+    for (let i = 0; i < n; i++) store.put("apps/deployments", inNamespace(`ns-${i}`));
+    ctl.reconcileAll();
+    for (let i = 0; i < n; i++) expect(availableIn(store, `ns-${i}`)).toBe(true);
+  };
+
+  it("a Deployment in a new namespace runs without the others being listed or written", () => {
+    const { store, ctl } = setup([
+      { name: "a", cpu: "8", memory: "16Gi", pods: 500 },
+      { name: "b", cpu: "8", memory: "16Gi", pods: 500 },
+    ]);
+    deployMany(store, ctl, 200);
+    const written: string[] = [];
+    store.watch({
+      typeKey: "/pods",
+      filter: () => true,
+      send: (e) => written.push(String(e.object.metadata["namespace"])),
+    });
+    const list = store.list.bind(store);
+    const listedAll: string[] = [];
+    vi.spyOn(store, "list").mockImplementation((typeKey: string, namespace?: string) => {
+      if (namespace === undefined && typeKey !== "/nodes") listedAll.push(typeKey);
+      return list(typeKey, namespace);
+    });
+
+    store.put("apps/deployments", inNamespace("new"));
+    ctl.reconcileAll();
+
+    expect(availableIn(store, "new")).toBe(true);
+    expect(get(podsIn(store, "new")[0], "status", "phase")).toBe("Running");
+    expect(new Set(written)).toEqual(new Set(["new"]));
+    expect(listedAll).toEqual([]);
+    vi.restoreAllMocks();
+    expectSettled(store, ctl);
+  });
+
+  it("a node going NotReady evicts its pods in every namespace, and they come back on the other node", () => {
+    const { store, ctl } = setup([
+      { name: "a", cpu: "8", memory: "16Gi", pods: 500 },
+      { name: "b", cpu: "8", memory: "16Gi", pods: 500 },
+    ]);
+    deployMany(store, ctl, 60);
+    const onB = new Set(onNode(store, "b").map((p) => String(p.metadata["namespace"])));
+    expect(onB.size).toBeGreaterThan(20);
+
+    ctl.setNodeReady("b", false);
+    ctl.reconcileAll();
+
+    expect(onNode(store, "b")).toEqual([]);
+    for (let i = 0; i < 60; i++) {
+      const [pod] = podsIn(store, `ns-${i}`);
+      expect(get(pod, "spec", "nodeName")).toBe("a");
+      expect(get(pod, "status", "phase")).toBe("Running");
+      expect(availableIn(store, `ns-${i}`)).toBe(true);
+    }
+    expectSettled(store, ctl);
+  });
+
+  it("a node going Ready again schedules the pods pending in namespaces nothing else touched", () => {
+    const { store, ctl } = setup([{ name: "a", cpu: "8", memory: "16Gi", pods: 500 }]);
+    ctl.setNodeReady("a", false);
+    for (let i = 0; i < 30; i++) store.put("apps/deployments", inNamespace(`ns-${i}`));
+    ctl.reconcileAll();
+    expect(pending(store)).toHaveLength(30);
+    expect(scheduledCondition(pending(store)[0] as KubeObject)?.["message"]).toBe(
+      "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.",
+    );
+
+    ctl.setNodeReady("a", true);
+    ctl.reconcileAll();
+
+    expect(running(store)).toHaveLength(30);
+    for (let i = 0; i < 30; i++) expect(availableIn(store, `ns-${i}`)).toBe(true);
+    expectSettled(store, ctl);
+  });
+
+  it("room freed in one namespace lets a pod pending in another schedule, and the high-water mark holds", () => {
+    const { store, ctl } = setup([{ name: "a", cpu: "1", memory: "4Gi" }]);
+    store.put("apps/deployments", inNamespace("big", { cpu: "800m" }));
+    store.put("apps/deployments", inNamespace("waits", { cpu: "500m" }));
+    ctl.reconcileAll();
+    expect(get(podsIn(store, "waits")[0], "status", "phase")).toBe("Pending");
+    expect(scheduledCondition(podsIn(store, "waits")[0] as KubeObject)?.["message"]).toBe(
+      "0/1 nodes are available: 1 Insufficient cpu.",
+    );
+
+    store.remove("apps/deployments", "big", "app");
+    ctl.reconcileAll();
+
+    expect(podsIn(store, "big")).toEqual([]);
+    expect(get(podsIn(store, "waits")[0], "status", "phase")).toBe("Running");
+    expect(ctl.highWaterMarks().get("a")).toEqual({ cpuMillis: 800, memoryBytes: 0, pods: 1 });
+    expectSettled(store, ctl);
+  });
+
+  it("a workload named by the unavailable fault turns unready, and back, in a namespace nothing else touched", () => {
+    const store = new ObjectStore();
+    store.put("/nodes", node({ name: "a", cpu: "8", memory: "16Gi", pods: 500 }));
+    const unavailable = new Set<string>();
+    const ctl = new WorkloadControllers({ store, now: () => NOW, unavailable: () => unavailable });
+    deployMany(store, ctl, 20);
+
+    unavailable.add("ns-7/app");
+    ctl.reconcileAll();
+    expect(availableIn(store, "ns-7")).toBe(false);
+    expect(get(podsIn(store, "ns-7")[0], "status", "phase")).toBe("Running");
+    expect(availableIn(store, "ns-8")).toBe(true);
+
+    unavailable.clear();
+    ctl.reconcileAll();
+    expect(availableIn(store, "ns-7")).toBe(true);
+    expectSettled(store, ctl);
+  });
+});

@@ -155,8 +155,9 @@ export class EdgeClient {
     return !!w && w.pods.live && w.workloads.every((x) => x.live);
   }
 
-  /** Stops the watches of {@link watchEdge}. */
+  /** Stops the watches of {@link watchEdge}, and closes the kept-alive connections to the edge. */
   close(): void {
+    this.#transport.close();
     this.#watching = false;
     this.#watched?.pods.stop();
     for (const w of this.#watched?.workloads ?? []) w.stop();

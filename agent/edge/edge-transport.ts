@@ -21,9 +21,13 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type Middleware,
+  type RequestContext,
+  type SecurityAuthentication,
   type V1APIResourceList,
 } from "@kubernetes/client-node";
-import { CaminoError } from "../errors.js";
+import * as http from "node:http";
+import * as https from "node:https";
+import { CaminoError, systemCode } from "../errors.js";
 import { abortReason, anySignal, startDeadline } from "../util/signals.js";
 import { EdgeError, explainEdgeFailure } from "./edge-errors.js";
 
@@ -79,12 +83,22 @@ export class EdgeTransport {
   readonly edge: string;
   readonly timeoutMs: number;
   readonly #apisFor: (signal: AbortSignal) => EdgeApis;
+  readonly #close: () => void;
+  readonly #renew: () => void;
   #health: EdgeHealth = { healthy: false, reason: "not checked yet", checkedAt: new Date(0) };
 
   constructor(options: EdgeTransportOptions) {
     this.edge = options.edge;
     this.timeoutMs = options.timeoutMs;
-    this.#apisFor = apiFactory(options.edge, options.kubeConfig);
+    const { apisFor, close, renew } = apiFactory(options.edge, options.kubeConfig);
+    this.#apisFor = apisFor;
+    this.#close = close;
+    this.#renew = renew;
+  }
+
+  /** Closes the edge's kept-alive connections (a later call opens new ones). */
+  close(): void {
+    this.#close();
   }
 
   /** The health as last seen. */
@@ -109,8 +123,18 @@ export class EdgeTransport {
     signal?.addEventListener("abort", follow, { once: true });
     const timer = startDeadline(`${what} on edge ${this.edge}`, this.timeoutMs);
     const limit = timer.signal;
+    const attempt = () => fn(this.#apisFor(anySignal(caller.signal, limit)));
     try {
-      const result = await fn(this.#apisFor(anySignal(caller.signal, limit)));
+      let result: T;
+      try {
+        result = await attempt();
+      } catch (err) {
+        // A kept-alive connection the edge dropped (it restarted, or closed it as the request went out) fails
+        // the request before the edge read it: the pool is renewed and the call made once more, on a new one.
+        if (signal?.aborted || limit.aborted || !droppedConnection(err)) throw err;
+        this.#renew();
+        result = await attempt();
+      }
       this.#seen(true, "ok");
       return result;
     } catch (err) {
@@ -133,6 +157,12 @@ export class EdgeTransport {
   }
 }
 
+/** Whether a request failed on a connection the other end had closed (reset, or closed as it was sent). */
+function droppedConnection(err: unknown): boolean {
+  const code = systemCode(err);
+  return code === "ECONNRESET" || code === "EPIPE" || /socket hang up/.test(String((err as Error)?.message ?? ""));
+}
+
 /** Creates the transport of one edge. @throws CaminoError `ERR_CONFIG_INVALID` when the context has no cluster */
 export function createEdgeTransport(options: EdgeTransportOptions): EdgeTransport {
   return new EdgeTransport(options);
@@ -144,15 +174,57 @@ export function applyServerSide(apis: EdgeApis, object: KubernetesObject, dryRun
 }
 
 /**
+ * The kubeconfig's authentication of every request (its headers, its TLS options), with the request sent on one
+ * keep-alive connection pool per edge instead of the new agent the client builds for each request: a connection
+ * (and, over HTTPS, a TLS handshake) per request cost the agent and the edge more than many of the requests did.
+ * The pool is built from the first request's agent options (CA, client certificate, server name), which are the
+ * kubeconfig's and do not change. Free connections close before the server's keep-alive timeout (Node's agent
+ * reads the server's `Keep-Alive` hint). An edge reached through a proxy keeps the client's own agents.
+ */
+function keptAlive(
+  kubeConfig: KubeConfig,
+  proxied: boolean,
+): SecurityAuthentication & { close(): void; renew(): void } {
+  let pool: http.Agent | undefined;
+  return {
+    close: () => {
+      pool?.destroy();
+      pool = undefined;
+    },
+    // Later requests go out on a new pool; the old one's requests under way end on their own connections, and its
+    // free connections close at the server's keep-alive timeout (or are gone already).
+    renew: () => {
+      pool = undefined;
+    },
+    getName: () => "kubeconfig authentication, kept-alive connections",
+    applySecurityAuthentication: async (context: RequestContext) => {
+      await kubeConfig.applySecurityAuthentication(context);
+      const made = context.getAgent();
+      if (proxied || !made) return;
+      if (!pool) {
+        const options = { ...(made as http.Agent & { options: https.AgentOptions }).options, keepAlive: true };
+        pool = made instanceof https.Agent ? new https.Agent(options) : new http.Agent(options);
+      }
+      made.destroy();
+      context.setAgent(pool);
+    },
+  };
+}
+
+/**
  * The clients of one call, as KubeConfig.makeApiClient builds them, on a configuration whose middleware gives
  * each request the call's signal. Made on first use within the call.
  */
-function apiFactory(edge: string, kubeConfig: KubeConfig): (signal: AbortSignal) => EdgeApis {
+function apiFactory(
+  edge: string,
+  kubeConfig: KubeConfig,
+): { apisFor: (signal: AbortSignal) => EdgeApis; close: () => void; renew: () => void } {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new CaminoError("ERR_CONFIG_INVALID", `edges: the context of ${edge} has no cluster`);
   const baseServer = new ServerConfiguration(cluster.server, {});
   const discovery: DiscoveryCache = {};
-  return (signal) => {
+  const auth = keptAlive(kubeConfig, !!cluster.proxyUrl);
+  const apisFor = (signal: AbortSignal): EdgeApis => {
     const withSignal: Middleware = {
       pre: async (context) => {
         context.setSignal(signal);
@@ -162,7 +234,7 @@ function apiFactory(edge: string, kubeConfig: KubeConfig): (signal: AbortSignal)
     };
     const configuration = createConfiguration({
       baseServer,
-      authMethods: { default: kubeConfig },
+      authMethods: { default: auth },
       promiseMiddleware: [withSignal],
     });
     let core: CoreV1Api | undefined;
@@ -183,4 +255,5 @@ function apiFactory(edge: string, kubeConfig: KubeConfig): (signal: AbortSignal)
       },
     };
   };
+  return { apisFor, close: () => auth.close(), renew: () => auth.renew() };
 }

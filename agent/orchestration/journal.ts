@@ -6,9 +6,10 @@
  * so a restarted agent can roll back what was in flight. Other progress is written behind, coalesced: at most
  * one write per intent in flight and one queued; its events reach watchers once the write holding them ends.
  */
-import { readFileSync } from "node:fs";
+import { close, fsync, open as openFd, readFileSync, write } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { promisify } from "node:util";
 import { CaminoError } from "../errors.js";
 import type { Blocker } from "./blockers.js";
 import type { AdmissionReason } from "./planner.js";
@@ -196,6 +197,16 @@ export class JournalError extends CaminoError {
   }
 }
 
+const fsOpen = promisify(openFd);
+const fsWrite = promisify(write);
+const fsFsync = promisify(fsync);
+const fsClose = promisify(close);
+
+/** Writes the whole buffer (a write may take only part of it). */
+async function writeAll(fd: number, buffer: Buffer): Promise<void> {
+  for (let at = 0; at < buffer.length; ) at += (await fsWrite(fd, buffer, at, buffer.length - at, null)).bytesWritten;
+}
+
 export class Journal {
   readonly #dir: string;
   readonly #writing = new Map<string, Promise<void>>();
@@ -323,20 +334,21 @@ export class Journal {
     }
     const file = join(this.#dir, `${intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    const fh = await open(tmp, "w", 0o600).catch(async (err: NodeJS.ErrnoException) => {
+    // Plain descriptors, not FileHandles: a handle costs the agent about a fifth more per write, ~10 writes an intent.
+    const fd = await fsOpen(tmp, "w", 0o600).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
       // The folder went away under the running agent: made again, as the first write makes it.
       await mkdir(this.#dir, { recursive: true });
-      return open(tmp, "w", 0o600);
+      return fsOpen(tmp, "w", 0o600);
     });
     try {
-      await fh.writeFile(text);
+      await writeAll(fd, Buffer.from(text));
       if (this.#fsync) {
-        await fh.sync();
+        await fsFsync(fd);
         this.stats.fileSyncs++;
       }
     } finally {
-      await fh.close();
+      await fsClose(fd);
     }
     await rename(tmp, file);
     if (this.#fsync) await this.#syncFolder();

@@ -26,6 +26,8 @@ export interface RequestCounter {
   connections(): number;
   /** Starts counting from zero (requests and connections). */
   reset(): void;
+  /** Drops every client connection at once, as a server that restarts does; it goes on listening. */
+  dropConnections(): void;
   /** Stops listening, ends open connections (watches too) and waits until the server has closed. */
   close(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function startRequestCounter(options: RequestCounterOptions): Promi
       counts = new Map();
       connections = 0;
     },
+    dropConnections: () => server.closeAllConnections(),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

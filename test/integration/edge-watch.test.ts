@@ -86,6 +86,26 @@ afterAll(async () => {
   await secure?.stop();
 });
 
+describe("connections to an edge", () => {
+  it("are kept alive and shared by its calls; one the edge drops is replaced at once, the call answered", async () => {
+    const e = await client(cfg("edge-k", counter.url), false);
+    await e.capacity();
+    counter.reset();
+    for (let i = 0; i < 20; i++) await e.capacity();
+    expect(counter.counts().get("GET /api/v1/nodes")).toBe(20);
+    expect(counter.connections()).toBe(0);
+
+    // As an edge that restarts: every connection dropped; the next call goes out on a new one and is answered.
+    counter.dropConnections();
+    const after = await e.capacity();
+    expect(after.nodes.map((n) => n.name)).toEqual(["node-1"]);
+    // A reading of an edge not watched lists its nodes and its pods at once: two requests, two new connections.
+    expect(counter.connections()).toBeGreaterThan(0);
+    expect(counter.connections()).toBeLessThanOrEqual(2);
+    expect(e.health.healthy).toBe(true);
+  });
+});
+
 describe("a watched edge", () => {
   it("capacity follows pods from the watch: a reading lists the nodes only; settled workloads and pods are read with no request", async () => {
     const e = await client(cfg("edge-w", counter.url));

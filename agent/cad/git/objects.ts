@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
+import { PackStore, type PackObject } from "./packs.js";
 
 export type ObjectType = "blob" | "tree" | "commit";
 
@@ -79,15 +80,48 @@ export function commitBody(tree: string, parents: readonly string[], author: Sig
   return Buffer.from(lines.join("\n"));
 }
 
-/** Writes loose objects into a repository's object store, skipping ones already present. */
+/**
+ * Writes objects into a repository's object store, skipping ones already present: loose, one file each, or, between
+ * {@link ObjectWriter.begin} and {@link ObjectWriter.flush}, kept in memory and written as one pack (packs.ts).
+ */
 export class ObjectWriter {
   readonly #objects: string;
   readonly #dirs = new Set<string>();
   /** Objects known to be stored (written or found here): not looked for on disk again. */
   readonly #known = new BoundedMap<string, true>(50_000);
+  readonly packs: PackStore;
+  /** The objects of the pack being gathered ({@link begin}), by id. */
+  #batch: Map<string, PackObject> | undefined;
 
   constructor(gitdir: string) {
     this.#objects = join(gitdir, "objects");
+    this.packs = new PackStore(gitdir);
+  }
+
+  /** From now on, objects are gathered for one pack, written by {@link flush} (or dropped by {@link discard}). */
+  begin(): void {
+    this.#batch = new Map();
+  }
+
+  /** Writes the gathered objects as one pack (before the ref that refers to them moves). */
+  flush(): void {
+    const batch = this.#batch;
+    this.#batch = undefined;
+    if (!batch || batch.size === 0) return;
+    this.packs.write([...batch.values()]);
+    for (const oid of batch.keys()) this.#known.set(oid, true);
+  }
+
+  /** Drops the gathered objects (nothing refers to them: the commit was not made). */
+  discard(): void {
+    this.#batch = undefined;
+  }
+
+  /** An object's type and body: gathered, loose, or whole in a pack; undefined otherwise (isomorphic-git reads it). */
+  read(oid: string): { type: string; body: Buffer } | undefined {
+    const gathered = this.#batch?.get(oid);
+    if (gathered) return { type: gathered.type, body: gathered.body };
+    return readLooseObject(join(this.#objects, ".."), oid) ?? this.packs.read(oid);
   }
 
   /**
@@ -100,7 +134,12 @@ export class ObjectWriter {
     const dir = join(this.#objects, oid.slice(0, 2));
     const file = join(dir, oid.slice(2));
     // Content-addressed: already there means identical (known here, or found on disk).
-    if (this.#known.has(oid)) return oid;
+    if (this.#known.has(oid) || this.#batch?.has(oid)) return oid;
+    if (this.#batch) {
+      if (!this.packs.has(oid) && !existsSync(file)) this.#batch.set(oid, { oid, type, body });
+      else this.#known.set(oid, true);
+      return oid;
+    }
     if (!this.#dirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       this.#dirs.add(dir);

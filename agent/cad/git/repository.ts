@@ -17,7 +17,6 @@ import {
   ObjectWriter,
   parseCommit,
   parseTree,
-  readLooseObject,
   type CommitFields,
   type EntryMode,
   type Signature,
@@ -162,7 +161,7 @@ export class LocalGitRepository implements GitRepository {
   async #readCommitObject(oid: string): Promise<CommitFields> {
     const hit = this.#commits.get(oid);
     if (hit) return hit;
-    const loose = readLooseObject(this.gitdir, oid);
+    const loose = this.#objects.read(oid);
     let fields: CommitFields;
     if (loose) {
       if (loose.type !== "commit") throw new Error(`${oid} is a ${loose.type}, not a commit`);
@@ -226,7 +225,7 @@ export class LocalGitRepository implements GitRepository {
   async #readTree(oid: string): Promise<readonly TreeEntry[]> {
     const hit = this.#trees.get(oid);
     if (hit) return hit;
-    const loose = readLooseObject(this.gitdir, oid);
+    const loose = this.#objects.read(oid);
     let entries: TreeEntry[];
     if (loose) {
       if (loose.type !== "tree") throw new Error(`${oid} is a ${loose.type}, not a tree`);
@@ -248,7 +247,7 @@ export class LocalGitRepository implements GitRepository {
     const at = commit ?? (await this.head());
     const out = new Map<string, string>();
     if (!at) return out;
-    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: at });
+    const c = await this.#readCommitObject(at);
     const walk = async (treeOid: string, base: string): Promise<void> => {
       for (const e of await this.#readTree(treeOid)) {
         const p = base ? `${base}/${e.name}` : e.name;
@@ -261,7 +260,13 @@ export class LocalGitRepository implements GitRepository {
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
+  /** A blob's text: read directly when loose or whole in a pack, through isomorphic-git otherwise. */
   async readBlob(oid: string): Promise<string> {
+    const direct = this.#objects.read(oid);
+    if (direct) {
+      if (direct.type !== "blob") throw new Error(`${oid} is a ${direct.type}, not a blob`);
+      return direct.body.toString("utf8");
+    }
     const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid });
     return Buffer.from(blob).toString("utf8");
   }
@@ -269,10 +274,7 @@ export class LocalGitRepository implements GitRepository {
   /** The text of every file at a commit under a folder: path → text. */
   async readFiles(commit?: string, prefix = ""): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const [path, oid] of await this.listFiles(commit, prefix)) {
-      const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid });
-      out.set(path, Buffer.from(blob).toString("utf8"));
-    }
+    for (const [path, oid] of await this.listFiles(commit, prefix)) out.set(path, await this.readBlob(oid));
     return out;
   }
 
@@ -334,6 +336,16 @@ export class LocalGitRepository implements GitRepository {
    * every one's trailers in the last paragraph, a set per intent (trailers.ts).
    */
   async commitGroupNow(changes: readonly ChangeSet[]): Promise<CommitResult[]> {
+    // The commit's objects are gathered and written as one pack before the branch moves (packs.ts).
+    this.#objects.begin();
+    try {
+      return await this.#commitGroup(changes);
+    } finally {
+      this.#objects.discard();
+    }
+  }
+
+  async #commitGroup(changes: readonly ChangeSet[]): Promise<CommitResult[]> {
     const parent = await this.head();
     const results: (CommitResult | undefined)[] = changes.map(() => undefined);
     if (parent) {
@@ -372,6 +384,7 @@ export class LocalGitRepository implements GitRepository {
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
+    this.#objects.flush();
     await this.#updateRef(parent, commit);
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });

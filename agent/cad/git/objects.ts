@@ -1,6 +1,6 @@
 /**
  * Git objects written directly: SHA-1 and zlib from Node's native crypto and zlib, stored as loose objects
- * under `.git/objects`. About 20× faster than isomorphic-git's own object writer for bulk commits (measured
+ * under `.git/objects`, or gathered for a commit and written as one pack (packs.ts). About 20× faster than isomorphic-git's own object writer for bulk commits (measured
  * in bench/), and byte-for-byte what git writes, so `git fsck --strict` accepts them.
  */
 import { createHash } from "node:crypto";

@@ -1,8 +1,9 @@
 /**
  * A git repository on the local disk: the embedded default's blueprint and deployment repositories, and the
- * working copy of a remote one. Reads go through isomorphic-git (refs, packs, annotated tags); commits are
- * built by path — files written, folders removed — touching only the trees on those paths, with objects
- * written natively ({@link ObjectWriter}). Commits to one repository are serialised, and the branch ref is
+ * working copy of a remote one. Commits, trees and blobs are read directly (loose, or whole in a pack), the rest
+ * through isomorphic-git (refs, fetched packs with deltas, annotated tags); commits are built by path — files
+ * written, folders removed — touching only the trees on those paths, with a commit's objects written natively as
+ * one pack ({@link ObjectWriter}, packs.ts). Commits to one repository are serialised, and the branch ref is
  * moved by compare-and-swap under git's own lock file, so no writer ever loses another's commit.
  */
 import * as fs from "node:fs";

@@ -1,9 +1,9 @@
 /**
  * A commit's objects written as one pack (agent/cad/git/packs.ts): what git reads, how many packs a busy repository
- * keeps, and what the states a crash can leave look like to the next agent. Checked with the real git CLI.
+ * keeps, and what the states a crash can leave look like to the next agent (a pack aside, a ref lock). Checked with the real git CLI.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -76,5 +76,20 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-3", "deploy intent-1"]);
     // git passes over the stray files too; the orphan pack's objects are dangling, which fsck does not count.
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+  });
+
+  it("a ref lock a crash left (made before this process) is taken back; one being held now is refused, named", async () => {
+    const { dir, repo } = await repository();
+    await repo.commit({ write: intentFiles(1), message: "deploy intent-1" });
+    const lock = join(dir, ".git", "refs", "heads", "main.lock");
+    writeFileSync(lock, "");
+    await expect(repo.commit({ write: intentFiles(2), message: "deploy intent-2" })).rejects.toMatchObject({
+      code: "ERR_REF_LOCKED",
+    });
+    const before = new Date(performance.timeOrigin - 60_000);
+    utimesSync(lock, before, before);
+    expect((await repo.commit({ write: intentFiles(2), message: "deploy intent-2" })).changed).toBe(true);
+    expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-2", "deploy intent-1"]);
+    expect(readdirSync(join(dir, ".git", "refs", "heads"))).toEqual(["main"]);
   });
 });

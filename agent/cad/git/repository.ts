@@ -7,7 +7,7 @@
  * moved by compare-and-swap under git's own lock file, so no writer ever loses another's commit.
  */
 import * as fs from "node:fs";
-import { open, readFile, rename, rm, type FileHandle } from "node:fs/promises";
+import { open, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
@@ -397,7 +397,13 @@ export class LocalGitRepository implements GitRepository {
     const lock = `${ref}.lock`;
     let handle: FileHandle | undefined;
     try {
-      handle = await open(lock, "wx");
+      handle = await open(lock, "wx").catch(async (err: NodeJS.ErrnoException) => {
+        // A lock made before this process started was left by a crash (an agent killed between taking the lock
+        // and moving the ref; git holds one for milliseconds): taken back, once.
+        if (err.code !== "EEXIST" || !(await leftByEarlierProcess(lock))) throw err;
+        await rm(lock, { force: true });
+        return open(lock, "wx");
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
         throw new CaminoError(
@@ -421,4 +427,10 @@ export class LocalGitRepository implements GitRepository {
       throw err;
     }
   }
+}
+
+/** Whether a file was last changed before this process started. */
+async function leftByEarlierProcess(file: string): Promise<boolean> {
+  const st = await stat(file).catch(() => undefined);
+  return st !== undefined && st.mtimeMs < performance.timeOrigin;
 }

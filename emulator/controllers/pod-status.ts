@@ -33,14 +33,19 @@ function imageId(image: string): string {
  */
 export function unreadyStatus(pod: KubeObject, stamp: () => string): Obj {
   const status = clone(statusOf(pod));
-  const names = arr(specOf(pod)["containers"])
-    .map((c) => String(c["name"]))
-    .sort();
-  const unready = `containers with unready status: [${names.join(" ")}]`;
-  status["conditions"] = setConditions(
-    arr(status["conditions"]),
+  const names = arr(specOf(pod)["containers"]).map((c) => String(c["name"]));
+  status["conditions"] = unreadyConditions(arr(status["conditions"]), names, true, stamp);
+  status["containerStatuses"] = arr(status["containerStatuses"]).map((c) => ({ ...c, ready: false }));
+  return status;
+}
+
+/** A pod's conditions with its containers not ready (named, sorted), started or not yet. */
+function unreadyConditions(before: Obj[], names: string[], started: boolean, stamp: () => string): Obj[] {
+  const unready = `containers with unready status: [${[...names].sort().join(" ")}]`;
+  return setConditions(
+    before,
     [
-      { type: "PodReadyToStartContainers", status: "True" },
+      { type: "PodReadyToStartContainers", status: started ? "True" : "False" },
       { type: "Initialized", status: "True" },
       { type: "Ready", status: "False", reason: "ContainersNotReady", message: unready },
       { type: "ContainersReady", status: "False", reason: "ContainersNotReady", message: unready },
@@ -49,8 +54,6 @@ export function unreadyStatus(pod: KubeObject, stamp: () => string): Obj {
     stamp(),
     "pod",
   );
-  status["containerStatuses"] = arr(status["containerStatuses"]).map((c) => ({ ...c, ready: false }));
-  return status;
 }
 
 function hostIp(node: KubeObject): string {
@@ -77,20 +80,12 @@ function baseStatus(pod: KubeObject, node: KubeObject, stamp: () => string): Obj
 export function creatingStatus(pod: KubeObject, node: KubeObject, stamp: () => string): Obj {
   const status = baseStatus(pod, node, stamp);
   const containers = arr(specOf(pod)["containers"]);
-  const names = containers.map((c) => String(c["name"])).sort();
-  const unready = `containers with unready status: [${names.join(" ")}]`;
   status["phase"] = "Pending";
-  status["conditions"] = setConditions(
+  status["conditions"] = unreadyConditions(
     arr(statusOf(pod)["conditions"]),
-    [
-      { type: "PodReadyToStartContainers", status: "False" },
-      { type: "Initialized", status: "True" },
-      { type: "Ready", status: "False", reason: "ContainersNotReady", message: unready },
-      { type: "ContainersReady", status: "False", reason: "ContainersNotReady", message: unready },
-      { type: "PodScheduled", status: "True" },
-    ],
-    stamp(),
-    "pod",
+    containers.map((c) => String(c["name"])),
+    false,
+    stamp,
   );
   status["containerStatuses"] = [...containers]
     .sort((a, b) => String(a["name"]).localeCompare(String(b["name"])))

@@ -18,7 +18,6 @@ import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
-  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -26,6 +25,7 @@ import {
   readSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -129,8 +129,6 @@ export class PackStore {
   /** Per object id, where it is; loaded from the `.idx` files on first use. */
   #entries: Map<string, Entry> | undefined;
   readonly #packs = new Map<string, Pack>();
-  /** Open descriptors of packs being read, by name. */
-  readonly #fds = new Map<string, number>();
 
   constructor(gitdir: string) {
     this.#dir = join(gitdir, "objects", "pack");
@@ -139,12 +137,6 @@ export class PackStore {
   /** Whether a pack holds the object. */
   has(oid: string): boolean {
     return this.#index().has(oid);
-  }
-
-  /** How many packs the store holds. */
-  get count(): number {
-    this.#index();
-    return this.#packs.size;
   }
 
   /**
@@ -184,12 +176,6 @@ export class PackStore {
     return name;
   }
 
-  /** Closes the descriptors of packs being read. */
-  close(): void {
-    for (const fd of this.#fds.values()) closeSync(fd);
-    this.#fds.clear();
-  }
-
   /** Writes a pack of whole entries and indexes it. */
   #put(entries: readonly [string, Buffer][]): string {
     const { pack, idx, name, offsets } = buildPack(entries);
@@ -216,12 +202,14 @@ export class PackStore {
     const index = this.#index();
     const seen = new Set<string>();
     const entries: [string, Buffer][] = [];
+    // Each merged pack read once; an entry held in a pack outside the merge is read from that one.
+    const files = new Map(merged.map((p) => [p.name, readFileSync(join(this.#dir, `${p.name}.pack`))]));
     for (const p of merged)
       for (const oid of p.oids) {
         const e = index.get(oid);
         if (seen.has(oid) || !e) continue;
         seen.add(oid);
-        const bytes = this.#bytes(e);
+        const bytes = files.get(e.pack)?.subarray(e.offset, e.offset + e.length) ?? this.#bytes(e);
         // Held as a delta elsewhere (a fetched pack): copying it would break it; these packs stay as they are.
         if (TYPE_NAMES[((bytes[0] ?? 0) >> 4) & 7] === undefined) return;
         entries.push([oid, bytes]);
@@ -229,25 +217,25 @@ export class PackStore {
     this.#put(entries);
     // The merged pack is in place (and indexed): the old ones go, their index first, as git removes them.
     for (const p of merged) {
-      const fd = this.#fds.get(p.name);
-      if (fd !== undefined) closeSync(fd);
-      this.#fds.delete(p.name);
       this.#packs.delete(p.name);
       rmSync(join(this.#dir, `${p.name}.idx`), { force: true });
       rmSync(join(this.#dir, `${p.name}.pack`), { force: true });
     }
   }
 
-  /** An entry's bytes (header and deflated body). */
+  /**
+   * An entry's bytes (header and deflated body). No descriptor is kept open: a repository object may be made for
+   * one look (a registration's check), and the readers above keep what they read (commits, trees) in caches.
+   */
   #bytes(e: Entry): Buffer {
-    let fd = this.#fds.get(e.pack);
-    if (fd === undefined) {
-      fd = openSync(join(this.#dir, `${e.pack}.pack`), "r");
-      this.#fds.set(e.pack, fd);
+    const fd = openSync(join(this.#dir, `${e.pack}.pack`), "r");
+    try {
+      const out = Buffer.alloc(e.length);
+      readSync(fd, out, 0, e.length, e.offset);
+      return out;
+    } finally {
+      closeSync(fd);
     }
-    const out = Buffer.alloc(e.length);
-    readSync(fd, out, 0, e.length, e.offset);
-    return out;
   }
 
   /** The index of every pack in the store, read from their `.idx` files once. */
@@ -261,13 +249,7 @@ export class PackStore {
       const name = file.slice(0, -4);
       const packFile = join(this.#dir, `${name}.pack`);
       if (!existsSync(packFile)) continue;
-      const fd = openSync(packFile, "r");
-      let size: number;
-      try {
-        size = fstatSync(fd).size;
-      } finally {
-        closeSync(fd);
-      }
+      const size = statSync(packFile).size;
       const found = readIndex(readFileSync(join(this.#dir, file)), size);
       if (!found) continue;
       const oids: string[] = [];

@@ -92,4 +92,21 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-2", "deploy intent-1"]);
     expect(readdirSync(join(dir, ".git", "refs", "heads"))).toEqual(["main"]);
   });
+
+  it("a commit id or tag resolves from the packs, by a new repository object too; a tree's id or an unknown one is refused", async () => {
+    const { dir, repo } = await repository();
+    const first = (await repo.commit({ write: intentFiles(1), message: "deploy intent-1" })).commit;
+    const second = (await repo.commit({ write: intentFiles(2), message: "deploy intent-2" })).commit;
+    gitCli(dir, "tag", "-a", "v1", "-m", "first", first);
+    for (const r of [repo, new LocalGitRepository({ dir })]) {
+      expect(await r.resolve(first)).toBe(first);
+      expect(await r.resolve(second)).toBe(second);
+      // Asked again (a pinned blueprint revision, for every intent deployed from it): the same answer.
+      expect(await r.resolve(second)).toBe(second);
+      expect(await r.resolve("refs/tags/v1")).toBe(first);
+      const tree = gitCli(dir, "rev-parse", `${second}^{tree}`).trim();
+      await expect(r.resolve(tree)).rejects.toMatchObject({ code: "ERR_REVISION_NOT_FOUND" });
+      await expect(r.resolve("0".repeat(40))).rejects.toMatchObject({ code: "ERR_REVISION_NOT_FOUND" });
+    }
+  });
 });

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import { open, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import git from "isomorphic-git";
+import git, { type CommitObject } from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
 import { abortReason } from "../../util/signals.js";
 import {
@@ -143,10 +143,23 @@ export class LocalGitRepository implements GitRepository {
   async resolve(rev: string): Promise<string> {
     try {
       let oid = /^[0-9a-f]{40}$/.test(rev) ? rev : await git.resolveRef({ fs, gitdir: this.gitdir, ref: rev });
-      // Peel annotated tags.
+      // Peel annotated tags. A commit read once is kept: asking again (a pinned blueprint revision, resolved for
+      // every deployed intent that names it) costs a lookup, not an isomorphic-git read.
       for (let i = 0; i < 5; i++) {
-        const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid });
-        if (type === "commit") return oid;
+        if (this.#commits.has(oid)) return oid;
+        const own = this.#objects.read(oid);
+        if (own?.type === "commit") {
+          this.#commits.set(oid, parseCommit(own.body));
+          return oid;
+        }
+        const { type, object } = own
+          ? { type: own.type, object: { object: /^object ([0-9a-f]{40})/.exec(own.body.toString("utf8"))?.[1] } }
+          : await git.readObject({ fs, gitdir: this.gitdir, oid });
+        if (type === "commit") {
+          const c = object as CommitObject;
+          this.#commits.set(oid, { tree: c.tree, parents: c.parent, time: c.committer.timestamp, message: c.message });
+          return oid;
+        }
         if (type !== "tag") throw new Error(`${rev} names a ${type}, not a commit`);
         oid = (object as { object: string }).object;
       }

@@ -85,6 +85,8 @@ export interface LifecycleFigures {
   /** The same runs' own split, from their GetDeployment `timing`: the agent's own work and waiting on edges, p50. */
   agentMsP50: number;
   edgeMsP50: number;
+  /** The same split per step of the run (GetDeployment `timing.steps`), p50 over the runs, in the run's order. */
+  stepsP50: { step: string; agentMs: number; edgeMs: number }[];
   /** SubmitIntent → READY (3 waves). */
   toReady3Waves: Summary;
   /** One commit → RootSync synced round, back to back. */
@@ -247,7 +249,13 @@ export async function deployOnce(
   rig: Rig,
   name: string,
   packages: Pkg[],
-): Promise<{ committedMs: number; settledMs: number; agentMs: number; edgeMs: number }> {
+): Promise<{
+  committedMs: number;
+  settledMs: number;
+  agentMs: number;
+  edgeMs: number;
+  steps: { step: string; agentMs: number; edgeMs: number }[];
+}> {
   const t0 = Date.now();
   const res = await rig.client.submitIntent({ intent: intentOf(name, packages) }, { headers: rig.headers });
   const progress = await follow(rig.client, rig.headers, res.deploymentId, t0);
@@ -264,6 +272,7 @@ export async function deployOnce(
     settledMs: (progress.settledAt as number) - t0,
     agentMs: deployment?.timing?.agentMs ?? NaN,
     edgeMs: deployment?.timing?.edgeMs ?? NaN,
+    steps: (deployment?.timing?.steps ?? []).map(({ step, agentMs, edgeMs }) => ({ step, agentMs, edgeMs })),
   };
 }
 
@@ -512,6 +521,7 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
   let toCommitted: Summary;
   let agentMsP50: number;
   let edgeMsP50: number;
+  let stepsP50: LifecycleFigures["stepsP50"];
   let toReady3Waves: Summary;
   let floor: { round: Summary; chain: Summary };
   try {
@@ -532,6 +542,7 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
     const ready: number[] = [];
     const own: number[] = [];
     const onEdges: number[] = [];
+    const perStep = new Map<string, { agent: number[]; edge: number[] }>();
     let start = performance.now();
     for (let i = 0; i < runs + warmup; i++) {
       const r = await deployOnce(rig, `one-wave-${i}`, oneWave);
@@ -539,11 +550,22 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
         committed.push(r.committedMs);
         own.push(r.agentMs);
         onEdges.push(r.edgeMs);
+        for (const s of r.steps) {
+          const t = perStep.get(s.step) ?? { agent: [], edge: [] };
+          t.agent.push(s.agentMs);
+          t.edge.push(s.edgeMs);
+          perStep.set(s.step, t);
+        }
       }
     }
     toCommitted = summarise(committed, performance.now() - start);
     agentMsP50 = summarise(own, 1).p50Ms;
     edgeMsP50 = summarise(onEdges, 1).p50Ms;
+    stepsP50 = [...perStep].map(([step, t]) => ({
+      step,
+      agentMs: summarise(t.agent, 1).p50Ms,
+      edgeMs: summarise(t.edge, 1).p50Ms,
+    }));
     note(`one wave: the agent's own time p50 ${agentMsP50.toFixed(1)} ms, on edges ${edgeMsP50.toFixed(1)} ms`);
     note(`one wave: SubmitIntent → COMMITTED p50 ${toCommitted.p50Ms.toFixed(1)} ms`);
     start = performance.now();
@@ -566,6 +588,7 @@ export async function runLifecycleBenchmark(options: LifecycleOptions = {}): Pro
     toCommitted,
     agentMsP50,
     edgeMsP50,
+    stepsP50,
     toReady3Waves,
     syncRound: floor.round,
     syncFloor: floor.chain,
@@ -593,6 +616,13 @@ export function lifecycleTable(f: LifecycleFigures): string {
       fmt(f.agentMsP50 / 20, 2),
       `waiting on edges ${fmt(f.edgeMsP50)} ms`,
     ],
+    ...f.stepsP50.map((s): [string, string, string, string, string] => [
+      `    step ${s.step}: own, p50`,
+      `${fmt(s.agentMs)} ms`,
+      "-",
+      "-",
+      `waiting on edges ${fmt(s.edgeMs)} ms`,
+    ]),
     [
       "SubmitIntent → READY (4 packages, 3 waves), p50",
       `${fmt(f.toReady3Waves.p50Ms)} ms`,

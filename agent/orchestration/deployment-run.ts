@@ -25,7 +25,14 @@ export function startDeployRun(
 ): Promise<void> {
   const controller = live.controller as AbortController;
   const r = live.record;
-  const ctx: RunContext = { deps, live, intent, signal: anySignal(controller.signal), stage: "waiting for a turn" };
+  const ctx: RunContext = {
+    deps,
+    live,
+    intent,
+    signal: anySignal(controller.signal),
+    stage: "waiting for a turn",
+    onStep: (stage) => live.timing?.step(stage),
+  };
   const seconds = Math.round(r.timeoutMs / 100) / 10;
   // From the revision's submission: a run resumed after a restart has only what is left of it.
   const left = Math.max(0, Date.parse(r.createdAt) + r.timeoutMs - Date.now());

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { CaminoError } from "../errors.js";
 import type { Blocker } from "./blockers.js";
 import type { AdmissionReason } from "./planner.js";
+import type { RunTimes } from "./run-timing.js";
 
 export type StateName =
   | "PENDING"
@@ -80,9 +81,9 @@ export interface DeploymentRecord {
   healedFrom?: string[];
   /**
    * Where the revision's deploy run spent its time (run-timing.ts): waiting for a turn, on edges and peers, and
-   * in the agent's own work, in ms; set when the run ends (its rollback included).
+   * in the agent's own work, in ms, in all and per step; set when the run ends (its rollback included).
    */
-  timing?: { queueMs: number; agentMs: number; edgeMs: number };
+  timing?: RunTimes;
   /** Set (durably) while the revision is being rolled back: its cause. A restart finishes the rollback. */
   rollingBack?: string;
   /**

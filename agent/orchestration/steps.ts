@@ -22,6 +22,8 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** The name of the step under way, for timeout and failure messages. */
   stage: string;
+  /** Told the name of each step as it starts (with its prefix), for a run's time per step (run-timing.ts). */
+  readonly onStep?: (stage: string) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function runSteps<C extends StepContext>(
   for (const step of steps) {
     ctx.signal.throwIfAborted();
     ctx.stage = `${prefix}${step.name}`;
+    ctx.onStep?.(ctx.stage);
     await step.run(ctx);
     if (step.failpoint) await after?.(step.failpoint);
   }

@@ -362,6 +362,23 @@ describe("ordered rollout", () => {
       expect(t?.agentMs).toBeGreaterThan(0);
       const run = timestampDate(d.updatedAt!).getTime() - timestampDate(d.createdAt!).getTime();
       expect((t?.agentMs ?? 0) + (t?.edgeMs ?? 0) + (t?.queueMs ?? 0)).toBeLessThanOrEqual(run + 50);
+      // The same split per step, each wave's steps by name; together they make the whole.
+      const steps = t?.steps ?? [];
+      expect(steps.map((s) => s.step)).toEqual(
+        expect.arrayContaining([
+          "admission",
+          "wave 0",
+          "wave 1: commit",
+          "wave 2: synced",
+          "wave 3: available",
+          "ready",
+        ]),
+      );
+      expect(steps.find((s) => s.step === "wave 2: synced")?.edgeMs).toBeGreaterThan(0);
+      expect(steps.find((s) => s.step === "admission")?.agentMs).toBeGreaterThan(0);
+      const sum = (f: (s: (typeof steps)[number]) => number) => steps.reduce((n, s) => n + f(s), 0);
+      expect(sum((s) => s.edgeMs)).toBeCloseTo(t?.edgeMs ?? 0, 0);
+      expect(Math.abs(sum((s) => s.agentMs) - (t?.agentMs ?? 0))).toBeLessThan(5);
     } finally {
       pushes.stop();
     }

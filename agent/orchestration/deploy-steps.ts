@@ -11,7 +11,7 @@
  * Every state change is a `setState` (an event on the bus, journalled behind); a step that is about to touch a
  * repository records the repository's baseline durably first (`touch`).
  */
-import { onEdge } from "./run-timing.js";
+import { endRun, onEdge } from "./run-timing.js";
 import { DeploymentRepository } from "../cad/deployment-repo.js";
 import { CaminoError, IntentError, ValidationError } from "../errors.js";
 import { addWait, doneWaiting, doneWaitingAll, endWait, rollout, type Blocker } from "./blockers.js";
@@ -415,6 +415,9 @@ export const ready: Step<RunContext> = {
     );
     doneWaitingAll(live);
     setState(deps, live, { state: "READY", reason: `every package READY (${mine.length} on ${where})` });
+    // The run's end in the same write as READY (the write reads the record when it starts).
+    endRun(live);
+    ctx.ended = true;
     await deps.journal.save(live.record);
   },
 };

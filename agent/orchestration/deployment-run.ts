@@ -11,10 +11,9 @@ import { doneWaiting, doneWaitingAll, waitOn } from "./blockers.js";
 import { DEPLOY_STEPS } from "./deploy-steps.js";
 import type { LiveDeployment } from "./deployment-store.js";
 import { rollBack } from "./rollback.js";
-import { endRevision } from "./revision-history.js";
 import { RunFailure, setState, type LifecycleDeps, type RunContext } from "./run-context.js";
 import type { RunQueue } from "./run-queue.js";
-import { RunTiming } from "./run-timing.js";
+import { endRun, RunTiming } from "./run-timing.js";
 import { runSteps } from "./steps.js";
 
 /** Starts the run of `live`'s revision of `intent`; `live.controller` must be set. Settles when the run ends. */
@@ -67,13 +66,14 @@ export function startDeployRun(
     } finally {
       clearTimeout(timer);
       giveBack?.();
-      if (live.timing) r.timing = live.timing.times();
-      delete live.timing;
-      // The outcome (already durable) into the revision's history entry, written behind.
-      endRevision(r);
-      deps.journal.saveLater(r, (err) =>
-        deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
-      );
+      // Unless the ready step wrote it with READY (and nothing rolled it back since): the outcome (already durable) into the revision's history
+      // entry, and the run's time, written behind.
+      if (!ctx.ended || r.state !== "READY") {
+        endRun(live);
+        deps.journal.saveLater(r, (err) =>
+          deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
+        );
+      }
     }
   })().finally(() => {
     delete live.controller;

@@ -62,6 +62,8 @@ export interface RunContext extends StepContext {
   plan?: IntentPlan;
   /** The wave under way: set by the waves step for its wave's steps. */
   wave?: WaveState;
+  /** Set by the ready step once the run's end (its time, its history entry) is in the record it wrote. */
+  ended?: boolean;
 }
 
 /** One wave under way: its packages, grouped by repository, and the commit each repository got. */

@@ -7,6 +7,7 @@
  * and served by GetDeployment, so that a slow deployment says whether the agent or its edges were slow, and where.
  */
 import type { LiveDeployment } from "./deployment-store.js";
+import { endRevision } from "./revision-history.js";
 
 /** One step's time split, in milliseconds. */
 export interface StepTimes {
@@ -96,4 +97,15 @@ export class RunTiming {
 /** Runs `fn` as a wait on an edge or a peer of `live`'s run (timed when the run is). */
 export function onEdge<T>(live: LiveDeployment, fn: () => Promise<T>): Promise<T> {
   return live.timing ? live.timing.onEdge(fn) : fn();
+}
+
+/**
+ * Ends `live`'s run in its record: the run's time split (once; the timing is let go) and its revision's history
+ * entry. The ready step calls it before writing READY, so that one write holds all of it; a run that ends
+ * otherwise is ended by its `finally`.
+ */
+export function endRun(live: LiveDeployment): void {
+  if (live.timing) live.record.timing = live.timing.times();
+  delete live.timing;
+  endRevision(live.record);
 }

@@ -3,7 +3,7 @@
  * keeps, and what the states a crash can leave look like to the next agent (a pack aside, a ref lock). Checked with the real git CLI.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -108,5 +108,47 @@ describe("a commit's objects in one pack", () => {
       await expect(r.resolve(tree)).rejects.toMatchObject({ code: "ERR_REVISION_NOT_FOUND" });
       await expect(r.resolve("0".repeat(40))).rejects.toMatchObject({ code: "ERR_REVISION_NOT_FOUND" });
     }
+  });
+
+  it("a root tree that grows with every intent is stored as deltas: the repository stays small, git and the next agent read every commit", async () => {
+    const { dir, repo } = await repository();
+    const commits: string[] = [];
+    for (let i = 0; i < 300; i++)
+      commits.push((await repo.commit({ write: intentFiles(i), message: `deploy intent-${i}` })).commit);
+    // A few intents go, as terminations do.
+    for (const i of [10, 150, 299])
+      commits.push((await repo.commit({ remove: [`intent-${i}`], message: `terminate intent-${i}` })).commit);
+    expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+    // Stored whole, the root trees alone would take their sizes added up; the packs hold far less than that.
+    const rootTrees = commits.reduce((sum, c) => sum + Number(gitCli(dir, "cat-file", "-s", `${c}^{tree}`).trim()), 0);
+    const packed = readdirSync(join(dir, ".git", "objects", "pack"))
+      .filter((f) => f.endsWith(".pack"))
+      .reduce((sum, f) => sum + statSync(join(dir, ".git", "objects", "pack", f)).size, 0);
+    expect(rootTrees).toBeGreaterThan(1_500_000);
+    expect(packed).toBeLessThan(rootTrees / 4);
+    // Of the ~200 root trees over 4 KB, those not in the newest packs are deltas; a handful stay whole.
+    const listed = gitCli(dir, "verify-pack", "-v", ...packs(dir).map((f) => join(dir, ".git", "objects", "pack", f)));
+    const trees = listed.split("\n").filter((l) => / tree /.test(l));
+    const deltas = trees.filter((l) => l.trim().split(/\s+/).length === 7);
+    const wholeLarge = trees.filter((l) => {
+      const fields = l.trim().split(/\s+/);
+      return fields.length === 5 && Number(fields[2]) > 4096;
+    });
+    expect(deltas.length).toBeGreaterThan(150);
+    expect(wholeLarge.length).toBeLessThan(15);
+    // Old and new commits, through git and through a new repository object (as after a restart).
+    const again = new LocalGitRepository({ dir });
+    for (const [n, c] of [
+      [120, commits[120]],
+      [250, commits[250]],
+      [298, commits[302]],
+    ] as const) {
+      expect(gitCli(dir, "show", `${c}:intent-${n}/web/deployment.yaml`)).toContain(`namespace: intent-${n}`);
+      expect((await again.readFiles(c, `intent-${n}`)).get(`intent-${n}/web/Kptfile`)).toContain(`name: web-${n}`);
+    }
+    expect((await again.listFiles()).size).toBe(2 * 297);
+    await again.commit({ write: intentFiles(1000), message: "deploy intent-1000" });
+    expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+    expect(gitCli(dir, "ls-tree", "--name-only", "HEAD").split("\n")).toContain("intent-1000");
   });
 });

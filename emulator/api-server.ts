@@ -748,7 +748,9 @@ export class ApiServer {
     const [group, version] = String(obj["apiVersion"] ?? "").includes("/")
       ? String(obj["apiVersion"]).split("/")
       : ["", String(obj["apiVersion"] ?? "")];
-    const type = this.#o.types.all().find((x) => x.group === group && x.version === version && x.kind === obj["kind"]);
+    const kind = obj["kind"];
+    const type =
+      typeof kind === "string" ? this.#o.types.findKind(group as string, version as string, kind) : undefined;
     if (!type)
       throw new ApiError(
         404,

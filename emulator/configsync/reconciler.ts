@@ -390,9 +390,13 @@ export class ConfigSyncReconciler {
     /** Objects of the repository another reconciler manages: neither applied nor pruned. */
     const foreign = new Set<string>();
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
-    const sourcePaths = new Map<Obj, string>();
-    for (const [path, f] of st.files ?? []) for (const o of f.objects) sourcePaths.set(o, path);
+    /** The file of each object: made only when an error names an object, not at every round. */
+    let sourcePaths: Map<Obj, string> | undefined;
     const refOf = (o: Obj, t: Target): ResourceRef[] => {
+      if (!sourcePaths) {
+        sourcePaths = new Map();
+        for (const [path, f] of st.files ?? []) for (const x of f.objects) sourcePaths.set(x, path);
+      }
       const ref: ResourceRef = {
         name: t.name ?? "",
         gvk: {

@@ -19,6 +19,7 @@ import {
   apiVersions,
   VERSION_INFO,
 } from "./discovery.js";
+import { parseJsonAsYaml } from "./json-as-yaml.js";
 import { openApiDocument, openApiIndex } from "./openapi.js";
 import { jsonMergePatch } from "./patch/merge-patch.js";
 import { PatchError, strategicMergePatch } from "./patch/strategic-merge-patch.js";
@@ -92,7 +93,7 @@ async function readBody(req: IncomingMessage, max: number): Promise<string> {
 function parseBody(text: string, contentType: string): Obj {
   let value: unknown;
   try {
-    value = contentType.includes("yaml") ? parseYaml(text) : JSON.parse(text);
+    value = contentType.includes("yaml") ? (parseJsonAsYaml(text) ?? parseYaml(text)) : JSON.parse(text);
   } catch (err) {
     throw badRequest(`the body of the request could not be decoded: ${(err as Error).message.split("\n")[0]}`);
   }
@@ -747,7 +748,9 @@ export class ApiServer {
     const [group, version] = String(obj["apiVersion"] ?? "").includes("/")
       ? String(obj["apiVersion"]).split("/")
       : ["", String(obj["apiVersion"] ?? "")];
-    const type = this.#o.types.all().find((x) => x.group === group && x.version === version && x.kind === obj["kind"]);
+    const kind = obj["kind"];
+    const type =
+      typeof kind === "string" ? this.#o.types.findKind(group as string, version as string, kind) : undefined;
     if (!type)
       throw new ApiError(
         404,

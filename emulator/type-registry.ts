@@ -3,6 +3,11 @@ import { builtinTypes, groupVersion, typesOfCrd, type ResourceType } from "./res
 
 export class TypeRegistry {
   readonly #types: ResourceType[] = builtinTypes();
+  /**
+   * The first type of each "group/version/plural" and "group/version/kind", made when first asked for and dropped
+   * when a CRD changes the types: every request and every object ConfigSync applies looks its type up.
+   */
+  #index?: { byPlural: Map<string, ResourceType>; byKind: Map<string, ResourceType> };
 
   all(): readonly ResourceType[] {
     return this.#types;
@@ -10,7 +15,27 @@ export class TypeRegistry {
 
   /** The type served at `/apis/<group>/<version>/<plural>` (group "" for `/api/v1`). */
   find(group: string, version: string, plural: string): ResourceType | undefined {
-    return this.#types.find((t) => t.group === group && t.version === version && t.plural === plural);
+    return this.#indexed().byPlural.get(`${group}/${version}/${plural}`);
+  }
+
+  /** The type of objects of `kind` in `group`/`version` (group "" for the core group). */
+  findKind(group: string, version: string, kind: string): ResourceType | undefined {
+    return this.#indexed().byKind.get(`${group}/${version}/${kind}`);
+  }
+
+  #indexed(): { byPlural: Map<string, ResourceType>; byKind: Map<string, ResourceType> } {
+    if (this.#index) return this.#index;
+    const byPlural = new Map<string, ResourceType>();
+    const byKind = new Map<string, ResourceType>();
+    // The first of the list wins, as a search of the list from its start finds it.
+    for (const t of this.#types) {
+      const plural = `${t.group}/${t.version}/${t.plural}`;
+      const kind = `${t.group}/${t.version}/${t.kind}`;
+      if (!byPlural.has(plural)) byPlural.set(plural, t);
+      if (!byKind.has(kind)) byKind.set(kind, t);
+    }
+    this.#index = { byPlural, byKind };
+    return this.#index;
   }
 
   /** Group versions in the order discovery lists them (core first). */
@@ -22,6 +47,7 @@ export class TypeRegistry {
 
   /** Adds (or replaces) the types of a CRD. */
   addCrd(crd: Record<string, unknown>): void {
+    this.#index = undefined;
     for (const t of typesOfCrd(crd)) {
       const i = this.#types.findIndex((x) => x.group === t.group && x.version === t.version && x.plural === t.plural);
       if (i >= 0) this.#types[i] = t;
@@ -31,6 +57,7 @@ export class TypeRegistry {
 
   /** Removes the types of a CRD; returns them. */
   removeCrd(crd: Record<string, unknown>): ResourceType[] {
+    this.#index = undefined;
     const gone = typesOfCrd(crd);
     for (const t of gone) {
       const i = this.#types.findIndex(

@@ -19,6 +19,7 @@ import type { KubeObject, ObjectStore } from "../store.js";
 import { ApiError } from "../status.js";
 import { typeKey as storeKey } from "../type-registry.js";
 import { isFileMode } from "./git-objects.js";
+import { readBlockYaml } from "./block-yaml.js";
 import { GitReader, type GitCredentials } from "./git-reader.js";
 
 const MANAGER = "configsync.gke.io";
@@ -389,9 +390,13 @@ export class ConfigSyncReconciler {
     /** Objects of the repository another reconciler manages: neither applied nor pruned. */
     const foreign = new Set<string>();
     const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
-    const sourcePaths = new Map<Obj, string>();
-    for (const [path, f] of st.files ?? []) for (const o of f.objects) sourcePaths.set(o, path);
+    /** The file of each object: made only when an error names an object, not at every round. */
+    let sourcePaths: Map<Obj, string> | undefined;
     const refOf = (o: Obj, t: Target): ResourceRef[] => {
+      if (!sourcePaths) {
+        sourcePaths = new Map();
+        for (const [path, f] of st.files ?? []) for (const x of f.objects) sourcePaths.set(x, path);
+      }
       const ref: ResourceRef = {
         name: t.name ?? "",
         gvk: {
@@ -610,17 +615,7 @@ export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
   const out: Obj[] = [];
   for (const [path, text] of files) {
     if (!/\.(ya?ml|json)$/.test(path) && !path.endsWith("Kptfile")) continue;
-    const docs = parseAllDocuments(text);
-    for (const doc of Array.isArray(docs) ? docs : []) {
-      const problem = doc.errors[0];
-      if (problem)
-        throw new SourceError(
-          "1007",
-          `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
-        );
-    }
-    for (const doc of Array.isArray(docs) ? docs : []) {
-      const o = doc.toJS() as unknown;
+    for (const o of readBlockYaml(text) ?? parseDocuments(path, text)) {
       if (!o || typeof o !== "object" || Array.isArray(o)) continue;
       const obj = o as Obj;
       const local = get(obj, "metadata", "annotations", "config.kubernetes.io/local-config");
@@ -629,4 +624,18 @@ export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
     }
   }
   return out;
+}
+
+/** The documents of a file `yaml` reads (any YAML), each as a value. @throws SourceError (KNV1007) if not YAML. */
+function parseDocuments(path: string, text: string): unknown[] {
+  const docs = parseAllDocuments(text);
+  for (const doc of Array.isArray(docs) ? docs : []) {
+    const problem = doc.errors[0];
+    if (problem)
+      throw new SourceError(
+        "1007",
+        `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+      );
+  }
+  return (Array.isArray(docs) ? docs : []).map((doc) => doc.toJS() as unknown);
 }

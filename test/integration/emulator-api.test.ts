@@ -217,6 +217,18 @@ describe("server-side apply ownership over HTTP", () => {
     expect(((await http("GET", path)).body as { data: Record<string, string> }).data).toEqual({ a: "9" });
   });
 
+  it("reads a JSON apply body as YAML: a key given twice is refused, as YAML refuses it", async () => {
+    const body = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"twice","name":"twice"},"data":{}}';
+    const r = await http(
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/twice?fieldManager=alice",
+      body,
+      "application/apply-patch+yaml",
+    );
+    expect(r.status).toBe(400);
+    expect(r.body["message"]).toMatch(/could not be decoded: Map keys must be unique/);
+  });
+
   it("refuses an apply without a field manager", async () => {
     const r = await http("PATCH", path, configMap("owned", {}), "application/apply-patch+yaml");
     expect(r.status).toBe(400);

@@ -66,14 +66,18 @@ export function startDeployRun(
     } finally {
       clearTimeout(timer);
       giveBack?.();
-      // Unless the ready step wrote it with READY (and nothing rolled it back since): the outcome (already durable) into the revision's history
-      // entry, and the run's time, written behind.
-      if (!ctx.ended || r.state !== "READY") {
+      if (ctx.ended && r.state === "READY") {
+        // The ready step wrote READY with the run's end: its time split is brought up to date in memory only
+        // (GetDeployment serves it; the journal's copy lacks the last write's few milliseconds).
+        if (live.timing) r.timing = live.timing.times();
+      } else {
+        // The outcome (already durable) into the revision's history entry, and the run's time, written behind.
         endRun(live);
         deps.journal.saveLater(r, (err) =>
           deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
         );
       }
+      delete live.timing;
     }
   })().finally(() => {
     delete live.controller;

@@ -100,12 +100,11 @@ export function onEdge<T>(live: LiveDeployment, fn: () => Promise<T>): Promise<T
 }
 
 /**
- * Ends `live`'s run in its record: the run's time split (once; the timing is let go) and its revision's history
- * entry. The ready step calls it before writing READY, so that one write holds all of it; a run that ends
- * otherwise is ended by its `finally`.
+ * Ends `live`'s run in its record: the run's time split so far and its revision's history entry. The ready step
+ * calls it before writing READY, so that one write holds all of it; the run's `finally` then brings the time split
+ * up to date in memory (the write itself included), or, for a run that ends otherwise, ends it and writes it.
  */
 export function endRun(live: LiveDeployment): void {
   if (live.timing) live.record.timing = live.timing.times();
-  delete live.timing;
   endRevision(live.record);
 }

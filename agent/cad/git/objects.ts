@@ -127,13 +127,22 @@ export class ObjectWriter {
     this.#batch = new Map();
   }
 
-  /** Writes the gathered objects as one pack (before the ref that refers to them moves). */
-  flush(): void {
+  /**
+   * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
+   * memory until the pack is in place.
+   */
+  async flush(): Promise<void> {
     const batch = this.#batch;
-    this.#batch = undefined;
-    if (!batch || batch.size === 0) return;
-    this.#packs.write([...batch.values()]);
-    for (const oid of batch.keys()) this.#known.set(oid, true);
+    if (!batch || batch.size === 0) {
+      this.#batch = undefined;
+      return;
+    }
+    try {
+      await this.#packs.write([...batch.values()]);
+      for (const oid of batch.keys()) this.#known.set(oid, true);
+    } finally {
+      if (this.#batch === batch) this.#batch = undefined;
+    }
   }
 
   /** Drops the gathered objects (nothing refers to them: the commit was not made). */

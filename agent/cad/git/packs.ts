@@ -16,20 +16,8 @@
  * about 400 KB whole and a few dozen bytes as a delta.
  */
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { mkdir, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
@@ -132,11 +120,14 @@ function buildPack(entries: readonly [string, Buffer][]): {
   return { pack, idx, name: `pack-${checksum.toString("hex")}`, offsets };
 }
 
-/** Writes a file aside and renames it into place (a reader never sees half of it). */
-function writeAside(dir: string, file: string, bytes: Buffer): void {
+/**
+ * Writes a file aside and renames it into place (a reader never sees half of it), through the thread pool: a
+ * file's creation and rename may wait on a busy disk, and the agent's event loop must not.
+ */
+async function writeAside(dir: string, file: string, bytes: Buffer): Promise<void> {
   const tmp = join(dir, `tmp_pack_${randomBytes(6).toString("hex")}`);
-  writeFileSync(tmp, bytes, { mode: 0o444 });
-  renameSync(tmp, join(dir, file));
+  await writeFile(tmp, bytes, { mode: 0o444 });
+  await rename(tmp, join(dir, file));
 }
 
 /** A tree at least this large is stored as a delta against the tree before it when packs are merged. */
@@ -218,7 +209,7 @@ export class PackStore {
    * Writes the objects as one pack (and its index), then merges small packs; returns the pack's name. Objects
    * already packed are left out. Nothing is written for no objects.
    */
-  write(objects: readonly PackObject[]): string | undefined {
+  async write(objects: readonly PackObject[]): Promise<string | undefined> {
     const index = this.#index();
     const seen = new Set<string>();
     const fresh = objects.filter((o) => !index.has(o.oid) && !seen.has(o.oid) && seen.add(o.oid));
@@ -230,20 +221,20 @@ export class PackStore {
           Buffer,
         ],
     );
-    const name = this.#put(entries, performance.timeOrigin + performance.now());
-    this.#merge();
+    const name = await this.#put(entries, performance.timeOrigin + performance.now());
+    await this.#merge();
     return name;
   }
 
   /** Writes a pack of the entries (in order: a delta's base before it) and indexes it. */
-  #put(entries: readonly [string, Buffer][], made: number): string {
+  async #put(entries: readonly [string, Buffer][], made: number): Promise<string> {
     const { pack, idx, name, offsets } = buildPack(entries);
-    mkdirSync(this.#dir, { recursive: true });
-    writeAside(this.#dir, `${name}.pack`, pack);
-    writeAside(this.#dir, `${name}.idx`, idx);
+    await mkdir(this.#dir, { recursive: true });
+    await writeAside(this.#dir, `${name}.pack`, pack);
+    await writeAside(this.#dir, `${name}.idx`, idx);
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
-    if (made < Date.now() - 1000) utimesSync(join(this.#dir, `${name}.pack`), seconds, seconds);
+    if (made < Date.now() - 1000) await utimes(join(this.#dir, `${name}.pack`), seconds, seconds);
     const index = this.#index();
     const list: [string, number, number][] = entries.map(([oid, bytes], i) => [oid, offsets[i] ?? 0, bytes.length]);
     this.#packs.set(name, newPack(name, made, list));
@@ -257,7 +248,7 @@ export class PackStore {
    * a delta's distance to its base written anew; a large tree stored whole is stored as a delta against the large
    * tree before it (a root tree against its parent's), up to {@link MAX_DEPTH} deltas deep.
    */
-  #merge(): void {
+  async #merge(): Promise<void> {
     const packs = [...this.#packs.values()].sort((a, b) => a.list.length - b.list.length);
     let k = 1;
     let total = packs[0]?.list.length ?? 0;
@@ -310,12 +301,12 @@ export class PackStore {
         add(oid, bytes, h.type === 7 ? 1 : 0);
       }
     }
-    this.#put(entries, merged.at(-1)?.made ?? 0);
+    await this.#put(entries, merged.at(-1)?.made ?? 0);
     // The merged pack is in place (and indexed): the old ones go, their index first, as git removes them.
     for (const p of merged) {
       this.#packs.delete(p.name);
-      rmSync(join(this.#dir, `${p.name}.idx`), { force: true });
-      rmSync(join(this.#dir, `${p.name}.pack`), { force: true });
+      await rm(join(this.#dir, `${p.name}.idx`), { force: true });
+      await rm(join(this.#dir, `${p.name}.pack`), { force: true });
     }
   }
 

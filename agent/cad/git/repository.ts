@@ -404,16 +404,16 @@ export class LocalGitRepository implements GitRepository {
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
-    this.#objects.flush();
+    await this.#objects.flush();
     await this.#updateRef(parent, commit);
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
   }
 
   /**
-   * Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. Only the
-   * fsync waits on the disk, so only it goes to the thread pool; the lock's creation, write and close, the ref's
-   * read and the rename are made directly (a commit's ref update took nine thread-pool round trips before).
+   * Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. What may wait
+   * on a busy disk (the lock's creation, its fsync, the rename) goes through the thread pool; writing 41 bytes
+   * into the lock, closing it and reading the ref are made directly (nine thread-pool round trips before, three now).
    */
   async #updateRef(expected: string | undefined, next: string): Promise<void> {
     const ref = join(this.gitdir, "refs", "heads", this.branch);
@@ -421,13 +421,13 @@ export class LocalGitRepository implements GitRepository {
     let fd: number | undefined;
     try {
       try {
-        fd = fs.openSync(lock, "wx");
+        fd = await openFd(lock, "wx");
       } catch (err) {
         // A lock made before this process started was left by a crash (an agent killed between taking the lock
         // and moving the ref; git holds one for milliseconds): taken back, once.
         if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !leftByEarlierProcess(lock)) throw err;
         fs.rmSync(lock, { force: true });
-        fd = fs.openSync(lock, "wx");
+        fd = await openFd(lock, "wx");
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
@@ -445,7 +445,7 @@ export class LocalGitRepository implements GitRepository {
       fd = undefined;
       const current = (await this.head()) ?? undefined;
       if (current !== expected) throw new RefConflictError(`refs/heads/${this.branch}`);
-      fs.renameSync(lock, ref);
+      await renameFile(lock, ref);
     } catch (err) {
       if (fd !== undefined) fs.closeSync(fd);
       fs.rmSync(lock, { force: true });
@@ -461,3 +461,5 @@ function leftByEarlierProcess(file: string): boolean {
 }
 
 const fsyncFd = promisify(fs.fsync);
+const openFd = promisify(fs.open);
+const renameFile = promisify(fs.rename);

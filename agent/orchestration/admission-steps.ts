@@ -111,7 +111,7 @@ export const prerequisites: Step<PlanContext> = {
             resource: `${n.kind}/${n.name}`,
           });
         try {
-          const [r] = await edge.prerequisites([{ kind: n.kind, name: n.name }], ctx.signal);
+          const [r] = await ctx.onEdge(() => edge.prerequisites([{ kind: n.kind, name: n.name }], ctx.signal));
           if (!r?.present) {
             reason(
               `needs ${n.kind}/${n.name}, which edge ${edge.name} does not have and no package of an earlier wave provides`,

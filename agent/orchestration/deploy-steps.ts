@@ -64,6 +64,7 @@ export const admit: Step<RunContext> = {
         reserve: true,
         signal,
         proposals: proposalHooks(ctx),
+        onEdge: (fn) => onEdge(live, fn),
         ...(r.segment ? { given: givenOf(r.segment) } : {}),
       });
     } catch (err) {

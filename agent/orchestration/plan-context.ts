@@ -31,6 +31,8 @@ export interface PlanContext extends StepContext {
   readonly proposals?: ProposalHooks;
   /** Planning a segment on the peer that runs it: the origin's side, given. */
   readonly given?: GivenSegment;
+  /** Runs a wait on an edge or a peer: capacity readings, prerequisite checks, proposals (run-timing.ts). */
+  readonly onEdge: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Domain → the other side of the boundary with it (given, or from the peer's offer in the propose step). */
   remotes: Map<string, RemoteSide>;
   /** Package → its blueprint, resolved to a commit (resolve). */

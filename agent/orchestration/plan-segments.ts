@@ -144,10 +144,12 @@ export const propose: Step<PlanContext> = {
         });
         let addresses: OfferedAddress[];
         try {
-          addresses = await deps.network.providerAddresses(
-            providers,
-            { intent: intent.name, domain: deps.domainId, namespace: intent.name },
-            ctx.signal,
+          addresses = await ctx.onEdge(() =>
+            deps.network.providerAddresses(
+              providers,
+              { intent: intent.name, domain: deps.domainId, namespace: intent.name },
+              ctx.signal,
+            ),
           );
         } catch (err) {
           if (!(err instanceof SegmentOfferError)) throw err;
@@ -176,18 +178,20 @@ export const propose: Step<PlanContext> = {
           };
         });
         await hooks.before(seg);
-        const offer = await deps.federation.segments.propose(
-          seg.domain,
-          {
-            segmentId: seg.id,
-            intent: intent.name,
-            revision: BigInt(ctx.revision),
-            generation: BigInt(seg.generation),
-            packages,
-            links,
-            originAddresses: addresses,
-          },
-          ctx.signal,
+        const offer = await ctx.onEdge(() =>
+          deps.federation.segments.propose(
+            seg.domain,
+            {
+              segmentId: seg.id,
+              intent: intent.name,
+              revision: BigInt(ctx.revision),
+              generation: BigInt(seg.generation),
+              packages,
+              links,
+              originAddresses: addresses,
+            },
+            ctx.signal,
+          ),
         );
         seg.namespace = offer.namespace;
         if (offer.reservationExpiresAt) seg.leaseExpiresAt = timestampDate(offer.reservationExpiresAt);

@@ -73,7 +73,7 @@ export const place: Step<PlanContext> = {
   name: "place",
   async run(ctx) {
     const { deps, intent } = ctx;
-    await deps.book.refresh({ maxAgeMs: deps.capacityMaxAgeMs, signal: ctx.signal });
+    await ctx.onEdge(() => deps.book.refresh({ maxAgeMs: deps.capacityMaxAgeMs, signal: ctx.signal }));
     // Placement works on this reading; the admit step reads the book again before it reserves.
     const states = deps.book.edgeStates(ctx.edges, intent.name);
     // An edge with a deployment repository but no Kubernetes connection can be named, never used.

@@ -159,6 +159,8 @@ export interface PlanOptions {
   proposals?: ProposalHooks;
   /** Planning a segment for its origin: the origin's packages are given, not placed or proposed. */
   given?: GivenSegment;
+  /** Runs a wait on an edge or a peer (a run counts it as such, run-timing.ts). */
+  onEdge?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The edges packages can go to: configured with a Kubernetes connection and served by a deployment repository. */
@@ -269,6 +271,7 @@ export async function planIntent(intent: Intent, deps: PlannerDeps, options: Pla
     reserve: options.reserve ?? false,
     ...(options.proposals ? { proposals: options.proposals } : {}),
     ...(options.given ? { given: options.given } : {}),
+    onEdge: options.onEdge ?? ((fn) => fn()),
     remotes: new Map(options.given ? [[options.given.remote.domain, options.given.remote]] : []),
     signal: options.signal ?? new AbortController().signal,
     stage: "",

@@ -68,7 +68,7 @@ export function startDeployRun(
       clearTimeout(timer);
       giveBack?.();
       if (live.timing) r.timing = live.timing.times();
-      delete live.timing;
+      live.timing = undefined;
       // The outcome (already durable) into the revision's history entry, written behind.
       endRevision(r);
       deps.journal.saveLater(r, (err) =>
@@ -76,8 +76,8 @@ export function startDeployRun(
       );
     }
   })().finally(() => {
-    delete live.controller;
-    delete live.resumed;
+    live.controller = undefined;
+    live.resumed = undefined;
     deps.events.settled(live);
   });
 }

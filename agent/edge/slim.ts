@@ -28,77 +28,85 @@ import type { WorkloadObject } from "./readiness.js";
 /** The pod conditions podReasonOf reads. */
 const READ_CONDITIONS = new Set(["Ready", "PodScheduled"]);
 
+// Each object below is made by one literal naming all its fields (undefined when absent): fields added one by one
+// past the literal's would be kept in a separate array, one more allocation per object.
+
 /** An object's metadata as the copies' readers use it. */
 export function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
-  const out: V1ObjectMeta = {};
-  if (!m) return out;
-  if (m.name !== undefined) out.name = m.name;
-  if (m.namespace !== undefined) out.namespace = m.namespace;
-  if (m.resourceVersion !== undefined) out.resourceVersion = m.resourceVersion;
-  if (m.generation !== undefined) out.generation = m.generation;
-  if (m.labels !== undefined) out.labels = m.labels;
-  if (m.deletionTimestamp !== undefined) out.deletionTimestamp = m.deletionTimestamp;
+  if (!m) return {};
   const controller = m.ownerReferences?.find((r) => r.controller);
-  // Only the controller's reference is read (the workload a pod belongs to); its uid and apiVersion are not.
-  if (controller)
-    out.ownerReferences = [{ kind: controller.kind, name: controller.name, controller: true } as V1OwnerReference];
-  return out;
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    labels: m.labels,
+    deletionTimestamp: m.deletionTimestamp,
+    // Only the controller's reference is read (the workload a pod belongs to); its uid and apiVersion are not.
+    ownerReferences: controller
+      ? [{ kind: controller.kind, name: controller.name, controller: true } as V1OwnerReference]
+      : undefined,
+  };
 }
 
 /** A container's name and resources, as PodRequests sums them. */
 function resources(c: V1Container): V1Container {
-  return c.resources ? { name: c.name, resources: c.resources } : { name: c.name };
+  return { name: c.name, resources: c.resources };
+}
+
+/** The statuses of the containers that wait, with their name and why. */
+function waiting(list: V1ContainerStatus[] | undefined): V1ContainerStatus[] | undefined {
+  const out = (list ?? [])
+    .filter((c) => c.state?.waiting)
+    .map((c) => ({ name: c.name, state: { waiting: c.state?.waiting } }) as V1ContainerStatus);
+  return out.length > 0 ? out : undefined;
 }
 
 /** A pod's status as podReasonOf reads it: the phase and reasons, two conditions, and containers that wait. */
 function slimPodStatus(s: V1PodStatus): V1PodStatus {
-  const out: V1PodStatus = {};
-  if (s.phase !== undefined) out.phase = s.phase;
-  if (s.reason !== undefined) out.reason = s.reason;
-  if (s.message !== undefined) out.message = s.message;
   const conditions = (s.conditions ?? []).filter((c) => READ_CONDITIONS.has(c.type)).map(slimCondition);
-  if (conditions.length > 0) out.conditions = conditions;
-  const waiting = (list: V1PodStatus["containerStatuses"]) =>
-    (list ?? [])
-      .filter((c) => c.state?.waiting)
-      .map((c) => ({ name: c.name, state: { waiting: c.state?.waiting } }) as V1ContainerStatus);
-  const containers = waiting(s.containerStatuses);
-  if (containers.length > 0) out.containerStatuses = containers;
-  const inits = waiting(s.initContainerStatuses);
-  if (inits.length > 0) out.initContainerStatuses = inits;
-  return out;
+  return {
+    phase: s.phase,
+    reason: s.reason,
+    message: s.message,
+    conditions: conditions.length > 0 ? conditions : undefined,
+    containerStatuses: waiting(s.containerStatuses),
+    initContainerStatuses: waiting(s.initContainerStatuses),
+  };
 }
 
 function slimCondition(c: V1PodCondition): V1PodCondition {
-  const out: V1PodCondition = { type: c.type, status: c.status };
-  if (c.reason !== undefined) out.reason = c.reason;
-  if (c.message !== undefined) out.message = c.message;
-  return out;
+  return { type: c.type, status: c.status, reason: c.reason, message: c.message };
 }
 
 /** What the copy keeps of a pod (see the module's comment). */
 export function slimPod(p: V1Pod): V1Pod {
-  const out: V1Pod = { metadata: slimMetadata(p.metadata) };
   const spec = p.spec;
-  if (spec) {
-    out.spec = { containers: spec.containers.map(resources) };
-    if (spec.nodeName) out.spec.nodeName = spec.nodeName;
-    if (spec.initContainers) out.spec.initContainers = spec.initContainers.map(resources);
-  }
-  if (p.status) out.status = slimPodStatus(p.status);
-  return out;
+  return {
+    metadata: slimMetadata(p.metadata),
+    spec: spec
+      ? {
+          nodeName: spec.nodeName,
+          containers: spec.containers.map(resources),
+          initContainers: spec.initContainers?.map(resources),
+        }
+      : undefined,
+    status: p.status ? slimPodStatus(p.status) : undefined,
+  };
 }
 
 /** What the copy keeps of a Deployment, StatefulSet or DaemonSet: its metadata, replicas and status counts. */
 export function slimWorkload(o: WorkloadObject): WorkloadObject {
-  const out: WorkloadObject = { metadata: slimMetadata(o.metadata) };
-  if (o.apiVersion !== undefined) out.apiVersion = o.apiVersion;
-  if (o.kind !== undefined) out.kind = o.kind;
-  out.spec = o.spec?.replicas !== undefined ? { replicas: o.spec.replicas } : {};
+  let counts: Record<string, number> | undefined;
   if (o.status) {
-    const counts: Record<string, number> = {};
+    counts = {};
     for (const [k, v] of Object.entries(o.status)) if (typeof v === "number") counts[k] = v;
-    out.status = counts;
   }
-  return out;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: slimMetadata(o.metadata),
+    spec: o.spec?.replicas !== undefined ? { replicas: o.spec.replicas } : {},
+    status: counts,
+  };
 }

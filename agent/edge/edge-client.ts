@@ -5,14 +5,7 @@
  * (a deadline joined with the caller's signal, both of which abort the HTTP request; health kept; failures
  * explained), and the judging is done by the pure modules next to it.
  */
-import type {
-  KubeConfig,
-  KubernetesListObject,
-  KubernetesObject,
-  V1Container,
-  V1ObjectMeta,
-  V1Pod,
-} from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesListObject, KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { ConfiguredEdge } from "../config/config.js";
 import { CaminoError } from "../errors.js";
 import { PodRequests, capacityFrom, capacityOf, type EdgeCapacity } from "./capacity.js";
@@ -36,6 +29,7 @@ import {
   type WorkloadStatus,
 } from "./readiness.js";
 import { readRootSync, writeRootSync, type RootSyncSource } from "./root-sync.js";
+import { slimPod, slimWorkload } from "./slim.js";
 import { judgeSync, type SyncState } from "./sync-predicate.js";
 import { IntentIndex } from "./intent-index.js";
 import { WatchedList } from "./watched-list.js";
@@ -64,40 +58,6 @@ interface WatchedCopies {
   workloads: WatchedList<WorkloadObject>[];
   /** The pods and workloads of the copies by intent, with a change mark per intent. */
   byIntent: IntentIndex<V1Pod | WorkloadObject>;
-}
-
-/** An object's metadata without what no reader of the copies uses (managedFields, annotations). */
-function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
-  const { managedFields: _fields, annotations: _annotations, ...kept } = m ?? {};
-  return kept;
-}
-
-/** What capacity (capacity.ts) and the pods' reasons (readiness.ts) read of a pod. */
-function slimPod(p: V1Pod): V1Pod {
-  const resources = (c: V1Container) => ({ name: c.name, ...(c.resources ? { resources: c.resources } : {}) });
-  const spec = p.spec;
-  return {
-    metadata: slimMetadata(p.metadata),
-    ...(spec
-      ? {
-          spec: {
-            ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
-            containers: spec.containers.map(resources),
-            ...(spec.initContainers ? { initContainers: spec.initContainers.map(resources) } : {}),
-          },
-        }
-      : {}),
-    ...(p.status ? { status: p.status } : {}),
-  };
-}
-
-/** What readiness (readiness.ts workloadStatusOf) reads of a Deployment, StatefulSet or DaemonSet. */
-function slimWorkload(o: WorkloadObject): WorkloadObject {
-  return {
-    ...o,
-    metadata: slimMetadata(o.metadata),
-    spec: o.spec?.replicas !== undefined ? { replicas: o.spec.replicas } : {},
-  } as WorkloadObject;
 }
 
 /** CAMINO's workloads: those labelled with their intent and package. */

@@ -98,7 +98,7 @@ export function doneWaiting(live: LiveDeployment, pkg: string): void {
 /** Nothing is waited on any more (the run reached READY). */
 export function doneWaitingAll(live: LiveDeployment): void {
   delete live.record.waitingOn;
-  delete live.waiting;
+  live.waiting = undefined;
 }
 
 /** A recorded wait of a package or the intent. */

@@ -418,7 +418,7 @@ export class DeploymentManager {
       try {
         await this.#dependants.beforeTermination(live, force, this.#shutdown.signal);
       } catch (err) {
-        delete live.terminating;
+        live.terminating = undefined;
         throw err;
       }
     }
@@ -428,8 +428,8 @@ export class DeploymentManager {
     live.controller = new AbortController();
     setState(this.#deps, live, { state: "TERMINATING", reason: "terminate requested" });
     live.run = terminate(this.#deps, live).finally(() => {
-      delete live.controller;
-      delete live.terminating;
+      live.controller = undefined;
+      live.terminating = undefined;
       this.#deps.events.settled(live);
     });
     return live.record;

@@ -77,11 +77,11 @@ export function startDeployRun(
           deps.logger.error("cannot write the deployment journal", { intent: r.intent, error: String(err) }),
         );
       }
-      delete live.timing;
+      live.timing = undefined;
     }
   })().finally(() => {
-    delete live.controller;
-    delete live.resumed;
+    live.controller = undefined;
+    live.resumed = undefined;
     deps.events.settled(live);
   });
 }

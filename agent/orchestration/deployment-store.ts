@@ -6,7 +6,11 @@ import { CaminoError, RequestError } from "../errors.js";
 import type { RunTiming } from "./run-timing.js";
 import type { DeploymentRecord } from "./journal.js";
 
-/** A deployment as the lifecycle holds it: its record, and the run in flight (deploy, roll back or terminate). */
+/**
+ * A deployment as the lifecycle holds it: its record, and the run in flight (deploy, roll back or terminate).
+ * Its optional fields are cleared by setting them undefined, never with `delete`: an object a property was
+ * deleted from is kept by V8 as a dictionary, about 440 bytes more per deployment for as long as it is known.
+ */
 export interface LiveDeployment {
   record: DeploymentRecord;
   /** Aborts the run in flight. */

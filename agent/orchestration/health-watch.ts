@@ -48,8 +48,8 @@ interface Watched {
   active: boolean;
   /** Per package, the workloads ("Kind/name") the edge has shown for it since the watch began. */
   known: Map<string, Set<string>>;
-  /** Per DEGRADED package, since when (ms) this watch has judged it so. */
-  since: Map<string, number>;
+  /** Per DEGRADED package, since when (ms) this watch has judged it so; made when one first is. */
+  since?: Map<string, number>;
 }
 
 /** What healing (heal.ts) is told and asked by the watch. */
@@ -136,13 +136,15 @@ export class HealthWatch {
     if (this.#closed) return;
     const r = live.record;
     this.unwatch(r.intent);
-    const w: Watched = { live, record: r, stops: [], active: true, known: new Map(), since: new Map() };
+    // Kept for every settled deployment: no room is taken ahead (an empty Map is about 180 bytes, an array pushed
+    // to from empty takes room for 16).
+    const w: Watched = { live, record: r, stops: [], active: true, known: new Map() };
     this.#watched.set(r.intent, w);
     const byEdge = new Map<string, PackageRecord[]>();
     for (const p of r.packages) {
       if (p.domain !== this.#deps.domainId || p.edge === "") continue;
       if (p.state !== "READY" && p.state !== "DEGRADED") continue;
-      byEdge.set(p.edge, [...(byEdge.get(p.edge) ?? []), p]);
+      byEdge.set(p.edge, (byEdge.get(p.edge) ?? []).concat(p));
     }
     for (const [name, pkgs] of byEdge) {
       const edge = this.#deps.edges.get(name);
@@ -150,14 +152,14 @@ export class HealthWatch {
         this.#judge(w, name, pkgs, { error: "the edge is no longer configured" });
         continue;
       }
-      w.stops.push(
+      w.stops = w.stops.concat(
         this.#deps.observers.of(edge).watchWorkloads(
           r.intent,
           (report) => this.#judge(w, name, pkgs, report),
           // Judged at every watch period while anything is DEGRADED (healing counts the time, a check may clear
           // it) or a check has something to say of the intent; otherwise only when its workloads or the edge's
           // sync errors change (and every few seconds).
-          () => w.since.size > 0 || this.#restless(r.intent),
+          () => (w.since?.size ?? 0) > 0 || this.#restless(r.intent),
         ),
       );
     }
@@ -209,14 +211,15 @@ export class HealthWatch {
         if (problems.length > 0) next = { state: "DEGRADED", reason: `${problems.join(", ")} on ${edge}` };
       }
       if (next.state === "DEGRADED") {
+        w.since ??= new Map();
         if (!w.since.has(p.package)) w.since.set(p.package, Date.now());
         if (note) next = { state: "DEGRADED", reason: `${next.reason}; ${note}` };
-      } else w.since.delete(p.package);
+      } else w.since?.delete(p.package);
       if (next.state === p.state && (next.state === "READY" || next.reason === p.reason)) continue;
       setState(this.#deps, live, { package: p.package, ...next });
       changed = true;
     }
-    const since = pkgs.flatMap((p) => w.since.get(p.package) ?? []);
+    const since = pkgs.flatMap((p) => w.since?.get(p.package) ?? []);
     if (since.length > 0) this.#heal?.consider(live, edge, report, Math.min(...since));
     if (!changed) return;
     const up = rollUp(live.record);

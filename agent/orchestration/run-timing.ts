@@ -26,6 +26,21 @@ export interface RunTimes {
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
+/**
+ * One string per step name, shared by every run's times: a name is built each time a step starts ("wave 1: " +
+ * "synced"), and the times of every deployment are kept in its record for as long as it is known. The names are
+ * few (the step lists, times the waves of an intent); past {@link MAX_NAMES} they are no longer shared.
+ */
+const names = new Map<string, string>();
+const MAX_NAMES = 1000;
+
+function shared(name: string): string {
+  const known = names.get(name);
+  if (known !== undefined) return known;
+  if (names.size < MAX_NAMES) names.set(name, name);
+  return name;
+}
+
 export class RunTiming {
   readonly #start = performance.now();
   #queueMs = 0;
@@ -55,7 +70,7 @@ export class RunTiming {
   step(name: string): void {
     const now = performance.now();
     this.#closeStep(now);
-    this.#step = { name, at: now, edgeAt: this.#edgeSoFar(now) };
+    this.#step = { name: shared(name), at: now, edgeAt: this.#edgeSoFar(now) };
   }
 
   /** The split so far. */

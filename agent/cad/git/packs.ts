@@ -120,15 +120,8 @@ function buildPack(entries: readonly [string, Buffer][]): {
   return { pack, idx, name: `pack-${checksum.toString("hex")}`, offsets };
 }
 
-/**
- * Writes a file aside and renames it into place (a reader never sees half of it), through the thread pool: a
- * file's creation and rename may wait on a busy disk, and the agent's event loop must not.
- */
-async function writeAside(dir: string, file: string, bytes: Buffer): Promise<void> {
-  const tmp = join(dir, `tmp_pack_${randomBytes(6).toString("hex")}`);
-  await writeFile(tmp, bytes, { mode: 0o444 });
-  await rename(tmp, join(dir, file));
-}
+/** A temporary file's name in the pack folder, as git names its own. */
+const tmpName = (dir: string) => join(dir, `tmp_pack_${randomBytes(6).toString("hex")}`);
 
 /** A tree at least this large is stored as a delta against the tree before it when packs are merged. */
 const DELTA_MIN = 4096;
@@ -156,6 +149,8 @@ export class PackStore {
   /** Per object id, where it is; loaded from the `.idx` files on first use. */
   #entries: Map<string, Entry> | undefined;
   readonly #packs = new Map<string, Pack>();
+  /** Whether the pack folder is known to exist. */
+  #made = false;
 
   constructor(gitdir: string) {
     this.#dir = join(gitdir, "objects", "pack");
@@ -229,12 +224,19 @@ export class PackStore {
   /** Writes a pack of the entries (in order: a delta's base before it) and indexes it. */
   async #put(entries: readonly [string, Buffer][], made: number): Promise<string> {
     const { pack, idx, name, offsets } = buildPack(entries);
-    await mkdir(this.#dir, { recursive: true });
-    await writeAside(this.#dir, `${name}.pack`, pack);
-    await writeAside(this.#dir, `${name}.idx`, idx);
+    if (!this.#made) {
+      await mkdir(this.#dir, { recursive: true });
+      this.#made = true;
+    }
+    // Both written aside at once, through the thread pool (a file's creation and rename may wait on a busy disk,
+    // and the event loop must not); renamed into place pack first, so that no index ever names a missing pack.
+    const [packTmp, idxTmp] = [tmpName(this.#dir), tmpName(this.#dir)];
+    await Promise.all([writeFile(packTmp, pack, { mode: 0o444 }), writeFile(idxTmp, idx, { mode: 0o444 })]);
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
-    if (made < Date.now() - 1000) await utimes(join(this.#dir, `${name}.pack`), seconds, seconds);
+    if (made < Date.now() - 1000) await utimes(packTmp, seconds, seconds);
+    await rename(packTmp, join(this.#dir, `${name}.pack`));
+    await rename(idxTmp, join(this.#dir, `${name}.idx`));
     const index = this.#index();
     const list: [string, number, number][] = entries.map(([oid, bytes], i) => [oid, offsets[i] ?? 0, bytes.length]);
     this.#packs.set(name, newPack(name, made, list));

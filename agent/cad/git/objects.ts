@@ -169,7 +169,9 @@ export class ObjectWriter {
     // Content-addressed: already there means identical (known here, or found on disk).
     if (this.#known.has(oid) || this.#batch?.has(oid)) return oid;
     if (this.#batch) {
-      if (!this.#packs.has(oid) && !existsSync(file)) this.#batch.set(oid, { oid, type, body });
+      // Not looked for among loose objects (a file system call each; this agent writes none now): git allows an
+      // object both loose and packed, and reads either.
+      if (!this.#packs.has(oid)) this.#batch.set(oid, { oid, type, body });
       else this.#known.set(oid, true);
       return oid;
     }

@@ -271,11 +271,13 @@ export class ConfigSyncReconciler {
     }
 
     const round = new SyncRound(this.#o.api, this.#o.store, typeKey, rs, st, failing);
-    // After a clean round, with the same types, only the objects of changed files are looked at (a CRD among them
-    // can change the types of the others: then every object is, as at the first sync, a forced or drift round).
+    // After a clean round, with the same types, only the objects of changed files are looked at, and in a drift
+    // round the live versions of the inventory; every object is at the first sync, in a forced round, and when a
+    // CRD is among the changes (it can change the types of the others).
     const types = this.#o.api.typesRevision();
+    const drift = full && !forced;
     const incremental =
-      !full &&
+      !forced &&
       !this.#o.wholeRounds &&
       st.census !== undefined &&
       last?.types === types &&
@@ -284,7 +286,7 @@ export class ConfigSyncReconciler {
           (o) => o["kind"] === "CustomResourceDefinition",
         ),
       );
-    const done = incremental ? round.applyChanged(changes) : round.applyAll(changes, full, full && !forced);
+    const done = incremental ? round.applyChanged(changes, drift) : round.applyAll(changes, full, drift);
     if (!done) {
       // KNV2006: nothing of this commit was applied: the next round applies everything.
       delete st.last;

@@ -150,13 +150,14 @@ export class SyncRound {
   /**
    * Looks only at the objects of the files that changed since a clean round (every object of the repository then
    * in the inventory): applies those of the new files, and prunes those of the old ones that no object of the
-   * repository has any more.
+   * repository has any more. In a drift round, an object of the inventory whose live version is not the one this
+   * reconciler left (someone changed or deleted it) is applied again too.
    * @returns false when the commit is refused (KNV2006): nothing is applied
    */
-  applyChanged(changes: ReadonlyMap<string, SyncedFile | undefined>): boolean {
+  applyChanged(changes: ReadonlyMap<string, SyncedFile | undefined>, drift: boolean): boolean {
     const st = this.#st;
     const census = st.census;
-    if (!census) return this.applyAll(changes, false, false);
+    if (!census) return this.applyAll(changes, drift, drift);
     const paths = [...changes.keys()].sort();
     const tryTarget = (o: Obj) => {
       try {
@@ -199,7 +200,40 @@ export class SyncRound {
     }
     for (const [id, t] of this.#applied) st.inventory.set(id, t);
     this.#prune(gone);
+    if (drift) this.#correctDrift();
     return true;
+  }
+
+  /**
+   * Applies again every object of the inventory (not applied by this round) whose live version moved since this
+   * reconciler applied it. The objects of the repository are looked at only when one did.
+   */
+  #correctDrift(): void {
+    const st = this.#st;
+    const drifted = new Set<string>();
+    for (const [id, t] of st.inventory)
+      if (
+        !this.#applied.has(id) &&
+        st.versions.get(id) !==
+          get(this.#store.get(storeKey(t.type), t.namespace, t.name ?? ""), "metadata", "resourceVersion")
+      )
+        drifted.add(id);
+    if (drifted.size === 0) return;
+    for (const o of forApply(st.files.sorted().flatMap(([, f]) => f.objects))) {
+      let t: Target;
+      try {
+        t = this.#api.targetOf(o, this.#scope ?? "default");
+      } catch {
+        continue;
+      }
+      const id = resourceId(t);
+      if (!drifted.has(id)) continue;
+      // Once, from the first object with the id, as a round that looks at every object does.
+      drifted.delete(id);
+      this.#apply(o, t, id);
+      // Another reconciler's now: no longer ours, and not pruned.
+      if (this.#foreign.has(id)) st.inventory.delete(id);
+    }
   }
 
   /** An object's target. @returns undefined for an unknown kind (KNV1021) */

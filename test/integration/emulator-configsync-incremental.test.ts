@@ -231,6 +231,25 @@ describe("ConfigSync's incremental rounds", () => {
     expect(get(e.get("/configmaps", "i-10", "cfg"), "data", "v")).toBe("4");
   });
 
+  it("apply again what someone changed or deleted by hand, at a drift round, as whole rounds do", async () => {
+    const edges = [incremental.emulator, whole.emulator];
+    for (const x of edges) {
+      x.api.deleteObject(
+        x.api.targetOf({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "i-12" } }),
+      );
+      x.api.applyObject(
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "i-13" }, data: { v: "by hand" } },
+        "kubectl",
+      );
+    }
+    const restored = (x: Emulator) =>
+      x.store.get("/configmaps", "i-12", "cfg") !== undefined &&
+      get(x.store.get("/configmaps", "i-13", "cfg"), "data", "v") === "1";
+    for (let i = 0; i < 500 && !edges.every(restored); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(edges.map(restored)).toEqual([true, true]);
+    expect(cluster(incremental.emulator)).toEqual(cluster(whole.emulator));
+  });
+
   it("look only at the objects of the file that changed, not at every object of the repository", async () => {
     const targets = (x: Emulator) => vi.spyOn(x.api, "targetOf");
     const [a, b] = [targets(incremental.emulator), targets(whole.emulator)];
@@ -238,6 +257,13 @@ describe("ConfigSync's incremental rounds", () => {
     // The incremental edge looked at the old and the new ConfigMap of that file; the other at every object.
     expect(a.mock.calls.length).toBeLessThanOrEqual(4);
     expect(b.mock.calls.length).toBeGreaterThan(INTENTS);
+    // Quiet rounds, and drift rounds that find nothing changed by hand, look at no object of the repository; the
+    // other edge looks at every object at each drift round (three of them here: the first edge had as many).
+    a.mockClear();
+    b.mockClear();
+    for (let i = 0; i < 1000 && b.mock.calls.length < 3 * INTENTS; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(b.mock.calls.length).toBeGreaterThanOrEqual(3 * INTENTS);
+    expect(a.mock.calls.length).toBe(0);
     a.mockRestore();
     b.mockRestore();
   });

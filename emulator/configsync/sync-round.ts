@@ -159,17 +159,10 @@ export class SyncRound {
     const census = st.census;
     if (!census) return this.applyAll(changes, drift, drift);
     const paths = [...changes.keys()].sort();
-    const tryTarget = (o: Obj) => {
-      try {
-        return this.#api.targetOf(o, this.#scope ?? "default");
-      } catch {
-        return undefined;
-      }
-    };
     /** The objects that left (their ids), and how many of the new objects have each id. */
     const left = new Map<string, Target>();
     for (const o of forApply(paths.flatMap((p) => changes.get(p)?.objects ?? []))) {
-      const t = tryTarget(o);
+      const t = this.#target(o);
       if (!t) continue;
       const id = resourceId(t);
       census.count(id, !t.type.namespaced, -1);
@@ -178,7 +171,7 @@ export class SyncRound {
     const added = forApply(paths.flatMap((p) => st.files.get(p)?.objects ?? []));
     const addedIds = new Map<string, number>();
     for (const o of added) {
-      const t = tryTarget(o);
+      const t = this.#target(o);
       if (!t) continue;
       const id = resourceId(t);
       census.count(id, !t.type.namespaced, 1);
@@ -220,14 +213,9 @@ export class SyncRound {
         drifted.add(id);
     if (drifted.size === 0) return;
     for (const o of forApply(st.files.sorted().flatMap(([, f]) => f.objects))) {
-      let t: Target;
-      try {
-        t = this.#api.targetOf(o, this.#scope ?? "default");
-      } catch {
-        continue;
-      }
-      const id = resourceId(t);
-      if (!drifted.has(id)) continue;
+      const t = this.#target(o);
+      const id = t && resourceId(t);
+      if (!t || !id || !drifted.has(id)) continue;
       // Once, from the first object with the id, as a round that looks at every object does.
       drifted.delete(id);
       this.#apply(o, t, id);
@@ -236,7 +224,16 @@ export class SyncRound {
     }
   }
 
-  /** An object's target. @returns undefined for an unknown kind (KNV1021) */
+  /** An object's target, or undefined for an unknown kind. */
+  #target(o: Obj): Target | undefined {
+    try {
+      return this.#api.targetOf(o, this.#scope ?? "default");
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An object's target. @returns undefined for an unknown kind, reported (KNV1021) */
   #targetOf(o: Obj): Target | undefined {
     try {
       return this.#api.targetOf(o, this.#scope ?? "default");

@@ -743,6 +743,11 @@ export class ApiServer {
     return { object: this.#commitUpdate(t, live, next, dryRun), created: false };
   }
 
+  /** A number that moves whenever the types served change (a CRD added, changed or removed). */
+  typesRevision(): number {
+    return this.#o.types.revision;
+  }
+
   /** The target of an object by its apiVersion, kind, namespace and name. @throws ApiError for an unknown kind */
   targetOf(obj: Obj, defaultNamespace = "default"): Target {
     const [group, version] = String(obj["apiVersion"] ?? "").includes("/")

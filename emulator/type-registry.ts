@@ -8,6 +8,12 @@ export class TypeRegistry {
    * when a CRD changes the types: every request and every object ConfigSync applies looks its type up.
    */
   #index?: { byPlural: Map<string, ResourceType>; byKind: Map<string, ResourceType> };
+  #revision = 0;
+
+  /** A number that moves whenever a CRD adds, changes or removes types. */
+  get revision(): number {
+    return this.#revision;
+  }
 
   all(): readonly ResourceType[] {
     return this.#types;
@@ -48,6 +54,7 @@ export class TypeRegistry {
   /** Adds (or replaces) the types of a CRD. */
   addCrd(crd: Record<string, unknown>): void {
     this.#index = undefined;
+    this.#revision++;
     for (const t of typesOfCrd(crd)) {
       const i = this.#types.findIndex((x) => x.group === t.group && x.version === t.version && x.plural === t.plural);
       if (i >= 0) this.#types[i] = t;
@@ -58,6 +65,7 @@ export class TypeRegistry {
   /** Removes the types of a CRD; returns them. */
   removeCrd(crd: Record<string, unknown>): ResourceType[] {
     this.#index = undefined;
+    this.#revision++;
     const gone = typesOfCrd(crd);
     for (const t of gone) {
       const i = this.#types.findIndex(

@@ -12,37 +12,14 @@
  * Repositories are read with the git CLI ({@link GitReader}), not with the agent's git code: a defect in how the
  * agent writes objects shows here as a source error instead of being read back by the same code.
  */
-import { parseAllDocuments } from "yaml";
 import { parseDuration } from "../../common/duration.js";
-import type { ApiServer, Target } from "../api-server.js";
+import type { ApiServer } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
-import { ApiError } from "../status.js";
-import { typeKey as storeKey } from "../type-registry.js";
-import { isFileMode } from "./git-objects.js";
-import { readBlockYaml } from "./block-yaml.js";
 import { GitReader, type GitCredentials } from "./git-reader.js";
+import { SyncRound, type SyncError, type Synced } from "./sync-round.js";
+import { SourceError, SyncedFiles, type SyncedFile } from "./synced-files.js";
 
-const MANAGER = "configsync.gke.io";
-/** The annotation naming the reconciler that manages an object. */
-const MANAGER_ANNOTATION = "configsync.gke.io/manager";
-const MANAGED_BY = { "app.kubernetes.io/managed-by": "configmanagement.gke.io" };
-
-/** An object a sync error names: ConfigSync's `ResourceRef`. */
-export interface ResourceRef {
-  /** The file of the repository the object came from. */
-  sourcePath?: string;
-  name: string;
-  namespace?: string;
-  gvk: { group: string; version: string; kind: string };
-}
-
-/** One error of a RootSync's status, as ConfigSync writes it (`ConfigSyncError`). */
-export interface SyncError {
-  code: string;
-  errorMessage: string;
-  /** The objects it is about, when it is about objects (KNV2009, KNV1039). */
-  resources?: ResourceRef[];
-}
+export type { ResourceRef, SyncError } from "./sync-round.js";
 
 export interface ReconcilerOptions {
   store: ObjectStore;
@@ -56,37 +33,28 @@ export interface ReconcilerOptions {
   minPeriodMs?: number;
   /** Bound on one git command (fetch, diff) or object read, in ms. Default 30000. */
   gitTimeoutMs?: number;
+  /**
+   * Every round looks at every object of the repository, as the first one does, instead of only at the objects
+   * of the files that changed: for tests that compare the two. Default false.
+   */
+  wholeRounds?: boolean;
 }
 
-/** A file of the repository as last synced: its blob and the objects parsed from it. */
-interface SyncedFile {
-  oid: string;
-  objects: Obj[];
-}
-
-interface SyncState {
+interface SyncState extends Synced {
   key: string;
   timer?: NodeJS.Timeout;
   running: boolean;
   again: boolean;
-  /** resource ids ("group/Kind/namespace/name") applied from the repository. */
-  inventory: Map<string, Target>;
-  /**
-   * Per resource id, the live object's resourceVersion right after this reconciler applied it. A drift round
-   * applies again only what someone changed or deleted since (its version moved), not every object.
-   */
-  versions: Map<string, string>;
   /** The reader of `spec.git.repo`, and that repo (a new one gets a new reader). */
   reader?: GitReader;
   repo?: string;
-  /** Parsed objects per file of the last sync, by blob id: an unchanged file is neither read nor parsed again. */
-  files?: Map<string, SyncedFile>;
-  /** Where `files` was read: the reader, commit and folder; the next commit is read as a diff from it. */
-  filesAt?: { reader: GitReader; commit: string; dir: string };
   /** A round was skipped while paused: the next one applies everything. */
   skipped?: boolean;
-  /** The last sync: its commit and generation, whether it was clean, and rounds since everything was applied. */
-  last?: { commit: string; generation: unknown; clean: boolean; sinceFull: number };
+  /**
+   * The last sync: its commit and generation, the types' revision after it, whether it was clean, and rounds
+   * since everything was applied.
+   */
+  last?: { commit: string; generation: unknown; types: number; clean: boolean; sinceFull: number };
 }
 
 /**
@@ -101,8 +69,8 @@ const get = (o: unknown, ...p: string[]): unknown =>
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ConfigSyncReconciler {
-  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects" | "paused">> &
-    Pick<ReconcilerOptions, "failingObjects" | "paused">;
+  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds">> &
+    Pick<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds">;
   readonly #states = new Map<string, SyncState>();
   readonly #unwatch: (() => void)[] = [];
   /** Readers being closed; {@link stop} waits for them, so no git process outlives the reconciler. */
@@ -173,7 +141,7 @@ export class ConfigSyncReconciler {
     const key = `${typeKey}/${String(obj.metadata["namespace"])}/${String(obj.metadata["name"])}`;
     let st = this.#states.get(key);
     if (!st) {
-      st = { key, running: false, again: false, inventory: new Map(), versions: new Map() };
+      st = { key, running: false, again: false, inventory: new Map(), versions: new Map(), files: new SyncedFiles() };
       this.#states.set(key, st);
     }
     if (st.timer) clearTimeout(st.timer);
@@ -247,50 +215,6 @@ export class ConfigSyncReconciler {
     return st.reader;
   }
 
-  /**
-   * The files of a commit under `dir`, parsed. Read in full (every tree checked) when nothing is known of this
-   * reader and folder or when `full`; otherwise as the change from the last commit read, from `git diff-tree`.
-   * Only new blobs are read and parsed.
-   */
-  async #files(
-    reader: GitReader,
-    st: SyncState,
-    commit: string,
-    dir: string,
-    full: boolean,
-  ): Promise<Map<string, SyncedFile>> {
-    const known = st.filesAt?.reader === reader && st.filesAt.dir === dir ? st.files : undefined;
-    const at = st.filesAt?.commit;
-    if (known && at === commit && !full) return known;
-    let next: Map<string, SyncedFile>;
-    let wanted: Map<string, string>;
-    if (known && at && !full) {
-      next = new Map(known);
-      wanted = new Map();
-      for (const c of await reader.changes(at, commit, dir)) {
-        next.delete(c.path);
-        if (c.from) next.delete(c.from);
-        if (c.status !== "D" && isFileMode(c.newMode)) wanted.set(c.path, c.newOid);
-      }
-    } else {
-      next = new Map();
-      wanted = await reader.listFiles(commit, dir);
-    }
-    const blobs = await Promise.all(
-      [...wanted].map(async ([path, oid]) => {
-        const same = known?.get(path);
-        return [path, oid, same?.oid === oid ? same : await reader.readBlob(oid)] as const;
-      }),
-    );
-    // Parsed in path order, so the first file that is not YAML is the one reported.
-    for (const [path, oid, blob] of blobs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      next.set(
-        path,
-        Buffer.isBuffer(blob) ? { oid, objects: parseObjects(new Map([[path, blob.toString("utf8")]])) } : blob,
-      );
-    return new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  }
-
   async #sync(typeKey: string, rs: KubeObject, st: SyncState): Promise<void> {
     const now = stamp(this.#o.now());
     // The generation this sync works from: a spec change during the sync is observed by the next one.
@@ -302,8 +226,7 @@ export class ConfigSyncReconciler {
       dir: String(get(rs, "spec", "git", "dir") ?? "."),
     };
     let commit = "";
-    let objects: Obj[] = [];
-    let changedFiles = new Set<string>();
+    let changes = new Map<string, SyncedFile | undefined>();
     const failing = this.#o.failingObjects?.() ?? new Set<string>();
     // Only what changed is applied again — unless the last round was not clean, the spec moved, faults are
     // set, or enough quiet rounds passed to correct drift (someone changing or deleting an object by hand).
@@ -311,9 +234,6 @@ export class ConfigSyncReconciler {
     const last = st.last;
     const forced = !last?.clean || last.generation !== generation || failing.size > 0 || st.skipped === true;
     const full = forced || (last?.sinceFull ?? 0) + 1 >= DRIFT_ROUNDS;
-    // A drift round (full only because its turn came): an object whose live version is the one this reconciler
-    // left is as applied, and is not applied again.
-    const drift = full && !forced;
     st.skipped = false;
     try {
       const reader = await this.#repository(rs, st, gitStatus.branch, gitStatus.revision);
@@ -322,15 +242,10 @@ export class ConfigSyncReconciler {
       if (!commit) throw new SourceError("2004", `unable to sync repo: branch ${gitStatus.branch} has no commits`);
       const dir = gitStatus.dir.replace(/^\.?\/?/, "").replace(/\/$/, "");
       // A drift round re-applies from the files it knows; only a forced round reads the whole tree again.
-      const next = await this.#files(reader, st, commit, dir, forced);
+      changes = await st.files.read(reader, commit, dir, forced);
       // A folder that is not there is a source error, not an empty repository (which would prune everything).
-      if (dir && next.size === 0)
+      if (dir && st.files.size === 0)
         throw new SourceError("2004", `spec.git.dir ${gitStatus.dir} does not exist at ${commit.slice(0, 12)}`);
-      // The same commit read again gives the same map: nothing changed, nothing to compare.
-      if (next !== st.files)
-        changedFiles = new Set([...next].filter(([path, f]) => st.files?.get(path) !== f).map(([path]) => path));
-      st.files = next;
-      st.filesAt = { reader, commit, dir };
     } catch (err) {
       // A sync cut short by its RootSync's deletion or the reconciler stopping reports nothing.
       if (this.#stopped || this.#states.get(st.key) !== st) return;
@@ -350,23 +265,30 @@ export class ConfigSyncReconciler {
 
     // A quiet round (the commit and spec synced cleanly last time, no file changed, not a drift round): nothing to
     // apply, prune or report. Returned before anything that costs the repository's size.
-    if (last && !full && last.commit === commit && last.generation === generation && changedFiles.size === 0) {
+    if (last && !full && last.commit === commit && last.generation === generation && changes.size === 0) {
       st.last = { ...last, sinceFull: last.sinceFull + 1 };
       return;
     }
 
-    objects = [...(st.files?.values() ?? [])].flatMap((f) => f.objects);
-    // KNV2006: a commit that would remove every namespace and cluster-scoped object is refused.
-    const clusterScoped = (o: Obj) => {
-      try {
-        return !this.#o.api.targetOf(o).type.namespaced;
-      } catch {
-        return false;
-      }
-    };
-    const hadClusterScoped = [...st.inventory.values()].some((t) => !t.type.namespaced);
-    if (hadClusterScoped && !objects.some(clusterScoped)) {
-      // Nothing of this commit was applied: the next round applies everything.
+    const round = new SyncRound(this.#o.api, this.#o.store, typeKey, rs, st, failing);
+    // After a clean round, with the same types, only the objects of changed files are looked at, and in a drift
+    // round the live versions of the inventory; every object is at the first sync, in a forced round, and when a
+    // CRD is among the changes (it can change the types of the others).
+    const types = this.#o.api.typesRevision();
+    const drift = full && !forced;
+    const incremental =
+      !forced &&
+      !this.#o.wholeRounds &&
+      st.census !== undefined &&
+      last?.types === types &&
+      ![...changes].some(([path, before]) =>
+        [...(before?.objects ?? []), ...(st.files.get(path)?.objects ?? [])].some(
+          (o) => o["kind"] === "CustomResourceDefinition",
+        ),
+      );
+    const done = incremental ? round.applyChanged(changes, drift) : round.applyAll(changes, full, drift);
+    if (!done) {
+      // KNV2006: nothing of this commit was applied: the next round applies everything.
       delete st.last;
       return this.#writeStatus(typeKey, rs, {
         now,
@@ -384,131 +306,14 @@ export class ConfigSyncReconciler {
         synced: false,
       });
     }
-
-    const errors: SyncError[] = [];
-    const applied = new Map<string, Target>();
-    /** Objects of the repository another reconciler manages: neither applied nor pruned. */
-    const foreign = new Set<string>();
-    const changedObjects = new Set<Obj>([...changedFiles].flatMap((p) => st.files?.get(p)?.objects ?? []));
-    /** The file of each object: made only when an error names an object, not at every round. */
-    let sourcePaths: Map<Obj, string> | undefined;
-    const refOf = (o: Obj, t: Target): ResourceRef[] => {
-      if (!sourcePaths) {
-        sourcePaths = new Map();
-        for (const [path, f] of st.files ?? []) for (const x of f.objects) sourcePaths.set(x, path);
-      }
-      const ref: ResourceRef = {
-        name: t.name ?? "",
-        gvk: {
-          group: t.type.group,
-          version: String(o["apiVersion"] ?? "").replace(/^.*\//, ""),
-          kind: t.type.kind,
-        },
-      };
-      const path = sourcePaths.get(o);
-      if (path) ref.sourcePath = path;
-      if (t.namespace) ref.namespace = t.namespace;
-      return [ref];
+    const errors = round.errors;
+    st.last = {
+      commit,
+      generation,
+      types: this.#o.api.typesRevision(),
+      clean: errors.length === 0,
+      sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1,
     };
-    // Namespaces and CRDs first, then the rest; an object's namespace is created when the repo lacks it.
-    const order = (o: Obj) => (o["kind"] === "Namespace" ? 0 : o["kind"] === "CustomResourceDefinition" ? 1 : 2);
-    // A RepoSync syncs into its own namespace only (a namespace repository).
-    const scope = typeKey.endsWith("/reposyncs") ? String(rs.metadata["namespace"]) : undefined;
-    // How ConfigSync names a reconciler in configsync.gke.io/manager: ":root" (the RootSync root-sync),
-    // ":root_<name>" (another RootSync), "<namespace>" or "<namespace>_<name>" (a RepoSync).
-    const rsName = String(rs.metadata["name"]);
-    const managerId =
-      scope === undefined
-        ? rsName === "root-sync"
-          ? ":root"
-          : `:root_${rsName}`
-        : rsName === "repo-sync"
-          ? scope
-          : `${scope}_${rsName}`;
-    for (const o of [...objects].sort((a, b) => order(a) - order(b))) {
-      let t: Target;
-      try {
-        t = this.#o.api.targetOf(o, scope ?? "default");
-      } catch (err) {
-        errors.push({ code: "1021", errorMessage: `KNV1021: ${(err as Error).message}` });
-        continue;
-      }
-      if (scope !== undefined && (!t.type.namespaced || t.namespace !== scope)) {
-        errors.push({
-          code: "1039",
-          errorMessage: `KNV1039: ${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name} is outside namespace ${scope}, the only one a RepoSync may sync`,
-          resources: refOf(o, t),
-        });
-        continue;
-      }
-      const id = resourceId(t);
-      const label = `${t.type.kind}/${t.namespace ? `${t.namespace}/` : ""}${t.name}`;
-      if (!changedObjects.has(o) && st.inventory.has(id)) {
-        const untouched =
-          !full ||
-          (drift &&
-            st.versions.get(id) ===
-              get(this.#o.store.get(storeKey(t.type), t.namespace, t.name ?? ""), "metadata", "resourceVersion"));
-        if (untouched) {
-          applied.set(id, t);
-          continue;
-        }
-      }
-      // KNV1060: an object another reconciler manages (its configsync.gke.io/manager names another RootSync or a
-      // RepoSync) is not this one's to apply, nor to prune. (This emulator does not write the annotation itself:
-      // several RootSyncs of one emulated edge may share objects, as its tests have them.)
-      const owner = get(
-        this.#o.store.get(storeKey(t.type), t.namespace, t.name ?? ""),
-        "metadata",
-        "annotations",
-        MANAGER_ANNOTATION,
-      );
-      if (typeof owner === "string" && owner !== managerId) {
-        errors.push({
-          code: "1060",
-          errorMessage: `KNV1060: ${label} is managed by another reconciler (${owner}), not by ${managerId}: remove it from one of the repositories`,
-          resources: refOf(o, t),
-        });
-        foreign.add(id);
-        continue;
-      }
-      try {
-        if (failing.has(label)) throw new ApiError(500, "InternalError", "injected sync fault");
-        if (t.namespace && !this.#o.store.get("/namespaces", undefined, t.namespace)) {
-          this.#o.api.applyObject(
-            { apiVersion: "v1", kind: "Namespace", metadata: { name: t.namespace, labels: MANAGED_BY } },
-            MANAGER,
-          );
-        }
-        const withMarks = {
-          ...o,
-          metadata: {
-            ...(o["metadata"] as Obj),
-            labels: { ...((get(o, "metadata", "labels") ?? {}) as Obj), ...MANAGED_BY },
-            annotations: { ...((get(o, "metadata", "annotations") ?? {}) as Obj), "configsync.gke.io/resource-id": id },
-          },
-        };
-        const live = this.#o.api.applyObject(withMarks, MANAGER, scope ?? "default");
-        st.versions.set(id, String(live.metadata["resourceVersion"]));
-        applied.set(id, t);
-      } catch (err) {
-        // Still ours: a failed apply must not make the object look removed from the repository.
-        if (st.inventory.has(id)) applied.set(id, t);
-        errors.push({
-          code: "2009",
-          errorMessage: `KNV2009: failed to apply ${label}: ${(err as Error).message}`,
-          resources: refOf(o, t),
-        });
-      }
-    }
-    // Prune what left the repository, namespaced objects before their namespaces.
-    const gone = [...st.inventory]
-      .filter(([id]) => !applied.has(id) && !foreign.has(id))
-      .sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
-    for (const [, t] of gone) this.#o.api.deleteObject(t);
-    st.inventory = applied;
-    for (const [id] of gone) st.versions.delete(id);
-    st.last = { commit, generation, clean: errors.length === 0, sinceFull: full ? 0 : (last?.sinceFull ?? 0) + 1 };
     this.#writeStatus(typeKey, rs, {
       now,
       gitStatus,
@@ -593,49 +398,4 @@ export class ConfigSyncReconciler {
     if (JSON.stringify(get(live, "status")) === JSON.stringify(status)) return;
     this.#o.store.put(typeKey, next);
   }
-}
-
-/** A source problem with its ConfigSync error code. */
-class SourceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const resourceId = (t: Target) => `${t.type.group}/${t.type.kind}/${t.namespace ?? ""}/${t.name}`;
-
-/**
- * Every object of the YAML files of a folder, local-config ones left out, as ConfigSync reads unstructured
- * repos. @throws SourceError (KNV1007) for a file that is not valid YAML: nothing of the commit is applied.
- */
-export function parseObjects(files: ReadonlyMap<string, string>): Obj[] {
-  const out: Obj[] = [];
-  for (const [path, text] of files) {
-    if (!/\.(ya?ml|json)$/.test(path) && !path.endsWith("Kptfile")) continue;
-    for (const o of readBlockYaml(text) ?? parseDocuments(path, text)) {
-      if (!o || typeof o !== "object" || Array.isArray(o)) continue;
-      const obj = o as Obj;
-      const local = get(obj, "metadata", "annotations", "config.kubernetes.io/local-config");
-      if (local !== undefined && String(local) !== "false") continue;
-      out.push(obj);
-    }
-  }
-  return out;
-}
-
-/** The documents of a file `yaml` reads (any YAML), each as a value. @throws SourceError (KNV1007) if not YAML. */
-function parseDocuments(path: string, text: string): unknown[] {
-  const docs = parseAllDocuments(text);
-  for (const doc of Array.isArray(docs) ? docs : []) {
-    const problem = doc.errors[0];
-    if (problem)
-      throw new SourceError(
-        "1007",
-        `${path} is not valid YAML: ${(problem.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
-      );
-  }
-  return (Array.isArray(docs) ? docs : []).map((doc) => doc.toJS() as unknown);
 }

@@ -18,20 +18,22 @@ function pushSize(out: number[], n: number): void {
   out.push(rest);
 }
 
-/** Where the tree entry starting at `at` ends (after its 20-byte id), its name's end, and whether it is a tree. */
-function entryAt(tree: Buffer, at: number): { end: number; nameStart: number; nameEnd: number; dir: boolean } {
-  const space = tree.indexOf(0x20, at);
-  const nul = tree.indexOf(0, space);
-  if (space < 0 || nul < 0 || nul + 21 > tree.length) throw new Error("not a tree object");
-  // "40000": a tree (git's own trees write it without the leading 0).
-  const dir = space - at === 5 && tree[at] === 0x34;
-  return { end: nul + 21, nameStart: space + 1, nameEnd: nul, dir };
+/** A tree entry's name (its bounds) and whether it is a tree, for git's order. */
+interface Named {
+  nameStart: number;
+  nameEnd: number;
+  dir: boolean;
 }
 
-type At = ReturnType<typeof entryAt>;
+/** The entry starting at `at`, ending (its 20-byte id included) at `end`. */
+function named(tree: Buffer, at: number, end: number): Named {
+  const space = tree.indexOf(0x20, at);
+  // "40000": a tree (git's own trees write it without the leading 0).
+  return { nameStart: space + 1, nameEnd: end - 21, dir: space - at === 5 && tree[at] === 0x34 };
+}
 
 /** Git's tree order of two entries' names (a tree's as if it ended in '/'): negative, 0 or positive. */
-function compareNames(a: Buffer, ea: At, b: Buffer, eb: At): number {
+function compareNames(a: Buffer, ea: Named, b: Buffer, eb: Named): number {
   const la = ea.nameEnd - ea.nameStart + (ea.dir ? 1 : 0);
   const lb = eb.nameEnd - eb.nameStart + (eb.dir ? 1 : 0);
   const n = Math.min(la, lb);
@@ -43,11 +45,25 @@ function compareNames(a: Buffer, ea: At, b: Buffer, eb: At): number {
   return la - lb;
 }
 
-/** Whether two byte ranges hold the same bytes. */
-function sameBytes(a: Buffer, from: number, to: number, b: Buffer, at: number, end: number): boolean {
-  if (to - from !== end - at) return false;
-  for (let k = 0; k < to - from; k++) if (a[from + k] !== b[at + k]) return false;
-  return true;
+/** Trees' entry offsets, kept: the tree a delta is made from was the previous delta's target. */
+const offsetsOf = new WeakMap<Buffer, Int32Array>();
+
+/** Where each entry of a tree starts, and the tree's length last; undefined when it is not a tree. */
+function boundaries(tree: Buffer): Int32Array | undefined {
+  const known = offsetsOf.get(tree);
+  if (known) return known;
+  const out: number[] = [0];
+  for (let at = 0; at < tree.length; ) {
+    // A mode, a space, a name (no NUL in either), a NUL, then the 20-byte id.
+    const nul = tree.indexOf(0, at);
+    const space = tree.indexOf(0x20, at);
+    if (nul < 0 || space < 0 || space > nul || nul + 21 > tree.length) return undefined;
+    at = nul + 21;
+    out.push(at);
+  }
+  const offsets = Int32Array.from(out);
+  offsetsOf.set(tree, offsets);
+  return offsets;
 }
 
 /**
@@ -97,42 +113,53 @@ export function treeDelta(base: Buffer, target: Buffer): Buffer | undefined {
     }
     insertLength = 0;
   };
-  try {
-    let i = 0;
-    let j = 0;
-    while (j < target.length) {
-      const t = entryAt(target, j);
-      let same = false;
-      while (i < base.length) {
-        const b = entryAt(base, i);
-        const order = compareNames(base, b, target, t);
-        if (order < 0) {
-          // Gone from the target.
-          i = b.end;
-          continue;
-        }
-        if (order === 0) {
-          same = sameBytes(base, i, b.end, target, j, t.end);
-          if (same) {
-            if (insertLength > 0) flushInsert();
-            if (copyLength > 0 && copyFrom + copyLength !== i) flushCopy();
-            if (copyLength === 0) copyFrom = i;
-            copyLength += b.end - i;
-          }
-          i = b.end;
-        }
-        break;
+  const b = boundaries(base);
+  const t = boundaries(target);
+  if (!b || !t) return undefined;
+  const nb = b.length - 1;
+  const nt = t.length - 1;
+  /** Whether the k entries from bi in the base are byte for byte the k from ti in the target (one native compare). */
+  const same = (bi: number, ti: number, k: number) =>
+    (b[bi + k] as number) - (b[bi] as number) === (t[ti + k] as number) - (t[ti] as number) &&
+    base.compare(target, t[ti], t[ti + k], b[bi], b[bi + k]) === 0;
+  let bi = 0;
+  let ti = 0;
+  while (ti < nt) {
+    // The longest run of entries both have from here: doubled while it holds, then halved back.
+    let k = 0;
+    if (bi < nb && same(bi, ti, 1)) {
+      k = 1;
+      let step = 1;
+      while (bi + k + step <= nb && ti + k + step <= nt && same(bi + k, ti + k, step)) {
+        k += step;
+        step *= 2;
       }
-      if (!same) {
-        if (copyLength > 0) flushCopy();
-        if (insertLength === 0) insertFrom = j;
-        insertLength += t.end - j;
-      }
-      j = t.end;
-      if (out.length > target.length / 2) return undefined;
+      for (step = Math.floor(step / 2); step >= 1; step = Math.floor(step / 2))
+        if (bi + k + step <= nb && ti + k + step <= nt && same(bi + k, ti + k, step)) k += step;
     }
-  } catch {
-    return undefined;
+    if (k > 0) {
+      if (insertLength > 0) flushInsert();
+      const from = b[bi] as number;
+      if (copyLength > 0 && copyFrom + copyLength !== from) flushCopy();
+      if (copyLength === 0) copyFrom = from;
+      copyLength += (b[bi + k] as number) - from;
+      bi += k;
+      ti += k;
+      continue;
+    }
+    // Entries that differ: one gone from the base, one new in the target, or one changed (same name).
+    const te = named(target, t[ti] as number, t[ti + 1] as number);
+    const order = bi < nb ? compareNames(base, named(base, b[bi] as number, b[bi + 1] as number), target, te) : 1;
+    if (order < 0) {
+      bi++;
+      continue;
+    }
+    if (order === 0) bi++;
+    if (copyLength > 0) flushCopy();
+    if (insertLength === 0) insertFrom = t[ti] as number;
+    insertLength += (t[ti + 1] as number) - (t[ti] as number);
+    ti++;
+    if (out.length + insertLength > target.length / 2) return undefined;
   }
   flushCopy();
   flushInsert();

@@ -4,8 +4,9 @@
  * a root tree of about 400 KB that differs from its parent's in an entry or two; stored whole, every commit would
  * add that much to the repository. A delta is an instruction list: copy a range of the base, or insert bytes.
  *
- * Trees are sorted lists of entries, so the delta is found entry by entry, walking both trees in order: runs of
- * entries the base also has are copied, the others inserted. No search, one pass over each tree.
+ * Trees are sorted lists of entries, so the delta is found walking both trees in order over their entry offsets:
+ * a run of entries the base also has is found by one native comparison per doubling (then halved back) and
+ * copied, the others inserted. No search; the only pass over every entry finds each tree's offsets, once.
  */
 
 /** A delta header's size: 7 bits per byte, lowest first. */

@@ -29,13 +29,11 @@ export function hashObject(type: ObjectType, body: Buffer): { oid: string; raw: 
   return { oid: createHash("sha1").update(raw).digest("hex"), raw };
 }
 
-/** An entry's sort key in git's tree order: its name, a directory's as if it ended in '/'. */
+/**
+ * An entry's sort key in git's tree order (byte order of names, a directory's compared as if its name ended in
+ * '/').
+ */
 const sortKey = (e: TreeEntry) => (e.mode === "40000" ? `${e.name}/` : e.name);
-
-/** Git's tree order: byte order of names, with a directory compared as if its name ended in '/'. */
-export function compareEntries(a: TreeEntry, b: TreeEntry): number {
-  return Buffer.compare(Buffer.from(sortKey(a)), Buffer.from(sortKey(b)));
-}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
 const ASCII = /^[\u0000-\u007f]*$/;
@@ -46,12 +44,14 @@ const ASCII = /^[\u0000-\u007f]*$/;
  * (where string order is byte order), else as their UTF-8 bytes.
  */
 export function treeBody(entries: readonly TreeEntry[]): Buffer {
-  const keyed = entries.map((e) => ({ e, key: sortKey(e) }));
-  if (keyed.every((k) => ASCII.test(k.key))) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  else {
-    const bytes = new Map(keyed.map((k) => [k, Buffer.from(k.key)]));
-    keyed.sort((a, b) => Buffer.compare(bytes.get(a) as Buffer, bytes.get(b) as Buffer));
-  }
+  const keys = entries.map(sortKey);
+  const keyed = keys.every((k) => ASCII.test(k))
+    ? entries
+        .map((e, i) => ({ e, key: keys[i] as string }))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    : entries
+        .map((e, i) => ({ e, bytes: Buffer.from(keys[i] as string) }))
+        .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   let size = 0;
   for (const { e } of keyed) size += Buffer.byteLength(e.mode) + 1 + Buffer.byteLength(e.name) + 1 + 20;
   const out = Buffer.allocUnsafe(size);

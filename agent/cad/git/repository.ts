@@ -4,10 +4,9 @@
  * through isomorphic-git (refs, fetched packs with deltas, annotated tags); commits are built by path — files
  * written, folders removed — touching only the trees on those paths, with a commit's objects written natively as
  * one pack ({@link ObjectWriter}, packs.ts). Commits to one repository are serialised, and the branch ref is
- * moved by compare-and-swap under git's own lock file, so no writer ever loses another's commit.
+ * moved by compare-and-swap under git's own lock file (ref-lock.ts), so no writer ever loses another's commit.
  */
 import * as fs from "node:fs";
-import { promisify } from "node:util";
 import { join } from "node:path";
 import git, { type CommitObject } from "isomorphic-git";
 import { CaminoError } from "../../errors.js";
@@ -24,6 +23,7 @@ import {
   type TreeEntry,
 } from "./objects.js";
 import { CommitBatcher, groupMessage } from "./group-commit.js";
+import { moveRef } from "./ref-lock.js";
 import { TreeBuilder } from "./tree-builder.js";
 import { carriesTrailers } from "./trailers.js";
 
@@ -70,13 +70,6 @@ export interface CommitResult {
 
 /** How far back a commit is looked for by its trailers. */
 const RECOGNISE_DEPTH = 1000;
-
-/** A conflicting ref update (another process moved the branch). */
-export class RefConflictError extends CaminoError {
-  constructor(ref: string) {
-    super("ERR_REF_CONFLICT", `${ref} moved while committing; retry`);
-  }
-}
 
 /** What CAMINO needs of a repository, local or remote. */
 export interface GitRepository {
@@ -405,61 +398,8 @@ export class LocalGitRepository implements GitRepository {
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
     await this.#objects.flush();
-    await this.#updateRef(parent, commit);
+    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head());
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
   }
-
-  /**
-   * Moves the branch from `expected` to `next` under git's lock file, refusing if it moved meanwhile. What may wait
-   * on a busy disk (the lock's creation, its fsync, the rename) goes through the thread pool; writing 41 bytes
-   * into the lock, closing it and reading the ref are made directly (nine thread-pool round trips before, three now).
-   */
-  async #updateRef(expected: string | undefined, next: string): Promise<void> {
-    const ref = join(this.gitdir, "refs", "heads", this.branch);
-    const lock = `${ref}.lock`;
-    let fd: number | undefined;
-    try {
-      try {
-        fd = await openFd(lock, "wx");
-      } catch (err) {
-        // A lock made before this process started was left by a crash (an agent killed between taking the lock
-        // and moving the ref; git holds one for milliseconds): taken back, once.
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !leftByEarlierProcess(lock)) throw err;
-        fs.rmSync(lock, { force: true });
-        fd = await openFd(lock, "wx");
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        throw new CaminoError(
-          "ERR_REF_LOCKED",
-          `refs/heads/${this.branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`,
-        );
-      }
-      throw err;
-    }
-    try {
-      fs.writeSync(fd, `${next}\n`);
-      await fsyncFd(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-      const current = (await this.head()) ?? undefined;
-      if (current !== expected) throw new RefConflictError(`refs/heads/${this.branch}`);
-      await renameFile(lock, ref);
-    } catch (err) {
-      if (fd !== undefined) fs.closeSync(fd);
-      fs.rmSync(lock, { force: true });
-      throw err;
-    }
-  }
 }
-
-/** Whether a file was last changed before this process started. */
-function leftByEarlierProcess(file: string): boolean {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st !== undefined && st.mtimeMs < performance.timeOrigin;
-}
-
-const fsyncFd = promisify(fs.fsync);
-const openFd = promisify(fs.open);
-const renameFile = promisify(fs.rename);

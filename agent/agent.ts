@@ -240,7 +240,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     network,
     capacityMaxAgeMs: lifecycle.capacityMaxAgeMs,
   };
-  const journal = new Journal(config.domain.dataDir, { fsync: process.env["CAMINO_JOURNAL_FSYNC"] !== "off" });
+  const journal = new Journal(config.domain.dataDir, {
+    fsync: process.env["CAMINO_JOURNAL_FSYNC"] !== "off",
+    failpoints,
+    onFoldError: (err) =>
+      logger.error("the deployment journal's log could not be folded; it is kept and folded at the next start", {
+        error: String(err),
+      }),
+  });
   if (!journal.fsyncs) {
     logger.warn("CAMINO_JOURNAL_FSYNC=off: the deployment journal is not fsynced; a crash of the machine may lose it");
   }

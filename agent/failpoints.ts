@@ -28,6 +28,7 @@
  *   `failpoint` (agent/orchestration/steps.ts runSteps, rollback.ts, termination.ts): deploy-after-admission,
  *   -wave-0, -dry-run, -commit, -sync, -available (once per wave), -waves, -cleanup, -segments, -ready;
  *   rollback-after-segments, -restore, -release, -record; terminate-after-waves, -release, -record.
+ * - `journal-fold`: agent/orchestration/journal.ts, after each record file a fold of the journal's log writes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { CaminoError, ConfigError } from "./errors.js";

@@ -142,13 +142,13 @@ export class DeploymentManager {
     for (const live of this.#store.values()) this.#watchWhenSettled(live, live.record);
   }
 
-  /** Aborts runs in flight (each rolls back as far as it gets), stops the observers, waits for journal writes. */
+  /** Aborts runs in flight (each rolls back as far as it gets), stops the observers, writes and folds the journal. */
   async close(): Promise<void> {
     this.#abortAll();
     this.#health.close();
     await Promise.allSettled([...this.#store.values()].map((l) => l.run));
     this.#deps.observers.close();
-    await this.#deps.journal.flush();
+    await this.#deps.journal.close();
   }
 
   #abortAll(): void {

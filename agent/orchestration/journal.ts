@@ -1,228 +1,162 @@
 /**
- * The agent's durable record of deployments: one JSON file per intent under `<dataDir>/deployments/`,
- * written temp file → fsync → rename → fsync of the folder (one folder fsync shared by the renames ready
- * together), so a crash leaves the old record or the new one, never half of either. The lifecycle writes a
- * record durably before it touches an edge's repository (the baseline commit it would roll back to is in it),
- * so a restarted agent can roll back what was in flight. Other progress is written behind, coalesced: at most
- * one write per intent in flight and one queued; its events reach watchers once the write holding them ends.
+ * The agent's durable record of deployments: the latest record of each intent, written before the lifecycle
+ * touches an edge's repository (the baseline commit it would roll back to is in it), so that a restarted agent
+ * can finish or roll back whatever was in flight. Its folder is `<dataDir>/deployments/`.
+ *
+ * - Records are appended to a log (`log-<sequence>.jsonl`: one line per record, a checksum of its JSON and the
+ *   JSON), and the records that are ready together share one fdatasync: a group commit. The records of changes
+ *   made while a group is on its way to the disk go in the next group, each intent once, as it is when that
+ *   group starts (writes behind coalesce).
+ * - When a log reaches its size, a new one is started and the old one is folded: each intent it holds is written
+ *   to its own file (`<intent>.json`: temporary file, fsync, rename, then one fsync of the folder), and the log
+ *   is deleted. A graceful stop folds the last log, and the start after a crash folds what it finds.
+ * - Reading takes the per-intent files, then the logs in order: an intent's last record wins. A crash leaves only
+ *   whole records: a line cut short can only be the end of a log (never acknowledged) and is dropped; a fold cut
+ *   short leaves its log, which is read and folded again.
  */
-import { closeSync, fsync, open as openFd, openSync, readFileSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, fdatasync, fsync, open as openFd, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { CaminoError } from "../errors.js";
-import type { Blocker } from "./blockers.js";
-import type { AdmissionReason } from "./planner.js";
-import type { RunTimes } from "./run-timing.js";
+import type { Failpoints } from "../failpoints.js";
+import { JournalError, recordProblem, type DeploymentRecord } from "./journal-records.js";
 
-export type StateName =
-  | "PENDING"
-  | "ADMITTED"
-  | "COMMITTED"
-  | "SYNCED"
-  | "READY"
-  | "DEGRADED"
-  | "FAILED"
-  | "ROLLED_BACK"
-  | "TERMINATED"
-  | "TERMINATING";
-
-export const SETTLED: ReadonlySet<StateName> = new Set(["READY", "DEGRADED", "FAILED", "ROLLED_BACK", "TERMINATED"]);
-
-export interface PackageRecord {
-  package: string;
-  wave: number;
-  edge: string;
-  domain: string;
-  repository: string;
-  state: StateName;
-  reason: string;
-  blueprintCommit: string;
-  commit: string;
-  updatedAt: string;
-}
-
-export interface EventRecord {
-  time: string;
-  package: string;
-  state: StateName;
-  reason: string;
-  kind: string;
-  wave: number;
-}
-
-export interface DeploymentRecord {
-  id: string;
-  intent: string;
-  revision: number;
-  state: StateName;
-  reason: string;
-  digest: string;
-  /** Digest of the intent and its resolved blueprint commits. */
-  deploymentDigest: string;
-  /** The DeploymentIntent message as protobuf JSON (for terminate and for people). */
-  intentJson: unknown;
-  timeoutMs: number;
-  createdAt: string;
-  updatedAt: string;
-  packages: PackageRecord[];
-  admission: AdmissionReason[];
-  /** Repository → the head before this revision first wrote to it ("" when the repository was empty). */
-  touched: Record<string, string>;
-  /** The last events (bounded), for watchers that ask from a time. */
-  events: EventRecord[];
-  /** On the origin: the segments this revision placed in peer domains (and those an earlier revision committed). */
-  segments?: SegmentRecord[];
-  /** On the peer: set when this deployment is a segment run for an origin domain. */
-  segment?: HostedSegmentRecord;
-  /** What the run waits on now, per package ("" for the intent) (blockers.ts); kept when it fails. */
-  waitingOn?: Record<string, Blocker[]>;
-  /** Set on a revision that moves packages away from lost edges (heal.ts): those edges, not waited on to sync. */
-  healedFrom?: string[];
-  /**
-   * Where the revision's deploy run spent its time (run-timing.ts): waiting for a turn, on edges and peers, and
-   * in the agent's own work, in ms, in all and per step; set when the run ends (its rollback included).
-   */
-  timing?: RunTimes;
-  /** Set (durably) while the revision is being rolled back: its cause. A restart finishes the rollback. */
-  rollingBack?: string;
-  /**
-   * The intent's revisions, oldest first, this one last (bounded: revision-history.ts). Absent in records
-   * written before it existed.
-   */
-  history?: RevisionRecord[];
-}
-
-/** One revision of an intent as its record keeps it (revision-history.ts): what `camino intent history` lists. */
-export interface RevisionRecord {
-  revision: number;
-  /** The revision's deployment digest: its spec and the blueprint commits it resolved. */
-  digest: string;
-  submittedAt: string;
-  /** When its run (or its termination) settled; "" while it runs. */
-  endedAt: string;
-  /** READY, ROLLED_BACK, FAILED or TERMINATED once ended; while it runs, the state it was last written in. */
-  outcome: StateName;
-  reason: string;
-  /** The commits the revision made: repository, commit, wave (0 for the chain). */
-  commits: { repository: string; commit: string; wave: number }[];
-  /** Each package's resolved blueprint and its commit (what a rollback to this revision pins). */
-  blueprints: { package: string; blueprint: string; commit: string }[];
-  /** The DeploymentIntent as submitted (protobuf JSON): what a rollback to this revision submits again. */
-  intentJson: unknown;
-}
-
-/**
- * Where a segment stands at its origin. `proposing` and `committing` are written durably before the call, so a
- * crash leaves a record saying what may have reached the peer: before a commit decision the segment is aborted,
- * after it terminated.
- */
-export type SegmentPhase = "proposing" | "reserved" | "committing" | "committed" | "aborted" | "terminated";
-
-export interface SegmentRecord {
-  domain: string;
-  id: string;
-  generation: number;
-  packages: string[];
-  firstWave: number;
-  lastWave: number;
-  phase: SegmentPhase;
-  /** The segment's namespace on the peer (from the offer). */
-  namespace: string;
-  /** While reserved: when the peer's lease ends (ISO time). */
-  leaseExpiresAt: string;
-  /** The peer's last word on it: its state and reason. */
-  state: StateName | "";
-  reason: string;
-  /** Set while an end (abort or terminate) could not reach the peer: the origin tries again. */
-  pendingEnd?: boolean;
-  /** The generation the peer runs, while a newer one is proposed or committing (an update). */
-  committedGeneration?: number;
-}
-
-/** A segment this domain runs for an origin: enough to re-plan it and to answer the origin. */
-export interface HostedSegmentRecord {
-  origin: string;
-  id: string;
-  generation: number;
-  /** The origin's intent (the cross-domain hosts are named after it). */
-  hostIntent: string;
-  /** The origin's side: its trust domain, root, addresses and consumers (planner.ts RemoteSide). */
-  remote: {
-    domain: string;
-    trustDomain: string;
-    meshRoot: string;
-    addresses: {
-      package: string;
-      host: string;
-      port: number;
-      gatewayAddress: string;
-      gatewayPort: number;
-      network: string;
-      protocol: string;
-      spiffeIdentity: string;
-    }[];
-    consumers: { from: string; to: string; port: number; principal: string }[];
-  };
-}
-
-export const MAX_EVENTS_KEPT = 500;
+export * from "./journal-records.js";
 
 /** The marker beside the journal's folder: a folder gone while its marker stays is refused, not re-created. */
-const JOURNAL_FORMAT = "camino deployment journal 1: one JSON record per intent";
+const JOURNAL_FORMAT = "camino deployment journal 2: one JSON record per intent, and logs of the records since";
 
-const STATES: ReadonlySet<string> = new Set([...SETTLED, "PENDING", "ADMITTED", "COMMITTED", "SYNCED", "TERMINATING"]);
+const LOG_NAME = /^log-(\d{10})\.jsonl$/;
+const logName = (seq: number) => `log-${String(seq).padStart(10, "0")}.jsonl`;
 
-/** What is wrong with a parsed record of the file `<name>.json`, or undefined when it can be used. */
-function recordProblem(rec: unknown, name: string): string | undefined {
-  const r = rec as Partial<DeploymentRecord> | null;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return "not a JSON object";
-  if (r.intent !== name) return `intent is ${JSON.stringify(r.intent)}, the file is named for ${JSON.stringify(name)}`;
-  if (!Number.isInteger(r.revision) || (r.revision as number) < 1) return "revision is not a positive integer";
-  if (typeof r.state !== "string" || !STATES.has(r.state)) return `state ${JSON.stringify(r.state)} is not a state`;
-  if (!Array.isArray(r.packages)) return "packages is not a list";
-  if (!Array.isArray(r.events)) return "events is not a list";
-  if (r.touched === null || typeof r.touched !== "object") return "touched is not an object";
-  return undefined;
-}
+/** A log is folded once it holds this much: a few hundred intents' changes at a few KB a record. */
+export const DEFAULT_MAX_LOG_BYTES = 4 << 20;
 
-/** A journal the agent cannot start on: names the file, what is wrong, and how to recover. */
-export class JournalError extends CaminoError {
-  constructor(file: string, why: string, count: number) {
-    const more = count > 1 ? ` (and ${count - 1} more)` : "";
-    super(
-      "ERR_JOURNAL_UNREADABLE",
-      `the deployment journal cannot be read: ${file}: ${why}${more}. The agent does not start on a journal it cannot read, and does not change it. To recover, stop the agent and run: camino recover --from-repositories --config <agent config> (it keeps every readable record, moves each unreadable one aside, and rebuilds those intents from the deployment repositories; see the README, "Recovering the journal")`,
-      { data: { file } },
-    );
-  }
-}
+/** A log line's checksum: the first 16 hex digits of its JSON's SHA-1. */
+const checksum = (body: string) => createHash("sha1").update(body).digest("hex").slice(0, 16);
 
 const fsOpen = promisify(openFd);
 const fsFsync = promisify(fsync);
+const fsDatasync = promisify(fdatasync);
+
+interface OpenLog {
+  file: string;
+  fd: number;
+  bytes: number;
+  /** Intent → the JSON of its last record in this log: what folding the log writes. */
+  latest: Map<string, string>;
+}
+
+interface Group {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function group(): Group {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** What a read of the folder found: the records, the files it cannot use, and the logs to fold. */
+interface FolderRead {
+  records: DeploymentRecord[];
+  unreadable: { file: string; why: string }[];
+  logs: string[];
+  /** Intent → its last record's JSON in the logs. */
+  fromLogs: Map<string, string>;
+  /** Temporary files of folds that never finished (never acknowledged: removed at the start). */
+  temporary: string[];
+  nextSeq: number;
+}
+
+/**
+ * The records of one log's text: every line whose checksum holds. A bad line followed only by bad lines is the
+ * end of a write cut short and is dropped; one followed by a good line is damage, and makes the log unreadable
+ * (its good lines are still returned: what `camino recover` keeps).
+ */
+function readLog(text: string): { records: { rec: DeploymentRecord; body: string }[]; problem?: string } {
+  const lines = text.split("\n");
+  lines.pop(); // "" after the last newline, or a line cut short
+  const records: { rec: DeploymentRecord; body: string }[] = [];
+  let bad: number | undefined;
+  let problem: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const body = line.slice(17);
+    if (line[16] !== " " || checksum(body) !== line.slice(0, 16)) {
+      bad ??= i;
+      continue;
+    }
+    if (bad !== undefined) problem ??= `line ${bad + 1}: damaged (its checksum does not match)`;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(body);
+    } catch (err) {
+      problem ??= `line ${i + 1}: not JSON (${(err as Error).message})`;
+      continue;
+    }
+    const intent = (rec as { intent?: unknown } | null)?.intent;
+    const wrong = typeof intent === "string" && intent !== "" ? recordProblem(rec, intent) : "intent is not a name";
+    if (wrong) problem ??= `line ${i + 1}: not a deployment record: ${wrong}`;
+    else records.push({ rec: rec as DeploymentRecord, body });
+  }
+  return problem ? { records, problem } : { records };
+}
 
 export class Journal {
   readonly #dir: string;
-  readonly #writing = new Map<string, Promise<void>>();
-  /** Per intent, its write queued behind the one in flight and not started yet. */
-  readonly #notStarted = new Map<string, Promise<void>>();
-  readonly #queued = new Map<string, DeploymentRecord>();
+  readonly #fsync: boolean;
+  readonly #maxLogBytes: number;
+  readonly #failpoints: Failpoints | undefined;
+  readonly #onFoldError: (err: unknown) => void;
+  /** Records appended and the fsyncs taken: the logs' (one per group) and the folder's; logs folded. */
+  readonly stats = { records: 0, fileSyncs: 0, folderSyncs: 0, folds: 0 };
+
   /** Whether the folder is known to exist (made or found by a write). */
   #made = false;
+  #log: OpenLog | undefined;
+  /** The next log's sequence number; 0 until the folder was read. */
+  #nextSeq = 0;
+  /** Per intent, its record to write in the next group, and that group. */
+  #ready = new Map<string, DeploymentRecord>();
+  #next: Group | undefined;
+  #scheduled = false;
+  /** The group on its way to the disk (its append and its fdatasync). */
+  #inFlight: Promise<void> | undefined;
+  /** Folds run one after the other, beside the appends. */
+  #folding: Promise<void> = Promise.resolve();
+  #foldFailed = false;
   #nextFolderSync: Promise<void> | undefined;
   #lastFolderSync: Promise<void> = Promise.resolve();
-  /** Records written, and the fsyncs they took: one per file, and the folder's, shared by the ready renames. */
-  readonly stats = { records: 0, fileSyncs: 0, folderSyncs: 0 };
-
-  readonly #fsync: boolean;
 
   /**
    * @param options.fsync false: no fsync at all (the benchmark's "without a durable record"; the agent's
    *   `CAMINO_JOURNAL_FSYNC=off`). A crash of the process still leaves whole records; one of the machine may not.
+   * @param options.maxLogBytes the size at which a log is folded ({@link DEFAULT_MAX_LOG_BYTES})
+   * @param options.failpoints `journal-fold` fires after each record file a fold writes
+   * @param options.onFoldError a fold that failed: its log and every later one stay, folded at the next start
    */
-  constructor(dataDir: string, options: { fsync?: boolean } = {}) {
+  constructor(
+    dataDir: string,
+    options: {
+      fsync?: boolean;
+      maxLogBytes?: number;
+      failpoints?: Failpoints;
+      onFoldError?: (err: unknown) => void;
+    } = {},
+  ) {
     this.#dir = join(dataDir, "deployments");
     this.#fsync = options.fsync ?? true;
+    this.#maxLogBytes = options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES;
+    this.#failpoints = options.failpoints;
+    this.#onFoldError = options.onFoldError ?? (() => undefined);
   }
 
   /** Whether writes are fsynced. */
@@ -236,64 +170,89 @@ export class Journal {
   }
 
   /**
-   * Every record on disk. A record that cannot be read (unreadable, truncated, not JSON, not a deployment record),
-   * or a journal folder gone from a data folder that had one, refuses the start: the agent never forgets intents
-   * silently, and never overwrites a record it could not read. A temporary file of a write that never finished
-   * (`*.tmp`: never acknowledged) is removed.
+   * Every record on disk; the logs an earlier run left are folded. A record that cannot be read (unreadable,
+   * truncated, not JSON, not a deployment record, a log line damaged), or a journal folder gone from a data
+   * folder that had one, refuses the start: the agent never forgets intents silently, and never overwrites a
+   * record it could not read. A temporary file of a fold that never finished (`*.tmp`) is removed.
    * @throws JournalError naming the file, what is wrong and the way to recover
    */
   async load(): Promise<DeploymentRecord[]> {
-    const { records, unreadable } = await this.inspect();
-    const first = unreadable[0];
-    if (first) throw new JournalError(first.file, first.why, unreadable.length);
-    return records;
+    const read = await this.#read();
+    const first = read.unreadable[0];
+    if (first) throw new JournalError(first.file, first.why, read.unreadable.length);
+    this.#nextSeq = Math.max(this.#nextSeq, read.nextSeq);
+    this.#made = true;
+    for (const file of read.temporary) await unlink(file).catch(() => undefined);
+    if (read.logs.length > 0) await this.#fold(read.logs, read.fromLogs);
+    return read.records;
   }
 
   /**
-   * The readable records and the unreadable files, with why (`camino recover` and {@link load}). Creates the
-   * folder, and its marker beside it, on a data folder that never had a journal.
+   * The readable records and the unreadable files, with why (`camino recover` and {@link load}). Changes nothing,
+   * but creates the folder, and its marker beside it, on a data folder that never had a journal.
    */
   async inspect(): Promise<{ records: DeploymentRecord[]; unreadable: { file: string; why: string }[] }> {
+    const { records, unreadable } = await this.#read();
+    return { records, unreadable };
+  }
+
+  async #read(): Promise<FolderRead> {
     const marker = `${this.#dir}.format`;
     const hadOne = await readFile(marker, "utf8").then(
       () => true,
       () => false,
     );
+    const none = (file: string, why: string): FolderRead => ({
+      records: [],
+      unreadable: [{ file, why }],
+      logs: [],
+      fromLogs: new Map(),
+      temporary: [],
+      nextSeq: 1,
+    });
     let names: string[];
     try {
       names = (await readdir(this.#dir)).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        return { records: [], unreadable: [{ file: this.#dir, why: `unreadable (${(err as Error).message})` }] };
+        return none(this.#dir, `unreadable (${(err as Error).message})`);
       }
-      if (hadOne) {
-        return {
-          records: [],
-          unreadable: [{ file: this.#dir, why: "the journal folder is missing (its marker is there)" }],
-        };
-      }
+      if (hadOne) return none(this.#dir, "the journal folder is missing (its marker is there)");
       names = [];
       await mkdir(this.#dir, { recursive: true });
     }
     if (!hadOne) await writeFile(marker, `${JOURNAL_FORMAT}\n`, { mode: 0o600 });
-    const records: DeploymentRecord[] = [];
+    const byIntent = new Map<string, DeploymentRecord>();
     const unreadable: { file: string; why: string }[] = [];
+    const logs: string[] = [];
+    const fromLogs = new Map<string, string>();
+    const temporary: string[] = [];
+    let nextSeq = 1;
+    // Read synchronously: this runs at start, before the agent serves, and 1,000 promise-based reads cost
+    // several times more (an open, a stat, a read and a close each, every one a round trip to the pool).
+    const readText = (file: string): string | undefined => {
+      try {
+        return readFileSync(file, "utf8");
+      } catch (err) {
+        unreadable.push({ file, why: `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
+        return undefined;
+      }
+    };
     for (const f of names) {
       const file = join(this.#dir, f);
       if (f.endsWith(".tmp")) {
-        await unlink(file).catch(() => undefined);
+        temporary.push(file);
+        continue;
+      }
+      const log = LOG_NAME.exec(f);
+      if (log) {
+        logs.push(file);
+        nextSeq = Math.max(nextSeq, Number(log[1]) + 1);
         continue;
       }
       if (!f.endsWith(".json")) continue;
-      let text: string;
-      try {
-        // Read synchronously: this runs at start, before the agent serves, and 1,000 promise-based reads cost
-        // several times more (an open, a stat, a read and a close each, every one a round trip to the pool).
-        text = readFileSync(file, "utf8");
-      } catch (err) {
-        unreadable.push({ file, why: `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
-        continue;
-      }
+      const text = readText(file);
+      if (text === undefined) continue;
       let rec: unknown;
       try {
         rec = JSON.parse(text);
@@ -306,12 +265,24 @@ export class Journal {
       }
       const problem = recordProblem(rec, f.slice(0, -".json".length));
       if (problem) unreadable.push({ file, why: `not a deployment record: ${problem}` });
-      else records.push(rec as DeploymentRecord);
+      else byIntent.set((rec as DeploymentRecord).intent, rec as DeploymentRecord);
     }
-    return { records, unreadable };
+    // The logs after the files, oldest first (their names sort by sequence): the last record of an intent wins.
+    for (const file of logs) {
+      const text = readText(file);
+      if (text === undefined) continue;
+      const { records, problem } = readLog(text);
+      if (problem) unreadable.push({ file, why: problem });
+      for (const { rec, body } of records) {
+        byIntent.set(rec.intent, rec);
+        fromLogs.set(rec.intent, body);
+      }
+    }
+    const records = [...byIntent.keys()].sort().map((k) => byIntent.get(k) as DeploymentRecord);
+    return { records, unreadable, logs, fromLogs, temporary, nextSeq };
   }
 
-  /** Moves an unreadable record aside (`<folder>.unreadable/`), never overwriting one there; returns where. */
+  /** Moves an unreadable record or log aside (`<folder>.unreadable/`), never overwriting one there; returns where. */
   async setAside(file: string): Promise<string> {
     const aside = `${this.#dir}.unreadable`;
     await mkdir(aside, { recursive: true });
@@ -320,24 +291,165 @@ export class Journal {
     return to;
   }
 
+  /** Writes the record now (after any write of it in flight); resolves when it is on disk. */
+  async save(rec: DeploymentRecord): Promise<void> {
+    await this.#enqueue(rec);
+  }
+
   /**
-   * Writes one intent's record, given as its JSON text (taken when the write starts: the snapshot). What may wait
-   * on the disk (the file's creation, its fsync, the rename) goes through the thread pool, so that a busy disk
-   * never stalls the agent's event loop; writing a few KB into the open file and closing it are made directly.
+   * Writes the record soon: writes of one intent coalesce, so only its latest state is written. The write reads
+   * the record when its group starts, never before the caller's synchronous work is done. Resolves (never
+   * rejects) when a write holding the record as it is now has ended; a failure goes to `onError`.
    */
-  async #write(intent: string, text: string): Promise<void> {
+  saveLater(rec: DeploymentRecord, onError: (err: unknown) => void): Promise<void> {
+    return this.#enqueue(rec).catch(onError);
+  }
+
+  /** Waits for every write in flight or ready. */
+  async flush(): Promise<void> {
+    for (;;) {
+      const pending = this.#next?.promise ?? this.#inFlight;
+      if (!pending) return;
+      await pending.catch(() => undefined);
+    }
+  }
+
+  /** Writes what is ready and folds the last log (a graceful stop): the folder then holds one file per intent. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.#log) this.#endLog(this.#log);
+    await this.#folding;
+  }
+
+  /** The group that will hold `rec` as it is when the group starts: the next one. Rejects when it fails. */
+  #enqueue(rec: DeploymentRecord): Promise<void> {
+    this.#ready.set(rec.intent, rec);
+    this.#next ??= group();
+    if (!this.#inFlight && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#startGroup());
+    }
+    return this.#next.promise;
+  }
+
+  #startGroup(): void {
+    this.#scheduled = false;
+    const next = this.#next;
+    if (this.#inFlight || !next) return;
+    const records = this.#ready;
+    this.#ready = new Map();
+    this.#next = undefined;
+    const done = this.#append(records).then(next.resolve, next.reject);
+    this.#inFlight = done;
+    void done.finally(() => {
+      this.#inFlight = undefined;
+      this.#startGroup();
+    });
+  }
+
+  /**
+   * Appends a group's records to the log and makes them durable with one fdatasync. Writing a few KB into the
+   * open file is made directly; the fdatasync, which may wait on a busy disk, goes through the thread pool.
+   */
+  async #append(records: Map<string, DeploymentRecord>): Promise<void> {
+    const log = this.#log ?? (await this.#openLog());
+    const bodies: [string, string][] = [];
+    let text = "";
+    for (const [intent, rec] of records) {
+      const body = JSON.stringify(rec);
+      bodies.push([intent, body]);
+      text += `${checksum(body)} ${body}\n`;
+    }
+    const bytes = Buffer.from(text);
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(log.fd, bytes, at, bytes.length - at);
+      if (this.#fsync) {
+        await fsDatasync(log.fd);
+        this.stats.fileSyncs++;
+      }
+    } catch (err) {
+      // The log may now end in a line cut short, which is read as the end of a log: this log ends here.
+      this.#endLog(log);
+      throw err;
+    }
+    log.bytes += bytes.length;
+    for (const [intent, body] of bodies) log.latest.set(intent, body);
+    this.stats.records += records.size;
+    if (log.bytes >= this.#maxLogBytes) this.#endLog(log);
+  }
+
+  /** Starts a new log; its name is durable before a record in it is acknowledged. */
+  async #openLog(): Promise<OpenLog> {
     if (!this.#made) {
       await mkdir(this.#dir, { recursive: true });
       this.#made = true;
     }
+    if (this.#nextSeq === 0) {
+      this.#nextSeq = 1;
+      for (const f of readdirSync(this.#dir)) {
+        const m = LOG_NAME.exec(f);
+        if (m) this.#nextSeq = Math.max(this.#nextSeq, Number(m[1]) + 1);
+      }
+    }
+    for (;;) {
+      const file = join(this.#dir, logName(this.#nextSeq++));
+      let fd: number;
+      try {
+        fd = await fsOpen(file, "wx", 0o600);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") continue;
+        if (code !== "ENOENT") throw err;
+        // The folder went away under the running agent: made again, as the first write makes it.
+        await mkdir(this.#dir, { recursive: true });
+        fd = await fsOpen(file, "wx", 0o600);
+      }
+      if (this.#fsync) await this.#syncFolder();
+      const log: OpenLog = { file, fd, bytes: 0, latest: new Map() };
+      this.#log = log;
+      return log;
+    }
+  }
+
+  /** Ends a log: no more appends to it; it is folded after the folds before it. */
+  #endLog(log: OpenLog): void {
+    if (this.#log === log) this.#log = undefined;
+    try {
+      closeSync(log.fd);
+    } catch {
+      // Closed already: the fold reads nothing from the descriptor.
+    }
+    this.#folding = this.#folding.then(async () => {
+      // Logs are folded in order: after a fold failed, a later one would write files that the failed log,
+      // read after the files at the next start, would undo. They are all kept, and folded at the next start.
+      if (this.#foldFailed) return;
+      await this.#fold([log.file], log.latest).catch((err: unknown) => {
+        this.#foldFailed = true;
+        this.#onFoldError(err);
+      });
+    });
+  }
+
+  /**
+   * Writes each intent's last record in `logs` to its own file, makes the files and their names durable, then
+   * deletes the logs. A crash on the way leaves the logs, read after the files: the same records win.
+   */
+  async #fold(logs: string[], latest: Map<string, string>): Promise<void> {
+    for (const [intent, body] of latest) {
+      await this.#writeRecordFile(intent, body);
+      await this.#failpoints?.hit("journal-fold");
+    }
+    if (this.#fsync) await this.#syncFolder();
+    for (const file of logs) await unlink(file);
+    if (this.#fsync) await this.#syncFolder();
+    this.stats.folds++;
+  }
+
+  /** One intent's file: temporary file, fsync, rename. Creating, syncing and renaming go through the thread pool. */
+  async #writeRecordFile(intent: string, text: string): Promise<void> {
     const file = join(this.#dir, `${intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    const fd = await fsOpen(tmp, "w", 0o600).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-      // The folder went away under the running agent: made again, as the first write makes it.
-      await mkdir(this.#dir, { recursive: true });
-      return fsOpen(tmp, "w", 0o600);
-    });
+    const fd = await fsOpen(tmp, "w", 0o600);
     try {
       const bytes = Buffer.from(text);
       for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
@@ -349,14 +461,12 @@ export class Journal {
       closeSync(fd);
     }
     await rename(tmp, file);
-    if (this.#fsync) await this.#syncFolder();
-    this.stats.records++;
   }
 
   /**
-   * Makes the renames done so far durable: one fsync of the folder, shared by every rename that is ready
-   * before it starts (a group commit). A sync that has already started may have missed this caller's rename,
-   * so the caller joins the next one, which starts when it ends.
+   * Makes the names created so far durable: one fsync of the folder, shared by every caller ready before it
+   * starts. A sync that has already started may have missed this caller's change, so the caller joins the next
+   * one, which starts when it ends.
    */
   #syncFolder(): Promise<void> {
     if (this.#nextFolderSync) return this.#nextFolderSync;
@@ -375,56 +485,5 @@ export class Journal {
     this.#nextFolderSync = next;
     this.#lastFolderSync = next;
     return next;
-  }
-
-  /**
-   * The write that will hold `rec` as it is now: the intent's write not yet started when there is one (it reads
-   * the record when it starts), else a new one after the write in flight. Rejects when that write fails.
-   */
-  #enqueue(rec: DeploymentRecord): Promise<void> {
-    this.#queued.set(rec.intent, rec);
-    const waiting = this.#notStarted.get(rec.intent);
-    if (waiting) return waiting;
-    const prev = this.#writing.get(rec.intent) ?? Promise.resolve();
-    const next: Promise<void> = prev
-      .catch(() => undefined)
-      .then(() => {
-        if (this.#notStarted.get(rec.intent) === next) this.#notStarted.delete(rec.intent);
-        const latest = this.#queued.get(rec.intent) as DeploymentRecord;
-        this.#queued.delete(rec.intent);
-        return this.#write(latest.intent, JSON.stringify(latest));
-      });
-    this.#notStarted.set(rec.intent, next);
-    this.#writing.set(rec.intent, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.#writing.get(rec.intent) === next) this.#writing.delete(rec.intent);
-      });
-    return next;
-  }
-
-  /** Writes the record now (after any write of it in flight); resolves when it is on disk. */
-  async save(rec: DeploymentRecord): Promise<void> {
-    await this.#enqueue(rec);
-  }
-
-  /**
-   * Writes the record soon: writes of one intent coalesce, so only its latest state is written. The write reads
-   * the record when it starts, never before the caller's synchronous work is done. Resolves (never rejects) when
-   * a write holding the record as it is now has ended; a failure goes to `onError`.
-   */
-  saveLater(rec: DeploymentRecord, onError: (err: unknown) => void): Promise<void> {
-    return this.#enqueue(rec).catch(onError);
-  }
-
-  /** Waits for every write in flight. */
-  async flush(): Promise<void> {
-    while (this.#writing.size > 0) await Promise.allSettled([...this.#writing.values()]);
-  }
-
-  async remove(intent: string): Promise<void> {
-    await this.flush();
-    await unlink(join(this.#dir, `${intent}.json`)).catch(() => undefined);
   }
 }

@@ -15,7 +15,7 @@ export const recoverCommand: Command = {
   help: `Usage: camino recover --from-repositories --config FILE [--dry-run]
 
 For an agent that refuses to start because its deployment journal cannot be read (a record truncated, not
-JSON, unreadable, or the journal folder gone). Run it with the agent stopped, with the agent's own config.
+JSON, unreadable, a line of its log damaged, or the journal folder gone). Run it with the agent stopped, with the agent's own config.
 
 It reads every deployment repository the config names (fetching remote ones) and rebuilds a record for each
 intent found there, from the intent as deployed (<intent>/_chain/intent.yaml) and its packages' IESDs, at the
@@ -24,6 +24,8 @@ reports what the edges really run). Then:
   - a record that can be read is kept as it is;
   - a record that cannot be read is moved aside to <dataDir>/deployments.unreadable/ (never deleted), and the
     rebuilt one written in its place;
+  - a log of the journal with a damaged line is moved aside the same way; the records read from its other
+    lines are written again;
   - an intent with no record at all gets the rebuilt one.
 Reservations need no rebuild: the agent starts with none and reads every edge. Segments are not rebuilt: a
 peer keeps running what it committed (its operator can end an orphan with camino segment rm).
@@ -68,6 +70,8 @@ peer keeps running what it committed (its operator can end an orphan with camino
       const to = dry ? "(dry run: not moved)" : await journal.setAside(u.file);
       out(`moved aside: ${u.file} (${u.why}) → ${to}`);
     }
+    // A log moved aside may have held the latest record of intents whose lines could be read: written again.
+    if (!dry && unreadable.some((u) => u.file.endsWith(".jsonl"))) for (const r of records) await journal.save(r);
     const readable = new Set(records.map((r) => r.intent));
     for (const r of rebuilt) {
       if (readable.has(r.intent)) {
@@ -79,8 +83,11 @@ peer keeps running what it committed (its operator can end an orphan with camino
       out(`rebuilt: ${r.intent} revision ${r.revision}: ${r.packages.length} packages on ${edges || "no edge"}`);
     }
     for (const p of problems) io.stderr.write(`camino recover: ${p}\n`);
-    const lost = unreadable.filter((u) => !rebuilt.some((r) => u.file.endsWith(`/${r.intent}.json`)));
+    const lost = unreadable.filter(
+      (u) => u.file.endsWith(".json") && !rebuilt.some((r) => u.file.endsWith(`/${r.intent}.json`)),
+    );
     for (const u of lost) io.stderr.write(`camino recover: ${u.file}: no repository holds that intent: not rebuilt\n`);
+    if (!dry) await journal.close();
     out(dry ? "dry run: nothing changed" : "done: start the agent again");
     return EXIT.OK;
   },

@@ -3,9 +3,11 @@
  * emulated edge): a record truncated, and then the journal folder gone. Each time the agent refuses to start,
  * exiting non-zero with a message naming the file, what is wrong and the way to recover, and changes nothing;
  * `camino recover --from-repositories` moves the unreadable record aside (never deleted), rebuilds the intent
- * from the deployment repository, and the agent then starts and answers for it as it was.
+ * from the deployment repository, and the agent then starts and answers for it as it was. A log with a damaged
+ * line is refused the same way and moved aside whole, its readable records kept.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -127,6 +129,30 @@ it("refuses to start on a truncated record or a missing journal folder, naming i
   expect(after.packages.map((p) => [p.package, p.edge, p.blueprintCommit])).toEqual(
     before.packages.map((p) => [p.package, p.edge, p.blueprintCommit]),
   );
+
+  await agent.restart(async () => {
+    // A log left by a crash, with a damaged line before a good one (the disk changed a byte): refused, naming the
+    // log and the line; recover moves the log aside whole and writes again the records its good lines hold.
+    const rec = JSON.parse(readFileSync(file, "utf8")) as { reason: string };
+    const line = (r: unknown) => {
+      const body = JSON.stringify(r);
+      return `${createHash("sha1").update(body).digest("hex").slice(0, 16)} ${body}\n`;
+    };
+    const good = line({ ...rec, reason: "read from the log" });
+    const damaged = line({ ...rec, reason: "changed on disk" }).replace("changed", "chAnged");
+    const log = join(journal, "log-0000000007.jsonl");
+    writeFileSync(log, damaged + good, { mode: 0o600 });
+    const refused = await camino(["agent", "--config", config]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${log}: line 1: damaged (its checksum does not match)`);
+    const recovered = await camino(["recover", "--from-repositories", "--config", config]);
+    expect(recovered.code).toBe(0);
+    expect(recovered.stdout).toMatch(/moved aside: .*log-0000000007\.jsonl \(line 1: damaged/);
+    expect(recovered.stdout).toContain("kept:    kept (its record is readable)");
+    expect(readdirSync(journal).sort()).toEqual(["kept.json"]);
+    expect(JSON.parse(readFileSync(file, "utf8")).reason).toBe("read from the log");
+  });
+  expect((await get("kept")).reason).toBe("read from the log");
 
   await agent.restart(async () => {
     // The journal folder gone while the data folder had one: refused too, not re-created empty.

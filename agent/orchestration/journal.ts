@@ -20,6 +20,7 @@ import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/pro
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import type { Failpoints } from "../failpoints.js";
+import { writeNewFile } from "../util/new-file.js";
 import { JournalError, recordProblem, type DeploymentRecord } from "./journal-records.js";
 
 export * from "./journal-records.js";
@@ -449,17 +450,8 @@ export class Journal {
   async #writeRecordFile(intent: string, text: string): Promise<void> {
     const file = join(this.#dir, `${intent}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
-    const fd = await fsOpen(tmp, "w", 0o600);
-    try {
-      const bytes = Buffer.from(text);
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
-      if (this.#fsync) {
-        await fsFsync(fd);
-        this.stats.fileSyncs++;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    await writeNewFile(tmp, Buffer.from(text), { mode: 0o600, fsync: this.#fsync });
+    if (this.#fsync) this.stats.fileSyncs++;
     await rename(tmp, file);
   }
 

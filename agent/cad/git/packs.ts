@@ -17,11 +17,12 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { mkdir, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, utimes } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { applyDelta, decodeOffset, encodeOffset, treeDelta } from "./delta.js";
+import { writeNewFile } from "../../util/new-file.js";
 import type { ObjectType } from "./objects.js";
 
 const TYPE_CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -243,7 +244,7 @@ export class PackStore {
     // Both written aside at once, through the thread pool (a file's creation and rename may wait on a busy disk,
     // and the event loop must not); renamed into place pack first, so that no index ever names a missing pack.
     const [packTmp, idxTmp] = [tmpName(this.#dir), tmpName(this.#dir)];
-    await Promise.all([writeFile(packTmp, pack, { mode: 0o444 }), writeFile(idxTmp, idx, { mode: 0o444 })]);
+    await Promise.all([writeNewFile(packTmp, pack, { mode: 0o444 }), writeNewFile(idxTmp, idx, { mode: 0o444 })]);
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
     if (made < Date.now() - 1000) await utimes(packTmp, seconds, seconds);

@@ -82,6 +82,7 @@ export class EdgeClient {
   /** Kept by watches (see {@link watchEdge}); absent until then, and for a client that only makes calls. */
   #watched: WatchedCopies | undefined;
   #watching = false;
+  readonly #intentListeners = new Set<(intent: string) => void>();
 
   constructor(edge: ConfiguredEdge, kubeConfig: KubeConfig) {
     this.name = edge.name;
@@ -109,6 +110,15 @@ export class EdgeClient {
     return this;
   }
 
+  /**
+   * Tells `listener` the intent of every change the watched copies hear of its workloads or pods (as
+   * {@link changesOf} moves), until the returned function is called.
+   */
+  onIntentChange(listener: (intent: string) => void): () => void {
+    this.#intentListeners.add(listener);
+    return () => void this.#intentListeners.delete(listener);
+  }
+
   /** Whether the watched copies are all live (readings need no listing now); false for an edge not watched. */
   get watchedLive(): boolean {
     const w = this.#watched;
@@ -128,7 +138,9 @@ export class EdgeClient {
     if (!this.#watching) return undefined;
     if (!this.#watched) {
       const requests = new PodRequests();
-      const byIntent = new IntentIndex<V1Pod | WorkloadObject>();
+      const byIntent = new IntentIndex<V1Pod | WorkloadObject>((intent) => {
+        for (const listener of this.#intentListeners) listener(intent);
+      });
       const pods = new WatchedList<V1Pod>({
         kubeConfig: this.kubeConfig,
         path: "/api/v1/pods",

@@ -21,6 +21,12 @@ export class IntentIndex<T extends Labelled> {
   /** Per intent with objects, the sequence number of the last change heard of them. */
   readonly #changes = new Map<string, number>();
   #sequence = 0;
+  readonly #onChange: ((intent: string) => void) | undefined;
+
+  /** @param onChange told the intent of every change heard, as it is indexed */
+  constructor(onChange?: (intent: string) => void) {
+    this.#onChange = onChange;
+  }
 
   /** Records a change heard for an object of `kind`: added or updated, or deleted (`deleted`). */
   apply(kind: string, object: T, deleted: boolean): void {
@@ -71,5 +77,6 @@ export class IntentIndex<T extends Labelled> {
   #bump(intent: string): void {
     if (this.#byIntent.has(intent)) this.#changes.set(intent, ++this.#sequence);
     else this.#changes.delete(intent);
+    this.#onChange?.(intent);
   }
 }

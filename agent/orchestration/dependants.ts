@@ -184,6 +184,8 @@ export class DependantGuard {
 
   /** Whether a prerequisite of one of `intent`'s packages is missing (its health can change with no change on its edge). */
   concerns(intent: string): boolean {
+    // Asked for every watched intent at every watch period: nothing to look through in the usual case.
+    if (this.#missing.size === 0) return false;
     for (const m of this.#missing.values()) for (const d of m.dependants) if (d.startsWith(`${intent}/`)) return true;
     return false;
   }

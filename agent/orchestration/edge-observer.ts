@@ -5,11 +5,8 @@
  * while a run waits for a package to be available; when a listed workload is short of replicas, one listing of
  * the pods of the intents that have one (none otherwise), whose reasons go on the workload. Intents only watched
  * (settled) are read from the edge's watched copy of its workloads and pods (EdgeClient.watchedWorkloadsOf), which
- * costs no request: a tick of a domain at rest is one RootSync read per edge, however many intents it runs. And a
- * watch is told only when something of its intent changed in the copy (EdgeClient.changesOf), the RootSync's errors
- * changed, it is restless (DEGRADED: healing counts the time), or 5 s passed: at rest, the work of a tick follows
- * what changes, not the number of intents watched. While the copy is not live (or the edge did not answer) every
- * watch is told at every watch period.
+ * costs no request: a tick of a domain at rest is one RootSync read per edge, however many intents it runs. Which
+ * watches a tick tells follows what changed on the edge, not how many are watched (workload-watches.ts).
  *
  * The edge facts others read ("why is it not READY", the sync-error health check), at no extra request:
  * - {@link EdgeObserver.lastSync}: the RootSync as last read (`RootSyncStatus` of agent/edge/root-sync.ts: the
@@ -32,6 +29,7 @@ import { rootSyncStatusOf, type RootSyncStatus } from "../edge/root-sync.js";
 import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
 import { CaminoError } from "../errors.js";
 import { abortReason, linkedController, wakeableWait } from "../util/signals.js";
+import { RESCAN_MS, WorkloadWatches, type WorkloadWatch } from "./workload-watches.js";
 
 interface Settle<T> {
   done: (value: T) => void;
@@ -87,24 +85,12 @@ interface SyncRead {
 /** A tick's workload listing, or why the edge gave none. */
 type Listing = { workloads: WorkloadStatus[] } | { error: string };
 
-interface WorkloadWatch {
-  intent: string;
-  seen: (report: WorkloadReport) => void;
-  /** Whether it wants telling at every watch period even when nothing of its intent changed. */
-  restless: () => boolean;
-  /** What it was last told from: the intent's change mark on the edge, the RootSync's errors, and when. */
-  told?: { mark: number; sync: string; at: number };
-}
-
-/** A watch is told at least this often, whatever changed. */
-const RETELL_MS = 5000;
-
 export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
   readonly #watchMs: number;
   readonly #waiters = new Set<Waiter>();
-  readonly #watches = new Set<WorkloadWatch>();
+  readonly #watches: WorkloadWatches;
   readonly #controller: AbortController;
   /** Aborts on close() or with the parent; given to every edge call and every pause of the loop. */
   readonly #signal: AbortSignal;
@@ -121,11 +107,19 @@ export class EdgeObserver {
    * @param parent closes the observer when it aborts (e.g. the agent's shutdown signal)
    * @param watchMs how often it is asked while only settled deployments are watched: `pollMs`, but no more
    *   often than every 250 ms (a domain at rest should not list its edges twenty times a second)
+   * @param rescanMs how often every watch is looked at (workload-watches.ts)
    */
-  constructor(edge: EdgeClient, pollMs: number, parent?: AbortSignal, watchMs = Math.max(pollMs, 250)) {
+  constructor(
+    edge: EdgeClient,
+    pollMs: number,
+    parent?: AbortSignal,
+    watchMs = Math.max(pollMs, 250),
+    rescanMs = RESCAN_MS,
+  ) {
     this.#edge = edge;
     this.#pollMs = pollMs;
     this.#watchMs = watchMs;
+    this.#watches = new WorkloadWatches(edge, rescanMs);
     const { controller, signal } = linkedController(parent);
     this.#controller = controller;
     this.#signal = signal;
@@ -192,11 +186,10 @@ export class EdgeObserver {
     seen: (report: WorkloadReport) => void,
     restless: () => boolean = () => false,
   ): () => void {
-    const w: WorkloadWatch = { intent, seen, restless };
     if (this.#signal.aborted) return () => {};
-    this.#watches.add(w);
+    const stop = this.#watches.add({ intent, seen, restless });
     this.#kick();
-    return () => void this.#watches.delete(w);
+    return stop;
   }
 
   /** Adds a waiter that leaves the set when it settles, and fails when the caller's signal aborts. */
@@ -286,7 +279,6 @@ export class EdgeObserver {
     const loads = waiters.filter((w): w is WorkloadWaiter => w.kind === "workloads");
     // Watches are told at their own period, however fast a run's waiters make the ticks.
     const due = this.#watches.size > 0 && Date.now() - this.#watchedAt >= this.#watchMs;
-    const watches = due ? [...this.#watches] : [];
     // The RootSync is read once per tick while anyone waits for a sync (who judges it) or watches are due (who are
     // told it: sync errors; and its read is their proof the edge answers), in parallel with the listing of what
     // waiters wait on; lastSync() keeps the last read.
@@ -296,10 +288,7 @@ export class EdgeObserver {
     ]);
     if (this.#signal.aborted) return;
     this.#tellWaiters(loads, listed);
-    await Promise.all([
-      read ? this.#tickSync(syncs, read) : undefined,
-      due ? this.#tickWatches(watches, read) : undefined,
-    ]);
+    await Promise.all([read ? this.#tickSync(syncs, read) : undefined, due ? this.#tickWatches(read) : undefined]);
   }
 
   /**
@@ -307,33 +296,17 @@ export class EdgeObserver {
    * answer the RootSync read gave no workloads either: the watched copy answers even then (an open stream says
    * nothing of a partition).
    */
-  async #tickWatches(watches: WorkloadWatch[], read: SyncRead | undefined): Promise<void> {
+  async #tickWatches(read: SyncRead | undefined): Promise<void> {
     const now = Date.now();
     this.#watchedAt = now;
-    if (read?.unanswered) {
-      for (const w of watches) w.told = undefined;
-      return this.#tellWatches(watches, { error: read.unanswered }, read.status);
-    }
+    if (read?.unanswered) return this.#tellWatches(this.#watches.untold(), { error: read.unanswered }, read.status);
     const sync = read ? syncFacts(read.status) : "";
-    const told = new Map<WorkloadWatch, number>();
-    const due = watches.filter((w) => {
-      const mark = this.#edge.changesOf(w.intent);
-      if (mark === undefined) {
-        w.told = undefined;
-        return true;
-      }
-      told.set(w, mark);
-      const last = w.told;
-      return !last || last.mark !== mark || last.sync !== sync || now - last.at >= RETELL_MS || w.restless();
-    });
+    const { due, marks } = this.#watches.due(sync, now);
     if (due.length === 0) return;
     const listing = await this.#listWorkloads(due, true);
     if (this.#signal.aborted) return;
-    for (const w of due) {
-      const mark = told.get(w);
-      if (mark !== undefined && listing && !("error" in listing)) w.told = { mark, sync, at: now };
-    }
     this.#tellWatches(due, listing, read?.status);
+    this.#watches.told(due, marks, sync, now, !!listing && !("error" in listing));
   }
 
   /**

@@ -158,7 +158,7 @@ export class HealthWatch {
           (report) => this.#judge(w, name, pkgs, report),
           // Judged at every watch period while anything is DEGRADED (healing counts the time, a check may clear
           // it) or a check has something to say of the intent; otherwise only when its workloads or the edge's
-          // sync errors change (and every few seconds).
+          // sync errors change (and every minute).
           () => (w.since?.size ?? 0) > 0 || this.#restless(r.intent),
         ),
       );

@@ -64,6 +64,8 @@ const ENDED = new Set(["TERMINATED", "ROLLED_BACK", "FAILED"]);
 export class DependantGuard {
   readonly #o: DependantGuardOptions;
   readonly #missing = new Map<string, Missing>();
+  /** "<blueprint>@<commit>" → the prerequisites it declares. */
+  readonly #prerequisites = new Map<string, Prerequisites>();
 
   constructor(options: DependantGuardOptions) {
     this.#o = options;
@@ -138,7 +140,8 @@ export class DependantGuard {
     for (const r of candidates) {
       for (const p of r.packages) {
         if (!edges.has(p.edge) || p.state === "TERMINATED" || p.domain !== deps.domainId) continue;
-        for (const pre of await this.#prerequisitesOf(r, p.package, p.blueprintCommit))
+        const known = this.#known(r, p.package, p.blueprintCommit);
+        for (const pre of known ?? (await this.#prerequisitesOf(r, p.package, p.blueprintCommit)))
           needs.push({ intent: r.intent, package: p.package, edge: p.edge, ...pre });
       }
     }
@@ -228,20 +231,34 @@ export class DependantGuard {
       });
   }
 
+  /**
+   * The prerequisites of a package's blueprint at a commit, when already read: a commit never changes, so they are
+   * kept, and a termination with thousands of intents deployed asks no one (one await per package was most of it).
+   */
+  #known(r: DeploymentRecord, pkg: string, commit: string): Prerequisites | undefined {
+    const blueprint = blueprintOf(r, pkg);
+    return blueprint ? (commit ? this.#prerequisites.get(`${blueprint}@${commit}`) : undefined) : [];
+  }
+
   /** The prerequisites a package's blueprint declares, at the commit its revision resolved. */
-  async #prerequisitesOf(
-    r: DeploymentRecord,
-    pkg: string,
-    commit: string,
-  ): Promise<ResolvedBlueprint["blueprint"]["prerequisites"]> {
-    const spec = (r.intentJson as { spec?: { packages?: { name?: string; blueprint?: string }[] } } | undefined)?.spec;
-    const blueprint = spec?.packages?.find((p) => p.name === pkg)?.blueprint;
+  async #prerequisitesOf(r: DeploymentRecord, pkg: string, commit: string): Promise<Prerequisites> {
+    const blueprint = blueprintOf(r, pkg);
     if (!blueprint) return [];
     try {
-      return (await this.#o.deps.catalogue.resolve(blueprint, commit || undefined)).blueprint.prerequisites;
+      const found = (await this.#o.deps.catalogue.resolve(blueprint, commit || undefined)).blueprint.prerequisites;
+      if (commit) this.#prerequisites.set(`${blueprint}@${commit}`, found);
+      return found;
     } catch {
       // A blueprint gone from the catalogue since: what it needed cannot be told, so it is not counted.
       return [];
     }
   }
+}
+
+type Prerequisites = ResolvedBlueprint["blueprint"]["prerequisites"];
+
+/** The blueprint a package of the record's intent was made from. */
+function blueprintOf(r: DeploymentRecord, pkg: string): string | undefined {
+  const spec = (r.intentJson as { spec?: { packages?: { name?: string; blueprint?: string }[] } } | undefined)?.spec;
+  return spec?.packages?.find((p) => p.name === pkg)?.blueprint;
 }

@@ -137,7 +137,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   await components.start<Component>({
     name: "repositories",
     start: () => bootstrapRepositories(config.repositories, { dataDir: config.domain.dataDir, registry, logger }),
-    close: async () => {},
+    // Local repositories' packs may be merging in the background: a clean stop lets them end.
+    close: async () => {
+      await Promise.all(registry.list().map((r) => r.git.settled()));
+    },
   });
 
   // edges: one client per edge; their RootSyncs are registered in the background (edges may be slow or down at

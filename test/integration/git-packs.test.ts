@@ -38,6 +38,9 @@ describe("a commit's objects in one pack", () => {
   it("are read by git and by the next agent; 200 commits leave a handful of packs, no loose object", async () => {
     const { dir, repo } = await repository();
     for (let i = 0; i < 200; i++) await repo.commit({ write: intentFiles(i), message: `deploy intent-${i}` });
+    // Read by git while packs may be merging in the background, then once they are done.
+    expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+    await repo.settled();
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toHaveLength(200);
     expect(gitCli(dir, "show", "HEAD:intent-7/web/deployment.yaml")).toContain("namespace: intent-7");
@@ -118,6 +121,7 @@ describe("a commit's objects in one pack", () => {
     // A few intents go, as terminations do.
     for (const i of [10, 150, 299])
       commits.push((await repo.commit({ remove: [`intent-${i}`], message: `terminate intent-${i}` })).commit);
+    await repo.settled();
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
     // Stored whole, the root trees alone would take their sizes added up; the packs hold far less than that.
     const rootTrees = commits.reduce((sum, c) => sum + Number(gitCli(dir, "cat-file", "-s", `${c}^{tree}`).trim()), 0);

@@ -131,6 +131,11 @@ export class ObjectWriter {
    * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
    * memory until the pack is in place.
    */
+  /** Resolves once the packs' background merges are done. */
+  settled(): Promise<void> {
+    return this.#packs.settled();
+  }
+
   async flush(): Promise<void> {
     const batch = this.#batch;
     if (!batch || batch.size === 0) {

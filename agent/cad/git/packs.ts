@@ -131,6 +131,9 @@ const MAX_DEPTH = 50;
 /** Large trees kept with their bodies for the next merge (a merge takes the newest few packs). */
 const RECENT_TREES = 8;
 
+/** A merge yields to the event loop after this much work, so that commits and reads go on beside it. */
+const YIELD_MS = 5;
+
 /** An entry's header: its type, its object's (or delta's) size, and where its data starts. */
 function headerOf(bytes: Buffer, at = 0): { type: number; size: number; end: number } {
   let k = at;
@@ -159,6 +162,9 @@ export class PackStore {
    * again (at 10,000 intents a root tree is 400 KB; inflating it and its base was a third of a merge's time).
    */
   readonly #recent = new Map<string, Buffer>();
+  /** The merges under way (one at a time), and whether a write asked for another since it started. */
+  #merging: Promise<void> | undefined;
+  #mergeAgain = false;
 
   constructor(gitdir: string) {
     this.#dir = join(gitdir, "objects", "pack");
@@ -230,8 +236,37 @@ export class PackStore {
         ],
     );
     const name = await this.#put(entries, performance.timeOrigin + performance.now());
-    await this.#merge();
+    this.#startMerging();
     return name;
+  }
+
+  /**
+   * Merges packs in the background, one merge at a time, until none is due. A commit does not wait for it: at
+   * 10,000 intents a merge of the largest packs rewrites tens of MB, seconds of work that used to hold up the commit
+   * that set it off and every commit behind it. The merge yields to the event loop as it goes, readers keep reading
+   * the packs it merges until the merged pack is in place, and a failed merge leaves the packs as they were (the
+   * next commit tries again).
+   */
+  #startMerging(): void {
+    if (this.#merging) {
+      this.#mergeAgain = true;
+      return;
+    }
+    this.#merging = (async () => {
+      try {
+        do this.#mergeAgain = false;
+        while ((await this.#merge()) || this.#mergeAgain);
+      } catch {
+        // The packs are as they were; the next write merges again.
+      } finally {
+        this.#merging = undefined;
+      }
+    })();
+  }
+
+  /** Resolves once no merge is under way (a test's view of the folder; a clean stop). */
+  async settled(): Promise<void> {
+    while (this.#merging) await this.#merging;
   }
 
   /** Writes a pack of the entries (in order: a delta's base before it) and indexes it. */
@@ -263,12 +298,13 @@ export class PackStore {
    * a delta's distance to its base written anew; a large tree stored whole is stored as a delta against the large
    * tree before it (a root tree against its parent's), up to {@link MAX_DEPTH} deltas deep.
    */
-  async #merge(): Promise<void> {
+  async #merge(): Promise<boolean> {
     const packs = [...this.#packs.values()].sort((a, b) => a.list.length - b.list.length);
     let k = 1;
     let total = packs[0]?.list.length ?? 0;
     while (k < packs.length && total * 2 > (packs[k]?.list.length ?? 0)) total += packs[k++]?.list.length ?? 0;
-    if (k < 2) return;
+    if (k < 2) return false;
+    let slice = performance.now();
     // Oldest first, so that a base (older) comes before its deltas, and the trees of successive commits follow.
     const merged = packs.slice(0, k).sort((a, b) => a.made - b.made);
     const entries: [string, Buffer][] = [];
@@ -284,13 +320,17 @@ export class PackStore {
       const file = readFileSync(join(this.#dir, `${p.name}.pack`));
       for (const [oid, from, length] of p.list) {
         if (at.has(oid)) continue;
+        if (performance.now() - slice > YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = performance.now();
+        }
         const bytes = file.subarray(from, from + length);
         const h = headerOf(bytes);
         if (h.type === 6) {
           const [distance, end] = decodeOffset(bytes, h.end);
           const base = at.get(p.at(from - distance)?.oid ?? "");
           // A base that is not here: this pack is not whole; none of these packs is merged.
-          if (!base) return;
+          if (!base) return false;
           const data = bytes.subarray(end);
           add(oid, Buffer.concat([entryHeader(6, h.size), encodeOffset(offset - base.offset), data]), base.depth + 1);
           // A delta of the tree a merge deltas against continues its chain: the next large tree deltas against it.
@@ -323,6 +363,7 @@ export class PackStore {
       await rm(join(this.#dir, `${p.name}.idx`), { force: true });
       await rm(join(this.#dir, `${p.name}.pack`), { force: true });
     }
+    return true;
   }
 
   /** The body of the tree a merge deltas against: kept when it was read, else read (its deltas applied). */

@@ -139,6 +139,9 @@ export class RemoteGitRepository implements GitRepository {
       ...(options.now ? { now: options.now } : {}),
     });
   }
+  settled(): Promise<void> {
+    return this.#local.settled();
+  }
 
   /**
    * Clones (first time) or fetches, and moves the local branch to the remote's head. Queued with commits, so a

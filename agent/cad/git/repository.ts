@@ -74,6 +74,8 @@ const RECOGNISE_DEPTH = 1000;
 /** What CAMINO needs of a repository, local or remote. */
 export interface GitRepository {
   readonly branch: string;
+  /** Resolves once background work on the repository's files (pack merges) is done: a clean stop waits for it. */
+  settled(): Promise<void>;
   head(): Promise<string | undefined>;
   resolve(rev: string): Promise<string>;
   tags(): Promise<{ tag: string; commit: string }[]>;
@@ -111,6 +113,11 @@ export class LocalGitRepository implements GitRepository {
     this.#author = options.author ?? { name: "CAMINO", email: "camino@localhost" };
     this.#now = options.now ?? (() => new Date());
     this.#objects = new ObjectWriter(this.gitdir);
+  }
+
+  /** Resolves once the background merges of the repository's packs are done (packs.ts). */
+  settled(): Promise<void> {
+    return this.#objects.settled();
   }
 
   /** Creates the repository if it does not exist yet (an empty branch, no commit). */

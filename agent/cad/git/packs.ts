@@ -72,28 +72,38 @@ const u32 = (n: number) => {
   return b;
 };
 
-/** A pack of whole entries (each `[oid, header + deflated body]`) and its index. */
-function buildPack(entries: readonly [string, Buffer][]): {
-  pack: Buffer;
-  idx: Buffer;
-  name: string;
-  offsets: number[];
-} {
-  const parts: Buffer[] = [Buffer.from("PACK"), u32(2), u32(entries.length)];
+/**
+ * A pack of whole entries (each `[oid, header + deflated body]`) and its index. `pause`, when given, is awaited
+ * between steps of a large pack (a merge's: at 10,000 intents, hundreds of thousands of entries) so that the event
+ * loop goes on meanwhile.
+ */
+async function buildPack(
+  entries: readonly [string, Buffer][],
+  pause: () => Promise<void> = async () => {},
+): Promise<{ pack: Buffer; idx: Buffer; name: string; offsets: number[] }> {
+  const head = Buffer.concat([Buffer.from("PACK"), u32(2), u32(entries.length)]);
+  const hash = createHash("sha1").update(head);
   const offsets: number[] = [];
   let at = 12;
-  for (const [, bytes] of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const bytes = (entries[i] as [string, Buffer])[1];
     offsets.push(at);
-    parts.push(bytes);
+    hash.update(bytes);
     at += bytes.length;
+    if ((i & 1023) === 1023) await pause();
   }
-  const body = Buffer.concat(parts);
-  const checksum = createHash("sha1").update(body).digest();
-  const pack = Buffer.concat([body, checksum]);
+  const checksum = hash.digest();
+  const pack = Buffer.concat([head, ...entries.map((e) => e[1]), checksum], at + 20);
+  await pause();
   // The index, in one allocation: header, fan-out by first byte, then ids, CRC-32s and offsets, all in id order,
-  // then the pack's checksum and its own.
+  // then the pack's checksum and its own. Ids are sorted as strings (native comparison, no callback per pair).
   const n = entries.length;
-  const order = entries.map((_, i) => i).sort((a, b) => ((entries[a]?.[0] ?? "") < (entries[b]?.[0] ?? "") ? -1 : 1));
+  const width = String(n).length;
+  const order = entries
+    .map(([oid], i) => `${oid}${String(i).padStart(width, "0")}`)
+    .sort()
+    .map((key) => Number(key.slice(40)));
+  await pause();
   const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 40);
   idx.writeUInt32BE(0xff744f63, 0);
   idx.writeUInt32BE(2, 4);
@@ -107,12 +117,14 @@ function buildPack(entries: readonly [string, Buffer][]): {
   const ids = 8 + 256 * 4;
   const crcs = ids + n * 20;
   const offs = crcs + n * 4;
-  order.forEach((e, k) => {
+  for (let k = 0; k < n; k++) {
+    const e = order[k] as number;
     const [oid, bytes] = entries[e] as [string, Buffer];
     idx.write(oid, ids + k * 20, "hex");
     idx.writeUInt32BE(crc32(bytes), crcs + k * 4);
     idx.writeUInt32BE(offsets[e] ?? 0, offs + k * 4);
-  });
+    if ((k & 1023) === 1023) await pause();
+  }
   checksum.copy(idx, offs + n * 4);
   createHash("sha1")
     .update(idx.subarray(0, offs + n * 4 + 20))
@@ -270,8 +282,8 @@ export class PackStore {
   }
 
   /** Writes a pack of the entries (in order: a delta's base before it) and indexes it. */
-  async #put(entries: readonly [string, Buffer][], made: number): Promise<string> {
-    const { pack, idx, name, offsets } = buildPack(entries);
+  async #put(entries: readonly [string, Buffer][], made: number, pause?: () => Promise<void>): Promise<string> {
+    const { pack, idx, name, offsets } = await buildPack(entries, pause);
     if (!this.#made) {
       await mkdir(this.#dir, { recursive: true });
       this.#made = true;
@@ -305,6 +317,11 @@ export class PackStore {
     while (k < packs.length && total * 2 > (packs[k]?.list.length ?? 0)) total += packs[k++]?.list.length ?? 0;
     if (k < 2) return false;
     let slice = performance.now();
+    const pause = async () => {
+      if (performance.now() - slice <= YIELD_MS) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    };
     // Oldest first, so that a base (older) comes before its deltas, and the trees of successive commits follow.
     const merged = packs.slice(0, k).sort((a, b) => a.made - b.made);
     const entries: [string, Buffer][] = [];
@@ -320,10 +337,7 @@ export class PackStore {
       const file = readFileSync(join(this.#dir, `${p.name}.pack`));
       for (const [oid, from, length] of p.list) {
         if (at.has(oid)) continue;
-        if (performance.now() - slice > YIELD_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          slice = performance.now();
-        }
+        await pause();
         const bytes = file.subarray(from, from + length);
         const h = headerOf(bytes);
         if (h.type === 6) {
@@ -356,7 +370,7 @@ export class PackStore {
         add(oid, bytes, h.type === 7 ? 1 : 0);
       }
     }
-    await this.#put(entries, merged.at(-1)?.made ?? 0);
+    await this.#put(entries, merged.at(-1)?.made ?? 0, pause);
     // The merged pack is in place (and indexed): the old ones go, their index first, as git removes them.
     for (const p of merged) {
       this.#packs.delete(p.name);

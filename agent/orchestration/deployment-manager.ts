@@ -56,6 +56,8 @@ export class DeploymentManager {
   readonly #deps: LifecycleDeps & { queue: RunQueue };
   readonly #store = new DeploymentStore();
   readonly #shutdown = new AbortController();
+  /** The WatchDeployment streams open: each ended at shutdown. */
+  readonly #watching = new Set<AbortController>();
   /** Intents whose submission is being accepted right now. */
   readonly #claimed = new Set<string>();
   /** Settled deployments' packages, watched on their edges. */
@@ -156,6 +158,7 @@ export class DeploymentManager {
     this.#closed = true;
     const reason = new CaminoError("ERR_SHUTDOWN", "the agent is shutting down");
     this.#shutdown.abort(reason);
+    for (const w of this.#watching) w.abort(reason);
     this.#health.close();
     for (const l of this.#store.values()) l.controller?.abort(reason);
   }
@@ -255,7 +258,12 @@ export class DeploymentManager {
     options: { follow?: boolean } = {},
   ): AsyncGenerator<WatchedEvent> {
     const live = this.#store.find(nameOrId);
-    const link = linkSignals(signal, this.#shutdown.signal);
+    // Ended at shutdown through a set of its own, not a listener on the shared shutdown signal: adding a listener
+    // to an AbortSignal walks the ones it has, and a busy agent has thousands of watches open.
+    const stop = new AbortController();
+    if (this.#shutdown.signal.aborted) stop.abort(this.#shutdown.signal.reason);
+    this.#watching.add(stop);
+    const link = linkSignals(signal, stop.signal);
     try {
       yield* this.#deps.events.watch(live, since, link.signal, {
         follow: options.follow === true,
@@ -263,6 +271,7 @@ export class DeploymentManager {
       });
     } finally {
       link.dispose();
+      this.#watching.delete(stop);
     }
   }
 

@@ -151,6 +151,18 @@ export class ObjectStore {
   }
 
   /**
+   * The changes after a resourceVersion, oldest first (one per version), or undefined when the history no longer
+   * reaches back to it: what moved since a reader last looked, without looking at every object.
+   */
+  changesSince(since: number): readonly StoreEvent[] | undefined {
+    if (since >= this.#rv) return [];
+    const oldest = this.#history[0];
+    if (!oldest || oldest.rv > since + 1) return undefined;
+    // Versions are consecutive in the history: the first change after `since` is at a known place.
+    return this.#history.slice(since + 1 - oldest.rv);
+  }
+
+  /**
    * Watches a type from a resourceVersion: past events after it are replayed, then live ones follow.
    * Without a version, only live events. @throws ApiError 410 when the version is older than the history.
    */

@@ -322,10 +322,11 @@ export class GitReader {
     );
   }
 
-  async #tree(oid: string): Promise<TreeObject> {
+  /** A checked tree; `base`, a tree it likely shares most entries with, spares checking those again. */
+  async #tree(oid: string, base?: TreeObject): Promise<TreeObject> {
     const hit = this.#trees.get(oid);
     if (hit) return hit;
-    const tree = new TreeObject(oid, await this.#object(oid, "tree"));
+    const tree = new TreeObject(oid, await this.#object(oid, "tree"), base);
     if (this.#trees.size >= TREE_CACHE) this.#trees.delete(this.#trees.keys().next().value as string);
     this.#trees.set(oid, tree);
     return tree;
@@ -402,10 +403,10 @@ export class GitReader {
    */
   async #checkedChanges(from: string, to: string, dir: string): Promise<Map<string, string | undefined>> {
     const out = new Map<string, string | undefined>();
-    const folder = async (commit: string): Promise<TreeObject | undefined> => {
-      if (!dir) return this.#tree(await this.#rootTree(commit));
+    const folder = async (commit: string, base?: TreeObject): Promise<TreeObject | undefined> => {
+      if (!dir) return this.#tree(await this.#rootTree(commit), base);
       const e = await this.#entryAt(commit, dir);
-      return e && isTreeMode(e.mode) ? this.#tree(e.oid) : undefined;
+      return e && isTreeMode(e.mode) ? this.#tree(e.oid, base) : undefined;
     };
     const walk = async (a: TreeObject | undefined, b: TreeObject | undefined, base: string): Promise<void> => {
       const nested: Promise<void>[] = [];
@@ -419,17 +420,18 @@ export class GitReader {
         const yTree = !!y && isTreeMode(y.mode);
         if (xTree || yTree)
           nested.push(
-            Promise.all([xTree ? this.#tree(x.oid) : undefined, yTree ? this.#tree(y.oid) : undefined]).then(
-              ([ta, tb]) => walk(ta, tb, path),
-            ),
+            (xTree ? this.#tree(x.oid) : Promise.resolve(undefined))
+              .then(async (ta) => [ta, yTree ? await this.#tree(y.oid, ta) : undefined] as const)
+              .then(([ta, tb]) => walk(ta, tb, path)),
           );
         if (y && !yTree) out.set(path, y.oid);
         else if (x && !xTree) out.set(path, undefined);
       }
       await Promise.all(nested);
     };
-    const [a, b] = await Promise.all([folder(from), folder(to)]);
-    await walk(a, b, dir);
+    // The folder before first: the one after is read as its change from it.
+    const a = await folder(from);
+    await walk(a, await folder(to, a), dir);
     return out;
   }
 

@@ -1,18 +1,26 @@
 /**
  * A tree object kept as its bytes, with where each entry starts: a repository's root tree has an entry per
  * deployed intent (10,000 entries, 400 KB), and one is read at every commit, so an entry's mode, name and id
- * are made into strings only when asked for, and two trees are compared by their bytes ({@link diffTrees}):
- * only the entries between the longest common run of entries at the start and at the end are looked at one by
- * one. Checked as `git fsck` checks a tree (format, git's order, no name twice) when read.
+ * are made into strings only when asked for; a tree is read as its change from the tree it replaces (only the
+ * entries between the runs of bytes the two share at their start and end are checked one by one), and two trees
+ * are compared the same way ({@link diffTrees}). Checked as `git fsck` checks a tree (format, git's order, no
+ * name twice) when read, with the same result however it is read.
  */
 import { GitReadError } from "./git-read-error.js";
 import { hashAlgorithmOf, type TreeEntry } from "./git-objects.js";
+import { compareKeys, longest, SLASH, sameBytes, sharedBytes } from "./tree-bytes.js";
 
 const SPACE = 0x20;
-const SLASH = 0x2f;
 const DOT = 0x2e;
 /** "40000", a folder's mode, as bytes. */
 const TREE_MODE = Buffer.from("40000");
+
+/** Where a tree's entries are: see {@link TreeObject}'s fields. */
+interface Layout {
+  starts: Int32Array;
+  names: Int32Array;
+  nuls: Int32Array;
+}
 
 /** A checked tree object; entries are numbered in stored (git's) order. */
 export class TreeObject {
@@ -25,33 +33,124 @@ export class TreeObject {
   readonly #names: Int32Array;
   readonly #nuls: Int32Array;
 
-  /** @throws GitReadError (ERR_GIT_OBJECT_CORRUPT) when the content is not a well-formed tree. */
-  constructor(oid: string, content: Buffer) {
+  /**
+   * Reads and checks a tree. Given `base`, a checked tree it likely shares most entries with (the same folder
+   * at the commit before), only the entries between the longest runs of bytes the two share at their start and
+   * at their end are read and checked one by one (the rest are the base's, checked already), with the same
+   * result as a read of every entry.
+   * @throws GitReadError (ERR_GIT_OBJECT_CORRUPT) when the content is not a well-formed tree.
+   */
+  constructor(oid: string, content: Buffer, base?: TreeObject) {
     this.oid = oid;
     this.content = content;
     this.#idBytes = hashAlgorithmOf(oid) === "sha1" ? 20 : 32;
+    const shared = base && base.#idBytes === this.#idBytes ? this.#layoutFrom(base) : undefined;
+    const whole = shared ? undefined : this.#scan(0, content.length);
+    const layout = shared ?? (whole as Layout);
+    this.#starts = layout.starts;
+    this.#names = layout.names;
+    this.#nuls = layout.nuls;
+    if (shared) this.#checkChanged(shared.changed);
+    else {
+      for (let k = 1; k < this.size; k++) this.#checkOrder(k);
+      if (whole?.broken) throw whole.broken;
+    }
+  }
+
+  /**
+   * Reads the entries from byte `from` up to byte `to` (each checked on its own), stopping at the first that is
+   * not well-formed (`broken`), which is reported after any order problem before it, as a read in order finds.
+   * `starts` ends with where the reading stopped (`end`).
+   */
+  #scan(from: number, to: number): Layout & { broken?: GitReadError; end: number } {
     const starts: number[] = [];
     const names: number[] = [];
     const nuls: number[] = [];
-    /** The first entry that is not well-formed: reported after any order problem before it, as read in order. */
+    let i = from;
     let broken: GitReadError | undefined;
-    for (let i = 0; i < content.length; ) {
+    while (i < to) {
       const nul = this.#scanEntry(i);
       if (typeof nul !== "number") {
         broken = nul;
         break;
       }
       starts.push(i);
-      names.push(content.indexOf(SPACE, i) + 1);
+      names.push(this.content.indexOf(SPACE, i) + 1);
       nuls.push(nul);
       i = nul + 1 + this.#idBytes;
     }
-    starts.push(content.length);
-    this.#starts = Int32Array.from(starts);
-    this.#names = Int32Array.from(names);
-    this.#nuls = Int32Array.from(nuls);
-    for (let k = 1; k < nuls.length; k++) this.#checkOrder(k);
-    if (broken) throw broken;
+    starts.push(i);
+    const layout = {
+      starts: Int32Array.from(starts),
+      names: Int32Array.from(names),
+      nuls: Int32Array.from(nuls),
+      end: i,
+    };
+    return broken ? { ...layout, broken } : layout;
+  }
+
+  /**
+   * The layout of this tree as the base's first and last entries, where the bytes are the same, around the
+   * entries read between them; undefined when those do not read cleanly up to where the shared end starts (then
+   * every entry is read).
+   */
+  #layoutFrom(base: TreeObject): (Layout & { changed: { from: number; to: number } }) | undefined {
+    const c = this.content;
+    const b = base.content;
+    // Entries the same up to the first byte that differs, and from the last one that differs.
+    const same = sharedBytes(c, b);
+    const head = longest(base.size, (n) => (base.#starts[n] as number) <= same.head);
+    const headBytes = base.#starts[head] as number;
+    const tail = longest(base.size - head, (n) => {
+      const bytes = b.length - (base.#starts[base.size - n] as number);
+      return bytes <= same.tail && bytes <= c.length - headBytes;
+    });
+    const tailFrom = base.#starts[base.size - tail] as number;
+    const end = c.length - (b.length - tailFrom);
+    const middle = this.#scan(headBytes, end);
+    if (middle.broken || middle.end !== end) return undefined;
+    const from = base.size - tail;
+    const count = middle.nuls.length;
+    /** The base's first entries, the ones read, and the base's last ones moved by the change in length. */
+    const join = (first: Int32Array, mid: Int32Array, last: number) => {
+      const out = new Int32Array(head + count + last);
+      out.set(first.subarray(0, head));
+      out.set(mid.subarray(0, count), head);
+      const shift = end - tailFrom;
+      for (let i = 0; i < last; i++) out[head + count + i] = (first[from + i] as number) + shift;
+      return out;
+    };
+    return {
+      starts: join(base.#starts, middle.starts, tail + 1),
+      names: join(base.#names, middle.names, tail),
+      nuls: join(base.#nuls, middle.nuls, tail),
+      changed: { from: head, to: head + middle.nuls.length },
+    };
+  }
+
+  /**
+   * The checks of a read of every entry, for a tree whose entries before `from` and from `to` on are a checked
+   * base's: the order where the read entries meet the others and among themselves, and no name twice among read
+   * entries and between a read entry and another (the base's own entries have no name twice between them).
+   */
+  #checkChanged({ from, to }: { from: number; to: number }): void {
+    for (let k = Math.max(1, from); k <= Math.min(this.size - 1, to); k++) this.#checkOrder(k);
+    // A file read here and a folder of its name among the base's last entries: found where a read in order would.
+    let twice = -1;
+    for (let k = from; k < to; k++) {
+      if (this.isTree(k)) continue;
+      const start = this.#nameStart(k);
+      const length = (this.#nuls[k] as number) - start;
+      for (let j = k + 1; j < this.size; j++) {
+        const other = this.#nameStart(j);
+        const otherLength = (this.#nuls[j] as number) - other;
+        if (otherLength < length || !sameBytes(this.content, start, other, length)) break;
+        if (otherLength > length && (this.content[other + length] as number) > SLASH) break;
+        if (otherLength === length && this.isTree(j) && j > to && (twice < 0 || j < twice)) twice = j;
+      }
+    }
+    if (twice >= 0)
+      throw this.#corrupt(`entry ${JSON.stringify(this.name(twice))} is there twice (fsck: duplicateEntries)`);
   }
 
   /** How many entries the tree has. */
@@ -141,10 +240,13 @@ export class TreeObject {
    */
   #checkOrder(k: number): void {
     const quoted = () => JSON.stringify(this.name(k));
-    const order = this.compareEntry(k - 1, this, k);
-    if (order === 0 || (order > 0 && this.#sameName(k - 1, k)))
-      throw this.#corrupt(`entry ${quoted()} is there twice (fsck: duplicateEntries)`);
-    if (order > 0) throw this.#corrupt(`entry ${quoted()} is out of git's order (fsck: treeNotSorted)`);
+    // Out of order: a name given before (anywhere: the entries before are in order) is reported first.
+    if (this.compareEntry(k - 1, this, k) >= 0)
+      throw this.#corrupt(
+        this.#namedBefore(k)
+          ? `entry ${quoted()} is there twice (fsck: duplicateEntries)`
+          : `entry ${quoted()} is out of git's order (fsck: treeNotSorted)`,
+      );
     if (!this.isTree(k)) return;
     // Entries between a file "a" and a folder "a" all start with "a" and a byte that sorts before "/".
     const start = this.#nameStart(k);
@@ -154,6 +256,33 @@ export class TreeObject {
       if ((this.#nuls[j] as number) - other < length || !sameBytes(this.content, start, other, length)) return;
       if (this.#sameName(j, k)) throw this.#corrupt(`entry ${quoted()} is there twice (fsck: duplicateEntries)`);
     }
+  }
+
+  /** Whether an entry before `k` has its name, as a file or a folder (a binary search: those are in order). */
+  #namedBefore(k: number): boolean {
+    const name = this.#nameStart(k);
+    const nul = this.#nuls[k] as number;
+    return [false, true].some((folder) => {
+      let lo = 0;
+      let hi = k - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const c = compareKeys(
+          this.content,
+          this.#nameStart(mid),
+          this.#nuls[mid] as number,
+          this.isTree(mid),
+          this.content,
+          name,
+          nul,
+          folder,
+        );
+        if (c === 0) return true;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return false;
+    });
   }
 
   /** Whether entries `j` and `k` have the same name. */
@@ -227,38 +356,6 @@ export class TreeObject {
   }
 }
 
-/** Whether `length` bytes of `c` at `a` and at `b` are the same (a loop: for names, shorter than a native call's checks). */
-function sameBytes(c: Buffer, a: number, b: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (c[a + i] !== c[b + i]) return false;
-  return true;
-}
-
-/**
- * Two names' sort keys compared as git orders a tree's entries: bytes, a folder's name as if it ended in "/".
- * Negative when the first comes first.
- */
-function compareKeys(
-  a: Buffer,
-  aStart: number,
-  aEnd: number,
-  aFolder: boolean,
-  b: Buffer,
-  bStart: number,
-  bEnd: number,
-  bFolder: boolean,
-): number {
-  const n = Math.min(aEnd - aStart, bEnd - bStart);
-  // Byte by byte: names are short, and a native call's checks cost more than the loop.
-  for (let i = 0; i < n; i++) {
-    const d = (a[aStart + i] as number) - (b[bStart + i] as number);
-    if (d !== 0) return d;
-  }
-  // The byte after the common part: a name's own, or "/" for a folder's key, or nothing (-1) at its end.
-  const nextA = aEnd - aStart > n ? (a[aStart + n] as number) : aFolder ? SLASH : -1;
-  const nextB = bEnd - bStart > n ? (b[bStart + n] as number) : bFolder ? SLASH : -1;
-  return nextA - nextB;
-}
-
 /** One name that differs between two trees: its entry in the first (if there) and in the second (if there). */
 export interface TreeChange {
   before?: number;
@@ -293,16 +390,4 @@ export function diffTrees(a: TreeObject | undefined, b: TreeObject | undefined):
     }
   }
   return out;
-}
-
-/** The largest n in [0, most] for which `holds(n)`, given that it holds for 0 and, once false, stays false. */
-function longest(most: number, holds: (n: number) => boolean): number {
-  let lo = 0;
-  let hi = most;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (holds(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }

@@ -69,11 +69,11 @@ function wellFormed(next: () => number, size: number, salt = ""): { mode: string
 const bytesOf = (entries: readonly { mode: string; name: string; seed: string }[]) =>
   Buffer.concat(entries.map((e) => Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`), idOf(e.seed)])));
 
-/** What the tree object says of a content: its entries, or its refusal's message. */
-function read(content: Buffer, oracle: boolean): TreeEntry[] | string {
+/** What the tree object says of a content (read alone, or as a change from `base`): its entries, or its refusal. */
+function read(content: Buffer, oracle: boolean, base?: TreeObject): TreeEntry[] | string {
   const oid = treeId(content);
   try {
-    return oracle ? oracleParse(oid, content) : new TreeObject(oid, content).entries();
+    return oracle ? oracleParse(oid, content) : new TreeObject(oid, content, base).entries();
   } catch (err) {
     return (err as Error).message;
   }
@@ -110,7 +110,16 @@ describe("a tree object read from its bytes", () => {
       );
       const changed = Buffer.from(content);
       changed[at] = [0x20, 0, 0x2f, 0x2e, 0x38, 0x61][round % 6] as number;
-      cases.push(changed, content.subarray(0, at), bytesOf(swapped), bytesOf(twice), bytesOf(named), bytesOf(asFile));
+      const reversed = bytesOf([...entries, ...twice.slice(k, k + 1)].reverse());
+      cases.push(
+        changed,
+        content.subarray(0, at),
+        bytesOf(swapped),
+        bytesOf(twice),
+        bytesOf(named),
+        bytesOf(asFile),
+        reversed,
+      );
     }
     cases.push(Buffer.from("40000 .\0"), Buffer.from(`40000 ..\0${"x".repeat(20)}`), Buffer.from("1006 a\0"));
     let refused = 0;
@@ -120,6 +129,39 @@ describe("a tree object read from its bytes", () => {
       if (typeof said === "string") refused++;
     }
     expect(refused).toBeGreaterThan(cases.length / 2);
+  });
+
+  it("read as a change from a checked tree, has the same entries or the same refusal as read alone", () => {
+    const next = random(4);
+    type Entry = ReturnType<typeof wellFormed>[number];
+    const sorted = (entries: Entry[]) => entries.sort((x, y) => Buffer.compare(keyOf(x), keyOf(y)));
+    let checked = 0;
+    for (let round = 0; round < 1500; round++) {
+      const base = wellFormed(next, Math.floor(next() * 50));
+      const baseTree = new TreeObject(treeId(bytesOf(base)), bytesOf(base));
+      const changed = [...base];
+      const at = Math.floor(next() * (base.length + 1));
+      const what = round % 8;
+      // Added, removed, changed, a file given the name of a folder (or the reverse) far from it, the same name
+      // twice, out of order, a damaged byte, several changes.
+      const other = wellFormed(next, 3, `-${round}`);
+      if (what === 0) changed.splice(at, 0, ...other);
+      else if (what === 1) changed.splice(at, 1 + Math.floor(next() * 3));
+      else if (what === 2 && changed[at]) changed[at] = { ...(changed[at] as Entry), seed: `new-${round}` };
+      else if (what === 3 && changed[at]) {
+        const e = changed[at] as Entry;
+        changed.push({ ...e, mode: e.mode === "40000" ? "100644" : "40000", seed: "twin" });
+      } else if (what === 4 && changed[at]) changed.splice(at, 0, changed[at] as Entry);
+      else if (what === 6) for (const e of other) changed.splice(Math.floor(next() * changed.length), 0, e);
+      const content = bytesOf(what === 3 || what === 6 ? sorted(changed) : what === 5 ? changed.reverse() : changed);
+      if (what === 7 && content.length > 0)
+        content[Math.floor(next() * content.length)] = [0x20, 0, 0x2f, 0x38][round % 4] as number;
+      const said = read(content, false, baseTree);
+      expect(said).toEqual(read(content, false));
+      expect(said).toEqual(read(content, true));
+      if (typeof said === "string") checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
   });
 });
 

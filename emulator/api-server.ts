@@ -24,7 +24,7 @@ import { openApiDocument, openApiIndex } from "./openapi.js";
 import { jsonMergePatch } from "./patch/merge-patch.js";
 import { PatchError, strategicMergePatch } from "./patch/strategic-merge-patch.js";
 import { groupVersion, type ResourceType } from "./resources.js";
-import { matchesLabels, parseFieldSelector, parseLabelSelector } from "./selectors.js";
+import { matchesLabels, namedValues, parseFieldSelector, parseLabelSelector } from "./selectors.js";
 import { validateWrite } from "./semantics.js";
 import {
   alreadyExists,
@@ -290,12 +290,18 @@ export class ApiServer {
     send(res, 200, this.#decorate(t.type, o));
   }
 
+  /**
+   * The objects a list or a watch's first state selects. A label selector that names values (`a=b`, `a in (b,c)`)
+   * reads the objects with those labels from the store's index; the rest are filtered as they are.
+   */
   #selected(t: Target, q: URLSearchParams): KubeObject[] {
     const labels = parseLabelSelector(q.get("labelSelector"));
     const fields = parseFieldSelector(q.get("fieldSelector"));
-    return this.#store
-      .list(typeKey(t.type), t.namespace)
-      .filter((o) => matchesLabels(o.metadata["labels"] as Record<string, string>, labels) && fields(o));
+    const named = namedValues(labels);
+    const candidates = named
+      ? this.#store.listLabelled(typeKey(t.type), t.namespace, named.key, named.values)
+      : this.#store.list(typeKey(t.type), t.namespace);
+    return candidates.filter((o) => matchesLabels(o.metadata["labels"] as Record<string, string>, labels) && fields(o));
   }
 
   #list(t: Target, q: URLSearchParams, accept: string, res: ServerResponse): void {

@@ -71,6 +71,18 @@ export function matchesLabels(labels: Record<string, string> | undefined, reqs: 
   });
 }
 
+/**
+ * The first requirement that names the values a label must have (`a=b`, `a in (b,c)`): an object it selects has
+ * one of them, so a list can start from the objects with those labels.
+ */
+export function namedValues(reqs: readonly Requirement[]): { key: string; values: readonly string[] } | undefined {
+  for (const r of reqs) {
+    if (r.op === "=") return { key: r.key, values: [r.value] };
+    if (r.op === "in") return { key: r.key, values: r.values };
+  }
+  return undefined;
+}
+
 const FIELDS: Record<string, (o: Record<string, unknown>) => string> = {
   "metadata.name": (o) => String((o["metadata"] as { name?: string }).name ?? ""),
   "metadata.namespace": (o) => String((o["metadata"] as { namespace?: string }).namespace ?? ""),

@@ -3,6 +3,7 @@
  * bounded history of changes from which watches resume; a watch from a version older than the history
  * answers 410 Gone, as etcd compaction makes the real server do.
  */
+import { LabelIndex } from "./label-index.js";
 import { gone } from "./status.js";
 
 export type KubeObject = Record<string, unknown> & { metadata: Record<string, unknown> };
@@ -40,6 +41,7 @@ export class ObjectStore {
   readonly #byNamespace = new Map<string, Map<string, Set<string>>>();
   /** Per type and namespace (or all), its keys in list order; dropped when an object comes or goes. */
   readonly #sorted = new Map<string, string[]>();
+  readonly #labels = new LabelIndex();
   readonly #history: StoreEvent[] = [];
   readonly #historySize: number;
   readonly #watchers = new Set<Watcher>();
@@ -88,6 +90,20 @@ export class ObjectStore {
     return keys.map((k) => objects.get(k) as KubeObject);
   }
 
+  /**
+   * Objects of a type (in one namespace, or all) with label `key` set to one of `values`, in list order: read
+   * from the label index, not from every object of the type.
+   */
+  listLabelled(typeKey: string, namespace: string | undefined, key: string, values: readonly string[]): KubeObject[] {
+    const objects = this.#types.get(typeKey);
+    if (!objects) return [];
+    const found = [...this.#labels.keys(typeKey, key, values)].filter(
+      (k) => namespace === undefined || nsOf(objects.get(k) as KubeObject) === namespace,
+    );
+    found.sort((a, b) => a.localeCompare(b));
+    return found.map((k) => objects.get(k) as KubeObject);
+  }
+
   /** Indexes a key that comes or goes, and drops the orders it changes. */
   #index(typeKey: string, ns: string | undefined, k: string, present: boolean): void {
     let byNs = this.#byNamespace.get(typeKey);
@@ -132,6 +148,7 @@ export class ObjectStore {
     const k = key(nsOf(object), String(object.metadata["name"]));
     this.#of(typeKey).set(k, object);
     if (!existed) this.#index(typeKey, nsOf(object), k, true);
+    this.#labels.set(typeKey, k, object.metadata["labels"] as Record<string, unknown> | undefined);
     this.#emit({ type: existed ? "MODIFIED" : "ADDED", typeKey, object, rv });
     return object;
   }
@@ -144,10 +161,23 @@ export class ObjectStore {
     if (!object || !m) return undefined;
     m.delete(k);
     this.#index(typeKey, nsOf(object), k, false);
+    this.#labels.set(typeKey, k, undefined);
     const rv = ++this.#rv;
     const deleted = { ...object, metadata: { ...object.metadata, resourceVersion: String(rv) } } as KubeObject;
     this.#emit({ type: "DELETED", typeKey, object: deleted, rv });
     return deleted;
+  }
+
+  /**
+   * The changes after a resourceVersion, oldest first (one per version), or undefined when the history no longer
+   * reaches back to it: what moved since a reader last looked, without looking at every object.
+   */
+  changesSince(since: number): readonly StoreEvent[] | undefined {
+    if (since >= this.#rv) return [];
+    const oldest = this.#history[0];
+    if (!oldest || oldest.rv > since + 1) return undefined;
+    // Versions are consecutive in the history: the first change after `since` is at a known place.
+    return this.#history.slice(since + 1 - oldest.rv);
   }
 
   /**

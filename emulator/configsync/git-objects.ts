@@ -1,8 +1,8 @@
 /**
  * Git's object format, written out here rather than taken from a git library: an object's id is the hash of
- * `<type> <size>\0<content>`; a tree is a run of `<mode> <name>\0<raw id>` entries; a commit starts with
- * `tree <id>`. The emulator's ConfigSync checks every object it reads against this, so a repository whose
- * writer has a defect is refused rather than read back as if it were valid.
+ * `<type> <size>\0<content>`; a tree is a run of `<mode> <name>\0<raw id>` entries (read in tree-object.ts); a
+ * commit starts with `tree <id>`. The emulator's ConfigSync checks every object it reads against this, so a
+ * repository whose writer has a defect is refused rather than read back as if it were valid.
  */
 import { createHash } from "node:crypto";
 import { GitReadError } from "./git-read-error.js";
@@ -51,43 +51,6 @@ export function isFileMode(mode: string): boolean {
 /** Whether a tree entry's mode is a folder. */
 export function isTreeMode(mode: string): boolean {
   return mode === "40000";
-}
-
-/**
- * The entries of a tree object, in stored order. Besides the format, what `git fsck` counts as an error in a
- * tree is refused too: entries out of git's order (names compared as bytes, a folder's as if it ended in "/")
- * and a name given twice. Such a tree hashes to its id like any other, but git's own diff and checkout go wrong
- * on it, so a writer that makes one has a defect this must show.
- * @throws GitReadError (ERR_GIT_OBJECT_CORRUPT) when the content is not a well-formed tree.
- */
-export function parseTree(oid: string, content: Buffer): TreeEntry[] {
-  const idBytes = hashAlgorithmOf(oid) === "sha1" ? 20 : 32;
-  const out: TreeEntry[] = [];
-  const corrupt = (why: string) =>
-    new GitReadError("ERR_GIT_OBJECT_CORRUPT", `tree ${oid} is corrupt: ${why}`, { data: { oid } });
-  const names = new Set<string>();
-  let previous: Buffer | undefined;
-  let i = 0;
-  while (i < content.length) {
-    const space = content.indexOf(0x20, i);
-    if (space < 0) throw corrupt(`entry at byte ${i} has no mode`);
-    const mode = content.toString("latin1", i, space);
-    if (!/^[0-7]{5,6}$/.test(mode)) throw corrupt(`entry at byte ${i} has mode ${JSON.stringify(mode)}`);
-    const nul = content.indexOf(0, space + 1);
-    if (nul < 0 || nul === space + 1) throw corrupt(`entry at byte ${i} has no name`);
-    if (nul + 1 + idBytes > content.length) throw corrupt(`entry at byte ${i} is cut short`);
-    const name = content.toString("utf8", space + 1, nul);
-    if (name === "." || name === ".." || name.includes("/")) throw corrupt(`entry name ${JSON.stringify(name)}`);
-    const key = Buffer.concat([content.subarray(space + 1, nul), Buffer.from(isTreeMode(mode) ? "/" : "")]);
-    if (names.has(name)) throw corrupt(`entry ${JSON.stringify(name)} is there twice (fsck: duplicateEntries)`);
-    if (previous && Buffer.compare(previous, key) >= 0)
-      throw corrupt(`entry ${JSON.stringify(name)} is out of git's order (fsck: treeNotSorted)`);
-    names.add(name);
-    previous = key;
-    out.push({ mode, name, oid: content.toString("hex", nul + 1, nul + 1 + idBytes) });
-    i = nul + 1 + idBytes;
-  }
-  return out;
 }
 
 /**

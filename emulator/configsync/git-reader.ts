@@ -4,7 +4,7 @@
  * emulator is a test double, and a double that shares the code under test cannot catch its defects).
  *
  *  - Objects come from one long-lived `git cat-file --batch` ({@link CatFileBatch}), each checked against its
- *    id; trees and commits are parsed here ({@link parseTree}). A corrupt object is an error, never content.
+ *    id; trees ({@link TreeObject}) and commits are checked here. A corrupt object is an error, never content.
  *  - What changed between two commits comes from one long-lived `git diff-tree --stdin` ({@link DiffTreeBatch}),
  *    and is checked against the same difference worked out from the checked trees.
  *  - A remote (http or https) is fetched by `git fetch` into a bare mirror in a temp folder of its own, with
@@ -21,8 +21,9 @@ import { CatFileBatch, type GitObject } from "./cat-file-batch.js";
 import type { ChangedPath } from "./changed-paths.js";
 import { DiffTreeBatch } from "./diff-tree-batch.js";
 import { GitReadError } from "./git-read-error.js";
-import { commitTree, isFileMode, isObjectId, isTreeMode, parseTree, type TreeEntry } from "./git-objects.js";
+import { commitTree, isFileMode, isObjectId, isTreeMode, type TreeEntry } from "./git-objects.js";
 import { runGit } from "./run-git.js";
+import { diffTrees, TreeObject } from "./tree-object.js";
 
 export interface GitReaderOptions {
   /**
@@ -93,7 +94,7 @@ export class GitReader {
   #diffs: DiffTreeBatch | undefined;
   readonly #abort = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
-  readonly #trees = new Map<string, TreeEntry[]>();
+  readonly #trees = new Map<string, TreeObject>();
   readonly #commits = new Map<string, string>();
 
   constructor(options: GitReaderOptions) {
@@ -321,13 +322,14 @@ export class GitReader {
     );
   }
 
-  async #tree(oid: string): Promise<TreeEntry[]> {
+  /** A checked tree; `base`, a tree it likely shares most entries with, spares checking those again. */
+  async #tree(oid: string, base?: TreeObject): Promise<TreeObject> {
     const hit = this.#trees.get(oid);
     if (hit) return hit;
-    const entries = parseTree(oid, await this.#object(oid, "tree"));
+    const tree = new TreeObject(oid, await this.#object(oid, "tree"), base);
     if (this.#trees.size >= TREE_CACHE) this.#trees.delete(this.#trees.keys().next().value as string);
-    this.#trees.set(oid, entries);
-    return entries;
+    this.#trees.set(oid, tree);
+    return tree;
   }
 
   /** The tree entry at `path` in a commit, or undefined. */
@@ -335,7 +337,7 @@ export class GitReader {
     const names = path.split("/");
     let tree = await this.#rootTree(commit);
     for (let i = 0; i < names.length; i++) {
-      const e = (await this.#tree(tree)).find((x) => x.name === names[i]);
+      const e = (await this.#tree(tree)).find(names[i] as string);
       if (!e || i === names.length - 1) return e;
       if (!isTreeMode(e.mode)) return undefined;
       tree = e.oid;
@@ -358,10 +360,10 @@ export class GitReader {
     // A level at a time, each level's trees asked for together (they travel through the batch in one go).
     let level: { oid: string; base: string }[] = [{ oid: tree, base: dir }];
     while (level.length > 0) {
-      const read = await Promise.all(level.map(async (t) => ({ t, entries: await this.#tree(t.oid) })));
+      const read = await Promise.all(level.map(async (t) => ({ t, tree: await this.#tree(t.oid) })));
       level = [];
-      for (const { t, entries } of read)
-        for (const e of entries) {
+      for (const { t, tree: folder } of read)
+        for (const e of folder.entries()) {
           const p = t.base ? `${t.base}/${e.name}` : e.name;
           if (isTreeMode(e.mode)) level.push({ oid: e.oid, base: p });
           else if (isFileMode(e.mode)) out.set(p, e.oid);
@@ -395,38 +397,41 @@ export class GitReader {
     return changes;
   }
 
-  /** Changed paths (path → new id, undefined when deleted) between two commits, from checked trees. */
+  /**
+   * Changed paths (path → new id, undefined when deleted) between two commits, from checked trees: only the
+   * entries that differ ({@link diffTrees}) are looked at, and only folders whose ids differ are opened.
+   */
   async #checkedChanges(from: string, to: string, dir: string): Promise<Map<string, string | undefined>> {
     const out = new Map<string, string | undefined>();
-    const folder = async (commit: string): Promise<TreeEntry[] | undefined> => {
-      if (!dir) return this.#tree(await this.#rootTree(commit));
+    const folder = async (commit: string, base?: TreeObject): Promise<TreeObject | undefined> => {
+      if (!dir) return this.#tree(await this.#rootTree(commit), base);
       const e = await this.#entryAt(commit, dir);
-      return e && isTreeMode(e.mode) ? this.#tree(e.oid) : undefined;
+      return e && isTreeMode(e.mode) ? this.#tree(e.oid, base) : undefined;
     };
-    const walk = async (a: TreeEntry[] | undefined, b: TreeEntry[] | undefined, base: string): Promise<void> => {
-      const before = new Map((a ?? []).map((e) => [e.name, e]));
-      const after = new Map((b ?? []).map((e) => [e.name, e]));
+    const walk = async (a: TreeObject | undefined, b: TreeObject | undefined, base: string): Promise<void> => {
       const nested: Promise<void>[] = [];
-      for (const name of new Set([...before.keys(), ...after.keys()])) {
-        const x = before.get(name);
-        const y = after.get(name);
+      for (const { before, after } of diffTrees(a, b)) {
+        const x = before !== undefined ? a?.entry(before) : undefined;
+        const y = after !== undefined ? b?.entry(after) : undefined;
         if (x && y && x.oid === y.oid && Number(x.mode) === Number(y.mode)) continue;
+        const name = (x ?? y)?.name ?? "";
         const path = base ? `${base}/${name}` : name;
         const xTree = !!x && isTreeMode(x.mode);
         const yTree = !!y && isTreeMode(y.mode);
         if (xTree || yTree)
           nested.push(
-            Promise.all([xTree ? this.#tree(x.oid) : undefined, yTree ? this.#tree(y.oid) : undefined]).then(
-              ([ta, tb]) => walk(ta, tb, path),
-            ),
+            (xTree ? this.#tree(x.oid) : Promise.resolve(undefined))
+              .then(async (ta) => [ta, yTree ? await this.#tree(y.oid, ta) : undefined] as const)
+              .then(([ta, tb]) => walk(ta, tb, path)),
           );
         if (y && !yTree) out.set(path, y.oid);
         else if (x && !xTree) out.set(path, undefined);
       }
       await Promise.all(nested);
     };
-    const [a, b] = await Promise.all([folder(from), folder(to)]);
-    await walk(a, b, dir);
+    // The folder before first: the one after is read as its change from it.
+    const a = await folder(from);
+    await walk(a, await folder(to, a), dir);
     return out;
   }
 

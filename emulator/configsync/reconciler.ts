@@ -16,6 +16,7 @@ import { parseDuration } from "../../common/duration.js";
 import type { ApiServer } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 import { GitReader, type GitCredentials } from "./git-reader.js";
+import { LiveVersions } from "./live-versions.js";
 import { SyncRound, type SyncError, type Synced } from "./sync-round.js";
 import { SourceError, SyncedFiles, type SyncedFile } from "./synced-files.js";
 
@@ -141,7 +142,14 @@ export class ConfigSyncReconciler {
     const key = `${typeKey}/${String(obj.metadata["namespace"])}/${String(obj.metadata["name"])}`;
     let st = this.#states.get(key);
     if (!st) {
-      st = { key, running: false, again: false, inventory: new Map(), versions: new Map(), files: new SyncedFiles() };
+      st = {
+        key,
+        running: false,
+        again: false,
+        inventory: new Map(),
+        versions: new LiveVersions(),
+        files: new SyncedFiles(),
+      };
       this.#states.set(key, st);
     }
     if (st.timer) clearTimeout(st.timer);

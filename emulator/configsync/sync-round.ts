@@ -10,6 +10,7 @@ import type { ApiServer, Target } from "../api-server.js";
 import type { KubeObject, ObjectStore } from "../store.js";
 import { ApiError } from "../status.js";
 import { typeKey as storeKey } from "../type-registry.js";
+import type { LiveVersions } from "./live-versions.js";
 import { RepositoryCensus } from "./repository-census.js";
 import type { SyncedFile, SyncedFiles } from "./synced-files.js";
 
@@ -43,7 +44,7 @@ export interface Synced {
    * Per resource id, the live object's resourceVersion right after this reconciler applied it. A drift round
    * applies again only what someone changed or deleted since (its version moved), not every object.
    */
-  versions: Map<string, string>;
+  versions: LiveVersions;
   /** The files of the last commit read, parsed. */
   files: SyncedFiles;
   /** Counts of the repository's objects, as of the last round that applied a commit (missing before the first). */
@@ -110,7 +111,11 @@ export class SyncRound {
    */
   applyAll(changes: ReadonlyMap<string, unknown>, full: boolean, drift: boolean): boolean {
     const st = this.#st;
-    const objects = st.files.sorted().flatMap(([, f]) => f.objects);
+    const fileOf = new Map<Obj, string>();
+    const objects = st.files.sorted().flatMap(([path, f]) => {
+      for (const o of f.objects) fileOf.set(o, path);
+      return f.objects;
+    });
     const clusterScoped = (o: Obj) => {
       try {
         return !this.#api.targetOf(o).type.namespaced;
@@ -125,16 +130,11 @@ export class SyncRound {
       const t = this.#targetOf(o);
       if (!t) continue;
       const id = resourceId(t);
-      census.count(id, !t.type.namespaced, 1);
+      census.count(id, !t.type.namespaced, 1, fileOf.get(o) as string);
       if (!this.#inScope(o, t)) continue;
       if (!changedObjects.has(o) && st.inventory.has(id)) {
         // A drift round: an object whose live version is the one this reconciler left is as applied.
-        const untouched =
-          !full ||
-          (drift &&
-            st.versions.get(id) ===
-              get(this.#store.get(storeKey(t.type), t.namespace, t.name ?? ""), "metadata", "resourceVersion"));
-        if (untouched) {
+        if (!full || (drift && st.versions.untouched(this.#store, id, t))) {
           this.#applied.set(id, t);
           continue;
         }
@@ -159,13 +159,17 @@ export class SyncRound {
     const census = st.census;
     if (!census) return this.applyAll(changes, drift, drift);
     const paths = [...changes.keys()].sort();
+    /** The file of each object of the changed files, before and after. */
+    const fileOf = new Map<Obj, string>();
+    for (const p of paths)
+      for (const o of [...(changes.get(p)?.objects ?? []), ...(st.files.get(p)?.objects ?? [])]) fileOf.set(o, p);
     /** The objects that left (their ids), and how many of the new objects have each id. */
     const left = new Map<string, Target>();
     for (const o of forApply(paths.flatMap((p) => changes.get(p)?.objects ?? []))) {
       const t = this.#target(o);
       if (!t) continue;
       const id = resourceId(t);
-      census.count(id, !t.type.namespaced, -1);
+      census.count(id, !t.type.namespaced, -1, fileOf.get(o) as string);
       left.set(id, t);
     }
     const added = forApply(paths.flatMap((p) => st.files.get(p)?.objects ?? []));
@@ -174,7 +178,7 @@ export class SyncRound {
       const t = this.#target(o);
       if (!t) continue;
       const id = resourceId(t);
-      census.count(id, !t.type.namespaced, 1);
+      census.count(id, !t.type.namespaced, 1, fileOf.get(o) as string);
       addedIds.set(id, (addedIds.get(id) ?? 0) + 1);
     }
     if (census.clusterScoped === 0 && [...st.inventory.values()].some((t) => !t.type.namespaced)) return false;
@@ -199,20 +203,20 @@ export class SyncRound {
 
   /**
    * Applies again every object of the inventory (not applied by this round) whose live version moved since this
-   * reconciler applied it. The objects of the repository are looked at only when one did.
+   * reconciler applied it, each from the first object of the repository with its id, in the order of a round
+   * that looks at every object. Only the objects the store changed are compared ({@link LiveVersions.moved}),
+   * and an object only one file has is found in that file; the whole repository is looked at only for an id
+   * several objects have.
    */
   #correctDrift(): void {
     const st = this.#st;
-    const drifted = new Set<string>();
-    for (const [id, t] of st.inventory)
-      if (
-        !this.#applied.has(id) &&
-        st.versions.get(id) !==
-          get(this.#store.get(storeKey(t.type), t.namespace, t.name ?? ""), "metadata", "resourceVersion")
-      )
-        drifted.add(id);
+    const drifted = st.versions.moved(this.#store, st.inventory, this.#applied);
     if (drifted.size === 0) return;
-    for (const o of forApply(st.files.sorted().flatMap(([, f]) => f.objects))) {
+    const found = [...drifted].map((id) => this.#soleObject(id));
+    const objects = found.every((x) => x !== undefined)
+      ? forApply(found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.index - b.index)).map((x) => x.o))
+      : forApply(st.files.sorted().flatMap(([, f]) => f.objects));
+    for (const o of objects) {
       const t = this.#target(o);
       const id = t && resourceId(t);
       if (!t || !id || !drifted.has(id)) continue;
@@ -222,6 +226,17 @@ export class SyncRound {
       // Another reconciler's now: no longer ours, and not pruned.
       if (this.#foreign.has(id)) st.inventory.delete(id);
     }
+  }
+
+  /** The only object of the repository with this id, with its file and place in it; undefined if not known. */
+  #soleObject(id: string): { o: Obj; path: string; index: number } | undefined {
+    const path = this.#st.census?.fileOf(id);
+    const objects = path === undefined ? [] : (this.#st.files.get(path)?.objects ?? []);
+    const index = objects.findIndex((o) => {
+      const t = this.#target(o);
+      return t !== undefined && resourceId(t) === id;
+    });
+    return path === undefined || index < 0 ? undefined : { o: objects[index] as Obj, path, index };
   }
 
   /** An object's target, or undefined for an unknown kind. */
@@ -293,7 +308,7 @@ export class SyncRound {
         },
       };
       const live = this.#api.applyObject(withMarks, MANAGER, this.#scope ?? "default");
-      st.versions.set(id, String(live.metadata["resourceVersion"]));
+      st.versions.set(id, t, String(live.metadata["resourceVersion"]));
       this.#applied.set(id, t);
     } catch (err) {
       // Still ours: a failed apply must not make the object look removed from the repository.
@@ -310,7 +325,7 @@ export class SyncRound {
   #prune(gone: [string, Target][]): void {
     gone.sort(([, a], [, b]) => Number(!a.type.namespaced) - Number(!b.type.namespaced));
     for (const [, t] of gone) this.#api.deleteObject(t);
-    for (const [id] of gone) this.#st.versions.delete(id);
+    for (const [id, t] of gone) this.#st.versions.delete(id, t);
   }
 
   #refOf(o: Obj, t: Target): ResourceRef[] {

@@ -3,8 +3,9 @@
  * status as rounds that look at every object of the repository: two emulated edges sync the same repository
  * through a series of commits (additions, changes, removals, renames, an object two files share, an object moved
  * between files, an unknown kind, KNV2006, a CRD and its objects, a file that is not YAML), one with incremental
- * rounds and one with whole rounds, and after each commit their objects and statuses are compared. A round after
- * a one-file change looks at that file's objects only, not at the repository's.
+ * rounds and one with whole rounds, and after each commit their objects and statuses are compared; objects changed
+ * by hand are applied again (found among the store's changes, or among all objects when its history moved on). A
+ * round after a one-file change looks at that file's objects only, not at the repository's.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -248,6 +249,39 @@ describe("ConfigSync's incremental rounds", () => {
     for (let i = 0; i < 500 && !edges.every(restored); i++) await new Promise((r) => setTimeout(r, 20));
     expect(edges.map(restored)).toEqual([true, true]);
     expect(cluster(incremental.emulator)).toEqual(cluster(whole.emulator));
+  });
+
+  it("apply again an object two files have, and what changed while the store's history moved on, as whole rounds do", async () => {
+    const edges = [incremental.emulator, whole.emulator];
+    await step({
+      write: new Map([
+        ["dup/a.yaml", cm("i-14", "shared")],
+        ["dup/b.yaml", cm("i-14", "shared")],
+      ]),
+    });
+    const byHand = (x: Emulator, ns: string, name: string) =>
+      x.api.applyObject(
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns }, data: { v: "by hand" } },
+        "kubectl",
+      );
+    const restored = (ns: string, name: string) => (x: Emulator) =>
+      get(x.store.get("/configmaps", ns, name), "data", "v") === "1";
+    const until = async (done: (x: Emulator) => boolean) => {
+      for (let i = 0; i < 500 && !edges.every(done); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(edges.map(done)).toEqual([true, true]);
+    };
+    // An id two files have: not found in one file, looked for in the whole repository.
+    for (const x of edges) byHand(x, "i-14", "shared");
+    await until(restored("i-14", "shared"));
+    // More changes than the store's history keeps (10,000) since the last drift round: every object is compared.
+    for (const x of edges) {
+      for (let i = 0; i < 5001; i++) x.store.put("/secrets", { metadata: { name: `s-${i}`, namespace: "other" } });
+      for (let i = 0; i < 5001; i++) x.store.remove("/secrets", "other", `s-${i}`);
+      byHand(x, "i-15", "cfg");
+    }
+    await until(restored("i-15", "cfg"));
+    expect(cluster(incremental.emulator)).toEqual(cluster(whole.emulator));
+    await step({ remove: ["dup"] });
   });
 
   it("look only at the objects of the file that changed, not at every object of the repository", async () => {

@@ -267,6 +267,71 @@ describe("changed paths", () => {
     expect(none).toEqual([]);
   });
 
+  it("reports what git diff-tree -r says for many kinds of commits on a root tree of hundreds of folders", async () => {
+    const dir = plainRepo();
+    const folder = (name: string, v = 1) => {
+      write(dir, `${name}/pkg/a.yaml`, `a: ${v}\n`);
+      write(dir, `${name}/pkg/b.yaml`, `b: ${name}\n`);
+    };
+    for (let i = 0; i < 300; i++) folder(`i-${String(i).padStart(3, "0")}`);
+    // Names that meet in git's order: a file "a", "a.yaml", "a-b/", and later a folder "a/".
+    write(dir, "a", "file\n");
+    write(dir, "a.yaml", "x: 1\n");
+    write(dir, "a-b/x.yaml", "x: 1\n");
+    const commits = [commit(dir, "base")];
+    const step = (message: string, change: () => void) => {
+      change();
+      commits.push(commit(dir, message));
+    };
+    const remove = (path: string) => rmSync(join(dir, path), { recursive: true, force: true });
+    step("a folder added first, in the middle and last", () => {
+      for (const n of ["0-first", "i-150a", "zz"]) folder(n);
+    });
+    step("a folder removed first, in the middle and last", () => {
+      for (const n of ["0-first", "i-150", "zz"]) remove(n);
+    });
+    step("one deep file changed", () => write(dir, "i-200/pkg/a.yaml", "a: 2\n"));
+    step("a file becomes a folder", () => {
+      remove("a");
+      write(dir, "a/x.yaml", "x: 1\n");
+    });
+    step("the folder becomes a file again", () => {
+      remove("a");
+      write(dir, "a", "file again\n");
+    });
+    step("a mode changed", () => chmodSync(join(dir, "i-010/pkg/b.yaml"), 0o755));
+    step("a symlink added, then pointed elsewhere", () => symlinkSync("i-001/pkg/a.yaml", join(dir, "link")));
+    step("the symlink pointed elsewhere", () => {
+      remove("link");
+      symlinkSync("i-002/pkg/a.yaml", join(dir, "link"));
+    });
+    step("every tenth folder changed", () => {
+      for (let i = 0; i < 300; i += 10) folder(`i-${String(i).padStart(3, "0")}`, 3);
+    });
+    step("nothing changed", () => undefined);
+    step("every folder renamed", () => {
+      for (let i = 0; i < 300; i++) if (i !== 150) remove(`i-${String(i).padStart(3, "0")}`);
+      for (let i = 0; i < 300; i++) folder(`j-${String(i).padStart(3, "0")}`);
+    });
+    const r = reader(dir);
+    const pairs = commits.flatMap((c, i) => [
+      [commits[i - 1] ?? c, c],
+      [c, commits[i - 1] ?? c],
+      [commits[0] as string, c],
+    ]) as [string, string][];
+    // What git says of the folder (a file of the folder's name is not under it).
+    const witness = (from: string, to: string, folderName: string) =>
+      parseChangedPaths(gitBytes(dir, "diff-tree", "-r", "-z", "--no-renames", from, to))
+        .filter((c) => !folderName || c.path.startsWith(`${folderName}/`))
+        .map((c) => `${c.status} ${c.newMode} ${c.newOid} ${c.path}`)
+        .sort();
+    for (const [from, to] of pairs)
+      for (const under of ["", "i-010", "a"]) {
+        const said = (await r.changes(from, to, under)).map((c) => `${c.status} ${c.newMode} ${c.newOid} ${c.path}`);
+        expect(said.sort(), `${from}..${to} ${under}`).toEqual(witness(from, to, under));
+      }
+  });
+
   it("parses rename and copy records, with both paths, from diff-tree's raw output", () => {
     const dir = plainRepo();
     write(dir, "a.yaml", "a: 1\nb: 2\nc: 3\n");

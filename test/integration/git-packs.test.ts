@@ -3,10 +3,12 @@
  * keeps, and what the states a crash can leave look like to the next agent (a pack aside, a ref lock). Checked with the real git CLI.
  */
 import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { PackStore } from "../../agent/cad/git/packs.js";
 import { LocalGitRepository } from "../../agent/cad/git/repository.js";
 
 const gitCli = (dir: string, ...args: string[]) =>
@@ -154,5 +156,30 @@ describe("a commit's objects in one pack", () => {
     await again.commit({ write: intentFiles(1000), message: "deploy intent-1000" });
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
     expect(gitCli(dir, "ls-tree", "--name-only", "HEAD").split("\n")).toContain("intent-1000");
+  });
+
+  it("packs past the merge size are merged no more; the smaller ones still are, and every object stays readable", async () => {
+    const { dir } = await repository();
+    const store = new PackStore(join(dir, ".git"), 4_096);
+    const blob = (size: number) => {
+      const body = randomBytes(size); // does not compress: a pack's size is what it holds
+      const oid = createHash("sha1").update(`blob ${size}\0`).update(body).digest("hex");
+      return { oid, type: "blob" as const, body };
+    };
+    const large: string[] = [];
+    const all: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const o = blob(i % 10 === 0 ? 6_000 : 200);
+      all.push(o.oid);
+      const name = await store.write([o]);
+      if (i % 10 === 0) large.push(name as string);
+      await store.settled();
+    }
+    const names = packs(dir).map((f) => f.slice(0, -".pack".length));
+    // Each large pack is there as it was written; the 36 small ones were rolled into a few.
+    expect(names).toEqual(expect.arrayContaining(large));
+    expect(names.length).toBeLessThan(large.length + 8);
+    for (const oid of all) expect(gitCli(dir, "cat-file", "-t", oid).trim()).toBe("blob");
+    for (const oid of all) expect(store.read(oid)?.type).toBe("blob");
   });
 });

@@ -15,13 +15,13 @@
  * repository's root tree has an entry per intent and changes by an entry or two per commit: at 10,000 intents,
  * about 400 KB whole and a few dozen bytes as a delta.
  */
-import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { mkdir, rename, rm, utimes } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { crc32, deflateSync, inflateSync } from "node:zlib";
+import { deflateSync, inflateSync } from "node:zlib";
 import { applyDelta, decodeOffset, encodeOffset, treeDelta } from "./delta.js";
+import { buildPack } from "./pack-build.js";
 import { writeNewFile } from "../../util/new-file.js";
 import type { ObjectType } from "./objects.js";
 
@@ -66,73 +66,6 @@ function entryHeader(type: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-};
-
-/**
- * A pack of whole entries (each `[oid, header + deflated body]`) and its index. `pause`, when given, is awaited
- * between steps of a large pack (a merge's: at 10,000 intents, hundreds of thousands of entries) so that the event
- * loop goes on meanwhile.
- */
-async function buildPack(
-  entries: readonly [string, Buffer][],
-  pause: () => Promise<void> = async () => {},
-): Promise<{ pack: Buffer; idx: Buffer; name: string; offsets: number[] }> {
-  const head = Buffer.concat([Buffer.from("PACK"), u32(2), u32(entries.length)]);
-  const hash = createHash("sha1").update(head);
-  const offsets: number[] = [];
-  let at = 12;
-  for (let i = 0; i < entries.length; i++) {
-    const bytes = (entries[i] as [string, Buffer])[1];
-    offsets.push(at);
-    hash.update(bytes);
-    at += bytes.length;
-    if ((i & 1023) === 1023) await pause();
-  }
-  const checksum = hash.digest();
-  const pack = Buffer.concat([head, ...entries.map((e) => e[1]), checksum], at + 20);
-  await pause();
-  // The index, in one allocation: header, fan-out by first byte, then ids, CRC-32s and offsets, all in id order,
-  // then the pack's checksum and its own. Ids are sorted as strings (native comparison, no callback per pair).
-  const n = entries.length;
-  const width = String(n).length;
-  const order = entries
-    .map(([oid], i) => `${oid}${String(i).padStart(width, "0")}`)
-    .sort()
-    .map((key) => Number(key.slice(40)));
-  await pause();
-  const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 40);
-  idx.writeUInt32BE(0xff744f63, 0);
-  idx.writeUInt32BE(2, 4);
-  const fanout = new Array<number>(256).fill(0);
-  for (const [oid] of entries) fanout[Number.parseInt(oid.slice(0, 2), 16)]++;
-  let count = 0;
-  for (let i = 0; i < 256; i++) {
-    count += fanout[i] ?? 0;
-    idx.writeUInt32BE(count, 8 + i * 4);
-  }
-  const ids = 8 + 256 * 4;
-  const crcs = ids + n * 20;
-  const offs = crcs + n * 4;
-  for (let k = 0; k < n; k++) {
-    const e = order[k] as number;
-    const [oid, bytes] = entries[e] as [string, Buffer];
-    idx.write(oid, ids + k * 20, "hex");
-    idx.writeUInt32BE(crc32(bytes), crcs + k * 4);
-    idx.writeUInt32BE(offsets[e] ?? 0, offs + k * 4);
-    if ((k & 1023) === 1023) await pause();
-  }
-  checksum.copy(idx, offs + n * 4);
-  createHash("sha1")
-    .update(idx.subarray(0, offs + n * 4 + 20))
-    .digest()
-    .copy(idx, offs + n * 4 + 20);
-  return { pack, idx, name: `pack-${checksum.toString("hex")}`, offsets };
-}
-
 /** A temporary file's name in the pack folder, as git names its own. */
 const tmpName = (dir: string) => join(dir, `tmp_pack_${randomBytes(6).toString("hex")}`);
 
@@ -142,6 +75,9 @@ const DELTA_MIN = 4096;
 const MAX_DEPTH = 50;
 /** Large trees kept with their bodies for the next merge (a merge takes the newest few packs). */
 const RECENT_TREES = 8;
+
+/** Packs this large are merged no more (a repository then holds a few of them, and the smaller ones beside). */
+const MERGE_MAX_BYTES = 16 << 20;
 
 /** A merge yields to the event loop after this much work, so that commits and reads go on beside it. */
 const YIELD_MS = 5;
@@ -178,8 +114,12 @@ export class PackStore {
   #merging: Promise<void> | undefined;
   #mergeAgain = false;
 
-  constructor(gitdir: string) {
+  readonly #mergeMaxBytes: number;
+
+  /** @param mergeMaxBytes packs this large are merged no more ({@link MERGE_MAX_BYTES}) */
+  constructor(gitdir: string, mergeMaxBytes = MERGE_MAX_BYTES) {
     this.#dir = join(gitdir, "objects", "pack");
+    this.#mergeMaxBytes = mergeMaxBytes;
   }
 
   /** Whether a pack holds the object. */
@@ -305,13 +245,17 @@ export class PackStore {
   }
 
   /**
-   * Rolls the packs with the fewest objects into one while together they hold at least half as many as the next
-   * (counted in objects, not bytes: a pack of deltas is small for what it holds). Entries are copied as they are,
+   * Rolls the packs with the fewest objects (of those under MERGE_MAX_BYTES) into one while together they hold at
+   * least half as many as the next (counted in objects, not bytes: a pack of deltas is small for what it holds). Entries are copied as they are,
    * a delta's distance to its base written anew; a large tree stored whole is stored as a delta against the large
    * tree before it (a root tree against its parent's), up to {@link MAX_DEPTH} deltas deep.
    */
   async #merge(): Promise<boolean> {
-    const packs = [...this.#packs.values()].sort((a, b) => a.list.length - b.list.length);
+    // Merging the largest packs again would rewrite tens of MB at 10,000 intents (seconds of CPU, and the old packs
+    // and the new one in memory at once) for no read's sake: lookups go through one index whatever the packs.
+    const packs = [...this.#packs.values()]
+      .filter((p) => bytesOf(p) < this.#mergeMaxBytes)
+      .sort((a, b) => a.list.length - b.list.length);
     let k = 1;
     let total = packs[0]?.list.length ?? 0;
     while (k < packs.length && total * 2 > (packs[k]?.list.length ?? 0)) total += packs[k++]?.list.length ?? 0;
@@ -406,6 +350,12 @@ export class PackStore {
     }
     return entries;
   }
+}
+
+/** The bytes a pack's entries take. */
+function bytesOf(p: Pack): number {
+  const last = p.list.at(-1);
+  return last ? last[1] + last[2] : 0;
 }
 
 /** A pack's record: its entries in offset order, and the entry at an offset (a delta's base), found on demand. */

@@ -127,15 +127,15 @@ export class ObjectWriter {
     this.#batch = new Map();
   }
 
-  /**
-   * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
-   * memory until the pack is in place.
-   */
   /** Resolves once the packs' background merges are done. */
   settled(): Promise<void> {
     return this.#packs.settled();
   }
 
+  /**
+   * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
+   * memory until the pack is in place.
+   */
   async flush(): Promise<void> {
     const batch = this.#batch;
     if (!batch || batch.size === 0) {

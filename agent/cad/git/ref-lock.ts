@@ -1,16 +1,15 @@
 /**
  * Moving a branch as git does: under its lock file (`refs/heads/<branch>.lock`, created exclusively), the new id
  * written and fsynced, the ref compared with what the caller built on (compare-and-swap), then the lock renamed
- * over the ref. What may wait on a busy disk (the lock's creation, its fsync, the rename) goes through the thread
- * pool; writing 41 bytes into the lock, closing it and reading the ref are made directly.
+ * over the ref. The lock is written as any new file (util/new-file.ts: created and fsynced through the thread
+ * pool, written and closed directly); the rename goes through the pool too.
  */
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CaminoError } from "../../errors.js";
+import { writeNewFile } from "../../util/new-file.js";
 
-const fsyncFd = promisify(fs.fsync);
-const openFd = promisify(fs.open);
 const renameFile = promisify(fs.rename);
 
 /** A conflicting ref update (another process moved the branch). */
@@ -33,16 +32,16 @@ export async function moveRef(
 ): Promise<void> {
   const ref = join(gitdir, "refs", "heads", branch);
   const lock = `${ref}.lock`;
-  let fd: number | undefined;
+  const take = () => writeNewFile(lock, Buffer.from(`${next}\n`), { mode: 0o666, fsync: true, exclusive: true });
   try {
     try {
-      fd = await openFd(lock, "wx");
+      await take();
     } catch (err) {
       // A lock made before this process started was left by a crash (an agent killed between taking the lock
       // and moving the ref; git holds one for milliseconds): taken back, once.
       if ((err as NodeJS.ErrnoException).code !== "EEXIST" || !leftByEarlierProcess(lock)) throw err;
       fs.rmSync(lock, { force: true });
-      fd = await openFd(lock, "wx");
+      await take();
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
@@ -51,17 +50,14 @@ export async function moveRef(
         `refs/heads/${branch} is locked by ${lock}; if no git process is running (a crash left it), remove that file`,
       );
     }
+    // Made but not written or synced: ours, and removed.
+    fs.rmSync(lock, { force: true });
     throw err;
   }
   try {
-    fs.writeSync(fd, `${next}\n`);
-    await fsyncFd(fd);
-    fs.closeSync(fd);
-    fd = undefined;
     if ((await head()) !== expected) throw new RefConflictError(`refs/heads/${branch}`);
     await renameFile(lock, ref);
   } catch (err) {
-    if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(lock, { force: true });
     throw err;
   }

@@ -139,6 +139,8 @@ export class RemoteGitRepository implements GitRepository {
       ...(options.now ? { now: options.now } : {}),
     });
   }
+
+  /** Resolves once the local copy's background pack merges are done. */
   settled(): Promise<void> {
     return this.#local.settled();
   }

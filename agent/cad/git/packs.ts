@@ -4,9 +4,10 @@
  * wrote about a dozen loose objects; a pack is two files whatever the number. Byte for byte git's format (pack
  * version 2, index version 2), so `git fsck --strict`, the real `git` and isomorphic-git read them.
  *
- * Crash-safe order: the `.pack` is written aside and renamed into place, then the `.idx` the same way; only then
- * does the caller move the branch. A crash before the `.idx` is in place leaves a pack nobody reads; one after it,
- * objects nobody refers to yet. Neither harms the repository.
+ * Crash-safe order: the `.pack` is written under its name, the `.idx` aside and renamed into place after it; only
+ * then does the branch move (its lock file is written meanwhile: ref-lock.ts). A crash before the `.idx` is in
+ * place leaves a pack nobody reads (git and this store read packs through their indexes); one after it, objects
+ * nobody refers to yet. Neither harms the repository.
  *
  * A commit's pack holds whole objects. Packs are merged geometrically by the number of objects they hold
  * ({@link PackStore.write}): the smallest are rolled into one while together they hold at least half as many as
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { applyDelta, decodeOffset, encodeOffset, treeDelta } from "./delta.js";
 import { buildPack } from "./pack-build.js";
+import { atOffset, findId, idAt, inOffsetOrder, readPackIndex, type PackIndex } from "./pack-index.js";
 import { writeNewFile } from "../../util/new-file.js";
 import type { ObjectType } from "./objects.js";
 
@@ -35,14 +37,10 @@ interface Entry {
   length: number;
 }
 
-interface Pack {
+interface Pack extends PackIndex {
   name: string;
   /** When it was made (ms since the epoch): merges keep the order of what they merge. */
   made: number;
-  /** Its entries in offset order: id, offset, length. */
-  list: [string, number, number][];
-  /** The entry at an offset (an OFS_DELTA's base). */
-  at(offset: number): (Entry & { oid: string }) | undefined;
 }
 
 /** An object to pack: its id, type and body (the bytes after git's "type size\0" header). */
@@ -100,8 +98,8 @@ function headerOf(bytes: Buffer, at = 0): { type: number; size: number; end: num
 /** The packs of one repository's object store: written, indexed, read, merged. */
 export class PackStore {
   readonly #dir: string;
-  /** Per object id, where it is; loaded from the `.idx` files on first use. */
-  #entries: Map<string, Entry> | undefined;
+  /** The packs by name, each with its index (pack-index.ts); loaded from the `.idx` files on first use. */
+  #loaded = false;
   readonly #packs = new Map<string, Pack>();
   /** Whether the pack folder is known to exist. */
   #made = false;
@@ -124,7 +122,17 @@ export class PackStore {
 
   /** Whether a pack holds the object. */
   has(oid: string): boolean {
-    return this.#index().has(oid);
+    for (const p of this.#index().values()) if (findId(p, oid) >= 0) return true;
+    return false;
+  }
+
+  /** Where a pack holds the object, if one does. */
+  #find(oid: string): Entry | undefined {
+    for (const p of this.#index().values()) {
+      const i = findId(p, oid);
+      if (i >= 0) return entryOf(p, i);
+    }
+    return undefined;
   }
 
   /**
@@ -132,7 +140,7 @@ export class PackStore {
    * delta against an object found nowhere here (isomorphic-git reads those).
    */
   read(oid: string): { type: ObjectType; body: Buffer } | undefined {
-    const e = this.#index().get(oid);
+    const e = this.#find(oid);
     if (!e) return undefined;
     const fd = openSync(join(this.#dir, `${e.pack}.pack`), "r");
     try {
@@ -155,8 +163,8 @@ export class PackStore {
     if (h.type === 6) {
       const [distance, end] = decodeOffset(bytes, h.end);
       const pack = this.#packs.get(e.pack);
-      const baseEntry = pack?.at(e.offset - distance);
-      base = baseEntry && this.#resolve(fd, baseEntry, depth + 1);
+      const i = pack ? atOffset(pack, e.offset - distance) : -1;
+      base = pack && i >= 0 ? this.#resolve(fd, entryOf(pack, i), depth + 1) : undefined;
       data = bytes.subarray(end);
     } else if (h.type === 7) {
       const baseOid = bytes.toString("hex", h.end, h.end + 20);
@@ -171,9 +179,8 @@ export class PackStore {
    * already packed are left out. Nothing is written for no objects.
    */
   async write(objects: readonly PackObject[]): Promise<string | undefined> {
-    const index = this.#index();
     const seen = new Set<string>();
-    const fresh = objects.filter((o) => !index.has(o.oid) && !seen.has(o.oid) && seen.add(o.oid));
+    const fresh = objects.filter((o) => !seen.has(o.oid) && seen.add(o.oid) && !this.has(o.oid));
     if (fresh.length === 0) return undefined;
     for (const o of fresh) {
       if (o.type !== "tree" || o.body.length < DELTA_MIN) continue;
@@ -223,24 +230,25 @@ export class PackStore {
 
   /** Writes a pack of the entries (in order: a delta's base before it) and indexes it. */
   async #put(entries: readonly [string, Buffer][], made: number, pause?: () => Promise<void>): Promise<string> {
-    const { pack, idx, name, offsets } = await buildPack(entries, pause);
+    const { pack, idx, name } = await buildPack(entries, pause);
     if (!this.#made) {
       await mkdir(this.#dir, { recursive: true });
       this.#made = true;
     }
-    // Both written aside at once, through the thread pool (a file's creation and rename may wait on a busy disk,
-    // and the event loop must not); renamed into place pack first, so that no index ever names a missing pack.
-    const [packTmp, idxTmp] = [tmpName(this.#dir), tmpName(this.#dir)];
-    await Promise.all([writeNewFile(packTmp, pack, { mode: 0o444 }), writeNewFile(idxTmp, idx, { mode: 0o444 })]);
+    // Both written at once, through the thread pool (a file's creation and rename may wait on a busy disk, and the
+    // event loop must not). The pack goes straight to its name: until its index is in place nobody reads it, and
+    // the name is its checksum, so one found there is this pack, whole or cut short by a crash, and is replaced.
+    // The index is written aside and renamed into place after, so that no index ever names a missing pack.
+    const packFile = join(this.#dir, `${name}.pack`);
+    const idxTmp = tmpName(this.#dir);
+    await Promise.all([writeReplacing(packFile, pack), writeNewFile(idxTmp, idx, { mode: 0o444 })]);
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
-    if (made < Date.now() - 1000) await utimes(packTmp, seconds, seconds);
-    await rename(packTmp, join(this.#dir, `${name}.pack`));
+    if (made < Date.now() - 1000) await utimes(packFile, seconds, seconds);
     await rename(idxTmp, join(this.#dir, `${name}.idx`));
-    const index = this.#index();
-    const list: [string, number, number][] = entries.map(([oid, bytes], i) => [oid, offsets[i] ?? 0, bytes.length]);
-    this.#packs.set(name, newPack(name, made, list));
-    for (const [oid, offset, length] of list) index.set(oid, { pack: name, offset, length });
+    const index = readPackIndex(idx, pack.length);
+    if (!index) throw new TypeError(`${name}: the index built is not one`);
+    this.#index().set(name, { ...index, name, made });
     return name;
   }
 
@@ -254,11 +262,11 @@ export class PackStore {
     // Merging the largest packs again would rewrite tens of MB at 10,000 intents (seconds of CPU, and the old packs
     // and the new one in memory at once) for no read's sake: lookups go through one index whatever the packs.
     const packs = [...this.#packs.values()]
-      .filter((p) => bytesOf(p) < this.#mergeMaxBytes)
-      .sort((a, b) => a.list.length - b.list.length);
+      .filter((p) => p.end < this.#mergeMaxBytes)
+      .sort((a, b) => a.count - b.count);
     let k = 1;
-    let total = packs[0]?.list.length ?? 0;
-    while (k < packs.length && total * 2 > (packs[k]?.list.length ?? 0)) total += packs[k++]?.list.length ?? 0;
+    let total = packs[0]?.count ?? 0;
+    while (k < packs.length && total * 2 > (packs[k]?.count ?? 0)) total += packs[k++]?.count ?? 0;
     if (k < 2) return false;
     let slice = performance.now();
     const pause = async () => {
@@ -271,7 +279,7 @@ export class PackStore {
     const entries: [string, Buffer][] = [];
     const at = new Map<string, { offset: number; depth: number }>();
     let offset = 12;
-    let lastTree: { oid: string; body?: Buffer; depth: number; fd?: number; entry?: Entry } | undefined;
+    let lastTree: { oid: string; body?: Buffer; depth: number } | undefined;
     const add = (oid: string, bytes: Buffer, depth: number) => {
       entries.push([oid, bytes]);
       at.set(oid, { offset, depth });
@@ -279,20 +287,27 @@ export class PackStore {
     };
     for (const p of merged) {
       const file = readFileSync(join(this.#dir, `${p.name}.pack`));
-      for (const [oid, from, length] of p.list) {
+      const baseOf = (offset: number) => {
+        const i = atOffset(p, offset);
+        return i >= 0 ? idAt(p, i) : "";
+      };
+      for (const i of inOffsetOrder(p)) {
+        const oid = idAt(p, i);
+        const from = p.offsets[i] as number;
+        const length = p.lengths[i] as number;
         if (at.has(oid)) continue;
         await pause();
         const bytes = file.subarray(from, from + length);
         const h = headerOf(bytes);
         if (h.type === 6) {
           const [distance, end] = decodeOffset(bytes, h.end);
-          const base = at.get(p.at(from - distance)?.oid ?? "");
+          const base = at.get(baseOf(from - distance));
           // A base that is not here: this pack is not whole; none of these packs is merged.
           if (!base) return false;
           const data = bytes.subarray(end);
           add(oid, Buffer.concat([entryHeader(6, h.size), encodeOffset(offset - base.offset), data]), base.depth + 1);
           // A delta of the tree a merge deltas against continues its chain: the next large tree deltas against it.
-          if (lastTree?.oid === p.at(from - distance)?.oid) lastTree = { oid, depth: base.depth + 1 };
+          if (lastTree?.oid === baseOf(from - distance)) lastTree = { oid, depth: base.depth + 1 };
           continue;
         }
         if (h.type === 2 && h.size >= DELTA_MIN) {
@@ -330,64 +345,36 @@ export class PackStore {
     return tree.body;
   }
 
-  /** The index of every pack in the store, read from their `.idx` files once. */
-  #index(): Map<string, Entry> {
-    if (this.#entries) return this.#entries;
-    const entries = new Map<string, Entry>();
-    this.#entries = entries;
-    if (!existsSync(this.#dir)) return entries;
+  /** Every pack of the store with its index, read from their `.idx` files once. */
+  #index(): Map<string, Pack> {
+    if (this.#loaded) return this.#packs;
+    this.#loaded = true;
+    if (!existsSync(this.#dir)) return this.#packs;
     for (const file of readdirSync(this.#dir)) {
       if (!file.endsWith(".idx")) continue;
       const name = file.slice(0, -4);
       const packFile = join(this.#dir, `${name}.pack`);
       if (!existsSync(packFile)) continue;
       const { size, mtimeMs } = statSync(packFile);
-      const found = readIndex(readFileSync(join(this.#dir, file)), size);
-      if (!found) continue;
-      for (const [oid, offset, length] of found)
-        if (!entries.has(oid)) entries.set(oid, { pack: name, offset, length });
-      this.#packs.set(name, newPack(name, mtimeMs, found));
+      const index = readPackIndex(readFileSync(join(this.#dir, file)), size);
+      if (index) this.#packs.set(name, { ...index, name, made: mtimeMs });
     }
-    return entries;
+    return this.#packs;
   }
 }
 
-/** The bytes a pack's entries take. */
-function bytesOf(p: Pack): number {
-  const last = p.list.at(-1);
-  return last ? last[1] + last[2] : 0;
+/** The entry at a position of a pack's index. */
+function entryOf(p: Pack, i: number): Entry {
+  return { pack: p.name, offset: p.offsets[i] as number, length: p.lengths[i] as number };
 }
 
-/** A pack's record: its entries in offset order, and the entry at an offset (a delta's base), found on demand. */
-function newPack(name: string, made: number, list: [string, number, number][]): Pack {
-  let byOffset: Map<number, Entry & { oid: string }> | undefined;
-  return {
-    name,
-    made,
-    list,
-    at(offset) {
-      byOffset ??= new Map(list.map(([oid, o, length]) => [o, { oid, pack: name, offset: o, length }]));
-      return byOffset.get(offset);
-    },
-  };
-}
-
-/** A version 2 index's entries: id, offset and length (to the next entry, or the pack's checksum). */
-function readIndex(idx: Buffer, packSize: number): [string, number, number][] | undefined {
-  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return undefined;
-  const n = idx.readUInt32BE(8 + 255 * 4);
-  const ids = 8 + 1024;
-  const offsets = ids + n * 20 + n * 4;
-  const large = offsets + n * 4;
-  const found: [string, number][] = [];
-  for (let i = 0; i < n; i++) {
-    let offset = idx.readUInt32BE(offsets + i * 4);
-    if (offset & 0x80000000) {
-      const at = large + (offset & 0x7fffffff) * 8;
-      offset = idx.readUInt32BE(at) * 2 ** 32 + idx.readUInt32BE(at + 4);
-    }
-    found.push([idx.toString("hex", ids + i * 20, ids + i * 20 + 20), offset]);
+/** Writes a read-only file, replacing one of that name (read-only too: removed, then created again). */
+async function writeReplacing(path: string, bytes: Buffer): Promise<void> {
+  try {
+    await writeNewFile(path, bytes, { mode: 0o444, exclusive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    await rm(path, { force: true });
+    await writeNewFile(path, bytes, { mode: 0o444, exclusive: true });
   }
-  const byOffset = [...found].sort((a, b) => a[1] - b[1]);
-  return byOffset.map(([oid, offset], i) => [oid, offset, (byOffset[i + 1]?.[1] ?? packSize - 20) - offset]);
 }

@@ -1,7 +1,7 @@
 /**
  * Moving a branch as git does: under its lock file (`refs/heads/<branch>.lock`, created exclusively), the new id
- * written and fsynced, the ref compared with what the caller built on (compare-and-swap), then the lock renamed
- * over the ref. The lock is written as any new file (util/new-file.ts: created and fsynced through the thread
+ * written and fsynced (while the commit's objects are written), the ref compared with what the caller built on
+ * (compare-and-swap), then the lock renamed over the ref. The lock is written as any new file (util/new-file.ts: created and fsynced through the thread
  * pool, written and closed directly); the rename goes through the pool too.
  */
 import * as fs from "node:fs";
@@ -20,8 +20,11 @@ export class RefConflictError extends CaminoError {
 }
 
 /**
- * Moves `branch` from `expected` to `next`, refusing if it moved meanwhile (`head` reads it).
- * @throws RefConflictError when the branch moved; CaminoError ERR_REF_LOCKED when another writer holds the lock
+ * Moves `branch` from `expected` to `next`, refusing if it moved meanwhile (`head` reads it). `written` is the
+ * writing of what `next` needs (its objects), started by the caller: the lock is taken while it goes on (a lock
+ * file is no ref, and a crash leaves it to the next start), and the ref moves only once it is done.
+ * @throws RefConflictError when the branch moved; CaminoError ERR_REF_LOCKED when another writer holds the lock;
+ *   what `written` throws (the lock is let go)
  */
 export async function moveRef(
   gitdir: string,
@@ -29,9 +32,24 @@ export async function moveRef(
   expected: string | undefined,
   next: string,
   head: () => Promise<string | undefined>,
+  written: Promise<unknown> = Promise.resolve(),
 ): Promise<void> {
   const ref = join(gitdir, "refs", "heads", branch);
   const lock = `${ref}.lock`;
+  const [locked, done] = await Promise.allSettled([takeLock(lock, branch, next), written]);
+  if (locked.status === "rejected") throw locked.reason;
+  try {
+    if (done.status === "rejected") throw done.reason;
+    if ((await head()) !== expected) throw new RefConflictError(`refs/heads/${branch}`);
+    await renameFile(lock, ref);
+  } catch (err) {
+    fs.rmSync(lock, { force: true });
+    throw err;
+  }
+}
+
+/** Creates the lock file exclusively with the new id, written and fsynced. */
+async function takeLock(lock: string, branch: string, next: string): Promise<void> {
   const take = () => writeNewFile(lock, Buffer.from(`${next}\n`), { mode: 0o666, fsync: true, exclusive: true });
   try {
     try {
@@ -51,13 +69,6 @@ export async function moveRef(
       );
     }
     // Made but not written or synced: ours, and removed.
-    fs.rmSync(lock, { force: true });
-    throw err;
-  }
-  try {
-    if ((await head()) !== expected) throw new RefConflictError(`refs/heads/${branch}`);
-    await renameFile(lock, ref);
-  } catch (err) {
     fs.rmSync(lock, { force: true });
     throw err;
   }

@@ -404,8 +404,7 @@ export class LocalGitRepository implements GitRepository {
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
-    await this.#objects.flush();
-    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head());
+    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head(), this.#objects.flush());
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
   }

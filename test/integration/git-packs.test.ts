@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -60,12 +60,12 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "ls-tree", "--name-only", "HEAD").split("\n")).not.toContain("intent-0");
   });
 
-  it("what a crash can leave (half a pack aside, a pack without its index, a pack whose commit never landed) is not read, and harms nothing", async () => {
+  it("what a crash can leave (half an index aside, a pack without its index, a pack whose commit never landed) is not read, and harms nothing", async () => {
     const { dir, repo } = await repository();
     const first = (await repo.commit({ write: intentFiles(1), message: "deploy intent-1" })).commit;
     const packDir = join(dir, ".git", "objects", "pack");
-    // A crash while the pack was written aside; one after the pack was renamed, before its index.
-    writeFileSync(join(packDir, "tmp_pack_0123456789ab"), "PACK\0\0\0\u0002half");
+    // A crash while the index was written aside; one while the pack was written, or after, before its index.
+    writeFileSync(join(packDir, "tmp_pack_0123456789ab"), "\xfftOc\0\0\0\u0002half");
     writeFileSync(join(packDir, `pack-${"e".repeat(40)}.pack`), "PACK\0\0\0\u0002no index");
     // A crash after the pack and its index, before the branch moved: objects nobody refers to.
     const orphan = await repository();
@@ -81,6 +81,23 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-3", "deploy intent-1"]);
     // git passes over the stray files too; the orphan pack's objects are dangling, which fsck does not count.
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+  });
+
+  it("a pack a crash cut short under its own name is replaced when the same objects are written again", async () => {
+    const body = Buffer.from("kind: ConfigMap\nmetadata:\n  name: twice\n");
+    const oid = createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+    // The pack these objects make, and its name (its checksum), from another repository.
+    const first = await repository();
+    const name = (await new PackStore(join(first.dir, ".git")).write([{ oid, type: "blob", body }])) as string;
+    const { dir, repo } = await repository();
+    await repo.commit({ write: intentFiles(1), message: "deploy intent-1" });
+    const packDir = join(dir, ".git", "objects", "pack");
+    writeFileSync(join(packDir, `${name}.pack`), "PACK\0\0\0\u0002cut");
+    chmodSync(join(packDir, `${name}.pack`), 0o444);
+    expect(await new PackStore(join(dir, ".git")).write([{ oid, type: "blob", body }])).toBe(name);
+    expect(gitCli(dir, "verify-pack", "-v", join(packDir, `${name}.idx`))).toContain(oid);
+    expect(gitCli(dir, "cat-file", "-p", oid)).toBe(body.toString());
+    expect(new PackStore(join(dir, ".git")).read(oid)?.body.toString()).toBe(body.toString());
   });
 
   it("a ref lock a crash left (made before this process) is taken back; one being held now is refused, named", async () => {

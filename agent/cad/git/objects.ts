@@ -110,8 +110,11 @@ export class ObjectWriter {
   readonly #gitdir: string;
   readonly #objects: string;
   readonly #dirs = new Set<string>();
-  /** Objects known to be stored (written or found here): not looked for on disk again. */
-  readonly #known = new BoundedMap<string, true>(50_000);
+  /**
+   * Loose objects known to be stored (written or found here): not looked for on disk again. Packed ones are
+   * known by the packs' index (at 10,000 intents this map, kept for those too, held 50,000 ids per repository).
+   */
+  readonly #known = new BoundedMap<string, true>(5_000);
   readonly #packs: PackStore;
   /** The objects of the pack being gathered ({@link begin}), by id. */
   #batch: Map<string, PackObject> | undefined;
@@ -144,7 +147,6 @@ export class ObjectWriter {
     }
     try {
       await this.#packs.write([...batch.values()]);
-      for (const oid of batch.keys()) this.#known.set(oid, true);
     } finally {
       if (this.#batch === batch) this.#batch = undefined;
     }
@@ -171,15 +173,14 @@ export class ObjectWriter {
     const { oid, raw } = hashObject(type, body);
     const dir = join(this.#objects, oid.slice(0, 2));
     const file = join(dir, oid.slice(2));
-    // Content-addressed: already there means identical (known here, or found on disk).
-    if (this.#known.has(oid) || this.#batch?.has(oid)) return oid;
+    // Content-addressed: already there means identical (gathered, packed, known here, or found on disk).
     if (this.#batch) {
       // Not looked for among loose objects (a file system call each; this agent writes none now): git allows an
       // object both loose and packed, and reads either.
-      if (!this.#packs.has(oid)) this.#batch.set(oid, { oid, type, body });
-      else this.#known.set(oid, true);
+      if (!this.#batch.has(oid) && !this.#packs.has(oid)) this.#batch.set(oid, { oid, type, body });
       return oid;
     }
+    if (this.#known.has(oid)) return oid;
     if (!this.#dirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       this.#dirs.add(dir);

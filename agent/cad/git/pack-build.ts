@@ -19,7 +19,7 @@ const u32 = (n: number) => {
 export async function buildPack(
   entries: readonly [string, Buffer][],
   pause: () => Promise<void> = async () => {},
-): Promise<{ pack: Buffer; idx: Buffer; name: string; offsets: number[] }> {
+): Promise<{ pack: Buffer; idx: Buffer; name: string }> {
   const head = Buffer.concat([Buffer.from("PACK"), u32(2), u32(entries.length)]);
   const hash = createHash("sha1").update(head);
   const offsets: number[] = [];
@@ -69,5 +69,5 @@ export async function buildPack(
     .update(idx.subarray(0, offs + n * 4 + 20))
     .digest()
     .copy(idx, offs + n * 4 + 20);
-  return { pack, idx, name: `pack-${checksum.toString("hex")}`, offsets };
+  return { pack, idx, name: `pack-${checksum.toString("hex")}` };
 }

@@ -24,6 +24,13 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20.20.2-bookworm-slim
 ENV NODE_ENV=production
+# jemalloc as the allocator: glibc's kept tens of MiB of freed memory in its heap at thousands of intents
+# (agent/util/allocator.ts, docs/scale.md). Linked at a path that does not depend on the architecture.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libjemalloc2 \
+  && rm -rf /var/lib/apt/lists/* \
+  && ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2
+ENV LD_PRELOAD=/usr/local/lib/libjemalloc.so.2
 # A fixed, unprivileged uid/gid that the Deployment's securityContext names (runAsUser 10001).
 RUN groupadd --system --gid 10001 camino \
   && useradd --system --uid 10001 --gid camino --home-dir /var/lib/camino --no-create-home --shell /usr/sbin/nologin camino \

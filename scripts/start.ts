@@ -10,6 +10,7 @@
  * sees and how to call both. A second run with .camino/ kept finds the intent unchanged: SubmitIntent answers
  * noOp, and it shows that domain-y received no ProposeSegment. Ctrl-C stops both domains gracefully.
  */
+import { agentEnvironment } from "../agent/util/allocator.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -88,7 +89,7 @@ function launch(
   const child = spawn(
     process.execPath,
     [fileURLToPath(new URL("domain.js", import.meta.url)), configFile, edges.join(","), String(firstEdge)],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: agentEnvironment(process.env).env },
   );
   const name = configFile.replace(/^.*\/|\.yaml$/g, "");
   const ready = new Promise<Ready>((resolve, reject) => {

@@ -2,6 +2,7 @@
  * A real agent as a child process (the compiled CLI, `camino agent --config`), on free loopback ports, in its
  * own process group; its JSON log lines are kept for assertions. `stop` signals the group and waits for exit.
  */
+import { agentEnvironment } from "../../agent/util/allocator.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -251,7 +252,13 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
     cwd: dir,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env["PATH"] ?? "", HOME: dir, ...env },
+    // With the allocator the agent's own launchers give it (jemalloc where installed: agent/util/allocator.ts).
+    env: agentEnvironment({
+      PATH: process.env["PATH"] ?? "",
+      HOME: dir,
+      ...(process.env["CAMINO_MALLOC"] ? { CAMINO_MALLOC: process.env["CAMINO_MALLOC"] } : {}),
+      ...env,
+    }).env,
   });
   live.add(child);
   const logs: Record<string, unknown>[] = [];

@@ -364,6 +364,14 @@ describe("the Dockerfile", () => {
     expect(runtime.some((i) => i.op === "COPY" && /--from=build\b.*\/dist\b/.test(i.args))).toBe(true);
   });
 
+  it("runs the agent with jemalloc: installs Debian's libjemalloc2 in the runtime stage and preloads it", () => {
+    const last = ops.map((i) => i.op).lastIndexOf("FROM");
+    const runtime = ops.slice(last);
+    const install = runtime.find((i) => i.op === "RUN" && /apt-get install .*\blibjemalloc2\b/.test(i.args));
+    expect(install?.args).toMatch(/ln -s .*libjemalloc\.so\.2"? \/usr\/local\/lib\/libjemalloc\.so\.2/);
+    expect(runtime.some((i) => i.op === "ENV" && i.args === "LD_PRELOAD=/usr/local/lib/libjemalloc.so.2")).toBe(true);
+  });
+
   it("runs as a non-root user", () => {
     const last = ops.map((i) => i.op).lastIndexOf("FROM");
     const users = ops.slice(last).filter((i) => i.op === "USER");

@@ -76,6 +76,8 @@ const NEEDED: Record<string, string[]> = {
   influxdb: ["influxd", "version"],
   // util-linux's `script`: a pseudo-terminal for the CLI's live watch (test/integration/cli-watch.test.ts).
   bsdutils: ["script", "--version"],
+  // The allocator the agent's launchers preload (agent/util/allocator.ts, test/integration/agent-allocator.test.ts).
+  libjemalloc2: ["sh", "-c", "ls /usr/lib/*-linux-gnu/libjemalloc.so.2"],
 };
 
 function works(cmd: string[]): boolean {

@@ -24,6 +24,7 @@ import {
 } from "./objects.js";
 import { CommitBatcher, groupMessage } from "./group-commit.js";
 import { moveRef } from "./ref-lock.js";
+import { SortedTree } from "./sorted-tree.js";
 import { TreeBuilder } from "./tree-builder.js";
 import { carriesTrailers } from "./trailers.js";
 
@@ -104,6 +105,8 @@ export class LocalGitRepository implements GitRepository {
    */
   readonly #commits = new BoundedMap<string, CommitFields>(5_000);
   readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(25_000, (t) => t.length + 1);
+  /** The last root tree committed (or read for a commit), as bytes: the next commit splices into it. */
+  #rootTree: { oid: string; tree: SortedTree } | undefined;
   readonly #batcher = new CommitBatcher(this);
 
   constructor(options: LocalRepositoryOptions) {
@@ -241,6 +244,18 @@ export class LocalGitRepository implements GitRepository {
     return undefined;
   }
 
+  /**
+   * A root tree as bytes: the one last committed, or read whole from the object store (undefined when only
+   * isomorphic-git can read it; the commit then reads its entries).
+   */
+  #sortedRoot(oid: string): SortedTree | undefined {
+    if (this.#rootTree?.oid === oid) return this.#rootTree.tree;
+    const found = this.#objects.read(oid);
+    const tree = found?.type === "tree" ? SortedTree.parse(found.body) : undefined;
+    if (tree) this.#rootTree = { oid, tree };
+    return tree;
+  }
+
   /** A tree's entries, read directly when loose, through isomorphic-git when packed; kept (bounded). */
   async #readTree(oid: string): Promise<readonly TreeEntry[]> {
     const hit = this.#trees.get(oid);
@@ -268,15 +283,26 @@ export class LocalGitRepository implements GitRepository {
     const out = new Map<string, string>();
     if (!at) return out;
     const c = await this.#readCommitObject(at);
-    const walk = async (treeOid: string, base: string): Promise<void> => {
-      for (const e of await this.#readTree(treeOid)) {
+    // Down the prefix's folders by name (a root tree of 10,000 intents is not looked through entry by entry),
+    // then everything under it.
+    const parts = prefix ? prefix.replace(/\/+$/, "").split("/") : [];
+    const entriesOf = async (treeOid: string, name: string | undefined): Promise<readonly TreeEntry[]> => {
+      // One name of the root tree last committed: read out of its bytes.
+      const root = this.#rootTree;
+      if (name === undefined || root?.oid !== treeOid) return this.#readTree(treeOid);
+      const e = root.tree.get(name);
+      return e ? [{ name, mode: e.mode as EntryMode, oid: e.oid }] : [];
+    };
+    const walk = async (treeOid: string, base: string, depth: number): Promise<void> => {
+      const next = parts[depth];
+      for (const e of await entriesOf(treeOid, next)) {
+        if (next !== undefined && e.name !== next) continue;
         const p = base ? `${base}/${e.name}` : e.name;
-        if (prefix && !(p === prefix || p.startsWith(`${prefix}/`) || prefix.startsWith(`${p}/`))) continue;
-        if (e.mode === "40000") await walk(e.oid, p);
-        else out.set(p, e.oid);
+        if (e.mode === "40000") await walk(e.oid, p, depth + 1);
+        else if (depth >= parts.length - 1) out.set(p, e.oid);
       }
     };
-    await walk(c.tree, "");
+    await walk(c.tree, "", 0);
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
@@ -382,7 +408,7 @@ export class LocalGitRepository implements GitRepository {
       this.#objects,
       (oid, entries) => this.#trees.set(oid, entries),
     );
-    await tb.load(parentTree);
+    await tb.load(parentTree, parentTree ? this.#sortedRoot(parentTree) : undefined);
     const touched: Map<string, string>[] = [];
     for (const [i, change] of changes.entries()) touched[i] = results[i] ? new Map() : await tb.apply(change);
     // The root tree is written even when empty (a first commit of nothing is an empty tree).
@@ -405,6 +431,7 @@ export class LocalGitRepository implements GitRepository {
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
     await moveRef(this.gitdir, this.branch, parent, commit, () => this.head(), this.#objects.flush());
+    if (tb.writtenRoot) this.#rootTree = tb.writtenRoot;
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
   }

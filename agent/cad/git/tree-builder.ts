@@ -1,23 +1,40 @@
 /**
  * The tree of a commit being built: loaded from the parent's root tree, subtrees read on demand, changed by
  * change sets (folders removed, files written: blobs written at once), then written bottom-up, only the trees
- * on changed paths (repository.ts, commitGroupNow).
+ * on changed paths (repository.ts, commitGroupNow). The root tree, as large as the repository, is kept as its
+ * bytes (sorted-tree.ts): only the names a commit looks at are read out of it, and the new root is the old one
+ * with those entries spliced in.
  */
 import { treeBody, type EntryMode, type ObjectWriter, type TreeEntry } from "./objects.js";
 import { checkSegments } from "./paths.js";
 import type { ChangeSet } from "./repository.js";
+import type { SortedTree, SplicedEntry } from "./sorted-tree.js";
 
-/** A node of the tree being rebuilt: entries loaded from the parent on demand, dirty when changed. */
+/** An entry of a node: a removed one stays, `gone`, in a node with a base (its removal is a change). */
+interface Slot {
+  mode: EntryMode;
+  oid: string;
+  node?: TreeNode;
+  gone?: boolean;
+}
+
+/**
+ * A node of the tree being rebuilt: entries loaded from the parent on demand, dirty when changed. The root may
+ * have a base, the parent's root tree as bytes: then `entries` holds only the names looked at or changed.
+ */
 interface TreeNode {
-  entries: Map<string, { mode: EntryMode; oid: string; node?: TreeNode }>;
+  entries: Map<string, Slot>;
+  base?: SortedTree;
   dirty: boolean;
 }
 
 export class TreeBuilder {
   readonly #read: (oid: string) => Promise<readonly TreeEntry[]>;
   readonly #objects: ObjectWriter;
-  readonly #written: (oid: string, entries: readonly TreeEntry[]) => void;
+  readonly #told: (oid: string, entries: readonly TreeEntry[]) => void;
   readonly #root: TreeNode = { entries: new Map(), dirty: false };
+  /** The root tree last written, as bytes (the next commit's base). */
+  #written?: { oid: string; tree: SortedTree };
 
   /**
    * @param read a tree's entries by id
@@ -30,13 +47,38 @@ export class TreeBuilder {
   ) {
     this.#read = read;
     this.#objects = objects;
-    this.#written = written;
+    this.#told = written;
   }
 
-  /** Starts from a root tree (none: an empty one). */
-  async load(tree: string | undefined): Promise<void> {
+  /**
+   * Starts from a root tree (none: an empty one); `bytes`, when given, is that tree as bytes, read from it name by
+   * name instead of entry objects for all its entries.
+   */
+  async load(tree: string | undefined, bytes?: SortedTree): Promise<void> {
     if (!tree) return;
+    if (bytes) {
+      this.#root.base = bytes;
+      return;
+    }
     for (const e of await this.#read(tree)) this.#root.entries.set(e.name, { mode: e.mode, oid: e.oid });
+  }
+
+  /** The root tree {@link write} wrote as bytes (when it was loaded as bytes). */
+  get writtenRoot(): { oid: string; tree: SortedTree } | undefined {
+    return this.#written;
+  }
+
+  /** A node's entry by name: from its entries, or its base (then kept in its entries); a removed one is none. */
+  #entry(node: TreeNode, name: string): Slot | undefined {
+    let e = node.entries.get(name);
+    if (!e && node.base) {
+      const found = node.base.get(name);
+      if (found) {
+        e = { mode: found.mode as EntryMode, oid: found.oid };
+        node.entries.set(name, e);
+      }
+    }
+    return e?.gone ? undefined : e;
   }
 
   /** Whether a change set changed the tree since it was loaded or written. */
@@ -58,7 +100,7 @@ export class TreeBuilder {
    */
   async apply(change: ChangeSet): Promise<Map<string, string>> {
     const descend = async (node: TreeNode, name: string, create: boolean): Promise<TreeNode | undefined> => {
-      const entry = node.entries.get(name);
+      const entry = this.#entry(node, name);
       if (entry && entry.mode === "40000") {
         if (!entry.node) {
           entry.node = { entries: new Map(), dirty: false };
@@ -96,7 +138,10 @@ export class TreeBuilder {
       const last = parts[parts.length - 1];
       if (!chain || last === undefined) continue;
       const node = chain[chain.length - 1] as TreeNode;
-      if (node.entries.delete(last)) {
+      const entry = this.#entry(node, last);
+      if (entry) {
+        if (node.base) node.entries.set(last, { mode: entry.mode, oid: "", gone: true });
+        else node.entries.delete(last);
         for (const n of chain) n.dirty = true;
       }
     }
@@ -107,7 +152,7 @@ export class TreeBuilder {
       const node = chain[chain.length - 1] as TreeNode;
       const name = parts[parts.length - 1] as string;
       const oid = blobIds[i] as string;
-      const existing = node.entries.get(name);
+      const existing = this.#entry(node, name);
       if (existing && existing.mode !== "40000" && existing.oid === oid) continue;
       node.entries.set(name, { mode: "100644", oid });
       for (const n of chain) n.dirty = true;
@@ -122,7 +167,7 @@ export class TreeBuilder {
   async oidAt(parts: readonly string[]): Promise<string> {
     let node = this.#root;
     for (const [i, part] of parts.entries()) {
-      const e = node.entries.get(part);
+      const e = this.#entry(node, part);
       if (!e) return "";
       if (i === parts.length - 1) return e.node?.dirty ? "" : e.oid;
       if (e.mode !== "40000") return "";
@@ -137,6 +182,7 @@ export class TreeBuilder {
 
   /** Writes a dirty tree bottom-up; undefined for a folder left empty (git stores none) other than the root. */
   async #writeTree(node: TreeNode): Promise<string | undefined> {
+    if (node.base) return this.#writeOnBase(node, node.base);
     const entries: TreeEntry[] = [];
     for (const [name, e] of node.entries) {
       if (e.node?.dirty) {
@@ -148,7 +194,26 @@ export class TreeBuilder {
     }
     if (entries.length === 0 && node !== this.#root) return undefined;
     const oid = this.#objects.writeSync("tree", treeBody(entries));
-    this.#written(oid, entries);
+    this.#told(oid, entries);
+    return oid;
+  }
+
+  /** Writes the root as its base with the entries changed spliced in (the root is written even when empty). */
+  async #writeOnBase(node: TreeNode, base: SortedTree): Promise<string> {
+    const changes = new Map<string, SplicedEntry | undefined>();
+    for (const [name, e] of node.entries) {
+      if (e.node?.dirty) {
+        const oid = await this.#writeTree(e.node);
+        e.node.dirty = false;
+        e.oid = oid ?? "";
+      }
+      const now = e.gone || !e.oid ? undefined : { mode: e.mode, oid: e.oid };
+      const before = base.get(name);
+      if (now?.oid !== before?.oid || now?.mode !== before?.mode) changes.set(name, now);
+    }
+    const tree = changes.size > 0 ? base.splice(changes) : base;
+    const oid = this.#objects.writeSync("tree", tree.body);
+    this.#written = { oid, tree };
     return oid;
   }
 }

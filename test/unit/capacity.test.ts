@@ -1,7 +1,7 @@
 /** An edge's capacity from nodes and pods, as the scheduler counts it, on nodes with uneven free room. */
 import type { V1Container, V1Node, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { capacityOf, podRequests } from "../../agent/edge/capacity.js";
+import { capacityFrom, capacityOf, PodRequests, podRequests } from "../../agent/edge/capacity.js";
 
 const GI = 2 ** 30;
 const MI = 2 ** 20;
@@ -106,6 +106,26 @@ describe("capacityOf", () => {
       ]),
     );
     expect(c.nodes.find((n) => n.name === "small")?.free.cpuMillis).toBe(-500);
+  });
+
+  it("keeps each reading's requests per package as they were when it was made, as pods come and go after", () => {
+    const labels = (pkg: string) => ({ "camino.io/intent": "chain", "camino.io/package": pkg });
+    const sums = new PodRequests();
+    sums.apply(pod("w1", "small", [container({ cpu: "1" })], { labels: labels("upf") }));
+    const first = capacityFrom(nodes, sums);
+    const again = capacityFrom(nodes, sums);
+    sums.apply(pod("w2", "small", [container({ cpu: "1" })], { labels: labels("upf") }));
+    sums.apply(pod("w1", "small", [container({ cpu: "1" })], { labels: labels("upf") }), true);
+    sums.apply(pod("w3", "big", [container({ cpu: "500m" })], { labels: labels("cache") }));
+    const later = capacityFrom(nodes, sums);
+    sums.apply(pod("w3", "big", [container({ cpu: "500m" })], { labels: labels("cache") }), true);
+    for (const c of [first, again])
+      expect([...c.byPackage]).toEqual([["chain/upf", { cpuMillis: 1000, memoryBytes: 0, pods: 1 }]]);
+    expect([...later.byPackage]).toEqual([
+      ["chain/upf", { cpuMillis: 1000, memoryBytes: 0, pods: 1 }],
+      ["chain/cache", { cpuMillis: 500, memoryBytes: 0, pods: 1 }],
+    ]);
+    expect([...capacityFrom(nodes, sums).byPackage.keys()]).toEqual(["chain/upf"]);
   });
 
   it("is empty for an edge without nodes", () => {

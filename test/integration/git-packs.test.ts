@@ -175,6 +175,29 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "ls-tree", "--name-only", "HEAD").split("\n")).toContain("intent-1000");
   });
 
+  it("stay geometric whatever the sizes come in: a pack of 2 objects beside one of 4, then many of 8, are merged", async () => {
+    const { dir } = await repository();
+    const store = new PackStore(join(dir, ".git"));
+    let n = 0;
+    const blobs = (count: number) =>
+      Array.from({ length: count }, () => {
+        const body = Buffer.from(`object ${n++}\n`);
+        const oid = createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+        return { oid, type: "blob" as const, body };
+      });
+    const all: string[] = [];
+    for (const count of [2, 4, ...Array(30).fill(8)]) {
+      const objects = blobs(count);
+      all.push(...objects.map((o) => o.oid));
+      await store.write(objects);
+      await store.settled();
+    }
+    // 246 objects: each pack at least twice all the smaller ones together, so at most log2(246) + 1 packs.
+    expect(packs(dir).length).toBeLessThanOrEqual(8);
+    expect(gitCli(dir, "count-objects", "-v")).toContain("in-pack: 246");
+    for (const oid of all) expect(store.read(oid)?.type).toBe("blob");
+  });
+
   it("packs past the merge size are merged no more; the smaller ones still are, and every object stays readable", async () => {
     const { dir } = await repository();
     const store = new PackStore(join(dir, ".git"), 4_096);

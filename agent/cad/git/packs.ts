@@ -4,14 +4,14 @@
  * wrote about a dozen loose objects; a pack is two files whatever the number. Byte for byte git's format (pack
  * version 2, index version 2), so `git fsck --strict`, the real `git` and isomorphic-git read them.
  *
- * Crash-safe order: the `.pack` is written under its name, the `.idx` aside and renamed into place after it; only
- * then does the branch move (its lock file is written meanwhile: ref-lock.ts). A crash before the `.idx` is in
- * place leaves a pack nobody reads (git and this store read packs through their indexes); one after it, objects
- * nobody refers to yet. Neither harms the repository.
+ * Crash-safe order: the `.pack` is written under its name, the `.idx` aside, both fsynced, and the `.idx` renamed
+ * into place after; only then does the branch move (its lock file is written and fsynced meanwhile:
+ * ref-lock.ts). A crash before the `.idx` is in place leaves a pack nobody reads (git and this store read packs
+ * through their indexes); one after it, objects nobody refers to yet. Neither harms the repository.
  *
  * A commit's pack holds whole objects. Packs are merged geometrically by the number of objects they hold
- * ({@link PackStore.write}): the smallest are rolled into one while together they hold at least half as many as
- * the next, so a repository keeps about log2(objects) packs. A merge copies entries as they are, except large
+ * ({@link PackStore.write}): each holds at least twice as many as all the smaller ones together, so a repository
+ * keeps about log2(objects) packs. A merge copies entries as they are, except large
  * trees held whole: each is stored as a delta against the large tree before it (delta.ts). A deployment
  * repository's root tree has an entry per intent and changes by an entry or two per commit: at 10,000 intents,
  * about 400 KB whole and a few dozen bytes as a delta.
@@ -238,10 +238,12 @@ export class PackStore {
     // Both written at once, through the thread pool (a file's creation and rename may wait on a busy disk, and the
     // event loop must not). The pack goes straight to its name: until its index is in place nobody reads it, and
     // the name is its checksum, so one found there is this pack, whole or cut short by a crash, and is replaced.
-    // The index is written aside and renamed into place after, so that no index ever names a missing pack.
+    // The index is written aside and renamed into place after, so that no index ever names a missing pack. Both
+    // are fsynced first, as git does: the ref that will name them is fsynced too (ref-lock.ts), and a merge deletes
+    // the packs it merged, so neither may outlast a power cut that takes the objects.
     const packFile = join(this.#dir, `${name}.pack`);
     const idxTmp = tmpName(this.#dir);
-    await Promise.all([writeReplacing(packFile, pack), writeNewFile(idxTmp, idx, { mode: 0o444 })]);
+    await Promise.all([writeReplacing(packFile, pack), writeNewFile(idxTmp, idx, { mode: 0o444, fsync: true })]);
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
     if (made < Date.now() - 1000) await utimes(packFile, seconds, seconds);
@@ -375,13 +377,14 @@ function entryOf(p: Pack, i: number): Entry {
   return { pack: p.name, offset: p.offsets[i] as number, length: p.lengths[i] as number };
 }
 
-/** Writes a read-only file, replacing one of that name (read-only too: removed, then created again). */
+/** Writes a read-only file, fsynced, replacing one of that name (read-only too: removed, then created again). */
 async function writeReplacing(path: string, bytes: Buffer): Promise<void> {
+  const options = { mode: 0o444, exclusive: true, fsync: true };
   try {
-    await writeNewFile(path, bytes, { mode: 0o444, exclusive: true });
+    await writeNewFile(path, bytes, options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     await rm(path, { force: true });
-    await writeNewFile(path, bytes, { mode: 0o444, exclusive: true });
+    await writeNewFile(path, bytes, options);
   }
 }

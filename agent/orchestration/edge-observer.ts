@@ -85,6 +85,9 @@ interface SyncRead {
 /** A tick's workload listing, or why the edge gave none. */
 type Listing = { workloads: WorkloadStatus[] } | { error: string };
 
+/** The least time between the starts of two ticks when the watched copy's changes bring them forward. */
+const CHANGE_GAP_MS = 10;
+
 export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
@@ -101,6 +104,8 @@ export class EdgeObserver {
   #watchedAt = 0;
   /** Ends the loop's pause early (a waiter came); set while it pauses. */
   #wake: (() => void) | undefined;
+  /** The watched copy changed an intent a run waits for the workloads of: the next tick comes at once. */
+  #changed = false;
 
   /**
    * @param pollMs how often the edge is asked while a run waits on it
@@ -123,9 +128,21 @@ export class EdgeObserver {
     const { controller, signal } = linkedController(parent);
     this.#controller = controller;
     this.#signal = signal;
+    // A change the edge's watched copy sees for an intent a run waits on ends the pause: the run's listing is made
+    // then, not up to a period later (at 10,000 intents a workload that became available a few ms after the sync
+    // missed the first tick, and READY came a period late).
+    const stopListening = edge.onIntentChange((intent) => {
+      for (const w of this.#waiters)
+        if (w.kind === "workloads" && w.intent === intent) {
+          this.#changed = true;
+          this.#wake?.();
+          return;
+        }
+    });
     signal.addEventListener(
       "abort",
       () => {
+        stopListening();
         const reason = abortReason(signal);
         for (const w of [...this.#waiters]) w.fail(reason);
         this.#watches.clear();
@@ -253,9 +270,13 @@ export class EdgeObserver {
         await this.#tick();
         // The pause is the waiters' period while anyone waits, the watches' otherwise; a waiter that comes during
         // a watch period's pause shortens it to its own (the pause is measured again), so a run never waits for
-        // the watches' slower beat.
+        // the watches' slower beat; a change of an intent a run waits on shortens it to CHANGE_GAP_MS.
         for (;;) {
-          const period = this.#waiters.size > 0 ? this.#pollMs : this.#watchMs;
+          const period = this.#changed
+            ? Math.min(CHANGE_GAP_MS, this.#pollMs)
+            : this.#waiters.size > 0
+              ? this.#pollMs
+              : this.#watchMs;
           const rest = period - (Date.now() - started);
           if (!this.#wanted() || rest <= 0 || !(await this.#pause(rest))) break;
         }
@@ -274,6 +295,7 @@ export class EdgeObserver {
   }
 
   async #tick(): Promise<void> {
+    this.#changed = false;
     const waiters = [...this.#waiters];
     const syncs = waiters.filter((w): w is SyncWaiter => w.kind === "sync");
     const loads = waiters.filter((w): w is WorkloadWaiter => w.kind === "workloads");

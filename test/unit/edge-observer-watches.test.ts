@@ -6,7 +6,7 @@
  * the copy "hears" is set by the test.
  */
 import { afterEach, expect, it, vi } from "vitest";
-import type { EdgeClient } from "../../agent/edge/edge-client.js";
+import type { EdgeClient, WorkloadStatus } from "../../agent/edge/edge-client.js";
 import { EdgeObserver } from "../../agent/orchestration/edge-observer.js";
 
 const observers: EdgeObserver[] = [];
@@ -18,7 +18,7 @@ function fakeEdge() {
   const marks = new Map<string, number>();
   const listeners = new Set<(intent: string) => void>();
   let sequence = 0;
-  const state = { live: true, errors: [] as unknown[], reads: 0 };
+  const state = { live: true, errors: [] as unknown[], reads: 0, workloads: [] as WorkloadStatus[] };
   const edge = {
     name: "edge-1",
     get watchedLive() {
@@ -38,7 +38,8 @@ function fakeEdge() {
     },
     watchedWorkloadsOf: async () => [],
     watchedPodsOf: async () => [],
-    workloadsOf: async () => [],
+    workloadsOf: async () => state.workloads,
+    podsOf: async () => [],
   };
   /** What the copy hearing a change of one of the intent's objects does. */
   const change = (intent: string) => {
@@ -114,4 +115,21 @@ it("tells a restless watch at every tick, and one grown restless with no change 
   const settled = new Map(told);
   await ticks(4);
   expect(told).toEqual(settled);
+});
+
+it("lists what a run waits on at once when the copy hears a change of its intent, not a period later", async () => {
+  const { edge, state, change } = fakeEdge();
+  // A period of a minute: only a change brings the next listing forward.
+  const observer = new EdgeObserver(edge, 60_000, undefined, 60_000, 60_000);
+  observers.push(observer);
+  const web = { kind: "Deployment", name: "web", intent: "chain-1", package: "web", desired: 1, available: 0 };
+  state.workloads = [web];
+  const why: string[] = [];
+  const available = observer.waitAvailable("chain-1", "web", new AbortController().signal, (w) => why.push(w));
+  await vi.waitFor(() => expect(why.length).toBe(1), { timeout: 5_000, interval: 2 });
+  state.workloads = [{ ...web, available: 1 }];
+  const started = Date.now();
+  change("chain-1");
+  await available;
+  expect(Date.now() - started).toBeLessThan(2_000);
 });

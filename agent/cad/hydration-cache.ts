@@ -42,8 +42,8 @@ export class HydrationCache {
   /** Misses served from a template of the same shape. */
   templated = 0;
 
-  /** @param size entries kept (default 512) */
-  constructor(size = 512) {
+  /** @param size entries kept (default 256: more than the intents in flight at 50 a second) */
+  constructor(size = 256) {
     this.#size = size;
   }
 

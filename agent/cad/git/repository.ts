@@ -99,12 +99,13 @@ export class LocalGitRepository implements GitRepository {
   readonly #objects: ObjectWriter;
   #queue: Promise<unknown> = Promise.resolve();
   /**
-   * Commits and trees read or written here, parsed (immutable, so never stale). Bounded: 5,000 commits, and trees
-   * by their entries (25,000 in all: at 10,000 intents a root tree alone has 10,000, and a cache as large as the
-   * repository would grow the agent's memory with every intent deployed).
+   * Commits and trees read or written here, parsed (immutable, so never stale). Bounded: 1,000 commits, and trees
+   * by their entries (12,000 in all: at 10,000 intents a root tree alone has 10,000, and a cache as large as the
+   * repository would grow the agent's memory with every intent deployed). Commits write the root tree as bytes
+   * (`#rootTree`), not here; what is read again soon is an intent's own trees and the last commits.
    */
-  readonly #commits = new BoundedMap<string, CommitFields>(5_000);
-  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(25_000, (t) => t.length + 1);
+  readonly #commits = new BoundedMap<string, CommitFields>(1_000);
+  readonly #trees = new BoundedMap<string, readonly TreeEntry[]>(12_000, (t) => t.length + 1);
   /** The last root tree committed (or read for a commit), as bytes: the next commit splices into it. */
   #rootTree: { oid: string; tree: SortedTree } | undefined;
   readonly #batcher = new CommitBatcher(this);

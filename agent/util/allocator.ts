@@ -24,12 +24,25 @@ function jemallocPath(): string | undefined {
 /**
  * The environment for an agent process: `env` with jemalloc added to `LD_PRELOAD` (on Linux, when it is
  * installed and `CAMINO_MALLOC` is not `system`); `allocator` says which one it gets.
+ * @throws Error naming CAMINO_MALLOC when it is neither `system` nor `jemalloc`, or asks for jemalloc and the
+ *   machine has none
  */
 export function agentEnvironment(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; allocator: "jemalloc" | "system" } {
-  if (process.platform !== "linux" || env["CAMINO_MALLOC"] === "system") return { env, allocator: "system" };
+  const choice = env["CAMINO_MALLOC"] || undefined;
+  if (choice !== undefined && choice !== "system" && choice !== "jemalloc")
+    throw new Error(
+      `CAMINO_MALLOC=${choice}: use system (glibc's allocator) or jemalloc (the default where installed)`,
+    );
+  if (process.platform !== "linux" || choice === "system") return { env, allocator: "system" };
   const preload = env["LD_PRELOAD"] ?? "";
   if (preload.includes("jemalloc")) return { env, allocator: "jemalloc" };
   const lib = jemallocPath();
-  if (!lib) return { env, allocator: "system" };
+  if (!lib) {
+    if (choice === "jemalloc")
+      throw new Error(
+        "CAMINO_MALLOC=jemalloc, but libjemalloc.so.2 is not installed (Debian: apt-get install libjemalloc2)",
+      );
+    return { env, allocator: "system" };
+  }
   return { env: { ...env, LD_PRELOAD: preload ? `${lib}:${preload}` : lib }, allocator: "jemalloc" };
 }

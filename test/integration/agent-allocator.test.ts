@@ -34,5 +34,12 @@ describe("the agent's allocator", () => {
       env: { CAMINO_MALLOC: "system" },
       allocator: "system",
     });
+    expect(agentEnvironment({ CAMINO_MALLOC: "jemalloc" }).allocator).toBe("jemalloc");
+  });
+
+  it("refuses a CAMINO_MALLOC it does not know, naming it", () => {
+    expect(() => agentEnvironment({ CAMINO_MALLOC: "tcmalloc" })).toThrow(
+      "CAMINO_MALLOC=tcmalloc: use system (glibc's allocator) or jemalloc",
+    );
   });
 });

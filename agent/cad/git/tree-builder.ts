@@ -31,10 +31,10 @@ interface TreeNode {
 export class TreeBuilder {
   readonly #read: (oid: string) => Promise<readonly TreeEntry[]>;
   readonly #objects: ObjectWriter;
-  readonly #told: (oid: string, entries: readonly TreeEntry[]) => void;
+  readonly #written: (oid: string, entries: readonly TreeEntry[]) => void;
   readonly #root: TreeNode = { entries: new Map(), dirty: false };
   /** The root tree last written, as bytes (the next commit's base). */
-  #written?: { oid: string; tree: SortedTree };
+  #writtenRoot?: { oid: string; tree: SortedTree };
 
   /**
    * @param read a tree's entries by id
@@ -47,7 +47,7 @@ export class TreeBuilder {
   ) {
     this.#read = read;
     this.#objects = objects;
-    this.#told = written;
+    this.#written = written;
   }
 
   /**
@@ -65,7 +65,7 @@ export class TreeBuilder {
 
   /** The root tree {@link write} wrote as bytes (when it was loaded as bytes). */
   get writtenRoot(): { oid: string; tree: SortedTree } | undefined {
-    return this.#written;
+    return this.#writtenRoot;
   }
 
   /** A node's entry by name: from its entries, or its base (then kept in its entries); a removed one is none. */
@@ -194,7 +194,7 @@ export class TreeBuilder {
     }
     if (entries.length === 0 && node !== this.#root) return undefined;
     const oid = this.#objects.writeSync("tree", treeBody(entries));
-    this.#told(oid, entries);
+    this.#written(oid, entries);
     return oid;
   }
 
@@ -213,7 +213,7 @@ export class TreeBuilder {
     }
     const tree = changes.size > 0 ? base.splice(changes) : base;
     const oid = this.#objects.writeSync("tree", tree.body);
-    this.#written = { oid, tree };
+    this.#writtenRoot = { oid, tree };
     return oid;
   }
 }

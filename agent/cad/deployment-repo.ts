@@ -65,6 +65,8 @@ export interface WaveWrite {
    * the wave's commit, and no other is made.
    */
   committedAfter?: string;
+  /** What the branch waits for before it moves (ChangeSet.after). */
+  after?: Promise<unknown>;
 }
 
 /** An edge's deployment repository. */
@@ -105,6 +107,7 @@ export class DeploymentRepository {
         write,
         remove,
         message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}\n\n${caminoTrailers({ ...w, action: "deploy" })}`,
+        ...(w.after && { after: w.after }),
         ...(w.committedAfter !== undefined && {
           recognise: {
             trailers: {

@@ -8,8 +8,10 @@
  * (once the waves before it are READY) and waited READY at its last.
  *
  * The run (deployment-run.ts) runs them in order, stops at the first error and rolls back in its `finally`.
- * Every state change is a `setState` (an event on the bus, journalled behind); a step that is about to touch a
- * repository records the repository's baseline durably first (`touch`).
+ * Every state change is a `setState` (an event on the bus, journalled behind). Before a step touches a repository,
+ * the repository's baseline is recorded: a removal waits for it to be on disk (`touch`); the waves' repositories
+ * are recorded at admission, in the same journal write as ADMITTED, and a wave's commit is made while that write
+ * goes to disk, its branch moved only once it is there (`keepBaselines`, `baselinesOnDisk`, ChangeSet.after).
  */
 import { endRun, onEdge } from "./run-timing.js";
 import { DeploymentRepository } from "../cad/deployment-repo.js";
@@ -25,6 +27,9 @@ import {
   allOrAbort,
   edgeOf,
   repositoryOf,
+  baselinesOnDisk,
+  keepBaselines,
+  readBaselines,
   RunFailure,
   setState,
   touch,
@@ -105,6 +110,12 @@ export const admit: Step<RunContext> = {
         plan.admission,
       );
     }
+    // The baselines of the repositories the run writes are recorded now, with ADMITTED: one journal write for both.
+    const heads = await readBaselines(
+      deps,
+      live,
+      plan.chains.map((c) => c.repository),
+    );
     for (const p of plan.packages)
       if (p.domain === deps.domainId)
         setState(deps, live, { package: p.package, state: "ADMITTED", reason: `${p.reason}; reserved on ${p.edge}` });
@@ -113,6 +124,7 @@ export const admit: Step<RunContext> = {
       state: "ADMITTED",
       reason: `every package admitted (${plan.packages.length}${remote.length > 0 ? `; ${remote.join(", ")}, reserved under a lease` : ""})`,
     });
+    keepBaselines(deps, live, heads);
   },
 };
 
@@ -128,9 +140,14 @@ export const chainWave: Step<RunContext> = {
     const { deps, live, intent, signal } = ctx;
     const plan = planOf(ctx);
     const r = live.record;
-    await Promise.all(plan.chains.map((c) => touch(deps, live, c.repository)));
+    // The baselines (recorded at admission) go to disk while the commits are made; each branch moves once they are.
+    const repos = plan.chains.map((c) => c.repository);
+    keepBaselines(deps, live, await readBaselines(deps, live, repos));
+    const recorded = baselinesOnDisk(live, repos);
     await deps.failpoints.hit("deploy-before-commit", signal);
-    // Edges with cross-domain links trust the peer's mesh root before the links' objects arrive.
+    // Edges with cross-domain links trust the peer's mesh root before the links' objects arrive (a commit of its
+    // own, made once the baselines are on disk, as every commit of the run is).
+    if (plan.network.trust.length > 0) await recorded;
     try {
       await addChainTrust(deps, intent.name, plan.network.trust, signal);
     } catch (err) {
@@ -147,9 +164,11 @@ export const chainWave: Step<RunContext> = {
           packages: new Map(),
           chain: c.files,
           committedAfter: live.resumed ? r.touched[c.repository] : undefined,
+          after: recorded,
         },
         { signal },
       );
+      await recorded;
       if (commit.changed) noteCommit(r, { repository: c.repository, commit: commit.commit, wave: 0 });
       signal.throwIfAborted();
       const edge = edgeOf(deps, c.edge);
@@ -217,7 +236,9 @@ export const commitWave: Step<WaveContext> = {
   async run(ctx) {
     const { deps, live, intent, signal } = ctx;
     const r = live.record;
-    await Promise.all([...ctx.wave.byRepository.keys()].map((repo) => touch(deps, live, repo)));
+    const repos = [...ctx.wave.byRepository.keys()];
+    keepBaselines(deps, live, await readBaselines(deps, live, repos));
+    const recorded = baselinesOnDisk(live, repos);
     await deps.failpoints.hit("deploy-before-commit", signal);
     await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
       const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const));
@@ -229,9 +250,11 @@ export const commitWave: Step<WaveContext> = {
           wave: ctx.wave.number,
           packages: files,
           committedAfter: live.resumed ? r.touched[repo] : undefined,
+          after: recorded,
         },
         { signal },
       );
+      await recorded;
       ctx.wave.commits.set(repo, commit.commit);
       const how = commit.changed
         ? "committed"

@@ -14,7 +14,7 @@ import type { LiveDeployment } from "./deployment-store.js";
 import type { EdgeObservers } from "./edge-observers.js";
 import type { EventBus } from "./event-bus.js";
 import type { SyncState } from "../edge/sync-predicate.js";
-import type { Journal, StateName } from "./journal.js";
+import type { DeploymentRecord, Journal, StateName } from "./journal.js";
 import type { AdmissionReason, IntentPlan, PlannedPackage, PlannerDeps } from "./planner.js";
 import type { StepContext } from "./steps.js";
 
@@ -145,9 +145,62 @@ export function edgeOf(deps: Pick<LifecycleDeps, "edges">, name: string): EdgeCl
 
 /** Records a repository's head (durably) before this revision first writes to it: what a rollback restores. */
 export async function touch(deps: LifecycleDeps, live: LiveDeployment, repository: string): Promise<void> {
-  if (repository in live.record.touched) return;
-  live.record.touched[repository] = (await repositoryOf(deps, repository).git.head()) ?? "";
-  await deps.journal.save(live.record);
+  keepBaselines(deps, live, await readBaselines(deps, live, [repository]));
+  await baselinesOnDisk(live, [repository]);
+}
+
+/** The journal writes of baselines still on their way to the disk, per record and repository. */
+const baselinesInFlight = new WeakMap<DeploymentRecord, Map<string, Promise<void>>>();
+
+/**
+ * The heads of those of `repositories` whose baseline this revision has not recorded yet: what {@link keepBaselines}
+ * records. Split from it so that the caller records them in the same synchronous block as a state change, and
+ * one journal write holds both.
+ */
+export async function readBaselines(
+  deps: LifecycleDeps,
+  live: LiveDeployment,
+  repositories: readonly string[],
+): Promise<Map<string, string>> {
+  const fresh = [...new Set(repositories)].filter((repo) => !(repo in live.record.touched));
+  const heads = await Promise.all(fresh.map(async (repo) => (await repositoryOf(deps, repo).git.head()) ?? ""));
+  return new Map(fresh.map((repo, i) => [repo, heads[i] as string]));
+}
+
+/**
+ * Keeps the baselines read in the record and writes it (one journal write, the next group's). A commit to one of
+ * these repositories may be made before the write is on disk, but its branch must not move before then
+ * ({@link baselinesOnDisk}, ChangeSet.after): a crash must never leave a commit whose baseline the journal lacks.
+ */
+export function keepBaselines(deps: LifecycleDeps, live: LiveDeployment, heads: ReadonlyMap<string, string>): void {
+  const r = live.record;
+  const fresh = [...heads].filter(([repo]) => !(repo in r.touched));
+  if (fresh.length === 0) return;
+  for (const [repo, head] of fresh) r.touched[repo] = head;
+  const durable = deps.journal.save(r);
+  const inFlight = baselinesInFlight.get(r) ?? new Map<string, Promise<void>>();
+  baselinesInFlight.set(r, inFlight);
+  for (const [repo] of fresh) inFlight.set(repo, durable);
+  const done = () => {
+    for (const [repo] of fresh) if (inFlight.get(repo) === durable) inFlight.delete(repo);
+  };
+  // Handled here (a journal failure is no unhandled rejection while a commit runs); {@link baselinesOnDisk} throws it.
+  durable.then(done, done);
+}
+
+/**
+ * Resolves once the baselines of `repositories` that this revision recorded are on disk (at once for those
+ * written already); rejects with the journal's failure. Has a handler already: a commit may hold it a while.
+ */
+export function baselinesOnDisk(live: LiveDeployment, repositories: readonly string[]): Promise<void> {
+  const inFlight = baselinesInFlight.get(live.record);
+  const pending = [...new Set(repositories)].flatMap((repo) => {
+    const p = inFlight?.get(repo);
+    return p ? [p] : [];
+  });
+  const all = Promise.all(pending).then(() => undefined);
+  all.catch(() => undefined);
+  return all;
 }
 
 /**

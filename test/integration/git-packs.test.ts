@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { PackStore } from "../../agent/cad/git/packs.js";
 import { LocalGitRepository } from "../../agent/cad/git/repository.js";
 
@@ -221,5 +221,18 @@ describe("a commit's objects in one pack", () => {
     expect(names.length).toBeLessThan(large.length + 8);
     for (const oid of all) expect(gitCli(dir, "cat-file", "-t", oid).trim()).toBe("blob");
     for (const oid of all) expect(store.read(oid)?.type).toBe("blob");
+  });
+
+  it("a merge a commit calls for is made on its own soon after, with nobody waiting for it", async () => {
+    const { dir, repo } = await repository();
+    await repo.commit({ write: intentFiles(1), message: "deploy intent-1" });
+    await repo.settled();
+    expect(packs(dir)).toHaveLength(1);
+    // A second pack as large as the first calls for a merge, started a little after the commit (a timer that
+    // keeps no process alive): it is made without a settle or another write.
+    await repo.commit({ write: intentFiles(2), message: "deploy intent-2" });
+    await vi.waitFor(() => expect(packs(dir)).toHaveLength(1), { timeout: 5_000, interval: 5 });
+    expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
+    expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-2", "deploy intent-1"]);
   });
 });

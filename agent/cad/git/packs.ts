@@ -80,6 +80,13 @@ const MERGE_MAX_BYTES = 16 << 20;
 /** A merge yields to the event loop after this much work, so that commits and reads go on beside it. */
 const YIELD_MS = 5;
 
+/**
+ * A merge starts this long after the write that calls for it, not at once: a deployment's commit is followed by a
+ * wait on its edge's sync (tens of ms), and the merge's work (reading packs, writing and fsyncing the merged one,
+ * removing the old) then runs in that wait instead of in the steps around the commit.
+ */
+const MERGE_DELAY_MS = 20;
+
 /** An entry's header: its type, its object's (or delta's) size, and where its data starts. */
 function headerOf(bytes: Buffer, at = 0): { type: number; size: number; end: number } {
   let k = at;
@@ -111,6 +118,8 @@ export class PackStore {
   /** The merges under way (one at a time), and whether a write asked for another since it started. */
   #merging: Promise<void> | undefined;
   #mergeAgain = false;
+  /** The merge due after the last write, until it starts ({@link MERGE_DELAY_MS}). */
+  #mergeDue: NodeJS.Timeout | undefined;
 
   readonly #mergeMaxBytes: number;
 
@@ -195,8 +204,23 @@ export class PackStore {
         ],
     );
     const name = await this.#put(entries, performance.timeOrigin + performance.now());
-    this.#startMerging();
+    this.#mergeSoon();
     return name;
+  }
+
+  /** Starts the merges {@link MERGE_DELAY_MS} from now, unless they are due already or under way. */
+  #mergeSoon(): void {
+    if (this.#merging) {
+      this.#mergeAgain = true;
+      return;
+    }
+    if (this.#mergeDue) return;
+    this.#mergeDue = setTimeout(() => {
+      this.#mergeDue = undefined;
+      this.#startMerging();
+    }, MERGE_DELAY_MS);
+    // It keeps no process alive; a clean stop runs it at once ({@link settled}).
+    this.#mergeDue.unref();
   }
 
   /**
@@ -223,8 +247,13 @@ export class PackStore {
     })();
   }
 
-  /** Resolves once no merge is under way (a test's view of the folder; a clean stop). */
+  /** Runs the merges due now and resolves once none is under way (a test's view of the folder; a clean stop). */
   async settled(): Promise<void> {
+    if (this.#mergeDue) {
+      clearTimeout(this.#mergeDue);
+      this.#mergeDue = undefined;
+      this.#startMerging();
+    }
     while (this.#merging) await this.#merging;
   }
 

@@ -50,6 +50,12 @@ export interface ChangeSet {
    * commit its first run made, after the fetch for a remote, since a push whose reply was lost may have landed.
    */
   recognise?: { trailers: Readonly<Record<string, string>>; since: string | undefined };
+  /**
+   * What must be done before the branch moves, started by the caller (the journal write of the baseline a
+   * rollback would restore): the commit is made meanwhile, and fails with its error, the branch unmoved (a group
+   * commit carrying it fails as a whole).
+   */
+  after?: Promise<unknown>;
 }
 
 /** Options of a repository operation that may wait for others or for the network. */
@@ -431,9 +437,18 @@ export class LocalGitRepository implements GitRepository {
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
-    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head(), this.#objects.flush());
+    // The pack is written while what the change sets wait for goes on; both are done before the branch moves.
+    const before = changes.flatMap((c) => (c.after ? [c.after] : []));
+    const written = this.#objects.flush();
+    const ready = before.length === 0 ? written : settleAll([written, ...before]);
+    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head(), ready);
     if (tb.writtenRoot) this.#rootTree = tb.writtenRoot;
     this.#commits.set(commit, parseCommit(body));
     return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
   }
+}
+
+/** Resolves once every promise has settled; rejects then with the first failure, if any. */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  for (const x of await Promise.allSettled(promises)) if (x.status === "rejected") throw x.reason;
 }

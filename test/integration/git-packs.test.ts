@@ -235,4 +235,35 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
     expect(gitCli(dir, "log", "--format=%s").trim().split("\n")).toEqual(["deploy intent-2", "deploy intent-1"]);
   });
+
+  it("a branch moves only once what the commit waits for is done; when that fails, the branch stays and the commit says why", async () => {
+    const { dir, repo } = await repository();
+    await repo.commit({ write: intentFiles(1), message: "deploy intent-1" });
+    const first = gitCli(dir, "rev-parse", "main").trim();
+    let recorded!: () => void;
+    const after = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
+    const committing = repo.commit({ write: intentFiles(2), message: "deploy intent-2", after });
+    // The commit's pack is written meanwhile; the branch waits.
+    await repo.settled();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gitCli(dir, "rev-parse", "main").trim()).toBe(first);
+    recorded();
+    const made = await committing;
+    expect(made.changed).toBe(true);
+    expect(gitCli(dir, "rev-parse", "main").trim()).toBe(made.commit);
+
+    const failed = repo.commit({
+      write: intentFiles(3),
+      message: "deploy intent-3",
+      after: Promise.reject(new Error("the journal could not be written")),
+    });
+    await expect(failed).rejects.toThrow("the journal could not be written");
+    expect(gitCli(dir, "rev-parse", "main").trim()).toBe(made.commit);
+    expect(readdirSync(join(dir, ".git", "refs", "heads"))).toEqual(["main"]);
+    // The repository takes the next commit as usual.
+    expect((await repo.commit({ write: intentFiles(3), message: "deploy intent-3" })).changed).toBe(true);
+    expect(gitCli(dir, "fsck", "--strict")).toBe("");
+  });
 });

@@ -16,8 +16,8 @@
  * repository's root tree has an entry per intent and changes by an entry or two per commit: at 10,000 intents,
  * about 400 KB whole and a few dozen bytes as a delta.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
-import { mkdir, rename, rm, utimes } from "node:fs/promises";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync } from "node:fs";
+import { mkdir, rm, utimes } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
@@ -264,8 +264,7 @@ export class PackStore {
       await mkdir(this.#dir, { recursive: true });
       this.#made = true;
     }
-    // Both written at once, through the thread pool (a file's creation and rename may wait on a busy disk, and the
-    // event loop must not). The pack goes straight to its name: until its index is in place nobody reads it, and
+    // Both written at once (util/new-file.ts: created and written directly, fsynced through the thread pool). The pack goes straight to its name: until its index is in place nobody reads it, and
     // the name is its checksum, so one found there is this pack, whole or cut short by a crash, and is replaced.
     // The index is written aside and renamed into place after, so that no index ever names a missing pack. Both
     // are fsynced first, as git does: the ref that will name them is fsynced too (ref-lock.ts), and a merge deletes
@@ -276,7 +275,7 @@ export class PackStore {
     // A merged pack keeps the time of the newest pack it holds: after a restart, merges still go oldest first.
     const seconds = made / 1000;
     if (made < Date.now() - 1000) await utimes(packFile, seconds, seconds);
-    await rename(idxTmp, join(this.#dir, `${name}.idx`));
+    renameSync(idxTmp, join(this.#dir, `${name}.idx`));
     const index = readPackIndex(idx, pack.length);
     if (!index) throw new TypeError(`${name}: the index built is not one`);
     this.#index().set(name, { ...index, name, made });

@@ -1,16 +1,14 @@
 /**
  * Moving a branch as git does: under its lock file (`refs/heads/<branch>.lock`, created exclusively), the new id
  * written and fsynced (while the commit's objects are written), the ref compared with what the caller built on
- * (compare-and-swap), then the lock renamed over the ref. The lock is written as any new file (util/new-file.ts: created and fsynced through the thread
- * pool, written and closed directly); the rename goes through the pool too.
+ * (compare-and-swap), then the lock renamed over the ref. The lock is written as any small new file
+ * (util/new-file.ts: created, written and closed directly, fsynced through the thread pool); the rename is made
+ * directly too (a metadata change in the page cache: a trip to the pool cost the commit more than it).
  */
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { CaminoError } from "../../errors.js";
 import { writeNewFile } from "../../util/new-file.js";
-
-const renameFile = promisify(fs.rename);
 
 /** A conflicting ref update (another process moved the branch). */
 export class RefConflictError extends CaminoError {
@@ -41,7 +39,7 @@ export async function moveRef(
   try {
     if (done.status === "rejected") throw done.reason;
     if ((await head()) !== expected) throw new RefConflictError(`refs/heads/${branch}`);
-    await renameFile(lock, ref);
+    fs.renameSync(lock, ref);
   } catch (err) {
     fs.rmSync(lock, { force: true });
     throw err;

@@ -157,11 +157,15 @@ export class ObjectWriter {
     this.#batch = undefined;
   }
 
-  /** An object's type and body: gathered, loose, or whole in a pack; undefined otherwise (isomorphic-git reads it). */
+  /**
+   * An object's type and body: gathered, in a pack, or loose; undefined otherwise (isomorphic-git reads it). The
+   * packs are asked first: their index is in memory, while looking for a loose object that is not there (this
+   * agent writes none now) costs a failed open and the error it throws.
+   */
   read(oid: string): { type: string; body: Buffer } | undefined {
     const gathered = this.#batch?.get(oid);
     if (gathered) return { type: gathered.type, body: gathered.body };
-    return readLooseObject(this.#gitdir, oid) ?? this.#packs.read(oid);
+    return this.#packs.read(oid) ?? readLooseObject(this.#gitdir, oid);
   }
 
   /**

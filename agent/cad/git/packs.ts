@@ -64,8 +64,10 @@ function entryHeader(type: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** A temporary file's name in the pack folder, as git names its own. */
-const tmpName = (dir: string) => join(dir, `tmp_pack_${randomBytes(6).toString("hex")}`);
+/** A temporary file's name in the pack folder, as git names its own: this process's random part, then a count. */
+const TMP_PREFIX = `tmp_pack_${randomBytes(4).toString("hex")}`;
+let tmpCount = 0;
+const tmpName = (dir: string) => join(dir, `${TMP_PREFIX}${(tmpCount++).toString(36)}`);
 
 /** A tree at least this large is stored as a delta against the tree before it when packs are merged. */
 const DELTA_MIN = 4096;

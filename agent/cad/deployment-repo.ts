@@ -7,7 +7,7 @@
  * Every write takes the caller's signal (`options.signal`): on a remote repository it stops the fetch and the
  * push, each of which also has its own deadline.
  */
-import type { CommitResult, GitRepository, OperationOptions } from "./git/repository.js";
+import type { ChangeSet, CommitResult, GitRepository, OperationOptions, PreparedCommit } from "./git/repository.js";
 
 /** Path of the sentinel; `_` cannot start an intent name, so no intent's paths can collide with it. */
 export const SENTINEL_PATH = "_camino/camino-system.yaml";
@@ -69,6 +69,43 @@ export interface WaveWrite {
   after?: Promise<unknown>;
 }
 
+/** A wave's change set: its packages' folders replaced by their files (and the chain's, for wave 0), trailers named. */
+function waveChange(w: WaveWrite): ChangeSet {
+  const write = new Map<string, string>([[SENTINEL_PATH, SENTINEL_TEXT]]);
+  const remove: string[] = [];
+  if (w.chain) {
+    remove.push(`${w.intent}/_chain`);
+    for (const [p, t] of w.chain) {
+      if (!p.startsWith(`${w.intent}/_chain/`)) throw new TypeError(`${p} is outside ${w.intent}/_chain/`);
+      write.set(p, t);
+    }
+  }
+  for (const [pkg, files] of w.packages) {
+    remove.push(`${w.intent}/${pkg}`);
+    for (const [p, t] of files) {
+      if (!p.startsWith(`${w.intent}/${pkg}/`)) throw new TypeError(`${p} is outside ${w.intent}/${pkg}/`);
+      write.set(p, t);
+    }
+  }
+  return {
+    write,
+    remove,
+    message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}\n\n${caminoTrailers({ ...w, action: "deploy" })}`,
+    ...(w.after && { after: w.after }),
+    ...(w.committedAfter !== undefined && {
+      recognise: {
+        trailers: {
+          "Camino-Intent": w.intent,
+          "Camino-Revision": String(w.revision),
+          "Camino-Wave": String(w.wave),
+          "Camino-Action": "deploy",
+        },
+        since: w.committedAfter || undefined,
+      },
+    }),
+  };
+}
+
 /** An edge's deployment repository. */
 export class DeploymentRepository {
   constructor(readonly repo: GitRepository) {}
@@ -86,42 +123,21 @@ export class DeploymentRepository {
    * is removed), and unchanged files stay the same blobs. Nothing changed → no commit.
    */
   async writeWave(w: WaveWrite, options: OperationOptions = {}): Promise<CommitResult> {
-    const write = new Map<string, string>([[SENTINEL_PATH, SENTINEL_TEXT]]);
-    const remove: string[] = [];
-    if (w.chain) {
-      remove.push(`${w.intent}/_chain`);
-      for (const [p, t] of w.chain) {
-        if (!p.startsWith(`${w.intent}/_chain/`)) throw new TypeError(`${p} is outside ${w.intent}/_chain/`);
-        write.set(p, t);
-      }
-    }
-    for (const [pkg, files] of w.packages) {
-      remove.push(`${w.intent}/${pkg}`);
-      for (const [p, t] of files) {
-        if (!p.startsWith(`${w.intent}/${pkg}/`)) throw new TypeError(`${p} is outside ${w.intent}/${pkg}/`);
-        write.set(p, t);
-      }
-    }
-    return this.repo.commit(
-      {
-        write,
-        remove,
-        message: `camino: ${w.intent} revision ${w.revision} wave ${w.wave}\n\n${caminoTrailers({ ...w, action: "deploy" })}`,
-        ...(w.after && { after: w.after }),
-        ...(w.committedAfter !== undefined && {
-          recognise: {
-            trailers: {
-              "Camino-Intent": w.intent,
-              "Camino-Revision": String(w.revision),
-              "Camino-Wave": String(w.wave),
-              "Camino-Action": "deploy",
-            },
-            since: w.committedAfter || undefined,
-          },
-        }),
-      },
-      options,
-    );
+    return this.repo.commit(waveChange(w), options);
+  }
+
+  /**
+   * The wave's commit made and written, the branch left where it is (GitRepository.prepare); undefined for a
+   * repository that does not prepare commits (a remote one). {@link landWave} moves the branch to it.
+   */
+  async prepareWave(w: WaveWrite, options: OperationOptions = {}): Promise<PreparedCommit | undefined> {
+    return this.repo.prepare?.(waveChange(w), options);
+  }
+
+  /** Lands a prepared wave: the branch moved to it, or the wave committed anew if the branch moved meanwhile. */
+  async landWave(prepared: PreparedCommit, options: OperationOptions = {}): Promise<CommitResult> {
+    if (!this.repo.land) return this.repo.commit(prepared.change, options);
+    return this.repo.land(prepared, options);
   }
 
   /** Removes an intent's packages (all, or the named ones), leaving every other path as it is. */

@@ -14,7 +14,8 @@
  * goes to disk, its branch moved only once it is there (`keepBaselines`, `baselinesOnDisk`, ChangeSet.after).
  */
 import { endRun, onEdge } from "./run-timing.js";
-import { DeploymentRepository } from "../cad/deployment-repo.js";
+import { DeploymentRepository, type WaveWrite } from "../cad/deployment-repo.js";
+import type { PreparedCommit } from "../cad/git/repository.js";
 import { CaminoError, IntentError, ValidationError } from "../errors.js";
 import { addWait, doneWaiting, doneWaitingAll, endWait, rollout, type Blocker } from "./blockers.js";
 import { packageObjects } from "./package-objects.js";
@@ -200,6 +201,8 @@ export const dryRunWave: Step<WaveContext> = {
   async run(ctx) {
     const { deps, live } = ctx;
     const refused: AdmissionReason[] = [];
+    // The wave's commits are made and written meanwhile: the commit step then only moves the branches.
+    ctx.wave.prepared = prepareWave(ctx);
     await allOrAbort(ctx.wave.packages, ctx.signal, async (p, signal) => {
       const edge = edgeOf(deps, p.edge as string);
       for (const x of await onEdge(live, () => edge.dryRun(packageObjects(p.hydrated as Hydrated), signal))) {
@@ -226,34 +229,67 @@ export const dryRunWave: Step<WaveContext> = {
   },
 };
 
+/** A wave's write to one repository: its packages' files, with what a resumed run recognises it by. */
+function waveWrite(ctx: WaveContext, repo: string, after: Promise<void>): WaveWrite {
+  const r = ctx.live.record;
+  const pkgs = ctx.wave.byRepository.get(repo) ?? [];
+  return {
+    intent: ctx.intent.name,
+    revision: r.revision,
+    wave: ctx.wave.number,
+    packages: new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const)),
+    committedAfter: ctx.live.resumed ? r.touched[repo] : undefined,
+    after,
+  };
+}
+
+/**
+ * The wave's commit in each repository whose baseline is recorded (at admission), made and written while the
+ * edges dry-run the wave (DeploymentRepository.prepareWave): its CPU and its pack's fsyncs then run while the run
+ * waits on its edges. A commit prepared for a wave that goes no further leaves objects nothing names. Only when
+ * this run is the only one in flight: with others, a repository's branch is likely to move before the commit
+ * step (their commits), and a commit prepared on the old head would be made twice.
+ */
+function prepareWave(ctx: WaveContext): Map<string, Promise<PreparedCommit | undefined>> {
+  const { deps, live, signal } = ctx;
+  const prepared = new Map<string, Promise<PreparedCommit | undefined>>();
+  const counts = deps.queue?.counts;
+  if (counts && counts.running + counts.waiting > 1) return prepared;
+  for (const repo of ctx.wave.byRepository.keys()) {
+    if (!(repo in live.record.touched)) continue;
+    const git = repositoryOf(deps, repo).git;
+    const w = waveWrite(ctx, repo, baselinesOnDisk(live, [repo]));
+    // A preparation that fails is a commit made in the commit step, which reports what fails then.
+    prepared.set(
+      repo,
+      new DeploymentRepository(git).prepareWave(w, { signal }).catch(() => undefined),
+    );
+  }
+  return prepared;
+}
+
 /**
  * A wave's commit: one commit per repository (repositories in parallel), after each repository's baseline is
- * recorded. Writes `ctx.wave.commits` and each package record's commit; emits COMMITTED per package.
+ * recorded; a commit prepared during the dry run is landed (the branch moved to it, or the wave committed anew
+ * if the branch moved meanwhile). Writes `ctx.wave.commits` and each package record's commit; emits COMMITTED
+ * per package.
  */
 export const commitWave: Step<WaveContext> = {
   name: "commit",
   failpoint: "commit",
   async run(ctx) {
-    const { deps, live, intent, signal } = ctx;
+    const { deps, live, signal } = ctx;
     const r = live.record;
     const repos = [...ctx.wave.byRepository.keys()];
     keepBaselines(deps, live, await readBaselines(deps, live, repos));
     const recorded = baselinesOnDisk(live, repos);
     await deps.failpoints.hit("deploy-before-commit", signal);
     await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
-      const files = new Map(pkgs.map((p) => [p.package, (p.hydrated as Hydrated).files] as const));
-      const git = repositoryOf(deps, repo).git;
-      const commit = await new DeploymentRepository(git).writeWave(
-        {
-          intent: intent.name,
-          revision: r.revision,
-          wave: ctx.wave.number,
-          packages: files,
-          committedAfter: live.resumed ? r.touched[repo] : undefined,
-          after: recorded,
-        },
-        { signal },
-      );
+      const d = new DeploymentRepository(repositoryOf(deps, repo).git);
+      const prepared = await ctx.wave.prepared?.get(repo);
+      const commit = prepared
+        ? await d.landWave(prepared, { signal })
+        : await d.writeWave(waveWrite(ctx, repo, recorded), { signal });
       await recorded;
       ctx.wave.commits.set(repo, commit.commit);
       const how = commit.changed

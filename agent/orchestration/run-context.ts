@@ -3,6 +3,7 @@
  * deployment, and the few operations steps are made of (record a state, find a repository or an edge, note a
  * repository's baseline, wait for an edge to sync, run tasks in parallel all-or-nothing).
  */
+import type { PreparedCommit } from "../cad/git/repository.js";
 import type { RegisteredRepository } from "../cad/repository-registry.js";
 import type { EdgeClient } from "../edge/edge-client.js";
 import type { Failpoints } from "../failpoints.js";
@@ -40,6 +41,8 @@ export interface LifecycleDeps extends PlannerDeps {
   options: LifecycleOptions;
   /** Aborts when the agent shuts down. */
   shutdown: AbortSignal;
+  /** The runs in flight and waiting for a turn (the run queue's counts), where the agent keeps a queue. */
+  queue?: { readonly counts: { running: number; waiting: number } };
 }
 
 /** Why a run stopped before READY: the reason the deployment ends with. */
@@ -72,6 +75,11 @@ export interface WaveState {
   readonly packages: readonly PlannedPackage[];
   readonly byRepository: ReadonlyMap<string, readonly PlannedPackage[]>;
   readonly commits: Map<string, string>;
+  /**
+   * Per repository, the wave's commit made and written while its edge dry-runs the wave (undefined: not
+   * prepared, or the preparation failed); the commit step lands it (DeploymentRepository.landWave).
+   */
+  prepared?: Map<string, Promise<PreparedCommit | undefined>>;
 }
 
 /** One rollback or termination over one deployment. */

@@ -75,6 +75,18 @@ export interface CommitResult {
   recognised?: boolean;
 }
 
+/** A commit made and written but not landed: {@link GitRepository.prepare}. */
+export interface PreparedCommit {
+  readonly change: ChangeSet;
+  /** The head it was made on. */
+  readonly parent: string | undefined;
+  /** What landing it answers when the branch is still at `parent`. */
+  readonly result: CommitResult;
+  /** Its parsed fields and root tree, kept once it lands. */
+  readonly fields?: CommitFields;
+  readonly root?: { oid: string; tree: SortedTree };
+}
+
 /** How far back a commit is looked for by its trailers. */
 const RECOGNISE_DEPTH = 1000;
 
@@ -92,6 +104,15 @@ export interface GitRepository {
   readBlob(oid: string): Promise<string>;
   /** Commits a change on the branch (and, for a remote, pushes it). */
   commit(change: ChangeSet, options?: OperationOptions): Promise<CommitResult>;
+  /**
+   * Makes a change's commit on the branch's head and writes its objects, without moving the branch (a local
+   * repository only): {@link land} moves it there later, if the branch has not moved meanwhile, or commits the
+   * change anew. For a commit made while the caller waits on something else (a wave's dry run on its edge); one
+   * never landed leaves only objects that nothing names.
+   */
+  prepare?(change: ChangeSet, options?: OperationOptions): Promise<PreparedCommit>;
+  /** Moves the branch to a prepared commit (waiting for the change's `after`), or commits the change anew. */
+  land?(prepared: PreparedCommit, options?: OperationOptions): Promise<CommitResult>;
   /** Whether `head` is `commit` or a descendant of it. */
   isDescendant(head: string, commit: string): Promise<boolean>;
 }
@@ -399,6 +420,26 @@ export class LocalGitRepository implements GitRepository {
   }
 
   async #commitGroup(changes: readonly ChangeSet[]): Promise<CommitResult[]> {
+    const made = await this.#make(changes);
+    if (!made.commit) return made.results;
+    // The pack is written while what the change sets wait for goes on; both are done before the branch moves.
+    const before = changes.flatMap((c) => (c.after ? [c.after] : []));
+    const written = this.#objects.flush();
+    const ready = before.length === 0 ? written : settleAll([written, ...before]);
+    await moveRef(this.gitdir, this.branch, made.parent, made.commit.oid, () => this.head(), ready);
+    this.#landed(made.commit.oid, made.commit.fields, made.commit.root);
+    return made.results;
+  }
+
+  /**
+   * The commit of `changes` on the head, its objects gathered (not written): each change set's answer, and the
+   * commit when one is to be made.
+   */
+  async #make(changes: readonly ChangeSet[]): Promise<{
+    parent: string | undefined;
+    results: CommitResult[];
+    commit?: { oid: string; fields: CommitFields; root?: { oid: string; tree: SortedTree } };
+  }> {
     const parent = await this.head();
     const results: (CommitResult | undefined)[] = changes.map(() => undefined);
     if (parent) {
@@ -432,19 +473,61 @@ export class LocalGitRepository implements GitRepository {
     }
     const made = changes.filter((_, i) => changed[i]);
     if ((parent && tree === parentTree) || made.length === 0) {
-      return changes.map((_, i) => results[i] ?? { commit: parent ?? "", changed: false });
+      return { parent, results: changes.map((_, i) => results[i] ?? { commit: parent ?? "", changed: false }) };
     }
     const author: Signature = { ...this.#author, timestamp: Math.floor(this.#now().getTime() / 1000) };
     const body = commitBody(tree, parent ? [parent] : [], author, groupMessage(made.map((c) => c.message)));
     const commit = this.#objects.writeSync("commit", body);
-    // The pack is written while what the change sets wait for goes on; both are done before the branch moves.
-    const before = changes.flatMap((c) => (c.after ? [c.after] : []));
-    const written = this.#objects.flush();
-    const ready = before.length === 0 ? written : settleAll([written, ...before]);
-    await moveRef(this.gitdir, this.branch, parent, commit, () => this.head(), ready);
-    if (tb.writtenRoot) this.#rootTree = tb.writtenRoot;
-    this.#commits.set(commit, parseCommit(body));
-    return changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean });
+    return {
+      parent,
+      results: changes.map((_, i) => results[i] ?? { commit, changed: changed[i] as boolean }),
+      commit: { oid: commit, fields: parseCommit(body), ...(tb.writtenRoot && { root: tb.writtenRoot }) },
+    };
+  }
+
+  /** Keeps what a commit that moved the branch built on: its root tree (the next commit splices into it), parsed. */
+  #landed(commit: string, fields: CommitFields, root: { oid: string; tree: SortedTree } | undefined): void {
+    if (root) this.#rootTree = root;
+    this.#commits.set(commit, fields);
+  }
+
+  /**
+   * {@link GitRepository.prepare}: the commit made and its pack written (fsynced) in the repository's turn, the
+   * branch left where it is. A change set that is to recognise an earlier commit is not prepared: it lands as a
+   * commit does.
+   */
+  prepare(change: ChangeSet, options: OperationOptions = {}): Promise<PreparedCommit> {
+    if (change.recognise) return Promise.resolve({ change, parent: undefined, result: { commit: "", changed: false } });
+    return this.exclusive(async () => {
+      this.#objects.begin();
+      try {
+        const made = await this.#make([change]);
+        await this.#objects.flush();
+        const result = made.results[0] as CommitResult;
+        return made.commit
+          ? { change, parent: made.parent, result, fields: made.commit.fields, root: made.commit.root }
+          : { change, parent: made.parent, result };
+      } finally {
+        this.#objects.discard();
+      }
+    }, options.signal);
+  }
+
+  /**
+   * {@link GitRepository.land}: in the repository's turn, the branch moved from the prepared commit's parent to it
+   * once the change's `after` is done, when the branch is still there; otherwise (the branch moved, or nothing
+   * was prepared) the change is committed as {@link commitNow} does.
+   */
+  land(prepared: PreparedCommit, options: OperationOptions = {}): Promise<CommitResult> {
+    const { change, parent, result, fields } = prepared;
+    return this.exclusive(async () => {
+      const head = await this.head();
+      if (head !== parent || change.recognise) return this.commitNow(change);
+      if (!result.changed || !fields) return result;
+      await moveRef(this.gitdir, this.branch, parent, result.commit, () => this.head(), change.after);
+      this.#landed(result.commit, fields, prepared.root);
+      return result;
+    }, options.signal);
   }
 }
 

@@ -191,6 +191,8 @@ export function keepBaselines(deps: LifecycleDeps, live: LiveDeployment, heads: 
   for (const [repo] of fresh) inFlight.set(repo, durable);
   const done = () => {
     for (const [repo] of fresh) if (inFlight.get(repo) === durable) inFlight.delete(repo);
+    // A deployed intent's record is kept for as long as it is known: nothing of this is kept with it.
+    if (inFlight.size === 0 && baselinesInFlight.get(r) === inFlight) baselinesInFlight.delete(r);
   };
   // Handled here (a journal failure is no unhandled rejection while a commit runs); {@link baselinesOnDisk} throws it.
   durable.then(done, done);

@@ -130,6 +130,11 @@ export class ObjectWriter {
     this.#batch = new Map();
   }
 
+  /** Merges the packs soon (packs.ts), as a write does. */
+  mergeSoon(): void {
+    this.#packs.mergeSoon();
+  }
+
   /** Resolves once the packs' background merges are done. */
   settled(): Promise<void> {
     return this.#packs.settled();
@@ -137,16 +142,16 @@ export class ObjectWriter {
 
   /**
    * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
-   * memory until the pack is in place.
+   * memory until the pack is in place. `merge` false: the packs are not merged after it ({@link mergeSoon} later).
    */
-  async flush(): Promise<void> {
+  async flush(merge = true): Promise<void> {
     const batch = this.#batch;
     if (!batch || batch.size === 0) {
       this.#batch = undefined;
       return;
     }
     try {
-      await this.#packs.write([...batch.values()]);
+      await this.#packs.write([...batch.values()], merge);
     } finally {
       if (this.#batch === batch) this.#batch = undefined;
     }

@@ -186,10 +186,10 @@ export class PackStore {
   }
 
   /**
-   * Writes the objects as one pack (and its index), then merges small packs; returns the pack's name. Objects
-   * already packed are left out. Nothing is written for no objects.
+   * Writes the objects as one pack (and its index), then merges small packs ({@link mergeSoon}) unless `merge` is
+   * false; returns the pack's name. Objects already packed are left out. Nothing is written for no objects.
    */
-  async write(objects: readonly PackObject[]): Promise<string | undefined> {
+  async write(objects: readonly PackObject[], merge = true): Promise<string | undefined> {
     const seen = new Set<string>();
     const fresh = objects.filter((o) => !seen.has(o.oid) && seen.add(o.oid) && !this.has(o.oid));
     if (fresh.length === 0) return undefined;
@@ -206,12 +206,12 @@ export class PackStore {
         ],
     );
     const name = await this.#put(entries, performance.timeOrigin + performance.now());
-    this.#mergeSoon();
+    if (merge) this.mergeSoon();
     return name;
   }
 
   /** Starts the merges {@link MERGE_DELAY_MS} from now, unless they are due already or under way. */
-  #mergeSoon(): void {
+  mergeSoon(): void {
     if (this.#merging) {
       this.#mergeAgain = true;
       return;

@@ -13,7 +13,8 @@
  *   intent is planned and its resources reserved.
  * - `deploy-before-commit`: agent/orchestration/deploy-steps.ts, the `wave 0` step and every later wave's `commit`
  *   step, once per wave: after the repositories' baselines are recorded (their journal write may still be on its
- *   way: no branch moves before it is on disk), before anything is committed.
+ *   way: no branch moves before it is on disk), before any branch moves (a wave's commit may already be made
+ *   and written, prepared during its dry run).
  * - `segment-before-propose`: agent/orchestration/segment-steps.ts, on the origin, after a segment is journalled
  *   as proposing, before ProposeSegment is sent.
  * - `segment-after-propose`: the same file, after the peer's offer is journalled (the segment reserved).

@@ -80,7 +80,7 @@ export async function chooseRecovery(
     why:
       touched === 0
         ? `${was}; nothing was committed yet: the run starts again`
-        : `${was}; what it committed in ${touched} repositories is kept (found by its commits' trailers: no new commit) and waited on`,
+        : `${was}; its baselines in ${touched} repositories are kept for a rollback, and a wave it committed is found by its commit's trailers (no new commit) and waited on`,
   };
 }
 

@@ -840,7 +840,7 @@ describe("an agent killed mid-deployment", () => {
       // The events from before the crash are still answered, then the choice and why, then the waves' commits
       // found again by their trailers (not made again).
       const resumed = events.findIndex((x) =>
-        /^ recovery: resume: the agent restarted while the intent was \w+; what it committed in 2 repositories is kept/.test(
+        /^ recovery: resume: the agent restarted while the intent was \w+; its baselines in 2 repositories are kept for a rollback, and a wave it committed is found/.test(
           x,
         ),
       );

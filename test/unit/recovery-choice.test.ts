@@ -71,7 +71,7 @@ describe("recovery of a deployment left in flight", () => {
     const c = await chooseRecovery(record(), deps(), NOW);
     expect(c).toEqual({
       action: "resume",
-      why: "the agent restarted while the intent was COMMITTED; what it committed in 1 repositories is kept (found by its commits' trailers: no new commit) and waited on",
+      why: "the agent restarted while the intent was COMMITTED; its baselines in 1 repositories are kept for a rollback, and a wave it committed is found by its commit's trailers (no new commit) and waited on",
     });
     const fresh = await chooseRecovery(
       record({ state: "PENDING", touched: {}, packages: [pkg({ edge: "", blueprintCommit: "" })] }),

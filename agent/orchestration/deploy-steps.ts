@@ -31,6 +31,7 @@ import {
   baselinesOnDisk,
   keepBaselines,
   readBaselines,
+  recordBaselines,
   RunFailure,
   setState,
   touch,
@@ -142,9 +143,13 @@ export const chainWave: Step<RunContext> = {
     const plan = planOf(ctx);
     const r = live.record;
     // The baselines (recorded at admission) go to disk while the commits are made; each branch moves once they are.
-    const repos = plan.chains.map((c) => c.repository);
-    keepBaselines(deps, live, await readBaselines(deps, live, repos));
-    const recorded = baselinesOnDisk(live, repos);
+    const recorded = (
+      await recordBaselines(
+        deps,
+        live,
+        plan.chains.map((c) => c.repository),
+      )
+    ).onDisk;
     await deps.failpoints.hit("deploy-before-commit", signal);
     // Edges with cross-domain links trust the peer's mesh root before the links' objects arrive (a commit of its
     // own, made once the baselines are on disk, as every commit of the run is).
@@ -202,7 +207,7 @@ export const dryRunWave: Step<WaveContext> = {
     const { deps, live } = ctx;
     const refused: AdmissionReason[] = [];
     // The wave's commits are made and written meanwhile: the commit step then only moves the branches.
-    ctx.wave.prepared = prepareWave(ctx);
+    ctx.wave.prepared = prepareCommits(ctx);
     await allOrAbort(ctx.wave.packages, ctx.signal, async (p, signal) => {
       const edge = edgeOf(deps, p.edge as string);
       for (const x of await onEdge(live, () => edge.dryRun(packageObjects(p.hydrated as Hydrated), signal))) {
@@ -250,7 +255,7 @@ function waveWrite(ctx: WaveContext, repo: string, after: Promise<void>): WaveWr
  * this run is the only one in flight: with others, a repository's branch is likely to move before the commit
  * step (their commits), and a commit prepared on the old head would be made twice.
  */
-function prepareWave(ctx: WaveContext): Map<string, Promise<PreparedCommit | undefined>> {
+function prepareCommits(ctx: WaveContext): Map<string, Promise<PreparedCommit | undefined>> {
   const { deps, live, signal } = ctx;
   const prepared = new Map<string, Promise<PreparedCommit | undefined>>();
   const counts = deps.queue?.counts;
@@ -280,9 +285,7 @@ export const commitWave: Step<WaveContext> = {
   async run(ctx) {
     const { deps, live, signal } = ctx;
     const r = live.record;
-    const repos = [...ctx.wave.byRepository.keys()];
-    keepBaselines(deps, live, await readBaselines(deps, live, repos));
-    const recorded = baselinesOnDisk(live, repos);
+    const recorded = (await recordBaselines(deps, live, [...ctx.wave.byRepository.keys()])).onDisk;
     await deps.failpoints.hit("deploy-before-commit", signal);
     await allOrAbort([...ctx.wave.byRepository], signal, async ([repo, pkgs], signal) => {
       const d = new DeploymentRepository(repositoryOf(deps, repo).git);

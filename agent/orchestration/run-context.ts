@@ -153,8 +153,20 @@ export function edgeOf(deps: Pick<LifecycleDeps, "edges">, name: string): EdgeCl
 
 /** Records a repository's head (durably) before this revision first writes to it: what a rollback restores. */
 export async function touch(deps: LifecycleDeps, live: LiveDeployment, repository: string): Promise<void> {
-  keepBaselines(deps, live, await readBaselines(deps, live, [repository]));
-  await baselinesOnDisk(live, [repository]);
+  await (await recordBaselines(deps, live, [repository])).onDisk;
+}
+
+/**
+ * {@link readBaselines} then {@link keepBaselines}: resolves once the baselines are in the record, with their
+ * journal write ({@link baselinesOnDisk}), which a commit's branch waits for.
+ */
+export async function recordBaselines(
+  deps: LifecycleDeps,
+  live: LiveDeployment,
+  repositories: readonly string[],
+): Promise<{ onDisk: Promise<void> }> {
+  keepBaselines(deps, live, await readBaselines(deps, live, repositories));
+  return { onDisk: baselinesOnDisk(live, repositories) };
 }
 
 /** The journal writes of baselines still on their way to the disk, per record and repository. */

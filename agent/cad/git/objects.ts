@@ -142,16 +142,16 @@ export class ObjectWriter {
 
   /**
    * Writes the gathered objects as one pack (before the ref that refers to them moves); they stay readable from
-   * memory until the pack is in place. `merge` false: the packs are not merged after it ({@link mergeSoon} later).
+   * memory until the pack is in place. With `merge: false` the packs are not merged after it ({@link mergeSoon} later).
    */
-  async flush(merge = true): Promise<void> {
+  async flush(options: { merge?: boolean } = {}): Promise<void> {
     const batch = this.#batch;
     if (!batch || batch.size === 0) {
       this.#batch = undefined;
       return;
     }
     try {
-      await this.#packs.write([...batch.values()], merge);
+      await this.#packs.write([...batch.values()], options);
     } finally {
       if (this.#batch === batch) this.#batch = undefined;
     }

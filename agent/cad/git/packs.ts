@@ -189,7 +189,7 @@ export class PackStore {
    * Writes the objects as one pack (and its index), then merges small packs ({@link mergeSoon}) unless `merge` is
    * false; returns the pack's name. Objects already packed are left out. Nothing is written for no objects.
    */
-  async write(objects: readonly PackObject[], merge = true): Promise<string | undefined> {
+  async write(objects: readonly PackObject[], options: { merge?: boolean } = {}): Promise<string | undefined> {
     const seen = new Set<string>();
     const fresh = objects.filter((o) => !seen.has(o.oid) && seen.add(o.oid) && !this.has(o.oid));
     if (fresh.length === 0) return undefined;
@@ -206,7 +206,7 @@ export class PackStore {
         ],
     );
     const name = await this.#put(entries, performance.timeOrigin + performance.now());
-    if (merge) this.mergeSoon();
+    if (options.merge !== false) this.mergeSoon();
     return name;
   }
 

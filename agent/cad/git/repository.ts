@@ -504,7 +504,7 @@ export class LocalGitRepository implements GitRepository {
         const made = await this.#make([change]);
         // Its pack is merged only once it lands: merged as any pack is (soon after it is written), the merge ran
         // before the commit landed and its edge read it, and READY at 10,000 intents came 10-40 ms later.
-        await this.#objects.flush(false);
+        await this.#objects.flush({ merge: false });
         const result = made.results[0] as CommitResult;
         return made.commit
           ? { change, parent: made.parent, result, fields: made.commit.fields, root: made.commit.root }

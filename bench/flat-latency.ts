@@ -260,8 +260,9 @@ export function flatLatencyTable(f: FlatFigures): string {
       `${fmt(l.seedSeconds)} s`.padStart(10),
     ].join("  ");
   });
-  const allocator = agentEnvironment(process.env).allocator;
-  return `Flat latency: single-package probes, one at a time, with intents already deployed (bar: p50 at 10,000 <= 1.25 x p50 at 0; RSS <= 20 MiB per 1,000; RSS after two full collections, the first one's alone beside it; allocator ${allocator})\n${head}\n${rows.join("\n")}\n`;
+  const { allocator, env } = agentEnvironment(process.env);
+  const conf = env["MALLOC_CONF"] ? ` (${env["MALLOC_CONF"]})` : "";
+  return `Flat latency: single-package probes, one at a time, with intents already deployed (bar: p50 at 10,000 <= 1.25 x p50 at 0; RSS <= 20 MiB per 1,000; RSS after two full collections, the first one's alone beside it; allocator ${allocator}${conf})\n${head}\n${rows.join("\n")}\n`;
 }
 
 // Run alone: node dist/bench/flat-latency.js [--quick]

@@ -257,6 +257,7 @@ async function spawnAgent(configFile: string, dir: string, env: Record<string, s
       PATH: process.env["PATH"] ?? "",
       HOME: dir,
       ...(process.env["CAMINO_MALLOC"] ? { CAMINO_MALLOC: process.env["CAMINO_MALLOC"] } : {}),
+      ...(process.env["MALLOC_CONF"] ? { MALLOC_CONF: process.env["MALLOC_CONF"] } : {}),
       ...env,
     }).env,
   });

@@ -22,6 +22,7 @@ import {
   type Signature,
   type TreeEntry,
 } from "./objects.js";
+import { isDescendant } from "./ancestry.js";
 import { CommitBatcher, groupMessage } from "./group-commit.js";
 import { moveRef } from "./ref-lock.js";
 import { SortedTree } from "./sorted-tree.js";
@@ -225,31 +226,9 @@ export class LocalGitRepository implements GitRepository {
     return fields;
   }
 
-  /**
-   * Whether `head` is `commit` or a descendant of it (false when either is unknown here). Walks back from
-   * `head` and stops on each path at commits more than a minute older than `commit` (a descendant is never
-   * older than its ancestor, give or take clock steps), so asking about an edge that lags behind costs the
-   * commits in between, not the whole history.
-   */
-  async isDescendant(head: string, commit: string): Promise<boolean> {
-    if (head === commit) return true;
-    try {
-      const target = await this.#readCommitObject(commit);
-      const seen = new Set<string>();
-      const todo = [head];
-      while (todo.length > 0) {
-        const oid = todo.pop() as string;
-        if (oid === commit) return true;
-        if (seen.has(oid)) continue;
-        seen.add(oid);
-        const info = await this.#readCommitObject(oid);
-        if (info.time < target.time - 60) continue;
-        todo.push(...info.parents);
-      }
-      return false;
-    } catch {
-      return false;
-    }
+  /** Whether `head` is `commit` or a descendant of it (false when either is unknown here): ancestry.ts. */
+  isDescendant(head: string, commit: string): Promise<boolean> {
+    return isDescendant((oid) => this.#readCommitObject(oid), head, commit);
   }
 
   /** Tags with the commits they point at, sorted by name. */

@@ -99,7 +99,7 @@ describe("capacityOf", () => {
       pod("w3", "big", [container({ cpu: "250m" })], { labels: labels("chain", "cache") }),
       pod("other", "big", [container({ cpu: "1" })], { labels: { "camino.io/intent": "chain" } }),
     ]);
-    expect(c.byPackage).toEqual(
+    expect(new Map(c.byPackage.entries())).toEqual(
       new Map([
         ["chain/upf", { cpuMillis: 2500, memoryBytes: 2 * GI, pods: 2 }],
         ["chain/cache", { cpuMillis: 250, memoryBytes: 0, pods: 1 }],
@@ -120,21 +120,40 @@ describe("capacityOf", () => {
     const later = capacityFrom(nodes, sums);
     sums.apply(pod("w3", "big", [container({ cpu: "500m" })], { labels: labels("cache") }), true);
     for (const c of [first, again])
-      expect([...c.byPackage]).toEqual([["chain/upf", { cpuMillis: 1000, memoryBytes: 0, pods: 1 }]]);
-    expect([...later.byPackage]).toEqual([
+      expect([...c.byPackage.entries()]).toEqual([["chain/upf", { cpuMillis: 1000, memoryBytes: 0, pods: 1 }]]);
+    expect(first.byPackage.get("chain/cache")).toBeUndefined();
+    expect(later.byPackage.get("chain/cache")).toEqual({ cpuMillis: 500, memoryBytes: 0, pods: 1 });
+    expect([...later.byPackage.entries()]).toEqual([
       ["chain/upf", { cpuMillis: 1000, memoryBytes: 0, pods: 1 }],
       ["chain/cache", { cpuMillis: 500, memoryBytes: 0, pods: 1 }],
     ]);
-    expect([...capacityFrom(nodes, sums).byPackage.keys()]).toEqual(["chain/upf"]);
+    expect([...capacityFrom(nodes, sums).byPackage.entries()].map(([key]) => key)).toEqual(["chain/upf"]);
+  });
+
+  it("keeps what each of a hundred readings saw, held together while a package's pods come one by one", () => {
+    const labels = { "camino.io/intent": "chain", "camino.io/package": "upf" };
+    const sums = new PodRequests();
+    const readings = [];
+    for (let i = 0; i < 100; i++) {
+      readings.push(capacityFrom(nodes, sums));
+      sums.apply(pod(`w${i}`, "big", [container({ cpu: "10m" })], { labels }));
+    }
+    expect(readings.map((r) => r.byPackage.get("chain/upf")?.pods ?? 0)).toEqual(readings.map((_, i) => i));
+    expect(capacityFrom(nodes, sums).byPackage.get("chain/upf")).toEqual({
+      cpuMillis: 1000,
+      memoryBytes: 0,
+      pods: 100,
+    });
   });
 
   it("is empty for an edge without nodes", () => {
-    expect(capacityOf([], [])).toEqual({
+    const { byPackage, ...rest } = capacityOf([], []);
+    expect(rest).toEqual({
       nodes: [],
       allocatable: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
       requested: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
       free: { cpuMillis: 0, memoryBytes: 0, pods: 0 },
-      byPackage: new Map(),
     });
+    expect([...byPackage.entries()]).toEqual([]);
   });
 });

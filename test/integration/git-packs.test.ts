@@ -175,6 +175,44 @@ describe("a commit's objects in one pack", () => {
     expect(gitCli(dir, "ls-tree", "--name-only", "HEAD").split("\n")).toContain("intent-1000");
   });
 
+  it("a large tree is written stored, at no compression cost, and compressed when packs are merged; git reads both", async () => {
+    const { dir } = await repository();
+    const store = new PackStore(join(dir, ".git"));
+    // A root tree of 2,500 entries (85 KB), mostly object ids, as at a few thousand intents; then the same with one changed.
+    const ids = Array.from({ length: 2_500 }, () => randomBytes(20));
+    const tree = () => {
+      const body = Buffer.concat(ids.flatMap((id, i) => [Buffer.from(`100644 f${String(i).padStart(5, "0")}\0`), id]));
+      const oid = createHash("sha1").update(`tree ${body.length}\0`).update(body).digest("hex");
+      return { oid, type: "tree" as const, body };
+    };
+    const first = tree();
+    await store.write([first], { merge: false });
+    const sizes = () =>
+      new Map(
+        gitCli(dir, "verify-pack", "-v", ...packs(dir).map((f) => join(dir, ".git", "objects", "pack", f)))
+          .split("\n")
+          .filter((l) => / tree /.test(l))
+          .map((l) => l.trim().split(/\s+/))
+          .map((f) => [f[0], { size: Number(f[2]), inPack: Number(f[3]), delta: f.length === 7 }]),
+      );
+    expect(sizes().get(first.oid)?.inPack).toBeGreaterThanOrEqual(first.body.length);
+    ids[7] = randomBytes(20);
+    const second = tree();
+    await store.write([second]);
+    await store.settled();
+    // Merged: the first is the chain's base, compressed; the second a delta against it.
+    expect(packs(dir)).toHaveLength(1);
+    const merged = sizes();
+    expect(merged.get(first.oid)).toMatchObject({ delta: false });
+    expect(merged.get(first.oid)?.inPack).toBeLessThan(first.body.length * 0.8);
+    expect(merged.get(second.oid)).toMatchObject({ delta: true });
+    for (const t of [first, second]) {
+      expect(gitCli(dir, "cat-file", "-s", t.oid).trim()).toBe(String(t.body.length));
+      expect(store.read(t.oid)?.body.equals(t.body)).toBe(true);
+    }
+    expect(gitCli(dir, "cat-file", "-p", second.oid)).toContain(`${ids[7]?.toString("hex")}\tf00007`);
+  });
+
   it("stay geometric whatever the sizes come in: a pack of 2 objects beside one of 4, then many of 8, are merged", async () => {
     const { dir } = await repository();
     const store = new PackStore(join(dir, ".git"));

@@ -133,3 +133,18 @@ it("lists what a run waits on at once when the copy hears a change of its intent
   await available;
   expect(Date.now() - started).toBeLessThan(2_000);
 });
+
+it("looks at once at a run that starts to wait for an intent the copy just heard of, while watches keep the loop going", async () => {
+  const { edge, state, change } = fakeEdge();
+  // Periods of a minute: the loop runs for the watches, and only what a run waits on may bring a tick forward.
+  const observer = new EdgeObserver(edge, 60_000, undefined, 60_000, 60_000);
+  observers.push(observer);
+  const told = watchAll(observer, intents);
+  await vi.waitFor(() => expect(told).toEqual(all(1)), { timeout: 5_000, interval: 2 });
+  // Available before the run began to wait (while its sync was judged), as on a busy edge.
+  state.workloads = [{ kind: "Deployment", name: "web", intent: "chain-1", package: "web", desired: 1, available: 1 }];
+  change("chain-1");
+  const started = Date.now();
+  await observer.waitAvailable("chain-1", "web", new AbortController().signal, () => {});
+  expect(Date.now() - started).toBeLessThan(2_000);
+});

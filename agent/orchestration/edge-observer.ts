@@ -88,6 +88,13 @@ type Listing = { workloads: WorkloadStatus[] } | { error: string };
 /** The least time between the starts of two ticks when the watched copy's changes bring them forward. */
 const CHANGE_GAP_MS = 10;
 
+/**
+ * How recent a change of an intent brings a new wait for its workloads to the next tick. Longer than a poll period:
+ * the change (ConfigSync applying the wave) comes before the edge reports the sync, which a tick then reads, and
+ * with a window of one period the wait for a 4-package intent's workloads took a period again in some runs.
+ */
+const HEARD_MS = 1_000;
+
 /** Below this many, heard changes are kept however old (pruning a small map costs more than it saves). */
 const HEARD_KEPT = 64;
 
@@ -110,8 +117,8 @@ export class EdgeObserver {
   /** The watched copy changed an intent a run waits for the workloads of: the next tick comes at once. */
   #changed = false;
   /**
-   * Intent → when the watched copy last heard a change of its workloads or pods, kept for about a poll period: a
-   * run that starts to wait for an intent heard of just before (its workloads became available while its sync was
+   * Intent → when the watched copy last heard a change of its workloads or pods, kept for {@link HEARD_MS}: a run
+   * that starts to wait for an intent heard of shortly before (its workloads became available while its sync was
    * being judged) is looked at the next tick, not a period later.
    */
   readonly #heard = new Map<string, number>();
@@ -250,19 +257,19 @@ export class EdgeObserver {
     // whose settled deployments keep the loop running made each wave wait out the rest of a poll period (at 1,000
     // settled intents READY came 45 ms later than on an idle loop, which ticks at once for a new waiter).
     const heard = w.kind === "workloads" ? this.#heard.get(w.intent) : undefined;
-    if (heard !== undefined && Date.now() - heard <= this.#pollMs) this.#changed = true;
+    if (heard !== undefined && Date.now() - heard <= HEARD_MS) this.#changed = true;
     this.#kick();
     this.#wake?.();
   }
 
-  /** Notes that the watched copy heard a change of `intent`; forgets what is older than a poll period. */
+  /** Notes that the watched copy heard a change of `intent`; forgets what is older than {@link HEARD_MS}. */
   #hear(intent: string): void {
     const now = Date.now();
     this.#heard.delete(intent);
     this.#heard.set(intent, now);
     if (this.#heard.size <= HEARD_KEPT) return;
     for (const [k, at] of this.#heard) {
-      if (now - at <= this.#pollMs) break;
+      if (now - at <= HEARD_MS) break;
       this.#heard.delete(k);
     }
   }

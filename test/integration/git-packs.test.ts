@@ -300,8 +300,9 @@ describe("a commit's objects in one pack", () => {
     await expect(failed).rejects.toThrow("the journal could not be written");
     expect(gitCli(dir, "rev-parse", "main").trim()).toBe(made.commit);
     expect(readdirSync(join(dir, ".git", "refs", "heads"))).toEqual(["main"]);
-    // The repository takes the next commit as usual.
+    // The repository takes the next commit as usual. The refused commit's objects may stay in its pack, unreachable
+    // (a dangling commit when the retry falls in another second and so gets another id): valid git, which gc prunes.
     expect((await repo.commit({ write: intentFiles(3), message: "deploy intent-3" })).changed).toBe(true);
-    expect(gitCli(dir, "fsck", "--strict")).toBe("");
+    expect(gitCli(dir, "fsck", "--strict", "--no-dangling")).toBe("");
   });
 });

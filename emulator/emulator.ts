@@ -58,6 +58,11 @@ export interface EmulatorOptions {
   faults?: Partial<Faults>;
   /** Run the ConfigSync reconciler for RootSyncs and RepoSyncs. Default true. */
   configSync?: boolean;
+  /**
+   * Where the emulator's log lines go (one object each: `level`, `msg` and fields), such as a RootSync's source
+   * error and its end. Default: none.
+   */
+  log?: (line: { level: "info" | "warn"; msg: string } & Record<string, unknown>) => void;
   /** Run the workload controllers, scheduler and kubelets. Default true. */
   controllers?: boolean;
   /** How long a scheduled pod takes to become Ready, in ms. Default 0. */
@@ -327,6 +332,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           now,
           failingObjects: () => new Set(faults.syncErrors),
           paused: () => faults.syncPaused,
+          onSourceError: (sync, error) =>
+            options.log?.(
+              error
+                ? { level: "warn", msg: "ConfigSync source error", sync, code: error.code, error: error.message }
+                : { level: "info", msg: "ConfigSync source error cleared", sync },
+            ),
         });
   const controllers =
     options.controllers === false

@@ -35,6 +35,12 @@ export interface ReconcilerOptions {
   /** Bound on one git command (fetch, diff) or object read, in ms. Default 30000. */
   gitTimeoutMs?: number;
   /**
+   * Told when a sync's source error changes: the new error (code and message, as the RootSync's status gives them),
+   * or `undefined` when a round read the source again after one. As ConfigSync's reconciler logs them; a persistent
+   * error is told once, not every period.
+   */
+  onSourceError?: (sync: string, error: { code: string; message: string } | undefined) => void;
+  /**
    * Every round looks at every object of the repository, as the first one does, instead of only at the objects
    * of the files that changed: for tests that compare the two. Default false.
    */
@@ -51,6 +57,8 @@ interface SyncState extends Synced {
   repo?: string;
   /** A round was skipped while paused: the next one applies everything. */
   skipped?: boolean;
+  /** The source error last told (`onSourceError`), while it lasts. */
+  sourceError?: string;
   /**
    * The last sync: its commit and generation, the types' revision after it, whether it was clean, and rounds
    * since everything was applied.
@@ -70,8 +78,8 @@ const get = (o: unknown, ...p: string[]): unknown =>
 const stamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ConfigSyncReconciler {
-  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds">> &
-    Pick<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds">;
+  readonly #o: Required<Omit<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds" | "onSourceError">> &
+    Pick<ReconcilerOptions, "failingObjects" | "paused" | "wholeRounds" | "onSourceError">;
   readonly #states = new Map<string, SyncState>();
   readonly #unwatch: (() => void)[] = [];
   /** Readers being closed; {@link stop} waits for them, so no git process outlives the reconciler. */
@@ -260,6 +268,11 @@ export class ConfigSyncReconciler {
       delete st.last;
       const e =
         err instanceof SourceError ? err : new SourceError("2004", `unable to sync repo: ${(err as Error).message}`);
+      const told = `KNV${e.code}: ${e.message}`;
+      if (st.sourceError !== told) {
+        st.sourceError = told;
+        this.#o.onSourceError?.(st.key, { code: `KNV${e.code}`, message: told });
+      }
       return this.#writeStatus(typeKey, rs, {
         now,
         gitStatus,
@@ -269,6 +282,11 @@ export class ConfigSyncReconciler {
         syncErrors: [],
         synced: false,
       });
+    }
+
+    if (st.sourceError !== undefined) {
+      delete st.sourceError;
+      this.#o.onSourceError?.(st.key, undefined);
     }
 
     // A quiet round (the commit and spec synced cleanly last time, no file changed, not a drift round): nothing to

@@ -25,6 +25,8 @@ import { startGitHttpServer, type GitHttpServer } from "../helpers/git-http-serv
 
 let emulator: Emulator;
 let git: GitHttpServer;
+/** The emulator's log lines. */
+const logged: Record<string, unknown>[] = [];
 
 type Obj = Record<string, unknown>;
 const get = (o: unknown, ...p: string[]): unknown =>
@@ -116,6 +118,7 @@ beforeAll(async () => {
     http: {},
     eastWest: { address: "192.0.2.10", network: "network-1" },
     nodes: [{ name: "node-1", cpu: "8", memory: "16Gi" }],
+    log: (line) => logged.push(line),
   });
   git = await startGitHttpServer();
 });
@@ -335,6 +338,9 @@ describe("the GitOps loop", () => {
     ]);
     const shown = JSON.stringify(status("wrong"));
     expect(shown).not.toContain(wrong);
+    const logLines = JSON.stringify(logged.filter((l) => String(l["sync"]).endsWith("/wrong")));
+    expect(logLines).toContain("the server refused the credentials given");
+    expect(logLines).not.toContain(wrong);
     expect(shown).not.toContain(Buffer.from(`${git.username}:${wrong}`).toString("base64"));
     expect(get(status("wrong"), "lastSyncedCommit")).toBeUndefined();
   });
@@ -383,6 +389,44 @@ describe("the GitOps loop", () => {
             gvk: { group: "", version: "v1", kind: "ConfigMap" },
           },
         ],
+      },
+    ]);
+  });
+
+  it("logs a source error once while it lasts, and its end once the source reads again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "camino-logged-"));
+    emulator.api.applyObject(rootSync("logged", dir), "camino");
+    for (let i = 0; i < 200 && !get(status("logged"), "source", "errors"); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const mine = () =>
+      logged.filter((l) => l["sync"] === "configsync.gke.io/rootsyncs/config-management-system/logged");
+    // Rounds go on every 100 ms with the same error (until the status's time, in seconds, has moved): told once.
+    const failedAt = get(status("logged"), "source", "lastUpdate");
+    for (let i = 0; i < 200 && get(status("logged"), "source", "lastUpdate") === failedAt; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    const c = (
+      await (
+        await new LocalGitRepository({ dir }).init()
+      ).commit({
+        write: new Map([
+          ["cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: logged\n  namespace: default\n"],
+        ]),
+        message: "now a repository",
+      })
+    ).commit;
+    await syncedTo("logged", c);
+    expect(mine()).toEqual([
+      {
+        level: "warn",
+        msg: "ConfigSync source error",
+        sync: "configsync.gke.io/rootsyncs/config-management-system/logged",
+        code: "KNV2004",
+        error: expect.stringMatching(/^KNV2004: unable to sync repo: /),
+      },
+      {
+        level: "info",
+        msg: "ConfigSync source error cleared",
+        sync: "configsync.gke.io/rootsyncs/config-management-system/logged",
       },
     ]);
   });

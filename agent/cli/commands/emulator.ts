@@ -8,7 +8,8 @@ export const emulatorCommand: Command = {
   help: `Usage: camino emulator --config edge.yaml
 
 Serves an emulated Kubernetes cluster for machines without one: the API kubectl and the agent use, over
-HTTP and/or HTTPS (bearer token from https.tokenFile). Prints one JSON line with its URLs on stdout.
+HTTP and/or HTTPS (bearer token from https.tokenFile). Prints one JSON line with its URLs on stdout; log lines
+(a RootSync's source error, and its end) go to stderr as JSON.
 
 edge.yaml:
   name: edge-1
@@ -34,7 +35,12 @@ edge.yaml:
     const { loadEmulatorConfig } = await import("../../../emulator/config.js");
     const { readTls, startEmulator } = await import("../../../emulator/emulator.js");
     const config = await loadEmulatorConfig(values.config);
-    const options: EmulatorOptions = { name: config.name, nodes: config.nodes };
+    const options: EmulatorOptions = {
+      name: config.name,
+      nodes: config.nodes,
+      // Log lines go to stderr as JSON, as the agent's do; stdout carries only the line with the URLs.
+      log: (line) => io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...line })}\n`),
+    };
     if (config.http) options.http = config.http;
     if (config.admin) options.admin = config.admin;
     if (config.metrics) options.metrics = config.metrics;

@@ -89,6 +89,25 @@ export function podReasonOf(pod: PodObject): PodReason | undefined {
   return { pod: pod.metadata?.name ?? "", phase: st.phase ?? "Unknown", reasons };
 }
 
+/**
+ * Gives each of `workloads` (those short of replicas) the reasons of its pods that are not ready, from `pods` (the
+ * pods of their intents): matched by intent label and controller; a workload none of whose pods is listed gets an
+ * empty list. Changes `workloads` in place.
+ */
+export function givePodReasons(workloads: WorkloadStatus[], pods: readonly PodObject[]): void {
+  const byWorkload = new Map<string, PodReason[]>();
+  for (const p of pods) {
+    const owner = workloadOfPod(p);
+    const why = owner ? podReasonOf(p) : undefined;
+    if (!owner || !why) continue;
+    const key = `${p.metadata?.labels?.["camino.io/intent"] ?? ""}/${owner}`;
+    const reasons = byWorkload.get(key);
+    if (reasons) reasons.push(why);
+    else byWorkload.set(key, [why]);
+  }
+  for (const x of workloads) x.pods = byWorkload.get(`${x.intent}/${x.kind}/${x.name}`) ?? [];
+}
+
 /** A workload as the API lists it: only the fields read here. */
 export type WorkloadObject = KubernetesObject & {
   spec?: { replicas?: number };

@@ -24,11 +24,12 @@
  * way, rejects every waiter and ends every watch.
  */
 import type { EdgeClient } from "../edge/edge-client.js";
-import { podReasonOf, workloadOfPod, type PodObject, type PodReason, type WorkloadStatus } from "../edge/readiness.js";
+import { givePodReasons, type PodObject, type WorkloadStatus } from "../edge/readiness.js";
 import { rootSyncStatusOf, type RootSyncStatus } from "../edge/root-sync.js";
 import { judgeSync, type SyncState } from "../edge/sync-predicate.js";
 import { CaminoError } from "../errors.js";
 import { abortReason, linkedController, wakeableWait } from "../util/signals.js";
+import { RecentChanges } from "./recent-changes.js";
 import { RESCAN_MS, WorkloadWatches, type WorkloadWatch } from "./workload-watches.js";
 
 interface Settle<T> {
@@ -95,9 +96,6 @@ const CHANGE_GAP_MS = 10;
  */
 const HEARD_MS = 1_000;
 
-/** Below this many, heard changes are kept however old (pruning a small map costs more than it saves). */
-const HEARD_KEPT = 64;
-
 export class EdgeObserver {
   readonly #edge: EdgeClient;
   readonly #pollMs: number;
@@ -117,11 +115,11 @@ export class EdgeObserver {
   /** The watched copy changed an intent a run waits for the workloads of: the next tick comes at once. */
   #changed = false;
   /**
-   * Intent → when the watched copy last heard a change of its workloads or pods, kept for {@link HEARD_MS}: a run
-   * that starts to wait for an intent heard of shortly before (its workloads became available while its sync was
-   * being judged) is looked at the next tick, not a period later.
+   * The intents whose workloads or pods the watched copy heard a change of in the last {@link HEARD_MS}: a run that
+   * starts to wait for one (its workloads became available while its sync was being judged) is looked at the next
+   * tick, not a period later.
    */
-  readonly #heard = new Map<string, number>();
+  readonly #heard = new RecentChanges(HEARD_MS);
 
   /**
    * @param pollMs how often the edge is asked while a run waits on it
@@ -148,7 +146,7 @@ export class EdgeObserver {
     // then, not up to a period later (at 10,000 intents a workload that became available a few ms after the sync
     // missed the first tick, and READY came a period late).
     const stopListening = edge.onIntentChange((intent) => {
-      this.#hear(intent);
+      this.#heard.hear(intent);
       for (const w of this.#waiters)
         if (w.kind === "workloads" && w.intent === intent) {
           this.#changed = true;
@@ -256,22 +254,9 @@ export class EdgeObserver {
     // Its workloads changed a moment ago: the edge likely has what it waits for already. Without this, a domain
     // whose settled deployments keep the loop running made each wave wait out the rest of a poll period (at 1,000
     // settled intents READY came 45 ms later than on an idle loop, which ticks at once for a new waiter).
-    const heard = w.kind === "workloads" ? this.#heard.get(w.intent) : undefined;
-    if (heard !== undefined && Date.now() - heard <= HEARD_MS) this.#changed = true;
+    if (w.kind === "workloads" && this.#heard.recent(w.intent)) this.#changed = true;
     this.#kick();
     this.#wake?.();
-  }
-
-  /** Notes that the watched copy heard a change of `intent`; forgets what is older than {@link HEARD_MS}. */
-  #hear(intent: string): void {
-    const now = Date.now();
-    this.#heard.delete(intent);
-    this.#heard.set(intent, now);
-    if (this.#heard.size <= HEARD_KEPT) return;
-    for (const [k, at] of this.#heard) {
-      if (now - at <= HEARD_MS) break;
-      this.#heard.delete(k);
-    }
   }
 
   /** Pauses the loop for `ms`: false once they have passed, true when a waiter came first ({@link #add}). */
@@ -430,15 +415,7 @@ export class EdgeObserver {
       if (this.#signal.aborted) throw err;
       return;
     }
-    const byWorkload = new Map<string, PodReason[]>();
-    for (const p of pods) {
-      const owner = workloadOfPod(p);
-      const why = owner ? podReasonOf(p) : undefined;
-      if (!owner || !why) continue;
-      const key = `${p.metadata?.labels?.["camino.io/intent"] ?? ""}/${owner}`;
-      byWorkload.set(key, [...(byWorkload.get(key) ?? []), why]);
-    }
-    for (const x of short) x.pods = byWorkload.get(`${x.intent}/${x.kind}/${x.name}`) ?? [];
+    givePodReasons(short, pods);
   }
 
   async #tickSync(waiters: SyncWaiter[], read: SyncRead): Promise<void> {
